@@ -1,6 +1,49 @@
-"""tinyann: Keras-compatible neural networks on NumPy.
+"""tinyann: Keras-compatible neural networks on NumPy, fast on an ordinary CPU.
 
     import tinyann as keras
+
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=5)
 """
 
+from tinyann import (
+    activations,
+    backend,
+    callbacks,
+    config,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    regularizers,
+    utils,
+)
+from tinyann.layers import Input, InputLayer, Layer
+from tinyann.models import Model, Sequential
+from tinyann.variables import Variable
+
 __version__ = "0.1.0"
+
+__all__ = ["Sequential", "Model", "Input", "InputLayer", "Layer", "Variable", "activations",
+           "backend", "callbacks", "config", "datasets", "initializers", "layers", "losses",
+           "metrics", "models", "optimizers", "regularizers", "saving", "utils", "version",
+           "__version__"]
+
+
+def version():
+    return __version__
+
+
+def __getattr__(name):
+    # datasets and saving pull in gzip, urllib, zipfile and json: loaded on first use
+    # so that `import tinyann` stays fast
+    if name in ("datasets", "saving"):
+        import importlib
+
+        module = importlib.import_module(f"tinyann.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'tinyann' has no attribute {name!r}")

@@ -1,0 +1,45 @@
+# Set-up and everyday commands. `make demo` and `make test` work on a fresh Debian machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+RUN ?= runs/demo
+
+.PHONY: demo test test-fast lint bench data venv clean
+
+venv: $(BIN)/.installed
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[app,dev]'
+	touch $@
+
+# Fashion-MNIST: Debian's package when apt-get works as root, else the download
+data: venv
+	@if [ -d /usr/share/datasets/fashion-mnist ]; then \
+	  echo "Fashion-MNIST: Debian package already installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get install -y -q dataset-fashion-mnist || \
+	   (apt-get update -q && apt-get install -y -q dataset-fashion-mnist)) >/dev/null \
+	  && echo "Fashion-MNIST: installed Debian's dataset-fashion-mnist"; \
+	fi
+	$(BIN)/tinyann data --fetch
+
+demo: data
+	$(BIN)/tinyann train --out $(RUN)
+
+test: data
+	$(BIN)/ruff check tinyann tests benchmarks tools
+	$(BIN)/python -m pytest -q
+
+test-fast: venv
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: venv
+	$(BIN)/ruff check tinyann tests benchmarks tools
+
+bench: data
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,34 @@
+"""``keras.config``: which backend runs, float type, epsilon, image data format."""
+
+from tinyann.backend import (
+    backend,
+    epsilon,
+    floatx,
+    image_data_format,
+    set_epsilon,
+    set_floatx,
+)
+
+__all__ = ["backend", "epsilon", "floatx", "image_data_format", "set_epsilon", "set_floatx",
+           "enable_unsafe_deserialization", "disable_interactive_logging",
+           "enable_interactive_logging", "is_interactive_logging_enabled"]
+
+_INTERACTIVE_LOGGING = True
+
+
+def enable_unsafe_deserialization():
+    """Accepted for Keras compatibility; tinyann never runs code from model files."""
+
+
+def disable_interactive_logging():
+    global _INTERACTIVE_LOGGING
+    _INTERACTIVE_LOGGING = False
+
+
+def enable_interactive_logging():
+    global _INTERACTIVE_LOGGING
+    _INTERACTIVE_LOGGING = True
+
+
+def is_interactive_logging_enabled():
+    return _INTERACTIVE_LOGGING

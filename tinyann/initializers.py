@@ -1,0 +1,262 @@
+"""Weight initializers with Keras's names, formulas and defaults.
+
+Every initializer draws from ``backend.rng()`` (or its own ``seed``), so
+``utils.set_random_seed`` makes weights reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tinyann import backend
+
+
+def _fans(shape) -> tuple[float, float]:
+    """(fan_in, fan_out) as Keras: kernels (..., in, out) count the receptive field."""
+    shape = tuple(shape)
+    if len(shape) == 0:
+        return 1.0, 1.0
+    if len(shape) == 1:
+        return float(shape[0]), float(shape[0])
+    if len(shape) == 2:
+        return float(shape[0]), float(shape[1])
+    receptive = math.prod(shape[:-2])
+    return float(shape[-2] * receptive), float(shape[-1] * receptive)
+
+
+def _truncated_unit_normal(rng, shape) -> np.ndarray:
+    """Unit normal values, those beyond two standard deviations redrawn."""
+    values = rng.normal(0.0, 1.0, size=shape)
+    bad = np.abs(values) > 2.0
+    while bad.any():
+        values[bad] = rng.normal(0.0, 1.0, size=int(bad.sum()))
+        bad = np.abs(values) > 2.0
+    return values
+
+
+class Initializer:
+    """Base class: ``initializer(shape, dtype=None) -> ndarray``."""
+
+    def __call__(self, shape, dtype=None):
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class _Seeded(Initializer):
+    def __init__(self, seed=None):
+        self.seed = seed
+
+    def _rng(self):
+        return backend.rng() if self.seed is None else np.random.default_rng(self.seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class Zeros(Initializer):
+    def __call__(self, shape, dtype=None):
+        return np.zeros(shape, dtype=dtype or backend.floatx())
+
+
+class Ones(Initializer):
+    def __call__(self, shape, dtype=None):
+        return np.ones(shape, dtype=dtype or backend.floatx())
+
+
+class Constant(Initializer):
+    def __init__(self, value=0.0):
+        self.value = value
+
+    def __call__(self, shape, dtype=None):
+        return np.full(shape, self.value, dtype=dtype or backend.floatx())
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+class RandomUniform(_Seeded):
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        super().__init__(seed)
+        self.minval, self.maxval = minval, maxval
+
+    def __call__(self, shape, dtype=None):
+        values = self._rng().uniform(self.minval, self.maxval, size=shape)
+        return values.astype(dtype or backend.floatx())
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+class RandomNormal(_Seeded):
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        super().__init__(seed)
+        self.mean, self.stddev = mean, stddev
+
+    def __call__(self, shape, dtype=None):
+        values = self._rng().normal(self.mean, self.stddev, size=shape)
+        return values.astype(dtype or backend.floatx())
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class TruncatedNormal(RandomNormal):
+    """Normal values redrawn until within two standard deviations of the mean."""
+
+    def __call__(self, shape, dtype=None):
+        values = self.mean + self.stddev * _truncated_unit_normal(self._rng(), shape)
+        return values.astype(dtype or backend.floatx())
+
+
+class VarianceScaling(_Seeded):
+    """Keras's family behind glorot_* / he_* / lecun_*.
+
+    Args:
+        scale: positive float.
+        mode: ``'fan_in'``, ``'fan_out'`` or ``'fan_avg'``.
+        distribution: ``'truncated_normal'``, ``'untruncated_normal'`` or ``'uniform'``.
+    """
+
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+        super().__init__(seed)
+        if scale <= 0.0:
+            raise ValueError(
+                f"Argument `scale` must be positive float. Received: scale={scale}"
+            )
+        if mode not in ("fan_in", "fan_out", "fan_avg"):
+            raise ValueError(
+                "Invalid `mode` argument: expected one of {'fan_in', 'fan_out', 'fan_avg'}. "
+                f"Received: mode={mode}"
+            )
+        distribution = distribution.lower()
+        if distribution == "normal":
+            distribution = "truncated_normal"
+        if distribution not in ("uniform", "truncated_normal", "untruncated_normal"):
+            raise ValueError(
+                "Invalid `distribution` argument: expected one of {'uniform', "
+                "'truncated_normal', 'untruncated_normal'}. "
+                f"Received: distribution={distribution}"
+            )
+        self.scale, self.mode, self.distribution = scale, mode, distribution
+
+    def __call__(self, shape, dtype=None):
+        fan_in, fan_out = _fans(shape)
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}
+        scale = self.scale / max(1.0, fan[self.mode])
+        rng = self._rng()
+        if self.distribution == "uniform":
+            limit = math.sqrt(3.0 * scale)
+            values = rng.uniform(-limit, limit, size=shape)
+        elif self.distribution == "untruncated_normal":
+            values = rng.normal(0.0, math.sqrt(scale), size=shape)
+        else:
+            # 0.879... is the stddev of a unit normal truncated to [-2, 2]
+            stddev = math.sqrt(scale) / 0.87962566103423978
+            values = stddev * _truncated_unit_normal(rng, shape)
+        return values.astype(dtype or backend.floatx())
+
+    def get_config(self):
+        return {
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+            "seed": self.seed,
+        }
+
+
+def _variance_scaling(name, scale, mode, distribution):
+    class _Named(VarianceScaling):
+        def __init__(self, seed=None):
+            super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed)
+
+        def get_config(self):
+            return {"seed": self.seed}
+
+    _Named.__name__ = _Named.__qualname__ = name
+    return _Named
+
+
+GlorotUniform = _variance_scaling("GlorotUniform", 1.0, "fan_avg", "uniform")
+GlorotNormal = _variance_scaling("GlorotNormal", 1.0, "fan_avg", "truncated_normal")
+HeUniform = _variance_scaling("HeUniform", 2.0, "fan_in", "uniform")
+HeNormal = _variance_scaling("HeNormal", 2.0, "fan_in", "truncated_normal")
+LecunUniform = _variance_scaling("LecunUniform", 1.0, "fan_in", "uniform")
+LecunNormal = _variance_scaling("LecunNormal", 1.0, "fan_in", "truncated_normal")
+
+_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        Zeros, Ones, Constant, RandomUniform, RandomNormal, TruncatedNormal,
+        VarianceScaling, GlorotUniform, GlorotNormal, HeUniform, HeNormal,
+        LecunUniform, LecunNormal,
+    )
+}
+_ALIASES = {
+    "zeros": Zeros, "ones": Ones, "constant": Constant,
+    "random_uniform": RandomUniform, "random_normal": RandomNormal,
+    "truncated_normal": TruncatedNormal, "variance_scaling": VarianceScaling,
+    "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
+    "he_uniform": HeUniform, "he_normal": HeNormal,
+    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+}
+_NAMES = {cls: name for name, cls in _ALIASES.items()}
+
+
+def get(identifier) -> Initializer:
+    """An initializer from a string (``'glorot_uniform'``), a Keras config dict or an instance."""
+    if isinstance(identifier, Initializer):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _ALIASES.get(identifier) or _CLASSES.get(identifier)
+        if cls is None:
+            raise ValueError(
+                f"Could not interpret initializer identifier: {identifier!r}. "
+                f"Expected one of {sorted(_ALIASES)}"
+            )
+        return cls()
+    if isinstance(identifier, dict) and "class_name" in identifier:
+        name = identifier["class_name"]
+        cls = _CLASSES.get(name) or _ALIASES.get(name)
+        if cls is None:
+            raise ValueError(
+                f"Unknown initializer class {name!r}. Expected one of {sorted(_CLASSES)}"
+            )
+        return cls.from_config(identifier.get("config") or {})
+    if callable(identifier):
+        return _FunctionInitializer(identifier)
+    raise ValueError(
+        f"Could not interpret initializer identifier: {identifier!r}. "
+        "Expected a string, a config dict or an Initializer."
+    )
+
+
+def serialize(initializer: Initializer) -> dict:
+    """Keras's config form: ``{'module', 'class_name', 'config', 'registered_name'}``."""
+    return {
+        "module": "keras.initializers",
+        "class_name": type(initializer).__name__,
+        "config": initializer.get_config(),
+        "registered_name": None,
+    }
+
+
+class _FunctionInitializer(Initializer):
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, shape, dtype=None):
+        return np.asarray(self.fn(shape, dtype=dtype or backend.floatx()), dtype=dtype)
+
+
+# Keras's lowercase function names
+zeros, ones = Zeros, Ones
+glorot_uniform, glorot_normal = GlorotUniform, GlorotNormal
+he_uniform, he_normal = HeUniform, HeNormal

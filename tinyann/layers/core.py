@@ -1,0 +1,168 @@
+"""Dense and Activation layers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyann import activations, initializers, regularizers
+from tinyann.layers.layer import Layer
+
+
+class Dense(Layer):
+    """A densely connected layer: ``output = activation(inputs @ kernel + bias)``.
+
+    Args:
+        units: positive integer, the size of the output's last axis.
+        activation: name or activation object; None means linear.
+        use_bias: whether to add a bias vector.
+        kernel_initializer, bias_initializer: initializers (``'glorot_uniform'``, ``'zeros'``).
+        kernel_regularizer, bias_regularizer: optional weight penalties.
+
+    Input shape: ``(batch, ..., input_dim)``. Output shape: ``(batch, ..., units)``.
+
+    Example:
+        >>> dense = Dense(10, activation="softmax")
+        >>> dense(np.zeros((2, 784))).shape
+        (2, 10)
+    """
+
+    def __init__(self, units, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):
+        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
+            raise ValueError(
+                "Received an invalid value for `units`, expected a positive integer. "
+                f"Received: units={units!r}"
+            )
+        if activity_regularizer is not None or kernel_constraint is not None or (
+                bias_constraint is not None or lora_rank is not None):
+            raise NotImplementedError(
+                "activity_regularizer, constraints and lora_rank are not supported by "
+                "tinyann yet"
+            )
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel = self.bias = None
+        self._x = self._y = None
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ValueError(
+                f"The last dimension of the inputs to a Dense layer should be defined. "
+                f"Found None. Full input shape received: {input_shape}"
+            )
+        self.kernel = self.add_weight((input_dim, self.units), self.kernel_initializer,
+                                      name="kernel", regularizer=self.kernel_regularizer)
+        if self.use_bias:
+            self.bias = self.add_weight((self.units,), self.bias_initializer, name="bias",
+                                        regularizer=self.bias_regularizer)
+        self.built = True
+
+    def _check_input(self, shape):
+        if len(shape) < 2:
+            raise ValueError(
+                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected "
+                f"min_ndim=2, found ndim={len(shape)}. Full shape received: {tuple(shape)}"
+            )
+        if shape[-1] is not None and shape[-1] != self.kernel.shape[0]:
+            raise ValueError(
+                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected "
+                f"axis -1 of input shape to have value {self.kernel.shape[0]}, but received "
+                f"input with shape {tuple(shape)}"
+            )
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def call(self, inputs, training=False):
+        x = inputs
+        if x.ndim > 2:
+            x = x.reshape(-1, x.shape[-1])
+        z = x @ self.kernel.value
+        if self.use_bias:
+            z += self.bias.value
+        y = self.activation.forward(z, z)
+        if training:
+            self._x, self._y = x, y
+        return y if inputs.ndim == 2 else y.reshape(inputs.shape[:-1] + (self.units,))
+
+    def backward(self, grad_output):
+        g = grad_output.reshape(self._y.shape)
+        # dL/dz from dL/dy through the activation, in place: g is ours to overwrite
+        dz = self.activation.backward(self._y, g, g)
+        return self.backward_preactivation(dz, grad_output.shape)
+
+    def backward_preactivation(self, dz, out_shape=None):
+        """The backward pass from dL/dz (z = x @ kernel + bias), skipping the activation.
+
+        Used for softmax + cross-entropy, whose loss gives dL/dz directly.
+        """
+        dz = dz.reshape(self._y.shape)
+        x = self._x
+        # dL/dW = x^T dz ; dL/db = sum over the batch of dz
+        np.dot(x.T, dz, out=self.kernel.grad)
+        if self.use_bias:
+            np.sum(dz, axis=0, out=self.bias.grad)
+        if not self._needs_input_grad:
+            return None
+        dx = dz @ self.kernel.value.T
+        if out_shape is not None and len(out_shape) > 2:
+            dx = dx.reshape(tuple(out_shape[:-1]) + (x.shape[-1],))
+        return dx
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            units=self.units,
+            activation=self.activation.name,
+            use_bias=self.use_bias,
+            kernel_initializer=initializers.serialize(self.kernel_initializer),
+            bias_initializer=initializers.serialize(self.bias_initializer),
+            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
+            bias_regularizer=regularizers.serialize(self.bias_regularizer),
+            kernel_constraint=None,
+            bias_constraint=None,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("kernel_regularizer", "bias_regularizer"):
+            if isinstance(config.get(key), dict):
+                config[key] = regularizers.get(config[key])
+        return super().from_config(config)
+
+
+class Activation(Layer):
+    """Applies an activation function: ``Activation('relu')``. Shape unchanged."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+        self._y = None
+
+    def call(self, inputs, training=False):
+        y = self.activation.forward(inputs, np.empty_like(inputs))
+        if training:
+            self._y = y
+        return y
+
+    def backward(self, grad_output):
+        return self.activation.backward(self._y, grad_output, np.empty_like(grad_output))
+
+    def backward_preactivation(self, dz, out_shape=None):
+        return dz
+
+    def get_config(self):
+        config = super().get_config()
+        config["activation"] = self.activation.name
+        return config

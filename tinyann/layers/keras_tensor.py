@@ -1,0 +1,61 @@
+"""Symbolic tensors for building models: ``Input(shape=(784,))`` and layer calls on them.
+
+A ``KerasTensor`` knows its shape (batch axis ``None``), and the ``Node`` that made
+it: the layer and the tensors that went in. ``Model(inputs, outputs)`` walks these
+nodes back from the outputs to find its layers in order.
+"""
+
+from __future__ import annotations
+
+from tinyann import backend
+
+
+class KerasTensor:
+    """A placeholder with a shape such as ``(None, 784)``; holds no data."""
+
+    def __init__(self, shape, dtype=None, name=None, node=None):
+        self.shape = tuple(None if d is None else int(d) for d in shape)
+        self.dtype = dtype or backend.floatx()
+        self.name = name
+        self.node = node
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __repr__(self):
+        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(
+            "A symbolic KerasTensor has no values: call the model or layer on a NumPy "
+            f"array instead. Received the tensor {self.name!r} with shape {self.shape}"
+        )
+
+
+class Node:
+    """One call of ``layer`` on symbolic ``inputs``, giving ``outputs``."""
+
+    def __init__(self, layer, inputs, outputs):
+        self.layer = layer
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        for t in self.outputs:
+            t.node = self
+
+    @property
+    def parents(self):
+        return [t.node for t in self.inputs if t.node is not None]
+
+
+def flatten(structure) -> list:
+    """Tensors in a nested list / tuple / dict, in order."""
+    if isinstance(structure, (list, tuple)):
+        return [t for item in structure for t in flatten(item)]
+    if isinstance(structure, dict):
+        return [t for key in structure for t in flatten(structure[key])]
+    return [structure]
+
+
+def is_symbolic(structure) -> bool:
+    return any(isinstance(t, KerasTensor) for t in flatten(structure))

@@ -1,0 +1,260 @@
+"""Layer base class: Keras's surface plus an explicit ``backward``.
+
+A layer is built once its input shape is known (``build(input_shape)`` makes its
+weights with ``add_weight``). ``call(inputs, training)`` computes the output and,
+only when ``training`` is true, caches what ``backward`` needs for that batch.
+``backward(grad_output)`` writes each weight's gradient into ``Variable.grad``
+(overwriting, not adding) and returns the gradient with respect to the input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyann import backend, initializers
+from tinyann.layers.keras_tensor import KerasTensor, Node, flatten, is_symbolic
+from tinyann.variables import Variable
+
+_LAYER_KWARGS = ("name", "trainable", "dtype", "input_shape", "batch_input_shape",
+                 "batch_size", "input_dim", "autocast")
+
+
+class Layer:
+    """Base class for layers.
+
+    Args:
+        name: unique name in a model; an auto name (``dense``, ``dense_1``...) if None.
+        trainable: whether the weights are updated by ``fit``.
+        input_shape: legacy Keras 2 argument (without the batch axis); a Sequential
+            whose first layer has it is built at once.
+    """
+
+    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
+                 batch_input_shape=None, batch_size=None, input_dim=None, autocast=True,
+                 **kwargs):
+        if kwargs:
+            raise TypeError(
+                f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
+            )
+        if name is not None and (not isinstance(name, str) or not name or "/" in name):
+            raise ValueError(
+                "Argument `name` must be a non-empty string without '/'. "
+                f"Received: name={name!r}"
+            )
+        self.name = name or backend.unique_name(backend.to_snake_case(type(self).__name__))
+        self._trainable = bool(trainable)
+        self.dtype = dtype if isinstance(dtype, str) else backend.floatx()
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None:
+            input_shape = tuple(batch_input_shape)[1:]
+            batch_size = tuple(batch_input_shape)[0]
+        self._input_shape_arg = None if input_shape is None else _as_shape(input_shape)
+        self._batch_size_arg = batch_size
+        self.built = False
+        self._variables: list[Variable] = []
+        self._inbound_nodes: list[Node] = []
+        self._build_shape = None
+        # set by a model: whether backward must return the gradient for the input
+        self._needs_input_grad = True
+
+    # ---------------------------------------------------------------- weights
+    def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None,
+                   trainable=True, name=None, regularizer=None, constraint=None, **kwargs):
+        """Makes a ``Variable`` owned by this layer; its path is ``layer_name/name``."""
+        shape = tuple(shape or ())
+        init = initializers.get(initializer)
+        value = init(shape, dtype=dtype or self.dtype)
+        var = Variable(value, name=name or f"variable_{len(self._variables)}",
+                       trainable=trainable, dtype=dtype or self.dtype)
+        var.path = f"{self.name}/{var.name}"
+        var.regularizer = regularizer
+        self._variables.append(var)
+        return var
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+
+    @property
+    def weights(self) -> list[Variable]:
+        """Trainable weights first, then non-trainable ones, as Keras."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def variables(self) -> list[Variable]:
+        return list(self._variables)
+
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        if not self._trainable:
+            return []
+        return [v for v in self._variables if v.trainable]
+
+    @property
+    def non_trainable_weights(self) -> list[Variable]:
+        if not self._trainable:
+            return list(self._variables)
+        return [v for v in self._variables if not v.trainable]
+
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [v.numpy() for v in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Sets the weights from a list of arrays, in the order of ``weights``."""
+        params = self.weights
+        weights = list(weights)
+        if len(params) != len(weights):
+            raise ValueError(
+                f"You called `set_weights(weights)` on layer '{self.name}' with a weight "
+                f"list of length {len(weights)}, but the layer was expecting "
+                f"{len(params)} weights."
+            )
+        for var, value in zip(params, weights):
+            value = np.asarray(value)
+            if value.shape != var.shape:
+                raise ValueError(
+                    f"Layer {self.name} weight shape {var.shape} is not compatible with "
+                    f"provided weight shape {value.shape}."
+                )
+        for var, value in zip(params, weights):
+            var.assign(value)
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(
+                f"You tried to call `count_params` on layer '{self.name}', but the layer "
+                "isn't built. You can build it manually via: "
+                f"`{self.name}.build(batch_input_shape)`."
+            )
+        return int(sum(v.size for v in self._variables))
+
+    @property
+    def losses(self) -> list[float]:
+        """Regularization penalties of this layer's weights, as floats."""
+        return [float(v.regularizer(v.value)) for v in self._variables
+                if getattr(v, "regularizer", None) is not None]
+
+    # ---------------------------------------------------------------- building
+    def build(self, input_shape) -> None:
+        """Makes the weights for ``input_shape`` (batch axis included, may be None)."""
+        self.built = True
+
+    def _maybe_build(self, input_shape) -> None:
+        if not self.built:
+            shape = _as_shape(input_shape)
+            self.build(shape)
+            self._build_shape = shape
+            self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def _check_input(self, shape) -> None:
+        """Raises Keras's message when ``shape`` does not fit this built layer."""
+
+    # ---------------------------------------------------------------- calling
+    def __call__(self, inputs, training=None, **kwargs):
+        if is_symbolic(inputs):
+            return self._symbolic_call(inputs, **kwargs)
+        if isinstance(inputs, (list, tuple)):
+            arrays = [_as_float_array(x, self) for x in inputs]
+            self._maybe_build([a.shape for a in arrays])
+            return self.call(arrays, training=bool(training), **kwargs)
+        x = _as_float_array(inputs, self)
+        self._maybe_build(x.shape)
+        self._check_input(x.shape)
+        return self.call(x, training=bool(training), **kwargs)
+
+    def _symbolic_call(self, inputs, **kwargs):
+        tensors = flatten(inputs)
+        if isinstance(inputs, (list, tuple)):
+            shapes = [t.shape for t in tensors]
+            self._maybe_build(shapes)
+            out_shape = self.compute_output_shape(shapes)
+        else:
+            self._maybe_build(inputs.shape)
+            self._check_input(inputs.shape)
+            out_shape = self.compute_output_shape(inputs.shape)
+        out = KerasTensor(out_shape, name=self.name)
+        node = Node(self, tensors, [out])
+        self._inbound_nodes.append(node)
+        return out
+
+    def call(self, inputs, training=False):
+        """Forward pass on an array. Caches for ``backward`` only when ``training``."""
+        return inputs
+
+    def backward(self, grad_output):
+        """dL/dinputs from dL/doutputs; writes dL/dweights into each ``Variable.grad``."""
+        return grad_output
+
+    # ---------------------------------------------------------------- graph
+    @property
+    def input(self):
+        """The symbolic input of the first call (as Keras's ``layer.input``)."""
+        node = self._first_node("input")
+        return node.inputs[0] if len(node.inputs) == 1 else list(node.inputs)
+
+    @property
+    def output(self):
+        """The symbolic output of the first call (as Keras's ``layer.output``)."""
+        node = self._first_node("output")
+        return node.outputs[0] if len(node.outputs) == 1 else list(node.outputs)
+
+    def _first_node(self, what):
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"Layer {self.name} has no defined {what}: it has never been called on a "
+                "symbolic tensor. Build the model with an `Input` first."
+            )
+        return self._inbound_nodes[0]
+
+    # ---------------------------------------------------------------- config
+    def get_config(self) -> dict:
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._input_shape_arg is not None:
+            config["batch_input_shape"] = (self._batch_size_arg,) + self._input_shape_arg
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        dtype = config.get("dtype")
+        if isinstance(dtype, dict):  # Keras 3's DTypePolicy
+            config["dtype"] = (dtype.get("config") or {}).get("name", backend.floatx())
+        if "batch_shape" in config:
+            shape = config.pop("batch_shape")
+            config["batch_input_shape"] = shape
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _as_shape(shape) -> tuple:
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    if isinstance(shape, list) and shape and isinstance(shape[0], (tuple, list)):
+        return [tuple(s) for s in shape]
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+def _as_float_array(x, layer) -> np.ndarray:
+    """An input array in the layer's float type, with Keras-like errors."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(
+            f"Layer '{layer.name}' expected numeric input, but received an array of dtype "
+            f"{arr.dtype}"
+        )
+    if arr.dtype != layer.dtype:
+        arr = arr.astype(layer.dtype)
+    return arr

@@ -1,0 +1,289 @@
+"""Stateful metrics: ``update_state(y_true, y_pred, sample_weight)``, ``result()``,
+``reset_state()``, with Keras's names.
+
+Every metric here is a weighted mean (``total / count``), so one epoch's value
+is the true mean over the samples seen, whatever the batch sizes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyann import backend, losses
+
+
+class Metric:
+    """Base class for stateful metrics."""
+
+    def __init__(self, name=None, dtype=None):
+        self.name = name or backend.to_snake_case(type(self).__name__)
+        self.dtype = dtype or backend.floatx()
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        self.total = 0.0
+        self.count = 0.0
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        raise NotImplementedError
+
+    def result(self) -> float:
+        return self.total / self.count if self.count else 0.0
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        self.update_state(y_true, y_pred, sample_weight)
+        return self.result()
+
+    @property
+    def variables(self):
+        return [np.float32(self.total), np.float32(self.count)]
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}>"
+
+
+class Mean(Metric):
+    """The weighted mean of the values given to ``update_state(values, sample_weight)``."""
+
+    def update_state(self, values, sample_weight=None):
+        values = np.asarray(values, dtype="float64")
+        if sample_weight is None:
+            self.total += float(values.sum())
+            self.count += float(values.size)
+        else:
+            w = np.broadcast_to(np.asarray(sample_weight, dtype="float64"), values.shape)
+            self.total += float((values * w).sum())
+            self.count += float(w.sum())
+
+
+class MeanMetricWrapper(Metric):
+    """The mean of ``fn(y_true, y_pred)`` per sample, weighted by ``sample_weight``."""
+
+    def __init__(self, fn, name=None, dtype=None, **kwargs):
+        self._fn = fn
+        self._fn_kwargs = kwargs
+        super().__init__(name or getattr(fn, "__name__", "mean_metric_wrapper"), dtype)
+
+    def _values(self, y_true, y_pred):
+        return self._fn(y_true, y_pred, **self._fn_kwargs)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        values = np.asarray(self._values(y_true, y_pred))
+        if sample_weight is None:
+            self.total += float(values.sum())
+            self.count += float(values.size)
+            return
+        w = np.asarray(sample_weight, dtype="float64")
+        while w.ndim < values.ndim:
+            w = w[..., None]
+        w = np.broadcast_to(w, values.shape)
+        self.total += float((values * w).sum())
+        self.count += float(w.sum())
+
+
+# ---------------------------------------------------------------- accuracy
+def sparse_categorical_accuracy(y_true, y_pred):
+    """1.0 where argmax(y_pred) equals the integer label. (N,), (N, C) -> (N,)."""
+    y_pred = np.asarray(y_pred)
+    y = np.asarray(y_true)
+    if y.ndim == y_pred.ndim and y.shape[-1] == 1:
+        y = y[..., 0]
+    return (y_pred.argmax(axis=-1) == y).astype("float32")
+
+
+def categorical_accuracy(y_true, y_pred):
+    """1.0 where argmax(y_pred) equals argmax(y_true). (N, C), (N, C) -> (N,)."""
+    return (np.asarray(y_pred).argmax(axis=-1) == np.asarray(y_true).argmax(axis=-1)).astype(
+        "float32")
+
+
+def binary_accuracy(y_true, y_pred, threshold=0.5):
+    """Mean over the last axis of (y_pred > threshold) == y_true."""
+    y_pred = np.asarray(y_pred)
+    y = np.asarray(y_true)
+    if y.ndim == y_pred.ndim - 1:
+        y = y[..., None]
+    return ((y_pred > threshold) == (y > 0.5)).astype("float32").mean(axis=-1)
+
+
+def accuracy(y_true, y_pred):
+    """1.0 where y_pred equals y_true exactly."""
+    return (np.asarray(y_true) == np.asarray(y_pred)).astype("float32")
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
+    y_pred = np.asarray(y_pred)
+    y = np.asarray(y_true).reshape(y_pred.shape[0]).astype(np.intp)
+    true_score = y_pred[np.arange(len(y)), y][:, None]
+    # ties count in favour of the true class, as Keras's in_top_k
+    return ((y_pred > true_score).sum(axis=-1) < k).astype("float32")
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k=5):
+    return sparse_top_k_categorical_accuracy(np.asarray(y_true).argmax(axis=-1), y_pred, k)
+
+
+class Accuracy(MeanMetricWrapper):
+    def __init__(self, name="accuracy", dtype=None):
+        super().__init__(accuracy, name, dtype)
+
+
+class SparseCategoricalAccuracy(MeanMetricWrapper):
+    def __init__(self, name="sparse_categorical_accuracy", dtype=None):
+        super().__init__(sparse_categorical_accuracy, name, dtype)
+
+
+class CategoricalAccuracy(MeanMetricWrapper):
+    def __init__(self, name="categorical_accuracy", dtype=None):
+        super().__init__(categorical_accuracy, name, dtype)
+
+
+class BinaryAccuracy(MeanMetricWrapper):
+    def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
+        super().__init__(binary_accuracy, name, dtype, threshold=threshold)
+        self.threshold = threshold
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "threshold": self.threshold}
+
+
+class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
+    def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None):
+        super().__init__(sparse_top_k_categorical_accuracy, name, dtype, k=k)
+        self.k = k
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "k": self.k}
+
+
+class TopKCategoricalAccuracy(MeanMetricWrapper):
+    def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
+        super().__init__(top_k_categorical_accuracy, name, dtype, k=k)
+        self.k = k
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "k": self.k}
+
+
+# ---------------------------------------------------------------- regression
+class MeanSquaredError(MeanMetricWrapper):
+    def __init__(self, name="mean_squared_error", dtype=None):
+        super().__init__(losses.mean_squared_error, name, dtype)
+
+
+class MeanAbsoluteError(MeanMetricWrapper):
+    def __init__(self, name="mean_absolute_error", dtype=None):
+        super().__init__(losses.mean_absolute_error, name, dtype)
+
+
+class RootMeanSquaredError(Mean):
+    """sqrt of the mean squared error over all elements seen."""
+
+    def __init__(self, name="root_mean_squared_error", dtype=None):
+        super().__init__(name, dtype)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        super().update_state(losses.mean_squared_error(y_true, y_pred), sample_weight)
+
+    def result(self):
+        return float(np.sqrt(super().result()))
+
+
+class SparseCategoricalCrossentropy(MeanMetricWrapper):
+    def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False):
+        super().__init__(losses.sparse_categorical_crossentropy, name, dtype,
+                         from_logits=from_logits)
+
+
+class CategoricalCrossentropy(MeanMetricWrapper):
+    def __init__(self, name="categorical_crossentropy", dtype=None, from_logits=False):
+        super().__init__(losses.categorical_crossentropy, name, dtype, from_logits=from_logits)
+
+
+class BinaryCrossentropy(MeanMetricWrapper):
+    def __init__(self, name="binary_crossentropy", dtype=None, from_logits=False):
+        super().__init__(losses.binary_crossentropy, name, dtype, from_logits=from_logits)
+
+
+_CLASSES = {
+    cls.__name__: cls
+    for cls in (Mean, Accuracy, SparseCategoricalAccuracy, CategoricalAccuracy, BinaryAccuracy,
+                SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy, MeanSquaredError,
+                MeanAbsoluteError, RootMeanSquaredError, SparseCategoricalCrossentropy,
+                CategoricalCrossentropy, BinaryCrossentropy)
+}
+# string -> (class, the name Keras reports in the history)
+_STRINGS = {
+    "sparse_categorical_accuracy": SparseCategoricalAccuracy,
+    "categorical_accuracy": CategoricalAccuracy,
+    "binary_accuracy": BinaryAccuracy,
+    "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
+    "top_k_categorical_accuracy": TopKCategoricalAccuracy,
+    "mean_squared_error": MeanSquaredError,
+    "mse": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "mae": MeanAbsoluteError,
+    "root_mean_squared_error": RootMeanSquaredError,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "binary_crossentropy": BinaryCrossentropy,
+}
+_ACCURACY_STRINGS = ("accuracy", "acc")
+
+
+def get(identifier) -> Metric:
+    """A metric from a string, a config dict or an instance (not 'accuracy': see resolve)."""
+    if isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Metric):
+        return identifier()
+    if isinstance(identifier, str):
+        if identifier in _ACCURACY_STRINGS:
+            return Accuracy(name=identifier)
+        cls = _STRINGS.get(identifier) or _CLASSES.get(identifier)
+        if cls is None:
+            raise ValueError(
+                f"Could not interpret metric identifier: {identifier!r}. Expected one of "
+                f"{sorted(set(_STRINGS) | set(_ACCURACY_STRINGS))}"
+            )
+        return cls(name=identifier) if identifier in _STRINGS else cls()
+    if isinstance(identifier, dict) and "class_name" in identifier:
+        cls = _CLASSES.get(identifier["class_name"])
+        if cls is None:
+            raise ValueError(
+                f"Unknown metric class {identifier['class_name']!r}. "
+                f"Expected one of {sorted(_CLASSES)}"
+            )
+        return cls.from_config(identifier.get("config") or {})
+    if callable(identifier):
+        return MeanMetricWrapper(identifier)
+    raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
+
+
+def resolve(identifier, y_true_shape, y_pred_shape) -> Metric:
+    """``get`` with Keras's reading of 'accuracy' / 'acc' from the label and output shapes.
+
+    Binary when the output has one unit; sparse when the labels have one axis fewer
+    than the output (or a last axis of 1); categorical otherwise.
+    """
+    if isinstance(identifier, str) and identifier in _ACCURACY_STRINGS:
+        if y_pred_shape[-1] == 1:
+            return BinaryAccuracy(name=identifier)
+        if len(y_true_shape) < len(y_pred_shape) or (
+            len(y_true_shape) == len(y_pred_shape) and y_true_shape[-1] == 1
+        ):
+            return SparseCategoricalAccuracy(name=identifier)
+        return CategoricalAccuracy(name=identifier)
+    return get(identifier)
+
+
+def serialize(metric: Metric) -> dict:
+    return {"module": "keras.metrics", "class_name": type(metric).__name__,
+            "config": metric.get_config(), "registered_name": None}

@@ -1,0 +1,33 @@
+"""Models: ``Model`` (functional API), ``Sequential``, and loading helpers."""
+
+from tinyann.models.model import Model
+from tinyann.models.sequential import Sequential
+
+__all__ = ["Model", "Sequential", "load_model", "save_model", "model_from_json",
+           "clone_model"]
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    from tinyann import saving
+
+    return saving.load_model(filepath, custom_objects=custom_objects, compile=compile,
+                             safe_mode=safe_mode)
+
+
+def save_model(model, filepath, overwrite=True, **kwargs):
+    from tinyann import saving
+
+    return saving.save_model(model, filepath, overwrite=overwrite, **kwargs)
+
+
+def model_from_json(json_string, custom_objects=None):
+    from tinyann import saving
+
+    return saving.model_from_json(json_string, custom_objects=custom_objects)
+
+
+def clone_model(model, input_tensors=None, clone_function=None):
+    from tinyann import saving
+
+    return saving.clone_model(model, input_tensors=input_tensors,
+                              clone_function=clone_function)

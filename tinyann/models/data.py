@@ -1,0 +1,249 @@
+"""Checking and batching the data given to ``fit`` / ``evaluate`` / ``predict``.
+
+Arrays are checked and converted to the float type once per call (never per
+step); ``ArrayData.batches`` then gathers each batch's rows with ``np.take``
+through a shuffled index array, so the training set is never copied per step.
+Iterables of ``(x, y)`` batches (generators, ``PyDataset``-style sequences,
+``tf.data``-like objects) are passed through with the same checks per batch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tinyann import backend
+
+
+def _name(i, n):
+    return "x" if n == 1 else f"x[{i}]"
+
+
+def as_input_arrays(x, what="x") -> list[np.ndarray]:
+    """``x`` as a list of C-contiguous float arrays with at least one axis."""
+    items = list(x) if isinstance(x, (list, tuple)) else [x]
+    if isinstance(x, dict):
+        raise ValueError("Dict inputs are not supported by tinyann yet; pass arrays or a list.")
+    out = []
+    for i, item in enumerate(items):
+        if item is None:
+            raise ValueError(f"Expected `{what}` to be an array. Received: None")
+        arr = np.asarray(item)
+        label = _name(i, len(items)) if what == "x" else what
+        if arr.dtype.kind not in "biuf":
+            raise ValueError(
+                f"Expected `{label}` to be a numeric array (float, int, uint8 or bool). "
+                f"Received: an array of dtype {arr.dtype}"
+            )
+        if arr.ndim == 0:
+            raise ValueError(
+                f"Expected `{label}` to have a batch axis. Received: a scalar {arr!r}"
+            )
+        if arr.shape[0] == 0:
+            raise ValueError(
+                f"Expected `{label}` to hold at least one sample. Received: an empty array "
+                f"of shape {arr.shape}"
+            )
+        floatx = backend.floatx()
+        if arr.dtype != floatx or not arr.flags.c_contiguous:
+            arr = np.ascontiguousarray(arr, dtype=floatx)
+        if arr.dtype.kind == "f" and not np.isfinite(arr.sum(dtype="float64")):
+            if not np.isfinite(arr).all():
+                bad = np.argwhere(~np.isfinite(arr))[0]
+                raise ValueError(
+                    f"`{label}` contains NaN or infinite values (first at index "
+                    f"{tuple(int(b) for b in bad)}: {arr[tuple(bad)]}). Clean or impute "
+                    "the data before training."
+                )
+        out.append(arr)
+    return out
+
+
+def as_target_array(y, name="y") -> np.ndarray:
+    arr = np.asarray(y)
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(
+            f"Expected `{name}` to be a numeric array. Received: an array of dtype {arr.dtype}"
+        )
+    if arr.ndim == 0 or arr.shape[0] == 0:
+        raise ValueError(
+            f"Expected `{name}` to hold at least one sample. Received: shape {arr.shape}"
+        )
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError(f"`{name}` contains NaN or infinite values.")
+    return arr
+
+
+def check_lengths(xs, y=None, sample_weight=None) -> int:
+    n = xs[0].shape[0]
+    for i, a in enumerate(xs):
+        if a.shape[0] != n:
+            raise ValueError(
+                "Data cardinality is ambiguous: all inputs must have the same number of "
+                f"samples. Received: x[0] with {n} samples and x[{i}] with {a.shape[0]}"
+            )
+    for label, arr in (("y", y), ("sample_weight", sample_weight)):
+        if arr is not None and arr.shape[0] != n:
+            raise ValueError(
+                "Data cardinality is ambiguous. Make sure all arrays contain the same number "
+                f"of samples. Received: x sizes: {n}, {label} sizes: {arr.shape[0]}"
+            )
+    return n
+
+
+def check_batch_size(batch_size, default=32) -> int:
+    if batch_size is None:
+        return default
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or (
+            batch_size <= 0):
+        raise ValueError(
+            f"Expected `batch_size` to be a positive integer. Received: batch_size={batch_size!r}"
+        )
+    return int(batch_size)
+
+
+class ArrayData:
+    """In-memory arrays, batched by index.
+
+    Args:
+        xs: list of input arrays, each (N, ...).
+        y: targets (N, ...) or None.
+        sample_weight: (N,) or None.
+    """
+
+    def __init__(self, xs, y=None, sample_weight=None):
+        self.xs = xs
+        self.y = y
+        self.sample_weight = sample_weight
+        self.num_samples = check_lengths(xs, y, sample_weight)
+
+    def num_steps(self, batch_size):
+        return math.ceil(self.num_samples / batch_size)
+
+    def batches(self, batch_size, shuffle=False, rng=None):
+        """Yields ``(xs, y, sample_weight)`` for each batch."""
+        n = self.num_samples
+        if not shuffle:
+            for start in range(0, n, batch_size):
+                stop = start + batch_size
+                yield ([a[start:stop] for a in self.xs],
+                       None if self.y is None else self.y[start:stop],
+                       None if self.sample_weight is None else self.sample_weight[start:stop])
+            return
+        order = (rng or backend.rng()).permutation(n)
+        # one gather buffer per input, reused by every full batch
+        buffers = [np.empty((batch_size,) + a.shape[1:], dtype=a.dtype) for a in self.xs]
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            if len(idx) == batch_size:
+                xb = [np.take(a, idx, axis=0, out=buf) for a, buf in zip(self.xs, buffers)]
+            else:
+                xb = [np.take(a, idx, axis=0) for a in self.xs]
+            yield (xb,
+                   None if self.y is None else self.y[idx],
+                   None if self.sample_weight is None else self.sample_weight[idx])
+
+    def split(self, fraction):
+        """Keras's ``validation_split``: the last ``fraction`` of the samples, unshuffled."""
+        n_val = int(self.num_samples * fraction)
+        if n_val == 0 or n_val == self.num_samples:
+            raise ValueError(
+                f"`validation_split={fraction}` leaves an empty training or validation set "
+                f"for {self.num_samples} samples."
+            )
+        cut = self.num_samples - n_val
+
+        def part(a, sl):
+            return None if a is None else a[sl]
+
+        train = ArrayData([a[:cut] for a in self.xs], part(self.y, slice(None, cut)),
+                          part(self.sample_weight, slice(None, cut)))
+        val = ArrayData([a[cut:] for a in self.xs], part(self.y, slice(cut, None)),
+                        part(self.sample_weight, slice(cut, None)))
+        return train, val
+
+
+class IterableData:
+    """Batches from an iterable of ``x`` or ``(x, y)`` or ``(x, y, sample_weight)``.
+
+    Args:
+        source: a generator, a list of batches, a sequence with ``__getitem__`` and
+            ``__len__`` (Keras's ``PyDataset``), or an object with ``__iter__``.
+        steps: batches per epoch (needed for a generator with no length).
+    """
+
+    def __init__(self, source, steps=None):
+        self.source = source
+        self.steps = steps
+        self._iterator = None
+        self.num_samples = None
+
+    def num_steps(self, batch_size=None):
+        if self.steps is not None:
+            return self.steps
+        try:
+            return len(self.source)
+        except TypeError:
+            return None
+
+    def _fresh_iterator(self):
+        src = self.source
+        if hasattr(src, "__getitem__") and hasattr(src, "__len__") and not isinstance(
+                src, (list, tuple)):
+            if hasattr(src, "on_epoch_begin"):
+                src.on_epoch_begin()
+            return (src[i] for i in range(len(src)))
+        return iter(src)
+
+    def batches(self, batch_size=None, shuffle=False, rng=None):
+        # a generator is consumed across epochs, as in Keras with steps_per_epoch
+        if self.steps is None or self._iterator is None or _is_reiterable(self.source):
+            self._iterator = self._fresh_iterator()
+        count = 0
+        while self.steps is None or count < self.steps:
+            try:
+                item = next(self._iterator)
+            except StopIteration:
+                self._iterator = None
+                if self.steps is not None and count == 0:
+                    raise ValueError(
+                        "The data iterator ran out of batches: it yielded none for this "
+                        "epoch. Use `.repeat()` or a smaller `steps_per_epoch`."
+                    ) from None
+                break
+            yield unpack_batch(item)
+            count += 1
+        if hasattr(self.source, "on_epoch_end"):
+            self.source.on_epoch_end()
+
+
+def _is_reiterable(source) -> bool:
+    return not (iter(source) is source) if hasattr(source, "__iter__") else True
+
+
+def unpack_batch(item):
+    """``x`` / ``(x,)`` / ``(x, y)`` / ``(x, y, w)`` -> ``(xs, y, w)`` checked arrays."""
+    if isinstance(item, tuple):
+        if not 1 <= len(item) <= 3:
+            raise ValueError(
+                "Each batch must be `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)`. "
+                f"Received a tuple of length {len(item)}"
+            )
+        x, y, w = (tuple(item) + (None, None))[:3]
+    else:
+        x, y, w = item, None, None
+    xs = as_input_arrays(x)
+    y = None if y is None else as_target_array(y)
+    w = None if w is None else np.asarray(w, dtype=backend.floatx())
+    check_lengths(xs, y, w)
+    return xs, y, w
+
+
+def is_iterable_data(x) -> bool:
+    """Whether ``x`` is a source of batches rather than an array or list of arrays."""
+    if isinstance(x, (np.ndarray, list, tuple)) or x is None:
+        return False
+    if hasattr(x, "__array__") or np.isscalar(x):
+        return False
+    return hasattr(x, "__iter__") or hasattr(x, "__getitem__")

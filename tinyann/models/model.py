@@ -1,0 +1,379 @@
+"""Model: a graph of layers with Keras's compile / fit / evaluate / predict / summary.
+
+``Model(inputs, outputs)`` is the functional API; ``Sequential`` builds the same
+graph from a list of layers. Training itself lives in ``trainer.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyann import backend, losses, optimizers
+from tinyann.layers.input_layer import InputLayer
+from tinyann.layers.keras_tensor import KerasTensor, flatten
+from tinyann.layers.layer import Layer
+from tinyann.models import trainer
+from tinyann.models.functional import Graph
+from tinyann.variables import pack_variables
+
+_IGNORED_COMPILE_KWARGS = ("run_eagerly", "steps_per_execution", "jit_compile",
+                           "auto_scale_loss", "loss_weights", "weighted_metrics")
+
+
+class Model(Layer):
+    """A model: ``Model(inputs, outputs)`` from symbolic tensors.
+
+    Example:
+        >>> inputs = Input((784,))
+        >>> outputs = Dense(10, activation="softmax")(inputs)
+        >>> model = Model(inputs, outputs)
+    """
+
+    _auto_name_prefix = "functional"
+
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+        if name is None:
+            name = backend.unique_name(self._auto_name_prefix)
+        super().__init__(name=name, trainable=trainable, **kwargs)
+        self._graph = None
+        self.optimizer = None
+        self.loss = None
+        self.compiled = False
+        self.compiled_metrics = []
+        self._metric_ids = []
+        self.history = None
+        self.stop_training = False
+        self._packed = None
+        self._fused = False
+        self._nested = False
+        if inputs is not None or outputs is not None:
+            if inputs is None or outputs is None:
+                raise ValueError("A functional Model needs both `inputs` and `outputs`.")
+            self._set_graph(inputs, outputs)
+
+    # ------------------------------------------------------------------ graph
+    def _set_graph(self, inputs, outputs):
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        self._graph = Graph(flatten(inputs), flatten(outputs))
+        self._graph.set_needs_input_grad(self._nested)
+        names = [layer.name for layer in self._graph.layers]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(
+                f"The name {dupes[0]!r} is used {names.count(dupes[0])} times in the model. "
+                "All layer names should be unique."
+            )
+        self.built = True
+        self._packed = None
+
+    @property
+    def _needs_input_grad(self):
+        return self._nested
+
+    @_needs_input_grad.setter
+    def _needs_input_grad(self, value):
+        self._nested = bool(value)
+        if getattr(self, "_graph", None) is not None:
+            self._graph.set_needs_input_grad(self._nested)
+
+    def _require_graph(self, what):
+        if self._graph is None:
+            raise ValueError(
+                f"The model '{self.name}' has not been built yet, so it has no {what}. "
+                "Give it an input shape (keras.Input(shape=...) as its first layer), or "
+                "call it on data, fit it, or call `build(input_shape)` first."
+            )
+        return self._graph
+
+    @property
+    def inputs(self):
+        return list(self._require_graph("inputs").inputs)
+
+    @property
+    def outputs(self):
+        return list(self._require_graph("outputs").outputs)
+
+    @property
+    def input(self):
+        inputs = self.inputs
+        return inputs[0] if len(inputs) == 1 else inputs
+
+    @property
+    def output(self):
+        outputs = self.outputs
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    @property
+    def input_shape(self):
+        shapes = [t.shape for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        shapes = [t.shape for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The model's layers in order, without InputLayers."""
+        if self._graph is None:
+            return []
+        return [layer for layer in self._graph.layers if not isinstance(layer, InputLayer)]
+
+    def get_layer(self, name=None, index=None) -> Layer:
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(
+                    f"Was asked to retrieve layer at index {index} but model only has "
+                    f"{len(self.layers)} layers."
+                )
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(
+            f"No such layer: {name}. Existing layers are: {[l.name for l in self.layers]}."
+        )
+
+    # ------------------------------------------------------------------ weights
+    @property
+    def weights(self):
+        return _unique([w for layer in self.layers for w in layer.weights])
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        return _unique([w for layer in self.layers for w in layer.trainable_weights])
+
+    @property
+    def non_trainable_weights(self):
+        if not self.trainable:
+            return self.weights
+        trainable = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in trainable]
+
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    @property
+    def variables(self):
+        return self.weights
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(
+                "You tried to call `count_params` on model "
+                f"'{self.name}', but the model isn't built. You can build it manually via: "
+                "`model.build(batch_input_shape)`."
+            )
+        return int(sum(w.size for w in self.weights))
+
+    def _packed_trainables(self):
+        """The flat buffers behind the trainable weights (packed again if they changed),
+        with the optimizer built for them."""
+        variables = self.trainable_weights
+        packed = self._packed
+        if packed is None or [id(v) for v in packed[2]] != [id(v) for v in variables] or not all(
+                v.value.base is packed[0] for v in variables):
+            values, grads = pack_variables(variables)
+            packed = self._packed = (values, grads, variables)
+        optimizer = self.optimizer
+        if optimizer is not None and [id(v) for v in optimizer._variables] != [
+                id(v) for v in variables] or optimizer is not None and not optimizer.built:
+            if optimizer.iterations:
+                raise ValueError(
+                    "The model's trainable weights changed after training started "
+                    "(a layer's `trainable` flag, or a new layer). Call `compile()` again."
+                )
+            optimizer.build(variables)
+        return packed
+
+    # ------------------------------------------------------------------ calling
+    def build(self, input_shape=None):
+        if self._graph is None:
+            raise ValueError(
+                f"Model '{self.name}' cannot be built from a shape alone; create it with "
+                "`Model(inputs, outputs)`."
+            )
+        self.built = True
+
+    def call(self, inputs, training=False):
+        graph = self._require_graph("call")
+        xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        outs = graph.forward(xs, training=training)
+        return outs[0] if len(outs) == 1 else outs
+
+    def backward(self, grad_output):
+        grads = grad_output if isinstance(grad_output, (list, tuple)) else [grad_output]
+        g_in = self._graph.backward(list(grads))
+        return g_in[0] if len(g_in) == 1 else g_in
+
+    def backward_preactivation(self, dz, out_shape=None):
+        g_in = self._graph.backward([dz], first_preactivation=True)
+        return g_in[0] if len(g_in) == 1 else g_in
+
+    @property
+    def activation(self):
+        """The output layer's activation (so softmax + cross-entropy fuse through)."""
+        last = self._graph.steps[-1][0] if self._graph and self._graph.steps else None
+        return getattr(last, "activation", None)
+
+    def compute_output_shape(self, input_shape):
+        return self.output_shape
+
+    def _check_input(self, shape):
+        trainer.check_input_shapes(self, [tuple(shape)])
+
+    def __call__(self, inputs, training=None, **kwargs):
+        if not isinstance(inputs, KerasTensor) and not (
+                isinstance(inputs, (list, tuple)) and any(isinstance(t, KerasTensor)
+                                                         for t in inputs)):
+            xs = trainer.prepare_inputs(self, inputs)
+            outs = self._graph.forward(xs, training=bool(training))
+            return outs[0] if len(outs) == 1 else outs
+        return super().__call__(inputs, training=training, **kwargs)
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, **kwargs):
+        """Sets the optimizer, loss and metrics. Weights are kept when compiling again.
+
+        Args:
+            optimizer: name (``'rmsprop'``, ``'adam'``, ``'sgd'``...) or instance.
+            loss: name (``'sparse_categorical_crossentropy'``...), function or instance.
+            metrics: list of names (``['accuracy']``), functions or Metric instances.
+        """
+        unknown = sorted(set(kwargs) - set(_IGNORED_COMPILE_KWARGS))
+        if unknown:
+            raise TypeError(f"compile() got unexpected keyword arguments: {unknown}")
+        if kwargs.get("loss_weights") is not None or kwargs.get("weighted_metrics"):
+            raise NotImplementedError(
+                "loss_weights and weighted_metrics are not supported by tinyann yet")
+        self.optimizer = optimizers.get(optimizer)
+        if isinstance(loss, (list, tuple, dict)):
+            raise NotImplementedError("tinyann trains models with a single loss for now")
+        self.loss = None if loss is None else losses.get(loss)
+        if metrics is None:
+            metrics = []
+        elif isinstance(metrics, (str, dict)) or not isinstance(metrics, (list, tuple)):
+            # Keras 2 accepted a single metric: seeds 001 and 003 pass metrics='accuracy'
+            metrics = [metrics]
+        if any(isinstance(m, (list, tuple, dict)) and not isinstance(m, dict) for m in metrics):
+            raise NotImplementedError("Per-output metrics are not supported by tinyann yet")
+        from tinyann import metrics as metrics_module
+
+        for m in metrics:
+            if not (isinstance(m, str) and m in ("accuracy", "acc")):
+                metrics_module.get(m)  # fail now, at compile, on unknown names
+        self._metric_ids = list(metrics)
+        self.compiled_metrics = []
+        self.compiled = True
+        self._packed = None
+
+    @property
+    def metrics_names(self):
+        return ["loss"] + [m.name for m in self.compiled_metrics]
+
+    @property
+    def metrics(self):
+        return list(self.compiled_metrics)
+
+    # ------------------------------------------------------------------ training API
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        """Trains for ``epochs`` epochs; returns a ``History``."""
+        return trainer.fit(self, x, y, batch_size, epochs, verbose, callbacks,
+                           validation_split, validation_data, shuffle, class_weight,
+                           sample_weight, initial_epoch, steps_per_epoch, validation_steps,
+                           validation_batch_size, validation_freq)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False, **kwargs):
+        """``[loss, *metrics]`` (a float without metrics), or a dict with ``return_dict``."""
+        return trainer.evaluate(self, x, y, batch_size, verbose, sample_weight, steps,
+                                callbacks, return_dict)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """The model's outputs for ``x``, a float32 array."""
+        return trainer.predict(self, x, batch_size, verbose, steps, callbacks)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        return trainer.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        return trainer.test_on_batch(self, x, y, sample_weight, return_dict)
+
+    def predict_on_batch(self, x):
+        return trainer.predict(self, x, None, 0, None, None, single_batch=True)
+
+    def predict_classes(self, x, batch_size=32, verbose=0):
+        """Removed from Keras in 2.6; kept for old tutorials (seed 004)."""
+        import warnings
+
+        warnings.warn(
+            "`model.predict_classes()` is deprecated and was removed from Keras; use "
+            "`np.argmax(model.predict(x), axis=-1)` (or `(model.predict(x) > 0.5)` for a "
+            "sigmoid output).", DeprecationWarning, stacklevel=2)
+        probs = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if probs.shape[-1] == 1:
+            return (probs > 0.5).astype("int32")
+        return probs.argmax(axis=-1)
+
+    # ------------------------------------------------------------------ inspection
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        """Prints Keras 3's table of layers, output shapes and parameter counts."""
+        from tinyann.utils.summary import print_summary
+
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      show_trainable=show_trainable)
+
+    def get_config(self) -> dict:
+        from tinyann.saving.config import functional_config
+
+        return functional_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from tinyann.saving.config import functional_from_config
+
+        return functional_from_config(cls, config, custom_objects)
+
+    def to_json(self, **kwargs) -> str:
+        import json
+
+        from tinyann.saving.config import serialize_model
+
+        return json.dumps(serialize_model(self), **kwargs)
+
+    # saving entry points; the formats live in tinyann.saving
+    def save(self, filepath, overwrite=True, **kwargs):
+        from tinyann import saving
+
+        return saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True):
+        from tinyann import saving
+
+        return saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        from tinyann import saving
+
+        return saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _unique(items):
+    seen, out = set(), []
+    for item in items:
+        if id(item) not in seen:
+            seen.add(id(item))
+            out.append(item)
+    return out

@@ -1,0 +1,517 @@
+"""The loops behind ``fit``, ``evaluate`` and ``predict``.
+
+One training step: forward (caching for backward) -> the loss's value and
+gradient (dL/dlogits directly for softmax + cross-entropy) -> backward through
+the layers into the packed gradient buffer -> one optimizer update over the
+packed weights -> running sums for the loss and metrics. Everything that can be
+checked once per call (shapes, label ranges, dtypes) is checked before the loop.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+
+from tinyann import backend, losses
+from tinyann import metrics as metrics_module
+from tinyann.callbacks.callback import CallbackList
+from tinyann.callbacks.history import History
+from tinyann.callbacks.progbar_logger import ProgbarLogger
+from tinyann.models import data as data_module
+
+# rough number of floats one evaluate/predict chunk may hold per layer output
+_CHUNK_ELEMENTS = 4_000_000
+
+
+# ---------------------------------------------------------------------- checks
+def _verbose(verbose):
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2, True, False):
+        raise ValueError(f"`verbose` must be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}")
+    return int(verbose)
+
+
+def ensure_built(model, xs):
+    """Builds a Sequential without an input shape from the first data it sees."""
+    if model._graph is None:
+        if not hasattr(model, "_build_from_shape"):
+            raise ValueError(f"The model '{model.name}' has no layers graph to run.")
+        model._build_from_shape((None,) + xs[0].shape[1:])
+
+
+def check_input_shapes(model, shapes):
+    """Raises Keras's message at the first layer that cannot take these input shapes."""
+    graph = model._graph
+    if len(shapes) != len(graph.inputs):
+        raise ValueError(
+            f"Model '{model.name}' expects {len(graph.inputs)} input(s), but it received "
+            f"{len(shapes)} input arrays."
+        )
+    slot_shapes = [None] * graph.num_slots
+    for i, (shape, tensor) in enumerate(zip(shapes, graph.inputs)):
+        shape = (None,) + tuple(shape[1:])
+        expected = tensor.shape
+        if len(expected) != len(shape) or any(
+                e is not None and e != s for e, s in zip(expected[1:], shape[1:])):
+            # the layers decide; Keras only warns at the model's input
+            slot_shapes[i] = shape
+        else:
+            slot_shapes[i] = shape
+    for layer, ins, out in graph.steps:
+        in_shape = slot_shapes[ins[0]] if len(ins) == 1 else [slot_shapes[i] for i in ins]
+        if len(ins) == 1:
+            layer._check_input(in_shape)
+        slot_shapes[out] = layer.compute_output_shape(in_shape)
+    return [slot_shapes[i] for i in graph.output_slots]
+
+
+def prepare_inputs(model, x, what="x"):
+    xs = data_module.as_input_arrays(x, what)
+    ensure_built(model, xs)
+    check_input_shapes(model, [a.shape for a in xs])
+    return xs
+
+
+def _require_compiled(model, what):
+    if not model.compiled:
+        raise ValueError(
+            f"You must call `compile()` before using the model in `{what}()`. "
+            f"Model: '{model.name}'"
+        )
+    if model.loss is None:
+        raise ValueError(
+            "No loss to compute. Provide a `loss` argument in `compile()`. "
+            f"Model: '{model.name}'"
+        )
+    if model._graph is not None and len(model._graph.outputs) != 1:
+        raise NotImplementedError("tinyann trains and evaluates single-output models for now")
+
+
+def prepare_targets(model, y):
+    """Checks targets against the loss and the output once; returns them ready to use."""
+    out_shape = model._graph.outputs[0].shape
+    loss = model.loss
+    y = data_module.as_target_array(y)
+    classes = out_shape[-1]
+    if isinstance(loss, losses.SparseCategoricalCrossentropy):
+        y_checked = losses._sparse_labels_shape(y, np.empty((y.shape[0],) + out_shape[1:],
+                                                            dtype="float32"))
+        return losses._check_sparse_labels(y_checked, classes, loss.name)
+    if isinstance(loss, losses.CategoricalCrossentropy):
+        if y.ndim != len(out_shape) or y.shape[-1] != classes:
+            hint = ""
+            if y.ndim == len(out_shape) - 1 or (y.ndim == len(out_shape) and y.shape[-1] == 1):
+                hint = (" Integer labels need loss='sparse_categorical_crossentropy', or "
+                        "one-hot encode them with keras.utils.to_categorical.")
+            raise ValueError(
+                f"Targets for categorical_crossentropy must be one-hot of width {classes} "
+                f"(the model's output). Received: targets of shape {y.shape}.{hint}"
+            )
+    elif y.ndim == len(out_shape) - 1 and classes == 1:
+        y = y[..., None]
+    elif y.shape[1:] != tuple(out_shape[1:]):
+        raise ValueError(
+            f"Targets of shape {y.shape} do not match the model's output shape "
+            f"{out_shape} for loss '{loss.name}'."
+        )
+    return y.astype(backend.floatx(), copy=False)
+
+
+def _class_weights(class_weight, y):
+    """Per-sample weights from ``{class: weight}`` (integer or one-hot targets)."""
+    labels = y.argmax(axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y))
+    labels = labels.astype(np.intp)
+    table = np.ones(int(max(max(class_weight), labels.max())) + 1, dtype=backend.floatx())
+    for cls, w in class_weight.items():
+        table[int(cls)] = w
+    return table[labels]
+
+
+def _resolve_metrics(model, y):
+    out_shape = model._graph.outputs[0].shape
+    if len(model.compiled_metrics) != len(model._metric_ids):
+        model.compiled_metrics = [metrics_module.resolve(m, y.shape, out_shape)
+                                  for m in model._metric_ids]
+    model._fused = _is_fused(model)
+
+
+def _is_fused(model) -> bool:
+    """Softmax (sigmoid) output + categorical (binary) cross-entropy on probabilities."""
+    loss = model.loss
+    last = model._graph.steps[-1][0] if model._graph.steps else None
+    activation = getattr(last, "activation", None)
+    return bool(
+        loss.fused_activation and not getattr(loss, "from_logits", False)
+        and activation is not None and getattr(activation, "name", None) == loss.fused_activation
+        and hasattr(last, "backward_preactivation")
+    )
+
+
+# ---------------------------------------------------------------------- logs
+class _RunningLogs(Mapping):
+    """The running means of this epoch, computed only when read (progress bar redraws)."""
+
+    def __init__(self, tracker, metrics):
+        self.tracker = tracker
+        self.metrics = metrics
+
+    def _dict(self):
+        return epoch_logs(self.tracker, self.metrics)
+
+    def __getitem__(self, key):
+        return self._dict()[key]
+
+    def __iter__(self):
+        return iter(self._dict())
+
+    def __len__(self):
+        return len(self.metrics) + 1
+
+
+def epoch_logs(tracker, metrics, prefix="") -> dict:
+    """Metric results then the loss, Keras 3's order: ``accuracy``, ``loss``."""
+    logs = {prefix + m.name: float(m.result()) for m in metrics}
+    logs[prefix + "loss"] = tracker.result()
+    return logs
+
+
+def _make_callbacks(model, callbacks, verbose, **params):
+    callbacks = list(callbacks or [])
+    history = next((c for c in callbacks if isinstance(c, History)), None)
+    if history is None:
+        history = History()
+        callbacks.append(history)
+    if verbose and not any(isinstance(c, ProgbarLogger) for c in callbacks):
+        callbacks.insert(0, ProgbarLogger())
+    return CallbackList(callbacks, model=model, verbose=verbose, **params), history
+
+
+# ---------------------------------------------------------------------- steps
+def _train_epoch(model, data, batch_size, shuffle, cbl, tracker, steps_per_epoch=None):
+    graph = model._graph
+    loss_fn = model.loss
+    fused = model._fused
+    values = grads = None
+    reg_vars = []
+    if graph is not None:
+        values, grads, variables = model._packed_trainables()
+        reg_vars = [v for v in variables if getattr(v, "regularizer", None) is not None]
+    optimizer = model.optimizer
+    metrics = model.compiled_metrics
+    checked = isinstance(data, data_module.ArrayData)
+    want_begin = cbl.wants("on_train_batch_begin")
+    want_end = cbl.wants("on_train_batch_end")
+    logs = _RunningLogs(tracker, metrics)
+    step = -1
+    for step, (xs, y, sw) in enumerate(data.batches(batch_size, shuffle)):
+        if steps_per_epoch is not None and step >= steps_per_epoch:
+            break
+        if want_begin:
+            cbl.on_train_batch_begin(step, None)
+        if not checked:
+            y = _check_batch(model, xs, y)
+            graph, fused, metrics = model._graph, model._fused, model.compiled_metrics
+            if values is None:
+                values, grads, variables = model._packed_trainables()
+                reg_vars = [v for v in variables if getattr(v, "regularizer", None)]
+        out = graph.forward(xs, training=True)[0]
+        loss, grad = loss_fn.value_and_grad(y, out, sw, fused)
+        graph.backward([grad], fused)
+        for v in reg_vars:
+            v.grad += v.regularizer.gradient(v.value)
+            loss += v.regularizer(v.value)
+        optimizer.apply_packed(values, grads)
+        n = out.shape[0]
+        tracker.total += loss * n
+        tracker.count += n
+        for m in metrics:
+            m.update_state(y, out)
+        if want_end:
+            cbl.on_train_batch_end(step, logs)
+        if model.stop_training:
+            break
+    return step + 1
+
+
+def _check_batch(model, xs, y):
+    if y is None:
+        raise ValueError("Training needs targets: the data yielded batches without `y`.")
+    ensure_built(model, xs)
+    check_input_shapes(model, [a.shape for a in xs])
+    y = prepare_targets(model, y)
+    _resolve_metrics(model, y)
+    return y
+
+
+def _chunk_size(model, batch_size):
+    """Rows per evaluate/predict chunk: whole batches, a few MB per layer output."""
+    widest = 1
+    for t in [*model._graph.inputs, *[n.outputs[0] for n in _nodes(model)]]:
+        widest = max(widest, math.prod(d or 1 for d in t.shape[1:]))
+    rows = max(1, _CHUNK_ELEMENTS // widest)
+    return max(batch_size, (rows // batch_size) * batch_size)
+
+
+def _nodes(model):
+    return [layer._inbound_nodes[0] for layer, _, _ in model._graph.steps
+            if layer._inbound_nodes]
+
+
+def _test_loop(model, data, batch_size, cbl, sample_weight_used=True):
+    """Loss and metrics over ``data`` (no callbacks per batch unless asked)."""
+    tracker = metrics_module.Mean(name="loss")
+    for m in model.compiled_metrics:
+        m.reset_state()
+    graph = model._graph
+    per_batch = cbl.wants("on_test_batch_begin") or any(
+        not isinstance(c, ProgbarLogger) for c in cbl._batch["on_test_batch_end"])
+    chunk = batch_size if per_batch or not isinstance(data, data_module.ArrayData) else (
+        _chunk_size(model, batch_size))
+    checked = isinstance(data, data_module.ArrayData)
+    logs = _RunningLogs(tracker, model.compiled_metrics)
+    step = 0
+    for xs, y, sw in data.batches(chunk):
+        if cbl.wants("on_test_batch_begin"):
+            cbl.on_test_batch_begin(step, None)
+        if not checked:
+            y = _check_batch(model, xs, y)
+        out = graph.forward(xs, training=False)[0]
+        per_sample = model.loss.call(y, out)
+        if sw is not None:
+            per_sample = per_sample * losses._broadcast_weight(sw, per_sample)
+        n = out.shape[0]
+        tracker.total += float(per_sample.sum()) / max(per_sample.size // n, 1)
+        tracker.count += n
+        for m in model.compiled_metrics:
+            m.update_state(y, out)
+        step += max(1, math.ceil(n / batch_size))
+        if cbl.wants("on_test_batch_end"):
+            cbl.on_test_batch_end(step - 1, logs)
+    reg = sum(sum(layer.losses) for layer in model.layers)
+    if reg:
+        tracker.total += reg * tracker.count
+    return tracker
+
+
+# ---------------------------------------------------------------------- fit
+def _make_data(model, x, y, sample_weight, class_weight, steps, what):
+    if data_module.is_iterable_data(x):
+        if y is not None:
+            raise ValueError(
+                f"`y` must be None when `x` is a dataset or generator. Received y of type "
+                f"{type(y).__name__}"
+            )
+        return data_module.IterableData(x, steps)
+    if y is None:
+        raise ValueError(f"`{what}()` needs targets: received x but y=None.")
+    xs = prepare_inputs(model, x)
+    y = prepare_targets(model, y)
+    sw = None if sample_weight is None else np.asarray(sample_weight, dtype=backend.floatx())
+    if class_weight is not None:
+        cw = _class_weights(class_weight, y)
+        sw = cw if sw is None else sw * cw
+    data = data_module.ArrayData(xs, y, sw)
+    return data
+
+
+def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
+        validation_data, shuffle, class_weight, sample_weight, initial_epoch,
+        steps_per_epoch, validation_steps, validation_batch_size, validation_freq):
+    verbose = _verbose(verbose)
+    batch_size = data_module.check_batch_size(batch_size)
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"`epochs` must be a non-negative integer. Received: epochs={epochs!r}")
+    if not isinstance(validation_split, (int, float)) or not 0 <= validation_split < 1:
+        raise ValueError(
+            "`validation_split` must be a float in [0, 1). "
+            f"Received: validation_split={validation_split!r}"
+        )
+    if x is None:
+        raise ValueError("`fit()` needs training data: received x=None.")
+    if model._graph is None and not data_module.is_iterable_data(x):
+        ensure_built(model, data_module.as_input_arrays(x))
+    _require_compiled(model, "fit")
+    data = _make_data(model, x, y, sample_weight, class_weight, steps_per_epoch, "fit")
+    if validation_split and validation_data is not None:
+        pass  # Keras ignores validation_split when validation_data is given
+    elif validation_split:
+        if not isinstance(data, data_module.ArrayData):
+            raise ValueError("`validation_split` is only supported for arrays.")
+        data, validation = data.split(validation_split)
+    val = None
+    if validation_data is not None:
+        val = _validation_source(model, validation_data, validation_steps)
+    elif validation_split:
+        val = validation
+    if isinstance(data, data_module.ArrayData):
+        _resolve_metrics(model, data.y)
+    steps = (steps_per_epoch if steps_per_epoch is not None else data.num_steps(batch_size))
+    cbl, history = _make_callbacks(model, callbacks, verbose, epochs=epochs, steps=steps)
+    model.history = history
+    model.stop_training = False
+    val_batch_size = data_module.check_batch_size(validation_batch_size, batch_size)
+    cbl.on_train_begin(None)
+    logs = {}
+    _warned_nan = False
+    for epoch in range(initial_epoch, epochs):
+        for m in model.compiled_metrics:
+            m.reset_state()
+        tracker = metrics_module.Mean(name="loss")
+        cbl.on_epoch_begin(epoch, None)
+        _train_epoch(model, data, batch_size, shuffle, cbl, tracker, steps_per_epoch)
+        logs = epoch_logs(tracker, model.compiled_metrics)
+        if val is not None and _should_validate(epoch, validation_freq):
+            cbl.params["in_fit"] = True
+            val_tracker = _test_loop(model, val, val_batch_size, cbl)
+            cbl.params["in_fit"] = False
+            logs.update(epoch_logs(val_tracker, model.compiled_metrics, prefix="val_"))
+        if not _warned_nan and not np.isfinite(logs["loss"]):
+            _warned_nan = True
+            warnings.warn(
+                f"The training loss became {logs['loss']} in epoch {epoch + 1}: the weights "
+                "are no longer usable. Lower the learning rate, or add "
+                "keras.callbacks.TerminateOnNaN() to stop at once.", RuntimeWarning,
+                stacklevel=3)
+        cbl.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    cbl.on_train_end(logs)
+    return history
+
+
+def _should_validate(epoch, freq):
+    if isinstance(freq, int):
+        return (epoch + 1) % freq == 0
+    return epoch + 1 in freq
+
+
+def _validation_source(model, validation_data, validation_steps):
+    if data_module.is_iterable_data(validation_data):
+        return data_module.IterableData(validation_data, validation_steps)
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        raise ValueError(
+            "`validation_data` must be a tuple (x_val, y_val) or (x_val, y_val, "
+            f"val_sample_weight), or a dataset. Received: {type(validation_data).__name__}"
+            + (f" of length {len(validation_data)}" if hasattr(validation_data, "__len__")
+               else "")
+        )
+    vx, vy = validation_data[0], validation_data[1]
+    vw = validation_data[2] if len(validation_data) == 3 else None
+    return _make_data(model, vx, vy, vw, None, None, "fit")
+
+
+# ---------------------------------------------------------------------- evaluate
+def evaluate(model, x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict):
+    verbose = _verbose(verbose)
+    batch_size = data_module.check_batch_size(batch_size)
+    if x is None:
+        raise ValueError("`evaluate()` needs data: received x=None.")
+    if model._graph is None and not data_module.is_iterable_data(x):
+        ensure_built(model, data_module.as_input_arrays(x))
+    _require_compiled(model, "evaluate")
+    data = _make_data(model, x, y, sample_weight, None, steps, "evaluate")
+    if isinstance(data, data_module.ArrayData):
+        _resolve_metrics(model, data.y)
+    num_steps = steps or data.num_steps(batch_size)
+    cbl, _ = _make_callbacks(model, callbacks, verbose, steps=num_steps, test_steps=num_steps)
+    cbl.on_test_begin(None)
+    tracker = _test_loop(model, data, batch_size, cbl)
+    logs = epoch_logs(tracker, model.compiled_metrics)
+    cbl.on_test_end(logs)
+    if return_dict:
+        return logs
+    values = [logs["loss"]] + [logs[m.name] for m in model.compiled_metrics]
+    return values[0] if len(values) == 1 else values
+
+
+# ---------------------------------------------------------------------- predict
+def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False):
+    verbose = _verbose(verbose)
+    batch_size = data_module.check_batch_size(batch_size)
+    if data_module.is_iterable_data(x):
+        return _predict_iterable(model, x, batch_size, verbose, steps, callbacks)
+    xs = prepare_inputs(model, x)
+    n = xs[0].shape[0]
+    graph = model._graph
+    if single_batch:
+        outs = graph.forward(xs, training=False)
+        return outs[0] if len(outs) == 1 else outs
+    num_steps = math.ceil(n / batch_size)
+    cbl, _ = _make_callbacks(model, callbacks, verbose, steps=num_steps)
+    cbl.on_predict_begin(None)
+    if n <= batch_size:
+        outs = [np.asarray(o, dtype=backend.floatx()) for o in graph.forward(xs, False)]
+        if cbl.wants("on_predict_batch_end"):
+            cbl.on_predict_batch_end(0, {"outputs": outs})
+    else:
+        per_batch = any(not isinstance(c, ProgbarLogger) for c in cbl._batch[
+            "on_predict_batch_end"]) or cbl.wants("on_predict_batch_begin")
+        chunk = batch_size if per_batch else _chunk_size(model, batch_size)
+        outs = None
+        step = 0
+        for start in range(0, n, chunk):
+            if cbl.wants("on_predict_batch_begin"):
+                cbl.on_predict_batch_begin(step, None)
+            part = graph.forward([a[start:start + chunk] for a in xs], False)
+            if outs is None:
+                outs = [np.empty((n,) + p.shape[1:], dtype=backend.floatx()) for p in part]
+            for o, p in zip(outs, part):
+                o[start:start + chunk] = p
+            step += math.ceil(len(part[0]) / batch_size)
+            if cbl.wants("on_predict_batch_end"):
+                cbl.on_predict_batch_end(step - 1, {"outputs": part})
+    cbl.on_predict_end(None)
+    return outs[0] if len(outs) == 1 else outs
+
+
+def _predict_iterable(model, x, batch_size, verbose, steps, callbacks):
+    source = data_module.IterableData(x, steps)
+    cbl, _ = _make_callbacks(model, callbacks, verbose, steps=source.num_steps())
+    cbl.on_predict_begin(None)
+    parts = []
+    for step, (xs, _, _) in enumerate(source.batches()):
+        ensure_built(model, xs)
+        check_input_shapes(model, [a.shape for a in xs])
+        parts.append(model._graph.forward(xs, False))
+        if cbl.wants("on_predict_batch_end"):
+            cbl.on_predict_batch_end(step, {"outputs": parts[-1]})
+    cbl.on_predict_end(None)
+    if not parts:
+        raise ValueError("`predict()` received a dataset that yielded no batches.")
+    outs = [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
+    return outs[0] if len(outs) == 1 else outs
+
+
+# ---------------------------------------------------------------------- on_batch
+def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
+    xs = prepare_inputs(model, x)
+    _require_compiled(model, "train_on_batch")
+    data = _make_data(model, xs, y, sample_weight, class_weight, None, "train_on_batch")
+    _resolve_metrics(model, data.y)
+    tracker = metrics_module.Mean(name="loss")
+    for m in model.compiled_metrics:
+        m.reset_state()
+    cbl = CallbackList([], model=model)
+    _train_epoch(model, data, data.num_samples, False, cbl, tracker)
+    logs = epoch_logs(tracker, model.compiled_metrics)
+    return _format_result(model, logs, return_dict)
+
+
+def test_on_batch(model, x, y, sample_weight, return_dict):
+    xs = prepare_inputs(model, x)
+    _require_compiled(model, "test_on_batch")
+    data = _make_data(model, xs, y, sample_weight, None, None, "test_on_batch")
+    _resolve_metrics(model, data.y)
+    tracker = _test_loop(model, data, data.num_samples, CallbackList([], model=model))
+    return _format_result(model, epoch_logs(tracker, model.compiled_metrics), return_dict)
+
+
+def _format_result(model, logs, return_dict):
+    if return_dict:
+        return logs
+    values = [logs["loss"]] + [logs[m.name] for m in model.compiled_metrics]
+    return values[0] if len(values) == 1 else values

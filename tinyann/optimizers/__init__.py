@@ -1,0 +1,50 @@
+"""Optimizers with Keras 3's names, defaults and update formulas.
+
+    optimizers.get("adam") -> Adam()
+"""
+
+from tinyann.optimizers import schedules
+from tinyann.optimizers.adagrad import Adadelta, Adagrad
+from tinyann.optimizers.adam import Adam, Adamax, AdamW
+from tinyann.optimizers.base import Optimizer
+from tinyann.optimizers.rmsprop import RMSprop
+from tinyann.optimizers.sgd import SGD
+
+_CLASSES = {c.__name__: c for c in (SGD, RMSprop, Adam, AdamW, Adamax, Adagrad, Adadelta)}
+_STRINGS = {name.lower(): cls for name, cls in _CLASSES.items()}
+
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adamax", "Adagrad", "Adadelta",
+           "schedules", "get", "serialize", "deserialize"]
+
+
+def get(identifier) -> Optimizer:
+    """An optimizer from a string (``'adam'``), a Keras config dict or an instance."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _STRINGS.get(identifier.lower())
+        if cls is None:
+            raise ValueError(
+                f"Could not interpret optimizer identifier: {identifier!r}. "
+                f"Expected one of {sorted(_STRINGS)}"
+            )
+        return cls()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    raise ValueError(
+        f"Could not interpret optimizer identifier: {identifier!r}. "
+        "Expected a string, a config dict or an Optimizer instance."
+    )
+
+
+def serialize(optimizer: Optimizer) -> dict:
+    return {"module": "keras.optimizers", "class_name": type(optimizer).__name__,
+            "config": optimizer.get_config(), "registered_name": None}
+
+
+def deserialize(config: dict) -> Optimizer:
+    name = config.get("class_name")
+    cls = _CLASSES.get(name) or _STRINGS.get(str(name).lower())
+    if cls is None:
+        raise ValueError(f"Unknown optimizer {name!r}. Expected one of {sorted(_CLASSES)}")
+    return cls.from_config(config.get("config") or {})

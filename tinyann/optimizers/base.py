@@ -1,0 +1,234 @@
+"""Optimizer base: learning rate (or schedule), clipping, weight decay, iterations.
+
+Slots (momentums, velocities...) are flat arrays over all variables, in the
+order the variables were given to ``build``. When the variables are views into
+one packed buffer (a model's fast path), ``apply_packed`` updates every weight
+with one set of NumPy calls; ``apply_gradients`` does the same update one
+variable at a time through views into the same slots, so both paths give
+identical numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyann import backend
+from tinyann.variables import Variable
+
+
+def _check_non_negative(name, value):
+    if value is not None and (not np.isscalar(value) or not np.isfinite(value) or value < 0):
+        raise ValueError(
+            f"Argument `{name}` must be a non-negative number. Received: {name}={value!r}"
+        )
+
+
+class Optimizer:
+    """Base class. Subclasses set ``slot_names`` and implement ``_update``.
+
+    Args:
+        learning_rate: a non-negative float or a ``LearningRateSchedule``.
+        weight_decay: decoupled decay applied as ``w -= w * weight_decay * lr``.
+        clipnorm: clip each gradient to this L2 norm.
+        clipvalue: clip each gradient element to ``[-clipvalue, clipvalue]``.
+        global_clipnorm: clip all gradients together to this L2 norm.
+    """
+
+    slot_names: tuple[str, ...] = ()
+
+    def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 ema_overwrite_frequency=None, loss_scale_factor=None,
+                 gradient_accumulation_steps=None, name=None, **kwargs):
+        if kwargs:
+            raise TypeError(
+                f"Argument(s) not recognized by {type(self).__name__}: {sorted(kwargs)}"
+            )
+        if use_ema or gradient_accumulation_steps or loss_scale_factor:
+            raise NotImplementedError(
+                "use_ema, gradient_accumulation_steps and loss_scale_factor are not "
+                "supported by tinyann yet"
+            )
+        if clipnorm is not None and global_clipnorm is not None:
+            raise ValueError(
+                "Only one of `clipnorm` and `global_clipnorm` can be set. Received: "
+                f"clipnorm={clipnorm}, global_clipnorm={global_clipnorm}"
+            )
+        for key, value in (("weight_decay", weight_decay), ("clipnorm", clipnorm),
+                           ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)):
+            _check_non_negative(key, value)
+        self.name = name or backend.to_snake_case(type(self).__name__)
+        self.weight_decay = weight_decay
+        self.clipnorm = clipnorm
+        self.clipvalue = clipvalue
+        self.global_clipnorm = global_clipnorm
+        self.use_ema = use_ema
+        self.ema_momentum = ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self.loss_scale_factor = loss_scale_factor
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        self.iterations = 0
+        self._learning_rate = None
+        self.learning_rate = learning_rate
+        self._variables: list[Variable] = []
+        self._slots: dict[str, np.ndarray] = {}
+        self._offsets: list[tuple[int, int]] = []
+        self.built = False
+
+    # ------------------------------------------------------------ learning rate
+    @property
+    def learning_rate(self):
+        """The current learning rate: a 0-d Variable, or the schedule's value now."""
+        if callable(self._learning_rate) and not isinstance(self._learning_rate, Variable):
+            return np.float32(self._learning_rate(self.iterations))
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        from tinyann.optimizers.schedules import LearningRateSchedule
+
+        if isinstance(value, LearningRateSchedule) or (
+            callable(value) and not isinstance(value, (Variable, np.ndarray))
+        ):
+            self._learning_rate = value
+            return
+        value = float(np.asarray(value))
+        _check_non_negative("learning_rate", value)
+        if isinstance(self._learning_rate, Variable):
+            self._learning_rate.assign(value)
+        else:
+            self._learning_rate = Variable(value, name="learning_rate", trainable=False)
+
+    lr = learning_rate
+
+    def _current_lr(self) -> float:
+        return float(self.learning_rate)
+
+    # ------------------------------------------------------------ building
+    def build(self, variables) -> None:
+        """Makes the slot arrays for ``variables`` (zeros unless the optimizer says)."""
+        self._variables = list(variables)
+        self._offsets = []
+        start = 0
+        for v in self._variables:
+            self._offsets.append((start, start + v.size))
+            start += v.size
+        dtype = self._variables[0].value.dtype if self._variables else backend.floatx()
+        self._slots = {name: self._initial_slot(name, start, dtype) for name in self.slot_names}
+        self.built = True
+
+    def _initial_slot(self, name, size, dtype) -> np.ndarray:
+        return np.zeros((size,), dtype=dtype)
+
+    def _slot_views(self, index) -> dict[str, np.ndarray]:
+        start, stop = self._offsets[index]
+        shape = self._variables[index].shape
+        return {k: s[start:stop].reshape(shape) for k, s in self._slots.items()}
+
+    @property
+    def variables(self) -> list[np.ndarray]:
+        """Keras's order: iterations, then each slot of each variable."""
+        out = [np.asarray(self.iterations, dtype="int64")]
+        for i in range(len(self._variables)):
+            views = self._slot_views(i)
+            out.extend(views[name] for name in self.slot_names)
+        return out
+
+    # ------------------------------------------------------------ applying
+    def apply_gradients(self, grads_and_vars) -> int:
+        """Keras's form: a list of ``(gradient, variable)`` pairs."""
+        pairs = list(grads_and_vars)
+        return self.apply([g for g, _ in pairs], [v for _, v in pairs])
+
+    def apply(self, grads, trainable_variables=None) -> int:
+        """Updates ``trainable_variables`` (those given to ``build``) in place."""
+        if trainable_variables is None:
+            trainable_variables = self._variables
+        trainable_variables = list(trainable_variables)
+        if not self.built or [id(v) for v in trainable_variables] != [
+            id(v) for v in self._variables
+        ]:
+            if self.built and self.iterations:
+                raise ValueError(
+                    f"Optimizer {self.name!r} was built for {len(self._variables)} variables; "
+                    f"received {len(trainable_variables)} different ones. Use a new optimizer "
+                    "for another model."
+                )
+            self.build(trainable_variables)
+        grads = [np.asarray(g, dtype=v.value.dtype) for g, v in zip(grads, trainable_variables)]
+        grads = self._clip(grads)
+        lr = self._current_lr()
+        for i, (g, v) in enumerate(zip(grads, trainable_variables)):
+            if self.weight_decay:
+                v.value -= v.value * np.float32(self.weight_decay * lr)
+            self._update(v.value, g, lr, self._slot_views(i))
+        self.iterations += 1
+        return self.iterations
+
+    def apply_packed(self, values: np.ndarray, grads: np.ndarray) -> None:
+        """The fast path: ``values`` and ``grads`` are the flat buffers behind the
+        variables given to ``build``; ``grads`` may be clipped in place."""
+        if self.clipvalue is not None or self.clipnorm is not None or self.global_clipnorm:
+            parts = [grads[a:b] for a, b in self._offsets]
+            self._clip(parts)
+        lr = self._current_lr()
+        if self.weight_decay:
+            values -= values * np.float32(self.weight_decay * lr)
+        self._update(values, grads, lr, self._slots)
+        self.iterations += 1
+
+    def _clip(self, grads: list[np.ndarray]) -> list[np.ndarray]:
+        """Keras's order: clipnorm / global_clipnorm, then clipvalue. In place."""
+        if self.clipnorm is not None:
+            for g in grads:
+                norm = float(np.sqrt(np.dot(g.ravel(), g.ravel())))
+                if norm > self.clipnorm:
+                    g *= np.float32(self.clipnorm / norm)
+        if self.global_clipnorm is not None:
+            norm = float(np.sqrt(sum(float(np.dot(g.ravel(), g.ravel())) for g in grads)))
+            if norm > self.global_clipnorm:
+                for g in grads:
+                    g *= np.float32(self.global_clipnorm / norm)
+        if self.clipvalue is not None:
+            for g in grads:
+                np.clip(g, -self.clipvalue, self.clipvalue, out=g)
+        return grads
+
+    def _update(self, w, g, lr, slots) -> None:
+        """One step on arrays ``w`` with gradient ``g`` (any shape; slots alike)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ config
+    def get_config(self) -> dict:
+        lr = self._learning_rate
+        if isinstance(lr, Variable):
+            lr = float(lr)
+        elif hasattr(lr, "get_config"):
+            lr = {"module": "keras.optimizers.schedules", "class_name": type(lr).__name__,
+                  "config": lr.get_config(), "registered_name": None}
+        return {
+            "name": self.name,
+            "learning_rate": lr,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue,
+            "use_ema": self.use_ema,
+            "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
+            "loss_scale_factor": self.loss_scale_factor,
+            "gradient_accumulation_steps": self.gradient_accumulation_steps,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        lr = config.get("learning_rate")
+        if isinstance(lr, dict):
+            from tinyann.optimizers import schedules
+
+            config["learning_rate"] = schedules.deserialize(lr)
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name} iterations={self.iterations}>"

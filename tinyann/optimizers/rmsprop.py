@@ -1,0 +1,72 @@
+"""RMSprop, Keras 3's update (epsilon inside the square root)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyann.optimizers.base import Optimizer
+
+
+class RMSprop(Optimizer):
+    """Divides the gradient by a running root mean square of recent gradients.
+
+    ``v = rho v + (1 - rho) g^2``; ``step = lr g / sqrt(v + eps)`` (centered:
+    ``sqrt(v - a^2 + eps)`` with ``a`` the running mean gradient); with momentum
+    ``m = momentum m + step``, ``w -= m``; else ``w -= step``.
+
+    Args:
+        learning_rate: default 0.001.
+        rho: discount of the running average, default 0.9.
+        momentum: default 0.0.
+        epsilon: default 1e-7.
+        centered: normalise by the estimated variance instead of the second moment.
+    """
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
+                 centered=False, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, name="rmsprop", **kwargs):
+        self.rho = rho
+        self.momentum = momentum
+        self.epsilon = epsilon
+        self.centered = centered
+        names = ["velocity"]
+        if momentum > 0:
+            names.append("momentum")
+        if centered:
+            names.append("average_gradient")
+        self.slot_names = tuple(names)
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
+                         name=name, **kwargs)
+
+    def _update(self, w, g, lr, slots):
+        f = w.dtype.type
+        v = slots["velocity"]
+        tmp = np.multiply(g, g)
+        tmp *= f(1.0 - self.rho)
+        v *= f(self.rho)
+        v += tmp
+        if self.centered:
+            a = slots["average_gradient"]
+            a *= f(self.rho)
+            a += g * f(1.0 - self.rho)
+            np.multiply(a, a, out=tmp)
+            np.subtract(v, tmp, out=tmp)
+            tmp += f(self.epsilon)
+        else:
+            np.add(v, f(self.epsilon), out=tmp)
+        np.sqrt(tmp, out=tmp)
+        # increment = lr * g / sqrt(denominator)
+        np.divide(g * f(lr), tmp, out=tmp)
+        if self.momentum > 0:
+            m = slots["momentum"]
+            m *= f(self.momentum)
+            m += tmp
+            w -= m
+        else:
+            w -= tmp
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(rho=self.rho, momentum=self.momentum, epsilon=self.epsilon,
+                      centered=self.centered)
+        return config

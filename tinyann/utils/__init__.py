@@ -1,0 +1,44 @@
+"""Utilities with Keras's names: ``set_random_seed``, ``to_categorical``, ``Progbar``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyann.backend import set_random_seed
+from tinyann.utils.progbar import Progbar
+
+__all__ = ["set_random_seed", "to_categorical", "normalize", "Progbar"]
+
+
+def to_categorical(x, num_classes=None) -> np.ndarray:
+    """One-hot encodes integer labels. (N,) -> (N, num_classes), float32 as Keras."""
+    x = np.asarray(x)
+    if x.ndim > 1 and x.shape[-1] == 1:
+        x = x.reshape(x.shape[:-1])
+    if x.size and (x.dtype.kind not in "iub" and np.any(x != np.round(x))):
+        raise ValueError(
+            f"`to_categorical` expects integer class labels. Received dtype {x.dtype} "
+            "with non-integer values"
+        )
+    labels = x.astype(np.int64)
+    if labels.size and labels.min() < 0:
+        raise ValueError(
+            f"`to_categorical` expects labels >= 0. Received: min label {labels.min()}"
+        )
+    if num_classes is None:
+        num_classes = int(labels.max()) + 1 if labels.size else 0
+    elif labels.size and labels.max() >= num_classes:
+        raise ValueError(
+            f"Labels must be in [0, num_classes={num_classes}). "
+            f"Received: max label {labels.max()}"
+        )
+    out = np.zeros(labels.shape + (num_classes,), dtype="float32")
+    np.put_along_axis(out, labels[..., None], 1.0, axis=-1)
+    return out
+
+
+def normalize(x, axis=-1, order=2) -> np.ndarray:
+    """Scales ``x`` to unit ``order``-norm along ``axis``."""
+    x = np.asarray(x, dtype="float32")
+    norm = np.linalg.norm(x, ord=order, axis=axis, keepdims=True)
+    return x / np.where(norm == 0, 1, norm)
