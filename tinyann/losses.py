@@ -242,8 +242,11 @@ class Loss:
             return np.float32((per_sample * w).sum())
         return np.asarray(_reduce(per_sample, sample_weight), dtype=per_sample.dtype)[()]
 
-    def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False):
-        """(reduced loss as a float, dL/dy_pred) — or dL/dlogits when ``fused``."""
+    def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False, checked=False):
+        """(reduced loss as a float, dL/dy_pred) — or dL/dlogits when ``fused``.
+
+        ``checked``: the targets were validated and converted already (fit does it
+        once per call), so the per-batch checks can be skipped."""
         raise NotImplementedError
 
     def get_config(self) -> dict:
@@ -271,7 +274,11 @@ class SparseCategoricalCrossentropy(Loss):
     def call(self, y_true, y_pred):
         return sparse_categorical_crossentropy(y_true, y_pred, self.from_logits)
 
-    def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False):
+    def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False, checked=False):
+        """``checked``: y_true is already an int array of valid labels, shape (N,)."""
+        if checked and y_pred.ndim == 2 and sample_weight is None and fused and (
+                not self.from_logits):
+            return self._fused_fast(y_true, y_pred)
         y_pred = _as_float(y_pred)
         y = _sparse_labels_shape(y_true, y_pred)
         y = _check_sparse_labels(y, y_pred.shape[-1])
@@ -279,9 +286,7 @@ class SparseCategoricalCrossentropy(Loss):
         if y_pred.ndim != 2:
             # (N, ..., C): flatten the inner axes into rows
             return self._value_and_grad_nd(y, y_pred, sample_weight, fused)
-        if self._rows.shape[0] != n:
-            self._rows = np.arange(n)
-        rows = self._rows
+        rows = self._row_index(n)
         scale = _grad_scale(sample_weight, (n,), y_pred.dtype)
         if self.from_logits:
             probs = _softmax(y_pred)
@@ -304,6 +309,30 @@ class SparseCategoricalCrossentropy(Loss):
         grad[rows, y] -= 1.0
         grad *= scale
         return float(_reduce(per, sample_weight)), grad
+
+    def _row_index(self, n):
+        if self._rows.shape[0] != n:
+            self._rows = np.arange(n)
+        return self._rows
+
+    def _fused_fast(self, y, probs):
+        """The training hot path: softmax output, valid int labels, no weights.
+
+        About ten NumPy calls: the loss from the true-class probabilities, and
+        dL/dz = (p - onehot) / N.
+        """
+        n = probs.shape[0]
+        rows = self._row_index(n)
+        f = probs.dtype.type
+        eps = backend.epsilon()
+        p_true = probs[rows, y]
+        np.maximum(p_true, f(eps), out=p_true)
+        np.minimum(p_true, f(1.0 - eps), out=p_true)
+        np.log(p_true, out=p_true)
+        loss = -float(np.add.reduce(p_true)) / n
+        grad = np.multiply(probs, f(1.0 / n))
+        grad[rows, y] -= f(1.0 / n)
+        return loss, grad
 
     def _value_and_grad_nd(self, y, y_pred, sample_weight, fused):
         c = y_pred.shape[-1]
@@ -334,7 +363,7 @@ class CategoricalCrossentropy(Loss):
     def call(self, y_true, y_pred):
         return categorical_crossentropy(y_true, y_pred, self.from_logits, self.label_smoothing)
 
-    def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False):
+    def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False, checked=False):
         y_pred = _as_float(y_pred)
         y = _one_hot_targets(y_true, y_pred, self.label_smoothing)
         per_shape = y_pred.shape[:-1]
@@ -378,7 +407,7 @@ class BinaryCrossentropy(Loss):
     def call(self, y_true, y_pred):
         return binary_crossentropy(y_true, y_pred, self.from_logits, self.label_smoothing)
 
-    def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False):
+    def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False, checked=False):
         y_pred = _as_float(y_pred)
         y = _binary_targets(y_true, y_pred, self.label_smoothing)
         per = binary_crossentropy(y, y_pred, self.from_logits).astype(y_pred.dtype)
@@ -409,7 +438,7 @@ class MeanSquaredError(Loss):
     def call(self, y_true, y_pred):
         return mean_squared_error(y_true, y_pred)
 
-    def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False):
+    def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False, checked=False):
         y_pred = _as_float(y_pred)
         diff = y_pred - _regression_targets(y_true, y_pred)
         per = np.square(diff).mean(axis=-1)
@@ -424,7 +453,7 @@ class MeanAbsoluteError(Loss):
     def call(self, y_true, y_pred):
         return mean_absolute_error(y_true, y_pred)
 
-    def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False):
+    def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False, checked=False):
         y_pred = _as_float(y_pred)
         diff = y_pred - _regression_targets(y_true, y_pred)
         per = np.abs(diff).mean(axis=-1)
@@ -440,7 +469,7 @@ class Huber(Loss):
     def call(self, y_true, y_pred):
         return huber(y_true, y_pred, self.delta)
 
-    def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False):
+    def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False, checked=False):
         y_pred = _as_float(y_pred)
         diff = y_pred - _regression_targets(y_true, y_pred)
         per = huber(y_true, y_pred, self.delta)

@@ -22,10 +22,13 @@ class Variable:
         path: ``layer_name/name``, unique in a model.
     """
 
-    def __init__(self, value, name="variable", trainable=True, path=None, dtype=None):
+    def __init__(self, value, name="variable", trainable=True, path=None, dtype=None,
+                 order="C"):
         dtype = dtype or backend.floatx()
-        self.value = np.array(value, dtype=dtype, copy=True)
-        self.grad = np.zeros_like(self.value)
+        # order="F" keeps a 2-D kernel transposed in memory: BLAS runs the skinny
+        # (batch, 784) x (784, 10) products of small models about twice as fast so
+        self.value = np.array(value, dtype=dtype, copy=True, order=order)
+        self.grad = np.zeros_like(self.value, order=order)
         self.name = name
         self.path = path or name
         self.trainable = trainable
@@ -98,9 +101,12 @@ def pack_variables(variables) -> tuple[np.ndarray, np.ndarray]:
     start = 0
     for v in variables:
         stop = start + v.size
-        values[start:stop] = v.value.ravel()
-        v.value = values[start:stop].reshape(v.shape)
-        v.grad = grads[start:stop].reshape(v.shape)
+        # keep each variable's memory order (see Variable's `order`)
+        order = "F" if v.value.ndim > 1 and v.value.flags.f_contiguous and not (
+            v.value.flags.c_contiguous) else "C"
+        values[start:stop] = v.value.ravel(order=order)
+        v.value = values[start:stop].reshape(v.shape, order=order)
+        v.grad = grads[start:stop].reshape(v.shape, order=order)
         start = stop
     return values, grads
 

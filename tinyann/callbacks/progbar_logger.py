@@ -35,7 +35,7 @@ class ProgbarLogger(Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self._seen = batch + 1
-        self.progbar.update(batch + 1, logs)
+        self.progbar.update(batch + 1, logs, finalize=False)
 
     def on_epoch_end(self, epoch, logs=None):
         self.progbar.update(self.params.get("steps") or self._seen, logs, finalize=True)
@@ -47,7 +47,7 @@ class ProgbarLogger(Callback):
 
     def on_test_batch_end(self, batch, logs=None):
         if not self.params.get("in_fit"):
-            self.progbar.update(batch + 1, logs)
+            self.progbar.update(batch + 1, logs, finalize=False)
 
     def on_test_end(self, logs=None):
         if not self.params.get("in_fit"):
@@ -57,7 +57,7 @@ class ProgbarLogger(Callback):
         self._new_bar(self.params.get("steps"))
 
     def on_predict_batch_end(self, batch, logs=None):
-        self.progbar.update(batch + 1)
+        self.progbar.update(batch + 1, finalize=False)
 
     def on_predict_end(self, logs=None):
         self.progbar.update(self.progbar.target, finalize=True)

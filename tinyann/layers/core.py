@@ -59,8 +59,11 @@ class Dense(Layer):
                 f"The last dimension of the inputs to a Dense layer should be defined. "
                 f"Found None. Full input shape received: {input_shape}"
             )
+        # few units: keep the kernel transposed in memory, where OpenBLAS runs the
+        # skinny products about twice as fast (measured in benchmarks/); many: as is
         self.kernel = self.add_weight((input_dim, self.units), self.kernel_initializer,
-                                      name="kernel", regularizer=self.kernel_regularizer)
+                                      name="kernel", regularizer=self.kernel_regularizer,
+                                      order="F" if self.units <= 32 else "C")
         if self.use_bias:
             self.bias = self.add_weight((self.units,), self.bias_initializer, name="bias",
                                         regularizer=self.bias_regularizer)
@@ -107,10 +110,14 @@ class Dense(Layer):
         """
         dz = dz.reshape(self._y.shape)
         x = self._x
-        # dL/dW = x^T dz ; dL/db = sum over the batch of dz
-        np.dot(x.T, dz, out=self.kernel.grad)
+        # dL/dW = x^T dz (as (dz^T x)^T when the kernel is stored transposed)
+        grad = self.kernel.grad
+        if grad.flags.c_contiguous:
+            np.dot(x.T, dz, out=grad)
+        else:
+            np.dot(dz.T, x, out=grad.T)
         if self.use_bias:
-            np.sum(dz, axis=0, out=self.bias.grad)
+            np.add.reduce(dz, axis=0, out=self.bias.grad)
         if not self._needs_input_grad:
             return None
         dx = dz @ self.kernel.value.T

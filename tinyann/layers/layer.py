@@ -60,13 +60,14 @@ class Layer:
 
     # ---------------------------------------------------------------- weights
     def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None,
-                   trainable=True, name=None, regularizer=None, constraint=None, **kwargs):
+                   trainable=True, name=None, regularizer=None, constraint=None, order="C",
+                   **kwargs):
         """Makes a ``Variable`` owned by this layer; its path is ``layer_name/name``."""
         shape = tuple(shape or ())
         init = initializers.get(initializer)
         value = init(shape, dtype=dtype or self.dtype)
         var = Variable(value, name=name or f"variable_{len(self._variables)}",
-                       trainable=trainable, dtype=dtype or self.dtype)
+                       trainable=trainable, dtype=dtype or self.dtype, order=order)
         var.path = f"{self.name}/{var.name}"
         var.regularizer = regularizer
         self._variables.append(var)

@@ -1,8 +1,9 @@
 """Checking and batching the data given to ``fit`` / ``evaluate`` / ``predict``.
 
-Arrays are checked and converted to the float type once per call (never per
-step); ``ArrayData.batches`` then gathers each batch's rows with ``np.take``
-through a shuffled index array, so the training set is never copied per step.
+Arrays are checked once per call and never copied whole: ``ArrayData.batches``
+gathers the rows of a chunk of batches with one ``np.take`` through a shuffled
+index array, converting them to float32 on the way, in a background thread
+while the previous chunk trains (NumPy releases the GIL while it copies).
 Iterables of ``(x, y)`` batches (generators, ``PyDataset``-style sequences,
 ``tf.data``-like objects) are passed through with the same checks per batch.
 """
@@ -10,6 +11,7 @@ Iterables of ``(x, y)`` batches (generators, ``PyDataset``-style sequences,
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -45,17 +47,8 @@ def as_input_arrays(x, what="x") -> list[np.ndarray]:
                 f"Expected `{label}` to hold at least one sample. Received: an empty array "
                 f"of shape {arr.shape}"
             )
-        floatx = backend.floatx()
-        if arr.dtype != floatx or not arr.flags.c_contiguous:
-            arr = np.ascontiguousarray(arr, dtype=floatx)
-        if arr.dtype.kind == "f" and not np.isfinite(arr.sum(dtype="float64")):
-            if not np.isfinite(arr).all():
-                bad = np.argwhere(~np.isfinite(arr))[0]
-                raise ValueError(
-                    f"`{label}` contains NaN or infinite values (first at index "
-                    f"{tuple(int(b) for b in bad)}: {arr[tuple(bad)]}). Clean or impute "
-                    "the data before training."
-                )
+        # the float conversion happens batch by batch (see ArrayData.batches): a
+        # 150 MB float32 copy of a training set costs more than the whole fit here
         out.append(arr)
     return out
 
@@ -122,27 +115,23 @@ class ArrayData:
         return math.ceil(self.num_samples / batch_size)
 
     def batches(self, batch_size, shuffle=False, rng=None):
-        """Yields ``(xs, y, sample_weight)`` for each batch."""
+        """Yields ``(xs, y, sample_weight)`` for each batch, inputs as float arrays.
+
+        The arrays yielded are reused buffers: valid until the next chunk is needed,
+        which is after the layers' backward pass has used them.
+        """
         n = self.num_samples
+        floatx = np.dtype(backend.floatx())
         if not shuffle:
             for start in range(0, n, batch_size):
                 stop = start + batch_size
-                yield ([a[start:stop] for a in self.xs],
+                self.last_indices = np.arange(start, min(stop, n))
+                yield ([np.asarray(a[start:stop], dtype=floatx) for a in self.xs],
                        None if self.y is None else self.y[start:stop],
                        None if self.sample_weight is None else self.sample_weight[start:stop])
             return
         order = (rng or backend.rng()).permutation(n)
-        # one gather buffer per input, reused by every full batch
-        buffers = [np.empty((batch_size,) + a.shape[1:], dtype=a.dtype) for a in self.xs]
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
-            if len(idx) == batch_size:
-                xb = [np.take(a, idx, axis=0, out=buf) for a, buf in zip(self.xs, buffers)]
-            else:
-                xb = [np.take(a, idx, axis=0) for a in self.xs]
-            yield (xb,
-                   None if self.y is None else self.y[idx],
-                   None if self.sample_weight is None else self.sample_weight[idx])
+        yield from _prefetched(self, order, batch_size, floatx)
 
     def split(self, fraction):
         """Keras's ``validation_split``: the last ``fraction`` of the samples, unshuffled."""
@@ -162,6 +151,45 @@ class ArrayData:
         val = ArrayData([a[cut:] for a in self.xs], part(self.y, slice(cut, None)),
                         part(self.sample_weight, slice(cut, None)))
         return train, val
+
+
+_CHUNK_BYTES = 8 << 20
+
+
+def _prefetched(data, order, batch_size, floatx):
+    """Batches in ``order``, gathered a chunk at a time by a helper thread."""
+    n = len(order)
+    row_bytes = sum(math.prod(a.shape[1:]) for a in data.xs) * floatx.itemsize
+    per_chunk = max(1, _CHUNK_BYTES // max(row_bytes * batch_size, 1)) * batch_size
+    per_chunk = min(per_chunk, -(-n // batch_size) * batch_size)
+    buffers = [[np.empty((per_chunk,) + a.shape[1:], dtype=floatx) for a in data.xs]
+               for _ in range(2)]
+
+    def gather(start, bufs):
+        idx = order[start:start + per_chunk]
+        for a, buf in zip(data.xs, bufs):
+            out = buf[: len(idx)]
+            if np.can_cast(floatx, a.dtype):
+                np.take(a, idx, axis=0, out=out)  # gathers and converts in one pass
+            else:
+                out[...] = np.take(a, idx, axis=0)
+        return idx
+
+    starts = list(range(0, n, per_chunk))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(gather, starts[0], buffers[0])
+        for k, start in enumerate(starts):
+            idx = pending.result()
+            bufs = buffers[k % 2]
+            if k + 1 < len(starts):
+                pending = pool.submit(gather, starts[k + 1], buffers[(k + 1) % 2])
+            y = None if data.y is None else data.y[idx]
+            sw = None if data.sample_weight is None else data.sample_weight[idx]
+            for b in range(0, len(idx), batch_size):
+                data.last_indices = idx[b:b + batch_size]
+                yield ([buf[b:b + batch_size] for buf in bufs],
+                       None if y is None else y[b:b + batch_size],
+                       None if sw is None else sw[b:b + batch_size])
 
 
 class IterableData:
@@ -219,7 +247,7 @@ class IterableData:
 
 
 def _is_reiterable(source) -> bool:
-    return not (iter(source) is source) if hasattr(source, "__iter__") else True
+    return iter(source) is not source if hasattr(source, "__iter__") else True
 
 
 def unpack_batch(item):

@@ -6,8 +6,6 @@ graph from a list of layers. Training itself lives in ``trainer.py``.
 
 from __future__ import annotations
 
-import numpy as np
-
 from tinyann import backend, losses, optimizers
 from tinyann.layers.input_layer import InputLayer
 from tinyann.layers.keras_tensor import KerasTensor, flatten

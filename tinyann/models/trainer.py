@@ -10,6 +10,7 @@ checked once per call (shapes, label ranges, dtypes) is checked before the loop.
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from collections.abc import Mapping
 
@@ -21,6 +22,7 @@ from tinyann.callbacks.callback import CallbackList
 from tinyann.callbacks.history import History
 from tinyann.callbacks.progbar_logger import ProgbarLogger
 from tinyann.models import data as data_module
+from tinyann.utils.denormals import flush_denormals
 
 # rough number of floats one evaluate/predict chunk may hold per layer output
 _CHUNK_ELEMENTS = 4_000_000
@@ -173,10 +175,11 @@ class _RunningLogs(Mapping):
 
 
 def epoch_logs(tracker, metrics, prefix="") -> dict:
-    """Metric results then the loss, Keras 3's order: ``accuracy``, ``loss``."""
+    """The loss and metric results, keys sorted as Keras 3 gives them
+    (``accuracy``, ``loss``; with validation ``val_accuracy``, ``val_loss`` after)."""
     logs = {prefix + m.name: float(m.result()) for m in metrics}
-    logs[prefix + "loss"] = tracker.result()
-    return logs
+    logs[prefix + "loss"] = float(tracker.result())
+    return dict(sorted(logs.items()))
 
 
 def _make_callbacks(model, callbacks, verbose, **params):
@@ -219,7 +222,9 @@ def _train_epoch(model, data, batch_size, shuffle, cbl, tracker, steps_per_epoch
                 values, grads, variables = model._packed_trainables()
                 reg_vars = [v for v in variables if getattr(v, "regularizer", None)]
         out = graph.forward(xs, training=True)[0]
-        loss, grad = loss_fn.value_and_grad(y, out, sw, fused)
+        loss, grad = loss_fn.value_and_grad(y, out, sw, fused, checked)
+        if loss != loss or loss in (math.inf, -math.inf):
+            _raise_if_nonfinite_inputs(xs, getattr(data, "last_indices", None))
         graph.backward([grad], fused)
         for v in reg_vars:
             v.grad += v.regularizer.gradient(v.value)
@@ -235,6 +240,25 @@ def _train_epoch(model, data, batch_size, shuffle, cbl, tracker, steps_per_epoch
         if model.stop_training:
             break
     return step + 1
+
+
+def _raise_if_nonfinite_inputs(xs, indices=None, offset=0):
+    """Explains a NaN/inf result by NaN/inf in the inputs, naming the sample.
+
+    Inputs are not scanned up front (a full pass over a training set costs as much
+    as an epoch of a small model); a non-finite loss or output triggers this check.
+    """
+    for k, a in enumerate(xs):
+        bad = ~np.isfinite(a)
+        if bad.any():
+            where = np.argwhere(bad)[0]
+            row = int(indices[where[0]]) if indices is not None else offset + int(where[0])
+            label = "x" if len(xs) == 1 else f"x[{k}]"
+            raise ValueError(
+                f"`{label}` contains NaN or infinite values: sample {row} has "
+                f"{a[tuple(where)]} at position {tuple(int(i) for i in where[1:])}. "
+                "Clean or impute the data first."
+            )
 
 
 def _check_batch(model, xs, y):
@@ -281,6 +305,8 @@ def _test_loop(model, data, batch_size, cbl, sample_weight_used=True):
             y = _check_batch(model, xs, y)
         out = graph.forward(xs, training=False)[0]
         per_sample = model.loss.call(y, out)
+        if not np.isfinite(np.add.reduce(per_sample, axis=None)):
+            _raise_if_nonfinite_inputs(xs, getattr(data, "last_indices", None))
         if sw is not None:
             per_sample = per_sample * losses._broadcast_weight(sw, per_sample)
         n = out.shape[0]
@@ -355,8 +381,25 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
     model.stop_training = False
     val_batch_size = data_module.check_batch_size(validation_batch_size, batch_size)
     cbl.on_train_begin(None)
+    # the batch-gathering thread hands over chunks sooner with a short GIL switch
+    # interval (Python's default 5 ms stalls it behind the training loop)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch, 2e-4))
+    try:
+        with flush_denormals():
+            logs = _fit_epochs(model, data, val, batch_size, val_batch_size, epochs,
+                               initial_epoch, shuffle, cbl, steps_per_epoch,
+                               validation_freq)
+    finally:
+        sys.setswitchinterval(switch)
+    cbl.on_train_end(logs)
+    return history
+
+
+def _fit_epochs(model, data, val, batch_size, val_batch_size, epochs, initial_epoch, shuffle,
+                cbl, steps_per_epoch, validation_freq):
     logs = {}
-    _warned_nan = False
+    warned_nan = False
     for epoch in range(initial_epoch, epochs):
         for m in model.compiled_metrics:
             m.reset_state()
@@ -368,9 +411,10 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
             cbl.params["in_fit"] = True
             val_tracker = _test_loop(model, val, val_batch_size, cbl)
             cbl.params["in_fit"] = False
-            logs.update(epoch_logs(val_tracker, model.compiled_metrics, prefix="val_"))
-        if not _warned_nan and not np.isfinite(logs["loss"]):
-            _warned_nan = True
+            logs = dict(sorted({**logs, **epoch_logs(val_tracker, model.compiled_metrics,
+                                                      prefix="val_")}.items()))
+        if not warned_nan and not np.isfinite(logs["loss"]):
+            warned_nan = True
             warnings.warn(
                 f"The training loss became {logs['loss']} in epoch {epoch + 1}: the weights "
                 "are no longer usable. Lower the learning rate, or add "
@@ -379,8 +423,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
         cbl.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
-    cbl.on_train_end(logs)
-    return history
+    return logs
 
 
 def _should_validate(epoch, freq):
@@ -438,13 +481,15 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
     n = xs[0].shape[0]
     graph = model._graph
     if single_batch:
-        outs = graph.forward(xs, training=False)
+        outs = graph.forward([np.asarray(a, dtype=backend.floatx()) for a in xs], False)
         return outs[0] if len(outs) == 1 else outs
     num_steps = math.ceil(n / batch_size)
     cbl, _ = _make_callbacks(model, callbacks, verbose, steps=num_steps)
     cbl.on_predict_begin(None)
+    floatx = backend.floatx()
     if n <= batch_size:
-        outs = [np.asarray(o, dtype=backend.floatx()) for o in graph.forward(xs, False)]
+        outs = graph.forward([np.asarray(a, dtype=floatx) for a in xs], False)
+        outs = [np.asarray(o, dtype=floatx) for o in outs]
         if cbl.wants("on_predict_batch_end"):
             cbl.on_predict_batch_end(0, {"outputs": outs})
     else:
@@ -456,7 +501,8 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
         for start in range(0, n, chunk):
             if cbl.wants("on_predict_batch_begin"):
                 cbl.on_predict_batch_begin(step, None)
-            part = graph.forward([a[start:start + chunk] for a in xs], False)
+            part = graph.forward([np.asarray(a[start:start + chunk], dtype=floatx)
+                                  for a in xs], False)
             if outs is None:
                 outs = [np.empty((n,) + p.shape[1:], dtype=backend.floatx()) for p in part]
             for o, p in zip(outs, part):
@@ -465,6 +511,8 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
             if cbl.wants("on_predict_batch_end"):
                 cbl.on_predict_batch_end(step - 1, {"outputs": part})
     cbl.on_predict_end(None)
+    if not all(np.isfinite(np.add.reduce(o, axis=None)) for o in outs):
+        _raise_if_nonfinite_inputs(xs)
     return outs[0] if len(outs) == 1 else outs
 
 

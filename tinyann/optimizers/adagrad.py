@@ -39,12 +39,14 @@ class Adagrad(Optimizer):
     def _update(self, w, g, lr, slots):
         f = w.dtype.type
         acc = slots["accumulator"]
-        tmp = np.multiply(g, g)
+        tmp, step = self._scratch(w)
+        np.multiply(g, g, out=tmp)
         acc += tmp
         np.add(acc, f(self.epsilon), out=tmp)
         np.sqrt(tmp, out=tmp)
-        np.divide(g * f(lr), tmp, out=tmp)
-        w -= tmp
+        np.multiply(g, f(lr), out=step)
+        np.divide(step, tmp, out=step)
+        w -= step
 
     def get_config(self):
         config = super().get_config()

@@ -42,9 +42,12 @@ class Adam(Optimizer):
         b2_power = f(self.beta_2) ** f(t)
         alpha = f(lr) * np.sqrt(f(1) - b2_power) / (f(1) - b1_power)
         m, v = slots["momentum"], slots["velocity"]
-        tmp = np.subtract(g, m)
+        tmp, step = self._scratch(w)
+        # m += (g - m)(1 - beta_1)
+        np.subtract(g, m, out=tmp)
         tmp *= f(1.0 - self.beta_1)
         m += tmp
+        # v += (g^2 - v)(1 - beta_2)
         np.multiply(g, g, out=tmp)
         tmp -= v
         tmp *= f(1.0 - self.beta_2)
@@ -53,10 +56,12 @@ class Adam(Optimizer):
             v_hat = slots["velocity_hat"]
             np.maximum(v_hat, v, out=v_hat)
             v = v_hat
+        # w -= alpha m / (sqrt(v) + eps)
         np.sqrt(v, out=tmp)
         tmp += f(self.epsilon)
-        np.divide(m * alpha, tmp, out=tmp)
-        w -= tmp
+        np.multiply(m, alpha, out=step)
+        np.divide(step, tmp, out=step)
+        w -= step
 
     def get_config(self):
         config = super().get_config()

@@ -194,6 +194,15 @@ class Optimizer:
                 np.clip(g, -self.clipvalue, self.clipvalue, out=g)
         return grads
 
+    def _scratch(self, w, count=2):
+        """Reusable temporary arrays shaped like ``w`` (no allocation per step)."""
+        key = (w.shape, w.dtype.str, count)
+        cached = getattr(self, "_scratch_arrays", None)
+        if cached is None or cached[0] != key:
+            cached = (key, [np.empty_like(w) for _ in range(count)])
+            self._scratch_arrays = cached
+        return cached[1]
+
     def _update(self, w, g, lr, slots) -> None:
         """One step on arrays ``w`` with gradient ``g`` (any shape; slots alike)."""
         raise NotImplementedError

@@ -41,14 +41,17 @@ class RMSprop(Optimizer):
     def _update(self, w, g, lr, slots):
         f = w.dtype.type
         v = slots["velocity"]
-        tmp = np.multiply(g, g)
+        tmp, step = self._scratch(w)
+        # v = rho v + (1 - rho) g^2
+        np.multiply(g, g, out=tmp)
         tmp *= f(1.0 - self.rho)
         v *= f(self.rho)
         v += tmp
         if self.centered:
             a = slots["average_gradient"]
             a *= f(self.rho)
-            a += g * f(1.0 - self.rho)
+            np.multiply(g, f(1.0 - self.rho), out=tmp)
+            a += tmp
             np.multiply(a, a, out=tmp)
             np.subtract(v, tmp, out=tmp)
             tmp += f(self.epsilon)
@@ -56,14 +59,15 @@ class RMSprop(Optimizer):
             np.add(v, f(self.epsilon), out=tmp)
         np.sqrt(tmp, out=tmp)
         # increment = lr * g / sqrt(denominator)
-        np.divide(g * f(lr), tmp, out=tmp)
+        np.multiply(g, f(lr), out=step)
+        np.divide(step, tmp, out=step)
         if self.momentum > 0:
             m = slots["momentum"]
             m *= f(self.momentum)
-            m += tmp
+            m += step
             w -= m
         else:
-            w -= tmp
+            w -= step
 
     def get_config(self):
         config = super().get_config()

@@ -33,15 +33,20 @@ class SGD(Optimizer):
 
     def _update(self, w, g, lr, slots):
         lr = w.dtype.type(lr)
+        (step,) = self._scratch(w, 1)
+        np.multiply(g, lr, out=step)
         if not self.momentum:
-            w -= g * lr
+            w -= step
             return
         mu = w.dtype.type(self.momentum)
         m = slots["momentum"]
         m *= mu
-        m -= g * lr
+        m -= step
         if self.nesterov:
-            w += m * mu - g * lr
+            # w += momentum * m - lr * g
+            w -= step
+            np.multiply(m, mu, out=step)
+            w += step
         else:
             w += m
 

@@ -1,0 +1,62 @@
+"""Flush-to-zero for float subnormals during training, as TensorFlow does.
+
+Optimizer slots decay towards zero (Adam's ``m`` shrinks by ``beta_1`` each step
+where a gradient is 0, as for always-blank border pixels) and pass through
+subnormal numbers, which x86 CPUs compute about 50x slower: one Adam step on
+79,510 weights went from 0.16 ms to 0.8 ms. Setting the FTZ and DAZ bits of the
+SSE control register (MXCSR) for the training thread treats them as 0. Only on
+x86-64 Linux with glibc (through ``fegetenv`` / ``fesetenv``); a no-op elsewhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import platform
+import sys
+
+_FTZ_DAZ = 0x8040  # bit 15 flush-to-zero, bit 6 denormals-are-zero
+
+
+class _FenvT(ctypes.Structure):
+    # glibc's fenv_t on x86-64: the x87 environment (28 bytes), then MXCSR
+    _fields_ = [("x87", ctypes.c_ushort * 14), ("mxcsr", ctypes.c_uint)]
+
+
+def _libm():
+    if not sys.platform.startswith("linux") or platform.machine() not in ("x86_64", "AMD64"):
+        return None
+    try:
+        name = ctypes.util.find_library("m") or "libm.so.6"
+        lib = ctypes.CDLL(name)
+        env = _FenvT()
+        if lib.fegetenv(ctypes.byref(env)) != 0:
+            return None
+        return lib
+    except (OSError, AttributeError):
+        return None
+
+
+_LIB = _libm()
+
+
+@contextlib.contextmanager
+def flush_denormals():
+    """Within the block, subnormal floats read and computed in this thread are 0."""
+    if _LIB is None:
+        yield
+        return
+    saved = _FenvT()
+    _LIB.fegetenv(ctypes.byref(saved))
+    if saved.mxcsr & _FTZ_DAZ == _FTZ_DAZ:
+        yield
+        return
+    env = _FenvT()
+    ctypes.memmove(ctypes.byref(env), ctypes.byref(saved), ctypes.sizeof(_FenvT))
+    env.mxcsr |= _FTZ_DAZ
+    _LIB.fesetenv(ctypes.byref(env))
+    try:
+        yield
+    finally:
+        _LIB.fesetenv(ctypes.byref(saved))
