@@ -178,7 +178,7 @@ def _prefetched(data, order, batch_size, floatx):
     starts = list(range(0, n, per_chunk))
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(gather, starts[0], buffers[0])
-        for k, start in enumerate(starts):
+        for k in range(len(starts)):
             idx = pending.result()
             bufs = buffers[k % 2]
             if k + 1 < len(starts):

@@ -123,8 +123,8 @@ class Progbar:
             return ""
         filled = int(self.width * min(current / self.target, 1.0)) if self.target else self.width
         if self.interactive:
-            # bold for the done part, dim for the rest, as Keras on a terminal
-            done = "\x1b[1m" + "━" * filled + "\x1b[0m" if filled else ""
-            rest = "\x1b[2m" + "━" * (self.width - filled) + "\x1b[0m" if filled < self.width else ""
+            # green for the done part, white for the rest, as Keras on a terminal
+            done = "\x1b[32m" + "━" * filled + "\x1b[0m"
+            rest = "\x1b[37m" + "━" * (self.width - filled) + "\x1b[0m"
             return done + rest
         return "━" * self.width
