@@ -28,7 +28,10 @@ class Activation:
         raise NotImplementedError
 
     def backward(self, y, grad, out):
-        """dL/dx from the output ``y`` and dL/dy ``grad``; written into ``out``."""
+        """dL/dx from the output ``y`` and dL/dy ``grad``; written into ``out``.
+
+        ``out`` may be ``grad`` itself (layers back-propagate in place), so an
+        implementation must read ``grad`` before it overwrites ``out``."""
         raise NotImplementedError
 
     def __repr__(self):
@@ -72,11 +75,10 @@ class Sigmoid(Activation):
         return np.reciprocal(out, out=out)
 
     def backward(self, y, grad, out):
-        # dy/dx = y (1 - y)
-        np.subtract(1.0, y, out=out)
-        out *= y
-        out *= grad
-        return out
+        # dy/dx = y (1 - y); a temporary, since ``out`` may be ``grad`` itself
+        slope = np.subtract(1.0, y)
+        slope *= y
+        return np.multiply(grad, slope, out=out)
 
 
 class Tanh(Activation):
@@ -86,11 +88,10 @@ class Tanh(Activation):
         return np.tanh(x, out=out)
 
     def backward(self, y, grad, out):
-        # dy/dx = 1 - y^2
-        np.multiply(y, y, out=out)
-        np.subtract(1.0, out, out=out)
-        out *= grad
-        return out
+        # dy/dx = 1 - y^2; a temporary, since ``out`` may be ``grad`` itself
+        slope = np.multiply(y, y)
+        np.subtract(1.0, slope, out=slope)
+        return np.multiply(grad, slope, out=out)
 
 
 class Softmax(Activation):

@@ -70,13 +70,14 @@ class Adadelta(Optimizer):
 
     def _update(self, w, g, lr, slots):
         f = w.dtype.type
-        rho, eps = f(self.rho), f(self.epsilon)
+        # Keras's order of operations; 1 - rho rounded once, from the Python float
+        rho, one_minus_rho, eps = f(self.rho), f(1.0 - self.rho), f(self.epsilon)
         a, s = slots["accumulated_grad"], slots["accumulated_delta_var"]
         a *= rho
-        a += (f(1) - rho) * g * g
-        delta = -np.sqrt(s + eps) / np.sqrt(a + eps) * g
+        a += one_minus_rho * (g * g)
+        delta = -(np.sqrt(s + eps) * g) / np.sqrt(a + eps)
         s *= rho
-        s += (f(1) - rho) * delta * delta
+        s += one_minus_rho * (delta * delta)
         w += f(lr) * delta
 
     def get_config(self):

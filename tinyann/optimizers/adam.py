@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from tinyann.optimizers.base import Optimizer
@@ -99,7 +97,8 @@ class Adamax(Optimizer):
 
     def _update(self, w, g, lr, slots):
         f = w.dtype.type
-        b1_power = f(math.pow(self.beta_1, self.iterations + 1))
+        # the power in the variable's dtype, as Keras computes it
+        b1_power = f(self.beta_1) ** f(self.iterations + 1)
         m, u = slots["m"], slots["u"]
         m += (g - m) * f(1.0 - self.beta_1)
         np.maximum(u * f(self.beta_2), np.abs(g), out=u)

@@ -49,10 +49,11 @@ class Optimizer:
                 "use_ema, gradient_accumulation_steps and loss_scale_factor are not "
                 "supported by tinyann yet"
             )
-        if clipnorm is not None and global_clipnorm is not None:
+        if sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError(
-                "Only one of `clipnorm` and `global_clipnorm` can be set. Received: "
-                f"clipnorm={clipnorm}, global_clipnorm={global_clipnorm}"
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
+                f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
+                f"global_clipnorm={global_clipnorm}"
             )
         for key, value in (("weight_decay", weight_decay), ("clipnorm", clipnorm),
                            ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)):
@@ -155,12 +156,15 @@ class Optimizer:
                     "for another model."
                 )
             self.build(trainable_variables)
-        grads = [np.asarray(g, dtype=v.value.dtype) for g, v in zip(grads, trainable_variables)]
+        # clipping works in place: copy, so the caller's gradient arrays stay as given
+        clipping = self.clipvalue is not None or self.clipnorm is not None or (
+            self.global_clipnorm is not None)
+        as_array = np.array if clipping else np.asarray
+        grads = [as_array(g, dtype=v.value.dtype) for g, v in zip(grads, trainable_variables)]
         grads = self._clip(grads)
         lr = self._current_lr()
         for i, (g, v) in enumerate(zip(grads, trainable_variables)):
-            if self.weight_decay:
-                v.value -= v.value * np.float32(self.weight_decay * lr)
+            self._decay_weights(v.value, lr)
             self._update(v.value, g, lr, self._slot_views(i))
         self.iterations += 1
         return self.iterations
@@ -168,27 +172,35 @@ class Optimizer:
     def apply_packed(self, values: np.ndarray, grads: np.ndarray) -> None:
         """The fast path: ``values`` and ``grads`` are the flat buffers behind the
         variables given to ``build``; ``grads`` may be clipped in place."""
-        if self.clipvalue is not None or self.clipnorm is not None or self.global_clipnorm:
+        if self.clipvalue is not None or self.clipnorm is not None or (
+                self.global_clipnorm is not None):
             parts = [grads[a:b] for a, b in self._offsets]
             self._clip(parts)
         lr = self._current_lr()
-        if self.weight_decay:
-            values -= values * np.float32(self.weight_decay * lr)
+        self._decay_weights(values, lr)
         self._update(values, grads, lr, self._slots)
         self.iterations += 1
 
+    def _decay_weights(self, w, lr) -> None:
+        """Keras's decoupled decay, ``w = w - w * weight_decay * lr``, in w's dtype."""
+        if self.weight_decay:
+            f = w.dtype.type
+            decay = np.multiply(w, f(self.weight_decay))
+            decay *= f(lr)
+            w -= decay
+
     def _clip(self, grads: list[np.ndarray]) -> list[np.ndarray]:
-        """Keras's order: clipnorm / global_clipnorm, then clipvalue. In place."""
+        """clipnorm, global_clipnorm or clipvalue (only one may be set). In place."""
         if self.clipnorm is not None:
             for g in grads:
                 norm = float(np.sqrt(np.dot(g.ravel(), g.ravel())))
                 if norm > self.clipnorm:
-                    g *= np.float32(self.clipnorm / norm)
+                    g *= g.dtype.type(self.clipnorm / norm)
         if self.global_clipnorm is not None:
             norm = float(np.sqrt(sum(float(np.dot(g.ravel(), g.ravel())) for g in grads)))
             if norm > self.global_clipnorm:
                 for g in grads:
-                    g *= np.float32(self.global_clipnorm / norm)
+                    g *= g.dtype.type(self.global_clipnorm / norm)
         if self.clipvalue is not None:
             for g in grads:
                 np.clip(g, -self.clipvalue, self.clipvalue, out=g)

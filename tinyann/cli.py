@@ -1,0 +1,225 @@
+"""The ``tinyann`` command: data, train (more commands come with the app).
+
+Every failure a user can cause prints ``tinyann: error: <message>`` and exits with
+status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+EPILOG = """examples:
+  tinyann data                      where Fashion-MNIST comes from
+  tinyann data --verify             re-check the SHA-256 of every file
+  tinyann train                     the seeds' model, 5 epochs, into runs/<time>
+  tinyann train --model mlp --optimizer adam --epochs 10 --out runs/mlp
+"""
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the one-line ``tinyann: error: ...`` that every command uses."""
+
+    def error(self, message):
+        hint = f" (see `{self.prog} --help`)"
+        self.exit(2, f"tinyann: error: {message}{hint}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="tinyann", description="Keras-compatible neural networks on NumPy.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="store_true", help="print the version")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    data = sub.add_parser("data", help="where Fashion-MNIST comes from; fetch or verify it")
+    data.add_argument("--verify", action="store_true", help="hash every file again")
+    data.add_argument("--fetch", action="store_true",
+                      help="make sure the data is available (download if nowhere else)")
+    data.add_argument("--path", help="a directory holding the four IDX files")
+
+    train = sub.add_parser("train", help="train on Fashion-MNIST and save the run",
+                           description="Trains on Fashion-MNIST with the seeds' split "
+                           "(train_test_split(test_size=0.2, random_state=42)), prints "
+                           "validation and test accuracy and saves the run folder.")
+    train.add_argument("--model", choices=["linear", "mlp"], default="linear",
+                       help="linear: Input(784) -> Dense(10, softmax), the seeds' model; "
+                       "mlp: Flatten -> Dense(100, relu) -> Dense(10, softmax)")
+    train.add_argument("--epochs", type=_positive_int, default=5)
+    train.add_argument("--batch-size", type=_positive_int, default=32)
+    train.add_argument("--optimizer", default=None,
+                       help="sgd, rmsprop, adam, adagrad... (default: rmsprop for linear, "
+                       "adam for mlp)")
+    train.add_argument("--learning-rate", type=_positive_float, default=None)
+    train.add_argument("--seed", type=int, default=42)
+    train.add_argument("--out", default=None, help="run folder (default: runs/<model>-<time>)")
+    train.add_argument("--data-dir", default=None, help="a directory with the IDX files")
+    train.add_argument("--verbose", type=int, choices=[0, 1, 2], default=None,
+                       help="progress output (default: Keras's 'auto')")
+    return parser
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+# ---------------------------------------------------------------------- data
+def cmd_data(args) -> int:
+    from tinyann.datasets import fashion_mnist
+
+    print(fashion_mnist.describe_sources(args.path))
+    if args.fetch:
+        (x, y), (xt, yt) = fashion_mnist.load_data(path=args.path)
+        print(f"Fashion-MNIST ready: {len(x)} training and {len(xt)} test images.")
+    if args.verify:
+        checks = fashion_mnist.verify(args.path)
+        bad = 0
+        for check in checks:
+            status = "ok" if check.ok else "MISMATCH"
+            print(f"  {status:8s} {check.name}  sha256 {check.actual}  ({check.path})")
+            bad += not check.ok
+        if bad:
+            raise UsageError(f"{bad} file(s) failed the SHA-256 check; delete them and run "
+                             "`tinyann data --fetch` again")
+    return 0
+
+
+# ---------------------------------------------------------------------- train
+def build_model(kind, keras):
+    if kind == "linear":
+        return keras.Sequential([keras.Input((784,)),
+                                 keras.layers.Dense(10, activation="softmax")])
+    return keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
+                             keras.layers.Dense(100, activation="relu"),
+                             keras.layers.Dense(10, activation="softmax")])
+
+
+def cmd_train(args) -> int:
+    import numpy as np
+
+    import tinyann as keras
+    from tinyann.datasets import fashion_mnist
+
+    keras.utils.set_random_seed(args.seed)
+    (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data(path=args.data_dir)
+    x_train = x_train / 255.0
+    x_test = x_test / 255.0
+    if args.model == "linear":
+        x_train = x_train.reshape(-1, 784)
+        x_test = x_test.reshape(-1, 784)
+    x_tr, x_val, y_tr, y_val = split(x_train, y_train, test_size=0.2, random_state=42)
+
+    model = build_model(args.model, keras)
+    name = args.optimizer or ("rmsprop" if args.model == "linear" else "adam")
+    optimizer = keras.optimizers.get(name)
+    if args.learning_rate is not None:
+        optimizer.learning_rate = args.learning_rate
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.summary()
+    verbose = "auto" if args.verbose is None else args.verbose
+    start = time.perf_counter()
+    history = model.fit(x_tr, y_tr, epochs=args.epochs, batch_size=args.batch_size,
+                        validation_data=(x_val, y_val), verbose=verbose)
+    fit_seconds = time.perf_counter() - start
+    val_loss, val_acc = model.evaluate(x_val, y_val, verbose=0)
+    test_loss, test_acc = model.evaluate(x_test, y_test, verbose=0)
+    print(f"validation accuracy: {val_acc:.4f} (loss {val_loss:.4f})")
+    print(f"test accuracy:       {test_acc:.4f} (loss {test_loss:.4f})")
+    print(f"training time:       {fit_seconds:.2f} s")
+
+    out = args.out or os.path.join("runs", f"{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
+    os.makedirs(out, exist_ok=True)
+    model.save(os.path.join(out, "model.keras"))
+    metrics = {
+        "model": args.model, "optimizer": name, "epochs": args.epochs,
+        "batch_size": args.batch_size, "seed": args.seed,
+        "learning_rate": float(np.asarray(optimizer.learning_rate)),
+        "val_loss": val_loss, "val_accuracy": val_acc,
+        "test_loss": test_loss, "test_accuracy": test_acc, "fit_seconds": fit_seconds,
+        "tinyann_version": keras.__version__,
+    }
+    _write_json(os.path.join(out, "metrics.json"), metrics)
+    _write_json(os.path.join(out, "history.json"), history.history)
+    _write_history_csv(os.path.join(out, "history.csv"), history.history)
+    print(f"saved the model, history and metrics in {out}/")
+    return 0
+
+
+def split(x, y, test_size, random_state):
+    """scikit-learn's train_test_split when installed (the seeds' exact split)."""
+    try:
+        from sklearn.model_selection import train_test_split
+    except ImportError as error:
+        raise UsageError("scikit-learn is needed for the seeds' split: "
+                         "pip install 'tinyann[app]'") from error
+    return train_test_split(x, y, test_size=test_size, random_state=random_state)
+
+
+def _write_json(path, obj):
+    from tinyann.utils.files import atomic_write_text
+
+    atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
+
+
+def _write_history_csv(path, history):
+    from tinyann.utils.files import atomic_write_text
+
+    keys = list(history)
+    rows = ["epoch," + ",".join(keys)]
+    for i in range(len(history[keys[0]]) if keys else 0):
+        rows.append(f"{i}," + ",".join(repr(float(history[k][i])) for k in keys))
+    atomic_write_text(path, "\n".join(rows) + "\n")
+
+
+# ---------------------------------------------------------------------- main
+COMMANDS = {"data": cmd_data, "train": cmd_train}
+
+
+def main(argv=None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        import tinyann
+
+        print(f"tinyann {tinyann.__version__}")
+        return 0
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("tinyann: interrupted", file=sys.stderr)
+        return 130
+    except (UsageError, ValueError, OSError, NotImplementedError) as error:
+        message = str(error).strip().replace("\n", " ") or type(error).__name__
+        print(f"tinyann: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
