@@ -163,7 +163,18 @@ def get(identifier) -> Activation:
 
 
 def serialize(activation) -> str:
+    """The name of an activation (``'relu'``), as Keras serializes its built-ins."""
     return get(activation).name
+
+
+def deserialize(config, custom_objects=None) -> Activation:
+    """An activation from ``serialize``'s output: a name or a config dict."""
+    if not isinstance(config, (str, dict)):
+        raise ValueError(
+            "Could not deserialize activation: expected a name or a config dict. "
+            f"Received: {config!r} of type {type(config).__name__}"
+        )
+    return get(config)
 
 
 class _CallableActivation(Activation):

@@ -248,6 +248,16 @@ def serialize(initializer: Initializer) -> dict:
     }
 
 
+def deserialize(config, custom_objects=None) -> Initializer:
+    """An initializer from ``serialize``'s output (or a name)."""
+    if not isinstance(config, (str, dict)):
+        raise ValueError(
+            "Could not deserialize initializer: expected a name or a config dict. "
+            f"Received: {config!r} of type {type(config).__name__}"
+        )
+    return get(config)
+
+
 class _FunctionInitializer(Initializer):
     def __init__(self, fn):
         self.fn = fn

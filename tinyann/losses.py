@@ -239,7 +239,7 @@ class Loss:
                 per_sample * _broadcast_weight(sample_weight, per_sample))
         if self.reduction == "sum":
             w = 1.0 if sample_weight is None else _broadcast_weight(sample_weight, per_sample)
-            return np.float32((per_sample * w).sum())
+            return np.asarray((per_sample * w).sum(), dtype=per_sample.dtype)[()]
         return np.asarray(_reduce(per_sample, sample_weight), dtype=per_sample.dtype)[()]
 
     def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False, checked=False):
@@ -294,16 +294,22 @@ class SparseCategoricalCrossentropy(Loss):
             grad = probs
         else:
             eps = backend.epsilon()
-            p_true = np.clip(y_pred[rows, y], eps, 1.0 - eps)
-            per = -np.log(p_true)
             if fused:
+                # a softmax output: rows sum to 1, no normalisation needed
+                per = -np.log(np.clip(y_pred[rows, y], eps, 1.0 - eps))
                 grad = y_pred.copy()
             else:
-                # d(-log p_y)/dp = -1/p_y on the true class (zero where clipped)
-                grad = np.zeros_like(y_pred)
-                inside = (y_pred[rows, y] > eps) & (y_pred[rows, y] < 1.0 - eps)
-                grad[rows, y] = np.where(inside, -1.0 / p_true, 0.0)
-                grad *= scale
+                # as __call__: p = y_pred / sum(y_pred), loss = -log(clip(p_y))
+                total = y_pred.sum(axis=-1, keepdims=True)
+                p_true = y_pred[rows, y] / total[:, 0]
+                clipped = np.clip(p_true, eps, 1.0 - eps)
+                per = -np.log(clipped)
+                # dL/dp_y = -1/p_y (zero where clipped); through the normalisation
+                # dL/dy_pred_j = (dL/dp_j - sum_k dL/dp_k p_k) / total
+                g_true = np.where((p_true > eps) & (p_true < 1.0 - eps), -1.0 / clipped, 0.0)
+                grad = np.repeat((-g_true * p_true)[:, None], y_pred.shape[-1], axis=1)
+                grad[rows, y] += g_true
+                grad = (grad / total * scale).astype(y_pred.dtype, copy=False)
                 return float(_reduce(per, sample_weight)), grad
         # softmax + cross-entropy: dL/dz = (p - onehot) * w / N
         grad[rows, y] -= 1.0
@@ -532,7 +538,7 @@ def get(identifier) -> Loss:
                 f"Expected one of {sorted(_CLASSES)}"
             )
         return cls.from_config(identifier.get("config") or {})
-    if identifier in _FUNCTIONS:
+    if callable(identifier) and identifier in _FUNCTIONS:
         return _FUNCTIONS[identifier]()
     raise ValueError(
         f"Could not interpret loss identifier: {identifier!r}. Expected a string such as "
@@ -543,3 +549,13 @@ def get(identifier) -> Loss:
 def serialize(loss: Loss) -> dict:
     return {"module": "keras.losses", "class_name": type(loss).__name__,
             "config": loss.get_config(), "registered_name": None}
+
+
+def deserialize(config, custom_objects=None) -> Loss:
+    """A loss from ``serialize``'s output (or a name)."""
+    if not isinstance(config, (str, dict)):
+        raise ValueError(
+            "Could not deserialize loss: expected a name or a config dict. "
+            f"Received: {config!r} of type {type(config).__name__}"
+        )
+    return get(config)

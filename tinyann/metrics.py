@@ -182,14 +182,55 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
 
 
 # ---------------------------------------------------------------- regression
+def _regression_pair(y_true, y_pred):
+    """``y_true`` and ``y_pred`` as float arrays of broadcastable shapes, as Keras's
+    metrics take them: (N, 1) against (N, C) broadcasts over C.
+
+    (N,) against (N, C) is read as (N, 1): fit hands metrics integer labels of
+    shape (N,) even when the user gave (N, 1), as Keras's 'mae' with sparse labels.
+    """
+    y_pred = np.asarray(y_pred)
+    if y_pred.dtype.kind != "f":
+        y_pred = y_pred.astype(backend.floatx())
+    y = np.asarray(y_true).astype(y_pred.dtype, copy=False)
+    if y.ndim == y_pred.ndim - 1:
+        y = y[..., None]
+    elif y.ndim == y_pred.ndim + 1 and y.shape[-1] == 1:
+        y = y[..., 0]
+    try:
+        np.broadcast_shapes(y.shape, y_pred.shape)
+    except ValueError:
+        raise ValueError(
+            "Arguments `y_true` and `y_pred` must have broadcastable shapes. "
+            f"Received: y_true.shape={np.shape(y_true)}, y_pred.shape={y_pred.shape}"
+        ) from None
+    return y, y_pred
+
+
+def mean_squared_error(y_true, y_pred):
+    """mean((y_true - y_pred)^2, axis=-1). (N, ..., C) -> (N, ...)."""
+    y, y_pred = _regression_pair(y_true, y_pred)
+    return np.square(y_pred - y).mean(axis=-1)
+
+
+def mean_absolute_error(y_true, y_pred):
+    """mean(|y_true - y_pred|, axis=-1). (N, ..., C) -> (N, ...)."""
+    y, y_pred = _regression_pair(y_true, y_pred)
+    return np.abs(y_pred - y).mean(axis=-1)
+
+
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+
+
 class MeanSquaredError(MeanMetricWrapper):
     def __init__(self, name="mean_squared_error", dtype=None):
-        super().__init__(losses.mean_squared_error, name, dtype)
+        super().__init__(mean_squared_error, name, dtype)
 
 
 class MeanAbsoluteError(MeanMetricWrapper):
     def __init__(self, name="mean_absolute_error", dtype=None):
-        super().__init__(losses.mean_absolute_error, name, dtype)
+        super().__init__(mean_absolute_error, name, dtype)
 
 
 class RootMeanSquaredError(Mean):
@@ -199,7 +240,7 @@ class RootMeanSquaredError(Mean):
         super().__init__(name, dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        super().update_state(losses.mean_squared_error(y_true, y_pred), sample_weight)
+        super().update_state(mean_squared_error(y_true, y_pred), sample_weight)
 
     def result(self):
         return float(np.sqrt(super().result()))

@@ -95,3 +95,13 @@ def serialize(regularizer):
         return None
     return {"module": "keras.regularizers", "class_name": type(regularizer).__name__,
             "config": regularizer.get_config(), "registered_name": None}
+
+
+def deserialize(config, custom_objects=None):
+    """A regularizer from ``serialize``'s output (or a name)."""
+    if not isinstance(config, (str, dict)):
+        raise ValueError(
+            "Could not deserialize regularizer: expected a name or a config dict. "
+            f"Received: {config!r} of type {type(config).__name__}"
+        )
+    return get(config)

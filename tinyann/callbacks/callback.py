@@ -74,6 +74,11 @@ class Callback:
 
 def overrides(callback, hook: str) -> bool:
     """Whether ``callback`` does something in ``hook`` (so per-batch calls can be skipped)."""
+    # hooks set on the instance count too (LambdaCallback, ModelCheckpoint(save_freq=N))
+    own = getattr(callback, "__dict__", {})
+    if hook in own or (hook in ("on_train_batch_begin", "on_train_batch_end")
+                       and hook.replace("_train", "") in own):
+        return True
     method = getattr(type(callback), hook, None)
     if method is None:
         return False

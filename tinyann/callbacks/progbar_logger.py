@@ -18,6 +18,8 @@ class ProgbarLogger(Callback):
         self.verbose = 1
         self.epochs = 1
         self._seen = 0
+        # validation inside fit is silent (Keras's rule); set by on_train_begin
+        self._called_in_fit = False
 
     def set_params(self, params):
         super().set_params(params)
@@ -26,6 +28,9 @@ class ProgbarLogger(Callback):
 
     def _new_bar(self, steps):
         self.progbar = Progbar(steps, verbose=self.verbose, stream=self.stream or sys.stdout)
+
+    def on_train_begin(self, logs=None):
+        self._called_in_fit = True
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.verbose and self.epochs > 1:
@@ -41,16 +46,16 @@ class ProgbarLogger(Callback):
         self.progbar.update(self.params.get("steps") or self._seen, logs, finalize=True)
 
     def on_test_begin(self, logs=None):
-        if self.params.get("in_fit"):
+        if self._called_in_fit:
             return
         self._new_bar(self.params.get("test_steps", self.params.get("steps")))
 
     def on_test_batch_end(self, batch, logs=None):
-        if not self.params.get("in_fit"):
+        if not self._called_in_fit:
             self.progbar.update(batch + 1, logs, finalize=False)
 
     def on_test_end(self, logs=None):
-        if not self.params.get("in_fit"):
+        if not self._called_in_fit:
             self.progbar.update(self.progbar.target, logs, finalize=True)
 
     def on_predict_begin(self, logs=None):

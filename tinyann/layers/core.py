@@ -108,6 +108,8 @@ class Dense(Layer):
 
         Used for softmax + cross-entropy, whose loss gives dL/dz directly.
         """
+        if out_shape is None:
+            out_shape = dz.shape
         dz = dz.reshape(self._y.shape)
         x = self._x
         # dL/dW = x^T dz (as (dz^T x)^T when the kernel is stored transposed)

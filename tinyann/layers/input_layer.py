@@ -40,7 +40,8 @@ class InputLayer(Layer):
         super().__init__(name=name, dtype=dtype, **kwargs)
         self.batch_shape = (batch_size,) + shape
         self.built = True
-        self._tensor = KerasTensor(self.batch_shape, dtype=self.dtype, name=self.name)
+        # an unnamed Input's tensor is 'keras_tensor', 'keras_tensor_1'... as in Keras
+        self._tensor = KerasTensor(self.batch_shape, dtype=self.dtype, name=name)
         self._inbound_nodes.append(Node(self, [], [self._tensor]))
 
     @property

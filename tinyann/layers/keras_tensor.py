@@ -16,7 +16,7 @@ class KerasTensor:
     def __init__(self, shape, dtype=None, name=None, node=None):
         self.shape = tuple(None if d is None else int(d) for d in shape)
         self.dtype = dtype or backend.floatx()
-        self.name = name
+        self.name = name if name is not None else backend.unique_name("keras_tensor")
         self.node = node
 
     @property

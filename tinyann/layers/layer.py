@@ -184,7 +184,7 @@ class Layer:
             self._maybe_build(inputs.shape)
             self._check_input(inputs.shape)
             out_shape = self.compute_output_shape(inputs.shape)
-        out = KerasTensor(out_shape, name=self.name)
+        out = KerasTensor(out_shape)
         node = Node(self, tensors, [out])
         self._inbound_nodes.append(node)
         return out

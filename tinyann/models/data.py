@@ -134,14 +134,17 @@ class ArrayData:
         yield from _prefetched(self, order, batch_size, floatx)
 
     def split(self, fraction):
-        """Keras's ``validation_split``: the last ``fraction`` of the samples, unshuffled."""
-        n_val = int(self.num_samples * fraction)
-        if n_val == 0 or n_val == self.num_samples:
+        """Keras's ``validation_split``: the last ``fraction`` of the samples, unshuffled
+        (training keeps the first ``floor(n * (1 - fraction))``)."""
+        n = self.num_samples
+        cut = int(math.floor(n * (1.0 - fraction)))
+        if cut == 0 or cut == n:
             raise ValueError(
-                f"`validation_split={fraction}` leaves an empty training or validation set "
-                f"for {self.num_samples} samples."
+                f"Training data contains {n} samples, which is not sufficient to split it "
+                "into a validation and training set as specified by "
+                f"`validation_split={fraction}`. Either provide more data, or a different "
+                "value for the `validation_split` argument."
             )
-        cut = self.num_samples - n_val
 
         def part(a, sl):
             return None if a is None else a[sl]
@@ -154,6 +157,26 @@ class ArrayData:
 
 
 _CHUNK_BYTES = 8 << 20
+_SCRATCH: dict = {}
+
+
+def as_float_chunk(a, slot=0) -> np.ndarray:
+    """``a`` as a float array, converted into a buffer kept between calls.
+
+    Fresh multi-megabyte arrays cost page faults each time (about as much as the
+    conversion itself here); the buffer is reused by the next call, so the result
+    is only valid until then (predict copies it out at once).
+    """
+    floatx = np.dtype(backend.floatx())
+    if a.dtype == floatx:
+        return a
+    need = a.size
+    buf = _SCRATCH.get(slot)
+    if buf is None or buf.size < need or buf.dtype != floatx:
+        buf = _SCRATCH[slot] = np.empty(need, dtype=floatx)
+    out = buf[:need].reshape(a.shape)
+    np.copyto(out, a, casting="unsafe")
+    return out
 
 
 def _prefetched(data, order, batch_size, floatx):
@@ -186,10 +209,12 @@ def _prefetched(data, order, batch_size, floatx):
             y = None if data.y is None else data.y[idx]
             sw = None if data.sample_weight is None else data.sample_weight[idx]
             for b in range(0, len(idx), batch_size):
-                data.last_indices = idx[b:b + batch_size]
-                yield ([buf[b:b + batch_size] for buf in bufs],
-                       None if y is None else y[b:b + batch_size],
-                       None if sw is None else sw[b:b + batch_size])
+                # the last chunk may fill only part of the buffers: stop at its end
+                stop = min(b + batch_size, len(idx))
+                data.last_indices = idx[b:stop]
+                yield ([buf[b:stop] for buf in bufs],
+                       None if y is None else y[b:stop],
+                       None if sw is None else sw[b:stop])
 
 
 class IterableData:
@@ -201,9 +226,21 @@ class IterableData:
         steps: batches per epoch (needed for a generator with no length).
     """
 
-    def __init__(self, source, steps=None):
+    def __init__(self, source, steps=None, class_weight=None):
+        if steps is not None and (isinstance(steps, bool) or not isinstance(
+                steps, (int, np.integer)) or steps <= 0):
+            raise ValueError(
+                f"Expected `steps` / `steps_per_epoch` to be a positive integer or None. "
+                f"Received: {steps!r}"
+            )
+        if class_weight is not None and not _is_sequence(source):
+            raise ValueError(
+                "Argument `class_weight` is not supported for Python generator inputs. "
+                f"Received: class_weight={class_weight}"
+            )
         self.source = source
         self.steps = steps
+        self.class_weight = class_weight
         self._iterator = None
         self.num_samples = None
 
@@ -215,39 +252,67 @@ class IterableData:
         except TypeError:
             return None
 
-    def _fresh_iterator(self):
+    def _fresh_iterator(self, shuffle=False, rng=None):
         src = self.source
-        if hasattr(src, "__getitem__") and hasattr(src, "__len__") and not isinstance(
-                src, (list, tuple)):
-            if hasattr(src, "on_epoch_begin"):
-                src.on_epoch_begin()
-            return (src[i] for i in range(len(src)))
+        if _is_sequence(src):
+            # a PyDataset: batch i is src[i]; fit(shuffle=True) shuffles their order
+            order = range(len(src))
+            if shuffle:
+                order = (rng or backend.rng()).permutation(len(src)).tolist()
+            return (src[i] for i in order)
         return iter(src)
 
     def batches(self, batch_size=None, shuffle=False, rng=None):
-        # a generator is consumed across epochs, as in Keras with steps_per_epoch
-        if self.steps is None or self._iterator is None or _is_reiterable(self.source):
-            self._iterator = self._fresh_iterator()
+        # with `steps` the iterator carries on across epochs (Keras's EpochIterator):
+        # a list of 10 batches with steps_per_epoch=5 gives batches 0-4, then 5-9
+        if hasattr(self.source, "on_epoch_begin"):
+            self.source.on_epoch_begin()
+        if self.steps is None or self._iterator is None:
+            self._iterator = self._fresh_iterator(shuffle, rng)
         count = 0
         while self.steps is None or count < self.steps:
             try:
                 item = next(self._iterator)
             except StopIteration:
+                # fit() warns and stops when an epoch gets no batch at all
                 self._iterator = None
-                if self.steps is not None and count == 0:
-                    raise ValueError(
-                        "The data iterator ran out of batches: it yielded none for this "
-                        "epoch. Use `.repeat()` or a smaller `steps_per_epoch`."
-                    ) from None
                 break
-            yield unpack_batch(item)
+            xs, y, w = unpack_batch(item)
+            if self.class_weight is not None and y is not None:
+                if w is not None:
+                    raise ValueError(
+                        "You cannot specify `class_weight` and `sample_weight` at the same "
+                        "time."
+                    )
+                w = class_weight_to_sample_weights(self.class_weight, y)
+            yield xs, y, w
             count += 1
         if hasattr(self.source, "on_epoch_end"):
             self.source.on_epoch_end()
 
 
-def _is_reiterable(source) -> bool:
-    return iter(source) is not source if hasattr(source, "__iter__") else True
+def class_weight_to_sample_weights(class_weight, y) -> np.ndarray:
+    """Per-sample weights from ``{class: weight}`` for integer or one-hot targets;
+    classes not in the dict weigh 1.0 (Keras's rule, labels rounded)."""
+    if not isinstance(class_weight, dict):
+        raise ValueError(
+            "`class_weight` must be a dict mapping class indices to weights. "
+            f"Received: class_weight={class_weight!r}"
+        )
+    y = np.asarray(y)
+    if y.ndim > 1:
+        y = y.argmax(axis=-1) if y.shape[-1] != 1 else y[..., 0]
+    labels = np.round(y).astype(np.int64).reshape(len(y))
+    weights = np.ones(len(labels), dtype=backend.floatx())
+    for cls, w in class_weight.items():
+        weights[labels == int(cls)] = w
+    return weights
+
+
+def _is_sequence(source) -> bool:
+    """A PyDataset-style sequence: batches by index (not a plain list of batches)."""
+    return (hasattr(source, "__getitem__") and hasattr(source, "__len__")
+            and not isinstance(source, (list, tuple)))
 
 
 def unpack_batch(item):
@@ -261,9 +326,12 @@ def unpack_batch(item):
         x, y, w = (tuple(item) + (None, None))[:3]
     else:
         x, y, w = item, None, None
-    xs = as_input_arrays(x)
+    # float32 as ArrayData gives: the layers' preallocated buffers reject float64
+    # (tf.data pipelines yield float64 batches after `x / 255.0`)
+    floatx = np.dtype(backend.floatx())
+    xs = [a if a.dtype == floatx else a.astype(floatx) for a in as_input_arrays(x)]
     y = None if y is None else as_target_array(y)
-    w = None if w is None else np.asarray(w, dtype=backend.floatx())
+    w = None if w is None else np.asarray(w, dtype=floatx)
     check_lengths(xs, y, w)
     return xs, y, w
 

@@ -6,8 +6,9 @@ graph from a list of layers. Training itself lives in ``trainer.py``.
 
 from __future__ import annotations
 
+import numpy as np
+
 from tinyann import backend, losses, optimizers
-from tinyann.layers.input_layer import InputLayer
 from tinyann.layers.keras_tensor import KerasTensor, flatten
 from tinyann.layers.layer import Layer
 from tinyann.models import trainer
@@ -114,10 +115,11 @@ class Model(Layer):
 
     @property
     def layers(self) -> list[Layer]:
-        """The model's layers in order, without InputLayers."""
+        """The model's layers in order; a functional model's list starts with its
+        InputLayers, as Keras's (``Sequential.layers`` leaves them out)."""
         if self._graph is None:
             return []
-        return [layer for layer in self._graph.layers if not isinstance(layer, InputLayer)]
+        return list(self._graph.layers)
 
     def get_layer(self, name=None, index=None) -> Layer:
         if index is not None:
@@ -229,7 +231,9 @@ class Model(Layer):
                 isinstance(inputs, (list, tuple)) and any(isinstance(t, KerasTensor)
                                                          for t in inputs)):
             xs = trainer.prepare_inputs(self, inputs)
-            outs = self._graph.forward(xs, training=bool(training))
+            floatx = backend.floatx()
+            outs = self._graph.forward([np.asarray(a, dtype=floatx) for a in xs],
+                                       training=bool(training))
             return outs[0] if len(outs) == 1 else outs
         return super().__call__(inputs, training=training, **kwargs)
 

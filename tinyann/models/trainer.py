@@ -25,7 +25,7 @@ from tinyann.models import data as data_module
 from tinyann.utils.denormals import flush_denormals
 
 # rough number of floats one evaluate/predict chunk may hold per layer output
-_CHUNK_ELEMENTS = 4_000_000
+_CHUNK_ELEMENTS = 1_000_000
 
 
 # ---------------------------------------------------------------------- checks
@@ -55,7 +55,7 @@ def check_input_shapes(model, shapes):
         )
     slot_shapes = [None] * graph.num_slots
     for i, (shape, tensor) in enumerate(zip(shapes, graph.inputs)):
-        shape = (None,) + tuple(shape[1:])
+        shape = tuple(shape)  # the real batch size, so errors show the shape received
         expected = tensor.shape
         if len(expected) != len(shape) or any(
                 e is not None and e != s for e, s in zip(expected[1:], shape[1:])):
@@ -123,14 +123,7 @@ def prepare_targets(model, y):
     return y.astype(backend.floatx(), copy=False)
 
 
-def _class_weights(class_weight, y):
-    """Per-sample weights from ``{class: weight}`` (integer or one-hot targets)."""
-    labels = y.argmax(axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y))
-    labels = labels.astype(np.intp)
-    table = np.ones(int(max(max(class_weight), labels.max())) + 1, dtype=backend.floatx())
-    for cls, w in class_weight.items():
-        table[int(cls)] = w
-    return table[labels]
+_class_weights = data_module.class_weight_to_sample_weights
 
 
 def _resolve_metrics(model, y):
@@ -165,6 +158,8 @@ class _RunningLogs(Mapping):
         return epoch_logs(self.tracker, self.metrics)
 
     def __getitem__(self, key):
+        if key == "loss":
+            return float(self.tracker.result())
         return self._dict()[key]
 
     def __iter__(self):
@@ -189,7 +184,7 @@ def _make_callbacks(model, callbacks, verbose, **params):
         history = History()
         callbacks.append(history)
     if verbose and not any(isinstance(c, ProgbarLogger) for c in callbacks):
-        callbacks.insert(0, ProgbarLogger())
+        callbacks.append(ProgbarLogger())
     return CallbackList(callbacks, model=model, verbose=verbose, **params), history
 
 
@@ -225,6 +220,7 @@ def _train_epoch(model, data, batch_size, shuffle, cbl, tracker, steps_per_epoch
         loss, grad = loss_fn.value_and_grad(y, out, sw, fused, checked)
         if loss != loss or loss in (math.inf, -math.inf):
             _raise_if_nonfinite_inputs(xs, getattr(data, "last_indices", None))
+            _raise_if_nonfinite_data(data)
         graph.backward([grad], fused)
         for v in reg_vars:
             v.grad += v.regularizer.gradient(v.value)
@@ -259,6 +255,27 @@ def _raise_if_nonfinite_inputs(xs, indices=None, offset=0):
                 f"{a[tuple(where)]} at position {tuple(int(i) for i in where[1:])}. "
                 "Clean or impute the data first."
             )
+
+
+def _raise_if_nonfinite_data(data):
+    """Scans all of ``data`` once, when a clean batch gave a non-finite loss: an
+    inf can pass a saturating activation (tanh, sigmoid, relu) unseen and reach the
+    weights only through the gradient, so the loss turns NaN a batch later."""
+    if isinstance(data, data_module.ArrayData) and not getattr(data, "_scanned", False):
+        data._scanned = True
+        _raise_if_nonfinite_inputs(data.xs)
+
+
+def _probe_finite(xs, indices=None, offset=0):
+    """Raises if float inputs hold NaN or inf, at the cost of one matrix-vector
+    product per array (NaN and inf survive the row sums; a saturating activation
+    could hide them from the outputs). The exact scan runs only if the probe fails."""
+    for a in xs:
+        if a.dtype.kind != "f" or a.size == 0:
+            continue
+        flat = a.reshape(len(a), -1)
+        if not np.isfinite(flat @ np.ones(flat.shape[1], dtype=a.dtype)).all():
+            _raise_if_nonfinite_inputs(xs, indices, offset)
 
 
 def _check_batch(model, xs, y):
@@ -296,6 +313,8 @@ def _test_loop(model, data, batch_size, cbl, sample_weight_used=True):
     chunk = batch_size if per_batch or not isinstance(data, data_module.ArrayData) else (
         _chunk_size(model, batch_size))
     checked = isinstance(data, data_module.ArrayData)
+    # integer inputs (uint8 images) cannot hold NaN or inf
+    probe = not checked or any(a.dtype.kind == "f" for a in data.xs)
     logs = _RunningLogs(tracker, model.compiled_metrics)
     step = 0
     for xs, y, sw in data.batches(chunk):
@@ -303,6 +322,8 @@ def _test_loop(model, data, batch_size, cbl, sample_weight_used=True):
             cbl.on_test_batch_begin(step, None)
         if not checked:
             y = _check_batch(model, xs, y)
+        if probe:
+            _probe_finite(xs, getattr(data, "last_indices", None))
         out = graph.forward(xs, training=False)[0]
         per_sample = model.loss.call(y, out)
         if not np.isfinite(np.add.reduce(per_sample, axis=None)):
@@ -317,6 +338,12 @@ def _test_loop(model, data, batch_size, cbl, sample_weight_used=True):
         step += max(1, math.ceil(n / batch_size))
         if cbl.wants("on_test_batch_end"):
             cbl.on_test_batch_end(step - 1, logs)
+    if not tracker.count:
+        raise ValueError(
+            "The evaluation data yielded no batches. A generator can be iterated only "
+            "once: pass a list of batches or a keras.utils.PyDataset, or a generator that "
+            "repeats together with `steps` / `validation_steps`."
+        )
     reg = sum(sum(layer.losses) for layer in model.layers)
     if reg:
         tracker.total += reg * tracker.count
@@ -331,17 +358,33 @@ def _make_data(model, x, y, sample_weight, class_weight, steps, what):
                 f"`y` must be None when `x` is a dataset or generator. Received y of type "
                 f"{type(y).__name__}"
             )
-        return data_module.IterableData(x, steps)
+        if sample_weight is not None:
+            raise ValueError(
+                "`sample_weight` is not supported when `x` is a dataset or generator: "
+                "yield (x, y, sample_weight) batches instead."
+            )
+        return data_module.IterableData(x, steps, class_weight=class_weight)
     if y is None:
         raise ValueError(f"`{what}()` needs targets: received x but y=None.")
+    if sample_weight is not None and class_weight is not None:
+        raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
     xs = prepare_inputs(model, x)
     y = prepare_targets(model, y)
-    sw = None if sample_weight is None else np.asarray(sample_weight, dtype=backend.floatx())
-    if class_weight is not None:
-        cw = _class_weights(class_weight, y)
-        sw = cw if sw is None else sw * cw
+    sw = None if sample_weight is None else _sample_weights(sample_weight)
     data = data_module.ArrayData(xs, y, sw)
+    if class_weight is not None:
+        data.sample_weight = _class_weights(class_weight, y)
     return data
+
+
+def _sample_weights(sample_weight):
+    sw = np.asarray(sample_weight)
+    if sw.dtype.kind not in "biuf" or sw.ndim == 0:
+        raise ValueError(
+            "Expected `sample_weight` to be a numeric array with one weight per sample. "
+            f"Received: {type(sample_weight).__name__} of shape {sw.shape}, dtype {sw.dtype}"
+        )
+    return sw.astype(backend.floatx(), copy=False)
 
 
 def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
@@ -361,13 +404,21 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
     if model._graph is None and not data_module.is_iterable_data(x):
         ensure_built(model, data_module.as_input_arrays(x))
     _require_compiled(model, "fit")
-    data = _make_data(model, x, y, sample_weight, class_weight, steps_per_epoch, "fit")
-    if validation_split and validation_data is not None:
-        pass  # Keras ignores validation_split when validation_data is given
-    elif validation_split:
+    _check_validation_freq(validation_freq)
+    split = validation_split and validation_data is None
+    # Keras ignores validation_split when validation_data is given
+    data = _make_data(model, x, y, sample_weight, None if split else class_weight,
+                      steps_per_epoch, "fit")
+    if split:
         if not isinstance(data, data_module.ArrayData):
-            raise ValueError("`validation_split` is only supported for arrays.")
+            raise ValueError(
+                "Argument `validation_split` is only supported for tensors or NumPy arrays. "
+                f"Received: x of type {type(x).__name__}"
+            )
+        # the last fraction, before shuffling; class weights weigh the training part only
         data, validation = data.split(validation_split)
+        if class_weight is not None:
+            data.sample_weight = _class_weights(class_weight, data.y)
     val = None
     if validation_data is not None:
         val = _validation_source(model, validation_data, validation_steps)
@@ -380,7 +431,11 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
     model.history = history
     model.stop_training = False
     val_batch_size = data_module.check_batch_size(validation_batch_size, batch_size)
+    model._initial_epoch = None
     cbl.on_train_begin(None)
+    # BackupAndRestore sets the epoch to resume from in on_train_begin, as in Keras
+    initial_epoch = model._initial_epoch or initial_epoch
+    model._initial_epoch = None
     # the batch-gathering thread hands over chunks sooner with a short GIL switch
     # interval (Python's default 5 ms stalls it behind the training loop)
     switch = sys.getswitchinterval()
@@ -405,14 +460,22 @@ def _fit_epochs(model, data, val, batch_size, val_batch_size, epochs, initial_ep
             m.reset_state()
         tracker = metrics_module.Mean(name="loss")
         cbl.on_epoch_begin(epoch, None)
-        _train_epoch(model, data, batch_size, shuffle, cbl, tracker, steps_per_epoch)
+        steps_run = _train_epoch(model, data, batch_size, shuffle, cbl, tracker,
+                                 steps_per_epoch)
+        if steps_run == 0:
+            warnings.warn(
+                "Your input ran out of data; interrupting training. Make sure that your "
+                "dataset or generator can generate at least `steps_per_epoch * epochs` "
+                "batches. You may need to use the `.repeat()` function when building your "
+                "dataset.", UserWarning, stacklevel=3)
+            break
         logs = epoch_logs(tracker, model.compiled_metrics)
         if val is not None and _should_validate(epoch, validation_freq):
-            cbl.params["in_fit"] = True
+            cbl.on_test_begin(None)
             val_tracker = _test_loop(model, val, val_batch_size, cbl)
-            cbl.params["in_fit"] = False
-            logs = dict(sorted({**logs, **epoch_logs(val_tracker, model.compiled_metrics,
-                                                      prefix="val_")}.items()))
+            val_logs = epoch_logs(val_tracker, model.compiled_metrics)
+            cbl.on_test_end(val_logs)
+            logs = dict(sorted({**logs, **{"val_" + k: v for k, v in val_logs.items()}}.items()))
         if not warned_nan and not np.isfinite(logs["loss"]):
             warned_nan = True
             warnings.warn(
@@ -430,6 +493,23 @@ def _should_validate(epoch, freq):
     if isinstance(freq, int):
         return (epoch + 1) % freq == 0
     return epoch + 1 in freq
+
+
+def _check_validation_freq(freq):
+    """An int >= 1 (every ``freq`` epochs) or a list of 1-based epochs, as Keras."""
+    if isinstance(freq, (list, tuple)):
+        if all(isinstance(e, (int, np.integer)) and not isinstance(e, bool) for e in freq):
+            return
+    elif isinstance(freq, (int, np.integer)) and not isinstance(freq, bool):
+        if freq >= 1:
+            return
+        raise ValueError(
+            f"`validation_freq` must be a positive integer. Received: validation_freq={freq}"
+        )
+    raise ValueError(
+        "Expected `validation_freq` to be a list or int. "
+        f"Received: validation_freq={freq} of the type {type(freq)}."
+    )
 
 
 def _validation_source(model, validation_data, validation_steps):
@@ -480,6 +560,7 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
     xs = prepare_inputs(model, x)
     n = xs[0].shape[0]
     graph = model._graph
+    _probe_finite(xs)
     if single_batch:
         outs = graph.forward([np.asarray(a, dtype=backend.floatx()) for a in xs], False)
         return outs[0] if len(outs) == 1 else outs
@@ -501,8 +582,8 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
         for start in range(0, n, chunk):
             if cbl.wants("on_predict_batch_begin"):
                 cbl.on_predict_batch_begin(step, None)
-            part = graph.forward([np.asarray(a[start:start + chunk], dtype=floatx)
-                                  for a in xs], False)
+            part = graph.forward([data_module.as_float_chunk(a[start:start + chunk], k)
+                                  for k, a in enumerate(xs)], False)
             if outs is None:
                 outs = [np.empty((n,) + p.shape[1:], dtype=backend.floatx()) for p in part]
             for o, p in zip(outs, part):

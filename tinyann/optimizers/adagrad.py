@@ -22,7 +22,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name="adagrad", **kwargs):
+                 name=None, **kwargs):
         if initial_accumulator_value < 0:
             raise ValueError(
                 "Argument `initial_accumulator_value` must be non-negative. "
@@ -62,7 +62,7 @@ class Adadelta(Optimizer):
     slot_names = ("accumulated_grad", "accumulated_delta_var")
 
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="adadelta",
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, name=None,
                  **kwargs):
         self.rho, self.epsilon = rho, epsilon
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,

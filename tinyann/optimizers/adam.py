@@ -22,13 +22,15 @@ class Adam(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name="adam", **kwargs):
+                 global_clipnorm=None, name=None, **kwargs):
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.amsgrad = amsgrad
         self.slot_names = ("momentum", "velocity", "velocity_hat") if amsgrad else (
             "momentum", "velocity")
+        # Keras's variable order: (momentum, velocity) per weight, then velocity_hats
+        self.slot_groups = (("momentum", "velocity"), ("velocity_hat",)[:int(amsgrad)])
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
                          name=name, **kwargs)
 
@@ -73,7 +75,7 @@ class AdamW(Adam):
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-7, amsgrad=False, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name="adamw", **kwargs):
+                 global_clipnorm=None, name=None, **kwargs):
         if not weight_decay:
             raise ValueError(
                 "Argument `weight_decay` must be a float. Received: weight_decay=None"
@@ -90,7 +92,7 @@ class Adamax(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name="adamax", **kwargs):
+                 name=None, **kwargs):
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
                          name=name, **kwargs)

@@ -10,6 +10,8 @@ identical numbers.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from tinyann import backend
@@ -40,10 +42,11 @@ class Optimizer:
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
                  ema_overwrite_frequency=None, loss_scale_factor=None,
                  gradient_accumulation_steps=None, name=None, **kwargs):
+        if kwargs.pop("decay", None) is not None:
+            warnings.warn("Argument `decay` is no longer supported and will be ignored.",
+                          stacklevel=2)
         if kwargs:
-            raise TypeError(
-                f"Argument(s) not recognized by {type(self).__name__}: {sorted(kwargs)}"
-            )
+            raise ValueError(f"Argument(s) not recognized: {kwargs}")
         if use_ema or gradient_accumulation_steps or loss_scale_factor:
             raise NotImplementedError(
                 "use_ema, gradient_accumulation_steps and loss_scale_factor are not "
@@ -58,7 +61,8 @@ class Optimizer:
         for key, value in (("weight_decay", weight_decay), ("clipnorm", clipnorm),
                            ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)):
             _check_non_negative(key, value)
-        self.name = name or backend.to_snake_case(type(self).__name__)
+        # Keras's auto names: sgd, sgd_1, ...; RMSprop -> rm_sprop
+        self.name = name or backend.unique_name(backend.to_snake_case(type(self).__name__))
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
         self.clipvalue = clipvalue
@@ -123,17 +127,72 @@ class Optimizer:
 
     def _slot_views(self, index) -> dict[str, np.ndarray]:
         start, stop = self._offsets[index]
-        shape = self._variables[index].shape
-        return {k: s[start:stop].reshape(shape) for k, s in self._slots.items()}
+        value = self._variables[index].value
+        # the slots follow the variable's memory order (a transposed small kernel is
+        # packed column by column), so element (i, j) of a view matches the weight's
+        order = "F" if value.ndim > 1 and value.flags.f_contiguous and not (
+            value.flags.c_contiguous) else "C"
+        return {k: s[start:stop].reshape(value.shape, order=order)
+                for k, s in self._slots.items()}
+
+    # Keras builds each group of slots in one pass over the variables, interleaved
+    # within the group (Adam: momentum, velocity of w0, then of w1...; RMSprop: all
+    # velocities, then all momentums). Subclasses whose order differs set this.
+    slot_groups: tuple[tuple[str, ...], ...] | None = None
+
+    def _slot_order(self) -> list[tuple[int, str]]:
+        groups = self.slot_groups if self.slot_groups is not None else (tuple(self.slot_names),)
+        return [(i, name) for group in groups for i in range(len(self._variables))
+                for name in group]
 
     @property
     def variables(self) -> list[np.ndarray]:
-        """Keras's order: iterations, then each slot of each variable."""
+        """Keras's order: iterations, the learning rate (unless a schedule), then the
+        slots as Keras builds them. Slots are views: writing into them changes the state."""
         out = [np.asarray(self.iterations, dtype="int64")]
-        for i in range(len(self._variables)):
-            views = self._slot_views(i)
-            out.extend(views[name] for name in self.slot_names)
+        if isinstance(self._learning_rate, Variable):
+            out.append(self._learning_rate.value)
+        if self.built:
+            views = [self._slot_views(i) for i in range(len(self._variables))]
+            out.extend(views[i][name] for i, name in self._slot_order())
         return out
+
+    def _variable_names(self) -> list[str]:
+        """Keras's names of ``variables``: ``iteration``, ``learning_rate``,
+        ``<weight path with _>_<slot>`` (Keras's slot names)."""
+        keras_slot = {"m": "momentum", "u": "norm"}
+        names = ["iteration"]
+        if isinstance(self._learning_rate, Variable):
+            names.append("learning_rate")
+        if self.built:
+            names.extend(f"{self._variables[i].path.replace('/', '_')}_{keras_slot.get(n, n)}"
+                         for i, n in self._slot_order())
+        return names
+
+    def set_weights(self, weights) -> None:
+        """Sets ``variables`` (iterations, learning rate, slots) from arrays, in order."""
+        if not self.built:
+            raise ValueError(
+                "You are calling `set_weights()` on an optimizer that has not yet been "
+                "built. Please call `optimizer.build(trainable_variables)` to create the "
+                "optimizer weights before calling `set_weights()`."
+            )
+        targets = self.variables
+        weights = [np.asarray(w) for w in weights]
+        if len(weights) != len(targets):
+            raise ValueError(
+                f"Optimizer {self.name!r} has {len(targets)} variables "
+                f"({self._variable_names()}); received {len(weights)} values."
+            )
+        for name, target, w in zip(self._variable_names(), targets, weights):
+            if target.shape != w.shape:
+                raise ValueError(
+                    f"Optimizer variable {name} has shape {target.shape} not compatible "
+                    f"with provided weight shape {w.shape}."
+                )
+        self.iterations = int(weights[0])
+        for target, w in zip(targets[1:], weights[1:]):
+            np.copyto(target, w, casting="unsafe")
 
     # ------------------------------------------------------------ applying
     def apply_gradients(self, grads_and_vars) -> int:

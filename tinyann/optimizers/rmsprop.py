@@ -24,7 +24,7 @@ class RMSprop(Optimizer):
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
                  centered=False, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name="rmsprop", **kwargs):
+                 global_clipnorm=None, name=None, **kwargs):
         self.rho = rho
         self.momentum = momentum
         self.epsilon = epsilon
@@ -35,6 +35,8 @@ class RMSprop(Optimizer):
         if centered:
             names.append("average_gradient")
         self.slot_names = tuple(names)
+        # Keras's variable order: all velocities, then all momentums, then averages
+        self.slot_groups = tuple((n,) for n in names)
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
                          name=name, **kwargs)
 

@@ -20,7 +20,7 @@ class SGD(Optimizer):
     """
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="SGD", **kwargs):
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, name=None, **kwargs):
         if not isinstance(momentum, (int, float)) or momentum < 0 or momentum > 1:
             raise ValueError(
                 f"`momentum` must be a float between [0, 1]. Received: momentum={momentum!r}"

@@ -6,8 +6,10 @@ import numpy as np
 
 from tinyann.backend import set_random_seed
 from tinyann.utils.progbar import Progbar
+from tinyann.utils.py_dataset import PyDataset, Sequence
 
-__all__ = ["set_random_seed", "to_categorical", "normalize", "Progbar"]
+__all__ = ["set_random_seed", "to_categorical", "normalize", "Progbar", "PyDataset",
+           "Sequence"]
 
 
 def to_categorical(x, num_classes=None) -> np.ndarray:

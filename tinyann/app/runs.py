@@ -1,0 +1,157 @@
+"""Run folders and models for the app: find, load, feed and split.
+
+A run folder is what ``tinyann train`` writes: ``model.keras``, ``metrics.json``,
+``history.json``, ``history.csv`` and ``report.html``. Commands that take
+``RUN_OR_MODEL`` accept the folder or a model file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MODEL_FILE = "model.keras"
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class Run:
+    """A loaded run: ``folder`` is None when a bare model file was given."""
+
+    model: object
+    model_path: str
+    folder: str | None = None
+    metrics: dict = field(default_factory=dict)
+    history: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(os.path.normpath(self.folder or self.model_path))
+
+
+def model_path(run_or_model) -> str:
+    """The model file of a run folder, or the model file itself; checks it exists."""
+    path = os.fspath(run_or_model)
+    if os.path.isdir(path):
+        candidate = os.path.join(path, MODEL_FILE)
+        if not os.path.isfile(candidate):
+            raise FileNotFoundError(f"no {MODEL_FILE} in {path}; expected a run folder made "
+                                    "by `tinyann train` or a model file")
+        return candidate
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} does not exist; expected a run folder made by "
+                                f"`tinyann train` or a model file ({', '.join(MODEL_SUFFIXES)})")
+    return path
+
+
+def load_model(path):
+    """Loads a model file with ``tinyann.saving``; any failure names the file."""
+    from tinyann import saving
+
+    try:
+        return saving.load_model(path)
+    except (OSError, ValueError) as error:
+        message = str(error)
+        if os.fspath(path) not in message:
+            message = f"cannot load the model {path}: {message}"
+        raise ValueError(message) from None
+    except Exception as error:  # a corrupt archive may raise anything (zipfile, KeyError)
+        raise ValueError(f"cannot load the model {path}: {type(error).__name__}: {error}") \
+            from None
+
+
+def read_json(path, default=None):
+    """A JSON file's content; ``default`` when missing; ValueError naming a corrupt file."""
+    if not os.path.exists(path):
+        return default
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from None
+
+
+def load_run(run_or_model) -> Run:
+    """The model and, for a run folder, its metrics and history."""
+    path = model_path(run_or_model)
+    folder = os.fspath(run_or_model) if os.path.isdir(run_or_model) else None
+    run = Run(model=load_model(path), model_path=path, folder=folder)
+    if folder:
+        run.metrics = read_json(os.path.join(folder, "metrics.json"), {}) or {}
+        run.history = read_json(os.path.join(folder, "history.json"), {}) or {}
+    check_classifier(run.model, path)
+    return run
+
+
+def check_classifier(model, path="the model") -> None:
+    """Checks the model takes 784 pixels and gives 10 class probabilities."""
+    inputs = tuple(model.input_shape[1:])
+    outputs = tuple(model.output_shape[1:])
+    if int(np.prod(inputs)) != 784 or None in inputs:
+        raise ValueError(f"{path} expects inputs of shape {inputs}; expected a Fashion-MNIST "
+                         "model taking 28x28 images: (784,), (28, 28) or (28, 28, 1)")
+    if outputs != (10,):
+        raise ValueError(f"{path} gives outputs of shape {outputs}; expected 10 class "
+                         "probabilities")
+
+
+def as_model_input(model, images) -> np.ndarray:
+    """(N, 28, 28) images, uint8 0-255 or float 0-1 -> float32 in the model's input shape."""
+    images = np.asarray(images)
+    scaled = images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else \
+        images.astype(np.float32, copy=False)
+    return scaled.reshape((len(scaled),) + tuple(model.input_shape[1:]))
+
+
+def predict_proba(model, images, batch_size=1024) -> np.ndarray:
+    """Class probabilities (N, 10) for (N, 28, 28) images."""
+    x = as_model_input(model, images)
+    if len(x) <= batch_size:
+        return np.asarray(model.predict_on_batch(x), dtype=np.float32)
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+
+
+def load_split(split="test", data_dir=None):
+    """(images uint8 (N, 28, 28), labels) of Fashion-MNIST's ``split``.
+
+    'train' and 'val' are the seeds' split of the 60000 training images
+    (``train_test_split(test_size=0.2, random_state=42)``), as ``tinyann train`` uses.
+    """
+    from tinyann.datasets import fashion_mnist
+
+    if split not in SPLITS:
+        raise ValueError(f"Unknown split {split!r}; expected one of {list(SPLITS)}")
+    (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data(path=data_dir)
+    if split == "test":
+        return x_test, y_test
+    from sklearn.model_selection import train_test_split
+
+    x_tr, x_val, y_tr, y_val = train_test_split(x_train, y_train, test_size=0.2,
+                                                random_state=42)
+    return (x_tr, y_tr) if split == "train" else (x_val, y_val)
+
+
+def cross_entropy(probs, labels, epsilon=1e-7) -> float:
+    """Mean sparse categorical cross-entropy of probabilities, clipped as Keras does."""
+    picked = probs[np.arange(len(labels)), np.asarray(labels, dtype=np.int64)]
+    return float(np.mean(-np.log(np.clip(picked, epsilon, 1.0 - epsilon))))
+
+
+def confusion(labels, predictions, n_classes=10) -> np.ndarray:
+    """Counts (n_classes, n_classes): row = true class, column = predicted class."""
+    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(labels, dtype=np.int64),
+                       np.asarray(predictions, dtype=np.int64)), 1)
+    return matrix
+
+
+def most_confused(matrix, names, top=5) -> list[tuple]:
+    """The ``top`` off-diagonal cells: (count, true name, predicted name, true, pred)."""
+    pairs = [(int(matrix[i, j]), names[i], names[j], i, j)
+             for i in range(len(matrix)) for j in range(len(matrix)) if i != j and matrix[i, j]]
+    pairs.sort(key=lambda p: (-p[0], p[3], p[4]))
+    return pairs[:top]

@@ -1,0 +1,24 @@
+"""The error for TensorFlow and Keras symbols that tinyann does not serve."""
+
+from __future__ import annotations
+
+SERVED_TF = ("tf.keras, tf.random.set_seed, tf.keras.utils.set_random_seed, "
+             "tf.config.experimental.enable_op_determinism, tf.config.list_physical_devices, "
+             "tf.data.Dataset (in-memory), tf.data.AUTOTUNE, tf.cast and the dtypes")
+
+
+class NotServedError(AttributeError):
+    """A TensorFlow or Keras name that ``tinyann run`` does not provide.
+
+    An ``AttributeError``, so ``hasattr`` and ``getattr(module, name, default)`` keep
+    working (matplotlib probes ``tensorflow.is_tensor`` this way).
+    """
+
+
+def not_served(symbol, hint=None, served=SERVED_TF) -> NotServedError:
+    """The error for ``symbol`` (``'tf.reduce_mean'``), naming an equivalent if any."""
+    message = (f"`{symbol}` is not served by tinyann: TensorFlow is not installed for this "
+               f"run, and tinyann provides only {served}.")
+    if hint:
+        message += f" Use {hint} instead."
+    return NotServedError(message)

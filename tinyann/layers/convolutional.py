@@ -1,0 +1,265 @@
+"""Conv2D: 2-D cross-correlation over channels_last images, as one matrix product.
+
+Forward: ``im2col`` copies every receptive field into a row of a column matrix,
+then ``cols @ kernel`` (one GEMM per batch) gives all outputs at once. Backward:
+``dL/dkernel = cols^T dz`` (GEMM), ``dL/dbias = sum(dz)``, and the input gradient is
+``dz @ kernel^T`` (a GEMM per kernel offset, in one ``matmul`` call) added back onto
+the input image offset by offset (``col2im``: strided slices, no ``np.add.at``).
+The column matrix and the gradient buffers are kept per input shape and reused
+from one batch to the next.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from tinyann import activations, initializers, regularizers
+from tinyann.layers.layer import Layer
+from tinyann.utils import conv_utils
+
+# input shapes whose buffers a layer keeps (training batch, last batch, predict chunk)
+_MAX_WORKSPACES = 4
+
+
+def check_image_input(layer, shape, channels=None):
+    """Keras's input-spec messages for a layer taking ``(batch, rows, cols, channels)``."""
+    shape = tuple(shape)
+    if len(shape) != 4:
+        what = "min_ndim=4" if len(shape) < 4 else "ndim=4"
+        raise ValueError(
+            f"Input 0 of layer '{layer.name}' is incompatible with the layer: expected "
+            f"{what}, found ndim={len(shape)}. Full shape received: {shape}"
+        )
+    if channels is not None and shape[-1] is not None and shape[-1] != channels:
+        raise ValueError(
+            f"Input 0 of layer '{layer.name}' is incompatible with the layer: expected axis "
+            f"-1 of input shape to have value {channels}, but received input with shape "
+            f"{shape}"
+        )
+
+
+class Workspaces:
+    """Buffers keyed by input shape, the least recently used dropped first."""
+
+    def __init__(self, make):
+        self._make = make
+        self._items = OrderedDict()
+
+    def get(self, shape):
+        ws = self._items.get(shape)
+        if ws is None:
+            ws = self._items[shape] = self._make(shape)
+            if len(self._items) > _MAX_WORKSPACES:
+                self._items.popitem(last=False)
+        else:
+            self._items.move_to_end(shape)
+        return ws
+
+    def clear(self):
+        self._items.clear()
+
+
+class _ConvWorkspace:
+    """The geometry and reusable arrays for one input shape."""
+
+    def __init__(self, shape, layer):
+        geo = conv_utils.ConvGeometry(shape, layer.kernel_size, layer.strides, layer.padding,
+                                      layer.dilation_rate)
+        n, _, _, channels = shape
+        kh, kw = layer.kernel_size
+        dtype = layer.dtype
+        self.geo = geo
+        self.out_shape = (n, geo.out_rows, geo.out_cols, layer.filters)
+        self.rows = n * geo.out_rows * geo.out_cols
+        # zeros: the few-channel im2col never writes the padded border (see im2col)
+        self.cols6 = np.zeros((n, geo.out_rows, geo.out_cols, kh, kw, channels), dtype)
+        self.cols = self.cols6.reshape(self.rows, kh * kw * channels)
+        self.padded = np.zeros(geo.padded_shape(), dtype) if geo.padded and channels >= 8 \
+            else None
+        self.out = None  # training output, made on first use
+        self.dcols = self.dx = None  # input-gradient buffers, made on first use
+
+
+class Conv2D(Layer):
+    """2-D convolution layer (cross-correlation, as Keras), channels_last.
+
+    Args:
+        filters: number of output channels.
+        kernel_size: int or ``(kh, kw)``.
+        strides: int or pair; ``> 1`` cannot be combined with ``dilation_rate > 1``.
+        padding: ``'valid'`` (no padding) or ``'same'`` (output size ``ceil(n / stride)``).
+        dilation_rate: int or pair, spacing between kernel taps.
+        activation: name or object; None means linear.
+        use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+        bias_regularizer: as Dense.
+
+    Input shape: ``(batch, rows, cols, channels)``. Output shape:
+    ``(batch, new_rows, new_cols, filters)``. Weights: ``kernel`` of shape
+    ``(kh, kw, channels, filters)`` and ``bias`` of shape ``(filters,)``.
+
+    Example:
+        >>> conv = Conv2D(32, 3, activation="relu", padding="same")
+        >>> conv(np.zeros((2, 28, 28, 1))).shape
+        (2, 28, 28, 32)
+    """
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
+                 **kwargs):
+        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or (
+                filters <= 0):
+            raise ValueError(
+                "Invalid value for argument `filters`. Expected a strictly positive value. "
+                f"Received filters={filters}."
+            )
+        if groups != 1:
+            raise NotImplementedError(
+                f"Grouped convolutions are not supported by tinyann yet. Received: groups={groups}"
+            )
+        if activity_regularizer is not None or kernel_constraint is not None or (
+                bias_constraint is not None or lora_rank is not None):
+            raise NotImplementedError(
+                "activity_regularizer, constraints and lora_rank are not supported by "
+                "tinyann yet"
+            )
+        super().__init__(**kwargs)
+        self.filters = int(filters)
+        self.kernel_size = conv_utils.normalize_tuple(kernel_size, 2, "kernel_size")
+        self.strides = conv_utils.normalize_tuple(strides, 2, "strides")
+        self.dilation_rate = conv_utils.normalize_tuple(dilation_rate, 2, "dilation_rate")
+        self.padding = conv_utils.normalize_padding(padding)
+        self.data_format = conv_utils.normalize_data_format(data_format)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(
+                "`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
+                f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}"
+            )
+        self.groups = 1
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel = self.bias = None
+        self._workspaces = Workspaces(lambda shape: _ConvWorkspace(shape, self))
+        self._ws = self._y = None
+
+    def build(self, input_shape):
+        check_image_input(self, input_shape)
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError(
+                "The channel dimension of the inputs should be defined. The input_shape "
+                f"received is {tuple(input_shape)}, where axis -1 (0-based) is the channel "
+                "dimension, which found to be `None`."
+            )
+        self.compute_output_shape(input_shape)  # fails early on too small inputs
+        self.kernel = self.add_weight(self.kernel_size + (channels, self.filters),
+                                      self.kernel_initializer, name="kernel",
+                                      regularizer=self.kernel_regularizer)
+        if self.use_bias:
+            self.bias = self.add_weight((self.filters,), self.bias_initializer, name="bias",
+                                        regularizer=self.bias_regularizer)
+        self.built = True
+
+    def _check_input(self, shape):
+        check_image_input(self, shape, self.kernel.shape[2])
+        self.compute_output_shape(shape)
+
+    def compute_output_shape(self, input_shape):
+        check_image_input(self, input_shape)
+        return conv_utils.conv_output_shape(input_shape, self.filters, self.kernel_size,
+                                            self.strides, self.padding, self.dilation_rate)
+
+    # ------------------------------------------------------------------ forward
+    def call(self, inputs, training=False):
+        ws = self._workspaces.get(inputs.shape)
+        conv_utils.im2col(inputs, ws.cols6, ws.geo, ws.padded)
+        if training:
+            # reused: the training loop consumes each batch's output before the next
+            if ws.out is None:
+                ws.out = np.empty(ws.out_shape, self.dtype)
+            out = ws.out
+        else:
+            out = np.empty(ws.out_shape, self.dtype)
+        z = out.reshape(ws.rows, self.filters)
+        np.dot(ws.cols, self.kernel.value.reshape(-1, self.filters), out=z)
+        if self.use_bias:
+            z += self.bias.value
+        self.activation.forward(z, z)
+        if training:
+            self._ws, self._y = ws, z
+        return out
+
+    # ------------------------------------------------------------------ backward
+    def backward(self, grad_output):
+        g = grad_output.reshape(self._y.shape)
+        # dL/dz from dL/dy through the activation, in place (g is ours to overwrite)
+        return self.backward_preactivation(self.activation.backward(self._y, g, g))
+
+    def backward_preactivation(self, dz, out_shape=None):
+        """The backward pass from dL/dz (z = conv(x) + bias), skipping the activation."""
+        ws = self._ws
+        dz = dz.reshape(self._y.shape)
+        # dL/dkernel = cols^T dz, written straight into the packed gradient buffer
+        _dot_into(ws.cols.T, dz, self.kernel.grad)
+        if self.use_bias:
+            np.add.reduce(dz, axis=0, out=self.bias.grad)
+        if not self._needs_input_grad:
+            return None
+        geo = ws.geo
+        kh, kw = self.kernel_size
+        n, rows, cols, channels = geo.input_shape
+        if ws.dcols is None:
+            ws.dcols = np.empty((kh * kw, ws.rows, channels), self.dtype)
+            ws.dx = np.empty(geo.input_shape, self.dtype)
+        # dL/dcols for each kernel offset k: dz @ kernel[k]^T, each in its own block
+        kernel_t = self.kernel.value.reshape(kh * kw, channels, self.filters).transpose(0, 2, 1)
+        np.matmul(dz, kernel_t, out=ws.dcols)
+        dcols = ws.dcols.reshape(kh * kw, n, geo.out_rows, geo.out_cols, channels)
+        return conv_utils.col2im(dcols, ws.dx, geo)
+
+    # ------------------------------------------------------------------ config
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            filters=self.filters,
+            kernel_size=self.kernel_size,
+            strides=self.strides,
+            padding=self.padding,
+            data_format=self.data_format,
+            dilation_rate=self.dilation_rate,
+            groups=self.groups,
+            activation=self.activation.name,
+            use_bias=self.use_bias,
+            kernel_initializer=initializers.serialize(self.kernel_initializer),
+            bias_initializer=initializers.serialize(self.bias_initializer),
+            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
+            bias_regularizer=regularizers.serialize(self.bias_regularizer),
+            activity_regularizer=None,
+            kernel_constraint=None,
+            bias_constraint=None,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("kernel_regularizer", "bias_regularizer"):
+            if isinstance(config.get(key), dict):
+                config[key] = regularizers.get(config[key])
+        return super().from_config(config)
+
+
+def _dot_into(a, b, target):
+    """``target[...] = a @ b``, written in place (``target`` may be any shape of that size)."""
+    if target.flags.c_contiguous:
+        np.dot(a, b, out=target.reshape(a.shape[0], b.shape[1]))
+    else:
+        target[...] = np.dot(a, b).reshape(target.shape)

@@ -1,0 +1,337 @@
+"""Model configs in Keras 3's JSON form, and models rebuilt from them.
+
+``serialize_model(model)`` gives what Keras writes in a ``.keras`` file's
+``config.json`` (and ``model.to_json()``): ``{"module", "class_name", "config",
+"registered_name", "build_config", "compile_config"}``. A Sequential's config
+lists its layers; a functional model's config lists them in Keras's order with
+the calls (``inbound_nodes``) that connect them.
+
+Rebuilding never runs code from the config: class names resolve to tinyann's
+layers and models or to objects the program registered (see ``registry``).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from tinyann.layers.input_layer import InputLayer
+from tinyann.layers.keras_tensor import KerasTensor
+from tinyann.saving import objects
+from tinyann.saving.errors import InvalidFileError
+
+
+# ---------------------------------------------------------------- Keras's layer order
+def _is_functional(layer) -> bool:
+    from tinyann.models import Model, Sequential
+
+    return isinstance(layer, Model) and not isinstance(layer, Sequential)
+
+
+def keras_layers(model) -> list:
+    """``model.layers`` in Keras's order: a Sequential's stack (no InputLayer); a
+    functional model's layers by decreasing depth from the outputs, ties in the order
+    a depth-first walk from the outputs first meets them (Keras's ``map_graph``)."""
+    from tinyann.models import Sequential
+
+    if isinstance(model, Sequential):
+        return list(model.layers)
+    if model._graph is None:
+        return []
+    return _graph_order(model)[0]
+
+
+def _graph_order(model):
+    """(layers in Keras's order, the set of ids of the model's nodes)."""
+    finished, in_progress, ordered, first_seen = set(), set(), [], {}
+
+    def visit(node):
+        if id(node) in finished:
+            return
+        if id(node) in in_progress:
+            raise ValueError(f"The graph of model '{model.name}' has a cycle.")
+        first_seen.setdefault(id(node.layer), len(first_seen))
+        in_progress.add(id(node))
+        for t in node.inputs:
+            if t.node is not None:
+                visit(t.node)
+        in_progress.discard(id(node))
+        finished.add(id(node))
+        ordered.append(node)
+
+    for t in model.outputs:
+        visit(t.node)
+    node_depth, layer_depth, layers = {}, {}, {}
+    for node in reversed(ordered):
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = depth
+        layers[id(node.layer)] = node.layer
+        node_depth[id(node)] = depth
+        for t in node.inputs:
+            if t.node is not None and id(t.node) in finished:
+                node_depth[id(t.node)] = max(depth + 1, node_depth.get(id(t.node), 0))
+    for t in model.inputs:  # inputs the outputs do not use
+        if id(t.node.layer) not in layer_depth:
+            layer_depth[id(t.node.layer)] = 0
+            first_seen[id(t.node.layer)] = -1
+            layers[id(t.node.layer)] = t.node.layer
+            finished.add(id(t.node))
+    order = sorted(layers, key=lambda k: (-layer_depth[k], first_seen[k]))
+    return [layers[k] for k in order], finished
+
+
+# ---------------------------------------------------------------- saving
+def serialize_layer(layer) -> dict:
+    """``{"module", "class_name", "config", "registered_name"[, "build_config"]}``."""
+    from tinyann.models import Model
+
+    if isinstance(layer, Model):
+        return serialize_model(layer, include_compile=False)
+    entry = objects.serialize_object(layer, "keras.layers")
+    shape = getattr(layer, "_build_shape", None)
+    if layer.built and shape is not None and not isinstance(layer, InputLayer):
+        entry["build_config"] = {"input_shape": _jsonable_shape(shape)}
+    return entry
+
+
+def serialize_model(model, include_compile=True) -> dict:
+    """The whole model entry of ``config.json`` (also ``model.to_json()``)."""
+    from tinyann.models import Sequential
+
+    entry = objects.serialize_object(model, "keras")
+    if type(model).__name__ in ("Sequential", "Model"):
+        entry["class_name"] = "Sequential" if isinstance(model, Sequential) else "Functional"
+    if entry["class_name"] == "Functional":
+        entry["module"] = "keras.src.models.functional"
+        entry["registered_name"] = "Functional"
+        entry["build_config"] = {"input_shape": None}
+    elif isinstance(model, Sequential) and model._input_layer is not None:
+        entry["build_config"] = {"input_shape": list(model._input_layer.batch_shape)}
+    entry["compile_config"] = objects.compile_config(model) if include_compile else {}
+    return entry
+
+
+def sequential_config(model) -> dict:
+    """``Sequential.get_config()``: name, trainable, dtype, layers, build_input_shape."""
+    layers = []
+    if model._input_layer is not None:
+        layers.append(serialize_layer(model._input_layer))
+    layers.extend(serialize_layer(layer) for layer in model._stack)
+    config = {"name": model.name, "trainable": model.trainable,
+              "dtype": objects.dtype_policy(model.dtype), "layers": layers}
+    if model._input_layer is not None:
+        config["build_input_shape"] = list(model._input_layer.batch_shape)
+    return config
+
+
+def functional_config(model) -> dict:
+    """``Model.get_config()`` of a functional model: layers with their inbound nodes,
+    and the input and output tensors as ``[layer_name, node_index, tensor_index]``."""
+    if model._graph is None:
+        return {"name": model.name, "trainable": model.trainable}
+    layers, own_nodes = _graph_order(model)
+    new_index = {}
+    for layer in layers:
+        kept = 1 if _is_functional(layer) else 0  # Keras: a model's first node is its own
+        for node in layer._inbound_nodes:
+            if id(node) in own_nodes:
+                new_index[id(node)] = kept
+                kept += 1
+
+    def tensor_ref(t):
+        return [t.node.layer.name, new_index[id(t.node)], t.node.outputs.index(t)]
+
+    def tensor_config(t):
+        return {"class_name": "__keras_tensor__",
+                "config": {"shape": list(t.shape), "dtype": t.dtype,
+                           "keras_history": tensor_ref(t)}}
+
+    entries = []
+    for layer in layers:
+        entry = serialize_layer(layer)
+        entry["name"] = layer.name
+        entry["inbound_nodes"] = []
+        for node in layer._inbound_nodes:
+            if id(node) in own_nodes and node.inputs:
+                args = [tensor_config(t) for t in node.inputs]
+                entry["inbound_nodes"].append(
+                    {"args": args if len(args) == 1 else [args], "kwargs": {}})
+        entries.append(entry)
+    return {"name": model.name, "trainable": model.trainable, "layers": entries,
+            "input_layers": _map_structure(tensor_ref, model._inputs_struct),
+            "output_layers": _map_structure(tensor_ref, model._outputs_struct)}
+
+
+def _map_structure(fn, structure):
+    if isinstance(structure, KerasTensor):
+        return fn(structure)
+    if isinstance(structure, dict):
+        return {k: _map_structure(fn, v) for k, v in structure.items()}
+    return [_map_structure(fn, v) for v in structure]
+
+
+def _jsonable_shape(shape):
+    if isinstance(shape, list):
+        return [_jsonable_shape(s) for s in shape]
+    return list(shape)
+
+
+# ---------------------------------------------------------------- loading
+def deserialize_layer(entry, custom_objects=None):
+    """A layer (or nested model) from its entry in a model config."""
+    from tinyann.models import Model
+
+    cls = objects.resolve_layer_class(entry, custom_objects)
+    if isinstance(cls, type) and issubclass(cls, Model):
+        return deserialize_model(entry, custom_objects, compile=False, cls=cls)
+    config = objects.layer_config_for_tinyann(entry, custom_objects)
+    return cls.from_config(config)
+
+
+def deserialize_model(entry, custom_objects=None, compile=True, cls=None):
+    """A model from its whole config entry; compiled when ``compile`` and the entry has
+    a ``compile_config``."""
+    from tinyann.models import Model
+
+    objects.check_entry(entry, "model")
+    if cls is None:
+        cls = objects.resolve_layer_class(entry, custom_objects)
+    if not (isinstance(cls, type) and issubclass(cls, Model)):
+        raise InvalidFileError(
+            f"The file describes a {entry.get('class_name')!r}, not a model "
+            "(Sequential or Functional).")
+    config = entry.get("config")
+    params = inspect.signature(cls.from_config).parameters
+    if "custom_objects" in params:
+        model = cls.from_config(config, custom_objects=custom_objects)
+    else:
+        model = cls.from_config(config)
+    if compile and entry.get("compile_config"):
+        objects.compile_from_config(model, entry["compile_config"], custom_objects)
+    return model
+
+
+def sequential_from_config(cls, config, custom_objects=None):
+    """A Sequential from its config (Keras 3's dict, or Keras 2's list of layers)."""
+    if isinstance(config, list):  # Keras 2 wrote the bare list of layers
+        config = {"layers": config}
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise InvalidFileError(
+            "A Sequential config needs a 'layers' list. Received: "
+            f"{_short(config)}")
+    model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+    for layer_entry in config["layers"]:
+        model.add(deserialize_layer(layer_entry, custom_objects), rebuild=False)
+    model._maybe_rebuild()
+    shape = config.get("build_input_shape")
+    if model._input_layer is None and isinstance(shape, (list, tuple)) and len(shape) > 1:
+        model.build(tuple(shape))
+    return model
+
+
+def functional_from_config(cls, config, custom_objects=None):
+    """A functional model: makes the layers, then replays their calls in order."""
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise InvalidFileError(
+            f"A functional model config needs a 'layers' list. Received: {_short(config)}")
+    created, pending, order = {}, {}, []
+    for layer_entry in config["layers"]:
+        layer = deserialize_layer(layer_entry, custom_objects)
+        name = layer_entry.get("name", layer.name)
+        if name in created:
+            raise InvalidFileError(f"The layer name {name!r} appears twice in the config.")
+        created[name] = layer
+        order.append(name)
+        nodes = layer_entry.get("inbound_nodes") or []
+        if not isinstance(nodes, list):
+            raise InvalidFileError(f"'inbound_nodes' of layer {name!r} must be a list.")
+        pending[name] = list(nodes)
+    while any(pending.values()):
+        progressed = False
+        for name in order:
+            while pending[name]:
+                try:
+                    args = _node_args(pending[name][0], created)
+                except _NotReady:
+                    break
+                created[name](args)
+                pending[name].pop(0)
+                progressed = True
+        if not progressed:
+            stuck = {k: v for k, v in pending.items() if v}
+            raise InvalidFileError(
+                "Invalid Functional model configuration. The graph of the Functional model "
+                "either has loops or disconnected nodes. The following nodes failed to be "
+                f"resolved: {_short(stuck)}")
+    inputs = _tensors_from_refs(config.get("input_layers"), created)
+    outputs = _tensors_from_refs(config.get("output_layers"), created)
+    return cls(inputs=inputs, outputs=outputs, name=config.get("name"),
+               trainable=config.get("trainable", True))
+
+
+class _NotReady(Exception):
+    """A node reads a tensor whose layer call has not been replayed yet."""
+
+
+def _get_tensor(ref, created):
+    if not (isinstance(ref, (list, tuple)) and len(ref) >= 3 and isinstance(ref[0], str)
+            and all(isinstance(i, int) and not isinstance(i, bool) for i in ref[1:3])):
+        raise InvalidFileError(
+            f"A tensor reference must be [layer_name, node_index, tensor_index]. "
+            f"Received: {_short(ref)}")
+    name, node_index, tensor_index = ref[0], ref[1], ref[2]
+    if name not in created:
+        raise InvalidFileError(
+            f"Invalid Functional model configuration. Missing node: {name}")
+    layer = created[name]
+    if _is_functional(layer):
+        node_index -= 1  # Keras counts the nested model's own node first
+    if node_index < 0 or tensor_index < 0:
+        raise InvalidFileError(f"Invalid node or tensor index in {_short(ref)}")
+    if node_index >= len(layer._inbound_nodes):
+        raise _NotReady()
+    outputs = layer._inbound_nodes[node_index].outputs
+    if tensor_index >= len(outputs):
+        raise InvalidFileError(f"Invalid tensor index in {_short(ref)}")
+    return outputs[tensor_index]
+
+
+def _node_args(node_data, created):
+    """The input (a tensor or a list of them) of one recorded layer call."""
+    if isinstance(node_data, list):  # Keras 2: [[layer, node, tensor, kwargs], ...]
+        tensors = [_get_tensor(item, created) for item in node_data]
+        return tensors[0] if len(tensors) == 1 else tensors
+    if not isinstance(node_data, dict) or not isinstance(node_data.get("args"), list):
+        raise InvalidFileError(f"Cannot read the layer call {_short(node_data)}")
+    for key, value in (node_data.get("kwargs") or {}).items():
+        if key not in ("training", "mask") or value not in (None, True, False):
+            raise NotImplementedError(
+                f"tinyann cannot replay a layer call with the argument {key}={value!r}")
+    args = node_data["args"]
+    if len(args) != 1:
+        raise NotImplementedError(
+            f"tinyann layers take one positional input; the config passes {len(args)}")
+    return _tensor_structure(args[0], created)
+
+
+def _tensor_structure(value, created):
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        history = (value.get("config") or {}).get("keras_history")
+        return _get_tensor(history, created)
+    if isinstance(value, list):
+        return [_tensor_structure(v, created) for v in value]
+    raise InvalidFileError(f"Expected a symbolic tensor in a layer call: {_short(value)}")
+
+
+def _tensors_from_refs(refs, created):
+    if isinstance(refs, list) and len(refs) >= 3 and isinstance(refs[0], str):
+        return _get_tensor(refs, created)
+    if isinstance(refs, dict):
+        return {k: _tensors_from_refs(v, created) for k, v in refs.items()}
+    if isinstance(refs, list) and refs:
+        return [_tensors_from_refs(r, created) for r in refs]
+    raise InvalidFileError(f"Invalid model inputs or outputs in the config: {_short(refs)}")
+
+
+def _short(value, limit=300) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
