@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 RUN ?= runs/demo
 
-.PHONY: demo test test-fast lint bench data venv clean
+.PHONY: demo test test-fast lint bench data venv clean browser
 
 venv: $(BIN)/.installed
 
@@ -28,7 +28,20 @@ data: venv
 demo: data
 	$(BIN)/tinyann train --out $(RUN)
 
-test: data
+# Debian's Chromium (and a Korean font) for the end-to-end tests of the web page and report
+browser:
+	@if [ -x /usr/bin/chromium ]; then \
+	  echo "Chromium: already installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-nanum || \
+	   (apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -q chromium fonts-nanum)) >/dev/null \
+	  && echo "Chromium: installed Debian's chromium"; \
+	else \
+	  echo "Chromium: missing (apt-get install chromium as root); browser tests will skip"; \
+	fi
+
+test: data browser
 	$(BIN)/ruff check tinyann tests benchmarks tools
 	$(BIN)/python -m pytest -q
 

@@ -1,4 +1,4 @@
-"""The ``tinyann`` command: data, train (more commands come with the app).
+"""The ``tinyann`` command: data, train, evaluate, predict, report, baseline, serve.
 
 Every failure a user can cause prints ``tinyann: error: <message>`` and exits with
 status 2; no traceback.
@@ -17,6 +17,11 @@ EPILOG = """examples:
   tinyann data --verify             re-check the SHA-256 of every file
   tinyann train                     the seeds' model, 5 epochs, into runs/<time>
   tinyann train --model mlp --optimizer adam --epochs 10 --out runs/mlp
+  tinyann report runs/mlp            rewrite runs/mlp/report.html (open it in a browser)
+  tinyann evaluate runs/mlp --split val
+  tinyann predict runs/mlp shirt.jpg shoe.png --top 3 --lang ko
+  tinyann baseline --out runs/mlp    the seeds' logistic-regression baseline
+  tinyann serve runs/mlp             a web page on http://127.0.0.1:8000
 """
 
 
@@ -49,9 +54,11 @@ def _parser() -> argparse.ArgumentParser:
                            description="Trains on Fashion-MNIST with the seeds' split "
                            "(train_test_split(test_size=0.2, random_state=42)), prints "
                            "validation and test accuracy and saves the run folder.")
-    train.add_argument("--model", choices=["linear", "mlp"], default="linear",
+    train.add_argument("--model", choices=["linear", "mlp", "cnn"], default="linear",
                        help="linear: Input(784) -> Dense(10, softmax), the seeds' model; "
-                       "mlp: Flatten -> Dense(100, relu) -> Dense(10, softmax)")
+                       "mlp: Flatten -> Dense(100, relu) -> Dense(10, softmax); "
+                       "cnn: the textbook's Conv2D(32)-pool-Conv2D(64)-pool-Dense(100)-"
+                       "Dropout(0.4)-Dense(10) (needs tinyann.layers.Conv2D)")
     train.add_argument("--epochs", type=_positive_int, default=5)
     train.add_argument("--batch-size", type=_positive_int, default=32)
     train.add_argument("--optimizer", default=None,
@@ -63,6 +70,22 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--data-dir", default=None, help="a directory with the IDX files")
     train.add_argument("--verbose", type=int, choices=[0, 1, 2], default=None,
                        help="progress output (default: Keras's 'auto')")
+    train.add_argument("--no-report", action="store_true",
+                       help="skip writing report.html into the run folder")
+    run = sub.add_parser(
+        "run", help="run a Keras / tf.keras script unchanged, on tinyann",
+        description="Runs SCRIPT as __main__ with `keras`, `tensorflow` and `tensorflow.keras` "
+        "served by tinyann for this run only. plt.show() saves each figure as "
+        "<script>-figure-<n>.png instead of opening a window.")
+    run.add_argument("--plots-dir", default=None,
+                     help="where plt.show() saves figures (default: the current folder)")
+    run.add_argument("--seed", type=int, default=None,
+                     help="keras.utils.set_random_seed(SEED) before the script starts")
+    run.add_argument("script", help="the Python script to run")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the script")
+    from tinyann.app.commands import add_parsers
+
+    add_parsers(sub)
     return parser
 
 
@@ -109,6 +132,10 @@ def cmd_data(args) -> int:
 
 # ---------------------------------------------------------------------- train
 def build_model(kind, keras):
+    if kind == "cnn":
+        from tinyann.app.commands import build_cnn
+
+        return build_cnn(keras)
     if kind == "linear":
         return keras.Sequential([keras.Input((784,)),
                                  keras.layers.Dense(10, activation="softmax")])
@@ -130,6 +157,9 @@ def cmd_train(args) -> int:
     if args.model == "linear":
         x_train = x_train.reshape(-1, 784)
         x_test = x_test.reshape(-1, 784)
+    elif args.model == "cnn":
+        x_train = x_train.reshape(-1, 28, 28, 1)
+        x_test = x_test.reshape(-1, 28, 28, 1)
     x_tr, x_val, y_tr, y_val = split(x_train, y_train, test_size=0.2, random_state=42)
 
     model = build_model(args.model, keras)
@@ -166,6 +196,10 @@ def cmd_train(args) -> int:
     _write_json(os.path.join(out, "history.json"), history.history)
     _write_history_csv(os.path.join(out, "history.csv"), history.history)
     print(f"saved the model, history and metrics in {out}/")
+    if not args.no_report:
+        from tinyann.app.commands import report_after_training
+
+        report_after_training(model, out, metrics, history.history, args.data_dir)
     return 0
 
 
@@ -195,8 +229,25 @@ def _write_history_csv(path, history):
     atomic_write_text(path, "\n".join(rows) + "\n")
 
 
+# ---------------------------------------------------------------------- run
+def cmd_run(args) -> int:
+    """The script's exit status: 0, its sys.exit code, or 1 after its traceback."""
+    from tinyann import run
+
+    return run.main(args.script, args.args, plots_dir=args.plots_dir, seed=args.seed)
+
+
+# ---------------------------------------------------------------------- app
+def cmd_app(args) -> int:
+    """evaluate, predict, report, baseline, serve: in tinyann.app.commands."""
+    from tinyann.app import commands
+
+    return commands.COMMANDS[args.command](args)
+
+
 # ---------------------------------------------------------------------- main
-COMMANDS = {"data": cmd_data, "train": cmd_train}
+COMMANDS = {"data": cmd_data, "train": cmd_train, "evaluate": cmd_app, "predict": cmd_app,
+            "report": cmd_app, "baseline": cmd_app, "serve": cmd_app, "run": cmd_run}
 
 
 def main(argv=None) -> int:

@@ -174,7 +174,8 @@ class VarianceScaling(_Seeded):
 
 def _variance_scaling(name, scale, mode, distribution):
     class _Named(VarianceScaling):
-        def __init__(self, seed=None):
+        def __init__(self, seed=None, input_axes=None, output_axes=None):
+            # input_axes / output_axes: in Keras 3.15 configs (None unless EinsumDense)
             super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed)
 
         def get_config(self):

@@ -246,18 +246,48 @@ class RootMeanSquaredError(Mean):
         return float(np.sqrt(super().result()))
 
 
-class SparseCategoricalCrossentropy(MeanMetricWrapper):
+def _pop_defaults(cls, config, **defaults) -> dict:
+    """``config`` without Keras's keys that tinyann supports only at their defaults."""
+    config = dict(config)
+    for key, default in defaults.items():
+        value = config.pop(key, default)
+        if value != default:
+            raise NotImplementedError(
+                f"{key}={value!r} is not supported by tinyann's {cls.__name__} metric yet")
+    return config
+
+
+class _CrossentropyMetric(MeanMetricWrapper):
+    # Keras's extra config keys, with the only values tinyann's metric supports
+    _keras_defaults: dict = {}
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype,
+                "from_logits": self._fn_kwargs["from_logits"], **self._keras_defaults}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**_pop_defaults(cls, config, **cls._keras_defaults))
+
+
+class SparseCategoricalCrossentropy(_CrossentropyMetric):
+    _keras_defaults = {"ignore_class": None, "axis": -1}
+
     def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False):
         super().__init__(losses.sparse_categorical_crossentropy, name, dtype,
                          from_logits=from_logits)
 
 
-class CategoricalCrossentropy(MeanMetricWrapper):
+class CategoricalCrossentropy(_CrossentropyMetric):
+    _keras_defaults = {"label_smoothing": 0, "axis": -1}
+
     def __init__(self, name="categorical_crossentropy", dtype=None, from_logits=False):
         super().__init__(losses.categorical_crossentropy, name, dtype, from_logits=from_logits)
 
 
-class BinaryCrossentropy(MeanMetricWrapper):
+class BinaryCrossentropy(_CrossentropyMetric):
+    _keras_defaults = {"label_smoothing": 0}
+
     def __init__(self, name="binary_crossentropy", dtype=None, from_logits=False):
         super().__init__(losses.binary_crossentropy, name, dtype, from_logits=from_logits)
 

@@ -35,7 +35,8 @@ def keras_fact():
         path = KERAS_FIXTURES / name
         if path.suffix == ".json":
             return json.loads(path.read_text(encoding="utf-8"))
-        return path.read_text(encoding="utf-8")
+        # bytes as written: read_text would turn the progress bars' '\r' into '\n'
+        return path.read_bytes().decode("utf-8")
 
     return load
 

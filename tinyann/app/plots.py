@@ -41,7 +41,9 @@ def image_grid(images, titles=None, cols=10, cmap="gray_r", cell=1.0, vmin=None,
         raise ValueError("image_grid needs at least one image; received 0")
     cols = min(cols, n)
     rows = -(-n // cols)
-    extra = 0.35 if titles is not None else 0.0
+    if titles is None:
+        return _mosaic(images, rows, cols, cmap, cell, vmin, vmax)
+    extra = 0.35
     fig, axes = plt.subplots(rows, cols, figsize=(cols * cell, rows * (cell + extra)),
                              squeeze=False)
     for i, ax in enumerate(axes.ravel()):
@@ -50,6 +52,22 @@ def image_grid(images, titles=None, cols=10, cmap="gray_r", cell=1.0, vmin=None,
             ax.imshow(images[i], cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
             if titles is not None:
                 ax.set_title(titles[i], fontsize=title_size)
+    return _png(fig)
+
+
+def _mosaic(images, rows, cols, cmap, cell, vmin, vmax) -> bytes:
+    """Untitled grids as one picture with one-pixel gaps: one imshow instead of one axes
+    per image, many times faster for 100 weight images or 32 feature maps."""
+    plt = _plt()
+    n, h, w = images.shape
+    sheet = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), np.nan, dtype=np.float32)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        sheet[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = images[i]
+    fig, ax = plt.subplots(figsize=(cols * cell, rows * cell))
+    colours = plt.get_cmap(cmap).with_extremes(bad="white")  # the gaps
+    ax.imshow(sheet, cmap=colours, vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.axis("off")
     return _png(fig)
 
 

@@ -249,12 +249,11 @@ def build_report(run, x_train, y_train, x_test, y_test, baseline=None) -> str:
         "</main></body></html>\n")
 
 
-def write_report(run_or_model, data_dir=None, out=None) -> str:
-    """Loads the run and Fashion-MNIST, writes ``report.html`` atomically; returns its path."""
+def write_run_report(run, data_dir=None, out=None) -> str:
+    """Writes the report of a loaded run atomically (default: RUN/report.html)."""
     from tinyann.datasets import fashion_mnist
     from tinyann.utils.files import atomic_write_text
 
-    run = runs.load_run(run_or_model)
     (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data(path=data_dir)
     baseline = None
     if run.folder:
@@ -264,3 +263,8 @@ def write_report(run_or_model, data_dir=None, out=None) -> str:
                            REPORT_FILE)
     atomic_write_text(out, build_report(run, x_train, y_train, x_test, y_test, baseline))
     return out
+
+
+def write_report(run_or_model, data_dir=None, out=None) -> str:
+    """Loads the run (folder or model file) and writes its report; returns the path."""
+    return write_run_report(runs.load_run(run_or_model), data_dir, out)

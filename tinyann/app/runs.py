@@ -53,7 +53,8 @@ def load_model(path):
     from tinyann import saving
 
     try:
-        return saving.load_model(path)
+        # compile=False: inference needs no optimizer state, and loads faster
+        return saving.load_model(path, compile=False)
     except (OSError, ValueError) as error:
         message = str(error)
         if os.fspath(path) not in message:

@@ -137,15 +137,19 @@ class BackupAndRestore(Callback):
 
 # ---------------------------------------------------------------- extra state
 def _generators(model):
-    """``(key, Generator)`` for every random generator a layer owns (seeded Dropout)."""
-    stack = [(layer.name, layer) for layer in model.layers]
+    """``(key, Generator)`` for every random generator a layer owns (seeded Dropout).
+
+    Keys are positions, not names: a model rebuilt in a new process has the same
+    layers in the same order, but its automatic names may differ (``dropout_3``).
+    """
+    stack = [(str(i), layer) for i, layer in enumerate(model.layers)]
     while stack:
         prefix, layer = stack.pop(0)
         for attr, value in sorted(vars(layer).items()):
             if isinstance(value, np.random.Generator):
-                yield f"{prefix}/{attr}", value
-        for sub in getattr(layer, "layers", None) or []:
-            stack.append((f"{prefix}/{sub.name}", sub))
+                yield f"{prefix}:{type(layer).__name__}/{attr}", value
+        for i, sub in enumerate(getattr(layer, "layers", None) or []):
+            stack.append((f"{prefix}.{i}", sub))
 
 
 def _extra_state(model) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-from tinyann.callbacks.monitor import MonitorCallback, check_non_negative_int
+from tinyann.callbacks.monitor import MonitorCallback, check_non_negative_int, check_number
 
 
 class EarlyStopping(MonitorCallback):
@@ -41,6 +41,8 @@ class EarlyStopping(MonitorCallback):
         super().__init__(monitor, mode, min_delta=min_delta)
         check_non_negative_int("patience", patience)
         check_non_negative_int("start_from_epoch", start_from_epoch)
+        if baseline is not None:
+            check_number("baseline", baseline, finite=False)
         self.patience = patience
         self.verbose = verbose
         self.baseline = baseline

@@ -77,9 +77,9 @@ class MonitorCallback(Callback):
                 f"Argument `monitor` must be the name of a logged metric (a string such as "
                 f"'val_loss'). Received: monitor={monitor!r}"
             )
-        _check_number("min_delta", min_delta)
+        check_number("min_delta", min_delta)
         if baseline is not None:
-            _check_number("baseline", baseline, finite=False)
+            check_number("baseline", baseline, finite=False)
         self.monitor = monitor
         self.mode = mode
         self.best = baseline
@@ -120,7 +120,7 @@ class MonitorCallback(Callback):
         return bool(self.monitor_op(monitor_value - self.min_delta, reference_value))
 
 
-def _check_number(name, value, finite=True):
+def check_number(name, value, finite=True):
     ok = not isinstance(value, bool) and isinstance(value, (int, float, np.number))
     if not ok or (finite and not np.isfinite(value)):
         raise ValueError(f"Argument `{name}` must be a number. Received: {name}={value!r}")

@@ -27,7 +27,9 @@ class ProgbarLogger(Callback):
         self.epochs = params.get("epochs", 1)
 
     def _new_bar(self, steps):
-        self.progbar = Progbar(steps, verbose=self.verbose, stream=self.stream or sys.stdout)
+        # the logs are already running means: shown as given, read only when drawn
+        self.progbar = Progbar(steps, verbose=self.verbose, stateless_metrics=set(),
+                               stream=self.stream or sys.stdout)
 
     def on_train_begin(self, logs=None):
         self._called_in_fit = True

@@ -16,9 +16,14 @@ class NotServedError(AttributeError):
 
 
 def not_served(symbol, hint=None, served=SERVED_TF) -> NotServedError:
-    """The error for ``symbol`` (``'tf.reduce_mean'``), naming an equivalent if any."""
+    """The error for ``symbol`` (``'tf.reduce_mean'``), naming an equivalent if any.
+
+    ``hint`` is the equivalent (``'numpy.mean'``), or ``'not needed: <why>'``.
+    """
     message = (f"`{symbol}` is not served by tinyann: TensorFlow is not installed for this "
                f"run, and tinyann provides only {served}.")
-    if hint:
+    if hint and hint.startswith("not needed: "):
+        message += f" It is not needed here: {hint[len('not needed: '):]}."
+    elif hint:
         message += f" Use {hint} instead."
     return NotServedError(message)

@@ -42,12 +42,12 @@ UNKNOWN_CARDINALITY = -2
 
 # unserved Dataset methods -> what to use instead
 _DATASET_HINTS = {
-    "from_generator": "pass the generator (yielding (x, y) batches) to model.fit directly",
-    "padded_batch": "pad the arrays with numpy.pad, then .batch()",
-    "unbatch": "build the dataset from the unbatched arrays",
+    "from_generator": "model.fit(generator) with a generator yielding (x, y) batches",
+    "padded_batch": "numpy.pad on the arrays, then .batch()",
+    "unbatch": "from_tensor_slices on the unbatched arrays",
     "zip": "Dataset.from_tensor_slices((x, y)) with a tuple",
     "list_files": None, "interleave": None, "flat_map": None, "window": None,
-    "shard": "slice the arrays (x[i::n]) before from_tensor_slices",
+    "shard": "slices of the arrays (x[i::n]) and from_tensor_slices",
     "save": "numpy.save of the arrays", "load": "numpy.load of the arrays",
 }
 
@@ -77,7 +77,15 @@ class _Plan:
         return map_structure(lambda a: a[index].view(EagerTensor), self.source.tensors)
 
 
-class Dataset:
+class _DatasetType(type):
+    # `tf.data.Dataset.from_generator` (a class attribute) gets the clear error too
+    def __getattr__(cls, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise not_served(f"tf.data.Dataset.{name}", _DATASET_HINTS.get(name))
+
+
+class Dataset(metaclass=_DatasetType):
     """An in-memory ``tf.data.Dataset``; build one with :meth:`from_tensor_slices`."""
 
     # ------------------------------------------------------------- constructors

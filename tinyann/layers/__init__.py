@@ -1,13 +1,49 @@
 """Layers with Keras's names and arguments."""
 
+from tinyann.layers.convolutional import Conv2D
 from tinyann.layers.core import Activation, Dense
 from tinyann.layers.input_layer import Input, InputLayer
 from tinyann.layers.layer import Layer
+from tinyann.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
+from tinyann.layers.normalization import BatchNormalization
+from tinyann.layers.pooling import (
+    AveragePooling2D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    MaxPooling2D,
+)
 from tinyann.layers.regularization import Dropout
 from tinyann.layers.reshaping import Flatten, Reshape
 
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Reshape",
-           "Dropout", "serialize", "deserialize", "get_class"]
+           "Dropout", "serialize", "deserialize", "get_class",
+           "Conv2D", "Convolution2D", "MaxPooling2D", "MaxPool2D", "AveragePooling2D",
+           "AvgPool2D", "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPooling2D",
+           "GlobalMaxPool2D", "BatchNormalization", "Add", "Subtract", "Multiply", "Average",
+           "Maximum", "Minimum", "Concatenate", "add", "subtract", "multiply", "average",
+           "maximum", "minimum", "concatenate"]
+
+# Keras's aliases
+Convolution2D = Conv2D
+MaxPool2D = MaxPooling2D
+AvgPool2D = AveragePooling2D
+GlobalAvgPool2D = GlobalAveragePooling2D
+GlobalMaxPool2D = GlobalMaxPooling2D
 
 
 def get_class(name):

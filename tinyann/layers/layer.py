@@ -220,10 +220,10 @@ class Layer:
 
     # ---------------------------------------------------------------- config
     def get_config(self) -> dict:
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
-        if self._input_shape_arg is not None:
-            config["batch_input_shape"] = (self._batch_size_arg,) + self._input_shape_arg
-        return config
+        # Keras 3's form; an `input_shape=` argument lives on as the model's InputLayer
+        return {"name": self.name, "trainable": self.trainable,
+                "dtype": {"module": "keras", "class_name": "DTypePolicy",
+                          "config": {"name": self.dtype}, "registered_name": None}}
 
     @classmethod
     def from_config(cls, config):

@@ -210,10 +210,13 @@ class MaxPooling2D(_Pooling2D):
 class AveragePooling2D(_Pooling2D):
     """Average pooling; with ``padding='same'`` the padded pixels are not counted.
 
-    Arguments and shapes as ``MaxPooling2D``.
+    Arguments and shapes as ``MaxPooling2D``, but ``pool_size`` is required (as Keras).
     """
 
     _mode = "average"
+
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
 
 class _GlobalPooling2D(Layer):

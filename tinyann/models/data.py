@@ -10,6 +10,7 @@ Iterables of ``(x, y)`` batches (generators, ``PyDataset``-style sequences,
 
 from __future__ import annotations
 
+import itertools
 import math
 from concurrent.futures import ThreadPoolExecutor
 
@@ -247,6 +248,8 @@ class IterableData:
     def num_steps(self, batch_size=None):
         if self.steps is not None:
             return self.steps
+        if _is_sequence(self.source):
+            return _sequence_length(self.source)
         try:
             return len(self.source)
         except TypeError:
@@ -256,9 +259,12 @@ class IterableData:
         src = self.source
         if _is_sequence(src):
             # a PyDataset: batch i is src[i]; fit(shuffle=True) shuffles their order
-            order = range(len(src))
+            count = _sequence_length(src)
+            if count is None:  # endless: read in order, as Keras
+                return (src[i] for i in itertools.count())
+            order = range(count)
             if shuffle:
-                order = (rng or backend.rng()).permutation(len(src)).tolist()
+                order = (rng or backend.rng()).permutation(count).tolist()
             return (src[i] for i in order)
         return iter(src)
 
@@ -311,8 +317,21 @@ def class_weight_to_sample_weights(class_weight, y) -> np.ndarray:
 
 def _is_sequence(source) -> bool:
     """A PyDataset-style sequence: batches by index (not a plain list of batches)."""
-    return (hasattr(source, "__getitem__") and hasattr(source, "__len__")
-            and not isinstance(source, (list, tuple)))
+    from tinyann.utils.py_dataset import PyDataset
+
+    return isinstance(source, PyDataset) or (
+        hasattr(source, "__getitem__") and hasattr(source, "__len__")
+        and not isinstance(source, (list, tuple)))
+
+
+def _sequence_length(source):
+    """Batches in a sequence: ``num_batches`` (None: endless) or ``len``."""
+    if hasattr(source, "num_batches"):
+        try:
+            return source.num_batches
+        except NotImplementedError:
+            return None
+    return len(source)
 
 
 def unpack_batch(item):

@@ -269,6 +269,8 @@ class Model(Layer):
             if not (isinstance(m, str) and m in ("accuracy", "acc")):
                 metrics_module.get(m)  # fail now, at compile, on unknown names
         self._metric_ids = list(metrics)
+        # the arguments as given, for the saved compile config (a loss stays 'mse')
+        self._compile_config = {"loss": loss, "metrics": list(metrics) or None}
         self.compiled_metrics = []
         self.compiled = True
         self._packed = None

@@ -476,7 +476,8 @@ def _fit_epochs(model, data, val, batch_size, val_batch_size, epochs, initial_ep
             val_logs = epoch_logs(val_tracker, model.compiled_metrics)
             cbl.on_test_end(val_logs)
             logs = dict(sorted({**logs, **{"val_" + k: v for k, v in val_logs.items()}}.items()))
-        if not warned_nan and not np.isfinite(logs["loss"]):
+        # (a TerminateOnNaN that stopped the epoch has said it already)
+        if not warned_nan and not model.stop_training and not np.isfinite(logs["loss"]):
             warned_nan = True
             warnings.warn(
                 f"The training loss became {logs['loss']} in epoch {epoch + 1}: the weights "

@@ -102,11 +102,20 @@ def layer_config_for_tinyann(entry, custom_objects=None) -> dict:
         config = {}
     if not isinstance(config, dict):
         raise InvalidFileError(f"The config of layer {entry.get('class_name')!r} must be a dict.")
+    return resolve_functions(_strip_ignorable(config), custom_objects)
+
+
+def _strip_ignorable(config):
+    """``config`` without the ignorable keys, also in nested entries (initializers)."""
     out = {}
     for key, value in config.items():
-        if key in _IGNORABLE and value == _IGNORABLE[key]:
+        if key in _IGNORABLE and value == _IGNORABLE[key] and (
+                type(value) is type(_IGNORABLE[key])):
             continue
-        out[key] = resolve_functions(value, custom_objects)
+        if isinstance(value, dict) and isinstance(value.get("config"), dict) and (
+                "class_name" in value):
+            value = dict(value, config=_strip_ignorable(value["config"]))
+        out[key] = value
     return out
 
 

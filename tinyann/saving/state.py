@@ -76,7 +76,7 @@ def write(h5file, model, include_optimizer=True) -> None:
         group = h5file.create_group("optimizer/vars")
         group.attrs["name"] = optimizer.name
         for i, value in enumerate(optimizer.variables):
-            group[str(i)] = np.ascontiguousarray(value)
+            group[str(i)] = np.array(value, order="C")
 
 
 # ---------------------------------------------------------------- reading
@@ -94,14 +94,20 @@ def read(h5file, model, filepath, include_optimizer=True, skip_mismatch=False) -
                 f"{len(keys)} variables during loading. Expected: "
                 f"{[v.name for v in variables]} (group '{_vars_path(path)}')")
             continue
-        try:
-            values = [h5.read_dataset(h5.get_dataset(group, str(i), filepath), v.shape,
-                                      filepath, f"variable '{v.path}' of layer '{name}'")
-                      for i, v in enumerate(variables)]
-        except ValueError as e:
-            problems.append(str(e).split(": ", 1)[-1])
+        # links, non-numeric data... fail at once; a shape mismatch is a problem that
+        # skip_mismatch may skip
+        datasets = [h5.get_dataset(group, str(i), filepath) for i in range(len(variables))]
+        shapes = [tuple(int(d) for d in ds.shape) for ds in datasets]
+        bad = [(v, s) for v, s in zip(variables, shapes) if s != v.shape]
+        if bad:
+            v, s = bad[0]
+            problems.append(
+                f"shape mismatch for variable '{v.path}' of layer '{name}': the model "
+                f"expects shape {v.shape}, the file has shape {s} "
+                f"(dataset '{_vars_path(path)}/{variables.index(v)}')")
             continue
-        assignments.extend(zip(variables, values))
+        assignments.extend((v, h5.read_dataset(ds, v.shape, filepath, v.path))
+                           for v, ds in zip(variables, datasets))
     extra = _unused_layer_groups(h5file, seen, filepath)
     if extra:
         problems.append(

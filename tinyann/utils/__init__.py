@@ -5,16 +5,27 @@ from __future__ import annotations
 import numpy as np
 
 from tinyann.backend import set_random_seed
+from tinyann.utils.plot_model import plot_model
 from tinyann.utils.progbar import Progbar
 from tinyann.utils.py_dataset import PyDataset, Sequence
 
 __all__ = ["set_random_seed", "to_categorical", "normalize", "Progbar", "PyDataset",
-           "Sequence"]
+           "Sequence", "plot_model"]
 
 
 def to_categorical(x, num_classes=None) -> np.ndarray:
-    """One-hot encodes integer labels. (N,) -> (N, num_classes), float32 as Keras."""
+    """One-hot encodes integer labels. (N,) or (N, 1) -> (N, num_classes).
+
+    float64, as Keras 3 gives for NumPy input (training casts to float32 anyway).
+    Unlike Keras, which casts to int64 silently, non-integer or negative labels
+    are an error here.
+    """
     x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        raise ValueError(
+            f"`to_categorical` expects integer class labels. Received: an array of dtype "
+            f"{x.dtype}"
+        )
     if x.ndim > 1 and x.shape[-1] == 1:
         x = x.reshape(x.shape[:-1])
     if x.size and (x.dtype.kind not in "iub" and np.any(x != np.round(x))):
@@ -34,13 +45,18 @@ def to_categorical(x, num_classes=None) -> np.ndarray:
             f"Labels must be in [0, num_classes={num_classes}). "
             f"Received: max label {labels.max()}"
         )
-    out = np.zeros(labels.shape + (num_classes,), dtype="float32")
+    out = np.zeros(labels.shape + (num_classes,), dtype="float64")
     np.put_along_axis(out, labels[..., None], 1.0, axis=-1)
     return out
 
 
 def normalize(x, axis=-1, order=2) -> np.ndarray:
-    """Scales ``x`` to unit ``order``-norm along ``axis``."""
-    x = np.asarray(x, dtype="float32")
+    """Scales ``x`` to unit ``order``-norm along ``axis`` (zero vectors stay zero).
+
+    Float input keeps its dtype, as Keras's NumPy path.
+    """
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        x = x.astype("float32")
     norm = np.linalg.norm(x, ord=order, axis=axis, keepdims=True)
     return x / np.where(norm == 0, 1, norm)

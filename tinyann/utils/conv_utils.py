@@ -43,7 +43,7 @@ def normalize_padding(value) -> str:
     padding = value.lower() if isinstance(value, str) else value
     if padding not in ("valid", "same"):
         raise ValueError(
-            "The `padding` argument must be a list/tuple or one of {'valid', 'same'}. "
+            "The `padding` argument must be a list/tuple or one of {'same', 'valid'}. "
             f"Received: {value}"
         )
     return padding
@@ -93,7 +93,7 @@ def conv_output_shape(input_shape, filters, kernel_size, strides, padding, dilat
             "Computed output size would be zero or negative. Received "
             f"`inputs shape={tuple(input_shape)}`, `kernel shape="
             f"{tuple(kernel_size) + (input_shape[-1], filters)}`, "
-            f"`dilation_rate={list(dilation_rate)}`, `strides={tuple(strides)}`, "
+            f"`dilation_rate={_np_repr(dilation_rate)}`, `strides={tuple(strides)}`, "
             f"`padding={padding}`."
         )
     return (input_shape[0],) + out + (filters,)
@@ -106,10 +106,15 @@ def pool_output_shape(input_shape, pool_size, strides, padding):
     if any(o is not None and o <= 0 for o in out):
         raise ValueError(
             "Computed output size would be zero or negative. Received: "
-            f"`inputs.shape={tuple(input_shape)}`, `pool_size={tuple(pool_size)}`, "
+            f"`inputs.shape={_np_repr(input_shape)}`, `pool_size={_np_repr(pool_size)}`, "
             f"`strides={tuple(strides)}`, `padding={padding}`."
         )
     return (input_shape[0],) + out + (input_shape[-1],)
+
+
+def _np_repr(values) -> str:
+    """``[None 1 1 3]``: how Keras's messages print these (they hold NumPy arrays)."""
+    return "[" + " ".join(str(v) for v in values) + "]"
 
 
 def _offset_ranges(length, out, window, stride, dilation, pad):
@@ -163,10 +168,6 @@ class ConvGeometry:
         self.covering = next((k for k, o in enumerate(self.offsets)
                               if _covers(o[4], rows) and _covers(o[5], cols)), None)
 
-    @property
-    def rows_out(self):
-        return self.out_rows * self.out_cols * self.input_shape[0]
-
     def padded_shape(self):
         n, rows, cols, channels = self.input_shape
         return (n, rows + sum(self.pad_rows), cols + sum(self.pad_cols), channels)
@@ -176,10 +177,20 @@ def _covers(sl, length):
     return sl.start == 0 and sl.stop == length and sl.step == 1
 
 
-def im2col(x, cols, geo, padded=None):
+def window_view(x, geo):
+    """The receptive fields of ``x`` (already padded) as a strided view
+    ``(batch, oh, ow, kh, kw, channels)``: no copy."""
+    (kh, kw), (sh, sw), (dh, dw) = geo.window, geo.strides, geo.dilation
+    view = sliding_window_view(x, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), axis=(1, 2))
+    view = view[:, : (geo.out_rows - 1) * sh + 1: sh, : (geo.out_cols - 1) * sw + 1: sw,
+                :, ::dh, ::dw]
+    return view.transpose(0, 1, 2, 4, 5, 3)
+
+
+def im2col(x, cols, geo, padded=None, padded_view=None):
     """Copies the receptive fields of ``x`` into ``cols`` (batch, oh, ow, kh, kw, c).
 
-    Many channels: one copy from a ``sliding_window_view`` of the (zero-padded)
+    Many channels: one copy from the sliding-window view of the (zero-padded)
     input, which writes ``cols`` in order (about twice as fast as nine strided
     copies for 32 channels). Few channels (the first layer's 1 or 3): one copy per
     kernel offset, whose inner runs would otherwise be 1-3 numbers long; these
@@ -187,22 +198,20 @@ def im2col(x, cols, geo, padded=None):
 
     Args:
         padded: a zero-bordered buffer of ``geo.padded_shape()`` for the
-            many-channel path with padding (its border must stay zero).
+            many-channel path with padding (its border must stay zero), and
+            ``padded_view``, its ``window_view`` (made once: the view costs more
+            to build than to copy from for small images).
     """
-    channels = x.shape[-1]
-    if channels < 8:
+    if x.shape[-1] < 8:
         for i, j, out_r, out_c, in_r, in_c in geo.offsets:
             cols[:, out_r, out_c, i, j, :] = x[:, in_r, in_c, :]
         return cols
     if geo.padded:
         (top, bottom), (left, right) = geo.pad_rows, geo.pad_cols
         padded[:, top:padded.shape[1] - bottom, left:padded.shape[2] - right, :] = x
-        x = padded
-    (kh, kw), (sh, sw), (dh, dw) = geo.window, geo.strides, geo.dilation
-    view = sliding_window_view(x, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), axis=(1, 2))
-    view = view[:, : (geo.out_rows - 1) * sh + 1: sh, : (geo.out_cols - 1) * sw + 1: sw,
-                :, ::dh, ::dw]
-    np.copyto(cols, view.transpose(0, 1, 2, 4, 5, 3))
+        np.copyto(cols, padded_view)
+    else:
+        np.copyto(cols, window_view(x, geo))
     return cols
 
 

@@ -43,56 +43,104 @@ def format_eta(seconds: float) -> str:
 
 
 class Progbar:
-    """A progress bar over ``target`` steps.
+    """A progress bar over ``target`` steps, as ``keras.utils.Progbar``.
+
+    Values given to ``update`` are averaged over the steps (each weighted by the
+    steps since the previous update) unless they are stateful metrics, shown as
+    given: pass ``stateful_metrics`` (names shown as given, the rest averaged) or
+    ``stateless_metrics`` (names averaged, the rest shown as given), not both.
+    The final update shows the last value given, as Keras's.
 
     Args:
         target: total number of steps, or None if unknown.
-        verbose: 1 for the bar, 2 for one plain line at the end.
+        width: characters of the bar.
+        verbose: 0 silent, 1 the bar, 2 one plain line at the end.
         interval: minimum seconds between redraws on a terminal.
         unit_name: ``'step'`` or ``'sample'``.
+        stream: where to write; ``sys.stdout`` by default.
     """
 
     def __init__(self, target, width=20, verbose=1, interval=0.05, stateful_metrics=None,
-                 unit_name="step", stream=None):
+                 stateless_metrics=None, unit_name="step", stream=None):
+        if stateful_metrics is not None and stateless_metrics is not None:
+            raise ValueError(
+                "Only one of `stateful_metrics` or `stateless_metrics` can be provided."
+            )
         self.target = target
         self.width = width
         self.verbose = verbose
         self.interval = interval
         self.unit_name = unit_name
+        self.stateful_metrics = None if stateless_metrics is not None else set(
+            stateful_metrics or ())
+        self.stateless_metrics = None if stateless_metrics is None else set(
+            stateless_metrics)
+        # nothing to average: values need only be read when a line is drawn
+        self._all_stateful = self.stateless_metrics is not None and not self.stateless_metrics
         self.stream = stream or sys.stdout
         self.interactive = _is_interactive(self.stream)
         self._start = time.perf_counter()
         self._last_draw = 0.0
         self._last_len = 0
         self._finished = False
+        self._seen_so_far = 0
+        self._values: dict = {}  # name -> [weighted sum, weight]
+        self._order: list = []
+
+    def _averaged(self, name) -> bool:
+        if self.stateful_metrics is not None:
+            return name not in self.stateful_metrics
+        return name in self.stateless_metrics
+
+    def _record(self, current, values, finalize):
+        if callable(values):
+            values = values()
+        items = values.items() if hasattr(values, "items") else (values or [])
+        for name, value in items:
+            if name not in self._values:
+                self._order.append(name)
+            if self._averaged(name) and not finalize:
+                base = max(current - self._seen_so_far, 1)
+                total, count = self._values.get(name, (0.0, 0))
+                self._values[name] = [total + float(value) * base, count + base]
+            else:
+                self._values[name] = [float(value), 1]
 
     def update(self, current, values=None, finalize=None):
         """Shows step ``current`` with ``values`` (a mapping or (name, value) pairs).
 
-        ``values`` may be a callable returning them, so they are only computed when
-        the line is actually drawn.
+        ``values`` may also be a callable returning them; when no value is averaged
+        (``stateless_metrics=set()``, as fit's logger uses) it is only called, and a
+        mapping only read, when a line is drawn.
         """
         if finalize is None:
             finalize = self.target is not None and current >= self.target
         if self.verbose == 0 or self._finished:
+            self._seen_so_far = current
             return
         now = time.perf_counter()
-        if not finalize and (not self.interactive or self.verbose != 1
-                             or now - self._last_draw < self.interval):
+        draw = finalize or (self.interactive and self.verbose == 1
+                            and now - self._last_draw >= self.interval)
+        if not self._all_stateful:
+            self._record(current, values, finalize)
+        elif draw:
+            self._record(current, values, finalize)
+        self._seen_so_far = current
+        if not draw:
             return
         self._last_draw = now
-        if callable(values):
-            values = values()
-        items = list(values.items()) if hasattr(values, "items") else list(values or [])
         elapsed = now - self._start
         per_step = elapsed / current if current else 0.0
-        metrics = "".join(f" - {k}: {format_value(float(v))}" for k, v in items)
+        metrics = "".join(f" - {name}: {format_value(total / max(count, 1))}"
+                          for name, (total, count) in
+                          ((n, self._values[n]) for n in self._order))
         if self.verbose == 2:
             if finalize:
                 line = (f"{self._counter(current)} - {elapsed:.0f}s - "
                         f"{format_time_per_step(per_step, self.unit_name)}{metrics}")
                 self.stream.write(line + "\n")
                 self._finished = True
+                self.stream.flush()
             return
         if finalize:
             timing = f"{elapsed:.0f}s {format_time_per_step(per_step, self.unit_name)}"
@@ -101,9 +149,10 @@ class Progbar:
             timing = f"{format_eta(remaining)} {format_time_per_step(per_step, self.unit_name)}"
         line = f"{self._counter(current)} {self._bar(current)} {timing}{metrics}"
         if self.interactive:
-            pad = max(self._last_len - len(line), 0)
+            visible = len(line) - (18 if self.target else 0)  # the colour codes of the bar
+            pad = max(self._last_len - visible, 0)
             self.stream.write("\r" + line + " " * pad)
-            self._last_len = len(line)
+            self._last_len = visible
             if finalize:
                 self.stream.write("\n")
         else:
@@ -112,9 +161,13 @@ class Progbar:
             self._finished = True
         self.stream.flush()
 
+    def add(self, n, values=None):
+        """Moves the bar ``n`` steps on (``update(seen + n, values)``)."""
+        self.update(self._seen_so_far + n, values)
+
     def _counter(self, current):
         if self.target is None:
-            return f"{current}/Unknown"
+            return f"{current:7d}/Unknown"
         digits = len(str(self.target))
         return f"{current:>{digits}}/{self.target}"
 

@@ -1,9 +1,16 @@
 """``model.summary()`` in Keras 3's layout (box-drawn table, thousands separators,
-byte sizes), without colours so it reads the same in a file as on a terminal."""
+byte sizes), without colours so it reads the same in a file as on a terminal.
+
+Keras draws the table with ``rich``; the rules kept here are rich's: column widths
+from ``positions`` shrunk to fit the borders (``_column_widths``), cells padded by
+display width (a Korean syllable takes two columns), text wrapped at spaces and a
+word too long for its column cut with an ellipsis.
+"""
 
 from __future__ import annotations
 
 import shutil
+import unicodedata
 
 _UNITS = ("B", "KB", "MB", "GB", "TB")
 
@@ -18,30 +25,103 @@ def readable_size(num_bytes: float) -> str:
     return f"{size:.2f} TB"  # unreachable, keeps type checkers calm
 
 
-def _fold(text: str, width: int) -> list[str]:
-    """Splits ``text`` into pieces of at most ``width`` characters (long names wrap)."""
-    if width <= 0:
-        return [text]
-    return [text[i:i + width] for i in range(0, max(len(text), 1), width)] or [""]
+# ---------------------------------------------------------------- text cells
+def _char_width(ch: str) -> int:
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def cell_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: ``cell_width('출력층') == 6``."""
+    return sum(_char_width(ch) for ch in text)
+
+
+def _truncate(text: str, width: int) -> str:
+    """``text`` cut to ``width`` columns, ending in '…' if it was longer."""
+    if cell_width(text) <= width:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = _char_width(ch)
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    # a wide character that does not fit leaves a one-column gap, as rich does
+    return "".join(out) + " " * (width - 1 - used) + "…"
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Greedy word wrap at spaces within ``width`` columns; long words are cut."""
+    lines, current = [], ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if current and cell_width(candidate) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = candidate
+    lines.append(current)
+    return [_truncate(line, width) for line in lines]
+
+
+def _pad(text: str, width: int, align: str) -> str:
+    space = width - cell_width(text)
+    if align == "right":
+        return " " * space + text
+    if align == "center":
+        return " " * (space // 2) + text + " " * (space - space // 2)
+    return text + " " * space
 
 
 def _row(cells, widths, aligns, edge="│"):
-    folded = [_fold(c, w - 2) for c, w in zip(cells, widths)]
-    height = max(len(f) for f in folded)
-    lines = []
+    wrapped = [_wrap(c, w - 2) for c, w in zip(cells, widths)]
+    height = max(len(lines) for lines in wrapped)
+    out = []
     for i in range(height):
-        parts = []
-        for f, w, a in zip(folded, widths, aligns):
-            text = f[i] if i < len(f) else ""
-            parts.append(" " + (text.rjust(w - 2) if a == "right" else text.ljust(w - 2)) + " ")
-        lines.append(edge + edge.join(parts) + edge)
-    return lines
+        parts = [" " + _pad(lines[i] if i < len(lines) else "", w - 2, a) + " "
+                 for lines, w, a in zip(wrapped, widths, aligns)]
+        out.append(edge + edge.join(parts) + edge)
+    return out
 
 
 def _rule(widths, left, mid, right, fill):
     return left + mid.join(fill * w for w in widths) + right
 
 
+def _ratio_reduce(total, values):
+    """rich's ``ratio_reduce`` with equal ratios: takes ``total`` off ``values``,
+    spread evenly, rounding each share half to even (Python's ``round``)."""
+    result, remaining, count = [], total, len(values)
+    for value in values:
+        share = min(value, round(remaining / count))
+        result.append(value - share)
+        remaining -= share
+        count -= 1
+    return result
+
+
+def _column_widths(positions, line_length):
+    """Widths between the bars (padding included) for Keras's relative ``positions``.
+
+    Keras asks rich for columns of ``int(p_i * L) - int(p_{i-1} * L)`` characters plus
+    one space of padding each side in a table ``L`` wide; rich then takes the excess
+    (the padding and the n + 1 bars) off the columns evenly.
+    """
+    widths, current = [], 0
+    for p in positions:
+        width = int(p * line_length) - current
+        if width < 4:
+            raise ValueError("Insufficient console width to print summary.")
+        widths.append(width)
+        current += width
+    padded = [w + 2 for w in widths]
+    excess = sum(padded) - (line_length - (len(widths) + 1))
+    return _ratio_reduce(excess, padded) if excess > 0 else padded
+
+
+# ---------------------------------------------------------------- layer fields
 def _shape_text(layer):
     nodes = getattr(layer, "_inbound_nodes", [])
     if not nodes:
@@ -56,7 +136,7 @@ def _params_text(layer):
     return f"{layer.count_params():,}"
 
 
-def _connections(layer, model):
+def _connections(layer):
     nodes = getattr(layer, "_inbound_nodes", [])
     if not nodes or not nodes[0].inputs:
         return "-"
@@ -67,9 +147,23 @@ def _connections(layer, model):
     return ", ".join(names)
 
 
+def _trainable_text(layer):
+    if not layer.weights:
+        return "-"
+    return "Y" if layer.trainable else "N"
+
+
 def print_summary(model, line_length=None, positions=None, print_fn=None,
                   show_trainable=False):
-    """Prints (or passes to ``print_fn`` once, as one string) the model summary."""
+    """Prints (or passes to ``print_fn`` once, as one string) the model summary.
+
+    Args:
+        line_length: total width; default ``min(88, terminal columns - 4)`` (108 for
+            graphs that are not a chain), as Keras.
+        positions: right edges of the columns as fractions of ``line_length``.
+        print_fn: called once with the whole text (ending in a newline).
+        show_trainable: adds Keras's 'Trainable' column (Y / N / - without weights).
+    """
     from tinyann.layers.input_layer import InputLayer
     from tinyann.models.sequential import Sequential
 
@@ -81,34 +175,47 @@ def print_summary(model, line_length=None, positions=None, print_fn=None,
         headers = ["Layer (type)", "Output Shape", "Param #"]
         aligns = ["left", "left", "right"]
     else:
-        default_length, default_positions = 108, [0.3, 0.6, 0.70, 1.0]
+        default_length, default_positions = 108, [0.3, 0.56, 0.74, 1.0]
         headers = ["Layer (type)", "Output Shape", "Param #", "Connected to"]
         aligns = ["left", "left", "right", "left"]
+    positions = list(positions or default_positions)
+    if show_trainable:
+        default_length += 12
+        positions = [p * 0.90 for p in positions] + [1.0]
+        headers.append("Trainable")
+        aligns.append("center")
     if line_length is None:
         line_length = min(default_length, shutil.get_terminal_size().columns - 4)
-    positions = positions or default_positions
-    if positions[-1] <= 1:
-        positions = [int(line_length * p) for p in positions]
-    widths = _column_widths(positions)
+    if positions[-1] > 1:  # absolute positions, as Keras 2 took them
+        positions = [p / line_length for p in positions]
+    widths = _column_widths(positions, line_length)
 
-    if sequential:
-        layers = list(model.layers)
-    else:
-        layers = list(graph.layers) if graph is not None else []
+    layers = list(model.layers) if sequential else (
+        list(graph.layers) if graph is not None else [])
     lines = [f'Model: "{model.name}"']
     lines.append(_rule(widths, "┏", "┳", "┓", "━"))
-    lines.extend(_row(headers, widths, ["left", "left", "right", "left"][: len(widths)], "┃"))
+    lines.extend(_row(headers, widths, aligns, "┃"))
     lines.append(_rule(widths, "┡", "╇", "┩", "━"))
     for i, layer in enumerate(layers):
         cells = [f"{layer.name} ({type(layer).__name__})", _shape_text(layer),
                  "0" if isinstance(layer, InputLayer) else _params_text(layer)]
         if not sequential_like:
-            cells.append(_connections(layer, model))
+            cells.append(_connections(layer))
+        if show_trainable:
+            cells.append(_trainable_text(layer))
         lines.extend(_row(cells, widths, aligns))
         if i < len(layers) - 1:
             lines.append(_rule(widths, "├", "┼", "┤", "─"))
     lines.append(_rule(widths, "└", "┴", "┘", "─"))
+    lines.extend(_totals(model, layers))
+    text = "\n".join(lines) + "\n"
+    if print_fn is None:
+        print(text, end="")
+    else:
+        print_fn(text)
 
+
+def _totals(model, layers):
     built = all(layer.built for layer in layers)
     trainable = sum(w.size for w in model.trainable_weights) if built else 0
     non_trainable = sum(w.size for w in model.non_trainable_weights) if built else 0
@@ -119,27 +226,10 @@ def print_summary(model, line_length=None, positions=None, print_fn=None,
         # iterations and learning rate, then every slot array (as Keras counts them)
         opt_params = 2 + sum(s.size for s in optimizer._slots.values())
     total = trainable + non_trainable + opt_params
-    lines.append(f" Total params: {total:,} ({readable_size(total * itemsize)})")
-    lines.append(f" Trainable params: {trainable:,} ({readable_size(trainable * itemsize)})")
-    lines.append(f" Non-trainable params: {non_trainable:,} "
-                 f"({readable_size(non_trainable * itemsize)})")
+    lines = [f" Total params: {total:,} ({readable_size(total * itemsize)})",
+             f" Trainable params: {trainable:,} ({readable_size(trainable * itemsize)})",
+             f" Non-trainable params: {non_trainable:,} "
+             f"({readable_size(non_trainable * itemsize)})"]
     if opt_params:
         lines.append(f" Optimizer params: {opt_params:,} ({readable_size(opt_params * itemsize)})")
-    text = "\n".join(lines) + "\n"
-    if print_fn is None:
-        print(text, end="")
-    else:
-        print_fn(text)
-
-
-def _column_widths(positions):
-    """Widths between the bars for columns ending at ``positions`` (Keras's rule).
-
-    The first column gets ``positions[0] - 1``, the middle ones ``p_i - p_{i-1} - 2``
-    and the last ``p_n - p_{n-1} - 1``: with the n + 1 bars that sums to the line length.
-    """
-    widths = [positions[0] - 1]
-    for i in range(1, len(positions)):
-        last = i == len(positions) - 1
-        widths.append(positions[i] - positions[i - 1] - (1 if last else 2))
-    return widths
+    return lines

@@ -1,0 +1,234 @@
+"""The photo pipeline, step by step: open, grey, polarity, crop, fit; then the whole."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tinyann.app import preprocess
+from tinyann.app.preprocess import ImageError, ImageTooLarge
+
+
+def png_bytes(image, **params) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=params.pop("format", "PNG"), **params)
+    return buffer.getvalue()
+
+
+# ------------------------------------------------------------------ open_image
+def test_open_image_reads_bytes_and_paths(images):
+    from_path = preprocess.open_image(images.path("trousers_transparent.png"))
+    with open(images.path("trousers_transparent.png"), "rb") as handle:
+        from_bytes = preprocess.open_image(handle.read())
+    assert from_path.size == from_bytes.size == (300, 420)
+    assert from_path.mode == "RGBA"
+
+
+def test_open_image_applies_exif_rotation(images):
+    stored = Image.open(images.path("sneaker_exif_rotated.jpg"))
+    assert stored.size == (420, 600)  # kept on its side in the file
+    upright = preprocess.open_image(images.path("sneaker_exif_rotated.jpg"))
+    assert upright.size == (600, 420)
+    same = preprocess.open_image(images.path("sneaker_at_angle.jpg"))
+    difference = np.abs(np.asarray(upright, dtype=float) - np.asarray(same, dtype=float))
+    assert difference.mean() < 3  # the same picture, up to JPEG noise
+
+
+@pytest.mark.parametrize("data, match", [
+    (b"", "empty"),
+    (b"GIF89a but not really", "not an image"),
+    (b"hello, this is text", "not an image"),
+])
+def test_open_image_rejects_non_images(data, match):
+    with pytest.raises(ImageError, match=match):
+        preprocess.open_image(data)
+
+
+def test_open_image_rejects_truncated_jpeg(images):
+    with pytest.raises(ImageError, match="could not be decoded.*truncated"):
+        preprocess.open_image(images.path("truncated.jpg"))
+
+
+@pytest.mark.parametrize("size, match", [
+    ((1, 1), "1x1 pixels; expected at least 8 pixels on each side"),
+    ((10000, 10), "10000x10 pixels; expected an aspect ratio of at most 10:1"),
+    ((12, 300), "12x300 pixels; expected an aspect ratio"),
+])
+def test_open_image_rejects_odd_sizes(size, match):
+    with pytest.raises(ImageError, match=match):
+        preprocess.open_image(png_bytes(Image.new("L", size, 255)))
+
+
+def test_open_image_rejects_decompression_bomb():
+    bomb = png_bytes(Image.new("1", (10000, 10000), 0))  # 100 megapixels in a few KB
+    assert len(bomb) < 100_000
+    with pytest.raises(ImageError, match="decompression bomb"):
+        preprocess.open_image(bomb)
+
+
+def test_open_image_refuses_large_inputs(tmp_path):
+    data = png_bytes(Image.new("L", (64, 64), 255))
+    with pytest.raises(ImageTooLarge, match=f"{len(data)} bytes; images of at most 100"):
+        preprocess.open_image(data, max_bytes=100)
+    path = tmp_path / "big.png"
+    path.write_bytes(data)
+    with pytest.raises(ImageTooLarge, match="big.png is"):
+        preprocess.open_image(path, max_bytes=100)
+
+
+def test_open_image_names_missing_files_and_directories(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothere.png"):
+        preprocess.open_image(tmp_path / "nothere.png")
+    with pytest.raises(ImageError, match="is a directory"):
+        preprocess.open_image(tmp_path)
+
+
+# ------------------------------------------------------------------ to_grey
+def test_to_grey_uses_luminance_for_colour():
+    image = Image.new("RGB", (8, 8), (255, 0, 0))
+    grey = preprocess.to_grey(image)
+    assert grey.dtype == np.float32 and grey.shape == (8, 8)
+    np.testing.assert_allclose(grey, 76 / 255, atol=1 / 255)  # 0.299 * 255
+
+
+def test_to_grey_makes_transparency_white():
+    image = Image.new("RGBA", (8, 8), (0, 0, 0, 0))
+    image.putpixel((3, 3), (0, 0, 0, 255))
+    grey = preprocess.to_grey(image)
+    assert grey[3, 3] == 0.0
+    assert grey[0, 0] == 1.0
+
+
+def test_to_grey_palette_with_transparency():
+    image = Image.new("P", (8, 8), 0)
+    image.putpalette([0, 0, 0, 255, 255, 255] + [0] * 762)
+    image.info["transparency"] = 0
+    image.putpixel((2, 2), 1)
+    grey = preprocess.to_grey(image)
+    assert grey[0, 0] == 1.0  # transparent black -> white background
+    assert grey[2, 2] == 1.0
+
+
+def test_to_grey_cmyk():
+    black = Image.new("CMYK", (8, 8), (0, 0, 0, 255))
+    white = Image.new("CMYK", (8, 8), (0, 0, 0, 0))
+    assert preprocess.to_grey(black).max() < 0.05
+    assert preprocess.to_grey(white).min() > 0.95
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I"])
+def test_to_grey_sixteen_bit_keeps_the_range(mode):
+    values = np.array([[0, 16384, 32768, 65535]] * 8, dtype=np.uint16)
+    image = Image.fromarray(values).convert(mode) if mode == "I" else Image.fromarray(values)
+    assert image.mode == mode
+    grey = preprocess.to_grey(image)
+    np.testing.assert_allclose(grey[0], [0, 0.25, 0.5, 1.0], atol=1e-4)
+
+
+def test_to_grey_float_and_bilevel():
+    floats = Image.fromarray(np.full((8, 8), 0.5, dtype=np.float32))
+    np.testing.assert_allclose(preprocess.to_grey(floats), 0.5)
+    bilevel = Image.new("1", (8, 8), 1)
+    np.testing.assert_allclose(preprocess.to_grey(bilevel), 1.0)
+
+
+# ------------------------------------------------------------------ polarity, crop, fit
+def test_light_background_is_inverted():
+    grey = np.ones((40, 40), dtype=np.float32)
+    grey[10:20, 15:30] = 0.2
+    out, inverted = preprocess.to_light_on_dark(grey)
+    assert inverted
+    assert out[0, 0] == 0.0
+    np.testing.assert_allclose(out[10:20, 15:30], 1.0)
+
+
+def test_dark_background_is_kept():
+    grey = np.full((40, 40), 0.1, dtype=np.float32)
+    grey[5:10, 5:10] = 0.6
+    out, inverted = preprocess.to_light_on_dark(grey)
+    assert not inverted
+    assert out[0, 0] == 0.0
+    assert out[7, 7] == pytest.approx(1.0)
+
+
+def test_item_box_and_crop():
+    image = np.zeros((50, 60), dtype=np.float32)
+    image[10:30, 20:25] = 1.0
+    image[2, 2] = 0.1  # below the threshold: noise, not item
+    assert preprocess.item_box(image) == (10, 20, 30, 25)
+    assert preprocess.crop_to_item(image).shape == (20, 5)
+
+
+def test_item_box_of_a_flat_image_raises():
+    with pytest.raises(ImageError, match="found no item in the image"):
+        preprocess.item_box(np.zeros((30, 30), dtype=np.float32))
+
+
+@pytest.mark.parametrize("shape, expected", [((100, 50), (28, 14)), ((30, 90), (9, 28)),
+                                             ((3, 3), (28, 28)), ((40, 40), (28, 28))])
+def test_fit_28_keeps_the_aspect_ratio_and_centres(shape, expected):
+    out = preprocess.fit_28(np.ones(shape, dtype=np.float32))
+    assert out.shape == (28, 28) and out.dtype == np.float32
+    rows = np.flatnonzero(out.max(axis=1) > 0)
+    cols = np.flatnonzero(out.max(axis=0) > 0)
+    assert (len(rows), len(cols)) == expected
+    # centred: the margins on each side differ by at most one pixel
+    assert abs(rows[0] - (27 - rows[-1])) <= 1
+    assert abs(cols[0] - (27 - cols[-1])) <= 1
+    assert out.max() == pytest.approx(1.0)
+
+
+# ------------------------------------------------------------------ the whole pipeline
+@pytest.mark.parametrize("name, mode", [
+    ("dark_shirt_on_white.jpg", "RGB"), ("sneaker_at_angle.jpg", "RGB"),
+    ("trousers_transparent.png", "RGBA"), ("dress_cmyk.jpg", "CMYK"),
+    ("boot_16bit.png", "I;16"),
+])
+def test_preprocess_fixture_photos(images, name, mode):
+    result = preprocess.preprocess(images.path(name))
+    image = result.image
+    assert result.mode == mode
+    assert result.inverted  # all are items on a light background
+    assert image.shape == (28, 28) and image.dtype == np.float32
+    assert image.min() >= 0.0 and image.max() == pytest.approx(1.0)
+    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+    assert border.mean() < image.mean()  # the item is in the middle, background dark
+    rows = np.flatnonzero(image.max(axis=1) > 0.25)
+    cols = np.flatnonzero(image.max(axis=0) > 0.25)
+    assert max(len(rows), len(cols)) >= 27  # longest edge fills the 28 pixels
+
+
+def test_preprocess_tall_item_stays_tall(images):
+    image = preprocess.preprocess(images.path("trousers_transparent.png")).image
+    rows = np.flatnonzero(image.max(axis=1) > 0.25)
+    cols = np.flatnonzero(image.max(axis=0) > 0.25)
+    assert len(rows) >= 27 and len(cols) < 20
+
+
+def test_preprocess_is_the_same_for_exif_rotated_photo(images):
+    upright = preprocess.preprocess(images.path("sneaker_at_angle.jpg")).image
+    rotated = preprocess.preprocess(images.path("sneaker_exif_rotated.jpg")).image
+    assert np.abs(upright - rotated).mean() < 0.02
+
+
+def test_preprocess_of_a_fashion_mnist_image_changes_little():
+    # an image already light-on-dark, filling 28 pixels: it should come back nearly unchanged
+    rng = np.random.default_rng(0)
+    item = np.zeros((28, 28), dtype=np.uint8)
+    item[:, 6:22] = rng.integers(150, 256, (28, 16))
+    result = preprocess.preprocess(png_bytes(Image.fromarray(item)))
+    assert not result.inverted
+    expected = item / 255.0 / (item.max() / 255.0)
+    assert np.abs(result.image - expected).mean() < 0.05
+
+
+def test_to_png_round_trip():
+    image = np.linspace(0, 1, 28 * 28, dtype=np.float32).reshape(28, 28)
+    decoded = Image.open(io.BytesIO(preprocess.to_png(image)))
+    assert decoded.size == (28, 28) and decoded.mode == "L"
+    np.testing.assert_array_equal(np.asarray(decoded), np.rint(image * 255).astype(np.uint8))
+    big = Image.open(io.BytesIO(preprocess.to_png(image, scale=4)))
+    assert big.size == (112, 112)

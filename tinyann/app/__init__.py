@@ -1,0 +1,8 @@
+"""The tinyann app: reports, photo preprocessing, evaluation and the web page.
+
+Needs the ``app`` extra (scikit-learn, matplotlib, Pillow; FastAPI and uvicorn for
+``tinyann serve``). Modules: ``labels`` (class names in English and Korean),
+``preprocess`` (photos -> 28x28), ``runs`` (run folders, models, splits),
+``plots`` and ``report`` (the HTML report), ``server`` and ``static/`` (the web page),
+``commands`` (the subcommands of ``tinyann``).
+"""

@@ -1,0 +1,285 @@
+"""``tinyann serve``: the web page and its JSON API (FastAPI).
+
+    GET  /                         the page (static/index.html; no build step)
+    GET  /api/health               model, classes, test accuracy
+    POST /api/predict              multipart ``file`` -> probabilities and the 28x28 input
+    GET  /api/confusion            the test set's confusion matrix
+    GET  /api/test-images          test images filtered by true / predicted class, mistakes
+    GET  /api/test-images/{i}      one test image's prediction
+    GET  /api/test-images/{i}/image.png
+    GET  /openapi.json, /docs      the schema and its browsable form
+
+Uploads over :data:`MAX_UPLOAD` bytes get 413 before any decoding; anything that is
+not a usable image gets 400 with a one-line ``detail``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+import time
+
+import numpy as np
+from fastapi import FastAPI, File, HTTPException, Path, Query, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+
+from tinyann.app import preprocess, runs
+from tinyann.app.labels import CLASS_NAMES_EN, CLASS_NAMES_KO
+
+STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+MAX_UPLOAD = preprocess.MAX_BYTES
+#: multipart framing around a 5 MB file: boundaries and part headers
+_FRAMING = 64 * 1024
+#: a larger body is read and thrown away (so the client sees the 413) up to this much
+_DRAIN_LIMIT = 64 * 1024 * 1024
+
+
+class ClassProbability(BaseModel):
+    label: int
+    name: str
+    name_ko: str
+    probability: float
+
+
+class Prediction(BaseModel):
+    label: int
+    name: str
+    name_ko: str
+    probability: float
+    probabilities: list[ClassProbability]
+    input_png: str
+    true_label: int | None = None
+    milliseconds: float
+
+
+class Health(BaseModel):
+    status: str
+    model: str
+    input_shape: list[int | None]
+    classes: list[str]
+    classes_ko: list[str]
+    test_images: int
+    test_accuracy: float | None
+
+
+class Confusion(BaseModel):
+    classes: list[str]
+    matrix: list[list[int]]
+    accuracy: float | None
+
+
+class TestImage(BaseModel):
+    index: int
+    label: int
+    predicted: int
+    probability: float
+
+
+class TestImages(BaseModel):
+    total: int
+    offset: int
+    items: list[TestImage]
+
+
+class Error(BaseModel):
+    detail: str
+
+
+class _UploadLimit:
+    """ASGI middleware: a POST body over ``limit`` bytes gets 413 and never reaches the
+    app; smaller bodies are buffered and replayed."""
+
+    def __init__(self, app, limit):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length")
+        too_large = declared is not None and declared.isdigit() and int(declared) > self.limit
+        chunks, size, more = [], 0, True
+        while more and not too_large:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            too_large = size > self.limit
+        if too_large:
+            drained = size
+            while more and drained < _DRAIN_LIMIT:  # let the client finish sending
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                drained += len(message.get("body", b""))
+                more = message.get("more_body", False)
+            detail = (f"the upload is larger than {self.limit - _FRAMING} bytes; send a "
+                      "smaller image")
+            response = JSONResponse({"detail": detail}, status_code=413,
+                                    headers={"Connection": "close"})
+            return await response(scope, receive, send)
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return await self.app(scope, replay, send)
+
+
+class _State:
+    """The model and the test set's predictions, computed once at start-up."""
+
+    def __init__(self, run, images, labels):
+        self.run = run
+        self.model = run.model
+        self.lock = threading.Lock()  # layers reuse buffers: one forward pass at a time
+        self.images = np.asarray(images)
+        self.labels = np.asarray(labels, dtype=np.int64)
+        if len(self.images):
+            probs = runs.predict_proba(self.model, self.images)
+        else:
+            probs = np.zeros((0, 10), dtype=np.float32)
+        self.probs = probs
+        self.predicted = probs.argmax(axis=1) if len(probs) else np.zeros(0, dtype=np.int64)
+        self.matrix = runs.confusion(self.labels, self.predicted)
+        self.accuracy = float(np.mean(self.predicted == self.labels)) if len(probs) else None
+
+    def classify(self, image28, true_label=None, started=None) -> dict:
+        with self.lock:
+            probs = runs.predict_proba(self.model, image28[None])[0]
+        best = int(np.argmax(probs))
+        png = base64.b64encode(preprocess.to_png(image28)).decode("ascii")
+        return {
+            "label": best, "name": CLASS_NAMES_EN[best], "name_ko": CLASS_NAMES_KO[best],
+            "probability": float(probs[best]),
+            "probabilities": [{"label": i, "name": CLASS_NAMES_EN[i],
+                               "name_ko": CLASS_NAMES_KO[i], "probability": float(p)}
+                              for i, p in enumerate(probs)],
+            "input_png": "data:image/png;base64," + png,
+            "true_label": true_label,
+            "milliseconds": (time.perf_counter() - started) * 1000 if started else 0.0,
+        }
+
+
+def create_app(source, data_dir=None, test_data=None) -> FastAPI:
+    """The ASGI app for a run folder, a model file or a loaded :class:`runs.Run`.
+
+    Args:
+        source: path or ``runs.Run``.
+        data_dir: where Fashion-MNIST is (default: the usual places).
+        test_data: (images uint8 (N, 28, 28), labels) instead of the test split.
+    """
+    run = source if isinstance(source, runs.Run) else runs.load_run(source)
+    images, labels = test_data if test_data is not None else runs.load_split("test", data_dir)
+    state = _State(run, images, labels)
+    bad = {400: {"model": Error, "description": "not a usable image"},
+           413: {"model": Error, "description": f"larger than {MAX_UPLOAD} bytes"}}
+    app = FastAPI(title="tinyann", version=_version(),
+                  description="Classify photos of clothes with a tinyann model trained on "
+                  "Fashion-MNIST.")
+    app.state.tinyann = state
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index():
+        return FileResponse(os.path.join(STATIC, "index.html"))
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        return Response(status_code=204)
+
+    @app.get("/api/health", response_model=Health)
+    def health():
+        """Whether the server is up, and which model it serves."""
+        return {"status": "ok", "model": run.name,
+                "input_shape": list(state.model.input_shape),
+                "classes": list(CLASS_NAMES_EN), "classes_ko": list(CLASS_NAMES_KO),
+                "test_images": int(len(state.labels)), "test_accuracy": state.accuracy}
+
+    @app.post("/api/predict", response_model=Prediction, responses=bad)
+    async def predict(file: UploadFile = File(..., description="a photo: PNG, JPEG, GIF, "
+                                              f"WebP, BMP or TIFF, at most {MAX_UPLOAD} "
+                                              "bytes")):
+        """Classifies one photo; returns every class's probability and the 28x28 input."""
+        # async and inline: a request is ~2 ms of CPU under the GIL, so a thread pool
+        # hop would only add latency on a 2-core machine
+        started = time.perf_counter()
+        data = await file.read(MAX_UPLOAD + 1)
+        try:
+            item = preprocess.preprocess(data)
+        except preprocess.ImageTooLarge as error:
+            raise HTTPException(413, str(error)) from None
+        except preprocess.ImageError as error:
+            raise HTTPException(400, str(error)) from None
+        # a JSONResponse skips re-validating our own output; the schema still documents it
+        return JSONResponse(state.classify(item.image, started=started))
+
+    @app.get("/api/confusion", response_model=Confusion)
+    def confusion():
+        """The test set's confusion matrix: rows true class, columns predicted."""
+        return {"classes": list(CLASS_NAMES_EN), "matrix": state.matrix.tolist(),
+                "accuracy": state.accuracy}
+
+    @app.get("/api/test-images", response_model=TestImages)
+    def test_images(label: int | None = Query(None, ge=0, le=9, description="true class"),
+                    predicted: int | None = Query(None, ge=0, le=9),
+                    mistakes: bool = False, offset: int = Query(0, ge=0, le=1_000_000),
+                    limit: int = Query(60, ge=1, le=500)):
+        """Test images with their predictions, filtered; ``total`` counts all matches."""
+        keep = np.ones(len(state.labels), dtype=bool)
+        if label is not None:
+            keep &= state.labels == label
+        if predicted is not None:
+            keep &= state.predicted == predicted
+        if mistakes:
+            keep &= state.labels != state.predicted
+        found = np.flatnonzero(keep)
+        page = found[offset:offset + limit]
+        return {"total": int(len(found)), "offset": offset,
+                "items": [{"index": int(i), "label": int(state.labels[i]),
+                           "predicted": int(state.predicted[i]),
+                           "probability": float(state.probs[i, state.predicted[i]])}
+                          for i in page]}
+
+    def _index(index):
+        if not 0 <= index < len(state.labels):
+            raise HTTPException(404, f"there is no test image {index}; expected an index "
+                                f"in [0, {len(state.labels)})")
+        return index
+
+    not_found = {404: {"model": Error, "description": "no such test image"}}
+
+    @app.get("/api/test-images/{index}", response_model=Prediction, responses=not_found)
+    def test_image(index: int = Path(..., ge=0)):
+        """One test image's prediction, as /api/predict gives it."""
+        i = _index(index)
+        image = state.images[i].astype(np.float32) / 255.0
+        return state.classify(image, true_label=int(state.labels[i]),
+                              started=time.perf_counter())
+
+    @app.get("/api/test-images/{index}/image.png", response_class=Response,
+             responses={200: {"content": {"image/png": {}}}, **not_found})
+    def test_image_png(index: int = Path(..., ge=0)):
+        """The 28x28 test image as a PNG."""
+        png = preprocess.to_png(state.images[_index(index)])
+        return Response(png, media_type="image/png",
+                        headers={"Cache-Control": "max-age=3600"})
+
+    app.add_middleware(_UploadLimit, limit=MAX_UPLOAD + _FRAMING)
+    return app
+
+
+def _version():
+    import tinyann
+
+    return tinyann.__version__
