@@ -232,3 +232,12 @@ def test_to_png_round_trip():
     np.testing.assert_array_equal(np.asarray(decoded), np.rint(image * 255).astype(np.uint8))
     big = Image.open(io.BytesIO(preprocess.to_png(image, scale=4)))
     assert big.size == (112, 112)
+
+
+def test_big_jpeg_is_decoded_small_but_reports_its_size():
+    photo = Image.new("RGB", (4000, 3000), "white")
+    photo.paste((20, 20, 60), (1000, 500, 3000, 2500))
+    result = preprocess.preprocess(png_bytes(photo, format="JPEG", quality=90))
+    assert result.original_size == (4000, 3000)
+    rows = np.flatnonzero(result.image.max(axis=1) > 0.5)
+    assert len(rows) == 28  # a square item fills the 28x28

@@ -259,9 +259,18 @@ def cmd_serve(args) -> int:
                            "pip install 'tinyann[app]'") from None
     import numpy as np
 
-    empty = (np.zeros((0, 28, 28), dtype=np.uint8), np.zeros(0, dtype=np.uint8))
-    app = server.create_app(args.run, data_dir=args.data_dir,
-                            test_data=empty if args.no_test_images else None)
+    from tinyann.app import runs
+
+    run = runs.load_run(args.run)
+    if args.no_test_images:
+        test_data = (np.zeros((0, 28, 28), dtype=np.uint8), np.zeros(0, dtype=np.uint8))
+    else:
+        try:
+            test_data = runs.load_split("test", args.data_dir)
+        except OSError as error:
+            raise _usage_error(f"{str(error).splitlines()[0]} (serve without browsing the "
+                               "test images: --no-test-images)") from None
+    app = server.create_app(run, test_data=test_data)
     print(f"serving {args.run} on http://{args.host}:{args.port}/ (Ctrl+C stops)")
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0

@@ -70,7 +70,18 @@ def run_load(url, payload: bytes, filename="photo.png", requests=200, concurrenc
     ``timeout`` seconds in all."""
     if not url.startswith(("http://127.", "http://localhost", "http://[::1]")):
         raise ValueError(f"the load client only targets this machine; received url={url!r}")
-    return asyncio.run(_run(url, payload, filename, requests, concurrency, timeout))
+    def go():
+        return asyncio.run(_run(url, payload, filename, requests, concurrency, timeout))
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return go()
+    # called from inside an event loop (Playwright's sync API keeps one): use a thread
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(go).result()
 
 
 def main(argv=None) -> int:

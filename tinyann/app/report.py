@@ -32,7 +32,8 @@ header h1{margin:0 0 .2em;font-size:1.6em}
 nav{background:#e8edf2;padding:.5em 2em;position:sticky;top:0}
 nav a{margin-right:1.2em;color:#203040;text-decoration:none;font-weight:600}
 main{padding:0 2em 2em;max-width:1100px}
-section{background:#fff;border:1px solid #dde;border-radius:6px;margin:1.2em 0;padding:.4em 1.4em 1em}
+section{background:#fff;border:1px solid #dde;border-radius:6px;margin:1.2em 0;
+padding:.4em 1.4em 1em}
 h2{border-bottom:2px solid #e8edf2;padding-bottom:.2em}
 img{max-width:100%;height:auto}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}

@@ -19,6 +19,7 @@ import base64
 import os
 import threading
 import time
+from typing import Annotated
 
 import numpy as np
 from fastapi import FastAPI, File, HTTPException, Path, Query, UploadFile
@@ -35,6 +36,9 @@ MAX_UPLOAD = preprocess.MAX_BYTES
 _FRAMING = 64 * 1024
 #: a larger body is read and thrown away (so the client sees the 413) up to this much
 _DRAIN_LIMIT = 64 * 1024 * 1024
+
+
+_FILE_HELP = f"a photo: PNG, JPEG, GIF, WebP, BMP or TIFF, at most {MAX_UPLOAD} bytes"
 
 
 class ClassProbability(BaseModel):
@@ -207,9 +211,7 @@ def create_app(source, data_dir=None, test_data=None) -> FastAPI:
                 "test_images": int(len(state.labels)), "test_accuracy": state.accuracy}
 
     @app.post("/api/predict", response_model=Prediction, responses=bad)
-    async def predict(file: UploadFile = File(..., description="a photo: PNG, JPEG, GIF, "
-                                              f"WebP, BMP or TIFF, at most {MAX_UPLOAD} "
-                                              "bytes")):
+    async def predict(file: Annotated[UploadFile, File(description=_FILE_HELP)]):
         """Classifies one photo; returns every class's probability and the 28x28 input."""
         # async and inline: a request is ~2 ms of CPU under the GIL, so a thread pool
         # hop would only add latency on a 2-core machine

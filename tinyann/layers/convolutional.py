@@ -11,58 +11,15 @@ from one batch to the next.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import numpy as np
 
 from tinyann import activations, initializers, regularizers
 from tinyann.layers.layer import Layer
 from tinyann.utils import conv_utils
 
-# input shapes whose buffers a layer keeps (training batch, last batch, predict chunk)
-_MAX_WORKSPACES = 4
-
-
-def check_image_input(layer, shape, channels=None):
-    """Keras's input-spec messages for a layer taking ``(batch, rows, cols, channels)``."""
-    shape = tuple(shape)
-    if len(shape) != 4:
-        what = "min_ndim=4" if len(shape) < 4 else "ndim=4"
-        raise ValueError(
-            f"Input 0 of layer '{layer.name}' is incompatible with the layer: expected "
-            f"{what}, found ndim={len(shape)}. Full shape received: {shape}"
-        )
-    if channels is not None and shape[-1] is not None and shape[-1] != channels:
-        raise ValueError(
-            f"Input 0 of layer '{layer.name}' is incompatible with the layer: expected axis "
-            f"-1 of input shape to have value {channels}, but received input with shape "
-            f"{shape}"
-        )
-
-
-class Workspaces:
-    """Buffers keyed by input shape, the least recently used dropped first."""
-
-    def __init__(self, make):
-        self._make = make
-        self._items = OrderedDict()
-
-    def get(self, shape):
-        ws = self._items.get(shape)
-        if ws is None:
-            ws = self._items[shape] = self._make(shape)
-            if len(self._items) > _MAX_WORKSPACES:
-                self._items.popitem(last=False)
-        else:
-            self._items.move_to_end(shape)
-        return ws
-
-    def clear(self):
-        self._items.clear()
-
 
 class _ConvWorkspace:
-    """The geometry and reusable arrays for one input shape."""
+    """The geometry and reusable arrays for one input shape (one part of a batch)."""
 
     def __init__(self, shape, layer):
         geo = conv_utils.ConvGeometry(shape, layer.kernel_size, layer.strides, layer.padding,
@@ -71,7 +28,6 @@ class _ConvWorkspace:
         kh, kw = layer.kernel_size
         dtype = layer.dtype
         self.geo = geo
-        self.out_shape = (n, geo.out_rows, geo.out_cols, layer.filters)
         self.rows = n * geo.out_rows * geo.out_cols
         # zeros: the few-channel im2col never writes the padded border (see im2col)
         self.cols6 = np.zeros((n, geo.out_rows, geo.out_cols, kh, kw, channels), dtype)
@@ -80,8 +36,9 @@ class _ConvWorkspace:
         if geo.padded and channels >= 8:
             self.padded = np.zeros(geo.padded_shape(), dtype)
             self.padded_view = conv_utils.window_view(self.padded, geo)
-        self.out = None  # training output, made on first use
-        self.dcols = self.dx = None  # input-gradient buffers, made on first use
+        # gradient buffers, made on first use: the kernel's and bias's share of this
+        # part, and the columns' gradient, one block per kernel offset
+        self.dkernel = self.dbias = self.dcols = None
 
 
 class Conv2D(Layer):
@@ -149,11 +106,12 @@ class Conv2D(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel = self.bias = None
-        self._workspaces = Workspaces(lambda shape: _ConvWorkspace(shape, self))
-        self._ws = self._y = None
+        self._workspaces = conv_utils.Workspaces(lambda key: _ConvWorkspace(key[0], self))
+        self._parts = self._spaces = self._y = None
+        self._train_out = self._dx = None  # buffers reused from batch to batch
 
     def build(self, input_shape):
-        check_image_input(self, input_shape)
+        conv_utils.check_image_input(self, input_shape)
         channels = input_shape[-1]
         if channels is None:
             raise ValueError(
@@ -171,65 +129,97 @@ class Conv2D(Layer):
         self.built = True
 
     def _check_input(self, shape):
-        check_image_input(self, shape, self.kernel.shape[2])
+        conv_utils.check_image_input(self, shape, self.kernel.shape[2])
         self.compute_output_shape(shape)
 
     def compute_output_shape(self, input_shape):
-        check_image_input(self, input_shape)
+        conv_utils.check_image_input(self, input_shape)
         return conv_utils.conv_output_shape(input_shape, self.filters, self.kernel_size,
                                             self.strides, self.padding, self.dilation_rate)
 
     # ------------------------------------------------------------------ forward
     def call(self, inputs, training=False):
-        ws = self._workspaces.get(inputs.shape)
-        conv_utils.im2col(inputs, ws.cols6, ws.geo, ws.padded, ws.padded_view)
+        n = inputs.shape[0]
+        out_shape = self.compute_output_shape(inputs.shape)
         if training:
             # reused: the training loop consumes each batch's output before the next
-            if ws.out is None:
-                ws.out = np.empty(ws.out_shape, self.dtype)
-            out = ws.out
+            out = self._train_out = conv_utils.reuse_buffer(self._train_out, out_shape,
+                                           self.dtype)
         else:
-            out = np.empty(ws.out_shape, self.dtype)
-        z = out.reshape(ws.rows, self.filters)
-        np.dot(ws.cols, self.kernel.value.reshape(-1, self.filters), out=z)
-        if self.use_bias:
-            z += self.bias.value
-        self.activation.forward(z, z)
+            out = np.empty(out_shape, self.dtype)
+        kernel = self.kernel.value.reshape(-1, self.filters)
+        bias = self.bias.value if self.use_bias else None
+        parts = conv_utils.batch_parts(n)
+        spaces = [None] * len(parts)
+
+        def forward(k, start, stop):
+            x = inputs[start:stop]
+            ws = spaces[k] = self._workspaces.get((x.shape, k))
+            conv_utils.im2col(x, ws.cols6, ws.geo, ws.padded, ws.padded_view)
+            z = out[start:stop].reshape(ws.rows, self.filters)
+            np.dot(ws.cols, kernel, out=z)  # the convolution: one GEMM
+            if bias is not None:
+                z += bias
+            self.activation.forward(z, z)
+
+        conv_utils.run_parts(forward, parts)
         if training:
-            self._ws, self._y = ws, z
+            self._parts, self._spaces, self._y = parts, spaces, out
         return out
 
     # ------------------------------------------------------------------ backward
     def backward(self, grad_output):
-        g = grad_output.reshape(self._y.shape)
-        # dL/dz from dL/dy through the activation, in place (g is ours to overwrite)
-        return self.backward_preactivation(self.activation.backward(self._y, g, g))
+        return self._backward(grad_output, through_activation=True)
 
     def backward_preactivation(self, dz, out_shape=None):
         """The backward pass from dL/dz (z = conv(x) + bias), skipping the activation."""
-        ws = self._ws
-        dz = dz.reshape(self._y.shape)
-        # dL/dkernel = cols^T dz, written straight into the packed gradient buffer
-        _dot_into(ws.cols.T, dz, self.kernel.grad)
-        if self.use_bias:
-            # dL/dbias = sum(dz) over batch and pixels, in two stages: summing whole
-            # images first keeps NumPy's inner loops long (4x faster than one reduce)
-            n = ws.geo.input_shape[0]
-            per_pixel = np.add.reduce(dz.reshape(n, -1), axis=0)
-            np.add.reduce(per_pixel.reshape(-1, self.filters), axis=0, out=self.bias.grad)
-        if not self._needs_input_grad:
-            return None
-        geo = ws.geo
+        return self._backward(dz, through_activation=False)
+
+    def _backward(self, grad, through_activation):
+        y = self._y
+        # ours to overwrite: dL/dy becomes dL/dz in place
+        grad = grad.reshape(y.shape)
         kh, kw = self.kernel_size
-        n, rows, cols, channels = geo.input_shape
-        if ws.dcols is None:
-            ws.dcols = np.empty((kh * kw, ws.rows, channels), self.dtype)
-            ws.dx = np.empty(geo.input_shape, self.dtype)
-        # dL/dcols for each kernel offset k: dz @ kernel[k]^T, each in its own block
-        kernel_t = self.kernel.value.reshape(kh * kw, channels, self.filters).transpose(0, 2, 1)
-        np.matmul(dz, kernel_t, out=ws.dcols)
-        dcols = ws.dcols.reshape(kh * kw, n, geo.out_rows, geo.out_cols, channels)
-        return conv_utils.col2im(dcols, ws.dx, geo)
+        channels, filters = self.kernel.shape[2], self.filters
+        kernel_t = self.kernel.value.reshape(kh * kw, channels, filters).transpose(0, 2, 1)
+        need_dx = self._needs_input_grad
+        if need_dx:
+            dx = self._dx = conv_utils.reuse_buffer(self._dx,
+                                   (y.shape[0],) + self._spaces[0].geo.input_shape[1:],
+                                   self.dtype)
+        spaces = self._spaces
+
+        def backward(k, start, stop):
+            ws = spaces[k]
+            dz = grad[start:stop].reshape(ws.rows, filters)
+            if through_activation:
+                self.activation.backward(y[start:stop].reshape(ws.rows, filters), dz, dz)
+            if ws.dkernel is None:
+                ws.dkernel = np.empty((ws.cols.shape[1], filters), self.dtype)
+                ws.dbias = np.empty((filters,), self.dtype)
+            np.dot(ws.cols.T, dz, out=ws.dkernel)  # dL/dkernel = cols^T dz
+            if self.use_bias:
+                # dL/dbias = sum(dz), in two stages: summing whole images first keeps
+                # NumPy's inner loops long (4x faster than one reduce over rows)
+                per_pixel = np.add.reduce(dz.reshape(stop - start, -1), axis=0)
+                np.add.reduce(per_pixel.reshape(-1, filters), axis=0, out=ws.dbias)
+            if need_dx:
+                if ws.dcols is None:
+                    ws.dcols = np.empty((kh * kw, ws.rows, channels), self.dtype)
+                # dL/dcols for each kernel offset: dz @ kernel[offset]^T, each in its
+                # own block, so col2im adds whole rows of pixels at a time
+                np.matmul(dz, kernel_t, out=ws.dcols)
+                geo = ws.geo
+                dcols = ws.dcols.reshape(kh * kw, stop - start, geo.out_rows, geo.out_cols,
+                                         channels)
+                conv_utils.col2im(dcols, dx[start:stop], geo)
+
+        conv_utils.run_parts(backward, self._parts)
+        # the parts' shares, written (not added) into the packed gradient buffers
+        _sum_into([ws.dkernel for ws in spaces], self.kernel.grad)
+        if self.use_bias:
+            _sum_into([ws.dbias for ws in spaces], self.bias.grad)
+        return dx if need_dx else None
 
     # ------------------------------------------------------------------ config
     def get_config(self):
@@ -263,9 +253,14 @@ class Conv2D(Layer):
         return super().from_config(config)
 
 
-def _dot_into(a, b, target):
-    """``target[...] = a @ b``, written in place (``target`` may be any shape of that size)."""
-    if target.flags.c_contiguous:
-        np.dot(a, b, out=target.reshape(a.shape[0], b.shape[1]))
+def _sum_into(parts, target):
+    """``target[...] = sum(parts)`` (each part shaped like ``target`` flattened to 2-D)."""
+    flat = target.reshape(parts[0].shape) if target.flags.c_contiguous else None
+    if flat is None:
+        target[...] = sum(parts).reshape(target.shape)
+    elif len(parts) == 1:
+        np.copyto(flat, parts[0])
     else:
-        target[...] = np.dot(a, b).reshape(target.shape)
+        np.add(parts[0], parts[1], out=flat)
+        for p in parts[2:]:
+            flat += p

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyann.layers.convolutional import Workspaces, check_image_input
 from tinyann.layers.layer import Layer
 from tinyann.utils import conv_utils
 
@@ -39,7 +38,7 @@ class _PoolWorkspace:
             for o in geo.offsets:
                 count[o[2], o[3]] += 1
             self.count = count
-        self.out = self.dx = self.mask = None
+        self.mask = None  # made on first use
 
 
 class _Pooling2D(Layer):
@@ -55,41 +54,54 @@ class _Pooling2D(Layer):
             self.pool_size if strides is None else strides, 2, "strides")
         self.padding = conv_utils.normalize_padding(padding)
         self.data_format = conv_utils.normalize_data_format(data_format)
-        self._workspaces = Workspaces(lambda shape: _PoolWorkspace(shape, self))
-        self._ws = self._x = self._y = None
+        self._workspaces = conv_utils.Workspaces(lambda key: _PoolWorkspace(key[0], self))
+        self._parts = self._spaces = self._x = self._y = None
+        self._train_out = self._dx = None  # buffers reused from batch to batch
 
     def _check_input(self, shape):
         self.compute_output_shape(shape)
 
     def compute_output_shape(self, input_shape):
-        check_image_input(self, input_shape)
+        conv_utils.check_image_input(self, input_shape)
         return conv_utils.pool_output_shape(input_shape, self.pool_size, self.strides,
                                             self.padding)
 
     def call(self, inputs, training=False):
-        ws = self._workspaces.get(inputs.shape)
+        out_shape = self.compute_output_shape(inputs.shape)
         if training:
-            if ws.out is None:
-                ws.out = np.empty(ws.out_shape, self.dtype)
-            out = ws.out
+            out = self._train_out = conv_utils.reuse_buffer(self._train_out, out_shape, self.dtype)
         else:
-            out = np.empty(ws.out_shape, self.dtype)
-        if self._mode == "max":
-            _max_forward(inputs, out, ws)
-        else:
-            _average_forward(inputs, out, ws)
+            out = np.empty(out_shape, self.dtype)
+        parts = conv_utils.batch_parts(inputs.shape[0])
+        spaces = [None] * len(parts)
+        pool = _max_forward if self._mode == "max" else _average_forward
+
+        def forward(k, start, stop):
+            x = inputs[start:stop]
+            ws = spaces[k] = self._workspaces.get((x.shape, k))
+            pool(x, out[start:stop], ws)
+
+        conv_utils.run_parts(forward, parts)
         if training:
-            self._ws, self._x, self._y = ws, inputs, out
+            self._parts, self._spaces, self._x, self._y = parts, spaces, inputs, out
         return out
 
     def backward(self, grad_output):
-        ws = self._ws
-        if ws.dx is None:
-            ws.dx = np.empty(ws.geo.input_shape, self.dtype)
-        grad = grad_output.reshape(ws.out_shape)
-        if self._mode == "max":
-            return _max_backward(self._x, self._y, grad, ws)
-        return _average_backward(grad, ws)
+        x, y = self._x, self._y
+        dx = self._dx = conv_utils.reuse_buffer(self._dx, x.shape, self.dtype)
+        grad = grad_output.reshape(y.shape)
+        spaces = self._spaces
+
+        def backward(k, start, stop):
+            ws = spaces[k]
+            if self._mode == "max":
+                _max_backward(x[start:stop], y[start:stop], grad[start:stop], dx[start:stop],
+                              ws)
+            else:
+                _average_backward(grad[start:stop], dx[start:stop], ws)
+
+        conv_utils.run_parts(backward, self._parts)
+        return dx
 
     def get_config(self):
         config = super().get_config()
@@ -125,9 +137,8 @@ def _max_forward(x, out, ws):
     return out
 
 
-def _max_backward(x, y, grad, ws):
+def _max_backward(x, y, grad, dx, ws):
     """Routes each output gradient to the first input equal to the window's maximum."""
-    dx = ws.dx
     if ws.mask is None:
         ws.mask = np.empty(ws.out_shape, bool)
     views = _views(x, ws.geo.offsets)
@@ -169,8 +180,7 @@ def _average_forward(x, out, ws):
     return out
 
 
-def _average_backward(grad, ws):
-    dx = ws.dx
+def _average_backward(grad, dx, ws):
     if ws.full:
         grad *= grad.dtype.type(1.0 / len(ws.geo.offsets))
     else:
@@ -227,10 +237,10 @@ class _GlobalPooling2D(Layer):
         self._x = self._index = None
 
     def _check_input(self, shape):
-        check_image_input(self, shape)
+        conv_utils.check_image_input(self, shape)
 
     def compute_output_shape(self, input_shape):
-        check_image_input(self, input_shape)
+        conv_utils.check_image_input(self, input_shape)
         if self.keepdims:
             return (input_shape[0], 1, 1, input_shape[-1])
         return (input_shape[0], input_shape[-1])

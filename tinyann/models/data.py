@@ -186,7 +186,10 @@ def _prefetched(data, order, batch_size, floatx):
     row_bytes = sum(math.prod(a.shape[1:]) for a in data.xs) * floatx.itemsize
     per_chunk = max(1, _CHUNK_BYTES // max(row_bytes * batch_size, 1)) * batch_size
     per_chunk = min(per_chunk, -(-n // batch_size) * batch_size)
-    buffers = [[np.empty((per_chunk,) + a.shape[1:], dtype=floatx) for a in data.xs]
+    # zeros, not empty: np.take(..., out=) of another dtype first casts what the
+    # buffer holds, and stray NaN bit patterns there raised "invalid value
+    # encountered in cast" warnings now and then
+    buffers = [[np.zeros((per_chunk,) + a.shape[1:], dtype=floatx) for a in data.xs]
                for _ in range(2)]
 
     def gather(start, bufs):

@@ -11,8 +11,14 @@ which output positions read real (not padded) input and from where.
 
 from __future__ import annotations
 
+import os
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from tinyann.utils.denormals import flush_denormals
 
 
 def normalize_tuple(value, n, name, allow_zero=False) -> tuple:
@@ -236,3 +242,124 @@ def col2im(dcols, dx, geo):
         target = dx[:, in_r, in_c, :]
         np.add(target, dcols[i * kw + j][:, out_r, out_c, :], out=target)
     return dx
+
+
+# ---------------------------------------------------------------------- buffers
+# buffer sets a layer keeps: two halves of the training batch, of the last batch and of
+# a predict chunk
+_MAX_WORKSPACES = 6
+
+
+def check_image_input(layer, shape, channels=None):
+    """Keras's input-spec messages for a layer taking ``(batch, rows, cols, channels)``."""
+    shape = tuple(shape)
+    if len(shape) != 4:
+        what = "min_ndim=4" if len(shape) < 4 else "ndim=4"
+        raise ValueError(
+            f"Input 0 of layer '{layer.name}' is incompatible with the layer: expected "
+            f"{what}, found ndim={len(shape)}. Full shape received: {shape}"
+        )
+    if channels is not None and shape[-1] is not None and shape[-1] != channels:
+        raise ValueError(
+            f"Input 0 of layer '{layer.name}' is incompatible with the layer: expected axis "
+            f"-1 of input shape to have value {channels}, but received input with shape "
+            f"{shape}"
+        )
+
+
+class Workspaces:
+    """Buffers keyed by ``(input shape, batch part)``, the least recently used dropped
+    first; ``make(key)`` builds a missing one."""
+
+    def __init__(self, make):
+        self._make = make
+        self._items = OrderedDict()
+
+    def get(self, key):
+        ws = self._items.get(key)
+        if ws is None:
+            ws = self._items[key] = self._make(key)
+            if len(self._items) > _MAX_WORKSPACES:
+                self._items.popitem(last=False)
+        else:
+            self._items.move_to_end(key)
+        return ws
+
+    def clear(self):
+        self._items.clear()
+
+
+def reuse_buffer(buffer, shape, dtype):
+    """``buffer`` if it has this shape, else a new one (batch sizes rarely change)."""
+    if buffer is None or buffer.shape != tuple(shape):
+        return np.empty(shape, dtype)
+    return buffer
+
+
+# ---------------------------------------------------------------------- two cores
+# A batch's two halves run at once, the second on a helper thread: NumPy releases
+# the GIL in its copies, ufuncs and BLAS calls, so the elementwise work (im2col,
+# col2im, pooling, activations) uses both cores too, not only the matrix products.
+# BLAS is held to one thread meanwhile: two threads each starting two BLAS threads
+# would oversubscribe the cores, and OpenBLAS's threads busy-wait, which is ruinous
+# on a loaded machine (measured: 7x slower per batch with other processes running).
+SPLIT_MIN_BATCH = 8
+split_batches = os.environ.get("TINYANN_SPLIT_BATCHES", "1") != "0"
+_POOL = None
+_BLAS = None
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _blas_controller():
+    """threadpoolctl's handle on the BLAS libraries, or False when it cannot limit them."""
+    global _BLAS
+    if _BLAS is None:
+        _BLAS = False
+        if _usable_cpus() > 1:
+            try:
+                from threadpoolctl import ThreadpoolController
+
+                blas = ThreadpoolController().select(user_api="blas")
+                if blas.lib_controllers:
+                    _BLAS = blas
+            except Exception:  # noqa: BLE001 - no threadpoolctl, or it failed: no split
+                _BLAS = False
+    return _BLAS
+
+
+def batch_parts(n) -> list[tuple[int, int, int]]:
+    """``[(part, start, stop)]``: the whole batch, or its two halves when they can run
+    on two cores (``split_batches``, a batch of at least ``SPLIT_MIN_BATCH``, more than
+    one CPU, and a BLAS that threadpoolctl can hold to one thread)."""
+    if n < SPLIT_MIN_BATCH or not split_batches or not _blas_controller():
+        return [(0, 0, n)]
+    half = n // 2
+    return [(0, 0, half), (1, half, n)]
+
+
+def run_parts(fn, parts) -> None:
+    """Calls ``fn(part, start, stop)`` for each of ``batch_parts``; two at once."""
+    if len(parts) == 1:
+        fn(*parts[0])
+        return
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinyann-half")
+    with _blas_controller().limit(limits=1):
+        pending = _POOL.submit(_flushing, fn, parts[1])
+        try:
+            fn(*parts[0])
+        finally:
+            pending.result()
+
+
+def _flushing(fn, args):
+    # subnormals flushed to zero in the helper thread as in the training thread
+    with flush_denormals():
+        return fn(*args)

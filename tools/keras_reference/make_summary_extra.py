@@ -66,7 +66,7 @@ def main():
         pixels = keras.Input((4,), name="pixels")
         model = eval(code, {"keras": keras, "layers": layers, "pixels": pixels})
         calls = []
-        model.summary(print_fn=lambda text, **kw: calls.append(text), **kwargs)
+        model.summary(print_fn=calls.append, **kwargs)
         assert len(calls) == 1, calls
         out[case] = {"code": code, "summary_kwargs": kwargs, "text": calls[0]}
     with open(OUT / "summary_extra.json", "w", encoding="utf-8") as f:
