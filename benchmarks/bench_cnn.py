@@ -1,7 +1,7 @@
 """The textbook CNN on Fashion-MNIST: one epoch, predict throughput, and the accuracy recipe.
 
     python benchmarks/bench_cnn.py [--batches N] [--torch-python PATH] [--keras-python PATH]
-                                   [--accuracy] [--json FILE]
+                                   [--threads N] [--accuracy] [--json FILE]
 
 Model: Input(28, 28, 1) -> Conv2D(32, 3, relu, same) -> MaxPooling2D(2) ->
 Conv2D(64, 3, relu, same) -> MaxPooling2D(2) -> Flatten -> Dense(100, relu) ->
@@ -13,6 +13,8 @@ textbook's ``validation_split=0.2``). Reported:
 - ``predict_images_per_second``: ``predict`` on the 10,000 test images (batch 32);
 - with ``--torch-python`` / ``--keras-python``: the same work in PyTorch / Keras 3,
   each in its own process with that interpreter (numpy must be importable there);
+- ``--threads N`` holds BLAS (and PyTorch's, TensorFlow's) threads to N: on a loaded
+  machine OpenBLAS's two threads wait on each other, and one is much faster;
 - with ``--accuracy`` (tinyann only; several minutes): Adam, up to 20 epochs,
   ``EarlyStopping(patience=2, restore_best_weights=True)`` on ``val_loss`` with
   ``validation_split=0.2``; the best validation accuracy and the test accuracy.
@@ -184,10 +186,25 @@ def _prepare_data(folder):
     np.save(os.path.join(folder, "yt.npy"), yt)
 
 
-def _run(python, worker, data_dir, batches=None):
+def _limit_threads(worker, threads):
+    if worker == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+        return
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+    from threadpoolctl import threadpool_limits
+
+    # kept for the worker's lifetime
+    _limit_threads.handle = threadpool_limits(threads, user_api="blas")
+
+
+def _run(python, worker, data_dir, batches=None, threads=None):
     cmd = [python, os.path.abspath(__file__), "--worker", worker, "--data", data_dir]
     if batches is not None:
         cmd += ["--batches", str(batches)]
+    if threads is not None:
+        cmd += ["--threads", str(threads)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else
@@ -198,8 +215,9 @@ def _run(python, worker, data_dir, batches=None):
 def _line(name, r):
     if "error" in r:
         return f"{name:8s} failed: {r['error']}"
-    return (f"{name:8s} epoch {r['epoch_seconds']:6.1f} s"
-            f"{'' if r['batches'] >= TRAIN // 32 else ' (extrapolated from %d batches)' % r['batches']}"
+    partial = "" if r["batches"] >= TRAIN // 32 else (
+        f" (extrapolated from {r['batches']} batches)")
+    return (f"{name:8s} epoch {r['epoch_seconds']:6.1f} s{partial}"
             f", predict {r['predict_images_per_second']:7.0f} images/s"
             f" ({r['predict_seconds']:.2f} s for 10,000)")
 
@@ -211,12 +229,16 @@ def main():
     parser.add_argument("--keras-python", default=os.environ.get("KERAS_PYTHON"))
     parser.add_argument("--accuracy", action="store_true",
                         help="also run the 20-epoch accuracy recipe (several minutes)")
+    parser.add_argument("--threads", type=int,
+                        help="limit BLAS / PyTorch threads to this many in every framework")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.worker:
+        if args.threads:
+            _limit_threads(args.worker, args.threads)
         if args.worker == "torch":
             result = worker_torch(args.data, args.batches)
         elif args.worker == "accuracy":
@@ -226,17 +248,20 @@ def main():
         print(json.dumps(result))
         return
 
-    results = {"machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()}}
+    results = {"machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg(),
+                           "threads": args.threads}}
     with tempfile.TemporaryDirectory() as data_dir:
         _prepare_data(data_dir)
-        results["tinyann"] = _run(sys.executable, "tinyann", data_dir, args.batches)
+        results["tinyann"] = _run(sys.executable, "tinyann", data_dir, args.batches,
+                                  args.threads)
         print(_line("tinyann", results["tinyann"]), flush=True)
         for name, python in (("torch", args.torch_python), ("keras", args.keras_python)):
             if python:
-                results[name] = _run(python, name, data_dir, args.batches)
+                results[name] = _run(python, name, data_dir, args.batches, args.threads)
                 print(_line(name, results[name]), flush=True)
         if args.accuracy:
-            results["accuracy"] = _run(sys.executable, "accuracy", data_dir)
+            results["accuracy"] = _run(sys.executable, "accuracy", data_dir,
+                                       threads=args.threads)
             print("accuracy", json.dumps(results["accuracy"]), flush=True)
     results["machine"]["load_average_after"] = os.getloadavg()
     if args.json:

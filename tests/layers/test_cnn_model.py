@@ -104,8 +104,7 @@ def test_training_runs_in_float32():
     x = rng.integers(0, 256, size=(64, 28, 28, 1)).astype("uint8")
     model.fit(x / 255.0, rng.integers(0, 10, size=64), epochs=1, batch_size=32, verbose=0)
     conv = model.layers[2]
-    assert all(ws.cols.dtype == np.float32 and ws.dcols.dtype == np.float32
-               for ws in conv._spaces)
+    assert conv._ws.cols.dtype == np.float32 and conv._ws.dcols.dtype == np.float32
     assert conv._dx.dtype == np.float32 and conv._y.dtype == np.float32
     assert all(w.value.dtype == np.float32 and w.grad.dtype == np.float32
                for w in model.weights)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tinyann as keras
-from tinyann import layers
+from tinyann import layers, saving
 from tinyann.saving import InvalidFileError, keras_zip
 
 
@@ -301,7 +301,8 @@ def test_h5py_missing_gives_the_install_command(tmp_path, trained_mlp, monkeypat
 
 def test_weights_stored_as_bytes_are_refused(tmp_path):
     model = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
-    model.save_weights(tmp_path / "w.weights.h5")
+    with h5py.File(tmp_path / "w.weights.h5", "w") as f:  # as Keras writes: no checksum
+        saving.state.write(f, model)
     with h5py.File(tmp_path / "w.weights.h5", "a") as f:
         del f["layers/dense/vars/1"]
         f["layers/dense/vars/1"] = np.array([b"x"])
@@ -315,3 +316,29 @@ def test_in_memory_weights_open_from_bytes():
     data = keras.saving.weights_h5.weights_bytes(model)
     with h5py.File(io.BytesIO(data), "r") as f:
         assert list(f["layers/dense/vars"].keys()) == ["0", "1"]
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".weights.h5"])
+def test_damaged_weights_in_tinyann_hdf5_files_are_detected(tmp_path, trained_mlp, suffix):
+    # HDF5 itself would load a flipped weight silently; the checksum block does not
+    model, _, _ = trained_mlp
+    path = tmp_path / f"m{suffix}"
+    model.save_weights(path) if suffix == ".weights.h5" else model.save(path)
+    data = bytearray(path.read_bytes())
+    kernel = model.layers[1].kernel.numpy().tobytes()
+    data[data.index(kernel) + 5] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(InvalidFileError, match=rf"m{suffix}': the file is damaged: its "
+                       "checksum does not match"):
+        model.load_weights(path)
+
+
+def test_tinyann_hdf5_files_are_plain_hdf5_after_the_checksum_block(tmp_path, trained_mlp):
+    model, _, _ = trained_mlp
+    model.save_weights(tmp_path / "w.weights.h5")
+    data = (tmp_path / "w.weights.h5").read_bytes()
+    assert data.startswith(b"TINYANN-HDF5-SHA256 ") and data[512:520] == b"\x89HDF\r\n\x1a\n"
+    with h5py.File(tmp_path / "w.weights.h5", "r") as f:
+        assert f.userblock_size == 512
+        np.testing.assert_array_equal(f["layers/dense/vars/0"][()],
+                                      model.layers[1].kernel.numpy())

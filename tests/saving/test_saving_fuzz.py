@@ -71,7 +71,7 @@ def _corrupt(data: bytes, corruption) -> bytes:
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5", ".weights.h5"])
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=150, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(corruption=corruptions)
 def test_corrupted_files_raise_only_tinyann_errors(originals, suffix, corruption):

@@ -19,7 +19,7 @@ from tinyann.utils import conv_utils
 
 
 class _ConvWorkspace:
-    """The geometry and reusable arrays for one input shape (one part of a batch)."""
+    """The geometry and reusable arrays for one input shape."""
 
     def __init__(self, shape, layer):
         geo = conv_utils.ConvGeometry(shape, layer.kernel_size, layer.strides, layer.padding,
@@ -29,16 +29,15 @@ class _ConvWorkspace:
         dtype = layer.dtype
         self.geo = geo
         self.rows = n * geo.out_rows * geo.out_cols
+        self.out_shape = (n, geo.out_rows, geo.out_cols, layer.filters)
         # zeros: the few-channel im2col never writes the padded border (see im2col)
         self.cols6 = np.zeros((n, geo.out_rows, geo.out_cols, kh, kw, channels), dtype)
         self.cols = self.cols6.reshape(self.rows, kh * kw * channels)
         self.padded = self.padded_view = None
-        if geo.padded and channels >= 8:
+        if geo.padded and channels >= conv_utils.FEW_CHANNELS:
             self.padded = np.zeros(geo.padded_shape(), dtype)
             self.padded_view = conv_utils.window_view(self.padded, geo)
-        # gradient buffers, made on first use: the kernel's and bias's share of this
-        # part, and the columns' gradient, one block per kernel offset
-        self.dkernel = self.dbias = self.dcols = None
+        self.dcols = None  # the columns' gradient, one block per kernel offset
 
 
 class Conv2D(Layer):
@@ -106,8 +105,8 @@ class Conv2D(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel = self.bias = None
-        self._workspaces = conv_utils.Workspaces(lambda key: _ConvWorkspace(key[0], self))
-        self._parts = self._spaces = self._y = None
+        self._workspaces = conv_utils.Workspaces(lambda shape: _ConvWorkspace(shape, self))
+        self._ws = self._y = None
         self._train_out = self._dx = None  # buffers reused from batch to batch
 
     def build(self, input_shape):
@@ -139,87 +138,58 @@ class Conv2D(Layer):
 
     # ------------------------------------------------------------------ forward
     def call(self, inputs, training=False):
-        n = inputs.shape[0]
-        out_shape = self.compute_output_shape(inputs.shape)
+        ws = self._workspaces.get(inputs.shape)
+        conv_utils.im2col(inputs, ws.cols6, ws.geo, ws.padded, ws.padded_view)
         if training:
             # reused: the training loop consumes each batch's output before the next
-            out = self._train_out = conv_utils.reuse_buffer(self._train_out, out_shape,
-                                           self.dtype)
+            out = self._train_out = conv_utils.reuse_buffer(self._train_out, ws.out_shape,
+                                                            self.dtype)
         else:
-            out = np.empty(out_shape, self.dtype)
-        kernel = self.kernel.value.reshape(-1, self.filters)
-        bias = self.bias.value if self.use_bias else None
-        parts = conv_utils.batch_parts(n)
-        spaces = [None] * len(parts)
-
-        def forward(k, start, stop):
-            x = inputs[start:stop]
-            ws = spaces[k] = self._workspaces.get((x.shape, k))
-            conv_utils.im2col(x, ws.cols6, ws.geo, ws.padded, ws.padded_view)
-            z = out[start:stop].reshape(ws.rows, self.filters)
-            np.dot(ws.cols, kernel, out=z)  # the convolution: one GEMM
-            if bias is not None:
-                z += bias
-            self.activation.forward(z, z)
-
-        conv_utils.run_parts(forward, parts)
+            out = np.empty(ws.out_shape, self.dtype)
+        z = out.reshape(ws.rows, self.filters)
+        np.dot(ws.cols, self.kernel.value.reshape(-1, self.filters), out=z)  # one GEMM
+        if self.use_bias:
+            z += self.bias.value
+        self.activation.forward(z, z)
         if training:
-            self._parts, self._spaces, self._y = parts, spaces, out
+            self._ws, self._y = ws, z
         return out
 
     # ------------------------------------------------------------------ backward
     def backward(self, grad_output):
-        return self._backward(grad_output, through_activation=True)
+        g = grad_output.reshape(self._y.shape)
+        # dL/dz from dL/dy through the activation, in place (g is ours to overwrite)
+        return self.backward_preactivation(self.activation.backward(self._y, g, g))
 
     def backward_preactivation(self, dz, out_shape=None):
         """The backward pass from dL/dz (z = conv(x) + bias), skipping the activation."""
-        return self._backward(dz, through_activation=False)
-
-    def _backward(self, grad, through_activation):
-        y = self._y
-        # ours to overwrite: dL/dy becomes dL/dz in place
-        grad = grad.reshape(y.shape)
-        kh, kw = self.kernel_size
-        channels, filters = self.kernel.shape[2], self.filters
-        kernel_t = self.kernel.value.reshape(kh * kw, channels, filters).transpose(0, 2, 1)
-        need_dx = self._needs_input_grad
-        if need_dx:
-            dx = self._dx = conv_utils.reuse_buffer(self._dx,
-                                   (y.shape[0],) + self._spaces[0].geo.input_shape[1:],
-                                   self.dtype)
-        spaces = self._spaces
-
-        def backward(k, start, stop):
-            ws = spaces[k]
-            dz = grad[start:stop].reshape(ws.rows, filters)
-            if through_activation:
-                self.activation.backward(y[start:stop].reshape(ws.rows, filters), dz, dz)
-            if ws.dkernel is None:
-                ws.dkernel = np.empty((ws.cols.shape[1], filters), self.dtype)
-                ws.dbias = np.empty((filters,), self.dtype)
-            np.dot(ws.cols.T, dz, out=ws.dkernel)  # dL/dkernel = cols^T dz
-            if self.use_bias:
-                # dL/dbias = sum(dz), in two stages: summing whole images first keeps
-                # NumPy's inner loops long (4x faster than one reduce over rows)
-                per_pixel = np.add.reduce(dz.reshape(stop - start, -1), axis=0)
-                np.add.reduce(per_pixel.reshape(-1, filters), axis=0, out=ws.dbias)
-            if need_dx:
-                if ws.dcols is None:
-                    ws.dcols = np.empty((kh * kw, ws.rows, channels), self.dtype)
-                # dL/dcols for each kernel offset: dz @ kernel[offset]^T, each in its
-                # own block, so col2im adds whole rows of pixels at a time
-                np.matmul(dz, kernel_t, out=ws.dcols)
-                geo = ws.geo
-                dcols = ws.dcols.reshape(kh * kw, stop - start, geo.out_rows, geo.out_cols,
-                                         channels)
-                conv_utils.col2im(dcols, dx[start:stop], geo)
-
-        conv_utils.run_parts(backward, self._parts)
-        # the parts' shares, written (not added) into the packed gradient buffers
-        _sum_into([ws.dkernel for ws in spaces], self.kernel.grad)
+        ws, filters = self._ws, self.filters
+        dz = dz.reshape(self._y.shape)
+        # dL/dkernel = cols^T dz, written straight into the packed gradient buffer
+        grad = self.kernel.grad
+        if grad.flags.c_contiguous:
+            np.dot(ws.cols.T, dz, out=grad.reshape(-1, filters))
+        else:
+            grad[...] = np.dot(ws.cols.T, dz).reshape(grad.shape)
         if self.use_bias:
-            _sum_into([ws.dbias for ws in spaces], self.bias.grad)
-        return dx if need_dx else None
+            # dL/dbias = sum(dz), in two stages: summing whole images first keeps
+            # NumPy's inner loops long (4x faster than one reduce over the rows)
+            per_pixel = np.add.reduce(dz.reshape(ws.geo.input_shape[0], -1), axis=0)
+            np.add.reduce(per_pixel.reshape(-1, filters), axis=0, out=self.bias.grad)
+        if not self._needs_input_grad:
+            return None
+        geo = ws.geo
+        kh, kw = self.kernel_size
+        n, _, _, channels = geo.input_shape
+        if ws.dcols is None:
+            ws.dcols = np.empty((kh * kw, ws.rows, channels), self.dtype)
+        # dL/dcols for each kernel offset: dz @ kernel[offset]^T (one matmul call), each
+        # in its own block, so that col2im adds whole rows of pixels at a time
+        kernel_t = self.kernel.value.reshape(kh * kw, channels, filters).transpose(0, 2, 1)
+        np.matmul(dz, kernel_t, out=ws.dcols)
+        dcols = ws.dcols.reshape(kh * kw, n, geo.out_rows, geo.out_cols, channels)
+        self._dx = conv_utils.reuse_buffer(self._dx, geo.input_shape, self.dtype)
+        return conv_utils.col2im(dcols, self._dx, geo)
 
     # ------------------------------------------------------------------ config
     def get_config(self):
@@ -251,16 +221,3 @@ class Conv2D(Layer):
             if isinstance(config.get(key), dict):
                 config[key] = regularizers.get(config[key])
         return super().from_config(config)
-
-
-def _sum_into(parts, target):
-    """``target[...] = sum(parts)`` (each part shaped like ``target`` flattened to 2-D)."""
-    flat = target.reshape(parts[0].shape) if target.flags.c_contiguous else None
-    if flat is None:
-        target[...] = sum(parts).reshape(target.shape)
-    elif len(parts) == 1:
-        np.copyto(flat, parts[0])
-    else:
-        np.add(parts[0], parts[1], out=flat)
-        for p in parts[2:]:
-            flat += p

@@ -54,8 +54,8 @@ class _Pooling2D(Layer):
             self.pool_size if strides is None else strides, 2, "strides")
         self.padding = conv_utils.normalize_padding(padding)
         self.data_format = conv_utils.normalize_data_format(data_format)
-        self._workspaces = conv_utils.Workspaces(lambda key: _PoolWorkspace(key[0], self))
-        self._parts = self._spaces = self._x = self._y = None
+        self._workspaces = conv_utils.Workspaces(lambda shape: _PoolWorkspace(shape, self))
+        self._ws = self._x = self._y = None
         self._train_out = self._dx = None  # buffers reused from batch to batch
 
     def _check_input(self, shape):
@@ -67,41 +67,27 @@ class _Pooling2D(Layer):
                                             self.padding)
 
     def call(self, inputs, training=False):
-        out_shape = self.compute_output_shape(inputs.shape)
+        ws = self._workspaces.get(inputs.shape)
         if training:
-            out = self._train_out = conv_utils.reuse_buffer(self._train_out, out_shape, self.dtype)
+            out = self._train_out = conv_utils.reuse_buffer(self._train_out, ws.out_shape,
+                                                            self.dtype)
         else:
-            out = np.empty(out_shape, self.dtype)
-        parts = conv_utils.batch_parts(inputs.shape[0])
-        spaces = [None] * len(parts)
-        pool = _max_forward if self._mode == "max" else _average_forward
-
-        def forward(k, start, stop):
-            x = inputs[start:stop]
-            ws = spaces[k] = self._workspaces.get((x.shape, k))
-            pool(x, out[start:stop], ws)
-
-        conv_utils.run_parts(forward, parts)
+            out = np.empty(ws.out_shape, self.dtype)
+        if self._mode == "max":
+            _max_forward(inputs, out, ws)
+        else:
+            _average_forward(inputs, out, ws)
         if training:
-            self._parts, self._spaces, self._x, self._y = parts, spaces, inputs, out
+            self._ws, self._x, self._y = ws, inputs, out
         return out
 
     def backward(self, grad_output):
-        x, y = self._x, self._y
-        dx = self._dx = conv_utils.reuse_buffer(self._dx, x.shape, self.dtype)
-        grad = grad_output.reshape(y.shape)
-        spaces = self._spaces
-
-        def backward(k, start, stop):
-            ws = spaces[k]
-            if self._mode == "max":
-                _max_backward(x[start:stop], y[start:stop], grad[start:stop], dx[start:stop],
-                              ws)
-            else:
-                _average_backward(grad[start:stop], dx[start:stop], ws)
-
-        conv_utils.run_parts(backward, self._parts)
-        return dx
+        ws = self._ws
+        dx = self._dx = conv_utils.reuse_buffer(self._dx, ws.geo.input_shape, self.dtype)
+        grad = grad_output.reshape(ws.out_shape)
+        if self._mode == "max":
+            return _max_backward(self._x, self._y, grad, dx, ws)
+        return _average_backward(grad, dx, ws)
 
     def get_config(self):
         config = super().get_config()

@@ -24,7 +24,7 @@ def clone(model, input_tensors=None, clone_function=None):
         if isinstance(layer, Model):
             return clone(layer, clone_function=clone_function)
         new = clone_function(layer)
-        if not hasattr(new, "__call__") or not hasattr(new, "get_config"):
+        if not callable(new) or not hasattr(new, "get_config"):
             raise ValueError(f"`clone_function` must return a layer. Received: {new!r}")
         return new
 

@@ -16,7 +16,7 @@ import inspect
 
 from tinyann.layers.input_layer import InputLayer
 from tinyann.layers.keras_tensor import KerasTensor
-from tinyann.saving import objects
+from tinyann.saving import objects, registry
 from tinyann.saving.errors import InvalidFileError
 
 
@@ -87,6 +87,14 @@ def serialize_layer(layer) -> dict:
     if isinstance(layer, Model):
         return serialize_model(layer, include_compile=False)
     entry = objects.serialize_object(layer, "keras.layers")
+    fn = getattr(getattr(layer, "activation", None), "fn", None)
+    if fn is not None and isinstance(entry["config"].get("activation"), str):
+        # a user's activation function: by its registered key when it has one
+        registered = registry._GLOBAL_CUSTOM_NAMES.get(fn)
+        if registered:
+            entry["config"]["activation"] = {"module": None, "class_name": "function",
+                                             "config": registered,
+                                             "registered_name": "function"}
     shape = getattr(layer, "_build_shape", None)
     if layer.built and shape is not None and not isinstance(layer, InputLayer):
         entry["build_config"] = {"input_shape": _jsonable_shape(shape)}

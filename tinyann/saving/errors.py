@@ -7,6 +7,8 @@ them all.
 
 from __future__ import annotations
 
+import contextlib
+
 
 class SavingError(Exception):
     """Base class of tinyann's file errors; ``filepath`` names the file (or None)."""
@@ -42,3 +44,16 @@ def with_file(error: SavingError, filepath) -> SavingError:
     new = type(error)(f"Cannot load {str(filepath)!r}: {error}", filepath)
     new.__cause__ = error.__cause__
     return new
+
+
+@contextlib.contextmanager
+def reading(filepath, what="the HDF5 data is damaged"):
+    """Any failure while parsing the file's bytes becomes an error naming the file."""
+    try:
+        yield
+    except SavingError as e:
+        raise with_file(e, filepath) from e.__cause__
+    except MemoryError:
+        raise
+    except Exception as e:  # h5py raises many types for damaged data
+        raise file_error(filepath, f"{what}: {type(e).__name__}: {e}") from e

@@ -8,11 +8,19 @@ a file cannot make tinyann read elsewhere or allocate more than the model needs.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 from tinyann.saving.errors import file_error
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+# tinyann's HDF5 files start with a 512-byte user block (HDF5 skips it; h5py and
+# Keras read the files as usual) holding a SHA-256 of the rest: a damaged file is
+# refused before the HDF5 library parses it (a damaged HDF5 structure can make the
+# library loop forever), and damaged weights cannot load silently
+USERBLOCK_SIZE = 512
+_MAGIC = b"TINYANN-HDF5-SHA256"
 
 
 def require_h5py(what="HDF5 files (.h5, .weights.h5, .keras)"):
@@ -28,12 +36,69 @@ def require_h5py(what="HDF5 files (.h5, .weights.h5, .keras)"):
 
 
 def is_hdf5(filepath) -> bool:
-    """Whether the file starts with the HDF5 signature (at offset 0, as h5py writes)."""
+    """Whether the file has the HDF5 signature (at offset 0, or after tinyann's block)."""
     try:
         with open(filepath, "rb") as f:
-            return f.read(8) == HDF5_SIGNATURE
+            head = f.read(USERBLOCK_SIZE + 8)
     except OSError:
         return False
+    return head[:8] == HDF5_SIGNATURE or head[USERBLOCK_SIZE:] == HDF5_SIGNATURE
+
+
+def seal(path) -> None:
+    """Writes the checksum block into a file made with ``userblock_size=USERBLOCK_SIZE``.
+
+    The block holds ``magic sha256 length`` twice, at its start and at its end, so one
+    damaged copy still identifies the file as tinyann's.
+    """
+    with open(path, "r+b") as f:
+        f.seek(USERBLOCK_SIZE)
+        digest, size = _digest(f)
+        record = b"%s %s %020d\n" % (_MAGIC, digest.encode(), size)
+        f.seek(0)
+        f.write(record + bytes(USERBLOCK_SIZE - 2 * _RECORD) + record)
+
+
+_RECORD = len(_MAGIC) + 1 + 64 + 1 + 20 + 1
+
+
+def _digest(f):
+    sha, size = hashlib.sha256(), 0
+    for chunk in iter(lambda: f.read(2**20), b""):
+        sha.update(chunk)
+        size += len(chunk)
+    return sha.hexdigest(), size
+
+
+def _parse_record(record):
+    parts = record.rstrip(b"\n").split(b" ")
+    if len(parts) != 3 or parts[0] != _MAGIC or not parts[2].isdigit() or len(parts[1]) != 64:
+        return None
+    return parts[1].decode("ascii", "replace"), int(parts[2])
+
+
+def verify(filepath) -> None:
+    """Checks tinyann's checksum block, if the file has one (Keras's files do not)."""
+    try:
+        with open(filepath, "rb") as f:
+            block = f.read(USERBLOCK_SIZE)
+            copies = [block[:_RECORD], block[USERBLOCK_SIZE - _RECORD:]]
+            if not any(c.startswith(_MAGIC) for c in copies):
+                return
+            parsed = [p for p in map(_parse_record, copies) if p]
+            f.seek(USERBLOCK_SIZE)
+            digest, actual = _digest(f)
+    except FileNotFoundError:
+        raise file_error(filepath, "no such file") from None
+    if not parsed:
+        raise file_error(filepath, "the file is damaged: its checksum block is unreadable")
+    expected, size = parsed[0]
+    if actual != size:
+        raise file_error(filepath, f"the file is truncated or damaged: it holds {actual} "
+                         f"bytes of HDF5 data, {size} were written")
+    if digest != expected:
+        raise file_error(filepath, "the file is damaged: its checksum does not match "
+                         "what was written (SHA-256)")
 
 
 def open_h5(source, filepath, mode="r"):

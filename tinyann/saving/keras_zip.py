@@ -8,6 +8,7 @@ limits), and the weights file is opened from memory.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import io
 import json
@@ -84,17 +85,20 @@ def open_archive(filepath):
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as e:
         raise file_error(filepath, f"not a valid `.keras` zip archive "
                          f"(truncated, corrupt or another format): {e}") from None
-    names = zf.namelist()
-    for name in names:
-        _check_member_name(name, filepath)
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
+    try:
+        names = zf.namelist()
+        for name in names:
+            _check_member_name(name, filepath)
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise file_error(filepath, "the archive holds several entries named "
+                             f"{duplicates[0]!r}")
+        if CONFIG_FILENAME not in names:
+            raise file_error(filepath, f"the archive has no {CONFIG_FILENAME}; it is not a "
+                             "`.keras` model file")
+    except BaseException:
         zf.close()
-        raise file_error(filepath, f"the archive holds several entries named {duplicates[0]!r}")
-    if CONFIG_FILENAME not in names:
-        zf.close()
-        raise file_error(filepath, f"the archive has no {CONFIG_FILENAME}; it is not a "
-                         "`.keras` model file")
+        raise
     return zf
 
 
@@ -124,12 +128,8 @@ def load_model(filepath, custom_objects=None, compile=True):
 
 def build_from_config(config, custom_objects, filepath, compile=True):
     """The model of a ``config.json`` dict; errors name ``filepath``."""
-    from tinyann import backend
-
     try:
-        # building draws initial weights: keep the caller's random stream untouched,
-        # so that loading a model does not change what a seeded program does next
-        with backend_rng_preserved(backend):
+        with _random_stream_preserved():
             return config_module.deserialize_model(config, custom_objects, compile=compile)
     except SavingError as e:
         raise with_file(e, filepath) from e.__cause__
@@ -138,17 +138,18 @@ def build_from_config(config, custom_objects, filepath, compile=True):
                          f"{type(e).__name__}: {e}") from e
 
 
-class backend_rng_preserved:
-    """Restores tinyann's global generator state on exit."""
+@contextlib.contextmanager
+def _random_stream_preserved():
+    """Building a model draws initial weights (overwritten by the file's right after):
+    the global generator is put back, so that loading a model does not change what a
+    seeded program does next (a resumed ``fit`` shuffles as an uninterrupted one)."""
+    from tinyann import backend
 
-    def __init__(self, backend):
-        self.backend = backend
-
-    def __enter__(self):
-        self.state = self.backend.rng().bit_generator.state
-
-    def __exit__(self, *exc):
-        self.backend.rng().bit_generator.state = self.state
+    state = backend.rng().bit_generator.state
+    try:
+        yield
+    finally:
+        backend.rng().bit_generator.state = state
 
 
 def load_weights_from_archive(zf, model, filepath, skip_mismatch=False) -> None:

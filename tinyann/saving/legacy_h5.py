@@ -25,8 +25,7 @@ from tinyann import backend
 from tinyann.saving import config as config_module
 from tinyann.saving import h5, keras_zip, state
 from tinyann.saving.atomic import atomic_path
-from tinyann.saving.errors import SavingError, file_error, with_file
-
+from tinyann.saving.errors import SavingError, file_error, reading, with_file
 
 _ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error"}
 
@@ -43,20 +42,16 @@ def _legacy(entry):
     return out
 
 
-def _weight_names(model, prefix=""):
-    """Per layer of ``model``: the names Keras 3 gives its weights in a legacy file."""
+def _weight_names(model):
+    """Per layer of ``model``: the names Keras 3 gives its weights in a legacy file
+    (``sequential/dense/kernel``; a functional model's have no model prefix)."""
     from tinyann.models import Model, Sequential
 
+    prefix = f"{model.name}/" if isinstance(model, Sequential) else ""
     names = {}
-    if isinstance(model, Sequential):
-        prefix = f"{prefix}{model.name}/"
     for layer in config_module.keras_layers(model):
-        if isinstance(layer, Model):
-            inner = _weight_names(layer, prefix if isinstance(layer, Sequential) else (
-                f"{prefix}{layer.name}/"))
-            names[layer.name] = [n for layer_names in inner.values() for n in layer_names]
-        else:
-            names[layer.name] = [f"{prefix}{layer.name}/{v.name}" for v in _legacy_weights(layer)]
+        nested = f"{layer.name}/" if isinstance(layer, Model) else ""
+        names[layer.name] = [f"{prefix}{nested}{v.path}" for v in _legacy_weights(layer)]
     return names
 
 
@@ -70,48 +65,54 @@ def _save_names(group, name, values) -> None:
 
 def save_model(model, filepath, include_optimizer=True) -> None:
     """Writes ``model`` as a legacy ``.h5`` file (architecture, weights, compile state)."""
-    from tinyann.saving import objects
-
     h5py = h5.require_h5py()
-    weights_h5_check = model.built and model._graph is not None
     entry = config_module.serialize_model(model)
     compile_config = entry.get("compile_config") or {}
-    with atomic_path(filepath) as tmp, h5py.File(tmp, "w") as f:
-        f.attrs["keras_version"] = keras_zip.KERAS_FORMAT_VERSION
-        f.attrs["backend"] = backend.backend()
-        f.attrs["model_config"] = json.dumps(_legacy(entry)).encode("utf8")
-        if include_optimizer and compile_config.get("optimizer"):
-            training = {k: v for k, v in compile_config.items() if k != "optimizer"}
-            # Keras 3's legacy loader cannot read the aliases 'mse' and 'mae' (it fails
-            # on its own files): write the full names, which mean the same
-            training["loss"] = _ALIASES.get(training.get("loss"), training.get("loss"))
-            if training.get("metrics"):
-                training["metrics"] = [_ALIASES.get(m, m) if isinstance(m, str) else m
-                                       for m in training["metrics"]]
-            optimizer = compile_config["optimizer"]
-            training["optimizer_config"] = {"class_name": optimizer["class_name"],
-                                            "config": optimizer["config"]}
-            f.attrs["training_config"] = json.dumps(training).encode("utf8")
-        group = f.create_group("model_weights")
-        layers = config_module.keras_layers(model) if weights_h5_check else []
-        _save_names(group, "layer_names", [layer.name for layer in layers])
-        group.attrs["backend"] = backend.backend().encode("utf8")
-        group.attrs["keras_version"] = keras_zip.KERAS_FORMAT_VERSION.encode("utf8")
-        names = _weight_names(model) if weights_h5_check else {}
-        for layer in sorted(layers, key=lambda x: x.name):
-            layer_group = group.create_group(layer.name)
-            _save_names(layer_group, "weight_names", names[layer.name])
-            for name, v in zip(names[layer.name], _legacy_weights(layer)):
-                layer_group.create_dataset(name, data=v.numpy())
-        _save_names(group.create_group("top_level_model_weights"), "weight_names", [])
-        optimizer = getattr(model, "optimizer", None)
-        if include_optimizer and optimizer is not None and objects.compile_config(model):
-            values = optimizer.variables
-            opt_names = [f"{optimizer.name}/{n}" for n in optimizer._variable_names()]
-            opt_group = f.create_group("optimizer_weights")
-            _save_names(opt_group, "weight_names", opt_names)
-            for name, value in zip(opt_names, values):
-                opt_group.create_dataset(name, data=np.array(value, order="C"))
+    with atomic_path(filepath) as tmp:
+        with h5py.File(tmp, "w", userblock_size=h5.USERBLOCK_SIZE) as f:
+            _write(f, model, entry, compile_config, include_optimizer)
+        h5.seal(tmp)
+
+
+def _write(f, model, entry, compile_config, include_optimizer) -> None:
+    from tinyann.saving import objects
+
+    built = model.built and model._graph is not None
+    f.attrs["keras_version"] = keras_zip.KERAS_FORMAT_VERSION
+    f.attrs["backend"] = backend.backend()
+    f.attrs["model_config"] = json.dumps(_legacy(entry)).encode("utf8")
+    if include_optimizer and compile_config.get("optimizer"):
+        training = {k: v for k, v in compile_config.items() if k != "optimizer"}
+        # Keras 3's legacy loader cannot read the aliases 'mse' and 'mae' (it fails
+        # on its own files): write the full names, which mean the same
+        training["loss"] = _ALIASES.get(training.get("loss"), training.get("loss"))
+        if training.get("metrics"):
+            training["metrics"] = [_ALIASES.get(m, m) if isinstance(m, str) else m
+                                   for m in training["metrics"]]
+        optimizer = compile_config["optimizer"]
+        training["optimizer_config"] = {"class_name": optimizer["class_name"],
+                                        "config": optimizer["config"]}
+        f.attrs["training_config"] = json.dumps(training).encode("utf8")
+    group = f.create_group("model_weights")
+    layers = config_module.keras_layers(model) if built else []
+    _save_names(group, "layer_names", [layer.name for layer in layers])
+    group.attrs["backend"] = backend.backend().encode("utf8")
+    group.attrs["keras_version"] = keras_zip.KERAS_FORMAT_VERSION.encode("utf8")
+    names = _weight_names(model) if built else {}
+    for layer in sorted(layers, key=lambda x: x.name):
+        layer_group = group.create_group(layer.name)
+        _save_names(layer_group, "weight_names", names[layer.name])
+        for name, v in zip(names[layer.name], _legacy_weights(layer)):
+            layer_group.create_dataset(name, data=v.numpy())
+    _save_names(group.create_group("top_level_model_weights"), "weight_names", [])
+    optimizer = getattr(model, "optimizer", None)
+    if include_optimizer and optimizer is not None and objects.compile_config(model):
+        values = optimizer.variables
+        opt_names = [f"{optimizer.name}/{n}" for n in optimizer._variable_names()]
+        opt_group = f.create_group("optimizer_weights")
+        _save_names(opt_group, "weight_names", opt_names)
+        for name, value in zip(opt_names, values):
+            opt_group.create_dataset(name, data=np.array(value, order="C"))
 
 
 # ---------------------------------------------------------------- loading
@@ -129,30 +130,27 @@ def load_model(filepath, custom_objects=None, compile=True):
     """The model stored in a legacy ``.h5`` file."""
     if not os.path.exists(filepath):
         raise file_error(filepath, "no such file")
+    h5.verify(filepath)
     with h5.open_h5(filepath, filepath) as f:
-        try:
+        with reading(filepath):
             model_config = _json_attr(f, "model_config", filepath)
             if model_config is None:
                 raise file_error(filepath, f"No model config found in the file at {filepath}.")
             training_config = _json_attr(f, "training_config", filepath) if compile else None
-        except (OSError, KeyError, RuntimeError, TypeError) as e:
-            raise file_error(filepath, f"the HDF5 data is damaged: {e}") from None
-        entry = dict(model_config) if isinstance(model_config, dict) else model_config
-        model = keras_zip.build_from_config(entry, custom_objects, filepath, compile=False)
-        try:
+        model = keras_zip.build_from_config(model_config, custom_objects, filepath,
+                                            compile=False)
+        with reading(filepath):
             load_weights_from_group(h5.get_group(f, "model_weights", filepath), model, filepath)
-        except SavingError as e:
-            raise with_file(e, filepath) from e.__cause__
-        except (OSError, KeyError, RuntimeError, TypeError) as e:
-            raise file_error(filepath, f"the HDF5 data is damaged: {e}") from None
         if compile and training_config is not None:
             _compile(model, training_config, custom_objects, filepath)
-            if "optimizer_weights" in f:
-                group = h5.get_group(f, "optimizer_weights", filepath)
-                names = h5.attr_strings(group, "weight_names", filepath)
-                values = [h5.read_dataset(h5.get_dataset(group, n, filepath), None, filepath,
-                                          f"optimizer weight {n!r}") for n in names]
-                state.restore_optimizer(model, values, filepath)
+            with reading(filepath):
+                if "optimizer_weights" in f:
+                    group = h5.get_group(f, "optimizer_weights", filepath)
+                    names = h5.attr_strings(group, "weight_names", filepath)
+                    values = [h5.read_dataset(h5.get_dataset(group, n, filepath), None,
+                                              filepath, f"optimizer weight {n!r}")
+                              for n in names]
+                    state.restore_optimizer(model, values, filepath)
         elif compile:
             warnings.warn("No training configuration found in the save file, so the model "
                           "was *not* compiled. Compile it manually.", stacklevel=3)
@@ -176,16 +174,12 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False) -> None:
     """``model.load_weights('x.h5')`` from a legacy file (whole model or weights only)."""
     if not os.path.exists(filepath):
         raise file_error(filepath, "no such file")
-    with h5.open_h5(filepath, filepath) as f:
-        try:
-            group = f
-            if "layer_names" not in f.attrs and "model_weights" in f:
-                group = h5.get_group(f, "model_weights", filepath)
-            load_weights_from_group(group, model, filepath, skip_mismatch, by_name)
-        except SavingError as e:
-            raise with_file(e, filepath) from e.__cause__
-        except (OSError, KeyError, RuntimeError, TypeError) as e:
-            raise file_error(filepath, f"the HDF5 data is damaged: {e}") from None
+    h5.verify(filepath)
+    with h5.open_h5(filepath, filepath) as f, reading(filepath):
+        group = f
+        if "layer_names" not in f.attrs and "model_weights" in f:
+            group = h5.get_group(f, "model_weights", filepath)
+        load_weights_from_group(group, model, filepath, skip_mismatch, by_name)
 
 
 def load_weights_from_group(group, model, filepath, skip_mismatch=False, by_name=False):
@@ -210,7 +204,8 @@ def load_weights_from_group(group, model, filepath, skip_mismatch=False, by_name
     for k, (layer, (layer_group, weight_names)) in enumerate(pairs):
         variables = _legacy_weights(layer)
         saved_name = layer_group.name.rsplit("/", 1)[-1]
-        where = f"layer #{k} (named {layer.name} in the current model, {saved_name} in the save file)"
+        where = (f"layer #{k} (named {layer.name} in the current model, {saved_name} in the "
+                 "save file)")
         if len(weight_names) != len(variables):
             message = (f"Weight count mismatch for {where}. Layer expects {len(variables)} "
                        f"weight(s). Received {len(weight_names)} saved weight(s)")

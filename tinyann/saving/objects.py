@@ -67,8 +67,10 @@ def _refuse_code(entry) -> None:
 
 def _unknown(kind, entry):
     text = repr(entry)
+    name = entry.get("config") if entry.get("class_name") == "function" else entry.get(
+        "class_name")
     raise UnknownObjectError(
-        f"Could not locate {kind} '{entry.get('class_name')}'. Make sure custom classes and "
+        f"Could not locate {kind} '{name}'. Make sure custom classes and "
         "functions are decorated with `@tinyann.saving.register_keras_serializable()` "
         "(or passed in `custom_objects`), and imported before loading. Full object "
         f"config: {text[:500] + '...' if len(text) > 500 else text}")
@@ -102,7 +104,23 @@ def layer_config_for_tinyann(entry, custom_objects=None) -> dict:
         config = {}
     if not isinstance(config, dict):
         raise InvalidFileError(f"The config of layer {entry.get('class_name')!r} must be a dict.")
-    return resolve_functions(_strip_ignorable(config), custom_objects)
+    dtype = config.get("dtype")
+    name = (dtype.get("config") or {}).get("name") if isinstance(dtype, dict) else dtype
+    if name is not None and name not in ("float16", "float32", "float64"):
+        raise NotImplementedError(
+            f"Layer {config.get('name')!r} uses the dtype policy {name!r}; tinyann computes "
+            "in float32 (or float64) only")
+    config = resolve_functions(_strip_ignorable(config), custom_objects)
+    activation = config.get("activation")
+    if isinstance(activation, str):  # a custom activation saved by its name
+        from tinyann import activations
+
+        if activation.lower() not in activations._INSTANCES:
+            found = registry.lookup(activation, None, custom_objects)
+            if found is None:
+                _unknown("function", {"class_name": "function", "config": activation})
+            config["activation"] = found
+    return config
 
 
 def _strip_ignorable(config):
@@ -293,4 +311,6 @@ def compile_from_config(model, config, custom_objects=None) -> None:
             metrics = metrics[0]
     if isinstance(loss, list) and len(loss) == 1:
         loss = loss[0]
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    # passed on so that compile refuses what tinyann cannot do, instead of dropping it
+    extra = {k: config[k] for k in ("loss_weights", "weighted_metrics") if config.get(k)}
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, **extra)

@@ -11,7 +11,7 @@ import os
 
 from tinyann.saving import h5, state
 from tinyann.saving.atomic import atomic_path
-from tinyann.saving.errors import SavingError, file_error, with_file
+from tinyann.saving.errors import file_error, reading
 
 WEIGHTS_SUFFIX = ".weights.h5"
 
@@ -28,8 +28,10 @@ def save_weights(model, filepath) -> None:
     """Writes ``model``'s variables to ``filepath`` (``.weights.h5``) atomically."""
     check_built(model, "saving")
     h5py = h5.require_h5py()
-    with atomic_path(filepath) as tmp, h5py.File(tmp, "w") as f:
-        state.write(f, model)
+    with atomic_path(filepath) as tmp:
+        with h5py.File(tmp, "w", userblock_size=h5.USERBLOCK_SIZE) as f:
+            state.write(f, model)
+        h5.seal(tmp)
 
 
 def weights_bytes(model, include_optimizer=True) -> bytes:
@@ -51,17 +53,13 @@ def load_weights(model, filepath, skip_mismatch=False) -> None:
     check_built(model, "loading weights into")
     if not os.path.exists(filepath):
         raise file_error(filepath, "no such file")
+    h5.verify(filepath)
     with h5.open_h5(filepath, filepath) as f:
         read_open_file(f, model, filepath, skip_mismatch=skip_mismatch)
 
 
 def read_open_file(f, model, filepath, include_optimizer=True, skip_mismatch=False) -> None:
     """Reads an open Keras-3-layout HDF5 file into ``model``, naming ``filepath`` on error."""
-    try:
+    with reading(filepath):
         state.read(f, model, filepath, include_optimizer=include_optimizer,
                    skip_mismatch=skip_mismatch)
-    except SavingError as e:
-        raise with_file(e, filepath) from e.__cause__
-    except (OSError, KeyError, RuntimeError, TypeError) as e:
-        # h5py's errors for damaged metadata inside an HDF5 file that opened
-        raise file_error(filepath, f"the HDF5 data is damaged: {e}") from None

@@ -11,14 +11,10 @@ which output positions read real (not padded) input and from where.
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-
-from tinyann.utils.denormals import flush_denormals
 
 
 def normalize_tuple(value, n, name, allow_zero=False) -> tuple:
@@ -183,6 +179,10 @@ def _covers(sl, length):
     return sl.start == 0 and sl.stop == length and sl.step == 1
 
 
+# below this many channels im2col copies kernel offset by offset (see im2col)
+FEW_CHANNELS = 8
+
+
 def window_view(x, geo):
     """The receptive fields of ``x`` (already padded) as a strided view
     ``(batch, oh, ow, kh, kw, channels)``: no copy."""
@@ -208,7 +208,7 @@ def im2col(x, cols, geo, padded=None, padded_view=None):
             ``padded_view``, its ``window_view`` (made once: the view costs more
             to build than to copy from for small images).
     """
-    if x.shape[-1] < 8:
+    if x.shape[-1] < FEW_CHANNELS:
         for i, j, out_r, out_c, in_r, in_c in geo.offsets:
             cols[:, out_r, out_c, i, j, :] = x[:, in_r, in_c, :]
         return cols
@@ -245,9 +245,8 @@ def col2im(dcols, dx, geo):
 
 
 # ---------------------------------------------------------------------- buffers
-# buffer sets a layer keeps: two halves of the training batch, of the last batch and of
-# a predict chunk
-_MAX_WORKSPACES = 6
+# input shapes whose buffers a layer keeps (training batch, last batch, predict chunk)
+_MAX_WORKSPACES = 4
 
 
 def check_image_input(layer, shape, channels=None):
@@ -268,8 +267,8 @@ def check_image_input(layer, shape, channels=None):
 
 
 class Workspaces:
-    """Buffers keyed by ``(input shape, batch part)``, the least recently used dropped
-    first; ``make(key)`` builds a missing one."""
+    """Buffers keyed by input shape, the least recently used dropped first;
+    ``make(shape)`` builds a missing one."""
 
     def __init__(self, make):
         self._make = make
@@ -294,72 +293,3 @@ def reuse_buffer(buffer, shape, dtype):
     if buffer is None or buffer.shape != tuple(shape):
         return np.empty(shape, dtype)
     return buffer
-
-
-# ---------------------------------------------------------------------- two cores
-# A batch's two halves run at once, the second on a helper thread: NumPy releases
-# the GIL in its copies, ufuncs and BLAS calls, so the elementwise work (im2col,
-# col2im, pooling, activations) uses both cores too, not only the matrix products.
-# BLAS is held to one thread meanwhile: two threads each starting two BLAS threads
-# would oversubscribe the cores, and OpenBLAS's threads busy-wait, which is ruinous
-# on a loaded machine (measured: 7x slower per batch with other processes running).
-SPLIT_MIN_BATCH = 8
-split_batches = os.environ.get("TINYANN_SPLIT_BATCHES", "1") != "0"
-_POOL = None
-_BLAS = None
-
-
-def _usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _blas_controller():
-    """threadpoolctl's handle on the BLAS libraries, or False when it cannot limit them."""
-    global _BLAS
-    if _BLAS is None:
-        _BLAS = False
-        if _usable_cpus() > 1:
-            try:
-                from threadpoolctl import ThreadpoolController
-
-                blas = ThreadpoolController().select(user_api="blas")
-                if blas.lib_controllers:
-                    _BLAS = blas
-            except Exception:  # noqa: BLE001 - no threadpoolctl, or it failed: no split
-                _BLAS = False
-    return _BLAS
-
-
-def batch_parts(n) -> list[tuple[int, int, int]]:
-    """``[(part, start, stop)]``: the whole batch, or its two halves when they can run
-    on two cores (``split_batches``, a batch of at least ``SPLIT_MIN_BATCH``, more than
-    one CPU, and a BLAS that threadpoolctl can hold to one thread)."""
-    if n < SPLIT_MIN_BATCH or not split_batches or not _blas_controller():
-        return [(0, 0, n)]
-    half = n // 2
-    return [(0, 0, half), (1, half, n)]
-
-
-def run_parts(fn, parts) -> None:
-    """Calls ``fn(part, start, stop)`` for each of ``batch_parts``; two at once."""
-    if len(parts) == 1:
-        fn(*parts[0])
-        return
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinyann-half")
-    with _blas_controller().limit(limits=1):
-        pending = _POOL.submit(_flushing, fn, parts[1])
-        try:
-            fn(*parts[0])
-        finally:
-            pending.result()
-
-
-def _flushing(fn, args):
-    # subnormals flushed to zero in the helper thread as in the training thread
-    with flush_denormals():
-        return fn(*args)

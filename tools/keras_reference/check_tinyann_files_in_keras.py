@@ -29,7 +29,8 @@ def _cases(keras, layers, rng):
     import numpy as np
 
     mlp = keras.Sequential([keras.Input((6, 4)), layers.Flatten(),
-                            layers.Dense(8, activation="relu"), layers.Dropout(0.25),
+                            layers.Dense(8, activation="relu"), layers.BatchNormalization(),
+                            layers.Dropout(0.25),
                             layers.Dense(3, activation="softmax")])
     mlp.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     yield "mlp", mlp, [rng.random((16, 6, 4), dtype=np.float32)], rng.integers(0, 3, 16)

@@ -29,9 +29,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # plain, reproducible kernels
 
 import h5py  # noqa: E402
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
 tf.config.threading.set_intra_op_parallelism_threads(1)
@@ -44,9 +44,11 @@ rng = np.random.default_rng(0)
 
 
 def mlp():
-    """The textbook classifier: Flatten, Dense, Dropout, Dense softmax; Adam."""
+    """The textbook classifier: Flatten, Dense, BatchNormalization (non-trainable moving
+    statistics after its trainable weights), Dropout, Dense softmax; Adam."""
     model = keras.Sequential([keras.Input((6, 4)), layers.Flatten(),
-                              layers.Dense(8, activation="relu"), layers.Dropout(0.25),
+                              layers.Dense(8, activation="relu"), layers.BatchNormalization(),
+                              layers.Dropout(0.25),
                               layers.Dense(3, activation="softmax")], name="mlp")
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
