@@ -41,9 +41,9 @@ def _quiet_env():
 
 def _import_keras():
     _quiet_env()
+    import keras
     import numpy as np
     import tensorflow as tf
-    import keras
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
@@ -532,7 +532,7 @@ def part_errors():
                    "exception_module": type(e).__module__, "message": msg}
         results.append(res)
     with open(OUT / "errors.txt", "w", encoding="utf-8") as f:
-        f.write("# Keras %s / TensorFlow %s: exact exception messages (str(e)).\n" % (keras.__version__, tf.__version__))
+        f.write(f"# Keras {keras.__version__} / TensorFlow {tf.__version__}: exact exception messages (str(e)).\n")
         f.write("# Each case: '## <case>', then 'raises: <ExceptionType>' and the message between the\n")
         f.write("# '-----' lines, or 'raises: nothing' and what happened. Messages may contain ANSI\n")
         f.write("# escapes (ESC[1m ... ESC[0m) exactly as Keras puts them; TF graph tracebacks are elided.\n\n")
@@ -592,7 +592,7 @@ def child_env(**extra):
 def run_child(args, **extra_env):
     p = subprocess.run(
         [sys.executable, str(SCRIPT), "--part", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env(**extra_env),
+        capture_output=True, env=child_env(**extra_env),
         stdin=subprocess.DEVNULL,
     )
     if p.returncode != 0:
