@@ -48,7 +48,7 @@ def _tuple(v):
     return (v, v) if isinstance(v, int) else tuple(v)
 
 
-def _layer(geometry, rng, activation=None, use_bias=True, dtype_check=True):
+def _layer(geometry, rng, activation=None, use_bias=True):
     shape, filters, kernel, strides, padding, dilation = geometry
     layer = Conv2D(filters, kernel, strides=strides, padding=padding, dilation_rate=dilation,
                    activation=activation, use_bias=use_bias)
