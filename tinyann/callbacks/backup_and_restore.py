@@ -201,7 +201,7 @@ def _read_json(path) -> dict:
 
 def _write_json(path, data):
     """Writes ``data`` as JSON atomically (a temporary file, then rename)."""
-    from tinyann.saving.atomic import atomic_path
+    from tinyann.utils.files import atomic_path
 
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         json.dump(data, f)

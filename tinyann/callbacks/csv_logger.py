@@ -81,7 +81,7 @@ class CSVLogger(Callback):
         self._write()
 
     def _write(self):
-        from tinyann.saving.atomic import atomic_path
+        from tinyann.utils.files import atomic_path
 
         with atomic_path(self.filename) as tmp, open(tmp, "w", newline="") as f:
             f.write(self._previous)

@@ -18,7 +18,7 @@ import zlib
 
 from tinyann.saving import config as config_module
 from tinyann.saving import h5, weights_h5
-from tinyann.saving.atomic import atomic_path
+from tinyann.utils.files import atomic_path
 from tinyann.saving.errors import SavingError, file_error, with_file
 
 CONFIG_FILENAME = "config.json"

@@ -10,7 +10,7 @@ import io
 import os
 
 from tinyann.saving import h5, state
-from tinyann.saving.atomic import atomic_path
+from tinyann.utils.files import atomic_path
 from tinyann.saving.errors import file_error, reading
 
 WEIGHTS_SUFFIX = ".weights.h5"

@@ -1,41 +1,78 @@
-"""Atomic file writes: a temporary file in the same folder, then ``os.replace``.
+"""Atomic file writes: write a temporary file next to the target, then rename.
 
-A crash or an error half-way leaves the previous file intact and no partial file
-under the target name.
+``os.replace`` swaps the file in one step, so a reader sees either the old file
+or the complete new one; if anything fails before, the old file is untouched
+and the temporary file is removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import tempfile
+import secrets
 
 
-def atomic_write_bytes(path, data: bytes) -> None:
-    """Writes ``data`` to ``path`` so readers see the old or the new file, never a part."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
-    try:
-        # mkstemp makes the file private (0600); give it the mode a plain open() would
-        os.chmod(tmp, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+def _temp_name(filepath: str) -> str:
+    directory, base = os.path.split(filepath)
+    return os.path.join(directory, f".{base}.{secrets.token_hex(4)}.tmp")
+
+
+@contextlib.contextmanager
+def atomic_path(filepath):
+    """Yields a fresh temporary path; on success it replaces ``filepath``.
+
+    The temporary file is created empty with the permissions ``open`` would give
+    (so the umask applies, unlike ``tempfile.mkstemp``'s 0600).
+
+    Example:
+        >>> with atomic_path("model.weights.h5") as tmp:
+        ...     write_everything_to(tmp)
+    """
+    filepath = os.fspath(filepath)
+    directory = os.path.dirname(filepath)
+    if directory and not os.path.isdir(directory):
+        os.makedirs(directory, exist_ok=True)
+    while True:
+        tmp = _temp_name(filepath)
         try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:  # pragma: no cover - 32 random bits collided
+            continue
+    os.close(fd)
+    try:
+        yield tmp
+        _fsync_file(tmp)
+        os.replace(tmp, filepath)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
         raise
+    _fsync_dir(directory or ".")
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def atomic_write_bytes(filepath, data: bytes) -> None:
+    """Writes ``data`` to ``filepath`` atomically."""
+    with atomic_path(filepath) as tmp, open(tmp, "wb") as f:
+        f.write(data)
 
 
-def atomic_write_text(path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(filepath, text: str) -> None:
+    """Writes ``text`` as UTF-8 to ``filepath`` atomically."""
+    atomic_write_bytes(filepath, text.encode("utf-8"))
+
+
+def _fsync_file(path: str) -> None:
+    # the data must be on disk before the rename makes it visible
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(directory: str) -> None:
+    # makes the rename itself durable; not possible on every platform
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
