@@ -168,6 +168,10 @@ def _compile(model, training_config, custom_objects, filepath) -> None:
         objects.compile_from_config(model, config, custom_objects)
     except SavingError as e:
         raise with_file(e, filepath) from e.__cause__
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
+        # a damaged training_config (e.g. a misspelt optimizer argument)
+        raise file_error(filepath, f"the training configuration cannot be restored: "
+                         f"{e}"[:600]) from e
 
 
 def load_weights(model, filepath, skip_mismatch=False, by_name=False) -> None:
