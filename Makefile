@@ -26,7 +26,9 @@ data: venv
 	$(BIN)/tinyann data --fetch
 
 demo: data
+	$(BIN)/tinyann baseline --out $(RUN)
 	$(BIN)/tinyann train --out $(RUN)
+	@echo "Open $(RUN)/report.html in a browser, or run: $(BIN)/tinyann serve $(RUN)"
 
 # Debian's Chromium (and a Korean font) for the end-to-end tests of the web page and report
 browser:
