@@ -1,7 +1,7 @@
 """The textbook CNN on Fashion-MNIST: one epoch, predict throughput, and the accuracy recipe.
 
     python benchmarks/bench_cnn.py [--batches N] [--torch-python PATH] [--keras-python PATH]
-                                   [--threads N] [--accuracy] [--json FILE]
+                                   [--threads N] [--accuracy] [--no-speed] [--json FILE]
 
 Model: Input(28, 28, 1) -> Conv2D(32, 3, relu, same) -> MaxPooling2D(2) ->
 Conv2D(64, 3, relu, same) -> MaxPooling2D(2) -> Flatten -> Dense(100, relu) ->
@@ -168,7 +168,9 @@ def worker_accuracy(data_dir):
     return {"epochs_run": len(val), "best_epoch": best + 1,
             "val_accuracy_at_best": val[best], "max_val_accuracy": max(val),
             "test_accuracy": float(test_accuracy), "test_loss": float(test_loss),
-            "seconds": seconds}
+            "seconds": seconds,
+            "history": {k: [round(float(v), 4) for v in vals]
+                        for k, vals in history.history.items()}}
 
 
 # ---------------------------------------------------------------------- parent
@@ -229,6 +231,8 @@ def main():
     parser.add_argument("--keras-python", default=os.environ.get("KERAS_PYTHON"))
     parser.add_argument("--accuracy", action="store_true",
                         help="also run the 20-epoch accuracy recipe (several minutes)")
+    parser.add_argument("--no-speed", action="store_true",
+                        help="skip the epoch and predict timings (with --accuracy)")
     parser.add_argument("--threads", type=int,
                         help="limit BLAS / PyTorch threads to this many in every framework")
     parser.add_argument("--json", help="also write the results to this file")
@@ -252,10 +256,10 @@ def main():
                            "threads": args.threads}}
     with tempfile.TemporaryDirectory() as data_dir:
         _prepare_data(data_dir)
-        results["tinyann"] = _run(sys.executable, "tinyann", data_dir, args.batches,
-                                  args.threads)
-        print(_line("tinyann", results["tinyann"]), flush=True)
-        for name, python in (("torch", args.torch_python), ("keras", args.keras_python)):
+        frameworks = [] if args.no_speed else [
+            ("tinyann", sys.executable), ("torch", args.torch_python),
+            ("keras", args.keras_python)]
+        for name, python in frameworks:
             if python:
                 results[name] = _run(python, name, data_dir, args.batches, args.threads)
                 print(_line(name, results[name]), flush=True)

@@ -119,6 +119,35 @@ def test_backward_without_input_gradient_still_writes_weight_gradients(gradcheck
     np.testing.assert_array_equal(layer.kernel.grad, kernel_grad)
 
 
+def test_second_backward_needs_a_new_forward_when_columns_hold_the_gradient():
+    rng = np.random.default_rng(7)
+    layer = _layer(GEOMETRIES["nine_channels_same"], rng)
+    x = rng.normal(size=GEOMETRIES["nine_channels_same"][0]).astype("float32")
+    g = rng.normal(size=layer(x).shape).astype("float32")
+    layer(x, training=True)
+    first = layer.backward(g.copy()).copy()
+    with pytest.raises(RuntimeError, match="ran backward twice on one forward pass"):
+        layer.backward(g.copy())
+    layer(x, training=True)
+    np.testing.assert_array_equal(layer.backward(g.copy()), first)
+
+
+@pytest.mark.parametrize("name", ["3x3_same", "nine_channels_same"])
+def test_predict_between_forward_and_backward_leaves_the_gradients_alone(name):
+    rng = np.random.default_rng(8)
+    layer = _layer(GEOMETRIES[name], rng)
+    shape = GEOMETRIES[name][0]
+    x, other = rng.normal(size=shape), rng.normal(size=shape)
+    g = rng.normal(size=layer(x).shape)
+    layer(x, training=True)
+    expected = layer.backward(g.astype("float32")).copy(), layer.kernel.grad.copy()
+    layer(x, training=True)
+    layer(other)  # inference on other data of the same shape
+    dx = layer.backward(g.astype("float32"))
+    np.testing.assert_array_equal(dx, expected[0])
+    np.testing.assert_array_equal(layer.kernel.grad, expected[1])
+
+
 def test_buffers_reused_across_batch_sizes_give_right_answers():
     rng = np.random.default_rng(5)
     geometry = GEOMETRIES["nine_channels_same"]

@@ -38,7 +38,7 @@ class _PoolWorkspace:
             for o in geo.offsets:
                 count[o[2], o[3]] += 1
             self.count = count
-        self.mask = None  # made on first use
+        self.masks = None  # boolean buffers of max pooling's backward, made on first use
 
 
 class _Pooling2D(Layer):
@@ -125,28 +125,40 @@ def _max_forward(x, out, ws):
 
 def _max_backward(x, y, grad, dx, ws):
     """Routes each output gradient to the first input equal to the window's maximum."""
-    if ws.mask is None:
-        ws.mask = np.empty(ws.out_shape, bool)
+    if ws.masks is None:
+        ws.masks = [np.empty(ws.out_shape, bool) for _ in range(3)]
     views = _views(x, ws.geo.offsets)
     dx_views = _views(dx, ws.geo.offsets)
-    # ``rest`` is the gradient not yet given to an earlier maximum of its window (it is
-    # ours to overwrite): subtracting what an offset took leaves exactly 0 behind it
-    rest = grad
     if ws.disjoint:
+        # each input pixel in at most one window: every offset writes its own pixels.
+        # ``taken``: windows whose maximum an earlier offset holds; a later offset
+        # equal to the maximum claims a window only if not taken (ties: the first)
+        hit, taken, claim = ws.masks
         if not ws.tiles:
             dx.fill(0)
+        last = len(views) - 1
         for k, ((_, v), (_, d)) in enumerate(zip(views, dx_views)):
-            if k == len(views) - 1:
-                np.copyto(d, rest)  # whatever is left belongs to the last offset
-                break
-            mask = np.equal(v, y, out=ws.mask)
-            np.multiply(rest, mask, out=d)
-            np.subtract(rest, d, out=rest)
+            if k == 0 and last:
+                np.equal(v, y, out=taken)
+                np.multiply(grad, taken, out=d)
+            elif k < last:
+                np.equal(v, y, out=hit)
+                np.greater(hit, taken, out=claim)  # hit and not taken
+                np.multiply(grad, claim, out=d)
+                np.logical_or(taken, hit, out=taken)
+            elif last:
+                np.logical_not(taken, out=claim)  # the windows left are the last offset's
+                np.multiply(grad, claim, out=d)
+            else:
+                np.copyto(d, grad)
         return dx
+    # overlapping windows: ``rest`` is the gradient not yet given to an earlier maximum
+    # of its window (ours to overwrite); subtracting what an offset took leaves 0 behind
+    rest, mask = grad, ws.masks[0]
     dx.fill(0)
     for (where, v), (_, d) in zip(views, dx_views):
-        mask = np.equal(v, y[where], out=ws.mask[where])
-        taken = rest[where] * mask
+        hit = np.equal(v, y[where], out=mask[where])
+        taken = rest[where] * hit
         np.add(d, taken, out=d)
         rest[where] -= taken
     return dx

@@ -18,8 +18,8 @@ import zlib
 
 from tinyann.saving import config as config_module
 from tinyann.saving import h5, weights_h5
-from tinyann.utils.files import atomic_path
 from tinyann.saving.errors import SavingError, file_error, with_file
+from tinyann.utils.files import atomic_path
 
 CONFIG_FILENAME = "config.json"
 METADATA_FILENAME = "metadata.json"

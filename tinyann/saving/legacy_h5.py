@@ -24,8 +24,8 @@ import numpy as np
 from tinyann import backend
 from tinyann.saving import config as config_module
 from tinyann.saving import h5, keras_zip, state
-from tinyann.utils.files import atomic_path
 from tinyann.saving.errors import SavingError, file_error, reading, with_file
+from tinyann.utils.files import atomic_path
 
 _ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error"}
 

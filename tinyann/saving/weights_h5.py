@@ -10,8 +10,8 @@ import io
 import os
 
 from tinyann.saving import h5, state
-from tinyann.utils.files import atomic_path
 from tinyann.saving.errors import file_error, reading
+from tinyann.utils.files import atomic_path
 
 WEIGHTS_SUFFIX = ".weights.h5"
 

@@ -245,8 +245,8 @@ def col2im(dcols, dx, geo):
 
 
 # ---------------------------------------------------------------------- buffers
-# input shapes whose buffers a layer keeps (training batch, last batch, predict chunk)
-_MAX_WORKSPACES = 4
+# buffer sets a layer keeps (training batch, last batch, predict chunks)
+_MAX_WORKSPACES = 6
 
 
 def check_image_input(layer, shape, channels=None):
@@ -267,8 +267,8 @@ def check_image_input(layer, shape, channels=None):
 
 
 class Workspaces:
-    """Buffers keyed by input shape, the least recently used dropped first;
-    ``make(shape)`` builds a missing one."""
+    """Buffers keyed by input shape (or a tuple starting with it), the least recently
+    used dropped first; ``make(key)`` builds a missing one."""
 
     def __init__(self, make):
         self._make = make

@@ -11,6 +11,8 @@ imports tinyann. Writes tests/fixtures/keras/cnn_facts.json:
     numerics    small seeded inputs and weights, the layer outputs, and the
                 gradients of sum(output * r) for a fixed random r (tf.GradientTape)
     errors      exception class and message for invalid arguments
+    training    a small CNN trained 3 epochs with Adam, unshuffled, from given
+                weights: the loss per epoch, the final weights and predictions
 
 The auto-named summary runs in a fresh child process (``--part summary``) so the
 names are conv2d, max_pooling2d, ... as in a user's first script.
@@ -220,6 +222,31 @@ def _numerics(np, tf, keras):
     return out
 
 
+def _training(np, keras):
+    """A small CNN (conv, pool, conv, dense) fitted from known weights, no shuffling."""
+    L = keras.layers
+    rng = np.random.default_rng(11)
+    x = np.round(rng.uniform(0, 1, size=(24, 8, 8, 1)), 2).astype("float32")
+    y = rng.integers(0, 3, size=24)
+    model = keras.Sequential([
+        keras.Input((8, 8, 1)),
+        L.Conv2D(4, 3, activation="relu", padding="same"),
+        L.MaxPooling2D(2),
+        L.Conv2D(6, 3, activation="relu"),
+        L.Flatten(),
+        L.Dense(3, activation="softmax"),
+    ])
+    weights = [np.round(rng.uniform(-0.5, 0.5, size=w.shape), 2).astype("float32")
+               for w in model.weights]
+    model.set_weights(weights)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    history = model.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0)
+    return {"x": _short(x), "y": y.tolist(), "weights": [_short(w) for w in weights],
+            "loss": history.history["loss"],
+            "weights_after": [_short(w.numpy()) for w in model.weights],
+            "predictions": _short(model.predict(x[:6], verbose=0))}
+
+
 ERROR_CASES = [
     "L.Conv2D(0, 3)",
     "L.Conv2D(8, (3,))",
@@ -265,6 +292,7 @@ def main():
     facts["shapes"] = _shapes(keras)
     facts["numerics"] = _numerics(np, tf, keras)
     facts["errors"] = _errors(keras)
+    facts["training"] = _training(np, keras)
     tmp = OUT.with_suffix(".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(facts, f, ensure_ascii=False, separators=(",", ":"))
