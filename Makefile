@@ -26,6 +26,7 @@ data: venv
 	$(BIN)/tinyann data --fetch
 
 demo: data
+	mkdir -p $(RUN)
 	$(BIN)/tinyann baseline --out $(RUN)
 	$(BIN)/tinyann train --out $(RUN)
 	@echo "Open $(RUN)/report.html in a browser, or run: $(BIN)/tinyann serve $(RUN)"
