@@ -561,7 +561,8 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
     xs = prepare_inputs(model, x)
     n = xs[0].shape[0]
     graph = model._graph
-    _probe_finite(xs)
+    if single_batch or n <= batch_size:
+        _probe_finite(xs)
     if single_batch:
         outs = graph.forward([np.asarray(a, dtype=backend.floatx()) for a in xs], False)
         return outs[0] if len(outs) == 1 else outs
@@ -583,8 +584,11 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
         for start in range(0, n, chunk):
             if cbl.wants("on_predict_batch_begin"):
                 cbl.on_predict_batch_begin(step, None)
-            part = graph.forward([data_module.as_float_chunk(a[start:start + chunk], k)
-                                  for k, a in enumerate(xs)], False)
+            arrays = [data_module.as_float_chunk(a[start:start + chunk], k)
+                      for k, a in enumerate(xs)]
+            # probed after the float32 conversion, while the chunk is still in cache
+            _probe_finite(arrays, offset=start)
+            part = graph.forward(arrays, False)
             if outs is None:
                 outs = [np.empty((n,) + p.shape[1:], dtype=backend.floatx()) for p in part]
             for o, p in zip(outs, part):
