@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-#: Label i -> English name, in Zalando's order (the same as ``fashion_mnist.CLASS_NAMES``).
-CLASS_NAMES_EN = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
+from tinyann.datasets.fashion_mnist import CLASS_NAMES
+
+#: Label i -> English name, in Zalando's order (the dataset module's list).
+CLASS_NAMES_EN = CLASS_NAMES
 
 #: Label i -> Korean name, the table of the seeds' textbook (혼자 공부하는 머신러닝+딥러닝).
 CLASS_NAMES_KO = (

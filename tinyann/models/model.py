@@ -12,7 +12,7 @@ from tinyann import backend, losses, optimizers
 from tinyann.layers.keras_tensor import KerasTensor, flatten
 from tinyann.layers.layer import Layer
 from tinyann.models import trainer
-from tinyann.models.functional import Graph
+from tinyann.models.functional import Graph, _unique
 from tinyann.variables import pack_variables
 
 _IGNORED_COMPILE_KWARGS = ("run_eagerly", "steps_per_execution", "jit_compile",
@@ -373,11 +373,3 @@ class Model(Layer):
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
-
-def _unique(items):
-    seen, out = set(), []
-    for item in items:
-        if id(item) not in seen:
-            seen.add(id(item))
-            out.append(item)
-    return out
