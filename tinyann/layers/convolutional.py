@@ -256,11 +256,3 @@ class Conv2D(Layer):
             bias_constraint=None,
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("kernel_regularizer", "bias_regularizer"):
-            if isinstance(config.get(key), dict):
-                config[key] = regularizers.get(config[key])
-        return super().from_config(config)

@@ -142,14 +142,6 @@ class Dense(Layer):
         )
         return config
 
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("kernel_regularizer", "bias_regularizer"):
-            if isinstance(config.get(key), dict):
-                config[key] = regularizers.get(config[key])
-        return super().from_config(config)
-
 
 class Activation(Layer):
     """Applies an activation function: ``Activation('relu')``. Shape unchanged."""

@@ -220,11 +220,3 @@ class BatchNormalization(Layer):
             renorm_momentum=self.renorm_momentum,
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("beta_regularizer", "gamma_regularizer"):
-            if isinstance(config.get(key), dict):
-                config[key] = regularizers.get(config[key])
-        return super().from_config(config)
