@@ -297,7 +297,7 @@ class SparseCategoricalCrossentropy(Loss):
             if fused:
                 # a softmax output: rows sum to 1, no normalisation needed
                 per = -np.log(np.clip(y_pred[rows, y], eps, 1.0 - eps))
-                grad = y_pred.copy()
+                grad = y_pred.copy(order="K")  # keep the layout: same BLAS path, same bits
             else:
                 # as __call__: p = y_pred / sum(y_pred), loss = -log(clip(p_y))
                 total = y_pred.sum(axis=-1, keepdims=True)
@@ -336,8 +336,10 @@ class SparseCategoricalCrossentropy(Loss):
         np.minimum(p_true, f(1.0 - eps), out=p_true)
         np.log(p_true, out=p_true)
         loss = -float(np.add.reduce(p_true)) / n
-        grad = np.multiply(probs, f(1.0 / n))
-        grad[rows, y] -= f(1.0 / n)
+        # (p - onehot) / n, rounded as the fit loop's one-hot path rounds it
+        grad = probs.copy(order="K")
+        grad[rows, y] -= f(1.0)
+        grad *= f(1.0 / n)
         return loss, grad
 
     def _value_and_grad_nd(self, y, y_pred, sample_weight, fused):

@@ -86,15 +86,25 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def call(self, inputs, training=False):
-        x = inputs
-        if x.ndim > 2:
-            x = x.reshape(-1, x.shape[-1])
-        z = x @ self.kernel.value
+        kernel = self.kernel.value
+        if inputs.ndim != 2:
+            x = inputs.reshape(-1, inputs.shape[-1])
+            z = x @ kernel
+        elif kernel.flags.f_contiguous:
+            # z^T = W^T x^T: the (units, n) result is z in column-major order, in which
+            # the softmax's per-row max and sum run over contiguous memory (2-3x faster)
+            x = inputs
+            dtype = x.dtype if x.dtype == kernel.dtype else np.result_type(x, kernel)
+            z = np.matmul(kernel.T, x.T, out=np.empty((kernel.shape[1], x.shape[0]), dtype)).T
+        else:
+            x = inputs
+            z = x @ kernel
         if self.use_bias:
-            z += self.bias.value
+            np.add(z, self.bias.value, out=z)
         y = self.activation.forward(z, z)
         if training:
-            self._x, self._y = x, y
+            self._x = x
+            self._y = y
         return y if inputs.ndim == 2 else y.reshape(inputs.shape[:-1] + (self.units,))
 
     def backward(self, grad_output):

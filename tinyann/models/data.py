@@ -1,9 +1,8 @@
 """Checking and batching the data given to ``fit`` / ``evaluate`` / ``predict``.
 
-Arrays are checked once per call and never copied whole: ``ArrayData.batches``
-gathers the rows of a chunk of batches with one ``np.take`` through a shuffled
-index array, converting them to float32 on the way, in a background thread
-while the previous chunk trains (NumPy releases the GIL while it copies).
+Arrays are checked once per call: ``ArrayData.batches`` gathers the rows of a
+chunk of batches through a shuffled index array, converting them to float32 on
+the way, in a background thread while the previous chunk trains (``prefetch``).
 Iterables of ``(x, y)`` batches (generators, ``PyDataset``-style sequences,
 ``tf.data``-like objects) are passed through with the same checks per batch.
 """
@@ -12,11 +11,11 @@ from __future__ import annotations
 
 import itertools
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from tinyann import backend
+from tinyann.models.prefetch import FloatCopy, prefetched
 
 
 def _name(i, n):
@@ -115,24 +114,36 @@ class ArrayData:
     def num_steps(self, batch_size):
         return math.ceil(self.num_samples / batch_size)
 
-    def batches(self, batch_size, shuffle=False, rng=None):
+    def float_copy(self, floatx):
+        """The float32 copy of wide inputs that shuffled epochs fill and reuse."""
+        if getattr(self, "_float_copy", None) is None:
+            self._float_copy = FloatCopy(self.xs, floatx)
+        return self._float_copy
+
+    def epoch_order(self, shuffle, rng=None):
+        """The sample order of one epoch: a permutation, or None for 0..N-1."""
+        return (rng or backend.rng()).permutation(self.num_samples) if shuffle else None
+
+    def batches(self, batch_size, shuffle=False, rng=None, order=None):
         """Yields ``(xs, y, sample_weight)`` for each batch, inputs as float arrays.
 
-        The arrays yielded are reused buffers: valid until the next chunk is needed,
+        ``order``: the samples' order (from ``epoch_order``; shuffled if not given and
+        ``shuffle``). The arrays yielded are reused buffers: valid until the next chunk is needed,
         which is after the layers' backward pass has used them.
         """
         n = self.num_samples
         floatx = np.dtype(backend.floatx())
-        if not shuffle:
-            for start in range(0, n, batch_size):
-                stop = start + batch_size
-                self.last_indices = np.arange(start, min(stop, n))
-                yield ([np.asarray(a[start:stop], dtype=floatx) for a in self.xs],
-                       None if self.y is None else self.y[start:stop],
-                       None if self.sample_weight is None else self.sample_weight[start:stop])
+        if order is None and shuffle:
+            order = self.epoch_order(True, rng)
+        if order is not None:
+            yield from prefetched(self, order, batch_size, floatx)
             return
-        order = (rng or backend.rng()).permutation(n)
-        yield from _prefetched(self, order, batch_size, floatx)
+        for start in range(0, n, batch_size):
+            stop = start + batch_size
+            self.last_indices = np.arange(start, min(stop, n))
+            xs = [np.asarray(a[start:stop], dtype=floatx) for a in self.xs]
+            yield (xs, None if self.y is None else self.y[start:stop],
+                   None if self.sample_weight is None else self.sample_weight[start:stop])
 
     def split(self, fraction):
         """Keras's ``validation_split``: the last ``fraction`` of the samples, unshuffled
@@ -157,8 +168,6 @@ class ArrayData:
         return train, val
 
 
-_CHUNK_BYTES = 8 << 20
-_GATHER_ROWS = 256
 _SCRATCH: dict = {}
 
 
@@ -181,49 +190,42 @@ def as_float_chunk(a, slot=0) -> np.ndarray:
     return out
 
 
-def _prefetched(data, order, batch_size, floatx):
-    """Batches in ``order``, gathered a chunk at a time by a helper thread."""
-    n = len(order)
-    row_bytes = sum(math.prod(a.shape[1:]) for a in data.xs) * floatx.itemsize
-    per_chunk = max(1, _CHUNK_BYTES // max(row_bytes * batch_size, 1)) * batch_size
-    per_chunk = min(per_chunk, -(-n // batch_size) * batch_size)
-    # zeros, not empty: np.take(..., out=) of another dtype first casts what the
-    # buffer holds, and stray NaN bit patterns there raised "invalid value
-    # encountered in cast" warnings now and then
-    buffers = [[np.zeros((per_chunk,) + a.shape[1:], dtype=floatx) for a in data.xs]
-               for _ in range(2)]
+def probe_finite(xs, indices=None, offset=0):
+    """Raises if float inputs hold NaN or inf, at the cost of one matrix-vector
+    product per array (NaN and inf survive the row sums; a saturating activation
+    could hide them from the outputs). The exact scan runs only if the probe fails."""
+    for a in xs:
+        if a.dtype.kind != "f" or a.size == 0:
+            continue
+        flat = a.reshape(len(a), -1)
+        if not np.isfinite(flat @ np.ones(flat.shape[1], dtype=a.dtype)).all():
+            raise_if_nonfinite(xs, indices, offset)
 
-    def gather(start, bufs):
-        idx = order[start:start + per_chunk]
-        for a, buf in zip(data.xs, bufs):
-            if a.dtype == floatx:
-                np.take(a, idx, axis=0, out=buf[: len(idx)])
-                continue
-            # another dtype (float64 from x / 255.0, uint8): gather a few hundred rows
-            # at a time and convert on assignment; np.take(out=) of another dtype
-            # would cast the whole buffer there and back (measured 1.5x slower)
-            for j in range(0, len(idx), _GATHER_ROWS):
-                piece = idx[j:j + _GATHER_ROWS]
-                buf[j:j + len(piece)] = a[piece]
-        return idx
 
-    starts = list(range(0, n, per_chunk))
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(gather, starts[0], buffers[0])
-        for k in range(len(starts)):
-            idx = pending.result()
-            bufs = buffers[k % 2]
-            if k + 1 < len(starts):
-                pending = pool.submit(gather, starts[k + 1], buffers[(k + 1) % 2])
-            y = None if data.y is None else data.y[idx]
-            sw = None if data.sample_weight is None else data.sample_weight[idx]
-            for b in range(0, len(idx), batch_size):
-                # the last chunk may fill only part of the buffers: stop at its end
-                stop = min(b + batch_size, len(idx))
-                data.last_indices = idx[b:stop]
-                yield ([buf[b:stop] for buf in bufs],
-                       None if y is None else y[b:stop],
-                       None if sw is None else sw[b:stop])
+def raise_if_nonfinite_data(data):
+    """Scans all of ``data``'s inputs once, after a non-finite training loss: NaN or
+    inf inputs are named; else the model diverged, which is the caller's to report."""
+    if not getattr(data, "_scanned", False):
+        data._scanned = True
+        raise_if_nonfinite(data.xs)
+
+
+def raise_if_nonfinite(xs, indices=None, offset=0):
+    """Raises, naming the first sample and position, if any input holds NaN or inf.
+
+    ``indices``: the rows' indices in the user's data (else ``offset`` + row).
+    """
+    for k, a in enumerate(xs):
+        bad = ~np.isfinite(a)
+        if bad.any():
+            where = np.argwhere(bad)[0]
+            row = int(indices[where[0]]) if indices is not None else offset + int(where[0])
+            label = "x" if len(xs) == 1 else f"x[{k}]"
+            raise ValueError(
+                f"`{label}` contains NaN or infinite values: sample {row} has "
+                f"{a[tuple(where)]} at position {tuple(int(i) for i in where[1:])}. "
+                "Clean or impute the data first."
+            )
 
 
 class IterableData:

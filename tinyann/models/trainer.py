@@ -22,6 +22,8 @@ from tinyann.callbacks.callback import CallbackList
 from tinyann.callbacks.history import History
 from tinyann.callbacks.progbar_logger import ProgbarLogger
 from tinyann.models import data as data_module
+from tinyann.models.data import probe_finite, raise_if_nonfinite, raise_if_nonfinite_data
+from tinyann.models.epoch_outputs import EpochOutputs, SparseTargets
 from tinyann.utils.denormals import flush_denormals
 
 # rough number of floats one evaluate/predict chunk may hold per layer output
@@ -150,15 +152,20 @@ def _is_fused(model) -> bool:
 class _RunningLogs(Mapping):
     """The running means of this epoch, computed only when read (progress bar redraws)."""
 
-    def __init__(self, tracker, metrics):
+    def __init__(self, tracker, metrics, outputs=None):
         self.tracker = tracker
         self.metrics = metrics
+        self.outputs = outputs  # EpochOutputs still to be counted, if any
 
     def _dict(self):
+        if self.outputs is not None:
+            self.outputs.flush()
         return epoch_logs(self.tracker, self.metrics)
 
     def __getitem__(self, key):
         if key == "loss":
+            if self.outputs is not None:
+                self.outputs.flush()
             return float(self.tracker.result())
         return self._dict()[key]
 
@@ -190,37 +197,104 @@ def _make_callbacks(model, callbacks, verbose, **params):
 
 # ---------------------------------------------------------------------- steps
 def _train_epoch(model, data, batch_size, shuffle, cbl, tracker, steps_per_epoch=None):
+    """One epoch of training steps; returns the number of steps run."""
+    if isinstance(data, data_module.ArrayData):
+        return _train_epoch_arrays(model, data, batch_size, shuffle, cbl, tracker,
+                                   steps_per_epoch)
+    return _train_epoch_iterable(model, data, batch_size, shuffle, cbl, tracker,
+                                 steps_per_epoch)
+
+
+def _train_epoch_arrays(model, data, batch_size, shuffle, cbl, tracker, steps_per_epoch):
+    """The hot loop: in-memory arrays, checked once before the first epoch.
+
+    Per step: forward, dL/dz, backward, one optimizer update over the packed
+    weights, and one copy of the output; the loss and metrics follow in bulk
+    (``EpochOutputs``). A non-finite loss has the inputs scanned for NaN / inf once.
+    """
     graph = model._graph
     loss_fn = model.loss
     fused = model._fused
-    values = grads = None
-    reg_vars = []
-    if graph is not None:
-        values, grads, variables = model._packed_trainables()
-        reg_vars = [v for v in variables if getattr(v, "regularizer", None) is not None]
+    values, grads, variables = model._packed_trainables()
+    reg_vars = [v for v in variables if getattr(v, "regularizer", None) is not None]
     optimizer = model.optimizer
-    metrics = model.compiled_metrics
-    checked = isinstance(data, data_module.ArrayData)
+    order = data.epoch_order(shuffle)
+    out_shape = graph.outputs[0].shape
+    # softmax + sparse cross-entropy on (N, C): the gradient without the loss value
+    targets = None
+    if fused and isinstance(loss_fn, losses.SparseCategoricalCrossentropy) and (
+            len(out_shape) == 2 and data.y.ndim == 1):
+        targets = SparseTargets(data.y, order, out_shape[-1], batch_size)
+    outputs = EpochOutputs(data, order, loss_fn, model.compiled_metrics, tracker,
+                           out_shape, defer_loss=targets is not None)
     want_begin = cbl.wants("on_train_batch_begin")
     want_end = cbl.wants("on_train_batch_end")
-    logs = _RunningLogs(tracker, metrics)
+    # callbacks other than the progress bar may read the metrics themselves
+    flush_each_step = want_end and any(
+        not isinstance(c, ProgbarLogger) for c in cbl._batch["on_train_batch_end"])
+    logs = _RunningLogs(tracker, model.compiled_metrics, outputs)
+    position = 0
+    step = -1
+    for step, (xs, y, sw) in enumerate(data.batches(batch_size, order=order)):
+        if steps_per_epoch is not None and step >= steps_per_epoch:
+            break
+        if want_begin:
+            cbl.on_train_batch_begin(step, None)
+        out = graph.forward(xs, training=True)[0]
+        outputs.add(out)
+        n = out.shape[0]
+        if targets is not None:
+            # dL/dz = (p - onehot) * w / n, in the output's buffer (copied out above)
+            np.subtract(out, targets.rows(position, n), out=out)
+            np.multiply(out, losses._grad_scale(sw, (n,), out.dtype), out=out)
+            grad = out
+        else:
+            loss, grad = loss_fn.value_and_grad(y, out, sw, fused, True)
+            if loss != loss or loss in (math.inf, -math.inf):
+                raise_if_nonfinite_data(data)
+            tracker.total += loss * n
+            tracker.count += n
+        position += n
+        graph.backward([grad], fused)
+        if reg_vars:
+            penalty = 0.0
+            for v in reg_vars:
+                v.grad += v.regularizer.gradient(v.value)
+                penalty += v.regularizer(v.value)
+            tracker.total += penalty * n
+        optimizer.apply_packed(values, grads)
+        if want_end:
+            if flush_each_step:
+                outputs.flush()
+            cbl.on_train_batch_end(step, logs)
+        if model.stop_training:
+            break
+    outputs.flush()
+    return step + 1
+
+
+def _train_epoch_iterable(model, data, batch_size, shuffle, cbl, tracker, steps_per_epoch):
+    """Batches from a generator or dataset: each checked as it comes."""
+    values = grads = graph = None
+    optimizer = model.optimizer
+    want_begin = cbl.wants("on_train_batch_begin")
+    want_end = cbl.wants("on_train_batch_end")
+    logs = _RunningLogs(tracker, model.compiled_metrics)
     step = -1
     for step, (xs, y, sw) in enumerate(data.batches(batch_size, shuffle)):
         if steps_per_epoch is not None and step >= steps_per_epoch:
             break
         if want_begin:
             cbl.on_train_batch_begin(step, None)
-        if not checked:
-            y = _check_batch(model, xs, y)
-            graph, fused, metrics = model._graph, model._fused, model.compiled_metrics
-            if values is None:
-                values, grads, variables = model._packed_trainables()
-                reg_vars = [v for v in variables if getattr(v, "regularizer", None)]
+        y = _check_batch(model, xs, y)
+        graph, fused, metrics = model._graph, model._fused, model.compiled_metrics
+        if values is None:
+            values, grads, variables = model._packed_trainables()
+            reg_vars = [v for v in variables if getattr(v, "regularizer", None)]
         out = graph.forward(xs, training=True)[0]
-        loss, grad = loss_fn.value_and_grad(y, out, sw, fused, checked)
+        loss, grad = model.loss.value_and_grad(y, out, sw, fused, False)
         if loss != loss or loss in (math.inf, -math.inf):
-            _raise_if_nonfinite_inputs(xs, getattr(data, "last_indices", None))
-            _raise_if_nonfinite_data(data)
+            raise_if_nonfinite(xs)
         graph.backward([grad], fused)
         for v in reg_vars:
             v.grad += v.regularizer.gradient(v.value)
@@ -236,46 +310,6 @@ def _train_epoch(model, data, batch_size, shuffle, cbl, tracker, steps_per_epoch
         if model.stop_training:
             break
     return step + 1
-
-
-def _raise_if_nonfinite_inputs(xs, indices=None, offset=0):
-    """Explains a NaN/inf result by NaN/inf in the inputs, naming the sample.
-
-    Inputs are not scanned up front (a full pass over a training set costs as much
-    as an epoch of a small model); a non-finite loss or output triggers this check.
-    """
-    for k, a in enumerate(xs):
-        bad = ~np.isfinite(a)
-        if bad.any():
-            where = np.argwhere(bad)[0]
-            row = int(indices[where[0]]) if indices is not None else offset + int(where[0])
-            label = "x" if len(xs) == 1 else f"x[{k}]"
-            raise ValueError(
-                f"`{label}` contains NaN or infinite values: sample {row} has "
-                f"{a[tuple(where)]} at position {tuple(int(i) for i in where[1:])}. "
-                "Clean or impute the data first."
-            )
-
-
-def _raise_if_nonfinite_data(data):
-    """Scans all of ``data`` once, when a clean batch gave a non-finite loss: an
-    inf can pass a saturating activation (tanh, sigmoid, relu) unseen and reach the
-    weights only through the gradient, so the loss turns NaN a batch later."""
-    if isinstance(data, data_module.ArrayData) and not getattr(data, "_scanned", False):
-        data._scanned = True
-        _raise_if_nonfinite_inputs(data.xs)
-
-
-def _probe_finite(xs, indices=None, offset=0):
-    """Raises if float inputs hold NaN or inf, at the cost of one matrix-vector
-    product per array (NaN and inf survive the row sums; a saturating activation
-    could hide them from the outputs). The exact scan runs only if the probe fails."""
-    for a in xs:
-        if a.dtype.kind != "f" or a.size == 0:
-            continue
-        flat = a.reshape(len(a), -1)
-        if not np.isfinite(flat @ np.ones(flat.shape[1], dtype=a.dtype)).all():
-            _raise_if_nonfinite_inputs(xs, indices, offset)
 
 
 def _check_batch(model, xs, y):
@@ -323,11 +357,11 @@ def _test_loop(model, data, batch_size, cbl, sample_weight_used=True):
         if not checked:
             y = _check_batch(model, xs, y)
         if probe:
-            _probe_finite(xs, getattr(data, "last_indices", None))
+            probe_finite(xs, getattr(data, "last_indices", None))
         out = graph.forward(xs, training=False)[0]
         per_sample = model.loss.call(y, out)
         if not np.isfinite(np.add.reduce(per_sample, axis=None)):
-            _raise_if_nonfinite_inputs(xs, getattr(data, "last_indices", None))
+            raise_if_nonfinite(xs, getattr(data, "last_indices", None))
         if sw is not None:
             per_sample = per_sample * losses._broadcast_weight(sw, per_sample)
         n = out.shape[0]
@@ -562,7 +596,7 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
     n = xs[0].shape[0]
     graph = model._graph
     if single_batch or n <= batch_size:
-        _probe_finite(xs)
+        probe_finite(xs)
     if single_batch:
         outs = graph.forward([np.asarray(a, dtype=backend.floatx()) for a in xs], False)
         return outs[0] if len(outs) == 1 else outs
@@ -587,7 +621,7 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
             arrays = [data_module.as_float_chunk(a[start:start + chunk], k)
                       for k, a in enumerate(xs)]
             # probed after the float32 conversion, while the chunk is still in cache
-            _probe_finite(arrays, offset=start)
+            probe_finite(arrays, offset=start)
             part = graph.forward(arrays, False)
             if outs is None:
                 outs = [np.empty((n,) + p.shape[1:], dtype=backend.floatx()) for p in part]
@@ -598,7 +632,7 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
                 cbl.on_predict_batch_end(step - 1, {"outputs": part})
     cbl.on_predict_end(None)
     if not all(np.isfinite(np.add.reduce(o, axis=None)) for o in outs):
-        _raise_if_nonfinite_inputs(xs)
+        raise_if_nonfinite(xs)
     return outs[0] if len(outs) == 1 else outs
 
 

@@ -78,6 +78,8 @@ class Optimizer:
         self._variables: list[Variable] = []
         self._slots: dict[str, np.ndarray] = {}
         self._offsets: list[tuple[int, int]] = []
+        self._scratch_arrays = None
+        self._constant_arrays = None
         self.built = False
 
     # ------------------------------------------------------------ learning rate
@@ -267,11 +269,26 @@ class Optimizer:
 
     def _scratch(self, w, count=2):
         """Reusable temporary arrays shaped like ``w`` (no allocation per step)."""
-        key = (w.shape, w.dtype.str, count)
-        cached = getattr(self, "_scratch_arrays", None)
+        cached = self._scratch_arrays
+        # the same array as last step (the packed weights): the same buffers
+        if cached is not None and cached[0] is w and len(cached[1]) == count:
+            return cached[1]
+        if cached is None or cached[1][0].shape != w.shape or (
+                cached[1][0].dtype != w.dtype or len(cached[1]) != count):
+            cached = (w, [np.empty_like(w) for _ in range(count)])
+        else:
+            cached = (w, cached[1])
+        self._scratch_arrays = cached
+        return cached[1]
+
+    def _constants(self, dtype, *values):
+        """``values`` as 0-d arrays of ``dtype``, remade only when they change:
+        the cheapest scalar operand for a ufunc (a Python float is converted per call)."""
+        key = (dtype, values)
+        cached = self._constant_arrays
         if cached is None or cached[0] != key:
-            cached = (key, [np.empty_like(w) for _ in range(count)])
-            self._scratch_arrays = cached
+            cached = (key, tuple(np.asarray(v, dtype=dtype) for v in values))
+            self._constant_arrays = cached
         return cached[1]
 
     def _update(self, w, g, lr, slots) -> None:

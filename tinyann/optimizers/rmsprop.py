@@ -41,35 +41,36 @@ class RMSprop(Optimizer):
                          name=name, **kwargs)
 
     def _update(self, w, g, lr, slots):
-        f = w.dtype.type
+        rho, one_minus_rho, eps = self._constants(w.dtype, self.rho, 1.0 - self.rho,
+                                                  self.epsilon)
         v = slots["velocity"]
         tmp, step = self._scratch(w)
         # v = rho v + (1 - rho) g^2
         np.multiply(g, g, out=tmp)
-        tmp *= f(1.0 - self.rho)
-        v *= f(self.rho)
-        v += tmp
+        np.multiply(tmp, one_minus_rho, out=tmp)
+        np.multiply(v, rho, out=v)
+        np.add(v, tmp, out=v)
         if self.centered:
             a = slots["average_gradient"]
-            a *= f(self.rho)
-            np.multiply(g, f(1.0 - self.rho), out=tmp)
+            a *= rho
+            np.multiply(g, one_minus_rho, out=tmp)
             a += tmp
             np.multiply(a, a, out=tmp)
             np.subtract(v, tmp, out=tmp)
-            tmp += f(self.epsilon)
+            tmp += eps
         else:
-            np.add(v, f(self.epsilon), out=tmp)
+            np.add(v, eps, out=tmp)
         np.sqrt(tmp, out=tmp)
         # increment = lr * g / sqrt(denominator)
-        np.multiply(g, f(lr), out=step)
+        np.multiply(g, w.dtype.type(lr), out=step)
         np.divide(step, tmp, out=step)
         if self.momentum > 0:
             m = slots["momentum"]
-            m *= f(self.momentum)
+            m *= w.dtype.type(self.momentum)
             m += step
             w -= m
         else:
-            w -= step
+            np.subtract(w, step, out=w)
 
     def get_config(self):
         config = super().get_config()
