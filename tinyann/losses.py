@@ -13,6 +13,8 @@ Shapes: ``y_pred`` is (N, ..., C); per-sample losses are (N, ...).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tinyann import backend
@@ -75,7 +77,7 @@ def _broadcast_weight(sample_weight, per_sample):
 
 def _grad_scale(sample_weight, per_sample_shape, dtype):
     """dL/dloss_i: w_i / number of elements, shaped to broadcast over classes."""
-    count = max(int(np.prod(per_sample_shape)), 1)
+    count = max(math.prod(per_sample_shape), 1)
     if sample_weight is None:
         return dtype.type(1.0 / count)
     w = np.asarray(sample_weight, dtype=dtype).reshape(per_sample_shape[:1] + (1,) *

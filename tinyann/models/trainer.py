@@ -234,6 +234,7 @@ def _train_epoch_arrays(model, data, batch_size, shuffle, cbl, tracker, steps_pe
         not isinstance(c, ProgbarLogger) for c in cbl._batch["on_train_batch_end"])
     logs = _RunningLogs(tracker, model.compiled_metrics, outputs)
     position = 0
+    scale_rows = scale = None  # the gradient's 1 / n for batches of n rows
     step = -1
     for step, (xs, y, sw) in enumerate(data.batches(batch_size, order=order)):
         if steps_per_epoch is not None and step >= steps_per_epoch:
@@ -246,7 +247,11 @@ def _train_epoch_arrays(model, data, batch_size, shuffle, cbl, tracker, steps_pe
         if targets is not None:
             # dL/dz = (p - onehot) * w / n, in the output's buffer (copied out above)
             np.subtract(out, targets.rows(position, n), out=out)
-            np.multiply(out, losses._grad_scale(sw, (n,), out.dtype), out=out)
+            if sw is not None:
+                scale = losses._grad_scale(sw, (n,), out.dtype)
+            elif n != scale_rows:
+                scale_rows, scale = n, np.asarray(1.0 / n, dtype=out.dtype)
+            np.multiply(out, scale, out=out)
             grad = out
         else:
             loss, grad = loss_fn.value_and_grad(y, out, sw, fused, True)
