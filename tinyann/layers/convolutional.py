@@ -157,6 +157,11 @@ class Conv2D(Layer):
 
     # ------------------------------------------------------------------ forward
     def call(self, inputs, training=False):
+        return self._forward(inputs, training)
+
+    def _forward(self, inputs, training, activate=True):
+        """The convolution; ``activate=False`` leaves the activation to the caller (the
+        model runs a ReLU after a max pooling instead, on fewer pixels)."""
         # separate buffers for inference: a predict between a training forward pass and
         # its backward pass (a callback's, say) leaves the cached columns intact
         ws = self._workspaces.get((inputs.shape, bool(training)))
@@ -173,7 +178,8 @@ class Conv2D(Layer):
             out = np.empty(ws.out_shape, self.dtype)
         z = out.reshape(ws.rows, self.filters)
         np.dot(ws.cols, self._stacked_weights(), out=z)  # the convolution: one GEMM
-        self.activation.forward(z, z)
+        if activate:
+            self.activation.forward(z, z)
         if training:
             self._ws, self._y = ws, z
         return out

@@ -8,6 +8,8 @@ the same steps in reverse, adding the gradients of tensors read by two layers.
 
 from __future__ import annotations
 
+import numpy as np
+
 from tinyann.layers.input_layer import InputLayer
 from tinyann.layers.keras_tensor import KerasTensor
 
@@ -48,6 +50,7 @@ class Graph:
         self.num_slots = len(slot)
         self.output_slots = [slot[id(t)] for t in self.outputs]
         self.is_chain = self._is_chain()
+        self.relu_pools = _relu_pools(self.steps) if self.is_chain else set()
         self.layers = _unique([n.layer for n in nodes])
         self.set_needs_input_grad(False)
 
@@ -102,6 +105,8 @@ class Graph:
         """Outputs for a list of input arrays (one per model input)."""
         if self.is_chain:
             x = arrays[0]
+            if training and self.relu_pools:
+                return [self._train_chain_forward(x)]
             for layer, _, _ in self.steps:
                 x = layer.call(x, training=training)
             return [x]
@@ -111,6 +116,25 @@ class Graph:
             x = values[ins[0]] if len(ins) == 1 else [values[i] for i in ins]
             values[out] = layer.call(x, training=training)
         return [values[i] for i in self.output_slots]
+
+    def _train_chain_forward(self, x):
+        """The training forward pass of a chain, with ``Conv2D(activation='relu')`` then
+        ``MaxPooling2D`` run as pooling then ReLU: the same numbers (max and ReLU commute,
+        and the first maximum of a window is the same before and after ReLU), with
+        the ReLU and its derivative on the pooled quarter of the pixels."""
+        steps = self.steps
+        i = 0
+        while i < len(steps):
+            layer = steps[i][0]
+            if i in self.relu_pools:
+                z = layer._forward(x, training=True, activate=False)
+                x = steps[i + 1][0].call(z, training=True)
+                np.maximum(x, 0, out=x)
+                i += 2
+                continue
+            x = layer.call(x, training=True)
+            i += 1
+        return x
 
     def backward(self, grads, first_preactivation=False):
         """Back-propagates output gradients; weights' gradients land in ``Variable.grad``.
@@ -125,14 +149,27 @@ class Graph:
             g = grads[0]
             steps = self.steps
             last = len(steps) - 1
-            for i in range(last, -1, -1):
+            fused = self.relu_pools
+            i = last
+            while i >= 0:
                 layer = steps[i][0]
                 if i == last and first_preactivation:
                     g = layer.backward_preactivation(g)
+                elif i - 1 in fused:
+                    # ReLU after the pooling (see _train_chain_forward): its derivative
+                    # on the pooled gradient, then the convolution's own backward
+                    pooled = layer._y
+                    g = g.reshape(pooled.shape)
+                    np.multiply(g, pooled > 0, out=g)
+                    g = layer.backward(g)
+                    i -= 1
+                    if g is not None:
+                        g = steps[i][0].backward_preactivation(g)
                 else:
                     g = layer.backward(g)
                 if g is None:
                     break
+                i -= 1
             return [g]
         slot_grads = [None] * self.num_slots
         for i, g in zip(self.output_slots, grads):
@@ -154,6 +191,18 @@ class Graph:
                 if gi is not None:
                     slot_grads[i] = gi if slot_grads[i] is None else slot_grads[i] + gi
         return slot_grads[: len(self.inputs)]
+
+
+def _relu_pools(steps) -> set:
+    """Indices of ReLU convolutions whose output only a max pooling reads (a chain)."""
+    from tinyann.layers.convolutional import Conv2D
+    from tinyann.layers.pooling import MaxPooling2D
+
+    return {
+        i for i in range(len(steps) - 1)
+        if type(steps[i][0]) is Conv2D and steps[i][0].activation.name == "relu"
+        and type(steps[i + 1][0]) is MaxPooling2D
+    }
 
 
 def _unique(items):

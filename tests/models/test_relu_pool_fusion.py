@@ -1,0 +1,64 @@
+"""Conv2D(relu) -> MaxPooling2D trains as pooling then ReLU: the same numbers."""
+
+import numpy as np
+
+import tinyann as keras
+
+
+def _model(seed=3):
+    keras.utils.set_random_seed(seed)
+    layers = keras.layers
+    model = keras.Sequential([
+        keras.Input((8, 8, 2)),
+        layers.Conv2D(4, 3, activation="relu", padding="same"),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(3, 3, activation="relu"),
+        layers.MaxPooling2D(2, strides=1),
+        layers.Flatten(),
+        layers.Dense(3, activation="softmax"),
+    ])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    # whole rows of zeros: windows whose maximum is 0 or negative before the ReLU,
+    # and ties between equal pixels
+    x = rng.standard_normal((24, 8, 8, 2)).astype("float32")
+    x[:, :4] = 0.0
+    return x, rng.integers(0, 3, 24)
+
+
+def test_the_pair_is_found_in_a_chain():
+    model = _model()
+    assert model._graph.relu_pools == {0, 2}
+
+
+def test_fused_training_equals_the_layer_by_layer_one():
+    x, y = _data()
+    fused, plain = _model(), _model()
+    plain._graph.relu_pools = set()
+    fused.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+    plain.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+    for a, b in zip(fused.get_weights(), plain.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # and the forward pass of training gives the layers' outputs
+    np.testing.assert_array_equal(fused._graph.forward([x], training=True)[0],
+                                  plain._graph.forward([x], training=True)[0])
+
+
+def test_other_activations_and_graphs_are_left_alone():
+    keras.utils.set_random_seed(0)
+    layers = keras.layers
+    tanh = keras.Sequential([keras.Input((8, 8, 1)), layers.Conv2D(2, 3, activation="tanh"),
+                             layers.MaxPooling2D(2)])
+    assert tanh._graph.relu_pools == set()
+    average = keras.Sequential([keras.Input((8, 8, 1)), layers.Conv2D(2, 3, activation="relu"),
+                                layers.AveragePooling2D(2)])
+    assert average._graph.relu_pools == set()
+    inputs = keras.Input((8, 8, 1))
+    conv = layers.Conv2D(2, 3, activation="relu")(inputs)
+    branch = keras.Model(inputs, layers.Add()([layers.MaxPooling2D(2, strides=1,
+                                                                   padding="same")(conv), conv]))
+    assert branch._graph.relu_pools == set()
