@@ -43,9 +43,11 @@ def test_fused_training_equals_the_layer_by_layer_one():
     plain.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
     for a, b in zip(fused.get_weights(), plain.get_weights()):
         np.testing.assert_array_equal(a, b)
-    # and the forward pass of training gives the layers' outputs
-    np.testing.assert_array_equal(fused._graph.forward([x], training=True)[0],
-                                  plain._graph.forward([x], training=True)[0])
+    # and both forward passes give the layers' outputs
+    for training in (True, False):
+        np.testing.assert_array_equal(fused._graph.forward([x], training=training)[0],
+                                      plain._graph.forward([x], training=training)[0])
+    np.testing.assert_array_equal(fused.predict(x, verbose=0), plain.predict(x, verbose=0))
 
 
 def test_other_activations_and_graphs_are_left_alone():

@@ -29,7 +29,7 @@ class _ConvWorkspace:
                                       layer.dilation_rate)
         n, _, _, channels = shape
         kh, kw = layer.kernel_size
-        dtype = layer.dtype
+        dtype = np.dtype(layer.dtype)
         self.geo = geo
         self.rows = n * geo.out_rows * geo.out_cols
         self.out_shape = (n, geo.out_rows, geo.out_cols, layer.filters)
@@ -39,13 +39,21 @@ class _ConvWorkspace:
         # Zeros: the few-channel im2col never writes the padded border (see im2col).
         taps = kh * kw * channels
         width = taps + int(layer.use_bias)
-        self.cols = np.zeros((self.rows, width), dtype)
+        few = channels < conv_utils.FEW_CHANNELS
+        # few channels (a first layer's 1 or 3): the columns stored transposed, so
+        # that im2col's copy per kernel offset writes whole rows of pixels, not one
+        # number in every ``width`` (the GEMMs read either layout as fast)
+        self.cols = np.zeros((width, self.rows), dtype).T if few else np.zeros(
+            (self.rows, width), dtype)
         self.cols[:, taps:] = 1
-        step = self.cols.itemsize
+        # the columns as (batch, out_row, out_col, kh, kw, channel), in elements
+        pixel, tap = self.cols.strides[0] // dtype.itemsize, self.cols.strides[1] // (
+            dtype.itemsize)
         self.cols6 = as_strided(
             self.cols, (n, geo.out_rows, geo.out_cols, kh, kw, channels),
-            (geo.out_rows * geo.out_cols * width * step, geo.out_cols * width * step,
-             width * step, kw * channels * step, channels * step, step))
+            tuple(dtype.itemsize * e for e in (
+                geo.out_rows * geo.out_cols * pixel, geo.out_cols * pixel, pixel,
+                kw * channels * tap, channels * tap, tap)))
         self.padded = self.padded_view = None
         if geo.padded and channels >= conv_utils.FEW_CHANNELS:
             self.padded = np.zeros(geo.padded_shape(), dtype)

@@ -126,31 +126,26 @@ def _max_forward(x, out, ws):
 def _max_backward(x, y, grad, dx, ws):
     """Routes each output gradient to the first input equal to the window's maximum."""
     if ws.masks is None:
-        ws.masks = [np.empty(ws.out_shape, bool) for _ in range(3)]
+        ws.masks = [np.empty(ws.out_shape, bool)]
     views = _views(x, ws.geo.offsets)
     dx_views = _views(dx, ws.geo.offsets)
     if ws.disjoint:
         # each input pixel in at most one window: every offset writes its own pixels.
-        # ``taken``: windows whose maximum an earlier offset holds; a later offset
-        # equal to the maximum claims a window only if not taken (ties: the first)
-        hit, taken, claim = ws.masks
+        # ``rest`` is the gradient no earlier offset took: an offset equal to the
+        # maximum takes it (rest * 1) and leaves exactly 0 behind (rest - rest); the
+        # last offset takes what is left (ties: the first maximum wins, as in TF)
+        mask = ws.masks[0]
         if not ws.tiles:
             dx.fill(0)
         last = len(views) - 1
+        rest = grad
         for k, ((_, v), (_, d)) in enumerate(zip(views, dx_views)):
-            if k == 0 and last:
-                np.equal(v, y, out=taken)
-                np.multiply(grad, taken, out=d)
-            elif k < last:
-                np.equal(v, y, out=hit)
-                np.greater(hit, taken, out=claim)  # hit and not taken
-                np.multiply(grad, claim, out=d)
-                np.logical_or(taken, hit, out=taken)
-            elif last:
-                np.logical_not(taken, out=claim)  # the windows left are the last offset's
-                np.multiply(grad, claim, out=d)
+            if k < last:
+                np.equal(v, y, out=mask)
+                np.multiply(rest, mask, out=d)
+                np.subtract(rest, d, out=rest)
             else:
-                np.copyto(d, grad)
+                np.copyto(d, rest)
         return dx
     # overlapping windows: ``rest`` is the gradient not yet given to an earlier maximum
     # of its window (ours to overwrite); subtracting what an offset took leaves 0 behind

@@ -105,8 +105,8 @@ class Graph:
         """Outputs for a list of input arrays (one per model input)."""
         if self.is_chain:
             x = arrays[0]
-            if training and self.relu_pools:
-                return [self._train_chain_forward(x)]
+            if self.relu_pools:
+                return [self._relu_pool_chain_forward(x, training)]
             for layer, _, _ in self.steps:
                 x = layer.call(x, training=training)
             return [x]
@@ -117,22 +117,22 @@ class Graph:
             values[out] = layer.call(x, training=training)
         return [values[i] for i in self.output_slots]
 
-    def _train_chain_forward(self, x):
-        """The training forward pass of a chain, with ``Conv2D(activation='relu')`` then
+    def _relu_pool_chain_forward(self, x, training):
+        """The forward pass of a chain, with ``Conv2D(activation='relu')`` then
         ``MaxPooling2D`` run as pooling then ReLU: the same numbers (max and ReLU commute,
         and the first maximum of a window is the same before and after ReLU), with
-        the ReLU and its derivative on the pooled quarter of the pixels."""
+        the ReLU (and in training its derivative) on the pooled quarter of the pixels."""
         steps = self.steps
         i = 0
         while i < len(steps):
             layer = steps[i][0]
             if i in self.relu_pools:
-                z = layer._forward(x, training=True, activate=False)
-                x = steps[i + 1][0].call(z, training=True)
+                z = layer._forward(x, training, activate=False)
+                x = steps[i + 1][0].call(z, training=training)
                 np.maximum(x, 0, out=x)
                 i += 2
                 continue
-            x = layer.call(x, training=True)
+            x = layer.call(x, training=training)
             i += 1
         return x
 
@@ -156,7 +156,7 @@ class Graph:
                 if i == last and first_preactivation:
                     g = layer.backward_preactivation(g)
                 elif i - 1 in fused:
-                    # ReLU after the pooling (see _train_chain_forward): its derivative
+                    # ReLU after the pooling (see _relu_pool_chain_forward): its derivative
                     # on the pooled gradient, then the convolution's own backward
                     pooled = layer._y
                     g = g.reshape(pooled.shape)
