@@ -1,7 +1,8 @@
 """The textbook CNN on Fashion-MNIST: one epoch, predict throughput, and the accuracy recipe.
 
-    python benchmarks/bench_cnn.py [--batches N] [--torch-python PATH] [--keras-python PATH]
-                                   [--threads N] [--accuracy] [--no-speed] [--json FILE]
+    python benchmarks/bench_cnn.py [--batches N] [--repeats N] [--torch-python PATH]
+                                   [--keras-python PATH] [--threads N] [--accuracy]
+                                   [--no-speed] [--json FILE]
 
 Model: Input(28, 28, 1) -> Conv2D(32, 3, relu, same) -> MaxPooling2D(2) ->
 Conv2D(64, 3, relu, same) -> MaxPooling2D(2) -> Flatten -> Dense(100, relu) ->
@@ -11,6 +12,9 @@ textbook's ``validation_split=0.2``). Reported:
 - ``epoch_seconds``: one ``fit`` epoch (with ``--batches N``: N batches, and the
   epoch extrapolated from them: for development, the full epoch takes a while);
 - ``predict_images_per_second``: ``predict`` on the 10,000 test images (batch 32);
+- with ``--repeats N``: N rounds, each running every framework once in turn (the
+  host's speed drifts from minute to minute; taking turns exposes each framework to
+  the same drift), and the medians;
 - with ``--torch-python`` / ``--keras-python``: the same work in PyTorch / Keras 3,
   each in its own process with that interpreter (numpy must be importable there);
 - ``--threads N`` holds BLAS (and PyTorch's, TensorFlow's) threads to N: on a loaded
@@ -28,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -214,6 +219,20 @@ def _run(python, worker, data_dir, batches=None, threads=None):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _median_run(runs):
+    """The median epoch and predict times of several runs (with every run kept)."""
+    good = [r for r in runs if "error" not in r]
+    if not good:
+        return runs[0]
+    result = dict(good[0])
+    for key in ("fit_seconds", "epoch_seconds", "predict_seconds"):
+        result[key] = statistics.median(r[key] for r in good)
+    result["predict_images_per_second"] = 10_000 / result["predict_seconds"]
+    if len(runs) > 1:
+        result["runs"] = runs
+    return result
+
+
 def _line(name, r):
     if "error" in r:
         return f"{name:8s} failed: {r['error']}"
@@ -227,6 +246,8 @@ def _line(name, r):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, help="time this many batches, not an epoch")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="rounds of runs taking turns; the medians are reported")
     parser.add_argument("--torch-python", default=os.environ.get("TORCH_PYTHON"))
     parser.add_argument("--keras-python", default=os.environ.get("KERAS_PYTHON"))
     parser.add_argument("--accuracy", action="store_true",
@@ -259,10 +280,16 @@ def main():
         frameworks = [] if args.no_speed else [
             ("tinyann", sys.executable), ("torch", args.torch_python),
             ("keras", args.keras_python)]
-        for name, python in frameworks:
-            if python:
-                results[name] = _run(python, name, data_dir, args.batches, args.threads)
-                print(_line(name, results[name]), flush=True)
+        frameworks = [(name, python) for name, python in frameworks if python]
+        runs = {name: [] for name, _ in frameworks}
+        for round_ in range(args.repeats):
+            for name, python in frameworks:
+                runs[name].append(_run(python, name, data_dir, args.batches, args.threads))
+                if args.repeats > 1:
+                    print(f"round {round_ + 1}: " + _line(name, runs[name][-1]), flush=True)
+        for name, _ in frameworks:
+            results[name] = _median_run(runs[name])
+            print(_line(name, results[name]), flush=True)
         if args.accuracy:
             results["accuracy"] = _run(sys.executable, "accuracy", data_dir,
                                        threads=args.threads)

@@ -137,3 +137,29 @@ def test_evaluate_leaves_weights_and_training_state(tiny_data):
     for got, want in zip(model.get_weights(), before):
         np.testing.assert_array_equal(got, want)
     assert model.optimizer.iterations == 0
+
+
+def test_predictions_in_several_threads_at_once_do_not_mix():
+    # the app's server predicts in worker threads; the float32 conversion buffers
+    # are per thread
+    import threading
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(3, activation="softmax")])
+    rng = np.random.default_rng(0)
+    inputs = [rng.standard_normal((40_000, 64)) for _ in range(4)]  # float64: converted
+    expected = [model.predict(x, verbose=0) for x in inputs]
+    results = [None] * len(inputs)
+
+    def run(i):
+        for _ in range(3):
+            results[i] = model.predict(inputs[i], verbose=0)
+            np.testing.assert_array_equal(results[i], expected[i])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(inputs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got, want in zip(results, expected):
+        np.testing.assert_array_equal(got, want)

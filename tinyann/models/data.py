@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 
 import numpy as np
 
@@ -168,26 +169,33 @@ class ArrayData:
         return train, val
 
 
-_SCRATCH: dict = {}
+# per thread: the app's server runs predictions in several threads at once
+_SCRATCH = threading.local()
 
 
 def as_float_chunk(a, slot=0) -> np.ndarray:
     """``a`` as a float array, converted into a buffer kept between calls.
 
     Fresh multi-megabyte arrays cost page faults each time (about as much as the
-    conversion itself here); the buffer is reused by the next call, so the result
-    is only valid until then (predict copies it out at once).
+    conversion itself here); the buffer is reused by the next call in this thread,
+    so the result is only valid until then (predict copies it out at once).
     """
     floatx = np.dtype(backend.floatx())
     if a.dtype == floatx:
         return a
-    need = a.size
-    buf = _SCRATCH.get(slot)
-    if buf is None or buf.size < need or buf.dtype != floatx:
-        buf = _SCRATCH[slot] = np.empty(need, dtype=floatx)
-    out = buf[:need].reshape(a.shape)
+    out = scratch(slot, a.shape, floatx)
     np.copyto(out, a, casting="unsafe")
     return out
+
+
+def scratch(slot, shape, dtype) -> np.ndarray:
+    """A buffer of ``shape`` kept per thread and ``slot``, regrown when too small."""
+    buffers = _SCRATCH.__dict__
+    need = math.prod(shape)
+    buf = buffers.get(slot)
+    if buf is None or buf.size < need or buf.dtype != dtype:
+        buf = buffers[slot] = np.empty(need, dtype=dtype)
+    return buf[:need].reshape(shape)
 
 
 def probe_finite(xs, indices=None, offset=0):
