@@ -67,3 +67,15 @@ def test_nan_inputs_are_named_after_the_epoch_they_ruined():
     model = _model()
     with pytest.raises(ValueError, match=r"`x` contains NaN or infinite values: sample 37"):
         model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+
+
+def test_an_inf_input_in_the_last_batch_behind_tanh_is_named():
+    # tanh(inf) is finite: no output shows it, only the weights it reaches
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, activation="tanh"),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    x, y = _data()
+    x[90, 1] = np.inf  # in the last batch of 16
+    with pytest.raises(ValueError, match=r"sample 90 has inf at position \(1,\)"):
+        model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)

@@ -275,6 +275,10 @@ def _train_epoch_arrays(model, data, batch_size, shuffle, cbl, tracker, steps_pe
         if model.stop_training:
             break
     outputs.flush()
+    # an inf input behind a saturating activation (tanh, sigmoid) leaves the outputs
+    # finite: it shows only in the weights, perhaps after the epoch's last output
+    if not np.isfinite(np.add.reduce(values)):
+        raise_if_nonfinite_data(data)
     return step + 1
 
 
