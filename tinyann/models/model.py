@@ -11,7 +11,7 @@ import numpy as np
 from tinyann import backend, losses, optimizers
 from tinyann.layers.keras_tensor import KerasTensor, flatten
 from tinyann.layers.layer import Layer
-from tinyann.models import trainer
+from tinyann.models import checks, trainer
 from tinyann.models.functional import Graph, _unique
 from tinyann.variables import pack_variables
 
@@ -224,13 +224,13 @@ class Model(Layer):
         return self.output_shape
 
     def _check_input(self, shape):
-        trainer.check_input_shapes(self, [tuple(shape)])
+        checks.check_input_shapes(self, [tuple(shape)])
 
     def __call__(self, inputs, training=None, **kwargs):
         if not isinstance(inputs, KerasTensor) and not (
                 isinstance(inputs, (list, tuple)) and any(isinstance(t, KerasTensor)
                                                          for t in inputs)):
-            xs = trainer.prepare_inputs(self, inputs)
+            xs = checks.prepare_inputs(self, inputs)
             floatx = backend.floatx()
             outs = self._graph.forward([np.asarray(a, dtype=floatx) for a in xs],
                                        training=bool(training))
