@@ -64,3 +64,13 @@ def test_no_copy_of_narrow_or_float32_inputs():
         data = ArrayData([arr], y)
         list(prefetch.prefetched(data, data.epoch_order(True), 32, np.dtype("float32")))
         assert data.float_copy(np.dtype("float32")).arrays == [None]
+
+
+def test_no_copy_for_a_single_epoch():
+    from tinyann.models.data import ArrayData
+
+    x, y = _data()
+    data = ArrayData([x], y)
+    data.epochs_ahead = 1  # as fit(epochs=1) sets it
+    list(prefetch.prefetched(data, data.epoch_order(True), 32, np.dtype("float32")))
+    assert data.float_copy(np.dtype("float32")).arrays == [None]

@@ -111,6 +111,7 @@ class ArrayData:
         self.y = y
         self.sample_weight = sample_weight
         self.num_samples = check_lengths(xs, y, sample_weight)
+        self.epochs_ahead = 2  # epochs fit will run on these arrays (set by fit)
 
     def num_steps(self, batch_size):
         return math.ceil(self.num_samples / batch_size)
@@ -118,7 +119,7 @@ class ArrayData:
     def float_copy(self, floatx):
         """The float32 copy of wide inputs that shuffled epochs fill and reuse."""
         if getattr(self, "_float_copy", None) is None:
-            self._float_copy = FloatCopy(self.xs, floatx)
+            self._float_copy = FloatCopy(self.xs, floatx, self.epochs_ahead > 1)
         return self._float_copy
 
     def epoch_order(self, shuffle, rng=None):

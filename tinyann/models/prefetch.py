@@ -30,10 +30,12 @@ class FloatCopy:
     """float32 copies of an ``ArrayData``'s wider inputs, rows in the order of the
     epoch that made them (``position[i]``: where sample i is)."""
 
-    def __init__(self, xs, floatx):
+    def __init__(self, xs, floatx, reused=True):
+        # only worth its memory (and the first touch of it) when later epochs read it
         self.arrays = [
             np.empty(a.shape, dtype=floatx)
-            if a.dtype.itemsize > floatx.itemsize and a.size * floatx.itemsize <= _MAX_COPY_BYTES
+            if reused and a.dtype.itemsize > floatx.itemsize
+            and a.size * floatx.itemsize <= _MAX_COPY_BYTES
             else None
             for a in xs
         ]

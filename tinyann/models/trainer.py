@@ -373,6 +373,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
     # BackupAndRestore sets the epoch to resume from in on_train_begin, as in Keras
     initial_epoch = model._initial_epoch or initial_epoch
     model._initial_epoch = None
+    data.epochs_ahead = epochs - initial_epoch
     # the batch-gathering thread hands over chunks sooner with a short GIL switch
     # interval (Python's default 5 ms stalls it behind the training loop)
     switch = sys.getswitchinterval()
