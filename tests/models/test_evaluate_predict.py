@@ -163,3 +163,13 @@ def test_predictions_in_several_threads_at_once_do_not_mix():
         t.join()
     for got, want in zip(results, expected):
         np.testing.assert_array_equal(got, want)
+
+
+def test_outputs_are_row_major_arrays_as_keras_gives():
+    # a Dense of few units computes its output column-major internally
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(3, activation="softmax")])
+    x = np.random.default_rng(0).random((5, 4))
+    for out in (model.predict(x, verbose=0), model.predict_on_batch(x), model(x),
+                model.predict(np.tile(x, (100, 1)), verbose=0)):
+        assert out.flags.c_contiguous and out.dtype == np.float32

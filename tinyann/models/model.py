@@ -234,6 +234,10 @@ class Model(Layer):
             floatx = backend.floatx()
             outs = self._graph.forward([np.asarray(a, dtype=floatx) for a in xs],
                                        training=bool(training))
+            if not training:
+                # row-major, as Keras returns them (few-unit Dense layers compute
+                # column-major)
+                outs = [np.ascontiguousarray(o) for o in outs]
             return outs[0] if len(outs) == 1 else outs
         return super().__call__(inputs, training=training, **kwargs)
 

@@ -503,6 +503,8 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
         probe_finite(xs)
     if single_batch:
         outs = graph.forward([np.asarray(a, dtype=backend.floatx()) for a in xs], False)
+        # row-major, as Keras returns them (a Dense of few units computes column-major)
+        outs = [np.ascontiguousarray(o) for o in outs]
         return outs[0] if len(outs) == 1 else outs
     num_steps = math.ceil(n / batch_size)
     cbl, _ = _make_callbacks(model, callbacks, verbose, steps=num_steps)
@@ -510,7 +512,7 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
     floatx = backend.floatx()
     if n <= batch_size:
         outs = graph.forward([np.asarray(a, dtype=floatx) for a in xs], False)
-        outs = [np.asarray(o, dtype=floatx) for o in outs]
+        outs = [np.ascontiguousarray(o, dtype=floatx) for o in outs]
         if cbl.wants("on_predict_batch_end"):
             cbl.on_predict_batch_end(0, {"outputs": outs})
     else:
