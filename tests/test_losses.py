@@ -154,22 +154,6 @@ def test_fused_sigmoid_binary_crossentropy_gradient_is_dl_dlogits(gradcheck, wei
     gradcheck.assert_close(grad, gradcheck.numerical_grad(f, z))
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_checked_fast_path_equals_slow_path(dtype):
-    """fit's hot path (valid int labels, softmax output, no weights) gives the same
-    loss and gradient as the checked path."""
-    rng = np.random.default_rng(8)
-    probs = activations.softmax(rng.normal(size=(7, 5)).astype(dtype))
-    y = rng.integers(0, 5, size=7).astype(np.intp)
-    loss = losses.SparseCategoricalCrossentropy()
-    fast_value, fast_grad = loss.value_and_grad(y, probs.copy(), None, True, True)
-    slow_value, slow_grad = loss.value_and_grad(y, probs.copy(), None, True, False)
-    assert fast_grad.dtype == np.dtype(dtype)
-    tol = 1e-6 if dtype == "float32" else 1e-14
-    np.testing.assert_allclose(fast_value, slow_value, rtol=tol)
-    np.testing.assert_allclose(fast_grad, slow_grad, rtol=tol, atol=tol)
-
-
 def test_value_and_grad_leaves_inputs_alone():
     rng = np.random.default_rng(9)
     probs = activations.softmax(rng.normal(size=(4, 3)))

@@ -277,10 +277,6 @@ class SparseCategoricalCrossentropy(Loss):
         return sparse_categorical_crossentropy(y_true, y_pred, self.from_logits)
 
     def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False, checked=False):
-        """``checked``: y_true is already an int array of valid labels, shape (N,)."""
-        if checked and y_pred.ndim == 2 and sample_weight is None and fused and (
-                not self.from_logits):
-            return self._fused_fast(y_true, y_pred)
         y_pred = _as_float(y_pred)
         y = _sparse_labels_shape(y_true, y_pred)
         y = _check_sparse_labels(y, y_pred.shape[-1])
@@ -322,27 +318,6 @@ class SparseCategoricalCrossentropy(Loss):
         if self._rows.shape[0] != n:
             self._rows = np.arange(n)
         return self._rows
-
-    def _fused_fast(self, y, probs):
-        """The training hot path: softmax output, valid int labels, no weights.
-
-        About ten NumPy calls: the loss from the true-class probabilities, and
-        dL/dz = (p - onehot) / N.
-        """
-        n = probs.shape[0]
-        rows = self._row_index(n)
-        f = probs.dtype.type
-        eps = backend.epsilon()
-        p_true = probs[rows, y]
-        np.maximum(p_true, f(eps), out=p_true)
-        np.minimum(p_true, f(1.0 - eps), out=p_true)
-        np.log(p_true, out=p_true)
-        loss = -float(np.add.reduce(p_true)) / n
-        # (p - onehot) / n, rounded as the fit loop's one-hot path rounds it
-        grad = probs.copy(order="K")
-        grad[rows, y] -= f(1.0)
-        grad *= f(1.0 / n)
-        return loss, grad
 
     def _value_and_grad_nd(self, y, y_pred, sample_weight, fused):
         c = y_pred.shape[-1]

@@ -38,7 +38,7 @@ class _PoolWorkspace:
             for o in geo.offsets:
                 count[o[2], o[3]] += 1
             self.count = count
-        self.masks = None  # boolean buffers of max pooling's backward, made on first use
+        self.mask = None  # max pooling backward's boolean buffer, made on first use
 
 
 class _Pooling2D(Layer):
@@ -125,8 +125,8 @@ def _max_forward(x, out, ws):
 
 def _max_backward(x, y, grad, dx, ws):
     """Routes each output gradient to the first input equal to the window's maximum."""
-    if ws.masks is None:
-        ws.masks = [np.empty(ws.out_shape, bool)]
+    if ws.mask is None:
+        ws.mask = np.empty(ws.out_shape, bool)
     views = _views(x, ws.geo.offsets)
     dx_views = _views(dx, ws.geo.offsets)
     if ws.disjoint:
@@ -134,7 +134,7 @@ def _max_backward(x, y, grad, dx, ws):
         # ``rest`` is the gradient no earlier offset took: an offset equal to the
         # maximum takes it (rest * 1) and leaves exactly 0 behind (rest - rest); the
         # last offset takes what is left (ties: the first maximum wins, as in TF)
-        mask = ws.masks[0]
+        mask = ws.mask
         if not ws.tiles:
             dx.fill(0)
         last = len(views) - 1
@@ -149,7 +149,7 @@ def _max_backward(x, y, grad, dx, ws):
         return dx
     # overlapping windows: ``rest`` is the gradient not yet given to an earlier maximum
     # of its window (ours to overwrite); subtracting what an offset took leaves 0 behind
-    rest, mask = grad, ws.masks[0]
+    rest, mask = grad, ws.mask
     dx.fill(0)
     for (where, v), (_, d) in zip(views, dx_views):
         hit = np.equal(v, y[where], out=mask[where])

@@ -22,6 +22,11 @@ from tinyann.models.data import raise_if_nonfinite_data
 _BUFFER_ELEMENTS = 1 << 20
 
 
+def _epoch_rows(order, start, stop):
+    """The samples at epoch positions ``start .. stop`` (``order`` None: in order)."""
+    return slice(start, stop) if order is None else order[start:stop]
+
+
 class EpochOutputs:
     """Outputs of the batches of one epoch, in the order of ``order``.
 
@@ -63,7 +68,7 @@ class EpochOutputs:
         if not self.filled:
             return
         start, stop = self.start, self.start + self.filled
-        rows = slice(start, stop) if self.order is None else self.order[start:stop]
+        rows = _epoch_rows(self.order, start, stop)
         y = self.data.y[rows]
         out = self.buffer[: self.filled]
         if self.defer_loss:
@@ -113,7 +118,7 @@ class SparseTargets:
 
     def _fill(self, start):
         stop = min(start + self.block.shape[0], len(self.labels))
-        rows = slice(start, stop) if self.order is None else self.order[start:stop]
+        rows = _epoch_rows(self.order, start, stop)
         labels = self.labels[rows]
         block = self.block
         block.fill(0.0)

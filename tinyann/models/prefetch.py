@@ -53,15 +53,16 @@ def prefetched(data, order, batch_size, floatx):
     row_bytes = sum(math.prod(a.shape[1:]) for a in data.xs) * floatx.itemsize
     per_chunk = max(1, _CHUNK_BYTES // max(row_bytes * batch_size, 1)) * batch_size
     per_chunk = min(per_chunk, -(-n // batch_size) * batch_size)
-    # zeros, not empty: a cast into a buffer holding stray NaN bit patterns raised
-    # "invalid value encountered in cast" warnings now and then
-    buffers = [[np.zeros((per_chunk,) + a.shape[1:], dtype=floatx) for a in data.xs]
-               for _ in range(2)]
-    staging = [np.zeros((min(per_chunk, _CONVERT_ROWS),) + a.shape[1:], dtype=a.dtype)
-               if a.dtype != floatx else None for a in data.xs]
     where = copy.position[order] if ready else None
     # each chunk has its own place in the copy: the helper may run ahead
     run_ahead = filling and all(a is not None for a in copy.arrays)
+    # zeros, not empty: a cast into a buffer holding stray NaN bit patterns raised
+    # "invalid value encountered in cast" warnings now and then
+    buffers = [[np.zeros((per_chunk,) + a.shape[1:], dtype=floatx) for a in data.xs]
+               for _ in range(1 if run_ahead else 2)]
+    staging = [np.zeros((min(per_chunk, _CONVERT_ROWS),) + a.shape[1:], dtype=a.dtype)
+               if a.dtype != floatx and not (ready and made is not None) else None
+               for a, made in zip(data.xs, copy.arrays)]
 
     def gather(start, bufs):
         idx = order[start:start + per_chunk]
