@@ -466,6 +466,31 @@ class Huber(Loss):
         return {"name": self.name, "reduction": self.reduction, "delta": self.delta}
 
 
+class WeightedLoss(Loss):
+    """``loss`` times a constant ``weight``: ``compile(loss_weights=...)`` on a model
+    with one output. Value, per-sample values and gradient are the wrapped loss's
+    times ``weight``; the fused gradients stay available (``fused_activation``)."""
+
+    def __init__(self, loss, weight):
+        self.loss = loss
+        self.weight = float(weight)
+        self.name = loss.name
+        self.reduction = loss.reduction
+        self.fused_activation = loss.fused_activation
+        self.from_logits = getattr(loss, "from_logits", False)
+
+    def call(self, y_true, y_pred):
+        per_sample = self.loss.call(y_true, y_pred)
+        return per_sample * per_sample.dtype.type(self.weight)
+
+    def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False, checked=False):
+        value, grad = self.loss.value_and_grad(y_true, y_pred, sample_weight, fused, checked)
+        return value * self.weight, grad * grad.dtype.type(self.weight)
+
+    def get_config(self) -> dict:
+        return self.loss.get_config()
+
+
 # ---------------------------------------------------------------- lookup
 _CLASSES = {
     cls.__name__: cls

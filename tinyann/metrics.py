@@ -364,6 +364,84 @@ def resolve(identifier, y_true_shape, y_pred_shape) -> Metric:
     return get(identifier)
 
 
+class CompileMetrics(Metric):
+    """The metrics given to ``compile``, as one metric: Keras 3's ``model.metrics[1]``.
+
+    Built at the first data (``'accuracy'`` resolves from the shapes of the targets and
+    outputs); ``metrics`` is then the flat list of metric objects and ``result()`` a
+    dict ``{name: value}``. With several outputs each name is prefixed with its
+    output's (``out_a_accuracy``); a name met twice gets ``_1``, ``_2``... as in Keras.
+
+    Args:
+        metrics: per output, the list of metric identifiers given to compile.
+        output_names: the outputs' names, or None for a single output.
+    """
+
+    def __init__(self, metrics=(), output_names=None):
+        self.configure(metrics, output_names)
+        super().__init__(name="compile_metrics")
+
+    def configure(self, metrics, output_names=None) -> None:
+        """Sets the identifiers per output (the model's outputs are known); unbuilt."""
+        self._ids = [list(ids) for ids in metrics]
+        self.output_names = output_names
+        self._per_output = None
+
+    @property
+    def built(self) -> bool:
+        return self._per_output is not None
+
+    def build(self, y_true_shapes, y_pred_shapes) -> None:
+        """Resolves the identifiers against one target and output shape per output."""
+        self._per_output = [
+            [resolve(m, y_shape, p_shape) for m in ids]
+            for ids, y_shape, p_shape in zip(self._ids, y_true_shapes, y_pred_shapes)
+        ]
+
+    @property
+    def metrics(self) -> list:
+        return [m for ms in self._per_output or [] for m in ms]
+
+    @property
+    def per_output(self) -> list:
+        """One list of metric objects per output (empty lists before ``build``)."""
+        return self._per_output or [[] for _ in self._ids]
+
+    def reset_state(self) -> None:
+        for m in self.metrics:
+            m.reset_state()
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """``y_true`` and ``y_pred``: one array per output (lists)."""
+        for ms, y, p in zip(self.per_output, y_true, y_pred):
+            for m in ms:
+                m.update_state(y, p)
+
+    def result(self) -> dict:
+        if not self.built:
+            raise ValueError("Cannot get result() since the metric has not yet been built.")
+        results = {}
+        seen = {}
+        for k, ms in enumerate(self._per_output):
+            prefix = f"{self.output_names[k]}_" if self.output_names else ""
+            for m in ms:
+                name = prefix + m.name
+                if name in seen:
+                    seen[name] += 1
+                    name = f"{name}_{seen[name] - 1}"
+                else:
+                    seen[name] = 1
+                results[name] = float(m.result())
+        return results
+
+    @property
+    def variables(self):
+        return [v for m in self.metrics for v in m.variables]
+
+    def get_config(self) -> dict:
+        raise NotImplementedError("CompileMetrics is made by `compile()`, not from a config")
+
+
 def serialize(metric: Metric) -> dict:
     return {"module": "keras.metrics", "class_name": type(metric).__name__,
             "config": metric.get_config(), "registered_name": None}

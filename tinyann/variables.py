@@ -3,13 +3,72 @@
 A model packs its variables into one flat float buffer (``pack_variables``), so
 ``value`` and ``grad`` become views into it and an optimizer updates every
 weight with a handful of NumPy calls instead of a handful per variable.
+
+A variable's ``path`` is Keras 3's: the names of the layers being built around it
+when it was made, then its name (``sequential/dense/kernel``). Layers open a
+``name_scope`` while they build (see ``Layer._name_scope``).
 """
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from tinyann import backend
+
+_scopes = threading.local()
+
+
+def _scope_stack() -> list:
+    stack = getattr(_scopes, "stack", None)
+    if stack is None:
+        stack = _scopes.stack = []
+    return stack
+
+
+class name_scope:
+    """Puts ``name`` on the path of the variables made inside the ``with`` block.
+
+    Args:
+        name: a name without ``/``.
+        caller: the layer that opens the scope; it is not entered twice in a row.
+        parent: an absolute path that replaces the scopes around this one (a layer's
+            path is fixed the first time it builds, wherever it is used later).
+    """
+
+    def __init__(self, name, caller=None, parent=None):
+        if not isinstance(name, str) or "/" in name:
+            raise ValueError(f"A name scope needs a string without '/'. Received: name={name!r}")
+        self.name = name
+        self.caller = caller
+        self.parent = parent
+        self._pushed = False
+
+    def __enter__(self):
+        stack = _scope_stack()
+        top = stack[-1] if stack else None
+        if not (top is not None and self.caller is not None and top.caller is self.caller
+                and top.name == self.name):
+            stack.append(self)
+            self._pushed = True
+        return self
+
+    def __exit__(self, *exc):
+        if self._pushed:
+            _scope_stack().pop()
+            self._pushed = False
+        return False
+
+
+def current_path() -> str:
+    """The path of the open name scopes (``''`` when none is open)."""
+    parts: list[str] = []
+    for scope in _scope_stack():
+        if scope.parent is not None:
+            parts = [p for p in scope.parent.split("/") if p]
+        parts.append(scope.name)
+    return "/".join(parts)
 
 
 class Variable:
@@ -19,7 +78,8 @@ class Variable:
         value: initial array.
         name: short name (``kernel``, ``bias``).
         trainable: whether optimizers update it.
-        path: ``layer_name/name``, unique in a model.
+        path: unique in a model; by default the open name scopes and ``name``
+            (``sequential/dense/kernel``).
     """
 
     def __init__(self, value, name="variable", trainable=True, path=None, dtype=None,
@@ -30,7 +90,10 @@ class Variable:
         self.value = np.array(value, dtype=dtype, copy=True, order=order)
         self.grad = np.zeros_like(self.value, order=order)
         self.name = name
-        self.path = path or name
+        if path is None:
+            scope = current_path()
+            path = f"{scope}/{name}" if scope else name
+        self.path = path
         self.trainable = trainable
 
     @property

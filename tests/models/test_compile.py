@@ -156,8 +156,12 @@ def test_accuracy_resolves_as_keras(case):
     history = model.fit(rng.standard_normal((16, 4)), y, verbose=0,
                         validation_data=validation if "val_loss" in case["history_keys"]
                         else None)
-    assert [type(m).__name__ for m in model.metrics] == case["resolved_class"]
-    assert [m.name for m in model.metrics] == case["resolved_name"]
+    # Keras 3: model.metrics is [loss tracker, CompileMetrics]; the resolved metric
+    # objects are the CompileMetrics's own `metrics`
+    assert [m.name for m in model.metrics] == case["model.metrics names"]
+    resolved = model.metrics[1].metrics
+    assert [type(m).__name__ for m in resolved] == case["resolved_class"]
+    assert [m.name for m in resolved] == case["resolved_name"]
     assert list(history.history) == case["history_keys"]
 
 

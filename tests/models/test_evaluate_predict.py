@@ -42,6 +42,7 @@ def test_evaluate_order_and_types_as_keras(case, tiny_data):
     as_dict = model.evaluate(tiny_data.x, y, batch_size=32, verbose=0, return_dict=True)
     assert type(result).__name__ == case["evaluate_return_type"]
     assert list(as_dict) == case["evaluate_return_dict_keys"]
+    assert model.metrics_names == case["metrics_names_after_fit"]
     values = result if isinstance(result, list) else [result]
     # the list is [loss, *metrics in compile order]: match it to the dict by name
     assert values == [as_dict[name] for name in case["evaluate_list_order"]]

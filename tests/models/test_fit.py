@@ -58,10 +58,13 @@ def test_history_keys_and_params_as_keras(case, tiny_data):
     model = keras.Sequential([keras.Input((4,)), layers.Dense(3, activation="softmax")])
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
                   metrics=_compile_metrics(case))
+    # Keras 3: ['loss'], or ['loss', 'compile_metrics'] when compiled with metrics
+    assert model.metrics_names == case["metrics_names_before_fit"]
     y = tiny_data.y.reshape(case["y_shape"])
     yv = tiny_data.yv.reshape((16,) + tuple(case["y_shape"][1:]))
     history = model.fit(tiny_data.x, y, batch_size=32, epochs=1, verbose=0,
                         validation_data=(tiny_data.xv, yv) if case["validation_data"] else None)
+    assert model.metrics_names == case["metrics_names_after_fit"]
     assert list(history.history) == case["history_keys"]
     assert history.params == case["h.params"]
     assert all(type(v[0]).__name__ == case["history_value_type"]

@@ -95,7 +95,11 @@ def test_tf_keras_2_model_file_loads_and_compiles(tmp_path):
     assert float(model.optimizer.learning_rate) == pytest.approx(0.05)
     loss, accuracy = model.evaluate(x, np.zeros(6, dtype=int), verbose=0)
     assert np.isfinite(loss) and 0 <= accuracy <= 1
-    assert model.metrics_names == ["loss", "accuracy"]
+    # Keras 3.15 gives ['loss', 'compile_metrics'] for this model (metrics=[['accuracy']]
+    # in the file); the metric itself is the CompileMetrics's
+    assert model.metrics_names == ["loss", "compile_metrics"]
+    assert [m.name for m in model.metrics[1].metrics] == ["accuracy"]
+    assert model.get_metrics_result() == {"loss": loss, "accuracy": accuracy}
 
 
 def test_tf_keras_2_weights_file_loads(tmp_path):

@@ -95,7 +95,12 @@ class MonitorCallback(Callback):
             metric_name = self.monitor.removeprefix("val_")
             if metric_name == "loss":
                 self.monitor_op = operator.lt
+            found = []
             for m in getattr(self.model, "metrics", None) or []:
+                # Keras 3's model.metrics holds the compiled metrics as one
+                # CompileMetrics: the metrics to look up are its own `metrics`
+                found.extend(getattr(m, "metrics", None) or [m])
+            for m in found:
                 if m.name == metric_name:
                     direction = metric_direction(m)
                     if direction is not None:

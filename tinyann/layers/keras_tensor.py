@@ -26,6 +26,26 @@ class KerasTensor:
     def __repr__(self):
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
 
+    # `x + y` between layer outputs (a subclassed model's `call`, a functional graph)
+    # is the matching merging layer, as in Keras
+    def __add__(self, other):
+        return _merge("Add", self, other, "+")
+
+    def __radd__(self, other):
+        return _merge("Add", other, self, "+")
+
+    def __sub__(self, other):
+        return _merge("Subtract", self, other, "-")
+
+    def __rsub__(self, other):
+        return _merge("Subtract", other, self, "-")
+
+    def __mul__(self, other):
+        return _merge("Multiply", self, other, "*")
+
+    def __rmul__(self, other):
+        return _merge("Multiply", other, self, "*")
+
     def __array__(self, dtype=None, copy=None):
         raise TypeError(
             "A symbolic KerasTensor has no values: call the model or layer on a NumPy "
@@ -33,15 +53,39 @@ class KerasTensor:
         )
 
 
-class Node:
-    """One call of ``layer`` on symbolic ``inputs``, giving ``outputs``."""
+def _merge(class_name, a, b, symbol):
+    from tinyann.layers import merging
 
-    def __init__(self, layer, inputs, outputs):
+    if not (isinstance(a, KerasTensor) and isinstance(b, KerasTensor)):
+        other = b if isinstance(a, KerasTensor) else a
+        raise TypeError(
+            f"tinyann supports `{symbol}` between two symbolic tensors (layer outputs) "
+            f"only. Received a {type(other).__name__}: {other!r}"
+        )
+    return getattr(merging, class_name)()([a, b])
+
+
+class Node:
+    """One call of ``layer`` on symbolic ``inputs``, giving ``outputs``.
+
+    ``training``: the ``training=`` argument given in the call, if any. ``True`` or
+    ``False`` fixes that layer's mode wherever the model runs (Keras's
+    ``base_model(x, training=False)``: inference mode, even in ``fit``); ``None``
+    follows the mode of the model's call.
+    """
+
+    def __init__(self, layer, inputs, outputs, training=None):
         self.layer = layer
         self.inputs = list(inputs)
         self.outputs = list(outputs)
+        self.training = training
         for t in self.outputs:
             t.node = self
+
+    @property
+    def call_kwargs(self) -> dict:
+        """The keyword arguments of the call, as a config's ``inbound_nodes`` has them."""
+        return {} if self.training is None else {"training": self.training}
 
     @property
     def parents(self):

@@ -9,11 +9,14 @@ only when ``training`` is true, caches what ``backward`` needs for that batch.
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 import numpy as np
 
 from tinyann import backend, initializers
 from tinyann.layers.keras_tensor import KerasTensor, Node, flatten, is_symbolic
-from tinyann.variables import Variable
+from tinyann.variables import Variable, current_path, name_scope
 
 _LAYER_KWARGS = ("name", "trainable", "dtype", "input_shape", "batch_input_shape",
                  "batch_size", "input_dim", "autocast")
@@ -28,6 +31,27 @@ class Layer:
         input_shape: legacy Keras 2 argument (without the batch axis); a Sequential
             whose first layer has it is built at once.
     """
+
+    # a user's layer whose `call` is made of other layers, with no `backward` of its
+    # own: traced into a graph of those layers when first called on a symbolic tensor
+    _composite = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # (a subclass of a built-in layer keeps that layer's backward)
+        backward_owner = next(k for k in cls.__mro__ if "backward" in k.__dict__)
+        if not cls.__module__.startswith("tinyann.") and _defined_outside_tinyann(
+                cls, "call") and (backward_owner is Layer or hasattr(backward_owner,
+                                                                     "_set_graph")):
+            cls._composite = True
+            if "__setattr__" not in cls.__dict__ and not hasattr(cls, "_set_graph"):
+                cls.__setattr__ = _tracking_setattr
+            own_call = cls.__dict__.get("call")
+            if own_call is not None and not _takes_training(own_call):
+                cls.call = _ignoring_training(own_call)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_in_name_scope", False):
+            cls.build = _in_name_scope(build)
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
                  batch_input_shape=None, batch_size=None, input_dim=None, autocast=True,
@@ -55,20 +79,31 @@ class Layer:
         self._variables: list[Variable] = []
         self._inbound_nodes: list[Node] = []
         self._build_shape = None
+        # the path of the layers around this one the first time it built or was called
+        # (Keras 3's): its weights' paths start with it wherever the layer is used later
+        self._parent_path = None
         # set by a model: whether backward must return the gradient for the input
         self._needs_input_grad = True
+
+    def _name_scope(self) -> name_scope:
+        """This layer's name scope, placed where the layer first built or was called."""
+        if getattr(self, "_parent_path", None) is None:
+            self._parent_path = current_path()
+        return name_scope(self.name, caller=self, parent=self._parent_path)
 
     # ---------------------------------------------------------------- weights
     def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None,
                    trainable=True, name=None, regularizer=None, constraint=None, order="C",
                    **kwargs):
-        """Makes a ``Variable`` owned by this layer; its path is ``layer_name/name``."""
+        """Makes a ``Variable`` owned by this layer. Its path is Keras's: the names of
+        the layers around this one when it first built, this layer's name, then
+        ``name`` (``sequential/dense/kernel``; ``dense/kernel`` when built alone)."""
         shape = tuple(shape or ())
         init = initializers.get(initializer)
         value = init(shape, dtype=dtype or self.dtype)
-        var = Variable(value, name=name or f"variable_{len(self._variables)}",
-                       trainable=trainable, dtype=dtype or self.dtype, order=order)
-        var.path = f"{self.name}/{var.name}"
+        with name_scope(self.name, caller=self, parent=getattr(self, "_parent_path", None)):
+            var = Variable(value, name=name or f"variable_{len(self._variables)}",
+                           trainable=trainable, dtype=dtype or self.dtype, order=order)
         var.regularizer = regularizer
         self._variables.append(var)
         return var
@@ -88,19 +123,34 @@ class Layer:
 
     @property
     def variables(self) -> list[Variable]:
-        return list(self._variables)
+        return list(self._variables) + [v for sub in self._sublayers() for v in sub.variables]
 
     @property
     def trainable_weights(self) -> list[Variable]:
         if not self._trainable:
             return []
-        return [v for v in self._variables if v.trainable]
+        return [v for v in self._variables if v.trainable] + [
+            v for sub in self._sublayers() for v in sub.trainable_weights]
 
     @property
     def non_trainable_weights(self) -> list[Variable]:
         if not self._trainable:
-            return list(self._variables)
-        return [v for v in self._variables if not v.trainable]
+            return self.variables
+        return [v for v in self._variables if not v.trainable] + [
+            v for sub in self._sublayers() for v in sub.non_trainable_weights]
+
+    def _sublayers(self) -> list:
+        """The layers a user's layer holds in its attributes (Keras tracks them)."""
+        tracked = self.__dict__.get("_tracked")
+        if not tracked or hasattr(self, "_set_graph"):  # a model lists its own
+            return []
+        from tinyann.models.tracing import tracked_layers
+
+        out = []
+        for layer in tracked_layers(tracked.values()):
+            if layer is not self and all(layer is not o for o in out):
+                out.append(layer)
+        return out
 
     trainable_variables = trainable_weights
     non_trainable_variables = non_trainable_weights
@@ -135,12 +185,12 @@ class Layer:
                 "isn't built. You can build it manually via: "
                 f"`{self.name}.build(batch_input_shape)`."
             )
-        return int(sum(v.size for v in self._variables))
+        return int(sum(v.size for v in self.variables))
 
     @property
     def losses(self) -> list[float]:
         """Regularization penalties of this layer's weights, as floats."""
-        return [float(v.regularizer(v.value)) for v in self._variables
+        return [float(v.regularizer(v.value)) for v in self.variables
                 if getattr(v, "regularizer", None) is not None]
 
     # ---------------------------------------------------------------- building
@@ -163,29 +213,45 @@ class Layer:
 
     # ---------------------------------------------------------------- calling
     def __call__(self, inputs, training=None, **kwargs):
-        if is_symbolic(inputs):
-            return self._symbolic_call(inputs, **kwargs)
-        if isinstance(inputs, (list, tuple)):
-            arrays = [_as_float_array(x, self) for x in inputs]
-            self._maybe_build([a.shape for a in arrays])
-            return self.call(arrays, training=bool(training), **kwargs)
-        x = _as_float_array(inputs, self)
-        self._maybe_build(x.shape)
-        self._check_input(x.shape)
-        return self.call(x, training=bool(training), **kwargs)
+        # built and called inside the layer's name scope, as in Keras: sublayers first
+        # built here get this layer's path (my_model/dense/kernel)
+        with self._name_scope():
+            if is_symbolic(inputs):
+                # an explicit mode is kept on the node: Keras runs `layer(x, training=False)`
+                # in inference mode wherever the model runs, `fit` included
+                if training is not None:
+                    if not isinstance(training, (bool, np.bool_)):
+                        raise ValueError(
+                            "When a layer is called on a symbolic tensor, `training` must be "
+                            f"True, False or None. Received: training={training!r}")
+                    training = bool(training)
+                if self._composite and "backward" not in self.__dict__:
+                    from tinyann.models.tracing import composite_call
 
-    def _symbolic_call(self, inputs, **kwargs):
+                    return composite_call(self, inputs, training=training)
+                return self._symbolic_call(inputs, training=training, **kwargs)
+            if isinstance(inputs, (list, tuple)):
+                arrays = [_as_float_array(x, self) for x in inputs]
+                self._maybe_build([a.shape for a in arrays])
+                return self.call(arrays, training=bool(training), **kwargs)
+            x = _as_float_array(inputs, self)
+            self._maybe_build(x.shape)
+            self._check_input(x.shape)
+            return self.call(x, training=bool(training), **kwargs)
+
+    def _symbolic_call(self, inputs, training=None, **kwargs):
         tensors = flatten(inputs)
-        if isinstance(inputs, (list, tuple)):
-            shapes = [t.shape for t in tensors]
-            self._maybe_build(shapes)
-            out_shape = self.compute_output_shape(shapes)
-        else:
-            self._maybe_build(inputs.shape)
-            self._check_input(inputs.shape)
-            out_shape = self.compute_output_shape(inputs.shape)
+        with self._name_scope():
+            if isinstance(inputs, (list, tuple)):
+                shapes = [t.shape for t in tensors]
+                self._maybe_build(shapes)
+                out_shape = self.compute_output_shape(shapes)
+            else:
+                self._maybe_build(inputs.shape)
+                self._check_input(inputs.shape)
+                out_shape = self.compute_output_shape(inputs.shape)
         out = KerasTensor(out_shape)
-        node = Node(self, tensors, [out])
+        node = Node(self, tensors, [out], training=training)
         self._inbound_nodes.append(node)
         return out
 
@@ -238,6 +304,55 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _in_name_scope(build):
+    """``build`` run inside the layer's name scope, as Keras runs every ``build``: the
+    weights made there (and by sublayers built there) get the layer's path."""
+
+    @functools.wraps(build)
+    def build_in_scope(self, *args, **kwargs):
+        with self._name_scope():
+            return build(self, *args, **kwargs)
+
+    build_in_scope._in_name_scope = True
+    return build_in_scope
+
+
+def _defined_outside_tinyann(cls, attribute) -> bool:
+    for klass in cls.__mro__:
+        if attribute in klass.__dict__:
+            return not klass.__module__.startswith("tinyann.")
+    return False
+
+
+def _takes_training(function) -> bool:
+    try:
+        params = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return True
+    return "training" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _ignoring_training(function):
+    """A user's ``call(self, inputs)`` that tinyann can pass ``training=`` to."""
+
+    @functools.wraps(function)
+    def call(self, inputs, training=False, **kwargs):
+        return function(self, inputs, **kwargs)
+
+    return call
+
+
+def _tracking_setattr(self, name, value):
+    """``__setattr__`` of a user's composite layer: remembers the layers it holds."""
+    from tinyann.models.tracing import tracked_layers
+
+    if name != "_tracked" and tracked_layers([value]):
+        self.__dict__.setdefault("_tracked", {})[name] = value
+    elif name in self.__dict__.get("_tracked", ()):
+        del self.__dict__["_tracked"][name]
+    object.__setattr__(self, name, value)
 
 
 def _as_shape(shape) -> tuple:

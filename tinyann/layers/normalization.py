@@ -16,7 +16,9 @@ class BatchNormalization(Layer):
     the batch's mean and (biased) variance over every other axis, and the moving ones
     follow them: ``moving = moving * momentum + batch * (1 - momentum)``. Otherwise the
     moving statistics are used. ``moving_mean`` and ``moving_variance`` are
-    non-trainable weights.
+    non-trainable weights. A layer called with ``training=False`` in a model (or
+    with ``trainable=False``) uses the moving statistics in ``fit`` too, as constants:
+    ``gamma`` and ``beta`` still train.
 
     Args:
         axis: the feature axis (``-1``: channels of channels_last images, or units).
@@ -138,10 +140,10 @@ class BatchNormalization(Layer):
 
     def call(self, inputs, training=False):
         x = inputs
-        pshape = self._param_shape(x.ndim)
-        axes = tuple(a for a in range(x.ndim) if a != self.axis % x.ndim)
-        dtype = x.dtype.type
         if training and self.trainable:
+            pshape = self._param_shape(x.ndim)
+            axes = tuple(a for a in range(x.ndim) if a != self.axis % x.ndim)
+            dtype = x.dtype.type
             mean = np.mean(x, axis=axes, dtype=x.dtype)
             centered = x - mean.reshape(pshape)
             var = np.mean(np.square(centered), axis=axes, dtype=x.dtype)
@@ -157,14 +159,25 @@ class BatchNormalization(Layer):
             if self.center:
                 out += self.beta.value.reshape(pshape)
             return out
+        return self._moving_normalize(x, record=training)
+
+    def _frozen_call(self, inputs):
+        """Inference mode in a training step (the layer was called with
+        ``training=False`` in the model): the moving statistics, recorded for backward."""
+        return self._moving_normalize(inputs, record=True)
+
+    def _moving_normalize(self, x, record):
+        """``gamma * (x - moving_mean) / sqrt(moving_variance + epsilon) + beta``."""
+        pshape = self._param_shape(x.ndim)
+        dtype = x.dtype.type
         inv_std = 1.0 / np.sqrt(self.moving_variance.value + dtype(self.epsilon))
         scale = inv_std * self.gamma.value if self.scale else inv_std
         shift = -self.moving_mean.value * scale
         if self.center:
             shift = shift + self.beta.value
-        if training:
-            # a frozen layer in a training step: fixed statistics, but backward needs
-            # the normalized input for gamma's gradient
+        if record:
+            # fixed statistics in a training step, but backward needs the normalized
+            # input for gamma's gradient
             self._xhat = (x - self.moving_mean.value.reshape(pshape)) * inv_std.reshape(pshape)
             self._inv_std, self._batch_stats = inv_std, False
         return x * scale.reshape(pshape) + shift.reshape(pshape)

@@ -47,6 +47,12 @@ class Dropout(Layer):
         self._mask = keep * inputs.dtype.type(1.0 / (1.0 - self.rate))
         return inputs * self._mask
 
+    def _frozen_call(self, inputs):
+        """Inference mode in a training step (called with ``training=False`` in the
+        model): the identity, and so is backward."""
+        self._mask = None
+        return inputs
+
     def backward(self, grad_output):
         if self._mask is None:
             return grad_output

@@ -12,6 +12,12 @@ import numpy as np
 from tinyann import backend, losses
 from tinyann import metrics as metrics_module
 from tinyann.models import data as data_module
+from tinyann.models.outputs import (
+    Targets,
+    _check_same_length,
+    resolve_outputs,
+    split_per_output,
+)
 
 
 def _verbose(verbose):
@@ -23,8 +29,12 @@ def _verbose(verbose):
 
 
 def ensure_built(model, xs):
-    """Builds a Sequential without an input shape from the first data it sees."""
+    """Builds a Sequential without an input shape, or a subclassed model, from the
+    first data it sees."""
     if model._graph is None:
+        if getattr(model, "_subclassed", False):
+            model.build([(None,) + a.shape[1:] for a in xs])
+            return
         if not hasattr(model, "_build_from_shape"):
             raise ValueError(f"The model '{model.name}' has no layers graph to run.")
         model._build_from_shape((None,) + xs[0].shape[1:])
@@ -74,14 +84,31 @@ def _require_compiled(model, what):
             "No loss to compute. Provide a `loss` argument in `compile()`. "
             f"Model: '{model.name}'"
         )
-    if model._graph is not None and len(model._graph.outputs) != 1:
-        raise NotImplementedError("tinyann trains and evaluates single-output models for now")
+    if model._graph is not None:
+        resolve_outputs(model)
 
 
 def prepare_targets(model, y):
-    """Checks targets against the loss and the output once; returns them ready to use."""
-    out_shape = model._graph.outputs[0].shape
-    loss = model.loss
+    """Checks targets against the loss and the output once; returns them ready to use
+    (``Targets`` for a model with several outputs)."""
+    resolve_outputs(model)
+    spec = model._output_spec
+    if spec is None:
+        return _prepare_target(model.loss, model._graph.outputs[0].shape, y)
+    arrays = split_per_output(y, spec.names, "y")
+    prepared = []
+    for name, index, loss, arr in zip(spec.names, spec.order, spec.losses, arrays):
+        try:
+            prepared.append(_prepare_target(loss, model._graph.outputs[index].shape, arr))
+        except ValueError as e:
+            raise ValueError(f"Targets for output '{name}': {e}") from None
+    _check_same_length(prepared, spec.names, "y")
+    return Targets(prepared)
+
+
+def _prepare_target(loss, out_shape, y):
+    if isinstance(loss, losses.WeightedLoss):
+        loss = loss.loss  # checked as the loss it weighs
     y = data_module.as_target_array(y)
     classes = out_shape[-1]
     if isinstance(loss, losses.SparseCategoricalCrossentropy):
@@ -109,11 +136,23 @@ def prepare_targets(model, y):
 
 
 def _resolve_metrics(model, y):
-    out_shape = model._graph.outputs[0].shape
-    if len(model.compiled_metrics) != len(model._metric_ids):
-        model.compiled_metrics = [metrics_module.resolve(m, y.shape, out_shape)
-                                  for m in model._metric_ids]
-    model._fused = _is_fused(model)
+    """Builds the compiled metrics (and the per-output loss trackers) from the first
+    targets, as Keras builds them at the first batch."""
+    resolve_outputs(model)
+    spec = model._output_spec
+    cm = model._compile_metrics
+    if spec is None:
+        if cm is not None and not cm.built:
+            cm.build([y.shape], [model._graph.outputs[0].shape])
+        model._fused = _is_fused(model)
+    else:
+        if cm is not None and not cm.built:
+            cm.build([a.shape for a in y.arrays],
+                     [model._graph.outputs[i].shape for i in spec.order])
+        if not spec.loss_trackers:
+            spec.loss_trackers = [metrics_module.Mean(name=f"{n}_loss") for n in spec.names]
+        model._fused = False
+    model.compiled_metrics = cm.metrics if cm is not None else []
 
 
 def _is_fused(model) -> bool:

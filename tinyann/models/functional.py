@@ -4,6 +4,12 @@
 every node comes after the nodes it reads from, and numbers the tensors. Running
 it keeps the arrays in a list indexed by those numbers; backward goes through
 the same steps in reverse, adding the gradients of tensors read by two layers.
+
+A layer called with ``training=True`` or ``training=False`` (Keras's
+``base_model(x, training=False)``) keeps that mode wherever the graph runs. A step
+in inference mode inside a training pass is run "frozen": its inference output,
+recording what its backward needs (Dropout: the identity; BatchNormalization: the
+moving statistics as constants; a nested model: all its layers frozen).
 """
 
 from __future__ import annotations
@@ -12,6 +18,9 @@ import numpy as np
 
 from tinyann.layers.input_layer import InputLayer
 from tinyann.layers.keras_tensor import KerasTensor
+
+# how a pass runs a step: inference, training, or inference recording for backward
+_INFER, _TRAIN, _FROZEN = 0, 1, 2
 
 
 class Graph:
@@ -36,6 +45,7 @@ class Graph:
         for i, t in enumerate(self.inputs):
             slot[id(t)] = i
         self.steps = []
+        self.nodes = []  # the node of each step
         for node in nodes:
             if not node.inputs:
                 if id(node.outputs[0]) not in slot:
@@ -47,12 +57,57 @@ class Graph:
             ins = [slot[id(t)] for t in node.inputs]
             slot[id(node.outputs[0])] = len(slot)
             self.steps.append((node.layer, ins, slot[id(node.outputs[0])]))
+            self.nodes.append(node)
         self.num_slots = len(slot)
         self.output_slots = [slot[id(t)] for t in self.outputs]
         self.is_chain = self._is_chain()
         self.relu_pools = _relu_pools(self.steps) if self.is_chain else set()
         self.layers = _unique([n.layer for n in nodes])
+        # a layer keeps one call's values for its backward pass
+        called = [layer for layer, _, _ in self.steps]
+        self.shared = [layer.name for layer in _unique(called)
+                       if sum(c is layer for c in called) > 1]
+        # the `training=` given in each call (None: the pass's mode); the plain loops
+        # of forward run only graphs with none given
+        fixed = [node.training for node in self.nodes]
+        self.fixed_modes = fixed if any(m is not None for m in fixed) else None
+        self._modes = {p: [_step_mode(p, m) for m in fixed] for p in (_INFER, _TRAIN, _FROZEN)}
+        self._runners = {}
+        self._frozen_blocker = {p: self._find_frozen_blocker(p) for p in (_TRAIN, _FROZEN)}
+        self._backward_error = self._find_backward_error()
         self.set_needs_input_grad(False)
+
+    def _find_frozen_blocker(self, pass_mode):
+        """A layer tinyann cannot back-propagate through after a pass in ``pass_mode``
+        (or None): a user's layer (own ``call``) run in inference mode, where it
+        records nothing for its ``backward``."""
+        for (layer, _, _), mode in zip(self.steps, self._modes[pass_mode]):
+            nested = _nested_graph(layer)
+            if nested is not None:
+                if mode != _INFER and nested._frozen_blocker[mode] is not None:
+                    return nested._frozen_blocker[mode]
+            elif mode == _FROZEN and _runs_own_call(layer) and "backward" not in vars(layer):
+                return layer
+        return None
+
+    def _find_backward_error(self):
+        if self.shared:
+            return (
+                f"The layer '{self.shared[0]}' is called more than once in this model; "
+                "tinyann can run such a model but not train it (each layer keeps one "
+                "call's values for its backward pass). Use a separate layer per call."
+            )
+        blocker = self._frozen_blocker[_TRAIN]
+        if blocker is not None:
+            return (
+                f"The layer '{blocker.name}' ({type(blocker).__name__}) runs in inference "
+                "mode in a training step (it was called with training=False, or inside a "
+                "model called with training=False), and tinyann cannot back-propagate "
+                "through it: a layer with its own `call` records what its `backward` "
+                "needs only with training=True. Call it without training=False to train "
+                "this model."
+            )
+        return None
 
     def set_needs_input_grad(self, needed: bool) -> None:
         """Layers reading only model inputs skip dL/dinput unless it is ``needed``
@@ -103,6 +158,8 @@ class Graph:
     # ------------------------------------------------------------------ running
     def forward(self, arrays, training=False):
         """Outputs for a list of input arrays (one per model input)."""
+        if self.fixed_modes is not None:
+            return self._run(arrays, _TRAIN if training else _INFER)
         if self.is_chain:
             x = arrays[0]
             if self.relu_pools:
@@ -117,11 +174,34 @@ class Graph:
             values[out] = layer.call(x, training=training)
         return [values[i] for i in self.output_slots]
 
-    def _relu_pool_chain_forward(self, x, training):
+    def forward_frozen(self, arrays):
+        """Outputs in inference mode, recording what backward needs: the graph of a
+        model called with ``training=False``, run in a training step. Its layers
+        called with ``training=True`` still train."""
+        return self._run(arrays, _FROZEN)
+
+    def _run(self, arrays, pass_mode):
+        """A pass where some steps may run in another mode than the pass."""
+        runs = self._runners.get(pass_mode)
+        if runs is None:
+            runs = self._runners[pass_mode] = [
+                _runner(layer, mode) for (layer, _, _), mode in zip(self.steps,
+                                                                    self._modes[pass_mode])]
+        if self.relu_pools:
+            # (Conv2D and MaxPooling2D compute the same in both modes: only recording differs)
+            return [self._relu_pool_chain_forward(arrays[0], pass_mode != _INFER, runs)]
+        values = [None] * self.num_slots
+        values[: len(arrays)] = arrays
+        for (_, ins, out), run in zip(self.steps, runs):
+            values[out] = run(values[ins[0]] if len(ins) == 1 else [values[i] for i in ins])
+        return [values[i] for i in self.output_slots]
+
+    def _relu_pool_chain_forward(self, x, training, runs=None):
         """The forward pass of a chain, with ``Conv2D(activation='relu')`` then
         ``MaxPooling2D`` run as pooling then ReLU: the same numbers (max and ReLU commute,
         and the first maximum of a window is the same before and after ReLU), with
-        the ReLU (and in training its derivative) on the pooled quarter of the pixels."""
+        the ReLU (and in training its derivative) on the pooled quarter of the pixels.
+        ``runs``: how to run each other step, when not all run in the pass's mode."""
         steps = self.steps
         i = 0
         while i < len(steps):
@@ -132,7 +212,7 @@ class Graph:
                 np.maximum(x, 0, out=x)
                 i += 2
                 continue
-            x = layer.call(x, training=training)
+            x = layer.call(x, training=training) if runs is None else runs[i](x)
             i += 1
         return x
 
@@ -145,6 +225,8 @@ class Graph:
         Returns:
             the gradients for the model inputs (None where not computed).
         """
+        if self._backward_error is not None:
+            raise NotImplementedError(self._backward_error)
         if self.is_chain:
             g = grads[0]
             steps = self.steps
@@ -191,6 +273,56 @@ class Graph:
                 if gi is not None:
                     slot_grads[i] = gi if slot_grads[i] is None else slot_grads[i] + gi
         return slot_grads[: len(self.inputs)]
+
+
+def _step_mode(pass_mode, training):
+    """How a pass in ``pass_mode`` runs a step called with ``training``."""
+    if training is None:
+        return pass_mode
+    if training:
+        return _TRAIN
+    return _INFER if pass_mode == _INFER else _FROZEN
+
+
+def _nested_graph(layer):
+    """The graph a model, or a user's layer made of layers, runs (else None)."""
+    if hasattr(layer, "_set_graph"):
+        return layer._graph
+    return vars(layer).get("_traced_graph")
+
+
+def _runs_own_call(layer) -> bool:
+    """Whether ``layer.call`` is a user's code rather than tinyann's."""
+    if "call" in vars(layer):
+        return True
+    owner = next(k for k in type(layer).__mro__ if "call" in vars(k))
+    return not owner.__module__.startswith("tinyann.")
+
+
+def _runner(layer, mode):
+    """A function running ``layer`` on an input in ``mode``."""
+    if mode == _TRAIN:
+        return lambda x: layer.call(x, training=True)
+    if mode == _INFER:
+        return lambda x: layer.call(x, training=False)
+    if hasattr(layer, "_set_graph") or "_traced_graph" in vars(layer):
+        # a nested model (its graph looked up at each call: a Sequential may rebuild it)
+        # or a user's layer made of layers: every layer inside frozen too
+        return lambda x: _forward_frozen(_nested_graph(layer), x)
+    if _runs_own_call(layer):
+        # a user's layer gets Keras's training=False (see _find_frozen_blocker)
+        return lambda x: layer.call(x, training=False)
+    frozen_call = getattr(layer, "_frozen_call", None)
+    if frozen_call is not None:  # Dropout, BatchNormalization
+        return frozen_call
+    # every other tinyann layer computes the same in both modes; training=True records
+    return lambda x: layer.call(x, training=True)
+
+
+def _forward_frozen(graph, inputs):
+    outs = graph.forward_frozen(list(inputs) if isinstance(inputs, (list, tuple))
+                                else [inputs])
+    return outs[0] if len(outs) == 1 else outs
 
 
 def _relu_pools(steps) -> set:

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyann import backend, losses, optimizers
+from tinyann import backend, optimizers
 from tinyann.layers.keras_tensor import KerasTensor, flatten
-from tinyann.layers.layer import Layer
-from tinyann.models import checks, trainer
+from tinyann.layers.layer import Layer, _tracking_setattr
+from tinyann.models import checks, outputs, tracing, trainer
 from tinyann.models.functional import Graph, _unique
 from tinyann.variables import pack_variables
 
 _IGNORED_COMPILE_KWARGS = ("run_eagerly", "steps_per_execution", "jit_compile",
-                           "auto_scale_loss", "loss_weights", "weighted_metrics")
+                           "auto_scale_loss")
 
 
 class Model(Layer):
@@ -29,6 +29,16 @@ class Model(Layer):
     """
 
     _auto_name_prefix = "functional"
+    # a subclass defining its own `call` (a "subclassed model"): traced once built
+    _subclassed = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__module__.startswith("tinyann."):
+            # Keras names a user's model after its class: MyModel -> my_model
+            if "_auto_name_prefix" not in cls.__dict__:
+                cls._auto_name_prefix = backend.to_snake_case(cls.__name__)
+            cls._subclassed = tracing.has_own_call(cls)
 
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
         if name is None:
@@ -49,6 +59,10 @@ class Model(Layer):
             if inputs is None or outputs is None:
                 raise ValueError("A functional Model needs both `inputs` and `outputs`.")
             self._set_graph(inputs, outputs)
+
+    # Keras tracks the layers a model holds in its attributes: they are a
+    # subclassed model's `layers`, in the order they were assigned
+    __setattr__ = _tracking_setattr
 
     # ------------------------------------------------------------------ graph
     def _set_graph(self, inputs, outputs):
@@ -117,9 +131,19 @@ class Model(Layer):
     def layers(self) -> list[Layer]:
         """The model's layers in order; a functional model's list starts with its
         InputLayers, as Keras's (``Sequential.layers`` leaves them out)."""
+        if self._subclassed:
+            return _unique(tracing.tracked_layers(self.__dict__.get("_tracked", {}).values()))
         if self._graph is None:
             return []
         return list(self._graph.layers)
+
+    def _weight_layers(self):
+        """The layers whose weights are the model's: a subclassed model's tracked
+        layers, then any other layer its `call` ran."""
+        layers = self.layers
+        if self._subclassed and self._graph is not None:
+            layers = _unique(layers + list(self._graph.layers))
+        return layers
 
     def get_layer(self, name=None, index=None) -> Layer:
         if index is not None:
@@ -139,13 +163,13 @@ class Model(Layer):
     # ------------------------------------------------------------------ weights
     @property
     def weights(self):
-        return _unique([w for layer in self.layers for w in layer.weights])
+        return _unique([w for layer in self._weight_layers() for w in layer.weights])
 
     @property
     def trainable_weights(self):
         if not self.trainable:
             return []
-        return _unique([w for layer in self.layers for w in layer.trainable_weights])
+        return _unique([w for layer in self._weight_layers() for w in layer.trainable_weights])
 
     @property
     def non_trainable_weights(self):
@@ -192,12 +216,34 @@ class Model(Layer):
 
     # ------------------------------------------------------------------ calling
     def build(self, input_shape=None):
+        if self._graph is None and self._subclassed:
+            if input_shape is None:
+                raise ValueError(
+                    f"Building the subclassed model '{self.name}' needs an input shape, "
+                    "e.g. `model.build((None, 784))`. Received: input_shape=None")
+            self._trace(tracing.input_shapes(input_shape))
         if self._graph is None:
             raise ValueError(
                 f"Model '{self.name}' cannot be built from a shape alone; create it with "
                 "`Model(inputs, outputs)`."
             )
         self.built = True
+
+    def _build_from_shape(self, batch_shape):
+        """Builds a subclassed model from the first data it sees."""
+        self.build(batch_shape)
+
+    def _trace(self, shapes):
+        """Traces a subclassed model's ``call`` on inputs of ``shapes``: its graph."""
+        with self._name_scope():  # sublayers built here: my_model/dense/kernel, as Keras
+            inputs, outputs = tracing.trace(self, shapes)
+        self._set_graph(inputs, outputs)
+        # the graph stands in for `call` wherever this model runs inside another
+        # model (which calls `layer.call` on arrays and then `layer.backward`)
+        self.__dict__["call"] = self._run_graph
+
+    def _run_graph(self, inputs, training=False):
+        return Model.call(self, inputs, training=training)
 
     def call(self, inputs, training=False):
         graph = self._require_graph("call")
@@ -230,6 +276,9 @@ class Model(Layer):
         if not isinstance(inputs, KerasTensor) and not (
                 isinstance(inputs, (list, tuple)) and any(isinstance(t, KerasTensor)
                                                          for t in inputs)):
+            if self._graph is None and self._subclassed:
+                arrays = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+                self._trace([(None,) + np.shape(a)[1:] for a in arrays])
             xs = checks.prepare_inputs(self, inputs)
             floatx = backend.floatx()
             outs = self._graph.forward([np.asarray(a, dtype=floatx) for a in xs],
@@ -238,54 +287,64 @@ class Model(Layer):
                 # row-major, as Keras returns them (few-unit Dense layers compute
                 # column-major)
                 outs = [np.ascontiguousarray(o) for o in outs]
-            return outs[0] if len(outs) == 1 else outs
+            return trainer._as_structure(self, outs)
         return super().__call__(inputs, training=training, **kwargs)
 
     # ------------------------------------------------------------------ compile
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, **kwargs):
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, **kwargs):
         """Sets the optimizer, loss and metrics. Weights are kept when compiling again.
 
         Args:
             optimizer: name (``'rmsprop'``, ``'adam'``, ``'sgd'``...) or instance.
-            loss: name (``'sparse_categorical_crossentropy'``...), function or instance.
-            metrics: list of names (``['accuracy']``), functions or Metric instances.
+            loss: name (``'sparse_categorical_crossentropy'``...), function or instance;
+                with several outputs also a list (one per output) or a dict keyed by
+                output name (one loss alone applies to every output).
+            loss_weights: a number, or a list / dict with one weight per output: the
+                loss minimised is the sum of the weighted losses.
+            metrics: list of names (``['accuracy']``), functions or Metric instances;
+                with several outputs a list with one entry (a metric or a list) per
+                output, or a dict keyed by output name.
         """
         unknown = sorted(set(kwargs) - set(_IGNORED_COMPILE_KWARGS))
         if unknown:
             raise TypeError(f"compile() got unexpected keyword arguments: {unknown}")
-        if kwargs.get("loss_weights") is not None or kwargs.get("weighted_metrics"):
-            raise NotImplementedError(
-                "loss_weights and weighted_metrics are not supported by tinyann yet")
+        if weighted_metrics:
+            raise NotImplementedError("weighted_metrics are not supported by tinyann yet")
         self.optimizer = optimizers.get(optimizer)
-        if isinstance(loss, (list, tuple, dict)):
-            raise NotImplementedError("tinyann trains models with a single loss for now")
-        self.loss = None if loss is None else losses.get(loss)
-        if metrics is None:
-            metrics = []
-        elif isinstance(metrics, (str, dict)) or not isinstance(metrics, (list, tuple)):
-            # Keras 2 accepted a single metric: seeds 001 and 003 pass metrics='accuracy'
-            metrics = [metrics]
-        if any(isinstance(m, (list, tuple, dict)) and not isinstance(m, dict) for m in metrics):
-            raise NotImplementedError("Per-output metrics are not supported by tinyann yet")
-        from tinyann import metrics as metrics_module
-
-        for m in metrics:
-            if not (isinstance(m, str) and m in ("accuracy", "acc")):
-                metrics_module.get(m)  # fail now, at compile, on unknown names
-        self._metric_ids = list(metrics)
+        metrics = outputs.setup_compile(self, loss, loss_weights, metrics)
         # the arguments as given, for the saved compile config (a loss stays 'mse')
-        self._compile_config = {"loss": loss, "metrics": list(metrics) or None}
-        self.compiled_metrics = []
+        self._compile_config = {"loss": loss, "loss_weights": loss_weights,
+                                "metrics": metrics or None}
+        self._metric_ids = metrics
         self.compiled = True
         self._packed = None
 
     @property
     def metrics_names(self):
-        return ["loss"] + [m.name for m in self.compiled_metrics]
+        """``['loss']``, then ``'compile_metrics'`` when compiled with metrics, then
+        ``'<output>_loss'`` per output of a model with several (Keras 3's names)."""
+        return [m.name for m in self.metrics]
 
     @property
     def metrics(self):
-        return list(self.compiled_metrics)
+        """The loss tracker, the compiled metrics as one ``CompileMetrics`` (its
+        ``metrics`` are the single metric objects) and, with several outputs, one
+        loss tracker per output: each ``result()`` is what the logs show."""
+        if not self.compiled:
+            return []
+        found = [self._loss_tracker]
+        if self._compile_metrics is not None:
+            found.append(self._compile_metrics)
+        spec = self._output_spec
+        if spec is not None:
+            found.extend(spec.loss_trackers)
+        return found
+
+    def get_metrics_result(self):
+        """The values of ``metrics`` as a dict ``{name: float}`` (a ``CompileMetrics``
+        gives one entry per metric), in that order."""
+        return trainer.metrics_result(self)
 
     # ------------------------------------------------------------------ training API
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
@@ -341,12 +400,17 @@ class Model(Layer):
                       show_trainable=show_trainable)
 
     def get_config(self) -> dict:
+        if self._subclassed:
+            # Keras's base config; a subclass adds its own `__init__` arguments
+            return Layer.get_config(self)
         from tinyann.saving.config import functional_config
 
         return functional_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
+        if cls._subclassed:
+            return Layer.from_config.__func__(cls, config)
         from tinyann.saving.config import functional_from_config
 
         return functional_from_config(cls, config, custom_objects)

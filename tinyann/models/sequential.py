@@ -108,10 +108,13 @@ class Sequential(Model):
         self._build_graph()
 
     def _build_graph(self):
-        x = self._input_layer.output
-        for layer in self._stack:
-            x = layer(x)
-        self._set_graph(self._input_layer.output, x)
+        # inside the model's name scope: layers built here get weight paths such as
+        # sequential/dense/kernel (layers built before keep theirs), as in Keras
+        with self._name_scope():
+            x = self._input_layer.output
+            for layer in self._stack:
+                x = layer(x)
+            self._set_graph(self._input_layer.output, x)
 
     @property
     def layers(self):

@@ -5,7 +5,8 @@ gradient (dL/dlogits directly for softmax + cross-entropy) -> backward through
 the layers into the packed gradient buffer -> one optimizer update over the
 packed weights -> the output kept for the loss and metrics (``EpochOutputs``).
 Everything that can be checked once per call (shapes, label ranges, dtypes) is
-checked before the loop (``checks``).
+checked before the loop (``checks``). A model with several outputs trains in its
+own loop (``multi_output.py``).
 """
 
 from __future__ import annotations
@@ -13,12 +14,10 @@ from __future__ import annotations
 import math
 import sys
 import warnings
-from collections.abc import Mapping
 
 import numpy as np
 
 from tinyann import backend, losses
-from tinyann import metrics as metrics_module
 from tinyann.callbacks.callback import CallbackList
 from tinyann.callbacks.history import History
 from tinyann.callbacks.progbar_logger import ProgbarLogger
@@ -33,7 +32,17 @@ from tinyann.models.checks import (
     prepare_targets,
 )
 from tinyann.models.data import probe_finite, raise_if_nonfinite, raise_if_nonfinite_data
-from tinyann.models.epoch_outputs import EpochOutputs, SparseTargets
+from tinyann.models.epoch_outputs import (
+    EpochOutputs,
+    SparseTargets,
+    _reset_metrics,
+    _RunningLogs,
+    _values_in_order,
+    metrics_result,  # noqa: F401 - Model.get_metrics_result
+    model_logs,
+)
+from tinyann.models.multi_output import train_epoch_outputs
+from tinyann.models.outputs import Targets, split_per_output
 from tinyann.utils.denormals import flush_denormals
 
 # rough number of floats one evaluate/predict chunk may hold per layer output
@@ -42,42 +51,7 @@ _CHUNK_ELEMENTS = 1_000_000
 _class_weights = data_module.class_weight_to_sample_weights
 
 
-# ---------------------------------------------------------------------- logs
-class _RunningLogs(Mapping):
-    """The running means of this epoch, computed only when read (progress bar redraws)."""
-
-    def __init__(self, tracker, metrics, outputs=None):
-        self.tracker = tracker
-        self.metrics = metrics
-        self.outputs = outputs  # EpochOutputs still to be counted, if any
-
-    def _dict(self):
-        if self.outputs is not None:
-            self.outputs.flush()
-        return epoch_logs(self.tracker, self.metrics)
-
-    def __getitem__(self, key):
-        if key == "loss":
-            if self.outputs is not None:
-                self.outputs.flush()
-            return float(self.tracker.result())
-        return self._dict()[key]
-
-    def __iter__(self):
-        return iter(self._dict())
-
-    def __len__(self):
-        return len(self.metrics) + 1
-
-
-def epoch_logs(tracker, metrics, prefix="") -> dict:
-    """The loss and metric results, keys sorted as Keras 3 gives them
-    (``accuracy``, ``loss``; with validation ``val_accuracy``, ``val_loss`` after)."""
-    logs = {prefix + m.name: float(m.result()) for m in metrics}
-    logs[prefix + "loss"] = float(tracker.result())
-    return dict(sorted(logs.items()))
-
-
+# ---------------------------------------------------------------------- callbacks
 def _make_callbacks(model, callbacks, verbose, **params):
     callbacks = list(callbacks or [])
     history = next((c for c in callbacks if isinstance(c, History)), None)
@@ -92,6 +66,9 @@ def _make_callbacks(model, callbacks, verbose, **params):
 # ---------------------------------------------------------------------- steps
 def _train_epoch(model, data, batch_size, shuffle, cbl, tracker, steps_per_epoch=None):
     """One epoch of training steps; returns the number of steps run."""
+    if model._output_spec is not None:
+        return train_epoch_outputs(model, data, batch_size, shuffle, cbl, tracker,
+                                   steps_per_epoch)
     if isinstance(data, data_module.ArrayData):
         return _train_epoch_arrays(model, data, batch_size, shuffle, cbl, tracker,
                                    steps_per_epoch)
@@ -126,7 +103,7 @@ def _train_epoch_arrays(model, data, batch_size, shuffle, cbl, tracker, steps_pe
     # callbacks other than the progress bar may read the metrics themselves
     flush_each_step = want_end and any(
         not isinstance(c, ProgbarLogger) for c in cbl._batch["on_train_batch_end"])
-    logs = _RunningLogs(tracker, model.compiled_metrics, outputs)
+    logs = _RunningLogs(model, outputs)
     position = 0
     scale_rows = scale = None  # the gradient's 1 / n for batches of n rows
     step = -1
@@ -182,7 +159,7 @@ def _train_epoch_iterable(model, data, batch_size, shuffle, cbl, tracker, steps_
     optimizer = model.optimizer
     want_begin = cbl.wants("on_train_batch_begin")
     want_end = cbl.wants("on_train_batch_end")
-    logs = _RunningLogs(tracker, model.compiled_metrics)
+    logs = _RunningLogs(model)
     step = -1
     for step, (xs, y, sw) in enumerate(data.batches(batch_size, shuffle)):
         if steps_per_epoch is not None and step >= steps_per_epoch:
@@ -220,9 +197,18 @@ def _check_batch(model, xs, y):
         raise ValueError("Training needs targets: the data yielded batches without `y`.")
     ensure_built(model, xs)
     check_input_shapes(model, [a.shape for a in xs])
+    _check_single_output(model, "a dataset or generator")
     y = prepare_targets(model, y)
     _resolve_metrics(model, y)
     return y
+
+
+def _check_single_output(model, what):
+    if model._graph is not None and len(model._graph.outputs) > 1:
+        raise NotImplementedError(
+            f"Models with several outputs take their data as arrays in tinyann "
+            f"(x, [y1, y2] or a dict of targets): {what} is not supported for them yet."
+        )
 
 
 def _chunk_size(model, batch_size):
@@ -240,10 +226,11 @@ def _nodes(model):
 
 
 def _test_loop(model, data, batch_size, cbl, sample_weight_used=True):
-    """Loss and metrics over ``data`` (no callbacks per batch unless asked)."""
-    tracker = metrics_module.Mean(name="loss")
-    for m in model.compiled_metrics:
-        m.reset_state()
+    """Loss and metrics over ``data`` (no callbacks per batch unless asked), into the
+    model's metrics (reset first, as Keras's evaluate does)."""
+    _reset_metrics(model)
+    tracker = model._loss_tracker
+    spec = model._output_spec
     graph = model._graph
     per_batch = cbl.wants("on_test_batch_begin") or any(
         not isinstance(c, ProgbarLogger) for c in cbl._batch["on_test_batch_end"])
@@ -252,7 +239,7 @@ def _test_loop(model, data, batch_size, cbl, sample_weight_used=True):
     checked = isinstance(data, data_module.ArrayData)
     # integer inputs (uint8 images) cannot hold NaN or inf
     probe = not checked or any(a.dtype.kind == "f" for a in data.xs)
-    logs = _RunningLogs(tracker, model.compiled_metrics)
+    logs = _RunningLogs(model)
     step = 0
     for xs, y, sw in data.batches(chunk):
         if cbl.wants("on_test_batch_begin"):
@@ -261,17 +248,23 @@ def _test_loop(model, data, batch_size, cbl, sample_weight_used=True):
             y = _check_batch(model, xs, y)
         if probe:
             probe_finite(xs, getattr(data, "last_indices", None))
-        out = graph.forward(xs, training=False)[0]
-        per_sample = model.loss.call(y, out)
-        if not np.isfinite(np.add.reduce(per_sample, axis=None)):
-            raise_if_nonfinite(xs, getattr(data, "last_indices", None))
-        if sw is not None:
-            per_sample = per_sample * losses._broadcast_weight(sw, per_sample)
-        n = out.shape[0]
-        tracker.total += float(per_sample.sum()) / max(per_sample.size // n, 1)
+        outs = graph.forward(xs, training=False)
+        n = outs[0].shape[0]
+        if spec is None:
+            tracker.total += _summed_loss(model.loss, y, outs[0], sw, n, xs, data)
+            for m in model.compiled_metrics:
+                m.update_state(y, outs[0])
+        else:
+            preds = [outs[i] for i in spec.order]
+            for k, (loss_fn, weight) in enumerate(zip(spec.losses, spec.weights)):
+                w_k = sw.arrays[k] if isinstance(sw, Targets) else sw
+                total = _summed_loss(loss_fn, y.arrays[k], preds[k], w_k, n, xs, data)
+                spec.loss_trackers[k].total += total
+                spec.loss_trackers[k].count += n
+                tracker.total += total if weight is None else total * weight
+            if model._compile_metrics is not None:
+                model._compile_metrics.update_state(y.arrays, preds)
         tracker.count += n
-        for m in model.compiled_metrics:
-            m.update_state(y, out)
         step += max(1, math.ceil(n / batch_size))
         if cbl.wants("on_test_batch_end"):
             cbl.on_test_batch_end(step - 1, logs)
@@ -287,6 +280,17 @@ def _test_loop(model, data, batch_size, cbl, sample_weight_used=True):
     return tracker
 
 
+def _summed_loss(loss_fn, y, out, sw, n, xs, data):
+    """A chunk's loss summed over its samples (each sample's mean over inner axes):
+    a running mean of per-batch ``sum_over_batch_size`` losses gives the same."""
+    per_sample = loss_fn.call(y, out)
+    if not np.isfinite(np.add.reduce(per_sample, axis=None)):
+        raise_if_nonfinite(xs, getattr(data, "last_indices", None))
+    if sw is not None:
+        per_sample = per_sample * losses._broadcast_weight(sw, per_sample)
+    return float(per_sample.sum()) / max(per_sample.size // n, 1)
+
+
 # ---------------------------------------------------------------------- fit
 def _make_data(model, x, y, sample_weight, class_weight, steps, what):
     if data_module.is_iterable_data(x):
@@ -300,6 +304,7 @@ def _make_data(model, x, y, sample_weight, class_weight, steps, what):
                 "`sample_weight` is not supported when `x` is a dataset or generator: "
                 "yield (x, y, sample_weight) batches instead."
             )
+        _check_single_output(model, "a dataset or generator")
         return data_module.IterableData(x, steps, class_weight=class_weight)
     if y is None:
         raise ValueError(f"`{what}()` needs targets: received x but y=None.")
@@ -307,14 +312,34 @@ def _make_data(model, x, y, sample_weight, class_weight, steps, what):
         raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
     xs = prepare_inputs(model, x)
     y = prepare_targets(model, y)
-    sw = None if sample_weight is None else _sample_weights(sample_weight)
+    sw = None if sample_weight is None else _sample_weights(sample_weight, model)
     data = data_module.ArrayData(xs, y, sw)
     if class_weight is not None:
         data.sample_weight = _class_weights(class_weight, y)
     return data
 
 
-def _sample_weights(sample_weight):
+def _check_class_weight(model, class_weight):
+    if class_weight is not None and model._output_spec is not None:
+        raise ValueError("`class_weight` is only supported for Models with a single output.")
+
+
+def _sample_weights(sample_weight, model=None):
+    """One weight per sample (float32); for a model with several outputs also one
+    array per output, as a list or a dict keyed by output name."""
+    spec = None if model is None else model._output_spec
+    if spec is not None and (isinstance(sample_weight, dict) or (
+            isinstance(sample_weight, (list, tuple)) and len(sample_weight)
+            and all(np.ndim(w) for w in sample_weight))):
+        arrays = [_sample_weights(w) for w in
+                  split_per_output(sample_weight, spec.names, "sample_weight")]
+        n = arrays[0].shape[0]
+        if any(a.shape[0] != n for a in arrays):
+            raise ValueError(
+                "Each output's `sample_weight` must have one weight per sample. Received "
+                f"lengths {[a.shape[0] for a in arrays]} for outputs {spec.names}"
+            )
+        return Targets(arrays)
     sw = np.asarray(sample_weight)
     if sw.dtype.kind not in "biuf" or sw.ndim == 0:
         raise ValueError(
@@ -341,6 +366,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
     if model._graph is None and not data_module.is_iterable_data(x):
         ensure_built(model, data_module.as_input_arrays(x))
     _require_compiled(model, "fit")
+    _check_class_weight(model, class_weight)
     _check_validation_freq(validation_freq)
     split = validation_split and validation_data is None
     # Keras ignores validation_split when validation_data is given
@@ -394,9 +420,8 @@ def _fit_epochs(model, data, val, batch_size, val_batch_size, epochs, initial_ep
     logs = {}
     warned_nan = False
     for epoch in range(initial_epoch, epochs):
-        for m in model.compiled_metrics:
-            m.reset_state()
-        tracker = metrics_module.Mean(name="loss")
+        _reset_metrics(model)
+        tracker = model._loss_tracker
         cbl.on_epoch_begin(epoch, None)
         steps_run = _train_epoch(model, data, batch_size, shuffle, cbl, tracker,
                                  steps_per_epoch)
@@ -407,11 +432,11 @@ def _fit_epochs(model, data, val, batch_size, val_batch_size, epochs, initial_ep
                 "batches. You may need to use the `.repeat()` function when building your "
                 "dataset.", UserWarning, stacklevel=3)
             break
-        logs = epoch_logs(tracker, model.compiled_metrics)
+        logs = model_logs(model)
         if val is not None and _should_validate(epoch, validation_freq):
             cbl.on_test_begin(None)
-            val_tracker = _test_loop(model, val, val_batch_size, cbl)
-            val_logs = epoch_logs(val_tracker, model.compiled_metrics)
+            _test_loop(model, val, val_batch_size, cbl)
+            val_logs = model_logs(model)
             cbl.on_test_end(val_logs)
             logs = dict(sorted({**logs, **{"val_" + k: v for k, v in val_logs.items()}}.items()))
         # (a TerminateOnNaN that stopped the epoch has said it already)
@@ -453,6 +478,7 @@ def _check_validation_freq(freq):
 
 def _validation_source(model, validation_data, validation_steps):
     if data_module.is_iterable_data(validation_data):
+        _check_single_output(model, "validation data from a dataset or generator")
         return data_module.IterableData(validation_data, validation_steps)
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise ValueError(
@@ -481,13 +507,10 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight, steps, callbacks, 
     num_steps = steps or data.num_steps(batch_size)
     cbl, _ = _make_callbacks(model, callbacks, verbose, steps=num_steps, test_steps=num_steps)
     cbl.on_test_begin(None)
-    tracker = _test_loop(model, data, batch_size, cbl)
-    logs = epoch_logs(tracker, model.compiled_metrics)
+    _test_loop(model, data, batch_size, cbl)
+    logs = model_logs(model)
     cbl.on_test_end(logs)
-    if return_dict:
-        return logs
-    values = [logs["loss"]] + [logs[m.name] for m in model.compiled_metrics]
-    return values[0] if len(values) == 1 else values
+    return _format_result(model, logs, return_dict)
 
 
 # ---------------------------------------------------------------------- predict
@@ -505,7 +528,7 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
         outs = graph.forward([np.asarray(a, dtype=backend.floatx()) for a in xs], False)
         # row-major, as Keras returns them (a Dense of few units computes column-major)
         outs = [np.ascontiguousarray(o) for o in outs]
-        return outs[0] if len(outs) == 1 else outs
+        return _as_structure(model, outs)
     num_steps = math.ceil(n / batch_size)
     cbl, _ = _make_callbacks(model, callbacks, verbose, steps=num_steps)
     cbl.on_predict_begin(None)
@@ -539,7 +562,7 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
     cbl.on_predict_end(None)
     if not all(np.isfinite(np.add.reduce(o, axis=None)) for o in outs):
         raise_if_nonfinite(xs)
-    return outs[0] if len(outs) == 1 else outs
+    return _as_structure(model, outs)
 
 
 def _predict_iterable(model, x, batch_size, verbose, steps, callbacks):
@@ -557,6 +580,15 @@ def _predict_iterable(model, x, batch_size, verbose, steps, callbacks):
     if not parts:
         raise ValueError("`predict()` received a dataset that yielded no batches.")
     outs = [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
+    return _as_structure(model, outs)
+
+
+def _as_structure(model, outs):
+    """predict's result: one array; a list; a dict for a model whose outputs are a
+    dict (its keys in their order), as Keras."""
+    struct = getattr(model, "_outputs_struct", None)
+    if isinstance(struct, dict) and len(struct) == len(outs):
+        return dict(zip(struct, outs))
     return outs[0] if len(outs) == 1 else outs
 
 
@@ -564,15 +596,13 @@ def _predict_iterable(model, x, batch_size, verbose, steps, callbacks):
 def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
     xs = prepare_inputs(model, x)
     _require_compiled(model, "train_on_batch")
+    _check_class_weight(model, class_weight)
     data = _make_data(model, xs, y, sample_weight, class_weight, None, "train_on_batch")
     _resolve_metrics(model, data.y)
-    tracker = metrics_module.Mean(name="loss")
-    for m in model.compiled_metrics:
-        m.reset_state()
+    _reset_metrics(model)
     cbl = CallbackList([], model=model)
-    _train_epoch(model, data, data.num_samples, False, cbl, tracker)
-    logs = epoch_logs(tracker, model.compiled_metrics)
-    return _format_result(model, logs, return_dict)
+    _train_epoch(model, data, data.num_samples, False, cbl, model._loss_tracker)
+    return _format_result(model, model_logs(model), return_dict)
 
 
 def test_on_batch(model, x, y, sample_weight, return_dict):
@@ -580,12 +610,9 @@ def test_on_batch(model, x, y, sample_weight, return_dict):
     _require_compiled(model, "test_on_batch")
     data = _make_data(model, xs, y, sample_weight, None, None, "test_on_batch")
     _resolve_metrics(model, data.y)
-    tracker = _test_loop(model, data, data.num_samples, CallbackList([], model=model))
-    return _format_result(model, epoch_logs(tracker, model.compiled_metrics), return_dict)
+    _test_loop(model, data, data.num_samples, CallbackList([], model=model))
+    return _format_result(model, model_logs(model), return_dict)
 
 
 def _format_result(model, logs, return_dict):
-    if return_dict:
-        return logs
-    values = [logs["loss"]] + [logs[m.name] for m in model.compiled_metrics]
-    return values[0] if len(values) == 1 else values
+    return logs if return_dict else _values_in_order(model, logs)

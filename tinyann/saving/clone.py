@@ -62,7 +62,8 @@ def clone(model, input_tensors=None, clone_function=None):
             if id(layer) not in new_layers:
                 new_layers[id(layer)] = clone_layer(layer)
             args = [tensor_map[id(t)] for t in node.inputs]
-            out = new_layers[id(layer)](args[0] if len(args) == 1 else args)
+            out = new_layers[id(layer)](args[0] if len(args) == 1 else args,
+                                        training=node.training)
             for old, new in zip(node.outputs, flatten(out)):
                 tensor_map[id(old)] = new
             pending.remove(node)

@@ -29,11 +29,12 @@ def _is_functional(layer) -> bool:
 
 def keras_layers(model) -> list:
     """``model.layers`` in Keras's order: a Sequential's stack (no InputLayer); a
-    functional model's layers by decreasing depth from the outputs, ties in the order
-    a depth-first walk from the outputs first meets them (Keras's ``map_graph``)."""
+    subclassed model's tracked layers; a functional model's layers by decreasing depth
+    from the outputs, ties in the order a depth-first walk from the outputs first
+    meets them (Keras's ``map_graph``)."""
     from tinyann.models import Sequential
 
-    if isinstance(model, Sequential):
+    if isinstance(model, Sequential) or getattr(model, "_subclassed", False):
         return list(model.layers)
     if model._graph is None:
         return []
@@ -114,6 +115,10 @@ def serialize_model(model, include_compile=True) -> dict:
         entry["build_config"] = {"input_shape": None}
     elif isinstance(model, Sequential) and model._input_layer is not None:
         entry["build_config"] = {"input_shape": list(model._input_layer.batch_shape)}
+    elif getattr(model, "_subclassed", False) and model._graph is not None:
+        # the shape its `call` was traced with, to trace it again when loading
+        shapes = [list(t.shape) for t in model._graph.inputs]
+        entry["build_config"] = {"input_shape": shapes[0] if len(shapes) == 1 else shapes}
     entry["compile_config"] = objects.compile_config(model) if include_compile else {}
     return entry
 
@@ -139,7 +144,7 @@ def functional_config(model) -> dict:
     layers, own_nodes = _graph_order(model)
     new_index = {}
     for layer in layers:
-        kept = 1 if _is_functional(layer) else 0  # Keras: a model's first node is its own
+        kept = 0
         for node in layer._inbound_nodes:
             if id(node) in own_nodes:
                 new_index[id(node)] = kept
@@ -147,6 +152,12 @@ def functional_config(model) -> dict:
 
     def tensor_ref(t):
         return [t.node.layer.name, new_index[id(t.node)], t.node.outputs.index(t)]
+
+    def io_ref(t):
+        # Keras 3 counts a nested functional model's own first node in the model's
+        # input_layers / output_layers, not in the calls' arguments
+        name, index, position = tensor_ref(t)
+        return [name, index + 1 if _is_functional(t.node.layer) else index, position]
 
     def tensor_config(t):
         return {"class_name": "__keras_tensor__",
@@ -161,12 +172,14 @@ def functional_config(model) -> dict:
         for node in layer._inbound_nodes:
             if id(node) in own_nodes and node.inputs:
                 args = [tensor_config(t) for t in node.inputs]
+                # Keras's form of the call's arguments: {"training": false} for
+                # `layer(x, training=False)`, which a loaded model keeps
                 entry["inbound_nodes"].append(
-                    {"args": args if len(args) == 1 else [args], "kwargs": {}})
+                    {"args": args if len(args) == 1 else [args], "kwargs": node.call_kwargs})
         entries.append(entry)
     return {"name": model.name, "trainable": model.trainable, "layers": entries,
-            "input_layers": _map_structure(tensor_ref, model._inputs_struct),
-            "output_layers": _map_structure(tensor_ref, model._outputs_struct)}
+            "input_layers": _map_structure(io_ref, model._inputs_struct),
+            "output_layers": _map_structure(io_ref, model._outputs_struct)}
 
 
 def _map_structure(fn, structure):
@@ -192,7 +205,33 @@ def deserialize_layer(entry, custom_objects=None):
     if isinstance(cls, type) and issubclass(cls, Model):
         return deserialize_model(entry, custom_objects, compile=False, cls=cls)
     config = objects.layer_config_for_tinyann(entry, custom_objects)
-    return cls.from_config(config)
+    layer = cls.from_config(config)
+    _build_alone(layer, entry.get("build_config"))
+    return layer
+
+
+def _build_alone(layer, build_config) -> None:
+    """Builds ``layer`` for its saved input shape now, on its own, as Keras does when it
+    makes a layer from a config: its weights' paths then have no model name
+    (``dense/kernel``), as in Keras after ``load_model`` or ``model_from_json``."""
+    if layer.built or not isinstance(build_config, dict):
+        return
+    shape = build_config.get("input_shape")
+    if not _is_shape(shape) and not (isinstance(shape, list) and shape
+                                     and all(_is_shape(s) for s in shape)):
+        return  # none saved: the layer is built when its model calls it
+    try:
+        layer._maybe_build(shape)
+    except (ValueError, TypeError, IndexError) as e:
+        raise InvalidFileError(
+            f"Layer {layer.name!r} cannot be built for the input shape of its "
+            f"build_config, {_short(shape)}: {e}") from e
+
+
+def _is_shape(value) -> bool:
+    return isinstance(value, (list, tuple)) and all(
+        d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0)
+        for d in value)
 
 
 def deserialize_model(entry, custom_objects=None, compile=True, cls=None):
@@ -213,6 +252,8 @@ def deserialize_model(entry, custom_objects=None, compile=True, cls=None):
         model = cls.from_config(config, custom_objects=custom_objects)
     else:
         model = cls.from_config(config)
+    if getattr(model, "_subclassed", False) and model._graph is None:
+        _build_alone(model, entry.get("build_config"))
     if compile and entry.get("compile_config"):
         objects.compile_from_config(model, entry["compile_config"], custom_objects)
     return model
@@ -258,10 +299,10 @@ def functional_from_config(cls, config, custom_objects=None):
         for name in order:
             while pending[name]:
                 try:
-                    args = _node_args(pending[name][0], created)
+                    args, training = _node_args(pending[name][0], created)
                 except _NotReady:
                     break
-                created[name](args)
+                created[name](args, training=training)
                 pending[name].pop(0)
                 progressed = True
         if not progressed:
@@ -280,7 +321,11 @@ class _NotReady(Exception):
     """A node reads a tensor whose layer call has not been replayed yet."""
 
 
-def _get_tensor(ref, created):
+def _get_tensor(ref, created, own_node_first=True):
+    """The tensor of ``[layer_name, node_index, tensor_index]``. ``own_node_first``: a
+    nested functional model's index counts a node of its own first (Keras 3's
+    input_layers / output_layers, and every reference of Keras 2), which the
+    arguments of Keras 3's calls do not."""
     if not (isinstance(ref, (list, tuple)) and len(ref) >= 3 and isinstance(ref[0], str)
             and all(isinstance(i, int) and not isinstance(i, bool) for i in ref[1:3])):
         raise InvalidFileError(
@@ -291,8 +336,8 @@ def _get_tensor(ref, created):
         raise InvalidFileError(
             f"Invalid Functional model configuration. Missing node: {name}")
     layer = created[name]
-    if _is_functional(layer):
-        node_index -= 1  # Keras counts the nested model's own node first
+    if own_node_first and _is_functional(layer):
+        node_index -= 1
     if node_index < 0 or tensor_index < 0:
         raise InvalidFileError(f"Invalid node or tensor index in {_short(ref)}")
     if node_index >= len(layer._inbound_nodes):
@@ -304,27 +349,42 @@ def _get_tensor(ref, created):
 
 
 def _node_args(node_data, created):
-    """The input (a tensor or a list of them) of one recorded layer call."""
+    """The input (a tensor or a list of them) of one recorded layer call, and the
+    ``training`` it was called with (None when not given)."""
     if isinstance(node_data, list):  # Keras 2: [[layer, node, tensor, kwargs], ...]
         tensors = [_get_tensor(item, created) for item in node_data]
-        return tensors[0] if len(tensors) == 1 else tensors
+        first = node_data[0] if node_data else None
+        kwargs = first[3] if isinstance(first, list) and len(first) > 3 else None
+        return tensors[0] if len(tensors) == 1 else tensors, _call_training(kwargs)
     if not isinstance(node_data, dict) or not isinstance(node_data.get("args"), list):
         raise InvalidFileError(f"Cannot read the layer call {_short(node_data)}")
-    for key, value in (node_data.get("kwargs") or {}).items():
-        if key not in ("training", "mask") or value not in (None, True, False):
-            raise NotImplementedError(
-                f"tinyann cannot replay a layer call with the argument {key}={value!r}")
+    training = _call_training(node_data.get("kwargs"))
     args = node_data["args"]
     if len(args) != 1:
         raise NotImplementedError(
             f"tinyann layers take one positional input; the config passes {len(args)}")
-    return _tensor_structure(args[0], created)
+    return _tensor_structure(args[0], created), training
+
+
+def _call_training(kwargs):
+    """``training`` of a recorded call's keyword arguments (``{"training": false}``)."""
+    if kwargs is None:
+        return None
+    if not isinstance(kwargs, dict):
+        raise InvalidFileError(
+            f"The keyword arguments of a layer call must be a dict. Received: {_short(kwargs)}")
+    for key, value in kwargs.items():
+        if not (key == "training" and (value is None or isinstance(value, bool))
+                or key == "mask" and value is None):
+            raise NotImplementedError(
+                f"tinyann cannot replay a layer call with the argument {key}={value!r}")
+    return kwargs.get("training")
 
 
 def _tensor_structure(value, created):
     if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
         history = (value.get("config") or {}).get("keras_history")
-        return _get_tensor(history, created)
+        return _get_tensor(history, created, own_node_first=False)
     if isinstance(value, list):
         return [_tensor_structure(v, created) for v in value]
     raise InvalidFileError(f"Expected a symbolic tensor in a layer call: {_short(value)}")

@@ -4,8 +4,9 @@ Layout::
 
     attrs: model_config (JSON), training_config (JSON), keras_version, backend
     model_weights/            attrs: layer_names, keras_version, backend
-        <layer name>/         attrs: weight_names ('sequential/dense/kernel', ...)
-            <weight name>     one dataset per weight (the name may nest groups)
+        <layer name>/         attrs: weight_names, the weights' paths
+                              ('sequential/dense/kernel', ...)
+            <weight name>     one dataset per weight (the path nests groups)
         top_level_model_weights/
     optimizer_weights/        attrs: weight_names ('adam/iteration', ...)
 
@@ -43,16 +44,11 @@ def _legacy(entry):
 
 
 def _weight_names(model):
-    """Per layer of ``model``: the names Keras 3 gives its weights in a legacy file
-    (``sequential/dense/kernel``; a functional model's have no model prefix)."""
-    from tinyann.models import Model, Sequential
-
-    prefix = f"{model.name}/" if isinstance(model, Sequential) else ""
-    names = {}
-    for layer in config_module.keras_layers(model):
-        nested = f"{layer.name}/" if isinstance(layer, Model) else ""
-        names[layer.name] = [f"{prefix}{nested}{v.path}" for v in _legacy_weights(layer)]
-    return names
+    """Per layer of ``model``: the names of its weights in a legacy file, their paths
+    as Keras 3 writes them (``sequential/dense/kernel``; ``dense/kernel`` for a layer
+    built outside any model, as a functional model's are)."""
+    return {layer.name: [v.path for v in _legacy_weights(layer)]
+            for layer in config_module.keras_layers(model)}
 
 
 def _legacy_weights(layer):

@@ -175,7 +175,7 @@ def compile_config(model) -> dict:
     else:
         opt_entry = serialize_object(optimizer, "keras.optimizers")
     return {"optimizer": opt_entry, "loss": _serialize_loss(loss),
-            "loss_weights": None, "metrics": _serialize_metrics(metrics),
+            "loss_weights": saved.get("loss_weights"), "metrics": _serialize_metrics(metrics),
             "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1,
             "jit_compile": False}
 
@@ -185,6 +185,11 @@ def _serialize_loss(loss):
 
     if loss is None or isinstance(loss, str):
         return loss
+    # one loss per output of a model with several outputs
+    if isinstance(loss, (list, tuple)):
+        return [_serialize_loss(item) for item in loss]
+    if isinstance(loss, dict):
+        return {key: _serialize_loss(item) for key, item in loss.items()}
     if isinstance(loss, losses.Loss):
         return serialize_object(loss, "keras.losses")
     if callable(loss):
@@ -198,9 +203,14 @@ def _serialize_metrics(metrics):
 
     if not metrics:
         return None
+    if isinstance(metrics, dict):  # per output name
+        return {key: _serialize_metrics(value if isinstance(value, (list, tuple)) else [value])
+                for key, value in metrics.items()}
     out = []
     for m in metrics:
-        if isinstance(m, (str, dict)):
+        if isinstance(m, (list, tuple)):  # one list per output
+            out.append(_serialize_metrics(m) or [])
+        elif isinstance(m, (str, dict)):
             out.append(m)
         elif isinstance(m, metrics_module.Metric):
             out.append(serialize_object(m, "keras.metrics"))
@@ -240,6 +250,10 @@ def deserialize_optimizer(entry, custom_objects=None):
 def deserialize_loss(entry, custom_objects=None):
     from tinyann import losses
 
+    if isinstance(entry, list):
+        return [deserialize_loss(item, custom_objects) for item in entry]
+    if isinstance(entry, dict) and "class_name" not in entry:
+        return {key: deserialize_loss(item, custom_objects) for key, item in entry.items()}
     if entry is None or isinstance(entry, str):
         if isinstance(entry, str):
             found = registry.lookup(entry, None, custom_objects)
@@ -266,8 +280,10 @@ def deserialize_metric(entry, custom_objects=None):
     if isinstance(entry, str):
         found = registry.lookup(entry, None, custom_objects)
         return found if found is not None else entry
-    if isinstance(entry, list):  # Keras 2 wrote one list per output
+    if isinstance(entry, list):  # one list per output (Keras 2 wrote them too)
         return [deserialize_metric(e, custom_objects) for e in entry]
+    if isinstance(entry, dict) and "class_name" not in entry:  # per output name
+        return {key: deserialize_metric(value, custom_objects) for key, value in entry.items()}
     check_entry(entry, "metric")
     if entry["class_name"] == "function":
         return _function_entry(entry, custom_objects, "metric", metrics_module)
@@ -304,13 +320,15 @@ def compile_from_config(model, config, custom_objects=None) -> None:
     loss = deserialize_loss(config.get("loss"), custom_objects)
     metrics = config.get("metrics")
     if metrics is not None:
-        metrics = deserialize_metric(metrics if isinstance(metrics, list) else [metrics],
-                                     custom_objects)
+        per_output = isinstance(metrics, dict) and "class_name" not in metrics
+        metrics = deserialize_metric(metrics if isinstance(metrics, list) or per_output
+                                     else [metrics], custom_objects)
         # Keras 2 nested the metrics per output: a single output's list is flattened
         if len(metrics) == 1 and isinstance(metrics[0], list):
             metrics = metrics[0]
-    if isinstance(loss, list) and len(loss) == 1:
+    if isinstance(loss, list) and len(loss) == 1 and len(model.outputs) == 1:
         loss = loss[0]
     # passed on so that compile refuses what tinyann cannot do, instead of dropping it
-    extra = {k: config[k] for k in ("loss_weights", "weighted_metrics") if config.get(k)}
+    extra = {k: config[k] for k in ("loss_weights", "weighted_metrics")
+             if config.get(k) is not None}
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics, **extra)

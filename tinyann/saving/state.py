@@ -40,9 +40,11 @@ def own_variables(layer) -> list:
 
 def entries(model, prefix=""):
     """``(path, name, variables)`` for the model and every layer, nested models included."""
-    from tinyann.models import Model
 
     out = [(prefix, model.name, own_variables(model))]
+    if getattr(model, "_subclassed", False):
+        # a subclassed model's layers sit under the attributes that hold them
+        return out + _attribute_entries(model, prefix)
     used = {}
     for layer in config_module.keras_layers(model):
         key = backend.to_snake_case(keras_class_name(layer))
@@ -52,10 +54,50 @@ def entries(model, prefix=""):
         else:
             used[key] = 0
         path = f"{prefix}layers/{key}"
-        if isinstance(layer, Model):
-            out.extend(entries(layer, prefix=path + "/"))
-        else:
-            out.append((path, layer.name, own_variables(layer)))
+        out.extend(_layer_entries(layer, path))
+    return out
+
+
+def _layer_entries(layer, path) -> list:
+    """A layer's entry (a model's, recursively), then those of the layers it holds."""
+    from tinyann.models import Model
+
+    if isinstance(layer, Model):
+        return entries(layer, prefix=path + "/")
+    return [(path, layer.name, own_variables(layer))] + _attribute_entries(layer, path + "/")
+
+
+def _attribute_entries(owner, prefix) -> list:
+    """Entries of the layers a user's model or layer holds in its attributes, as Keras
+    files them: ``<attribute>`` for a layer, ``<attribute>/<class_name>[_<n>]`` for
+    each layer in a list (or dict). Attributes go in name order, private ones last;
+    a layer held twice is filed under the first. A model's ``layers`` (all its layers)
+    counts as one more attribute, so layers held by attributes named after "layers"
+    are filed as ``layers/<class_name>[_<n>]``, as Keras's walk over ``dir(model)``
+    does."""
+    from tinyann.layers.layer import Layer
+
+    tracked = dict(owner.__dict__.get("_tracked", {}))
+    if hasattr(owner, "_set_graph"):
+        tracked["layers"] = owner.layers
+    out, seen = [], set()
+
+    def add(layer, path):
+        if id(layer) not in seen:
+            seen.add(id(layer))
+            out.extend(_layer_entries(layer, path))
+
+    for attribute in sorted(tracked, key=lambda a: "~" + a if a.startswith("_") else a):
+        value = tracked[attribute]
+        if isinstance(value, Layer):
+            add(value, f"{prefix}{attribute}")
+            continue
+        used = {}
+        for item in value.values() if isinstance(value, dict) else value:
+            if isinstance(item, Layer):
+                key = backend.to_snake_case(keras_class_name(item))
+                used[key] = used.get(key, -1) + 1
+                add(item, f"{prefix}{attribute}/{key}" + (f"_{used[key]}" if used[key] else ""))
     return out
 
 

@@ -167,7 +167,8 @@ def print_summary(model, line_length=None, positions=None, print_fn=None,
     from tinyann.layers.input_layer import InputLayer
     from tinyann.models.sequential import Sequential
 
-    sequential = isinstance(model, Sequential)
+    # a subclassed model lists the layers it holds, as Keras does
+    sequential = isinstance(model, Sequential) or getattr(model, "_subclassed", False)
     graph = model._graph
     sequential_like = sequential or (graph is not None and graph.is_chain)
     if sequential_like:

@@ -1,0 +1,237 @@
+"""Subclassed models and layers: the layer graph a user's ``call`` makes, traced once.
+
+Keras runs a subclassed model's ``call`` at every step and differentiates it with
+its backend's autodiff. tinyann's layers have explicit backward passes instead, so
+``call`` is run once on symbolic tensors shaped like the data (``Input((784,))``
+for x of shape (n, 784)); the layers it calls, in the order they ran, form the
+``Graph`` that fit / evaluate / predict then run forward and backward.
+
+What ``call`` may do: call layers (and models), combine their outputs with
+``+``, ``-``, ``*``, and branch on anything but the data. It is traced with
+``training=True`` and ``training=False``; both must call the same layers (layers
+such as Dropout already behave differently in training). A layer called with
+``training=training`` follows the model's mode; one called with a constant
+(``self.bn(x, training=False)``) keeps that mode, as in Keras.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from tinyann.layers.input_layer import Input
+from tinyann.layers.keras_tensor import KerasTensor, Node, flatten
+from tinyann.layers.layer import Layer
+
+
+def has_own_call(cls) -> bool:
+    """Whether ``cls`` (a Model subclass) defines ``call`` outside tinyann."""
+    for klass in cls.__mro__:
+        if "call" in klass.__dict__:
+            return not klass.__module__.startswith("tinyann.")
+    return False
+
+
+def tracked_layers(values) -> list:
+    """The layers in attribute values (a layer, or lists / tuples / dicts of them)."""
+    out = []
+    for value in values:
+        if isinstance(value, Layer):
+            out.append(value)
+        elif isinstance(value, (list, tuple)):
+            out.extend(tracked_layers(value))
+        elif isinstance(value, dict):
+            out.extend(tracked_layers(value.values()))
+    return out
+
+
+def input_shapes(input_shape) -> list[tuple]:
+    """``(None, 784)`` -> ``[(None, 784)]``; a list of shapes stays a list."""
+    if isinstance(input_shape, (list, tuple)) and input_shape and all(
+            isinstance(s, (list, tuple)) for s in input_shape):
+        return [tuple(s) for s in input_shape]
+    return [tuple(input_shape)]
+
+
+def trace(model, shapes):
+    """Runs ``model.call`` (a model's or a composite layer's) on symbolic inputs of
+    ``shapes`` (batch axis included).
+
+    Returns:
+        ``(inputs, outputs)``: the input tensors (a tensor, or a list for several
+        inputs) and the outputs ``call`` returned (a tensor, list or dict).
+    """
+    kind = "model" if hasattr(model, "_set_graph") else "layer"
+    takes_training = _accepts(model.call, "training")
+    graphs = []
+    for training in ((True, False) if takes_training else (None,)):
+        tensors = [Input(batch_shape=(None,) + tuple(s)[1:]) for s in shapes]
+        inputs = tensors[0] if len(tensors) == 1 else tensors
+        kwargs = {} if training is None else {"training": training}
+        try:
+            outputs = model.call(inputs, **kwargs)
+        except Exception as error:  # noqa: BLE001 - reworded with the rule it broke
+            raise NotImplementedError(
+                f"tinyann could not trace `call()` of the subclassed {kind} "
+                f"'{model.name}' ({type(model).__name__}). tinyann runs `call()` once "
+                "on symbolic tensors, so it may only call layers and combine their "
+                "outputs with +, - and *. Tracing it on inputs of shape "
+                f"{[(None,) + tuple(s)[1:] for s in shapes]} failed with "
+                f"{type(error).__name__}: {error}"
+            ) from error
+        for t in flatten(outputs):
+            if not isinstance(t, KerasTensor):
+                raise NotImplementedError(
+                    f"`call()` of the subclassed {kind} '{model.name}' returned "
+                    f"{type(t).__name__}, not the output of a layer. tinyann can train "
+                    f"only a {kind} whose `call()` returns layer outputs."
+                )
+        graphs.append((inputs, outputs))
+    if len(graphs) == 2:
+        train_nodes, infer_nodes = _call_nodes(graphs[0]), _call_nodes(graphs[1])
+        if [id(n.layer) for n in train_nodes] != [id(n.layer) for n in infer_nodes]:
+            raise NotImplementedError(
+                f"`call()` of the subclassed {kind} '{model.name}' calls different layers "
+                "with training=True than with training=False. tinyann traces `call()` "
+                "once for both; pass `training` on to the layers instead (Dropout and "
+                "BatchNormalization already behave differently in training)."
+            )
+        for in_training, in_inference in zip(train_nodes, infer_nodes):
+            in_inference.training = _traced_mode(in_training, in_inference, kind, model)
+    return graphs[-1]
+
+
+def _traced_mode(in_training, in_inference, kind, model):
+    """The ``training`` of a layer call seen in both traces: ``None`` when it follows the
+    model's mode (``training=training``, or none given), else the constant given."""
+    when_true = True if in_training.training is None else in_training.training
+    when_false = False if in_inference.training is None else in_inference.training
+    if when_true and not when_false:
+        return None
+    if when_true == when_false:
+        return when_true
+    raise NotImplementedError(
+        f"`call()` of the subclassed {kind} '{model.name}' calls the layer "
+        f"'{in_inference.layer.name}' in inference mode when the {kind} trains and in "
+        "training mode when it does not; tinyann supports `training=training` or a "
+        "constant `training=True` / `training=False`."
+    )
+
+
+def _accepts(function, name) -> bool:
+    # inspect.signature follows a wrapper to the user's own `call`
+    try:
+        params = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _call_nodes(traced) -> list:
+    """The layer calls of a trace, in the order its graph runs them."""
+    from tinyann.models.functional import Graph
+
+    inputs, outputs = traced
+    return Graph(flatten(inputs), flatten(outputs)).nodes
+
+
+def composite_call(layer, inputs, training=None):
+    """A user's layer (or subclassed model) called on symbolic ``inputs``.
+
+    A model is traced into its own graph. A layer made of other layers is traced
+    into a private graph that its ``call`` and ``backward`` then run, so it stays
+    one step of the model it is in. A layer whose ``call`` cannot be traced (NumPy
+    code, say) still predicts: it runs its own ``call``, and only training it
+    raises, since it has no ``backward``. ``training`` (True, False or None) is
+    the mode given in this call, kept on its node.
+    """
+    from tinyann.models.functional import Graph
+
+    tensors = flatten(inputs)
+    shapes = [t.shape for t in tensors]
+    if hasattr(layer, "_set_graph"):
+        if layer._graph is None:
+            layer.build(shapes if len(shapes) > 1 else shapes[0])
+        return layer._symbolic_call(inputs, training=training)
+    if not layer.built:
+        layer.build(shapes if len(shapes) > 1 else shapes[0])
+        layer.built = True
+    try:
+        traced_inputs, traced_outputs = trace(layer, shapes)
+    except NotImplementedError as error:
+        return _untraceable_call(layer, inputs, tensors, error, training)
+    outs = flatten(traced_outputs)
+    if len(outs) != 1:
+        raise NotImplementedError(
+            f"The layer '{layer.name}' returns {len(outs)} tensors; tinyann supports "
+            "layers with one output (use a subclassed Model for several)."
+        )
+    graph = Graph(flatten(traced_inputs), outs)
+    graph.set_needs_input_grad(True)
+    several = len(tensors) > 1
+
+    def call(x, training=False):
+        return graph.forward(list(x) if several else [x], training=training)[0]
+
+    def backward(grad_output):
+        grads = graph.backward([grad_output])
+        return grads if several else grads[0]
+
+    # instance attributes: the graph stands in for the user's `call` from now on
+    layer.__dict__.update(call=call, backward=backward, _traced_graph=graph,
+                          compute_output_shape=_fixed_output_shape(outs[0].shape),
+                          _check_input=_fixed_input_check(layer, shapes[0]))
+    out = KerasTensor(outs[0].shape)
+    layer._inbound_nodes.append(Node(layer, tensors, [out], training=training))
+    return out
+
+
+def _untraceable_call(layer, inputs, tensors, error, training=None):
+    """The node of a layer that runs its own ``call``: forward only."""
+    import numpy as np
+
+    from tinyann import backend
+
+    samples = [np.zeros((1,) + tuple(t.shape[1:]), dtype=backend.floatx()) for t in tensors]
+    shape = np.shape(layer.call(samples if len(tensors) > 1 else samples[0]))
+
+    def backward(grad_output):
+        raise NotImplementedError(
+            f"The layer '{layer.name}' ({type(layer).__name__}) cannot be trained by "
+            "tinyann: it has no `backward(grad_output)` method and its `call()` could not "
+            f"be traced into tinyann layers ({error}). Define `backward`, or build the "
+            "layer from tinyann layers."
+        )
+
+    layer.__dict__.update(backward=backward,
+                          compute_output_shape=_fixed_output_shape((None,) + shape[1:]))
+    out = KerasTensor((None,) + tuple(shape[1:]))
+    layer._inbound_nodes.append(Node(layer, tensors, [out], training=training))
+    return out
+
+
+def _fixed_output_shape(traced_shape):
+    """``compute_output_shape`` of a traced layer: its traced output, with the batch
+    size of the input (the shape checks before fit pass real batch sizes)."""
+
+    def compute_output_shape(input_shape):
+        first = input_shape[0] if input_shape and isinstance(input_shape[0], (list, tuple)) \
+            else input_shape
+        return (tuple(first)[0],) + tuple(traced_shape[1:])
+
+    return compute_output_shape
+
+
+def _fixed_input_check(layer, traced_shape):
+    """``_check_input`` of a traced layer: the shape it was traced for, any batch."""
+    expected = (None,) + tuple(traced_shape[1:])
+
+    def check_input(shape):
+        shape = tuple(shape)
+        if len(shape) != len(expected) or any(
+                e is not None and e != s for e, s in zip(expected[1:], shape[1:])):
+            raise ValueError(
+                f'Input 0 of layer "{layer.name}" is incompatible with the layer: '
+                f"expected shape={expected}, found shape={shape}"
+            )
+
+    return check_input
