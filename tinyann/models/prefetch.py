@@ -19,9 +19,14 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 _CHUNK_BYTES = 8 << 20
-# rows converted per call: their source rows stay in the core's L2 cache between
-# the gather and the conversion (1.6 MB of float64 for 784 features)
-_CONVERT_ROWS = 256
+# rows gathered and converted per call. np.take casts float64 rows straight into a
+# float32 output: 2048 rows a call are as fast per row as 256, and 8x fewer calls,
+# each of which needs the GIL (the training thread holds it between its own calls,
+# so every handover costs both threads). np.take cannot write other dtypes (uint8,
+# int64) into float32: those go through a 256-row staging buffer that stays in the
+# core's L2 cache between the gather and the conversion.
+_CONVERT_ROWS = 2048
+_STAGED_ROWS = 256
 # no float32 copy beyond this size: memory matters more than speed then
 _MAX_COPY_BYTES = 2 << 30
 
@@ -60,9 +65,9 @@ def prefetched(data, order, batch_size, floatx):
     # "invalid value encountered in cast" warnings now and then
     buffers = [[np.zeros((per_chunk,) + a.shape[1:], dtype=floatx) for a in data.xs]
                for _ in range(1 if run_ahead else 2)]
-    staging = [np.zeros((min(per_chunk, _CONVERT_ROWS),) + a.shape[1:], dtype=a.dtype)
-               if a.dtype != floatx and not (ready and made is not None) else None
-               for a, made in zip(data.xs, copy.arrays)]
+    staging = [np.zeros((min(per_chunk, _STAGED_ROWS),) + a.shape[1:], dtype=a.dtype)
+               if not np.can_cast(floatx, a.dtype) and not (ready and made is not None)
+               else None for a, made in zip(data.xs, copy.arrays)]
 
     def gather(start, bufs):
         idx = order[start:start + per_chunk]
@@ -72,15 +77,20 @@ def prefetched(data, order, batch_size, floatx):
             if made is not None and ready:
                 # mode="clip": np.take buffers its whole output when it may raise
                 np.take(made, where[start:start + m], axis=0, out=buf[:m], mode="clip")
-            elif stage is None:
+            elif a.dtype == floatx:
                 np.take(a, idx, axis=0, out=buf[:m], mode="clip")
             else:
                 if made is not None and filling:
                     buf = made[start:start + m]  # this chunk's place in the copy
-                for j in range(0, m, _CONVERT_ROWS):
-                    piece = idx[j:j + _CONVERT_ROWS]
-                    np.take(a, piece, axis=0, out=stage[: len(piece)], mode="clip")
-                    np.copyto(buf[j:j + len(piece)], stage[: len(piece)], casting="unsafe")
+                step = _CONVERT_ROWS if stage is None else _STAGED_ROWS
+                for j in range(0, m, step):
+                    piece = idx[j:j + step]
+                    if stage is None:
+                        np.take(a, piece, axis=0, out=buf[j:j + len(piece)], mode="clip")
+                    else:
+                        np.take(a, piece, axis=0, out=stage[: len(piece)], mode="clip")
+                        np.copyto(buf[j:j + len(piece)], stage[: len(piece)],
+                                  casting="unsafe")
             out.append(buf[:m])
         # the batches themselves are cut here too, off the training thread
         y = None if data.y is None else data.y[idx]
