@@ -37,8 +37,11 @@ class FloatCopy:
 
     def __init__(self, xs, floatx, reused=True):
         # only worth its memory (and the first touch of it) when later epochs read it
+        # zeros, not empty: np.take casting into it reads the output first, and stray
+        # signalling-NaN bit patterns there raise "invalid value" warnings (calloc's
+        # zero pages cost nothing until written, as empty's)
         self.arrays = [
-            np.empty(a.shape, dtype=floatx)
+            np.zeros(a.shape, dtype=floatx)
             if reused and a.dtype.itemsize > floatx.itemsize
             and a.size * floatx.itemsize <= _MAX_COPY_BYTES
             else None
