@@ -40,7 +40,7 @@ class Layer:
         super().__init_subclass__(**kwargs)
         # (a subclass of a built-in layer keeps that layer's backward)
         backward_owner = next(k for k in cls.__mro__ if "backward" in k.__dict__)
-        if not cls.__module__.startswith("tinyann.") and _defined_outside_tinyann(
+        if not cls.__module__.startswith("tinyann.") and defined_outside_tinyann(
                 cls, "call") and (backward_owner is Layer or hasattr(backward_owner,
                                                                      "_set_graph")):
             cls._composite = True
@@ -319,7 +319,8 @@ def _in_name_scope(build):
     return build_in_scope
 
 
-def _defined_outside_tinyann(cls, attribute) -> bool:
+def defined_outside_tinyann(cls, attribute) -> bool:
+    """Whether the first class of ``cls``'s MRO defining ``attribute`` is a user's."""
     for klass in cls.__mro__:
         if attribute in klass.__dict__:
             return not klass.__module__.startswith("tinyann.")

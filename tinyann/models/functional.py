@@ -18,6 +18,7 @@ import numpy as np
 
 from tinyann.layers.input_layer import InputLayer
 from tinyann.layers.keras_tensor import KerasTensor
+from tinyann.layers.layer import defined_outside_tinyann
 
 # how a pass runs a step: inference, training, or inference recording for backward
 _INFER, _TRAIN, _FROZEN = 0, 1, 2
@@ -293,10 +294,7 @@ def _nested_graph(layer):
 
 def _runs_own_call(layer) -> bool:
     """Whether ``layer.call`` is a user's code rather than tinyann's."""
-    if "call" in vars(layer):
-        return True
-    owner = next(k for k in type(layer).__mro__ if "call" in vars(k))
-    return not owner.__module__.startswith("tinyann.")
+    return "call" in vars(layer) or defined_outside_tinyann(type(layer), "call")
 
 
 def _runner(layer, mode):

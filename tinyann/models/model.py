@@ -10,7 +10,7 @@ import numpy as np
 
 from tinyann import backend, optimizers
 from tinyann.layers.keras_tensor import KerasTensor, flatten
-from tinyann.layers.layer import Layer, _tracking_setattr
+from tinyann.layers.layer import Layer, _tracking_setattr, defined_outside_tinyann
 from tinyann.models import checks, outputs, tracing, trainer
 from tinyann.models.functional import Graph, _unique
 from tinyann.variables import pack_variables
@@ -38,7 +38,7 @@ class Model(Layer):
             # Keras names a user's model after its class: MyModel -> my_model
             if "_auto_name_prefix" not in cls.__dict__:
                 cls._auto_name_prefix = backend.to_snake_case(cls.__name__)
-            cls._subclassed = tracing.has_own_call(cls)
+            cls._subclassed = defined_outside_tinyann(cls, "call")
 
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
         if name is None:

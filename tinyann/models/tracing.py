@@ -23,14 +23,6 @@ from tinyann.layers.keras_tensor import KerasTensor, Node, flatten
 from tinyann.layers.layer import Layer
 
 
-def has_own_call(cls) -> bool:
-    """Whether ``cls`` (a Model subclass) defines ``call`` outside tinyann."""
-    for klass in cls.__mro__:
-        if "call" in klass.__dict__:
-            return not klass.__module__.startswith("tinyann.")
-    return False
-
-
 def tracked_layers(values) -> list:
     """The layers in attribute values (a layer, or lists / tuples / dicts of them)."""
     out = []
