@@ -465,3 +465,23 @@ def test_calling_a_dict_output_model_returns_a_dict():
     predicted = model.predict(x, verbose=0)
     for key in out:
         np.testing.assert_allclose(out[key], predicted[key], rtol=1e-6)
+
+
+def test_dict_outputs_in_sorted_key_order_as_keras():
+    """Keras 3.15.1, measured: Model(inp, {"zeta": ..., "alpha": ...}) lists its layers
+    ['inp', 'h', 'alpha', 'zeta'], its outputs and output_names sorted by key, and
+    predict returns the dict in the order it was given."""
+    inputs = keras.Input((3,), name="inp")
+    hidden = keras.layers.Dense(4, name="h")(inputs)
+    model = keras.Model(inputs, {"zeta": keras.layers.Dense(2, name="zeta")(hidden),
+                                 "alpha": keras.layers.Dense(1, name="alpha")(hidden)})
+    assert [layer.name for layer in model.layers] == ["inp", "h", "alpha", "zeta"]
+    assert [w.path for w in model.weights] == ["h/kernel", "h/bias", "alpha/kernel",
+                                               "alpha/bias", "zeta/kernel", "zeta/bias"]
+    assert [t.shape for t in model.outputs] == [(None, 1), (None, 2)]
+    assert model.output_names == ["alpha", "zeta"]
+    out = model.predict(np.ones((2, 3)), verbose=0)
+    assert list(out) == ["zeta", "alpha"]
+    assert out["zeta"].shape == (2, 2) and out["alpha"].shape == (2, 1)
+    assert not hasattr(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]),
+                       "output_names")

@@ -96,8 +96,8 @@ def flatten(structure) -> list:
     """Tensors in a nested list / tuple / dict, in order."""
     if isinstance(structure, (list, tuple)):
         return [t for item in structure for t in flatten(item)]
-    if isinstance(structure, dict):
-        return [t for key in structure for t in flatten(structure[key])]
+    if isinstance(structure, dict):  # in sorted key order, as Keras flattens dicts
+        return [t for key in sorted(structure) for t in flatten(structure[key])]
     return [structure]
 
 

@@ -118,6 +118,12 @@ class Model(Layer):
         return outputs[0] if len(outputs) == 1 else outputs
 
     @property
+    def output_names(self):
+        """The outputs' names, as Keras's functional models give them: a dict's keys
+        (sorted), else the output layers' names."""
+        return outputs.output_structure(self)[0] if self._graph is not None else []
+
+    @property
     def input_shape(self):
         shapes = [t.shape for t in self.inputs]
         return shapes[0] if len(shapes) == 1 else shapes

@@ -115,9 +115,9 @@ def output_structure(model):
     graph = model._graph
     struct = getattr(model, "_outputs_struct", None)
     if isinstance(struct, dict) and len(struct) == len(graph.outputs):
-        keys = list(struct)
-        names = sorted(keys)  # Keras flattens a dict in sorted key order
-        return names, [keys.index(n) for n in names], keys
+        # the graph's outputs are the dict's values in sorted key order, as Keras's
+        names = sorted(struct)
+        return names, list(range(len(names))), list(struct)
     names = [t.node.layer.name if t.node is not None else f"output_{i}"
              for i, t in enumerate(graph.outputs)]
     return names, list(range(len(names))), None

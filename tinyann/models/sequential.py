@@ -121,6 +121,11 @@ class Sequential(Model):
         return list(self._stack)
 
     @property
+    def output_names(self):
+        # Keras 3's Sequential has none
+        raise AttributeError("'Sequential' object has no attribute 'output_names'")
+
+    @property
     def input_shape(self):
         if self._input_layer is None:
             raise AttributeError(f"Sequential model '{self.name}' has no defined input shape.")

@@ -588,7 +588,8 @@ def _as_structure(model, outs):
     dict (its keys in their order), as Keras."""
     struct = getattr(model, "_outputs_struct", None)
     if isinstance(struct, dict) and len(struct) == len(outs):
-        return dict(zip(struct, outs))
+        by_key = dict(zip(sorted(struct), outs))  # the graph's order
+        return {key: by_key[key] for key in struct}
     return outs[0] if len(outs) == 1 else outs
 
 
