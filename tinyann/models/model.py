@@ -11,7 +11,7 @@ import numpy as np
 from tinyann import backend, optimizers
 from tinyann.layers.keras_tensor import KerasTensor, flatten
 from tinyann.layers.layer import Layer, _tracking_setattr, defined_outside_tinyann
-from tinyann.models import checks, outputs, tracing, trainer
+from tinyann.models import checks, outputs, predicting, tracing, trainer
 from tinyann.models.functional import Graph, _unique
 from tinyann.variables import pack_variables
 
@@ -293,7 +293,7 @@ class Model(Layer):
                 # row-major, as Keras returns them (few-unit Dense layers compute
                 # column-major)
                 outs = [np.ascontiguousarray(o) for o in outs]
-            return trainer._as_structure(self, outs)
+            return predicting.as_structure(self, outs)
         return super().__call__(inputs, training=training, **kwargs)
 
     # ------------------------------------------------------------------ compile
@@ -371,7 +371,7 @@ class Model(Layer):
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs for ``x``, a float32 array."""
-        return trainer.predict(self, x, batch_size, verbose, steps, callbacks)
+        return predicting.predict(self, x, batch_size, verbose, steps, callbacks)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
@@ -381,7 +381,7 @@ class Model(Layer):
         return trainer.test_on_batch(self, x, y, sample_weight, return_dict)
 
     def predict_on_batch(self, x):
-        return trainer.predict(self, x, None, 0, None, None, single_batch=True)
+        return predicting.predict(self, x, None, 0, None, None, single_batch=True)
 
     def predict_classes(self, x, batch_size=32, verbose=0):
         """Removed from Keras in 2.6; kept for old tutorials (seed 004)."""

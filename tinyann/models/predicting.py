@@ -1,0 +1,95 @@
+"""``predict``: the model's outputs for in-memory arrays (in chunks of whole batches,
+converted to float32 a chunk at a time) or for batches from a generator or dataset.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tinyann import backend
+from tinyann.callbacks.progbar_logger import ProgbarLogger
+from tinyann.models import data as data_module
+from tinyann.models.checks import _verbose, check_input_shapes, ensure_built, prepare_inputs
+from tinyann.models.data import probe_finite, raise_if_nonfinite
+from tinyann.models.trainer import _chunk_size, _make_callbacks
+
+
+def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False):
+    verbose = _verbose(verbose)
+    batch_size = data_module.check_batch_size(batch_size)
+    if data_module.is_iterable_data(x):
+        return _predict_iterable(model, x, batch_size, verbose, steps, callbacks)
+    xs = prepare_inputs(model, x)
+    n = xs[0].shape[0]
+    graph = model._graph
+    if single_batch or n <= batch_size:
+        probe_finite(xs)
+    if single_batch:
+        outs = graph.forward([np.asarray(a, dtype=backend.floatx()) for a in xs], False)
+        # row-major, as Keras returns them (a Dense of few units computes column-major)
+        outs = [np.ascontiguousarray(o) for o in outs]
+        return as_structure(model, outs)
+    num_steps = math.ceil(n / batch_size)
+    cbl, _ = _make_callbacks(model, callbacks, verbose, steps=num_steps)
+    cbl.on_predict_begin(None)
+    floatx = backend.floatx()
+    if n <= batch_size:
+        outs = graph.forward([np.asarray(a, dtype=floatx) for a in xs], False)
+        outs = [np.ascontiguousarray(o, dtype=floatx) for o in outs]
+        if cbl.wants("on_predict_batch_end"):
+            cbl.on_predict_batch_end(0, {"outputs": outs})
+    else:
+        per_batch = any(not isinstance(c, ProgbarLogger) for c in cbl._batch[
+            "on_predict_batch_end"]) or cbl.wants("on_predict_batch_begin")
+        chunk = batch_size if per_batch else _chunk_size(model, batch_size)
+        outs = None
+        step = 0
+        for start in range(0, n, chunk):
+            if cbl.wants("on_predict_batch_begin"):
+                cbl.on_predict_batch_begin(step, None)
+            arrays = [data_module.as_float_chunk(a[start:start + chunk], k)
+                      for k, a in enumerate(xs)]
+            # probed after the float32 conversion, while the chunk is still in cache
+            probe_finite(arrays, offset=start)
+            part = graph.forward(arrays, False)
+            if outs is None:
+                outs = [np.empty((n,) + p.shape[1:], dtype=backend.floatx()) for p in part]
+            for o, p in zip(outs, part):
+                o[start:start + chunk] = p
+            step += math.ceil(len(part[0]) / batch_size)
+            if cbl.wants("on_predict_batch_end"):
+                cbl.on_predict_batch_end(step - 1, {"outputs": part})
+    cbl.on_predict_end(None)
+    if not all(np.isfinite(np.add.reduce(o, axis=None)) for o in outs):
+        raise_if_nonfinite(xs)
+    return as_structure(model, outs)
+
+
+def _predict_iterable(model, x, batch_size, verbose, steps, callbacks):
+    source = data_module.IterableData(x, steps)
+    cbl, _ = _make_callbacks(model, callbacks, verbose, steps=source.num_steps())
+    cbl.on_predict_begin(None)
+    parts = []
+    for step, (xs, _, _) in enumerate(source.batches()):
+        ensure_built(model, xs)
+        check_input_shapes(model, [a.shape for a in xs])
+        parts.append(model._graph.forward(xs, False))
+        if cbl.wants("on_predict_batch_end"):
+            cbl.on_predict_batch_end(step, {"outputs": parts[-1]})
+    cbl.on_predict_end(None)
+    if not parts:
+        raise ValueError("`predict()` received a dataset that yielded no batches.")
+    outs = [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
+    return as_structure(model, outs)
+
+
+def as_structure(model, outs):
+    """predict's result: one array; a list; a dict for a model whose outputs are a
+    dict (its keys in their order), as Keras."""
+    struct = getattr(model, "_outputs_struct", None)
+    if isinstance(struct, dict) and len(struct) == len(outs):
+        by_key = dict(zip(sorted(struct), outs))  # the graph's order
+        return {key: by_key[key] for key in struct}
+    return outs[0] if len(outs) == 1 else outs
