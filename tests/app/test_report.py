@@ -189,7 +189,11 @@ def test_check_classifier_rejects_other_models():
     with pytest.raises(ValueError, match="expects inputs of shape \\(10,\\)"):
         runs.check_classifier(model)
     model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(3)])
+    runs.check_classifier(model)  # any k >= 2 classes, unless told how many
     with pytest.raises(ValueError, match="outputs of shape \\(3,\\); expected 10"):
+        runs.check_classifier(model, classes=10)
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match="outputs of shape \\(1,\\); expected at least 2"):
         runs.check_classifier(model)
 
 

@@ -146,7 +146,7 @@ def cmd_evaluate(args) -> int:
     from tinyann.app import runs
     from tinyann.app.labels import CLASS_NAMES_EN
 
-    run = runs.load_run(args.run)
+    run = runs.load_run(args.run, classes=10)  # scored on Fashion-MNIST's 10 classes
     x, y = runs.load_split(args.split, args.data_dir)
     start = time.perf_counter()
     probs = runs.predict_proba(run.model, x)
@@ -174,7 +174,7 @@ def cmd_predict(args) -> int:
     from tinyann.app.labels import class_names
     from tinyann.utils.files import atomic_write_bytes
 
-    run = runs.load_run(args.run)
+    run = runs.load_run(args.run, classes=10)  # named with Fashion-MNIST's classes
     names = class_names(args.lang)
     prepared = [preprocess.preprocess(path) for path in args.images]
     probs = runs.predict_proba(run.model, np.stack([p.image for p in prepared]))

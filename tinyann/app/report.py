@@ -268,4 +268,4 @@ def write_run_report(run, data_dir=None, out=None) -> str:
 
 def write_report(run_or_model, data_dir=None, out=None) -> str:
     """Loads the run (folder or model file) and writes its report; returns the path."""
-    return write_run_report(runs.load_run(run_or_model), data_dir, out)
+    return write_run_report(runs.load_run(run_or_model, classes=10), data_dir, out)

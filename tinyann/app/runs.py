@@ -76,28 +76,60 @@ def read_json(path, default=None):
         raise ValueError(f"{path} is not valid JSON: {error}") from None
 
 
-def load_run(run_or_model) -> Run:
-    """The model and, for a run folder, its metrics and history."""
+def load_run(run_or_model, classes=None) -> Run:
+    """The model and, for a run folder, its metrics and history.
+
+    ``classes``: the number of class probabilities the caller needs (None: any, >= 2).
+    """
     path = model_path(run_or_model)
     folder = os.fspath(run_or_model) if os.path.isdir(run_or_model) else None
     run = Run(model=load_model(path), model_path=path, folder=folder)
     if folder:
         run.metrics = read_json(os.path.join(folder, "metrics.json"), {}) or {}
         run.history = read_json(os.path.join(folder, "history.json"), {}) or {}
-    check_classifier(run.model, path)
+    check_classifier(run.model, path, classes)
     return run
 
 
-def check_classifier(model, path="the model") -> None:
-    """Checks the model takes 784 pixels and gives 10 class probabilities."""
+def check_classifier(model, path="the model", classes=None) -> None:
+    """Checks the model takes 784 pixels and gives class probabilities: (k,) outputs,
+    k >= 2 (exactly ``classes`` when given)."""
     inputs = tuple(model.input_shape[1:])
     outputs = tuple(model.output_shape[1:])
     if int(np.prod(inputs)) != 784 or None in inputs:
         raise ValueError(f"{path} expects inputs of shape {inputs}; expected a Fashion-MNIST "
                          "model taking 28x28 images: (784,), (28, 28) or (28, 28, 1)")
-    if outputs != (10,):
-        raise ValueError(f"{path} gives outputs of shape {outputs}; expected 10 class "
+    wanted = "at least 2" if classes is None else str(classes)
+    if len(outputs) != 1 or outputs[0] is None or outputs[0] < 2 or (
+            classes is not None and outputs[0] != classes):
+        raise ValueError(f"{path} gives outputs of shape {outputs}; expected {wanted} class "
                          "probabilities")
+
+
+def num_classes(model) -> int:
+    """How many classes the model's output layer gives probabilities for."""
+    return int(model.output_shape[-1])
+
+
+def class_names(run) -> tuple[list[str], list[str]]:
+    """(English, Korean) names of the run's k classes, k from the model's output.
+
+    A run folder's ``metrics.json`` may list them (``class_names``, ``class_names_ko``);
+    a 10-class model without them is taken as Fashion-MNIST's; otherwise ``class i``.
+    """
+    from tinyann.app.labels import CLASS_NAMES_EN, CLASS_NAMES_KO
+
+    k = num_classes(run.model)
+    given = run.metrics.get("class_names") if isinstance(run.metrics, dict) else None
+    if isinstance(given, list) and len(given) == k and all(isinstance(n, str) for n in given):
+        korean = run.metrics.get("class_names_ko")
+        if not (isinstance(korean, list) and len(korean) == k):
+            korean = given
+        return list(given), [str(n) for n in korean]
+    if k == len(CLASS_NAMES_EN):
+        return list(CLASS_NAMES_EN), list(CLASS_NAMES_KO)
+    generic = [f"class {i}" for i in range(k)]
+    return generic, [f"클래스 {i}" for i in range(k)]
 
 
 def as_model_input(model, images) -> np.ndarray:

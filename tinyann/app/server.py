@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import os
-import threading
 import time
 from typing import Annotated
 
@@ -26,9 +25,9 @@ from fastapi import FastAPI, File, HTTPException, Path, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from tinyann.app import preprocess, runs
-from tinyann.app.labels import CLASS_NAMES_EN, CLASS_NAMES_KO
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 MAX_UPLOAD = preprocess.MAX_BYTES
@@ -141,38 +140,56 @@ class _UploadLimit:
 
 
 class _State:
-    """The model and the test set's predictions, computed once at start-up."""
+    """The model, its classes and the test set's predictions, computed once at start-up.
+
+    The classes come from the model (its output units; names from the run, see
+    ``runs.class_names``). Test images whose labels the model has no class for are
+    left out, so a model of other classes still serves ``/api/predict``.
+    """
 
     def __init__(self, run, images, labels):
         self.run = run
         self.model = run.model
-        self.lock = threading.Lock()  # layers reuse buffers: one forward pass at a time
-        self.images = np.asarray(images)
-        self.labels = np.asarray(labels, dtype=np.int64)
+        self.names, self.names_ko = runs.class_names(run)
+        k = len(self.names)
+        images, labels = np.asarray(images), np.asarray(labels, dtype=np.int64)
+        if len(labels) and labels.max() >= k:
+            images, labels = images[:0], labels[:0]
+        self.images, self.labels = images, labels
         if len(self.images):
             probs = runs.predict_proba(self.model, self.images)
         else:
-            probs = np.zeros((0, 10), dtype=np.float32)
+            probs = np.zeros((0, k), dtype=np.float32)
         self.probs = probs
         self.predicted = probs.argmax(axis=1) if len(probs) else np.zeros(0, dtype=np.int64)
-        self.matrix = runs.confusion(self.labels, self.predicted)
+        self.matrix = runs.confusion(self.labels, self.predicted, k)
         self.accuracy = float(np.mean(self.predicted == self.labels)) if len(probs) else None
 
     def classify(self, image28, true_label=None, started=None) -> dict:
-        with self.lock:
-            probs = runs.predict_proba(self.model, image28[None])[0]
+        # no lock: Model.predict_on_batch is safe to call from several threads
+        probs = runs.predict_proba(self.model, image28[None])[0]
         best = int(np.argmax(probs))
         png = base64.b64encode(preprocess.to_png(image28)).decode("ascii")
         return {
-            "label": best, "name": CLASS_NAMES_EN[best], "name_ko": CLASS_NAMES_KO[best],
+            "label": best, "name": self.names[best], "name_ko": self.names_ko[best],
             "probability": float(probs[best]),
-            "probabilities": [{"label": i, "name": CLASS_NAMES_EN[i],
-                               "name_ko": CLASS_NAMES_KO[i], "probability": float(p)}
+            "probabilities": [{"label": i, "name": self.names[i],
+                               "name_ko": self.names_ko[i], "probability": float(p)}
                               for i, p in enumerate(probs)],
             "input_png": "data:image/png;base64," + png,
             "true_label": true_label,
             "milliseconds": (time.perf_counter() - started) * 1000 if started else 0.0,
         }
+
+    def classify_upload(self, data: bytes, started: float) -> dict:
+        """Decodes and classifies one uploaded photo (runs in a worker thread)."""
+        try:
+            item = preprocess.preprocess(data)
+        except preprocess.ImageTooLarge as error:
+            raise HTTPException(413, str(error)) from None
+        except preprocess.ImageError as error:
+            raise HTTPException(400, str(error)) from None
+        return self.classify(item.image, started=started)
 
 
 def create_app(source, data_dir=None, test_data=None) -> FastAPI:
@@ -186,6 +203,7 @@ def create_app(source, data_dir=None, test_data=None) -> FastAPI:
     run = source if isinstance(source, runs.Run) else runs.load_run(source)
     images, labels = test_data if test_data is not None else runs.load_split("test", data_dir)
     state = _State(run, images, labels)
+    top = len(state.names) - 1  # the highest class label
     bad = {400: {"model": Error, "description": "not a usable image"},
            413: {"model": Error, "description": f"larger than {MAX_UPLOAD} bytes"}}
     app = FastAPI(title="tinyann", version=_version(),
@@ -207,34 +225,29 @@ def create_app(source, data_dir=None, test_data=None) -> FastAPI:
         """Whether the server is up, and which model it serves."""
         return {"status": "ok", "model": run.name,
                 "input_shape": list(state.model.input_shape),
-                "classes": list(CLASS_NAMES_EN), "classes_ko": list(CLASS_NAMES_KO),
+                "classes": state.names, "classes_ko": state.names_ko,
                 "test_images": int(len(state.labels)), "test_accuracy": state.accuracy}
 
     @app.post("/api/predict", response_model=Prediction, responses=bad)
     async def predict(file: Annotated[UploadFile, File(description=_FILE_HELP)]):
         """Classifies one photo; returns every class's probability and the 28x28 input."""
-        # async and inline: a request is ~2 ms of CPU under the GIL, so a thread pool
-        # hop would only add latency on a 2-core machine
         started = time.perf_counter()
         data = await file.read(MAX_UPLOAD + 1)
-        try:
-            item = preprocess.preprocess(data)
-        except preprocess.ImageTooLarge as error:
-            raise HTTPException(413, str(error)) from None
-        except preprocess.ImageError as error:
-            raise HTTPException(400, str(error)) from None
+        # decoding and the forward pass run in the thread pool, so the event loop keeps
+        # serving other requests meanwhile
+        result = await run_in_threadpool(state.classify_upload, data, started)
         # a JSONResponse skips re-validating our own output; the schema still documents it
-        return JSONResponse(state.classify(item.image, started=started))
+        return JSONResponse(result)
 
     @app.get("/api/confusion", response_model=Confusion)
     def confusion():
         """The test set's confusion matrix: rows true class, columns predicted."""
-        return {"classes": list(CLASS_NAMES_EN), "matrix": state.matrix.tolist(),
+        return {"classes": state.names, "matrix": state.matrix.tolist(),
                 "accuracy": state.accuracy}
 
     @app.get("/api/test-images", response_model=TestImages)
-    def test_images(label: int | None = Query(None, ge=0, le=9, description="true class"),
-                    predicted: int | None = Query(None, ge=0, le=9),
+    def test_images(label: int | None = Query(None, ge=0, le=top, description="true class"),
+                    predicted: int | None = Query(None, ge=0, le=top),
                     mistakes: bool = False, offset: int = Query(0, ge=0, le=1_000_000),
                     limit: int = Query(60, ge=1, le=500)):
         """Test images with their predictions, filtered; ``total`` counts all matches."""
