@@ -244,7 +244,7 @@ def worker_torch_accuracy(data_dir):
             loss = loss_fn(logits, ty[idx])
             (loss / len(idx)).backward()
             opt.step()
-            total += float(loss)
+            total += float(loss.detach())
             correct += int((logits.argmax(1) == ty[idx]).sum())
         val_loss, val_accuracy = evaluate(vx, vy)
         for key, value in (("loss", total / len(tx)), ("accuracy", correct / len(tx)),
