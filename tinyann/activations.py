@@ -4,12 +4,15 @@ Each activation is an object with ``__call__(x)`` (also usable as Keras's
 function form) and ``forward(x, out)`` / ``backward(y, grad, out)`` used by layers:
 the derivative is computed from the activation's output ``y``, so a layer caches
 its output and nothing else (ReLU: zero where the output is zero; sigmoid:
-y(1-y); tanh: 1-y^2; softmax: y * (g - sum(g*y))).
+y(1-y); tanh: 1-y^2; softmax: y * (g - sum(g*y))). The math is the ops
+``<name>_forward`` / ``<name>_backward`` of the selected kernel set (tinyann.ops).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from tinyann import ops
 
 
 class Activation:
@@ -39,90 +42,75 @@ class Activation:
 
 
 class Linear(Activation):
+    """y = x; dL/dx = g."""
+
     name = "linear"
 
     def forward(self, x, out):
-        if out is not x:
-            np.copyto(out, x)
-        return out
+        return ops.linear_forward(x, out)
 
     def backward(self, y, grad, out):
-        if out is not grad:
-            np.copyto(out, grad)
-        return out
+        return ops.linear_backward(y, grad, out)
 
 
 class ReLU(Activation):
+    """y = max(x, 0); dL/dx = g where the output is positive, else 0."""
+
     name = "relu"
 
     def forward(self, x, out):
-        return np.maximum(x, 0, out=out)
+        return ops.relu_forward(x, out)
 
     def backward(self, y, grad, out):
-        # d relu = 1 where the output is positive, else 0
-        return np.multiply(grad, y > 0, out=out)
+        return ops.relu_backward(y, grad, out)
 
 
 class Sigmoid(Activation):
+    """y = 1 / (1 + e^-x); dL/dx = g y (1 - y)."""
+
     name = "sigmoid"
 
     def forward(self, x, out):
-        # 1 / (1 + exp(-x)), written to avoid overflow warnings for large |x|
-        np.negative(x, out=out)
-        np.clip(out, -88.0, 88.0, out=out)
-        np.exp(out, out=out)
-        out += 1.0
-        return np.reciprocal(out, out=out)
+        return ops.sigmoid_forward(x, out)
 
     def backward(self, y, grad, out):
-        # dy/dx = y (1 - y); a temporary, since ``out`` may be ``grad`` itself
-        slope = np.subtract(1.0, y)
-        slope *= y
-        return np.multiply(grad, slope, out=out)
+        return ops.sigmoid_backward(y, grad, out)
 
 
 class Tanh(Activation):
+    """y = tanh(x); dL/dx = g (1 - y^2)."""
+
     name = "tanh"
 
     def forward(self, x, out):
-        return np.tanh(x, out=out)
+        return ops.tanh_forward(x, out)
 
     def backward(self, y, grad, out):
-        # dy/dx = 1 - y^2; a temporary, since ``out`` may be ``grad`` itself
-        slope = np.multiply(y, y)
-        np.subtract(1.0, slope, out=slope)
-        return np.multiply(grad, slope, out=out)
+        return ops.tanh_backward(y, grad, out)
 
 
 class Softmax(Activation):
-    """Softmax over the last axis."""
+    """Softmax over the last axis; dL/dx = y (g - sum(g y))."""
 
     name = "softmax"
 
     def forward(self, x, out):
-        # subtract the row max so exp never overflows; ufunc reductions directly,
-        # since the ndarray methods add microseconds that matter at batch 32
-        np.subtract(x, np.maximum.reduce(x, axis=-1, keepdims=True), out=out)
-        np.exp(out, out=out)
-        np.divide(out, np.add.reduce(out, axis=-1, keepdims=True), out=out)
-        return out
+        return ops.softmax_forward(x, out)
 
     def backward(self, y, grad, out):
-        # dL/dx = y * (g - sum(g * y))
-        dot = np.einsum("...i,...i->...", grad, y)[..., None]
-        np.subtract(grad, dot, out=out)
-        out *= y
-        return out
+        return ops.softmax_backward(y, grad, out)
 
 
 class Exponential(Activation):
+    """y = e^x; dL/dx = g y."""
+
     name = "exponential"
 
     def forward(self, x, out):
-        return np.exp(x, out=out)
+        return ops.exponential_forward(x, out)
 
     def backward(self, y, grad, out):
-        return np.multiply(grad, y, out=out)
+        return ops.exponential_backward(y, grad, out)
 
 
 _ALL = {cls.name: cls for cls in (Linear, ReLU, Sigmoid, Tanh, Softmax, Exponential)}
