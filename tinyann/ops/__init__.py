@@ -97,6 +97,12 @@ def _load(name):
     return functions
 
 
+def functions_of(name) -> dict:
+    """``{op name: function}`` of one kernel set (``'fast'``, ``'numpy'`` or
+    ``'reference'``), whichever is selected: for comparing sets side by side."""
+    return _load(_resolve(name))
+
+
 def _resolve(name):
     if not isinstance(name, str) or name.lower() not in _VALID:
         raise ValueError(
