@@ -41,77 +41,29 @@ class Activation:
         return f"<activation {self.name}>"
 
 
-class Linear(Activation):
-    """y = x; dL/dx = g."""
-
-    name = "linear"
-
-    def forward(self, x, out):
-        return ops.linear_forward(x, out)
-
-    def backward(self, y, grad, out):
-        return ops.linear_backward(y, grad, out)
-
-
-class ReLU(Activation):
-    """y = max(x, 0); dL/dx = g where the output is positive, else 0."""
-
-    name = "relu"
+def _activation(class_name, name, math):
+    """An Activation class computed by the ops ``<name>_forward`` / ``<name>_backward``
+    of the selected kernel set (one attribute lookup on tinyann.ops per call: the
+    switch rebinds them there)."""
+    forward_op, backward_op = f"{name}_forward", f"{name}_backward"
 
     def forward(self, x, out):
-        return ops.relu_forward(x, out)
+        return getattr(ops, forward_op)(x, out)
 
     def backward(self, y, grad, out):
-        return ops.relu_backward(y, grad, out)
+        return getattr(ops, backward_op)(y, grad, out)
+
+    return type(class_name, (Activation,), {"__doc__": math, "name": name,
+                                            "forward": forward, "backward": backward})
 
 
-class Sigmoid(Activation):
-    """y = 1 / (1 + e^-x); dL/dx = g y (1 - y)."""
-
-    name = "sigmoid"
-
-    def forward(self, x, out):
-        return ops.sigmoid_forward(x, out)
-
-    def backward(self, y, grad, out):
-        return ops.sigmoid_backward(y, grad, out)
-
-
-class Tanh(Activation):
-    """y = tanh(x); dL/dx = g (1 - y^2)."""
-
-    name = "tanh"
-
-    def forward(self, x, out):
-        return ops.tanh_forward(x, out)
-
-    def backward(self, y, grad, out):
-        return ops.tanh_backward(y, grad, out)
-
-
-class Softmax(Activation):
-    """Softmax over the last axis; dL/dx = y (g - sum(g y))."""
-
-    name = "softmax"
-
-    def forward(self, x, out):
-        return ops.softmax_forward(x, out)
-
-    def backward(self, y, grad, out):
-        return ops.softmax_backward(y, grad, out)
-
-
-class Exponential(Activation):
-    """y = e^x; dL/dx = g y."""
-
-    name = "exponential"
-
-    def forward(self, x, out):
-        return ops.exponential_forward(x, out)
-
-    def backward(self, y, grad, out):
-        return ops.exponential_backward(y, grad, out)
-
+Linear = _activation("Linear", "linear", "y = x; dL/dx = g.")
+ReLU = _activation("ReLU", "relu", "y = max(x, 0); dL/dx = g where y > 0, else 0.")
+Sigmoid = _activation("Sigmoid", "sigmoid", "y = 1 / (1 + e^-x); dL/dx = g y (1 - y).")
+Tanh = _activation("Tanh", "tanh", "y = tanh(x); dL/dx = g (1 - y^2).")
+Softmax = _activation("Softmax", "softmax",
+                      "Softmax over the last axis; dL/dx = y (g - sum(g y)).")
+Exponential = _activation("Exponential", "exponential", "y = e^x; dL/dx = g y.")
 
 _ALL = {cls.name: cls for cls in (Linear, ReLU, Sigmoid, Tanh, Softmax, Exponential)}
 

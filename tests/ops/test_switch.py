@@ -10,7 +10,11 @@ import pytest
 
 import tinyann
 from tinyann import ops
-from tinyann.ops import fast, reference
+from tinyann.ops.fast import activations as fast_activations
+from tinyann.ops.fast import dense as fast_dense
+from tinyann.ops.reference import activations as ref_activations
+from tinyann.ops.reference import conv as ref_conv
+from tinyann.ops.reference import optimizers as ref_optimizers
 
 
 @pytest.fixture
@@ -24,13 +28,13 @@ def test_set_kernels_switches_the_functions_and_restores(restore_kernels):
     previous = tinyann.config.kernels()
     tinyann.config.set_kernels("reference")
     assert tinyann.config.kernels() == "reference" and ops.kernel_set() == "reference"
-    assert ops.relu_forward is reference.relu_forward
-    assert ops.conv2d_forward is reference.conv2d_forward
+    assert ops.relu_forward is ref_activations.relu_forward
+    assert ops.conv2d_forward is ref_conv.conv2d_forward
     tinyann.config.set_kernels("FAST")
     assert tinyann.config.kernels() == "fast" and ops.kernel_set() == "numpy"
-    assert ops.relu_forward is fast.relu_forward
+    assert ops.relu_forward is fast_activations.relu_forward
     # an op the fast set has no own version of comes from the reference set
-    assert ops.adadelta_update is reference.adadelta_update
+    assert ops.adadelta_update is ref_optimizers.adadelta_update
     tinyann.config.set_kernels(previous)
     assert tinyann.config.kernels() == previous
 
@@ -38,7 +42,7 @@ def test_set_kernels_switches_the_functions_and_restores(restore_kernels):
 def test_numpy_names_the_numpy_set(restore_kernels):
     tinyann.config.set_kernels("numpy")
     assert ops.kernels() == "numpy" and ops.kernel_set() == "numpy"
-    assert ops.dense_forward is fast.dense_forward
+    assert ops.dense_forward is fast_dense.dense_forward
 
 
 @pytest.mark.parametrize("bad", ["gpu", "", None, 3])

@@ -104,15 +104,27 @@ class SparseCategoricalCrossentropy(Loss):
                 "from_logits": self.from_logits, "ignore_class": self.ignore_class}
 
 
-class CategoricalCrossentropy(Loss):
-    fused_activation = ops.fused_activation("categorical_crossentropy")
+class _SmoothedCrossentropy(Loss):
+    """The arguments and config shared by the one-hot and binary cross-entropies."""
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
-                 reduction="sum_over_batch_size", name="categorical_crossentropy", dtype=None):
+                 reduction="sum_over_batch_size", name=None, dtype=None):
         super().__init__(name, reduction)
         self.from_logits = from_logits
         self.label_smoothing = label_smoothing
         self.axis = axis
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction, "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing, "axis": self.axis}
+
+
+class CategoricalCrossentropy(_SmoothedCrossentropy):
+    fused_activation = ops.fused_activation("categorical_crossentropy")
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name="categorical_crossentropy", dtype=None):
+        super().__init__(from_logits, label_smoothing, axis, reduction, name)
 
     def call(self, y_true, y_pred):
         return categorical_crossentropy(y_true, y_pred, self.from_logits, self.label_smoothing)
@@ -144,20 +156,13 @@ class CategoricalCrossentropy(Loss):
         grad = (grad * scale).astype(y_pred.dtype, copy=False)
         return float(_reduce(per, sample_weight)), grad
 
-    def get_config(self):
-        return {"name": self.name, "reduction": self.reduction, "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing, "axis": self.axis}
 
-
-class BinaryCrossentropy(Loss):
+class BinaryCrossentropy(_SmoothedCrossentropy):
     fused_activation = ops.fused_activation("binary_crossentropy")
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name="binary_crossentropy", dtype=None):
-        super().__init__(name, reduction)
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self.axis = axis
+        super().__init__(from_logits, label_smoothing, axis, reduction, name)
 
     def call(self, y_true, y_pred):
         return binary_crossentropy(y_true, y_pred, self.from_logits, self.label_smoothing)
@@ -179,9 +184,3 @@ class BinaryCrossentropy(Loss):
             grad = np.where(inside, (p - y) / (p * (1.0 - p)), 0.0) * scale
         grad = grad.astype(y_pred.dtype, copy=False)
         return float(_reduce(per, sample_weight)), grad
-
-    def get_config(self):
-        return {"name": self.name, "reduction": self.reduction, "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing, "axis": self.axis}
-
-

@@ -9,9 +9,9 @@ layers, losses and optimizers call::
     tinyann.ops.dense_forward(x, kernel, bias)  # the active set's function
 
 ``fast`` (the default) names the fastest set available; ``numpy`` names the
-NumPy set itself (today the same). A new set (say compiled kernels) is a module
-registered in ``_SETS`` that defines any of ``OPS`` and takes the rest from its
-``BASE`` set.
+NumPy set itself (today the same). A new set (say compiled kernels) is a package
+registered in ``_SETS`` whose ``MODULES`` define any of ``OPS``; it takes the rest
+from the base set named beside it.
 
 Why module attributes: ``set_kernels`` binds the chosen functions here once, so
 a call ``ops.relu_forward(...)`` costs one attribute lookup, as a direct call
@@ -90,10 +90,11 @@ def layer_fusion(producer_kind, consumer_kind):
 
 def _load(name):
     """The functions of set ``name``, with those it lacks from its base sets."""
-    module_name, base = _SETS[name]
-    module = importlib.import_module(module_name)
+    package, base = _SETS[name]
     functions = _load(base) if base is not None else {}
-    functions.update({op: getattr(module, op) for op in OPS if hasattr(module, op)})
+    for module_name in importlib.import_module(package).MODULES:
+        module = importlib.import_module(f"{package}.{module_name}")
+        functions.update({op: getattr(module, op) for op in OPS if hasattr(module, op)})
     return functions
 
 

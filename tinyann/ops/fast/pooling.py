@@ -41,11 +41,13 @@ class _PoolWorkspace:
         self.dx = None
 
 
-def _workspace(x, pool_size, strides, padding, state):
+def _start(x, pool_size, strides, padding, state, training):
+    """The workspace of ``x``'s shape, the output array and the window offsets' views."""
     def make(shape):
         return _PoolWorkspace(shape, pool_size, strides, padding, x.dtype)
 
-    return workspaces(state, make).get(x.shape)
+    ws = workspaces(state, make).get(x.shape)
+    return ws, output_buffer(state, ws.out_shape, ws.dtype, training), _views(x, ws.geo.offsets)
 
 
 def _views(x, offsets):
@@ -69,9 +71,7 @@ def _dx(ws):
 
 
 def max_pool2d_forward(x, pool_size, strides, padding, state=None, training=False):
-    ws = _workspace(x, pool_size, strides, padding, state)
-    out = output_buffer(state, ws.out_shape, ws.dtype, training)
-    views = _views(x, ws.geo.offsets)
+    ws, out, views = _start(x, pool_size, strides, padding, state, training)
     if ws.full:
         _reduce(np.maximum, [v for _, v in views], out)
     else:
@@ -122,9 +122,7 @@ def max_pool2d_backward(dy, ctx):
 
 
 def avg_pool2d_forward(x, pool_size, strides, padding, state=None, training=False):
-    ws = _workspace(x, pool_size, strides, padding, state)
-    out = output_buffer(state, ws.out_shape, ws.dtype, training)
-    views = _views(x, ws.geo.offsets)
+    ws, out, views = _start(x, pool_size, strides, padding, state, training)
     if ws.full:
         _reduce(np.add, [v for _, v in views], out)
         out *= out.dtype.type(1.0 / len(views))
