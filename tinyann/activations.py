@@ -4,12 +4,15 @@ Each activation is an object with ``__call__(x)`` (also usable as Keras's
 function form) and ``forward(x, out)`` / ``backward(y, grad, out)`` used by layers:
 the derivative is computed from the activation's output ``y``, so a layer caches
 its output and nothing else (ReLU: zero where the output is zero; sigmoid:
-y(1-y); tanh: 1-y^2; softmax: y * (g - sum(g*y))).
+y(1-y); tanh: 1-y^2; softmax: y * (g - sum(g*y))). The math is the ops
+``<name>_forward`` / ``<name>_backward`` of the selected kernel set (tinyann.ops).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from tinyann import ops
 
 
 class Activation:
@@ -38,92 +41,29 @@ class Activation:
         return f"<activation {self.name}>"
 
 
-class Linear(Activation):
-    name = "linear"
+def _activation(class_name, name, math):
+    """An Activation class computed by the ops ``<name>_forward`` / ``<name>_backward``
+    of the selected kernel set (one attribute lookup on tinyann.ops per call: the
+    switch rebinds them there)."""
+    forward_op, backward_op = f"{name}_forward", f"{name}_backward"
 
     def forward(self, x, out):
-        if out is not x:
-            np.copyto(out, x)
-        return out
+        return getattr(ops, forward_op)(x, out)
 
     def backward(self, y, grad, out):
-        if out is not grad:
-            np.copyto(out, grad)
-        return out
+        return getattr(ops, backward_op)(y, grad, out)
+
+    return type(class_name, (Activation,), {"__doc__": math, "name": name,
+                                            "forward": forward, "backward": backward})
 
 
-class ReLU(Activation):
-    name = "relu"
-
-    def forward(self, x, out):
-        return np.maximum(x, 0, out=out)
-
-    def backward(self, y, grad, out):
-        # d relu = 1 where the output is positive, else 0
-        return np.multiply(grad, y > 0, out=out)
-
-
-class Sigmoid(Activation):
-    name = "sigmoid"
-
-    def forward(self, x, out):
-        # 1 / (1 + exp(-x)), written to avoid overflow warnings for large |x|
-        np.negative(x, out=out)
-        np.clip(out, -88.0, 88.0, out=out)
-        np.exp(out, out=out)
-        out += 1.0
-        return np.reciprocal(out, out=out)
-
-    def backward(self, y, grad, out):
-        # dy/dx = y (1 - y); a temporary, since ``out`` may be ``grad`` itself
-        slope = np.subtract(1.0, y)
-        slope *= y
-        return np.multiply(grad, slope, out=out)
-
-
-class Tanh(Activation):
-    name = "tanh"
-
-    def forward(self, x, out):
-        return np.tanh(x, out=out)
-
-    def backward(self, y, grad, out):
-        # dy/dx = 1 - y^2; a temporary, since ``out`` may be ``grad`` itself
-        slope = np.multiply(y, y)
-        np.subtract(1.0, slope, out=slope)
-        return np.multiply(grad, slope, out=out)
-
-
-class Softmax(Activation):
-    """Softmax over the last axis."""
-
-    name = "softmax"
-
-    def forward(self, x, out):
-        # subtract the row max so exp never overflows; ufunc reductions directly,
-        # since the ndarray methods add microseconds that matter at batch 32
-        np.subtract(x, np.maximum.reduce(x, axis=-1, keepdims=True), out=out)
-        np.exp(out, out=out)
-        np.divide(out, np.add.reduce(out, axis=-1, keepdims=True), out=out)
-        return out
-
-    def backward(self, y, grad, out):
-        # dL/dx = y * (g - sum(g * y))
-        dot = np.einsum("...i,...i->...", grad, y)[..., None]
-        np.subtract(grad, dot, out=out)
-        out *= y
-        return out
-
-
-class Exponential(Activation):
-    name = "exponential"
-
-    def forward(self, x, out):
-        return np.exp(x, out=out)
-
-    def backward(self, y, grad, out):
-        return np.multiply(grad, y, out=out)
-
+Linear = _activation("Linear", "linear", "y = x; dL/dx = g.")
+ReLU = _activation("ReLU", "relu", "y = max(x, 0); dL/dx = g where y > 0, else 0.")
+Sigmoid = _activation("Sigmoid", "sigmoid", "y = 1 / (1 + e^-x); dL/dx = g y (1 - y).")
+Tanh = _activation("Tanh", "tanh", "y = tanh(x); dL/dx = g (1 - y^2).")
+Softmax = _activation("Softmax", "softmax",
+                      "Softmax over the last axis; dL/dx = y (g - sum(g y)).")
+Exponential = _activation("Exponential", "exponential", "y = e^x; dL/dx = g y.")
 
 _ALL = {cls.name: cls for cls in (Linear, ReLU, Sigmoid, Tanh, Softmax, Exponential)}
 

@@ -1,4 +1,5 @@
-"""``keras.config``: which backend runs, float type, epsilon, image data format."""
+"""``keras.config``: which backend runs, float type, epsilon, image data format, and
+tinyann's kernel set (``set_kernels('reference' | 'fast')``, see tinyann.ops)."""
 
 from tinyann.backend import (
     backend,
@@ -8,9 +9,10 @@ from tinyann.backend import (
     set_epsilon,
     set_floatx,
 )
+from tinyann.ops import kernels, set_kernels
 
 __all__ = ["backend", "epsilon", "floatx", "image_data_format", "set_epsilon", "set_floatx",
-           "enable_unsafe_deserialization", "disable_interactive_logging",
+           "kernels", "set_kernels", "enable_unsafe_deserialization", "disable_interactive_logging",
            "enable_interactive_logging", "is_interactive_logging_enabled"]
 
 _INTERACTIVE_LOGGING = True

@@ -127,8 +127,9 @@ def test_training_runs_in_float32():
     x = rng.integers(0, 256, size=(64, 28, 28, 1)).astype("uint8")
     model.fit(x / 255.0, rng.integers(0, 10, size=64), epochs=1, batch_size=32, verbose=0)
     conv = model.layers[2]
-    assert conv._ws.cols.dtype == np.float32 and conv._ws.dcols.dtype == np.float32
-    assert conv._dx.dtype == np.float32 and conv._y.dtype == np.float32
+    ctx = conv._ctx  # the fast set's workspace, or the reference's (columns, geometry)
+    buffers = [ctx.cols, ctx.dcols, ctx.dx] if hasattr(ctx, "cols") else [ctx[0]]
+    assert all(b.dtype == np.float32 for b in buffers) and conv._y.dtype == np.float32
     assert all(w.value.dtype == np.float32 and w.grad.dtype == np.float32
                for w in model.weights)
     assert model.predict(x[:3] / 255.0, verbose=0).dtype == np.float32

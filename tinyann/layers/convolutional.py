@@ -1,69 +1,21 @@
-"""Conv2D: 2-D cross-correlation over channels_last images, as one matrix product.
+"""Conv2D: 2-D cross-correlation over channels_last images.
 
-Forward: ``im2col`` copies every receptive field into a row of a column matrix,
-then ``cols @ kernel`` (one GEMM per batch) gives all outputs at once. Backward:
-``dL/dkernel = cols^T dz`` (GEMM), ``dL/dbias = sum(dz)``, and the input gradient is
-``dz @ kernel^T`` (a GEMM per kernel offset, in one ``matmul`` call) added back onto
-the input image offset by offset (``col2im``: strided slices, no ``np.add.at``).
-The column matrix and the gradient buffers are kept per input shape and reused
-from one batch to the next.
+The layer holds Keras's surface (arguments, weights, config, errors); the math is
+the ``conv2d_forward`` / ``conv2d_backward`` ops (im2col, one matrix product,
+col2im: see tinyann/ops/reference/conv.py for the textbook form and
+tinyann/ops/fast/conv.py for the buffered one)::
+
+    z = im2col(x) @ kernel + bias;  y = activation(z)
+    dL/dkernel = im2col(x)^T dz;  dL/dbias = sum(dz);  dL/dx = col2im(dz kernel^T)
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
-from tinyann import activations, initializers, regularizers
+from tinyann import activations, initializers, ops, regularizers
 from tinyann.layers.layer import Layer
 from tinyann.utils import conv_utils
-
-
-class _ConvWorkspace:
-    """The geometry and reusable arrays for one input shape."""
-
-    def __init__(self, shape, layer):
-        geo = conv_utils.ConvGeometry(shape, layer.kernel_size, layer.strides, layer.padding,
-                                      layer.dilation_rate)
-        n, _, _, channels = shape
-        kh, kw = layer.kernel_size
-        dtype = np.dtype(layer.dtype)
-        self.geo = geo
-        self.rows = n * geo.out_rows * geo.out_cols
-        self.out_shape = (n, geo.out_rows, geo.out_cols, layer.filters)
-        # one row per output pixel, one column per kernel tap, and a last column of ones
-        # for the bias: cols @ [kernel; bias] adds it in the GEMM, and cols^T @ dz gives
-        # its gradient as the last row (an elementwise pass and a reduction saved).
-        # Zeros: the few-channel im2col never writes the padded border (see im2col).
-        taps = kh * kw * channels
-        width = taps + int(layer.use_bias)
-        few = channels < conv_utils.FEW_CHANNELS
-        # few channels (a first layer's 1 or 3): the columns stored transposed, so
-        # that im2col's copy per kernel offset writes whole rows of pixels, not one
-        # number in every ``width`` (the GEMMs read either layout as fast)
-        self.cols = np.zeros((width, self.rows), dtype).T if few else np.zeros(
-            (self.rows, width), dtype)
-        self.cols[:, taps:] = 1
-        # the columns as (batch, out_row, out_col, kh, kw, channel), in elements
-        pixel, tap = self.cols.strides[0] // dtype.itemsize, self.cols.strides[1] // (
-            dtype.itemsize)
-        self.cols6 = as_strided(
-            self.cols, (n, geo.out_rows, geo.out_cols, kh, kw, channels),
-            tuple(dtype.itemsize * e for e in (
-                geo.out_rows * geo.out_cols * pixel, geo.out_cols * pixel, pixel,
-                kw * channels * tap, channels * tap, tap)))
-        self.padded = self.padded_view = None
-        if geo.padded and channels >= conv_utils.FEW_CHANNELS:
-            self.padded = np.zeros(geo.padded_shape(), dtype)
-            self.padded_view = conv_utils.window_view(self.padded, geo)
-        self.dcols = None  # the columns' gradient, one block per kernel offset
-        # many channels: im2col rewrites the columns whole, so once the kernel's gradient
-        # is computed their memory can hold dL/dcols (7 MB less to keep in cache for the
-        # textbook's second convolution: measured 10-20% faster steps)
-        self.dcols_in_cols = channels >= conv_utils.FEW_CHANNELS
-        self.clobbered = False  # the columns overwritten by dcols
 
 
 class Conv2D(Layer):
@@ -131,10 +83,8 @@ class Conv2D(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel = self.bias = None
-        self._workspaces = conv_utils.Workspaces(lambda key: _ConvWorkspace(key[0], self))
-        self._ws = self._y = None
-        # buffers reused from batch to batch
-        self._train_out = self._dx = self._weights = self._dweights = None
+        self._ctx = self._y = None  # what backward needs, from the last training call
+        self._kernel_state = {"name": self.name}  # the ops' buffers for this layer
 
     def build(self, input_shape):
         conv_utils.check_image_input(self, input_shape)
@@ -163,47 +113,28 @@ class Conv2D(Layer):
         return conv_utils.conv_output_shape(input_shape, self.filters, self.kernel_size,
                                             self.strides, self.padding, self.dilation_rate)
 
-    # ------------------------------------------------------------------ forward
+    # ``op_kind`` (with the activation's name) keys the fusion table, tinyann.ops.FUSIONS
+    op_kind = "conv2d"
+
+    @property
+    def fusion_kind(self):
+        return f"{self.op_kind}+{self.activation.name}"
+
     def call(self, inputs, training=False):
-        return self._forward(inputs, training)
+        z = self.call_preactivation(inputs, training)
+        return self.activation.forward(z, z)
 
-    def _forward(self, inputs, training, activate=True):
-        """The convolution; ``activate=False`` leaves the activation to the caller (the
-        model runs a ReLU after a max pooling instead, on fewer pixels)."""
-        # separate buffers for inference: a predict between a training forward pass and
-        # its backward pass (a callback's, say) leaves the cached columns intact
-        ws = self._workspaces.get((inputs.shape, bool(training)))
-        conv_utils.im2col(inputs, ws.cols6, ws.geo, ws.padded, ws.padded_view)
-        if ws.clobbered:
-            if self.use_bias:
-                ws.cols[:, -1] = 1  # the bias's column, overwritten by the last backward
-            ws.clobbered = False
+    def call_preactivation(self, inputs, training=False):
+        """``z = conv(x) + bias``, without the activation (a fusion runs it later);
+        in training, recorded for ``backward_preactivation``."""
+        z, ctx = ops.conv2d_forward(inputs, self.kernel.value,
+                                    self.bias.value if self.use_bias else None,
+                                    self.strides, self.padding, self.dilation_rate,
+                                    self._kernel_state, training)
         if training:
-            # reused: the training loop consumes each batch's output before the next
-            out = self._train_out = conv_utils.reuse_buffer(self._train_out, ws.out_shape,
-                                                            self.dtype)
-        else:
-            out = np.empty(ws.out_shape, self.dtype)
-        z = out.reshape(ws.rows, self.filters)
-        np.dot(ws.cols, self._stacked_weights(), out=z)  # the convolution: one GEMM
-        if activate:
-            self.activation.forward(z, z)
-        if training:
-            self._ws, self._y = ws, z
-        return out
+            self._ctx, self._y = ctx, z  # z becomes y when the activation runs in place
+        return z
 
-    def _stacked_weights(self):
-        """``[kernel; bias]`` as one ``(kh*kw*channels + 1, filters)`` matrix."""
-        kernel = self.kernel.value.reshape(-1, self.filters)
-        if not self.use_bias:
-            return kernel
-        both = self._weights = conv_utils.reuse_buffer(
-            self._weights, (kernel.shape[0] + 1, self.filters), self.dtype)
-        both[:-1] = kernel
-        both[-1] = self.bias.value
-        return both
-
-    # ------------------------------------------------------------------ backward
     def backward(self, grad_output):
         g = grad_output.reshape(self._y.shape)
         # dL/dz from dL/dy through the activation, in place (g is ours to overwrite)
@@ -211,42 +142,9 @@ class Conv2D(Layer):
 
     def backward_preactivation(self, dz, out_shape=None):
         """The backward pass from dL/dz (z = conv(x) + bias), skipping the activation."""
-        ws, filters = self._ws, self.filters
-        if ws.clobbered:
-            raise RuntimeError(
-                f"Layer '{self.name}' ran backward twice on one forward pass: its input "
-                "columns now hold the last input gradient. Call the layer with "
-                "training=True again first."
-            )
-        dz = dz.reshape(self._y.shape)
-        # [dL/dkernel; dL/dbias] = cols^T dz (the bias's row from the column of ones)
-        grad = self.kernel.grad
-        if not self.use_bias and grad.flags.c_contiguous:
-            np.dot(ws.cols.T, dz, out=grad.reshape(-1, filters))
-        else:
-            both = self._dweights = conv_utils.reuse_buffer(
-                self._dweights, (ws.cols.shape[1], filters), self.dtype)
-            np.dot(ws.cols.T, dz, out=both)
-            grad[...] = both[: grad.size // filters].reshape(grad.shape)
-            if self.use_bias:
-                self.bias.grad[...] = both[-1]
-        if not self._needs_input_grad:
-            return None
-        geo = ws.geo
-        kh, kw = self.kernel_size
-        n, _, _, channels = geo.input_shape
-        if ws.dcols is None:
-            shape = (kh * kw, ws.rows, channels)
-            ws.dcols = ws.cols.reshape(-1)[: math.prod(shape)].reshape(shape) if (
-                ws.dcols_in_cols) else np.empty(shape, self.dtype)
-        # dL/dcols for each kernel offset: dz @ kernel[offset]^T (one matmul call), each
-        # in its own block, so that col2im adds whole rows of pixels at a time
-        kernel_t = self.kernel.value.reshape(kh * kw, channels, filters).transpose(0, 2, 1)
-        np.matmul(dz, kernel_t, out=ws.dcols)
-        ws.clobbered = ws.dcols_in_cols
-        dcols = ws.dcols.reshape(kh * kw, n, geo.out_rows, geo.out_cols, channels)
-        self._dx = conv_utils.reuse_buffer(self._dx, geo.input_shape, self.dtype)
-        return conv_utils.col2im(dcols, self._dx, geo)
+        return ops.conv2d_backward(dz, self._ctx, self.kernel.value, self.kernel.grad,
+                                   self.bias.grad if self.use_bias else None,
+                                   self._needs_input_grad)
 
     # ------------------------------------------------------------------ config
     def get_config(self):

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyann import activations, initializers, regularizers
+from tinyann import activations, initializers, ops, regularizers
 from tinyann.layers.layer import Layer
-
-# rows from which a transposed (few-unit) kernel's product is computed as x @ W: the
-# two forms cost the same at 32 rows; at 128, x @ W plus the copy is 1.4x faster
-_ROW_MAJOR_PRODUCT_ROWS = 128
 
 
 class Dense(Layer):
@@ -63,11 +59,10 @@ class Dense(Layer):
                 f"The last dimension of the inputs to a Dense layer should be defined. "
                 f"Found None. Full input shape received: {input_shape}"
             )
-        # few units: keep the kernel transposed in memory, where OpenBLAS runs the
-        # skinny products about twice as fast (measured in benchmarks/); many: as is
+        # the memory order the kernels prefer (the fast set: transposed for few units)
         self.kernel = self.add_weight((input_dim, self.units), self.kernel_initializer,
                                       name="kernel", regularizer=self.kernel_regularizer,
-                                      order="F" if self.units <= 32 else "C")
+                                      order=ops.dense_kernel_order(self.units))
         if self.use_bias:
             self.bias = self.add_weight((self.units,), self.bias_initializer, name="bias",
                                         regularizer=self.bias_regularizer)
@@ -90,27 +85,9 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def call(self, inputs, training=False):
-        kernel = self.kernel.value
-        if inputs.ndim != 2:
-            x = inputs.reshape(-1, inputs.shape[-1])
-            z = x @ kernel
-        elif kernel.flags.f_contiguous:
-            # z in column-major order, in which the softmax's per-row max and sum run
-            # over contiguous memory (2-3x faster)
-            x = inputs
-            dtype = x.dtype if x.dtype == kernel.dtype else np.result_type(x, kernel)
-            z = np.empty((kernel.shape[1], x.shape[0]), dtype).T
-            if x.shape[0] < _ROW_MAJOR_PRODUCT_ROWS:
-                np.matmul(kernel.T, x.T, out=z.T)  # z^T = W^T x^T
-            else:
-                # BLAS computes x W itself 1.3-2x faster for many rows (predict's
-                # chunks); the copy into column-major costs a few percent of that
-                np.copyto(z, x @ kernel)
-        else:
-            x = inputs
-            z = x @ kernel
-        if self.use_bias:
-            np.add(z, self.bias.value, out=z)
+        x = inputs if inputs.ndim == 2 else inputs.reshape(-1, inputs.shape[-1])
+        # z = x @ W + b; y = activation(z), in z's memory
+        z = ops.dense_forward(x, self.kernel.value, self.bias.value if self.use_bias else None)
         y = self.activation.forward(z, z)
         if training:
             self._x = x
@@ -130,21 +107,12 @@ class Dense(Layer):
         """
         if out_shape is None:
             out_shape = dz.shape
-        dz = dz.reshape(self._y.shape)
-        x = self._x
-        # dL/dW = x^T dz (as (dz^T x)^T when the kernel is stored transposed)
-        grad = self.kernel.grad
-        if grad.flags.c_contiguous:
-            np.dot(x.T, dz, out=grad)
-        else:
-            np.dot(dz.T, x, out=grad.T)
-        if self.use_bias:
-            np.add.reduce(dz, axis=0, out=self.bias.grad)
-        if not self._needs_input_grad:
-            return None
-        dx = dz @ self.kernel.value.T
-        if out_shape is not None and len(out_shape) > 2:
-            dx = dx.reshape(tuple(out_shape[:-1]) + (x.shape[-1],))
+        # dW = x^T dz, db = sum(dz), dx = dz W^T
+        dx = ops.dense_backward(dz.reshape(self._y.shape), self._x, self.kernel.value,
+                                self.kernel.grad, self.bias.grad if self.use_bias else None,
+                                self._needs_input_grad)
+        if dx is not None and len(out_shape) > 2:
+            dx = dx.reshape(tuple(out_shape[:-1]) + (self._x.shape[-1],))
         return dx
 
     def get_config(self):

@@ -14,8 +14,7 @@ moving statistics as constants; a nested model: all its layers frozen).
 
 from __future__ import annotations
 
-import numpy as np
-
+from tinyann import ops
 from tinyann.layers.input_layer import InputLayer
 from tinyann.layers.keras_tensor import KerasTensor
 from tinyann.layers.layer import defined_outside_tinyann
@@ -62,7 +61,11 @@ class Graph:
         self.num_slots = len(slot)
         self.output_slots = [slot[id(t)] for t in self.outputs]
         self.is_chain = self._is_chain()
-        self.relu_pools = _relu_pools(self.steps) if self.is_chain else set()
+        # steps i whose layer and the next one run fused (tinyann.ops.FUSIONS): the
+        # indices, and the fused computation's name for each
+        self.layer_fusions = _layer_fusions(self.steps) if self.is_chain else {}
+        self.relu_pools = set(self.layer_fusions)
+        self._fused_outputs = {}  # step index -> the fused pair's output, for backward
         self.layers = _unique([n.layer for n in nodes])
         # a layer keeps one call's values for its backward pass
         called = [layer for layer, _, _ in self.steps]
@@ -198,19 +201,23 @@ class Graph:
         return [values[i] for i in self.output_slots]
 
     def _relu_pool_chain_forward(self, x, training, runs=None):
-        """The forward pass of a chain, with ``Conv2D(activation='relu')`` then
-        ``MaxPooling2D`` run as pooling then ReLU: the same numbers (max and ReLU commute,
-        and the first maximum of a window is the same before and after ReLU), with
-        the ReLU (and in training its derivative) on the pooled quarter of the pixels.
+        """The forward pass of a chain whose fused pairs (``relu_pools``, per
+        tinyann.ops.FUSIONS "relu_after_max_pool") run as: the producer's
+        ``call_preactivation`` (a ReLU convolution without its ReLU), the max pooling,
+        then ReLU on the pooled output: the same numbers (max and ReLU commute, and
+        the first maximum of a window is the same before and after ReLU), with the
+        ReLU (and in training its derivative) on the pooled quarter of the pixels.
         ``runs``: how to run each other step, when not all run in the pass's mode."""
         steps = self.steps
         i = 0
         while i < len(steps):
             layer = steps[i][0]
             if i in self.relu_pools:
-                z = layer._forward(x, training, activate=False)
+                z = layer.call_preactivation(x, training=training)
                 x = steps[i + 1][0].call(z, training=training)
-                np.maximum(x, 0, out=x)
+                ops.relu_forward(x, x)
+                if training:
+                    self._fused_outputs[i] = x  # ReLU's derivative reads it in backward
                 i += 2
                 continue
             x = layer.call(x, training=training) if runs is None else runs[i](x)
@@ -240,10 +247,11 @@ class Graph:
                     g = layer.backward_preactivation(g)
                 elif i - 1 in fused:
                     # ReLU after the pooling (see _relu_pool_chain_forward): its derivative
-                    # on the pooled gradient, then the convolution's own backward
-                    pooled = layer._y
+                    # on the pooled gradient, the pooling's backward, then the producer's
+                    # backward from dL/dz
+                    pooled = self._fused_outputs[i - 1]
                     g = g.reshape(pooled.shape)
-                    np.multiply(g, pooled > 0, out=g)
+                    ops.relu_backward(pooled, g, g)
                     g = layer.backward(g)
                     i -= 1
                     if g is not None:
@@ -323,16 +331,25 @@ def _forward_frozen(graph, inputs):
     return outs[0] if len(outs) == 1 else outs
 
 
-def _relu_pools(steps) -> set:
-    """Indices of ReLU convolutions whose output only a max pooling reads (a chain)."""
-    from tinyann.layers.convolutional import Conv2D
-    from tinyann.layers.pooling import MaxPooling2D
+def _layer_fusions(steps) -> dict:
+    """``{i: fused computation}`` for the steps of a chain whose layer and the next one
+    form a pair of ``tinyann.ops.FUSIONS`` (by their ``fusion_kind``). A layer whose
+    ``call`` or ``backward`` a user wrote never fuses: it may compute something else."""
+    fusions = {}
+    for i in range(len(steps) - 1):
+        producer, consumer = steps[i][0], steps[i + 1][0]
+        if i - 1 in fusions or not (_fusable(producer) and _fusable(consumer)):
+            continue
+        fused = ops.layer_fusion(getattr(producer, "fusion_kind", None),
+                                 getattr(consumer, "fusion_kind", None))
+        if fused is not None:
+            fusions[i] = fused
+    return fusions
 
-    return {
-        i for i in range(len(steps) - 1)
-        if type(steps[i][0]) is Conv2D and steps[i][0].activation.name == "relu"
-        and type(steps[i + 1][0]) is MaxPooling2D
-    }
+
+def _fusable(layer) -> bool:
+    return not (_runs_own_call(layer) or "backward" in vars(layer)
+                or defined_outside_tinyann(type(layer), "backward"))
 
 
 def _unique(items):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinyann import ops
 from tinyann.optimizers.base import Optimizer
 
 
@@ -37,16 +38,7 @@ class Adagrad(Optimizer):
         return np.full((size,), self.initial_accumulator_value, dtype=dtype)
 
     def _update(self, w, g, lr, slots):
-        f = w.dtype.type
-        acc = slots["accumulator"]
-        tmp, step = self._scratch(w)
-        np.multiply(g, g, out=tmp)
-        acc += tmp
-        np.add(acc, f(self.epsilon), out=tmp)
-        np.sqrt(tmp, out=tmp)
-        np.multiply(g, f(lr), out=step)
-        np.divide(step, tmp, out=step)
-        w -= step
+        ops.adagrad_update(w, g, lr, slots["accumulator"], self.epsilon, self._scratch(w))
 
     def get_config(self):
         config = super().get_config()
@@ -69,16 +61,8 @@ class Adadelta(Optimizer):
                          name=name, **kwargs)
 
     def _update(self, w, g, lr, slots):
-        f = w.dtype.type
-        # Keras's order of operations; 1 - rho rounded once, from the Python float
-        rho, one_minus_rho, eps = f(self.rho), f(1.0 - self.rho), f(self.epsilon)
-        a, s = slots["accumulated_grad"], slots["accumulated_delta_var"]
-        a *= rho
-        a += one_minus_rho * (g * g)
-        delta = -(np.sqrt(s + eps) * g) / np.sqrt(a + eps)
-        s *= rho
-        s += one_minus_rho * (delta * delta)
-        w += f(lr) * delta
+        ops.adadelta_update(w, g, lr, slots["accumulated_grad"],
+                            slots["accumulated_delta_var"], self.rho, self.epsilon)
 
     def get_config(self):
         config = super().get_config()

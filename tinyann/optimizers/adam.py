@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
+from tinyann import ops
 from tinyann.optimizers.base import Optimizer
 
 
@@ -35,33 +34,9 @@ class Adam(Optimizer):
                          name=name, **kwargs)
 
     def _update(self, w, g, lr, slots):
-        f = w.dtype.type
-        t = self.iterations + 1
-        # the powers in the variable's dtype, as Keras computes them
-        b1_power = f(self.beta_1) ** f(t)
-        b2_power = f(self.beta_2) ** f(t)
-        alpha = f(lr) * np.sqrt(f(1) - b2_power) / (f(1) - b1_power)
-        m, v = slots["momentum"], slots["velocity"]
-        tmp, step = self._scratch(w)
-        # m += (g - m)(1 - beta_1)
-        np.subtract(g, m, out=tmp)
-        tmp *= f(1.0 - self.beta_1)
-        m += tmp
-        # v += (g^2 - v)(1 - beta_2)
-        np.multiply(g, g, out=tmp)
-        tmp -= v
-        tmp *= f(1.0 - self.beta_2)
-        v += tmp
-        if self.amsgrad:
-            v_hat = slots["velocity_hat"]
-            np.maximum(v_hat, v, out=v_hat)
-            v = v_hat
-        # w -= alpha m / (sqrt(v) + eps)
-        np.sqrt(v, out=tmp)
-        tmp += f(self.epsilon)
-        np.multiply(m, alpha, out=step)
-        np.divide(step, tmp, out=step)
-        w -= step
+        ops.adam_update(w, g, lr, slots["momentum"], slots["velocity"],
+                        slots.get("velocity_hat"), self.beta_1, self.beta_2, self.epsilon,
+                        self.iterations + 1, self._scratch(w))
 
     def get_config(self):
         config = super().get_config()
@@ -98,13 +73,8 @@ class Adamax(Optimizer):
                          name=name, **kwargs)
 
     def _update(self, w, g, lr, slots):
-        f = w.dtype.type
-        # the power in the variable's dtype, as Keras computes it
-        b1_power = f(self.beta_1) ** f(self.iterations + 1)
-        m, u = slots["m"], slots["u"]
-        m += (g - m) * f(1.0 - self.beta_1)
-        np.maximum(u * f(self.beta_2), np.abs(g), out=u)
-        w -= (m * f(lr)) / ((f(1) - b1_power) * (u + f(self.epsilon)))
+        ops.adamax_update(w, g, lr, slots["m"], slots["u"], self.beta_1, self.beta_2,
+                          self.epsilon, self.iterations + 1)
 
     def get_config(self):
         config = super().get_config()

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from tinyann import backend
+from tinyann import backend, ops
 from tinyann.variables import Variable
 
 
@@ -262,10 +262,7 @@ class Optimizer:
     def _decay_weights(self, w, lr) -> None:
         """Keras's decoupled decay, ``w = w - w * weight_decay * lr``, in w's dtype."""
         if self.weight_decay:
-            f = w.dtype.type
-            decay = np.multiply(w, f(self.weight_decay))
-            decay *= f(lr)
-            w -= decay
+            ops.weight_decay_update(w, lr, self.weight_decay)
 
     def _clip(self, grads: list[np.ndarray]) -> list[np.ndarray]:
         """clipnorm, global_clipnorm or clipvalue (only one may be set). In place."""
@@ -298,16 +295,6 @@ class Optimizer:
         arrays = [b[: w.size].reshape(w.shape) for b in flat]
         self._scratch_arrays = (w, arrays, flat)
         return arrays
-
-    def _constants(self, dtype, *values):
-        """``values`` as 0-d arrays of ``dtype``, remade only when they change:
-        the cheapest scalar operand for a ufunc (a Python float is converted per call)."""
-        key = (dtype, values)
-        cached = self._constant_arrays
-        if cached is None or cached[0] != key:
-            cached = (key, tuple(np.asarray(v, dtype=dtype) for v in values))
-            self._constant_arrays = cached
-        return cached[1]
 
     def _update(self, w, g, lr, slots) -> None:
         """One step on arrays ``w`` with gradient ``g`` (any shape; slots alike)."""

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
+from tinyann import ops
 from tinyann.optimizers.base import Optimizer
 
 
@@ -41,36 +40,9 @@ class RMSprop(Optimizer):
                          name=name, **kwargs)
 
     def _update(self, w, g, lr, slots):
-        rho, one_minus_rho, eps = self._constants(w.dtype, self.rho, 1.0 - self.rho,
-                                                  self.epsilon)
-        v = slots["velocity"]
-        tmp, step = self._scratch(w)
-        # v = rho v + (1 - rho) g^2
-        np.multiply(g, g, out=tmp)
-        np.multiply(tmp, one_minus_rho, out=tmp)
-        np.multiply(v, rho, out=v)
-        np.add(v, tmp, out=v)
-        if self.centered:
-            a = slots["average_gradient"]
-            a *= rho
-            np.multiply(g, one_minus_rho, out=tmp)
-            a += tmp
-            np.multiply(a, a, out=tmp)
-            np.subtract(v, tmp, out=tmp)
-            tmp += eps
-        else:
-            np.add(v, eps, out=tmp)
-        np.sqrt(tmp, out=tmp)
-        # increment = lr * g / sqrt(denominator)
-        np.multiply(g, w.dtype.type(lr), out=step)
-        np.divide(step, tmp, out=step)
-        if self.momentum > 0:
-            m = slots["momentum"]
-            m *= w.dtype.type(self.momentum)
-            m += step
-            w -= m
-        else:
-            np.subtract(w, step, out=w)
+        ops.rmsprop_update(w, g, lr, slots["velocity"], slots.get("momentum"),
+                           slots.get("average_gradient"), self.rho, self.momentum,
+                           self.epsilon, self._scratch(w))
 
     def get_config(self):
         config = super().get_config()

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
+from tinyann import ops
 from tinyann.optimizers.base import Optimizer
 
 
@@ -32,23 +31,8 @@ class SGD(Optimizer):
                          name=name, **kwargs)
 
     def _update(self, w, g, lr, slots):
-        lr = w.dtype.type(lr)
-        (step,) = self._scratch(w, 1)
-        np.multiply(g, lr, out=step)
-        if not self.momentum:
-            w -= step
-            return
-        mu = w.dtype.type(self.momentum)
-        m = slots["momentum"]
-        m *= mu
-        m -= step
-        if self.nesterov:
-            # w += momentum * m - lr * g
-            w -= step
-            np.multiply(m, mu, out=step)
-            w += step
-        else:
-            w += m
+        ops.sgd_update(w, g, lr, slots.get("momentum"), self.momentum, self.nesterov,
+                       self._scratch(w, 1))
 
     def get_config(self):
         config = super().get_config()

@@ -1,0 +1,257 @@
+"""Each fast op against its reference op, on tables of shapes and geometries.
+
+Tolerance (float32 inputs): elementwise ops (activations, the fused gradient, the
+optimizer updates) agree to ``rtol=1e-6`` (a few units in the last place: the two
+sets may round in another order); ops that sum products or windows (dense,
+conv2d, average pooling) to ``rtol=1e-5`` plus ``atol=1e-6`` times the largest
+reference value, since BLAS and the reference add in different orders. Max
+pooling selects, so it agrees exactly. Inputs come both C- and F-ordered.
+"""
+
+import numpy as np
+import pytest
+
+from tinyann import ops
+
+REF = ops.functions_of("reference")
+FAST = ops.functions_of("fast")
+
+ELEMENTWISE = {"rtol": 1e-6, "atol": 1e-7}
+
+
+def close_sums(actual, expected):
+    scale = max(float(np.max(np.abs(expected), initial=0.0)), 1.0)
+    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6 * scale)
+
+
+def ordered(x, order):
+    return np.asfortranarray(x) if order == "F" else np.ascontiguousarray(x)
+
+
+ORDERS = ["C", "F"]
+
+
+# ---------------------------------------------------------------------- dense
+DENSE = {  # (rows, inputs, units): few units (transposed kernel), many, many rows
+    "batch1": (1, 5, 3),
+    "seed": (32, 784, 10),
+    "odd": (7, 13, 33),
+    "many_rows": (130, 20, 10),
+    "wide": (33, 40, 64),
+}
+
+
+@pytest.mark.parametrize("geometry", DENSE.values(), ids=DENSE.keys())
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "no_bias"])
+def test_dense(geometry, order, use_bias):
+    rows, inputs, units = geometry
+    rng = np.random.default_rng(rows * units)
+    x = ordered(rng.normal(size=(rows, inputs)).astype("float32"), order)
+    kernel = np.asarray(rng.normal(size=(inputs, units)).astype("float32"),
+                        order=FAST["dense_kernel_order"](units))
+    bias = rng.normal(size=units).astype("float32") if use_bias else None
+    dz = rng.normal(size=(rows, units)).astype("float32")
+    close_sums(FAST["dense_forward"](x, kernel, bias), REF["dense_forward"](x, kernel, bias))
+    grads = {}
+    for name, functions in (("fast", FAST), ("ref", REF)):
+        dkernel = np.zeros_like(kernel, order="K")
+        dbias = np.zeros(units, "float32") if use_bias else None
+        dx = functions["dense_backward"](dz.copy(), x, kernel, dkernel, dbias)
+        grads[name] = (dx, dkernel, dbias)
+    for fast_value, ref_value in zip(grads["fast"], grads["ref"]):
+        if ref_value is not None:
+            close_sums(fast_value, ref_value)
+
+
+# ---------------------------------------------------------------------- conv2d
+CONV = {  # input shape, kernel (kh, kw), strides, padding, dilation, filters
+    "3x3_valid": ((2, 7, 7, 1), (3, 3), (1, 1), "valid", (1, 1), 4),
+    "3x3_same": ((2, 7, 7, 3), (3, 3), (1, 1), "same", (1, 1), 4),
+    "1x1": ((2, 5, 6, 3), (1, 1), (1, 1), "valid", (1, 1), 2),
+    "5x5_same_odd": ((1, 9, 7, 3), (5, 5), (1, 1), "same", (1, 1), 3),
+    "stride2_valid_odd": ((2, 9, 8, 1), (3, 3), (2, 2), "valid", (1, 1), 3),
+    "stride2_same_odd": ((1, 9, 7, 3), (3, 3), (2, 2), "same", (1, 1), 2),
+    "stride2_same_even": ((2, 8, 8, 9), (3, 3), (2, 2), "same", (1, 1), 5),
+    "dilated_valid": ((1, 9, 9, 3), (3, 3), (1, 1), "valid", (2, 2), 2),
+    "dilated_same_many_channels": ((2, 8, 7, 9), (3, 3), (1, 1), "same", (2, 2), 4),
+    "5x5_stride2_many_channels": ((1, 11, 11, 9), (5, 5), (2, 2), "valid", (1, 1), 3),
+    "rect_kernel_same": ((2, 6, 7, 9), (1, 3), (1, 2), "same", (1, 1), 4),
+    "batch1_channels3": ((1, 5, 5, 3), (3, 3), (1, 1), "valid", (1, 1), 1),
+}
+
+
+def _conv_case(name, order, use_bias):
+    shape, window, strides, padding, dilation, filters = CONV[name]
+    rng = np.random.default_rng(len(name))
+    x = ordered(rng.normal(size=shape).astype("float32"), order)
+    kernel = rng.normal(size=window + (shape[-1], filters)).astype("float32")
+    bias = rng.normal(size=filters).astype("float32") if use_bias else None
+    return x, kernel, bias, (strides, padding, dilation)
+
+
+@pytest.mark.parametrize("name", CONV)
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "no_bias"])
+def test_conv2d(name, order, use_bias):
+    x, kernel, bias, geometry = _conv_case(name, order, use_bias)
+    results = {}
+    for set_name, functions in (("fast", FAST), ("ref", REF)):
+        z, ctx = functions["conv2d_forward"](x, kernel, bias, *geometry, {}, True)
+        z = z.copy()
+        dz = np.random.default_rng(1).normal(size=z.shape).astype("float32")
+        dkernel = np.zeros_like(kernel)
+        dbias = np.zeros_like(bias) if use_bias else None
+        dx = functions["conv2d_backward"](dz, ctx, kernel, dkernel, dbias)
+        results[set_name] = (z, dx, dkernel, dbias)
+    for fast_value, ref_value in zip(results["fast"], results["ref"]):
+        if ref_value is not None:
+            close_sums(fast_value, ref_value)
+
+
+def test_conv2d_inference_and_training_buffers_agree():
+    x, kernel, bias, geometry = _conv_case("3x3_same", "C", True)
+    state = {}
+    trained, _ = FAST["conv2d_forward"](x, kernel, bias, *geometry, state, True)
+    inferred, _ = FAST["conv2d_forward"](x, kernel, bias, *geometry, state, False)
+    np.testing.assert_array_equal(trained, inferred)
+    assert not np.shares_memory(trained, inferred)
+
+
+# ---------------------------------------------------------------------- pooling
+POOL = {  # input shape, pool size, strides, padding
+    "2x2": ((2, 8, 8, 3), (2, 2), (2, 2), "valid"),
+    "2x2_odd": ((1, 7, 9, 1), (2, 2), (2, 2), "valid"),
+    "2x2_same_odd": ((2, 7, 5, 3), (2, 2), (2, 2), "same"),
+    "3x3_stride1": ((1, 6, 7, 3), (3, 3), (1, 1), "valid"),
+    "3x3_stride2_same": ((2, 7, 7, 1), (3, 3), (2, 2), "same"),
+    "3x3_stride3_same": ((1, 8, 7, 3), (3, 3), (3, 3), "same"),
+    "1x1": ((1, 4, 4, 3), (1, 1), (1, 1), "valid"),
+    "2x3_stride1_same": ((2, 5, 6, 1), (2, 3), (1, 1), "same"),
+}
+
+
+def _pool_input(shape, order, ties=False):
+    rng = np.random.default_rng(sum(shape))
+    if ties:  # few distinct values: many windows hold their maximum twice
+        x = rng.integers(0, 3, size=shape).astype("float32")
+    else:  # distinct values
+        x = rng.permutation(np.arange(np.prod(shape), dtype="float32")).reshape(shape)
+    return ordered(x, order)
+
+
+@pytest.mark.parametrize("name", POOL)
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("mode", ["max", "avg"])
+@pytest.mark.parametrize("ties", [False, True], ids=["distinct", "ties"])
+def test_pooling(name, order, mode, ties):
+    shape, pool_size, strides, padding = POOL[name]
+    x = _pool_input(shape, order, ties)
+    results = {}
+    for set_name, functions in (("fast", FAST), ("ref", REF)):
+        y, ctx = functions[f"{mode}_pool2d_forward"](x, pool_size, strides, padding, {}, True)
+        y = y.copy()
+        dy = np.random.default_rng(2).normal(size=y.shape).astype("float32")
+        dx = functions[f"{mode}_pool2d_backward"](dy, ctx).copy()
+        results[set_name] = (y, dx)
+    if mode == "max":  # selection and routing to the first maximum: exact
+        for fast_value, ref_value in zip(results["fast"], results["ref"]):
+            np.testing.assert_array_equal(fast_value, ref_value)
+    else:
+        for fast_value, ref_value in zip(results["fast"], results["ref"]):
+            close_sums(fast_value, ref_value)
+
+
+# ---------------------------------------------------------------------- activations
+ACTIVATIONS = ["linear", "relu", "sigmoid", "tanh", "softmax", "exponential"]
+SHAPES = {"one": (1, 1), "batch1": (1, 10), "odd": (7, 5), "3d": (2, 3, 4)}
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("in_place", [False, True], ids=["new", "in_place"])
+def test_activation(activation, shape, order, in_place):
+    rng = np.random.default_rng(3)
+    x = ordered(rng.normal(0, 3, size=shape).astype("float32"), order)
+    g = ordered(rng.normal(size=shape).astype("float32"), order)
+    forward, backward = f"{activation}_forward", f"{activation}_backward"
+    y_ref = REF[forward](x.copy())
+    x_fast = x.copy(order="K")
+    y_fast = FAST[forward](x_fast, x_fast if in_place else None)
+    np.testing.assert_allclose(y_fast, y_ref, **ELEMENTWISE)
+    dx_ref = REF[backward](y_ref, g.copy())
+    g_fast = g.copy(order="K")
+    dx_fast = FAST[backward](y_ref, g_fast, g_fast if in_place else None)
+    np.testing.assert_allclose(dx_fast, dx_ref, **ELEMENTWISE)
+
+
+def test_sigmoid_saturates_without_warnings():
+    x = np.array([[-1000.0, 0.0, 1000.0]], dtype="float32")
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        for functions in (FAST, REF):
+            np.testing.assert_allclose(functions["sigmoid_forward"](x), [[0.0, 0.5, 1.0]],
+                                       atol=1e-30)
+
+
+# ---------------------------------------------------------------------- softmax + CE
+@pytest.mark.parametrize("rows", [1, 7, 32])
+@pytest.mark.parametrize("weighted", [False, True], ids=["1/n", "w/n"])
+@pytest.mark.parametrize("aliased", [False, True], ids=["new", "out=probs"])
+def test_softmax_cross_entropy_grad(rows, weighted, aliased):
+    rng = np.random.default_rng(rows)
+    probs = REF["softmax_forward"](rng.normal(size=(rows, 10)).astype("float32"))
+    onehot = np.eye(10, dtype="float32")[rng.integers(0, 10, rows)]
+    scale = (rng.random((rows, 1)).astype("float32") / rows if weighted
+             else np.float32(1.0 / rows))
+    expected = REF["softmax_cross_entropy_grad"](probs, onehot, scale)
+    target = probs.copy()
+    got = FAST["softmax_cross_entropy_grad"](target, onehot, scale,
+                                             out=target if aliased else None)
+    assert (got is target) == aliased
+    np.testing.assert_allclose(got, expected, **ELEMENTWISE)
+    # the reference writes into ``out`` too, aliased or not
+    target = probs.copy()
+    assert REF["softmax_cross_entropy_grad"](target, onehot, scale, out=target) is target
+    np.testing.assert_allclose(target, expected, **ELEMENTWISE)
+
+
+# ---------------------------------------------------------------------- optimizers
+OPTIMIZERS = {  # op -> (slot names, hyperparameters after lr, before scratch)
+    "sgd": ("sgd_update", [], lambda s: (None, 0.0, False)),
+    "sgd_momentum": ("sgd_update", ["m"], lambda s: (s["m"], 0.9, False)),
+    "sgd_nesterov": ("sgd_update", ["m"], lambda s: (s["m"], 0.9, True)),
+    "rmsprop": ("rmsprop_update", ["v"], lambda s: (s["v"], None, None, 0.9, 0.0, 1e-7)),
+    "rmsprop_momentum_centered": ("rmsprop_update", ["v", "m", "a"],
+                                  lambda s: (s["v"], s["m"], s["a"], 0.9, 0.5, 1e-7)),
+    "adam": ("adam_update", ["m", "v"],
+             lambda s: (s["m"], s["v"], None, 0.9, 0.999, 1e-7)),
+    "adam_amsgrad": ("adam_update", ["m", "v", "h"],
+                     lambda s: (s["m"], s["v"], s["h"], 0.9, 0.999, 1e-7)),
+    "adamax": ("adamax_update", ["m", "u"], lambda s: (s["m"], s["u"], 0.9, 0.999, 1e-7)),
+    "adagrad": ("adagrad_update", ["acc"], lambda s: (s["acc"], 1e-7)),
+    "adadelta": ("adadelta_update", ["a", "s"], lambda s: (s["a"], s["s"], 0.95, 1e-7)),
+}
+_WITH_STEP = {"adam_update", "adamax_update"}
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+@pytest.mark.parametrize("shape", [(1,), (7, 5), (300,)], ids=["one", "matrix", "flat"])
+def test_optimizer_update(name, shape):
+    op, slot_names, args = OPTIMIZERS[name]
+    rng = np.random.default_rng(4)
+    w0 = rng.normal(size=shape).astype("float32")
+    grads = [rng.normal(size=shape).astype("float32") for _ in range(4)]
+    states = {}
+    for set_name, functions in (("fast", FAST), ("ref", REF)):
+        w = w0.copy()
+        slots = {k: np.full(shape, 0.1 if k == "acc" else 0.0, "float32") for k in slot_names}
+        scratch = (np.empty_like(w), np.empty_like(w))
+        for t, g in enumerate(grads, start=1):
+            extra = (t,) if op in _WITH_STEP else ()
+            functions[op](w, g, 0.01, *args(slots), *extra, scratch=scratch)
+            functions["weight_decay_update"](w, 0.01, 0.004)
+        states[set_name] = (w, slots)
+    np.testing.assert_allclose(states["fast"][0], states["ref"][0], **ELEMENTWISE)
+    for k in slot_names:
+        np.testing.assert_allclose(states["fast"][1][k], states["ref"][1][k], **ELEMENTWISE)

@@ -1,0 +1,125 @@
+"""Numerical gradient checks of the reference ops (float64, central differences).
+
+For an op ``y = f(x, weights)`` and a random ``G``, the scalar is ``sum(G * y)``:
+its gradient with respect to every input must be what the op's backward gives.
+Inputs stay away from ReLU's kink and from pooling ties.
+"""
+
+import numpy as np
+import pytest
+
+from tinyann import ops
+
+REF = ops.functions_of("reference")
+
+
+def test_dense(gradcheck):
+    rng = np.random.default_rng(0)
+    x, kernel, bias = rng.normal(size=(4, 5)), rng.normal(size=(5, 3)), rng.normal(size=3)
+    g = rng.normal(size=(4, 3))
+    dkernel, dbias = np.empty_like(kernel), np.empty_like(bias)
+    dx = REF["dense_backward"](g, x, kernel, dkernel, dbias)
+
+    def loss():
+        return np.sum(g * REF["dense_forward"](x, kernel, bias))
+
+    for analytic, wrt in ((dx, x), (dkernel, kernel), (dbias, bias)):
+        gradcheck.assert_close(analytic, gradcheck.numerical_grad(loss, wrt))
+    assert REF["dense_backward"](g, x, kernel, dkernel, None, need_dx=False) is None
+
+
+CONV = {
+    "3x3_valid": ((2, 5, 5, 2), (3, 3), (1, 1), "valid", (1, 1)),
+    "3x3_same": ((1, 5, 4, 2), (3, 3), (1, 1), "same", (1, 1)),
+    "stride2_same_odd": ((1, 5, 5, 1), (3, 3), (2, 2), "same", (1, 1)),
+    "dilated": ((1, 6, 6, 2), (2, 2), (1, 1), "same", (2, 2)),
+    "1x1": ((2, 3, 3, 3), (1, 1), (1, 1), "valid", (1, 1)),
+}
+
+
+@pytest.mark.parametrize("name", CONV)
+def test_conv2d(gradcheck, name):
+    shape, window, strides, padding, dilation = CONV[name]
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=shape)
+    kernel = rng.normal(size=window + (shape[-1], 2))
+    bias = rng.normal(size=2)
+    z, ctx = REF["conv2d_forward"](x, kernel, bias, strides, padding, dilation)
+    g = rng.normal(size=z.shape)
+    dkernel, dbias = np.empty_like(kernel), np.empty_like(bias)
+    dx = REF["conv2d_backward"](g, ctx, kernel, dkernel, dbias)
+
+    def loss():
+        return np.sum(g * REF["conv2d_forward"](x, kernel, bias, strides, padding,
+                                                dilation)[0])
+
+    for analytic, wrt in ((dx, x), (dkernel, kernel), (dbias, bias)):
+        gradcheck.assert_close(analytic, gradcheck.numerical_grad(loss, wrt))
+
+
+POOL = {
+    "2x2": ((1, 4, 4, 2), (2, 2), (2, 2), "valid"),
+    "3x3_overlapping_same": ((1, 5, 5, 1), (3, 3), (2, 2), "same"),
+    "2x2_same_odd": ((2, 3, 5, 1), (2, 2), (2, 2), "same"),
+}
+
+
+@pytest.mark.parametrize("name", POOL)
+@pytest.mark.parametrize("mode", ["max", "avg"])
+def test_pooling(gradcheck, name, mode):
+    shape, pool_size, strides, padding = POOL[name]
+    rng = np.random.default_rng(2)
+    # values 0.05 apart: no ties, and a step of 1e-6 never changes a window's maximum
+    x = rng.permutation(np.arange(np.prod(shape)) * 0.05).reshape(shape)
+    forward, backward = REF[f"{mode}_pool2d_forward"], REF[f"{mode}_pool2d_backward"]
+    y, ctx = forward(x, pool_size, strides, padding)
+    g = rng.normal(size=y.shape)
+    dx = backward(g, ctx)
+    numeric = gradcheck.numerical_grad(
+        lambda: np.sum(g * forward(x, pool_size, strides, padding)[0]), x)
+    gradcheck.assert_close(dx, numeric)
+
+
+@pytest.mark.parametrize("activation", ["linear", "relu", "sigmoid", "tanh", "softmax",
+                                        "exponential"])
+def test_activation(gradcheck, activation):
+    rng = np.random.default_rng(3)
+    x = gradcheck.away_from_zero(rng, (3, 4))
+    g = rng.normal(size=(3, 4))
+    forward, backward = REF[f"{activation}_forward"], REF[f"{activation}_backward"]
+    dx = backward(forward(x), g)
+    gradcheck.assert_close(dx, gradcheck.numerical_grad(lambda: np.sum(g * forward(x)), x))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_softmax_cross_entropy_grad(gradcheck, weighted):
+    """The fused gradient is d/dz of the reduced loss ``sum(w_i loss_i) / n`` with
+    ``loss_i = cross_entropy(softmax(z_i), onehot_i)``."""
+    rng = np.random.default_rng(4)
+    n, classes = 5, 4
+    z = rng.normal(size=(n, classes))
+    onehot = np.eye(classes)[rng.integers(0, classes, n)]
+    w = rng.random((n, 1)) + 0.5 if weighted else np.ones((n, 1))
+
+    def loss():
+        per = REF["softmax_cross_entropy"](REF["softmax_forward"](z), onehot, 1e-12)
+        return np.sum(w[:, 0] * per) / n
+
+    scale = w / n if weighted else 1.0 / n
+    grad = REF["softmax_cross_entropy_grad"](REF["softmax_forward"](z), onehot, scale)
+    gradcheck.assert_close(grad, gradcheck.numerical_grad(loss, z))
+
+
+def test_sigmoid_binary_cross_entropy_grad(gradcheck):
+    """The same op is the gradient of sigmoid + binary cross-entropy (FUSIONS)."""
+    rng = np.random.default_rng(5)
+    z = rng.normal(size=(4, 3))
+    targets = rng.random((4, 3))
+
+    def loss():
+        p = REF["sigmoid_forward"](z)
+        return -np.mean(targets * np.log(p) + (1 - targets) * np.log(1 - p))
+
+    grad = REF["softmax_cross_entropy_grad"](REF["sigmoid_forward"](z), targets, 1.0 / z.size)
+    gradcheck.assert_close(grad, gradcheck.numerical_grad(loss, z))
+    assert ops.FUSIONS[("sigmoid", "binary_crossentropy")] == "softmax_cross_entropy_grad"

@@ -1,0 +1,148 @@
+"""The kernel layer: every computation of a layer, loss or optimizer, in two sets.
+
+``tinyann.ops.reference`` is the textbook math in plain NumPy (the specification);
+``tinyann.ops.fast`` has the same functions with the same signatures, fast
+(buffers, memory layouts, in-place updates). One switch picks the set that
+layers, losses and optimizers call::
+
+    tinyann.config.set_kernels("reference")   # or TINYANN_KERNELS=reference
+    tinyann.ops.dense_forward(x, kernel, bias)  # the active set's function
+
+``fast`` (the default) names the fastest set available; ``numpy`` names the
+NumPy set itself (today the same). A new set (say compiled kernels) is a package
+registered in ``_SETS`` whose ``MODULES`` define any of ``OPS``; it takes the rest
+from the base set named beside it.
+
+Why module attributes: ``set_kernels`` binds the chosen functions here once, so
+a call ``ops.relu_forward(...)`` costs one attribute lookup, as a direct call
+to the function would (the seed model's training step is about 50 microseconds).
+
+``FUSIONS`` declares which producer/consumer pairs run a fused computation; the
+model graph and ``compile`` read it instead of looking at layer types.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+# every op, by family; each set defines them (or inherits them from its BASE set)
+OPS = (
+    # dense: z = x @ W + b and its gradients
+    "dense_kernel_order", "dense_forward", "dense_backward",
+    # conv2d by im2col / col2im
+    "conv2d_forward", "conv2d_backward",
+    # pooling
+    "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
+    # activations: forward(x, out) and the derivative from the output, backward(y, grad, out)
+    "linear_forward", "linear_backward", "relu_forward", "relu_backward",
+    "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
+    "softmax_forward", "softmax_backward", "exponential_forward", "exponential_backward",
+    # softmax (sigmoid) + cross-entropy
+    "softmax_cross_entropy", "softmax_cross_entropy_grad",
+    # optimizer updates, in place on the weights and slots
+    "weight_decay_update", "sgd_update", "rmsprop_update", "adam_update", "adamax_update",
+    "adagrad_update", "adadelta_update",
+)
+
+# name -> (module, the set it takes missing ops from)
+_SETS = {
+    "reference": ("tinyann.ops.reference", None),
+    "numpy": ("tinyann.ops.fast", "reference"),
+}
+# "fast": the first of these sets that can be loaded
+_FAST = ("numpy",)
+_VALID = ("fast", "numpy", "reference")
+DEFAULT = "fast"
+
+# (producer kind, consumer kind) -> the fused computation, by name.
+#  * "conv2d+relu" then "max_pooling2d": pool first, then ReLU on the pooled quarter of
+#    the pixels (max and ReLU commute; the first maximum of a window is the same before
+#    and after ReLU); backward: ReLU's derivative on the pooled gradient, then the
+#    pooling's backward, then the convolution's backward from dL/dz.
+#  * an output activation then its matching loss: the loss gives dL/dz directly,
+#    ``(p - targets) * scale``, and the layer's backward skips the activation.
+FUSIONS = {
+    ("conv2d+relu", "max_pooling2d"): "relu_after_max_pool",
+    ("softmax", "sparse_categorical_crossentropy"): "softmax_cross_entropy_grad",
+    ("softmax", "categorical_crossentropy"): "softmax_cross_entropy_grad",
+    ("sigmoid", "binary_crossentropy"): "softmax_cross_entropy_grad",
+}
+
+_active = None  # the name given to set_kernels
+
+
+def fused_activation(loss_name):
+    """The output activation whose derivative loss ``loss_name`` folds into its
+    gradient (per ``FUSIONS``), or None."""
+    for (producer, consumer), _ in FUSIONS.items():
+        if consumer == loss_name:
+            return producer
+    return None
+
+
+def layer_fusion(producer_kind, consumer_kind):
+    """The fused computation of two layers run one after the other, or None."""
+    if producer_kind is None or consumer_kind is None:
+        return None
+    return FUSIONS.get((producer_kind, consumer_kind))
+
+
+def _load(name):
+    """The functions of set ``name``, with those it lacks from its base sets."""
+    package, base = _SETS[name]
+    functions = _load(base) if base is not None else {}
+    for module_name in importlib.import_module(package).MODULES:
+        module = importlib.import_module(f"{package}.{module_name}")
+        functions.update({op: getattr(module, op) for op in OPS if hasattr(module, op)})
+    return functions
+
+
+def functions_of(name) -> dict:
+    """``{op name: function}`` of one kernel set (``'fast'``, ``'numpy'`` or
+    ``'reference'``), whichever is selected: for comparing sets side by side."""
+    return _load(_resolve(name))
+
+
+def _resolve(name):
+    if not isinstance(name, str) or name.lower() not in _VALID:
+        raise ValueError(
+            f"Unknown kernel set {name!r}. Expected one of {list(_VALID)} "
+            "(set by tinyann.config.set_kernels or the TINYANN_KERNELS environment variable)."
+        )
+    name = name.lower()
+    if name != "fast":
+        return name
+    for candidate in _FAST:
+        try:
+            _load(candidate)
+        except ImportError:
+            continue
+        return candidate
+    return "reference"
+
+
+def set_kernels(name) -> None:
+    """Selects the kernel set every layer, loss and optimizer calls from now on:
+    ``'fast'`` (default), ``'numpy'`` or ``'reference'``."""
+    global _active
+    resolved = _resolve(name)
+    functions = _load(resolved)
+    missing = [op for op in OPS if op not in functions]
+    if missing:
+        raise ImportError(f"Kernel set {resolved!r} lacks the ops {missing}")
+    globals().update(functions)
+    _active = name.lower()
+
+
+def kernels() -> str:
+    """The name of the selected kernel set (as given: 'fast', 'numpy' or 'reference')."""
+    return _active
+
+
+def kernel_set() -> str:
+    """The set actually running ('numpy' or 'reference'; 'fast' resolved)."""
+    return _resolve(_active)
+
+
+set_kernels(os.environ.get("TINYANN_KERNELS", "").strip() or DEFAULT)

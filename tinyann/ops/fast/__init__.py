@@ -1,0 +1,9 @@
+"""The fast kernels: the reference ops' signatures, with buffers, layouts and in-place
+updates. Each speed choice is explained (with its measurement) where it is made.
+
+Ops without a faster form here (Adamax, Adadelta, weight decay, the cross-entropy
+value) come from the reference set (its base set in ``tinyann.ops._SETS``).
+"""
+
+# the modules holding this set's ops (tinyann.ops collects them from these)
+MODULES = ("activations", "conv", "dense", "losses", "optimizers", "pooling")

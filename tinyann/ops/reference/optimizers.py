@@ -1,0 +1,95 @@
+"""Optimizer updates, Keras 3's formulas, applied in place to a weight and its slots.
+
+Each takes the weight ``w``, its gradient ``g`` (same shape), the learning rate and
+the slot arrays (updated in place). Scalars are cast to the weight's dtype first,
+as Keras computes in the variable's dtype. ``t = iterations + 1``. ``scratch`` (the
+fast set's temporaries) is not used here.
+
+    SGD        m = mu m - lr g;  w += m  (Nesterov: w += mu m - lr g);  no momentum: w -= lr g
+    RMSprop    v = rho v + (1 - rho) g^2;  centered: a = rho a + (1 - rho) g, v' = v - a^2
+               step = lr g / sqrt(v' + eps);  momentum: m = mu m + step, w -= m;  else w -= step
+    Adam       alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t)
+               m += (g - m)(1 - beta_1);  v += (g^2 - v)(1 - beta_2);  amsgrad: v = max(v_hat, v)
+               w -= alpha m / (sqrt(v) + eps)
+    Adamax     m += (g - m)(1 - beta_1);  u = max(beta_2 u, |g|)
+               w -= lr m / ((1 - beta_1^t)(u + eps))
+    Adagrad    acc += g^2;  w -= lr g / sqrt(acc + eps)
+    Adadelta   a = rho a + (1 - rho) g^2;  d = -sqrt(s + eps) g / sqrt(a + eps)
+               s = rho s + (1 - rho) d^2;  w += lr d
+    decay      w -= w * weight_decay * lr   (decoupled, AdamW and any optimizer)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def weight_decay_update(w, lr, weight_decay):
+    f = w.dtype.type
+    w -= w * f(weight_decay) * f(lr)
+
+
+def sgd_update(w, g, lr, m, momentum, nesterov, scratch=None):
+    f = w.dtype.type
+    lr, mu = f(lr), f(momentum)
+    if m is None:
+        w -= g * lr
+        return
+    m[...] = mu * m - g * lr
+    if nesterov:
+        w += mu * m - g * lr
+    else:
+        w += m
+
+
+def rmsprop_update(w, g, lr, v, m, a, rho, momentum, epsilon, scratch=None):
+    """``m`` is None without momentum, ``a`` None unless centered."""
+    f = w.dtype.type
+    rho, one_minus_rho, eps = f(rho), f(1.0 - rho), f(epsilon)
+    v[...] = rho * v + one_minus_rho * (g * g)
+    denominator = v + eps
+    if a is not None:
+        a[...] = rho * a + one_minus_rho * g
+        denominator = v - a * a + eps
+    step = g * f(lr) / np.sqrt(denominator)
+    if m is not None:
+        m[...] = f(momentum) * m + step
+        w -= m
+    else:
+        w -= step
+
+
+def adam_update(w, g, lr, m, v, v_hat, beta_1, beta_2, epsilon, t, scratch=None):
+    """``v_hat`` is None unless amsgrad."""
+    f = w.dtype.type
+    alpha = f(lr) * np.sqrt(f(1) - f(beta_2) ** f(t)) / (f(1) - f(beta_1) ** f(t))
+    m += (g - m) * f(1.0 - beta_1)
+    v += (g * g - v) * f(1.0 - beta_2)
+    if v_hat is not None:
+        np.maximum(v_hat, v, out=v_hat)
+        v = v_hat
+    w -= (m * alpha) / (np.sqrt(v) + f(epsilon))
+
+
+def adamax_update(w, g, lr, m, u, beta_1, beta_2, epsilon, t, scratch=None):
+    f = w.dtype.type
+    m += (g - m) * f(1.0 - beta_1)
+    u[...] = np.maximum(u * f(beta_2), np.abs(g))
+    w -= (m * f(lr)) / ((f(1) - f(beta_1) ** f(t)) * (u + f(epsilon)))
+
+
+def adagrad_update(w, g, lr, acc, epsilon, scratch=None):
+    f = w.dtype.type
+    acc += g * g
+    w -= g * f(lr) / np.sqrt(acc + f(epsilon))
+
+
+def adadelta_update(w, g, lr, a, s, rho, epsilon, scratch=None):
+    f = w.dtype.type
+    rho, one_minus_rho, eps = f(rho), f(1.0 - rho), f(epsilon)
+    a *= rho
+    a += one_minus_rho * (g * g)
+    delta = -(np.sqrt(s + eps) * g) / np.sqrt(a + eps)
+    s *= rho
+    s += one_minus_rho * (delta * delta)
+    w += f(lr) * delta
