@@ -164,11 +164,12 @@ def compile_config(model) -> dict:
     """Keras's ``compile_config``: ``{}`` for a model that was never compiled."""
     from tinyann import optimizers
 
-    if not getattr(model, "compiled", False) or model.optimizer is None:
+    state = getattr(model, "_compile_state", None)
+    if state is None or model.optimizer is None:
         return {}
-    saved = getattr(model, "_compile_config", None) or {}
-    loss = saved.get("loss", model.loss)
-    metrics = saved.get("metrics", getattr(model, "_metric_ids", None))
+    saved = state.config  # compile's arguments as given (a loss stays 'mse')
+    loss = saved["loss"]
+    metrics = saved["metrics"]
     optimizer = model.optimizer
     if type(optimizer).__name__ in optimizers._CLASSES:
         opt_entry = optimizers.serialize(optimizer)
