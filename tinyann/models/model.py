@@ -12,7 +12,12 @@ import numpy as np
 
 from tinyann import backend, optimizers
 from tinyann.layers.keras_tensor import KerasTensor, flatten
-from tinyann.layers.layer import Layer, _tracking_setattr, defined_outside_tinyann
+from tinyann.layers.layer import (
+    Layer,
+    _tracking_setattr,
+    defined_outside_tinyann,
+    tracked_layers,
+)
 from tinyann.models import tracing
 from tinyann.models.functional import Graph, _unique
 from tinyann.trainers import checks, outputs, predicting, trainer
@@ -36,6 +41,8 @@ class Model(Layer):
     _auto_name_prefix = "functional"
     # a subclass defining its own `call` (a "subclassed model"): traced once built
     _subclassed = False
+    # a stack of layers (Sequential): how summaries, plots and saving list the layers
+    _sequential = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -140,7 +147,7 @@ class Model(Layer):
         """The model's layers in order; a functional model's list starts with its
         InputLayers, as Keras's (``Sequential.layers`` leaves them out)."""
         if self._subclassed:
-            return _unique(tracing.tracked_layers(self.__dict__.get("_tracked", {}).values()))
+            return _unique(tracked_layers(self.__dict__.get("_tracked", {}).values()))
         if self._graph is None:
             return []
         return list(self._graph.layers)

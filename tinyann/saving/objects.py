@@ -78,20 +78,15 @@ def _unknown(kind, entry):
 
 def resolve_layer_class(entry, custom_objects=None):
     """The class for a layer or model entry: registered/custom first, then built in."""
-    from tinyann.layers import _registry
-    from tinyann.models import Model, Sequential
+    from tinyann.layers import _registry  # layers and models (registered by tinyann.models)
 
     check_entry(entry, "layer")
     found = registry.lookup(entry["class_name"], entry.get("registered_name"), custom_objects)
     if found is not None:
         return found
     _refuse_code(entry)
-    name = entry["class_name"]
-    models = {"Sequential": Sequential, "Functional": Model, "Model": Model}
-    if name in models:
-        return models[name]
     try:
-        return _registry.get_class(name)
+        return _registry.get_class(entry["class_name"])
     except ValueError:
         _unknown("class", entry)
 
