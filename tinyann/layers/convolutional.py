@@ -12,6 +12,7 @@ from one batch to the next.
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -171,8 +172,10 @@ class Conv2D(Layer):
         """The convolution; ``activate=False`` leaves the activation to the caller (the
         model runs a ReLU after a max pooling instead, on fewer pixels)."""
         # separate buffers for inference: a predict between a training forward pass and
-        # its backward pass (a callback's, say) leaves the cached columns intact
-        ws = self._workspaces.get((inputs.shape, bool(training)))
+        # its backward pass (a callback's, say) leaves the cached columns intact; and
+        # per thread, so that predictions may run in several threads at once
+        ws = self._workspaces.get((inputs.shape, True) if training else (
+            inputs.shape, False, threading.get_ident()))
         conv_utils.im2col(inputs, ws.cols6, ws.geo, ws.padded, ws.padded_view)
         if ws.clobbered:
             if self.use_bias:

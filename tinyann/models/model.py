@@ -388,7 +388,15 @@ class Model(Layer):
                                 callbacks=callbacks, return_dict=return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """The model's outputs for ``x``, a float32 array."""
+        """The model's outputs for ``x``, a float32 array (a list or dict of them for
+        several outputs).
+
+        Safe to call from several threads at once on the same model (a server's
+        thread pool, say): each call keeps its arrays to itself (float32 conversion
+        buffers per thread, layer buffers for inference per thread or per call) and
+        gives exactly what it gives alone. Not safe while the model trains or builds:
+        build it (or predict once) before sharing it between threads.
+        """
         return predicting.predict(self, x, batch_size, verbose, steps, callbacks)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,

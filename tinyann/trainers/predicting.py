@@ -1,5 +1,9 @@
 """``predict``: the model's outputs for in-memory arrays (in chunks of whole batches,
 converted to float32 a chunk at a time) or for batches from a generator or dataset.
+
+Several threads may predict with one model at once: nothing here writes to the
+model, the float32 chunks go to per-thread buffers (``as_float_chunk``), and the
+layers keep no state in inference (Conv2D's buffers are per thread).
 """
 
 from __future__ import annotations
