@@ -89,15 +89,15 @@ class Model(Layer):
         self.built = True
         self._packed = None
 
-    @property
-    def _needs_input_grad(self):
-        return self._nested
-
-    @_needs_input_grad.setter
-    def _needs_input_grad(self, value):
+    def _set_needs_input_grad(self, value):
+        """A model nested in another (``value`` True) computes dL/dinput for the layers
+        before it; its graph's first layers then do too."""
         self._nested = bool(value)
         if getattr(self, "_graph", None) is not None:
             self._graph.set_needs_input_grad(self._nested)
+
+    # set by the graph of the model this one is nested in
+    _needs_input_grad = property(lambda self: self._nested, _set_needs_input_grad)
 
     def _require_graph(self, what):
         if self._graph is None:

@@ -257,17 +257,26 @@ def deserialize_loss(entry, custom_objects=None):
                 return found
             losses.get(entry)  # unknown names fail here, at load
         return entry
-    check_entry(entry, "loss")
-    if entry["class_name"] == "function":
-        return _function_entry(entry, custom_objects, "loss", losses)
-    found = registry.lookup(entry["class_name"], entry.get("registered_name"), custom_objects)
+    found = _function_or_registered(entry, custom_objects, "loss", losses)
     if found is not None:
-        return found.from_config(entry.get("config") or {})
-    _refuse_code(entry)
+        return found
     if entry["class_name"] not in losses._CLASSES and entry["class_name"] not in (
             losses._STRINGS):
         _unknown("loss", entry)
     return losses.get(entry)
+
+
+def _function_or_registered(entry, custom_objects, kind, module):
+    """A loss / metric entry that names a function or a registered class, made; else
+    None, after refusing entries that would run code (the caller tries built-ins)."""
+    check_entry(entry, kind)
+    if entry["class_name"] == "function":
+        return _function_entry(entry, custom_objects, kind, module)
+    found = registry.lookup(entry["class_name"], entry.get("registered_name"), custom_objects)
+    if found is not None:
+        return found.from_config(entry.get("config") or {})
+    _refuse_code(entry)
+    return None
 
 
 def deserialize_metric(entry, custom_objects=None):
@@ -280,13 +289,9 @@ def deserialize_metric(entry, custom_objects=None):
         return [deserialize_metric(e, custom_objects) for e in entry]
     if isinstance(entry, dict) and "class_name" not in entry:  # per output name
         return {key: deserialize_metric(value, custom_objects) for key, value in entry.items()}
-    check_entry(entry, "metric")
-    if entry["class_name"] == "function":
-        return _function_entry(entry, custom_objects, "metric", metrics_module)
-    found = registry.lookup(entry["class_name"], entry.get("registered_name"), custom_objects)
+    found = _function_or_registered(entry, custom_objects, "metric", metrics_module)
     if found is not None:
-        return found.from_config(entry.get("config") or {})
-    _refuse_code(entry)
+        return found
     if entry["class_name"] == "MeanMetricWrapper":  # Keras 2: {"name": ..., "fn": ...}
         config = entry.get("config") or {}
         return config.get("name") or config.get("fn")

@@ -74,8 +74,7 @@ def _kept_outputs(model, state, data, order, batch_size):
     if state.fused and isinstance(state.loss, losses.SparseCategoricalCrossentropy) and (
             len(out_shape) == 2 and data.y.ndim == 1):
         onehot = SparseTargets(data.y, order, out_shape[-1], batch_size)
-    outputs = EpochOutputs(data, order, state.loss, state.metric_list, state.loss_tracker,
-                           out_shape, defer_loss=onehot is not None)
+    outputs = EpochOutputs(data, order, state, out_shape, defer_loss=onehot is not None)
     return outputs, onehot
 
 

@@ -32,19 +32,15 @@ class EpochOutputs:
     Args:
         data: the ``ArrayData`` trained on (its ``y`` and ``sample_weight``).
         order: the epoch's sample order (None: 0..N-1).
-        loss_fn: the compiled loss, used when ``defer_loss``.
-        metrics: the compiled metrics (updated on flush).
-        tracker: the running loss mean (``total`` and ``count``).
+        state: the model's ``CompileState``: its loss (used when ``defer_loss``),
+            metrics (updated on flush) and loss tracker.
         out_shape: the model output's shape, ``(None, ...)``.
         defer_loss: compute the loss here (the step computed only the gradient).
     """
 
-    def __init__(self, data, order, loss_fn, metrics, tracker, out_shape, defer_loss):
-        self.data = data
-        self.order = order
-        self.loss_fn = loss_fn
-        self.metrics = metrics
-        self.tracker = tracker
+    def __init__(self, data, order, state, out_shape, defer_loss):
+        self.data, self.order = data, order
+        self.state = state
         self.defer_loss = defer_loss
         row = math.prod(d or 1 for d in out_shape[1:])
         rows = min(data.num_samples, max(1, _BUFFER_ELEMENTS // row))
@@ -71,7 +67,7 @@ class EpochOutputs:
         y = self.data.y[rows]
         out = self.buffer[: self.filled]
         if self.defer_loss:
-            per_sample = self.loss_fn.call(y, out)
+            per_sample = self.state.loss.call(y, out)
             sw = self.data.sample_weight
             if sw is not None:
                 per_sample = per_sample * losses._broadcast_weight(sw[rows], per_sample)
@@ -83,9 +79,10 @@ class EpochOutputs:
             if not math.isfinite(total):
                 # NaN or inf inputs are named; else the model diverged (fit warns)
                 self.data.scan_inputs()
-            self.tracker.total += total / inner
-            self.tracker.count += n
-        for m in self.metrics:
+            tracker = self.state.loss_tracker
+            tracker.total += total / inner
+            tracker.count += n
+        for m in self.state.metric_list:
             m.update_state(y, out)
         self.start = stop
         self.filled = 0

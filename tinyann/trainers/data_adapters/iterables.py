@@ -28,23 +28,17 @@ class IterableData:
 
     in_memory = False  # each batch checked as it comes
 
+    num_samples = None  # unknown until read
+
     def __init__(self, source, steps=None, class_weight=None):
-        if steps is not None and (isinstance(steps, bool) or not isinstance(
-                steps, (int, np.integer)) or steps <= 0):
-            raise ValueError(
-                f"Expected `steps` / `steps_per_epoch` to be a positive integer or None. "
-                f"Received: {steps!r}"
-            )
+        _check_steps(steps)
         if class_weight is not None and not _is_sequence(source):
             raise ValueError(
                 "Argument `class_weight` is not supported for Python generator inputs. "
                 f"Received: class_weight={class_weight}"
             )
-        self.source = source
-        self.steps = steps
-        self.class_weight = class_weight
+        self.source, self.steps, self.class_weight = source, steps, class_weight
         self._iterator = None
-        self.num_samples = None
 
     @staticmethod
     def scan_inputs(xs=None):
@@ -102,6 +96,15 @@ class IterableData:
             count += 1
         if hasattr(self.source, "on_epoch_end"):
             self.source.on_epoch_end()
+
+
+def _check_steps(steps):
+    if steps is not None and (isinstance(steps, bool) or not isinstance(
+            steps, (int, np.integer)) or steps <= 0):
+        raise ValueError(
+            f"Expected `steps` / `steps_per_epoch` to be a positive integer or None. "
+            f"Received: {steps!r}"
+        )
 
 
 def _is_sequence(source) -> bool:
