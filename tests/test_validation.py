@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tinyann as keras
-from tinyann.models import data as data_module
+from tinyann.trainers import data_adapters as data_module
 
 FACTS = json.loads((Path(__file__).parent / "fixtures" / "keras" /
                     "callback_facts.json").read_text(encoding="utf-8"))

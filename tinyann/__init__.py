@@ -21,11 +21,10 @@ from tinyann import (
     regularizers,
     utils,
 )
+from tinyann._version import __version__
 from tinyann.layers import Input, InputLayer, Layer
 from tinyann.models import Model, Sequential
 from tinyann.variables import Variable
-
-__version__ = "0.1.0"
 
 __all__ = ["Sequential", "Model", "Input", "InputLayer", "Layer", "Variable", "activations",
            "backend", "callbacks", "config", "datasets", "initializers", "layers", "losses",

@@ -12,6 +12,8 @@ import os
 import sys
 import time
 
+from tinyann.app import UsageError
+
 EPILOG = """examples:
   tinyann data                      where Fashion-MNIST comes from
   tinyann data --verify             re-check the SHA-256 of every file
@@ -23,10 +25,6 @@ EPILOG = """examples:
   tinyann baseline --out runs/mlp    the seeds' logistic-regression baseline
   tinyann serve runs/mlp             a web page on http://127.0.0.1:8000
 """
-
-
-class UsageError(Exception):
-    """A problem with what the user asked for: printed as one line, exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):

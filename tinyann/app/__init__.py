@@ -6,3 +6,8 @@ Needs the ``app`` extra (scikit-learn, matplotlib, Pillow; FastAPI and uvicorn f
 ``plots`` and ``report`` (the HTML report), ``server`` and ``static/`` (the web page),
 ``commands`` (the subcommands of ``tinyann``).
 """
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for: printed as one line, exit status 2
+    (here, not in ``tinyann.cli``, so the commands need not import the CLI back)."""

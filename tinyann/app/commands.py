@@ -16,7 +16,7 @@ SEEDS_BASELINE = 0.8194
 
 
 def _usage_error(message):
-    from tinyann.cli import UsageError
+    from tinyann.app import UsageError
 
     return UsageError(message)
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import warnings
-
-from tinyann.callbacks.monitor import MonitorCallback, check_non_negative_int, check_number
+from tinyann.callbacks.monitor import MonitorCallback, check_baseline, check_non_negative_int
 
 
 class EarlyStopping(MonitorCallback):
@@ -41,8 +39,7 @@ class EarlyStopping(MonitorCallback):
         super().__init__(monitor, mode, min_delta=min_delta)
         check_non_negative_int("patience", patience)
         check_non_negative_int("start_from_epoch", start_from_epoch)
-        if baseline is not None:
-            check_number("baseline", baseline, finite=False)
+        check_baseline(baseline)
         self.patience = patience
         self.verbose = verbose
         self.baseline = baseline
@@ -95,12 +92,4 @@ class EarlyStopping(MonitorCallback):
             self.model.set_weights(self.best_weights)
 
     def get_monitor_value(self, logs):
-        logs = logs or {}
-        value = logs.get(self.monitor)
-        if value is None:
-            warnings.warn(
-                f"Early stopping conditioned on metric `{self.monitor}` which is not "
-                f"available. Available metrics are: {','.join(list(logs.keys()))}",
-                stacklevel=2,
-            )
-        return value
+        return self._monitored_value(logs or {}, "Early stopping")

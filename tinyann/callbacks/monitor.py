@@ -78,13 +78,22 @@ class MonitorCallback(Callback):
                 f"'val_loss'). Received: monitor={monitor!r}"
             )
         check_number("min_delta", min_delta)
-        if baseline is not None:
-            check_number("baseline", baseline, finite=False)
+        check_baseline(baseline)
         self.monitor = monitor
         self.mode = mode
         self.best = baseline
         self.min_delta = abs(min_delta)
         self.monitor_op = None
+
+    def _monitored_value(self, logs, what, end=""):
+        """``logs[monitor]``, or None with Keras's warning that ``what`` (e.g. 'Early
+        stopping') cannot work without it (``end``: Keras's final punctuation)."""
+        value = logs.get(self.monitor)
+        if value is None:
+            warnings.warn(
+                f"{what} conditioned on metric `{self.monitor}` which is not available. "
+                f"Available metrics are: {','.join(list(logs.keys()))}{end}", stacklevel=3)
+        return value
 
     def _set_monitor_op(self):
         if self.mode == "min":
@@ -123,6 +132,12 @@ class MonitorCallback(Callback):
         if self.monitor_op is None:
             self._set_monitor_op()
         return bool(self.monitor_op(monitor_value - self.min_delta, reference_value))
+
+
+def check_baseline(baseline):
+    """None (no baseline), or any number (inf included)."""
+    if baseline is not None:
+        check_number("baseline", baseline, finite=False)
 
 
 def check_number(name, value, finite=True):

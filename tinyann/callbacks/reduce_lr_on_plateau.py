@@ -53,8 +53,7 @@ class ReduceLROnPlateau(MonitorCallback):
         self.patience = patience
         self.verbose = verbose
         self.cooldown = cooldown
-        self.cooldown_counter = 0
-        self.wait = 0
+        self.cooldown_counter = self.wait = 0
 
     def _reset(self):
         self.best = None
@@ -83,13 +82,8 @@ class ReduceLROnPlateau(MonitorCallback):
             self._set_monitor_op()
         logs = logs if logs is not None else {}
         logs["learning_rate"] = float(np.asarray(self.model.optimizer.learning_rate))
-        current = logs.get(self.monitor)
+        current = self._monitored_value(logs, "Learning rate reduction is", end=".")
         if current is None:
-            warnings.warn(
-                f"Learning rate reduction is conditioned on metric `{self.monitor}` which is "
-                f"not available. Available metrics are: {','.join(list(logs.keys()))}.",
-                stacklevel=2,
-            )
             return
         if self.in_cooldown():
             self.cooldown_counter -= 1

@@ -1,5 +1,6 @@
 """Layers with Keras's names and arguments."""
 
+from tinyann.layers import _registry
 from tinyann.layers.convolutional import Conv2D
 from tinyann.layers.core import Activation, Dense
 from tinyann.layers.input_layer import Input, InputLayer
@@ -46,10 +47,12 @@ GlobalAvgPool2D = GlobalAveragePooling2D
 GlobalMaxPool2D = GlobalMaxPooling2D
 
 
+_registry.register_builtin({name: value for name, value in globals().items()
+                            if name in __all__ and isinstance(value, type)})
+
+
 def get_class(name):
     """The layer class for a Keras ``class_name`` (``'Dense'``)."""
-    from tinyann.layers import _registry
-
     return _registry.get_class(name)
 
 

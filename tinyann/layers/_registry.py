@@ -1,15 +1,22 @@
-"""Which class a Keras ``class_name`` names: the built-in layers plus registered ones."""
+"""Which class a Keras ``class_name`` names: the built-in layers plus registered ones.
+
+``tinyann.layers`` fills in the built-in classes when it is imported, so this module
+imports nothing (the symbolic tensors' ``+`` and ``*`` find their merge layers here).
+"""
 
 from __future__ import annotations
 
+_BUILTIN: dict[str, type] = {}
 _CUSTOM: dict[str, type] = {}
 
 
-def _builtin() -> dict[str, type]:
-    from tinyann import layers
+def register_builtin(classes: dict) -> None:
+    """Called by ``tinyann.layers`` with its public layer classes."""
+    _BUILTIN.update(classes)
 
-    return {name: getattr(layers, name) for name in layers.__all__
-            if isinstance(getattr(layers, name), type)}
+
+def builtin_class(name: str) -> type:
+    return _BUILTIN[name]
 
 
 def register(cls, name=None) -> type:
@@ -18,7 +25,7 @@ def register(cls, name=None) -> type:
 
 
 def get_class(name: str) -> type:
-    classes = {**_builtin(), **_CUSTOM}
+    classes = {**_BUILTIN, **_CUSTOM}
     if name not in classes:
         raise ValueError(
             f"Unknown layer class {name!r}. Known: {sorted(classes)}; register your own "

@@ -54,7 +54,7 @@ class KerasTensor:
 
 
 def _merge(class_name, a, b, symbol):
-    from tinyann.layers import merging
+    from tinyann.layers import _registry  # the merge layers, without importing them
 
     if not (isinstance(a, KerasTensor) and isinstance(b, KerasTensor)):
         other = b if isinstance(a, KerasTensor) else a
@@ -62,7 +62,7 @@ def _merge(class_name, a, b, symbol):
             f"tinyann supports `{symbol}` between two symbolic tensors (layer outputs) "
             f"only. Received a {type(other).__name__}: {other!r}"
         )
-    return getattr(merging, class_name)()([a, b])
+    return _registry.builtin_class(class_name)()([a, b])
 
 
 class Node:

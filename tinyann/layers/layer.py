@@ -144,8 +144,6 @@ class Layer:
         tracked = self.__dict__.get("_tracked")
         if not tracked or hasattr(self, "_set_graph"):  # a model lists its own
             return []
-        from tinyann.models.tracing import tracked_layers
-
         out = []
         for layer in tracked_layers(tracked.values()):
             if layer is not self and all(layer is not o for o in out):
@@ -226,9 +224,7 @@ class Layer:
                             f"True, False or None. Received: training={training!r}")
                     training = bool(training)
                 if self._composite and "backward" not in self.__dict__:
-                    from tinyann.models.tracing import composite_call
-
-                    return composite_call(self, inputs, training=training)
+                    return _composite_tracer[0](self, inputs, training=training)
                 return self._symbolic_call(inputs, training=training, **kwargs)
             if isinstance(inputs, (list, tuple)):
                 arrays = [_as_float_array(x, self) for x in inputs]
@@ -345,10 +341,34 @@ def _ignoring_training(function):
     return call
 
 
+# A user's layer made of layers is traced into a private layer graph at its first
+# symbolic call. Layer graphs live above the layers (tinyann.models.tracing, which
+# registers its tracer here when imported, as `import tinyann` does): layers never
+# import models.
+_composite_tracer = [None]
+
+
+def set_composite_tracer(function) -> None:
+    """``function(layer, inputs, training)``: the symbolic call of a user's layer
+    whose ``call`` is its own (see ``tinyann.models.tracing.composite_call``)."""
+    _composite_tracer[0] = function
+
+
+def tracked_layers(values) -> list:
+    """The layers in attribute values (a layer, or lists / tuples / dicts of them)."""
+    out = []
+    for value in values:
+        if isinstance(value, Layer):
+            out.append(value)
+        elif isinstance(value, (list, tuple)):
+            out.extend(tracked_layers(value))
+        elif isinstance(value, dict):
+            out.extend(tracked_layers(value.values()))
+    return out
+
+
 def _tracking_setattr(self, name, value):
     """``__setattr__`` of a user's composite layer: remembers the layers it holds."""
-    from tinyann.models.tracing import tracked_layers
-
     if name != "_tracked" and tracked_layers([value]):
         self.__dict__.setdefault("_tracked", {})[name] = value
     elif name in self.__dict__.get("_tracked", ()):

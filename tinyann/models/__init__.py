@@ -1,10 +1,15 @@
 """Models: ``Model`` (functional API), ``Sequential``, and loading helpers."""
 
+from tinyann.layers import _registry
 from tinyann.models.model import Model
 from tinyann.models.sequential import Sequential
 
 __all__ = ["Model", "Sequential", "load_model", "save_model", "model_from_json",
            "clone_model"]
+
+
+# the class names a saved file may give a model (Keras 3 writes "Functional")
+_registry.register_builtin({"Sequential": Sequential, "Functional": Model, "Model": Model})
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
@@ -27,7 +32,12 @@ def model_from_json(json_string, custom_objects=None):
 
 
 def clone_model(model, input_tensors=None, clone_function=None):
-    from tinyann import saving
+    """A new model with the same architecture and new weights (not compiled).
 
-    return saving.clone_model(model, input_tensors=input_tensors,
-                              clone_function=clone_function)
+    Args:
+        input_tensors: optional ``Input`` tensor(s) for the clone.
+        clone_function: ``layer -> new layer``; default ``cls.from_config(get_config())``.
+    """
+    from tinyann.models.cloning import clone
+
+    return clone(model, input_tensors, clone_function)

@@ -1,7 +1,9 @@
 """Model: a graph of layers with Keras's compile / fit / evaluate / predict / summary.
 
 ``Model(inputs, outputs)`` is the functional API; ``Sequential`` builds the same
-graph from a list of layers. Training itself lives in ``trainer.py``.
+graph from a list of layers. ``compile()`` keeps its decisions in one
+``CompileState``; the loops behind fit / evaluate / predict live in
+``tinyann.trainers``.
 """
 
 from __future__ import annotations
@@ -10,9 +12,17 @@ import numpy as np
 
 from tinyann import backend, optimizers
 from tinyann.layers.keras_tensor import KerasTensor, flatten
-from tinyann.layers.layer import Layer, _tracking_setattr, defined_outside_tinyann
-from tinyann.models import checks, outputs, predicting, tracing, trainer
+from tinyann.layers.layer import (
+    Layer,
+    _tracking_setattr,
+    defined_outside_tinyann,
+    tracked_layers,
+)
+from tinyann.models import tracing
 from tinyann.models.functional import Graph, _unique
+from tinyann.trainers import checks, outputs, predicting, trainer
+from tinyann.trainers.compile_state import CompileState
+from tinyann.trainers.logs import metrics_result
 from tinyann.variables import pack_variables
 
 _IGNORED_COMPILE_KWARGS = ("run_eagerly", "steps_per_execution", "jit_compile",
@@ -31,6 +41,8 @@ class Model(Layer):
     _auto_name_prefix = "functional"
     # a subclass defining its own `call` (a "subclassed model"): traced once built
     _subclassed = False
+    # a stack of layers (Sequential): how summaries, plots and saving list the layers
+    _sequential = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -46,10 +58,7 @@ class Model(Layer):
         super().__init__(name=name, trainable=trainable, **kwargs)
         self._graph = None
         self.optimizer = None
-        self.loss = None
-        self.compiled = False
-        self.compiled_metrics = []
-        self._metric_ids = []
+        self._compile_state = None  # set by compile()
         self.history = None
         self.stop_training = False
         self._packed = None
@@ -80,15 +89,15 @@ class Model(Layer):
         self.built = True
         self._packed = None
 
-    @property
-    def _needs_input_grad(self):
-        return self._nested
-
-    @_needs_input_grad.setter
-    def _needs_input_grad(self, value):
+    def _set_needs_input_grad(self, value):
+        """A model nested in another (``value`` True) computes dL/dinput for the layers
+        before it; its graph's first layers then do too."""
         self._nested = bool(value)
         if getattr(self, "_graph", None) is not None:
             self._graph.set_needs_input_grad(self._nested)
+
+    # set by the graph of the model this one is nested in
+    _needs_input_grad = property(lambda self: self._nested, _set_needs_input_grad)
 
     def _require_graph(self, what):
         if self._graph is None:
@@ -138,7 +147,7 @@ class Model(Layer):
         """The model's layers in order; a functional model's list starts with its
         InputLayers, as Keras's (``Sequential.layers`` leaves them out)."""
         if self._subclassed:
-            return _unique(tracing.tracked_layers(self.__dict__.get("_tracked", {}).values()))
+            return _unique(tracked_layers(self.__dict__.get("_tracked", {}).values()))
         if self._graph is None:
             return []
         return list(self._graph.layers)
@@ -318,13 +327,24 @@ class Model(Layer):
         if weighted_metrics:
             raise NotImplementedError("weighted_metrics are not supported by tinyann yet")
         self.optimizer = optimizers.get(optimizer)
-        metrics = outputs.setup_compile(self, loss, loss_weights, metrics)
-        # the arguments as given, for the saved compile config (a loss stays 'mse')
-        self._compile_config = {"loss": loss, "loss_weights": loss_weights,
-                                "metrics": metrics or None}
-        self._metric_ids = metrics
-        self.compiled = True
+        state = CompileState(loss, loss_weights, metrics)
+        state.resolve_outputs(self)
+        self._compile_state = state
         self._packed = None
+
+    @property
+    def compiled(self) -> bool:
+        return self._compile_state is not None
+
+    @property
+    def loss(self):
+        """The compiled loss (None before ``compile()``)."""
+        return None if self._compile_state is None else self._compile_state.loss
+
+    @property
+    def compiled_metrics(self) -> list:
+        """The single compiled metric objects (built at the first data)."""
+        return [] if self._compile_state is None else self._compile_state.metric_list
 
     @property
     def metrics_names(self):
@@ -337,20 +357,14 @@ class Model(Layer):
         """The loss tracker, the compiled metrics as one ``CompileMetrics`` (its
         ``metrics`` are the single metric objects) and, with several outputs, one
         loss tracker per output: each ``result()`` is what the logs show."""
-        if not self.compiled:
+        if self._compile_state is None:
             return []
-        found = [self._loss_tracker]
-        if self._compile_metrics is not None:
-            found.append(self._compile_metrics)
-        spec = self._output_spec
-        if spec is not None:
-            found.extend(spec.loss_trackers)
-        return found
+        return self._compile_state.all_metrics()
 
     def get_metrics_result(self):
         """The values of ``metrics`` as a dict ``{name: float}`` (a ``CompileMetrics``
         gives one entry per metric), in that order."""
-        return trainer.metrics_result(self)
+        return metrics_result(self)
 
     # ------------------------------------------------------------------ training API
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
@@ -358,27 +372,41 @@ class Model(Layer):
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1):
         """Trains for ``epochs`` epochs; returns a ``History``."""
-        return trainer.fit(self, x, y, batch_size, epochs, verbose, callbacks,
-                           validation_split, validation_data, shuffle, class_weight,
-                           sample_weight, initial_epoch, steps_per_epoch, validation_steps,
-                           validation_batch_size, validation_freq)
+        return trainer.fit(
+            self, x=x, y=y, batch_size=batch_size, epochs=epochs, verbose=verbose,
+            callbacks=callbacks, validation_split=validation_split,
+            validation_data=validation_data, shuffle=shuffle, class_weight=class_weight,
+            sample_weight=sample_weight, initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
+            validation_batch_size=validation_batch_size, validation_freq=validation_freq)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False, **kwargs):
         """``[loss, *metrics]`` (a float without metrics), or a dict with ``return_dict``."""
-        return trainer.evaluate(self, x, y, batch_size, verbose, sample_weight, steps,
-                                callbacks, return_dict)
+        return trainer.evaluate(self, x=x, y=y, batch_size=batch_size, verbose=verbose,
+                                sample_weight=sample_weight, steps=steps,
+                                callbacks=callbacks, return_dict=return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """The model's outputs for ``x``, a float32 array."""
+        """The model's outputs for ``x``, a float32 array (a list or dict of them for
+        several outputs).
+
+        Safe to call from several threads at once on the same model (a server's
+        thread pool, say): each call keeps its arrays to itself (float32 conversion
+        buffers per thread, layer buffers for inference per thread or per call) and
+        gives exactly what it gives alone. Not safe while the model trains or builds:
+        build it (or predict once) before sharing it between threads.
+        """
         return predicting.predict(self, x, batch_size, verbose, steps, callbacks)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
-        return trainer.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
+        return trainer.train_on_batch(self, x=x, y=y, sample_weight=sample_weight,
+                                      class_weight=class_weight, return_dict=return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        return trainer.test_on_batch(self, x, y, sample_weight, return_dict)
+        return trainer.test_on_batch(self, x=x, y=y, sample_weight=sample_weight,
+                                     return_dict=return_dict)
 
     def predict_on_batch(self, x):
         return predicting.predict(self, x, None, 0, None, None, single_batch=True)

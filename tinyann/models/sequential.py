@@ -24,6 +24,7 @@ class Sequential(Model):
     """
 
     _auto_name_prefix = "sequential"
+    _sequential = True
 
     def __init__(self, layers=None, trainable=True, name=None, **kwargs):
         super().__init__(name=name, trainable=trainable, **kwargs)

@@ -20,20 +20,8 @@ import inspect
 
 from tinyann.layers.input_layer import Input
 from tinyann.layers.keras_tensor import KerasTensor, Node, flatten
-from tinyann.layers.layer import Layer
-
-
-def tracked_layers(values) -> list:
-    """The layers in attribute values (a layer, or lists / tuples / dicts of them)."""
-    out = []
-    for value in values:
-        if isinstance(value, Layer):
-            out.append(value)
-        elif isinstance(value, (list, tuple)):
-            out.extend(tracked_layers(value))
-        elif isinstance(value, dict):
-            out.extend(tracked_layers(value.values()))
-    return out
+from tinyann.layers.layer import set_composite_tracer
+from tinyann.models.functional import Graph
 
 
 def input_shapes(input_shape) -> list[tuple]:
@@ -120,8 +108,6 @@ def _accepts(function, name) -> bool:
 
 def _call_nodes(traced) -> list:
     """The layer calls of a trace, in the order its graph runs them."""
-    from tinyann.models.functional import Graph
-
     inputs, outputs = traced
     return Graph(flatten(inputs), flatten(outputs)).nodes
 
@@ -136,8 +122,6 @@ def composite_call(layer, inputs, training=None):
     raises, since it has no ``backward``. ``training`` (True, False or None) is
     the mode given in this call, kept on its node.
     """
-    from tinyann.models.functional import Graph
-
     tensors = flatten(inputs)
     shapes = [t.shape for t in tensors]
     if hasattr(layer, "_set_graph"):
@@ -175,6 +159,9 @@ def composite_call(layer, inputs, training=None):
     out = KerasTensor(outs[0].shape)
     layer._inbound_nodes.append(Node(layer, tensors, [out], training=training))
     return out
+
+
+set_composite_tracer(composite_call)
 
 
 def _untraceable_call(layer, inputs, tensors, error, training=None):

@@ -32,7 +32,7 @@ from tinyann.saving.registry import (
 )
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "model_from_json",
-           "clone_model", "register_keras_serializable", "get_custom_objects",
+           "register_keras_serializable", "get_custom_objects",
            "get_registered_name", "get_registered_object", "custom_object_scope",
            "CustomObjectScope", "serialize_keras_object", "deserialize_keras_object",
            "SavingError", "InvalidFileError", "UnknownObjectError", "UnsafeObjectError"]
@@ -218,15 +218,3 @@ def deserialize_keras_object(config, custom_objects=None):
     from tinyann.saving import config as config_module
 
     return config_module.deserialize_layer(config, custom_objects)
-
-
-def clone_model(model, input_tensors=None, clone_function=None):
-    """A new model with the same architecture and new weights (not compiled).
-
-    Args:
-        input_tensors: optional ``Input`` tensor(s) for the clone.
-        clone_function: ``layer -> new layer``; default ``cls.from_config(get_config())``.
-    """
-    from tinyann.saving.clone import clone
-
-    return clone(model, input_tensors, clone_function)

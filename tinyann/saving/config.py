@@ -21,10 +21,19 @@ from tinyann.saving.errors import InvalidFileError
 
 
 # ---------------------------------------------------------------- Keras's layer order
-def _is_functional(layer) -> bool:
-    from tinyann.models import Model, Sequential
+# saving sits below the models (Model.save calls it): it knows a model by its duck
+# type, never importing tinyann.models; the classes come from the layer registry
+def is_model(obj) -> bool:
+    """Whether ``obj`` (an instance or a class) is a model: it has a layer graph."""
+    return hasattr(obj, "_set_graph")
 
-    return isinstance(layer, Model) and not isinstance(layer, Sequential)
+
+def _is_sequential(obj) -> bool:
+    return getattr(obj, "_sequential", False)
+
+
+def _is_functional(layer) -> bool:
+    return is_model(layer) and not _is_sequential(layer)
 
 
 def keras_layers(model) -> list:
@@ -32,9 +41,7 @@ def keras_layers(model) -> list:
     subclassed model's tracked layers; a functional model's layers by decreasing depth
     from the outputs, ties in the order a depth-first walk from the outputs first
     meets them (Keras's ``map_graph``)."""
-    from tinyann.models import Sequential
-
-    if isinstance(model, Sequential) or getattr(model, "_subclassed", False):
+    if _is_sequential(model) or getattr(model, "_subclassed", False):
         return list(model.layers)
     if model._graph is None:
         return []
@@ -83,9 +90,7 @@ def _graph_order(model):
 # ---------------------------------------------------------------- saving
 def serialize_layer(layer) -> dict:
     """``{"module", "class_name", "config", "registered_name"[, "build_config"]}``."""
-    from tinyann.models import Model
-
-    if isinstance(layer, Model):
+    if is_model(layer):
         return serialize_model(layer, include_compile=False)
     entry = objects.serialize_object(layer, "keras.layers")
     fn = getattr(getattr(layer, "activation", None), "fn", None)
@@ -104,16 +109,14 @@ def serialize_layer(layer) -> dict:
 
 def serialize_model(model, include_compile=True) -> dict:
     """The whole model entry of ``config.json`` (also ``model.to_json()``)."""
-    from tinyann.models import Sequential
-
     entry = objects.serialize_object(model, "keras")
     if type(model).__name__ in ("Sequential", "Model"):
-        entry["class_name"] = "Sequential" if isinstance(model, Sequential) else "Functional"
+        entry["class_name"] = "Sequential" if _is_sequential(model) else "Functional"
     if entry["class_name"] == "Functional":
         entry["module"] = "keras.src.models.functional"
         entry["registered_name"] = "Functional"
         entry["build_config"] = {"input_shape": None}
-    elif isinstance(model, Sequential) and model._input_layer is not None:
+    elif _is_sequential(model) and model._input_layer is not None:
         entry["build_config"] = {"input_shape": list(model._input_layer.batch_shape)}
     elif getattr(model, "_subclassed", False) and model._graph is not None:
         # the shape its `call` was traced with, to trace it again when loading
@@ -199,10 +202,8 @@ def _jsonable_shape(shape):
 # ---------------------------------------------------------------- loading
 def deserialize_layer(entry, custom_objects=None):
     """A layer (or nested model) from its entry in a model config."""
-    from tinyann.models import Model
-
     cls = objects.resolve_layer_class(entry, custom_objects)
-    if isinstance(cls, type) and issubclass(cls, Model):
+    if isinstance(cls, type) and is_model(cls):
         return deserialize_model(entry, custom_objects, compile=False, cls=cls)
     config = objects.layer_config_for_tinyann(entry, custom_objects)
     layer = cls.from_config(config)
@@ -237,12 +238,10 @@ def _is_shape(value) -> bool:
 def deserialize_model(entry, custom_objects=None, compile=True, cls=None):
     """A model from its whole config entry; compiled when ``compile`` and the entry has
     a ``compile_config``."""
-    from tinyann.models import Model
-
     objects.check_entry(entry, "model")
     if cls is None:
         cls = objects.resolve_layer_class(entry, custom_objects)
-    if not (isinstance(cls, type) and issubclass(cls, Model)):
+    if not (isinstance(cls, type) and is_model(cls)):
         raise InvalidFileError(
             f"The file describes a {entry.get('class_name')!r}, not a model "
             "(Sequential or Functional).")

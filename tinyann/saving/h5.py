@@ -125,13 +125,19 @@ def get_group(parent, path, filepath, required=True):
             if required:
                 raise file_error(filepath, f"missing group '{current.name.rstrip('/')}/{part}'")
             return None
-        link = current.get(part, getclass=True, getlink=True)
-        if link in (h5py.ExternalLink, h5py.SoftLink):
-            raise file_error(filepath, f"'{part}' is a {link.__name__}; links are not allowed")
-        current = current[part]
+        current = _member(current, part, filepath)
         if not isinstance(current, h5py.Group):
             raise file_error(filepath, f"expected a group at {current.name!r}, found a dataset")
     return current
+
+
+def _member(group, name, filepath):
+    """``group[name]``, refusing soft and external links (they could point anywhere)."""
+    h5py = require_h5py()
+    link = group.get(name, getclass=True, getlink=True)
+    if link in (h5py.ExternalLink, h5py.SoftLink):
+        raise file_error(filepath, f"'{name}' is a {link.__name__}; links are not allowed")
+    return group[name]
 
 
 def get_dataset(group, name, filepath):
@@ -142,10 +148,7 @@ def get_dataset(group, name, filepath):
         group = get_group(group, group_path, filepath)
     if name not in group:
         raise file_error(filepath, f"missing dataset '{group.name.rstrip('/')}/{name}'")
-    link = group.get(name, getclass=True, getlink=True)
-    if link in (h5py.ExternalLink, h5py.SoftLink):
-        raise file_error(filepath, f"'{name}' is a {link.__name__}; links are not allowed")
-    ds = group[name]
+    ds = _member(group, name, filepath)
     if not isinstance(ds, h5py.Dataset):
         raise file_error(filepath, f"expected a dataset at {ds.name!r}, found a group")
     if ds.external or ds.is_virtual:

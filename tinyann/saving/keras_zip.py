@@ -34,7 +34,7 @@ _H5_OVERHEAD_FIXED = 2**20
 
 def save_model(model, filepath) -> None:
     """Writes ``model`` (architecture, weights, compile state) as a ``.keras`` file."""
-    from tinyann import __version__
+    from tinyann._version import __version__
 
     config_json = json.dumps(config_module.serialize_model(model))
     metadata_json = json.dumps({

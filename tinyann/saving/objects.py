@@ -78,20 +78,15 @@ def _unknown(kind, entry):
 
 def resolve_layer_class(entry, custom_objects=None):
     """The class for a layer or model entry: registered/custom first, then built in."""
-    from tinyann.layers import _registry
-    from tinyann.models import Model, Sequential
+    from tinyann.layers import _registry  # layers and models (registered by tinyann.models)
 
     check_entry(entry, "layer")
     found = registry.lookup(entry["class_name"], entry.get("registered_name"), custom_objects)
     if found is not None:
         return found
     _refuse_code(entry)
-    name = entry["class_name"]
-    models = {"Sequential": Sequential, "Functional": Model, "Model": Model}
-    if name in models:
-        return models[name]
     try:
-        return _registry.get_class(name)
+        return _registry.get_class(entry["class_name"])
     except ValueError:
         _unknown("class", entry)
 
@@ -164,11 +159,12 @@ def compile_config(model) -> dict:
     """Keras's ``compile_config``: ``{}`` for a model that was never compiled."""
     from tinyann import optimizers
 
-    if not getattr(model, "compiled", False) or model.optimizer is None:
+    state = getattr(model, "_compile_state", None)
+    if state is None or model.optimizer is None:
         return {}
-    saved = getattr(model, "_compile_config", None) or {}
-    loss = saved.get("loss", model.loss)
-    metrics = saved.get("metrics", getattr(model, "_metric_ids", None))
+    saved = state.config  # compile's arguments as given (a loss stays 'mse')
+    loss = saved["loss"]
+    metrics = saved["metrics"]
     optimizer = model.optimizer
     if type(optimizer).__name__ in optimizers._CLASSES:
         opt_entry = optimizers.serialize(optimizer)
@@ -261,17 +257,26 @@ def deserialize_loss(entry, custom_objects=None):
                 return found
             losses.get(entry)  # unknown names fail here, at load
         return entry
-    check_entry(entry, "loss")
-    if entry["class_name"] == "function":
-        return _function_entry(entry, custom_objects, "loss", losses)
-    found = registry.lookup(entry["class_name"], entry.get("registered_name"), custom_objects)
+    found = _function_or_registered(entry, custom_objects, "loss", losses)
     if found is not None:
-        return found.from_config(entry.get("config") or {})
-    _refuse_code(entry)
+        return found
     if entry["class_name"] not in losses._CLASSES and entry["class_name"] not in (
             losses._STRINGS):
         _unknown("loss", entry)
     return losses.get(entry)
+
+
+def _function_or_registered(entry, custom_objects, kind, module):
+    """A loss / metric entry that names a function or a registered class, made; else
+    None, after refusing entries that would run code (the caller tries built-ins)."""
+    check_entry(entry, kind)
+    if entry["class_name"] == "function":
+        return _function_entry(entry, custom_objects, kind, module)
+    found = registry.lookup(entry["class_name"], entry.get("registered_name"), custom_objects)
+    if found is not None:
+        return found.from_config(entry.get("config") or {})
+    _refuse_code(entry)
+    return None
 
 
 def deserialize_metric(entry, custom_objects=None):
@@ -284,13 +289,9 @@ def deserialize_metric(entry, custom_objects=None):
         return [deserialize_metric(e, custom_objects) for e in entry]
     if isinstance(entry, dict) and "class_name" not in entry:  # per output name
         return {key: deserialize_metric(value, custom_objects) for key, value in entry.items()}
-    check_entry(entry, "metric")
-    if entry["class_name"] == "function":
-        return _function_entry(entry, custom_objects, "metric", metrics_module)
-    found = registry.lookup(entry["class_name"], entry.get("registered_name"), custom_objects)
+    found = _function_or_registered(entry, custom_objects, "metric", metrics_module)
     if found is not None:
-        return found.from_config(entry.get("config") or {})
-    _refuse_code(entry)
+        return found
     if entry["class_name"] == "MeanMetricWrapper":  # Keras 2: {"name": ..., "fn": ...}
         config = entry.get("config") or {}
         return config.get("name") or config.get("fn")

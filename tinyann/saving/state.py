@@ -60,9 +60,7 @@ def entries(model, prefix=""):
 
 def _layer_entries(layer, path) -> list:
     """A layer's entry (a model's, recursively), then those of the layers it holds."""
-    from tinyann.models import Model
-
-    if isinstance(layer, Model):
+    if config_module.is_model(layer):
         return entries(layer, prefix=path + "/")
     return [(path, layer.name, own_variables(layer))] + _attribute_entries(layer, path + "/")
 

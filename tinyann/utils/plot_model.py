@@ -23,15 +23,13 @@ _FORMATS = ("png", "pdf", "svg", "jpg", "jpeg", "eps", "ps", "tif", "tiff", "web
 
 def _graph_of(model):
     """``(nodes, edges)``: layers in order and ``(from, to)`` index pairs."""
-    from tinyann.models.sequential import Sequential
-
     graph = getattr(model, "_graph", None)
     if graph is None:
         raise ValueError(
             "This model has not yet been built. Build the model first by calling `build()` "
             "or by calling the model on a batch of data."
         )
-    if isinstance(model, Sequential):
+    if getattr(model, "_sequential", False):  # duck-typed: utils never import models
         nodes = list(model.layers)
         return nodes, [(i, i + 1) for i in range(len(nodes) - 1)]
     nodes = [t.node.layer for t in graph.inputs]

@@ -5,6 +5,25 @@ from __future__ import annotations
 import itertools
 import warnings
 
+_DEFAULTS = {"workers": 1, "use_multiprocessing": False, "max_queue_size": 10}
+
+
+class _KerasOption:
+    """``workers`` / ``use_multiprocessing`` / ``max_queue_size``: kept for Keras;
+    reading one warns when the subclass skipped ``super().__init__()``."""
+
+    def __set_name__(self, owner, name):
+        self.private = "_" + name
+
+    def __get__(self, dataset, owner=None):
+        if dataset is None:
+            return self
+        dataset._warn_if_super_not_called()
+        return getattr(dataset, self.private)
+
+    def __set__(self, dataset, value):
+        setattr(dataset, self.private, value)
+
 
 class PyDataset:
     """Base class of a dataset written in Python: subclass it and implement
@@ -30,51 +49,25 @@ class PyDataset:
         >>> model.fit(Batches(x, y, 32), epochs=5)
     """
 
+    workers = _KerasOption()
+    use_multiprocessing = _KerasOption()
+    max_queue_size = _KerasOption()
+
     def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
         self._workers = workers
         self._use_multiprocessing = use_multiprocessing
         self._max_queue_size = max_queue_size
 
     def _warn_if_super_not_called(self):
-        missing = [name for name, default in (("_workers", 1), ("_use_multiprocessing", False),
-                                              ("_max_queue_size", 10))
-                   if not hasattr(self, name)]
+        missing = [name for name in _DEFAULTS if not hasattr(self, "_" + name)]
         for name in missing:
-            setattr(self, name, {"_workers": 1, "_use_multiprocessing": False,
-                                 "_max_queue_size": 10}[name])
+            setattr(self, "_" + name, _DEFAULTS[name])
         if missing:
             warnings.warn(
                 "Your `PyDataset` class should call `super().__init__(**kwargs)` in its "
                 "constructor. `**kwargs` can include `workers`, `use_multiprocessing`, "
                 "`max_queue_size`. Do not pass these arguments to `fit()`, as they will be "
                 "ignored.", stacklevel=3)
-
-    @property
-    def workers(self):
-        self._warn_if_super_not_called()
-        return self._workers
-
-    @workers.setter
-    def workers(self, value):
-        self._workers = value
-
-    @property
-    def use_multiprocessing(self):
-        self._warn_if_super_not_called()
-        return self._use_multiprocessing
-
-    @use_multiprocessing.setter
-    def use_multiprocessing(self, value):
-        self._use_multiprocessing = value
-
-    @property
-    def max_queue_size(self):
-        self._warn_if_super_not_called()
-        return self._max_queue_size
-
-    @max_queue_size.setter
-    def max_queue_size(self, value):
-        self._max_queue_size = value
 
     def __getitem__(self, index):
         """The batch at position ``index``."""

@@ -165,10 +165,10 @@ def print_summary(model, line_length=None, positions=None, print_fn=None,
         show_trainable: adds Keras's 'Trainable' column (Y / N / - without weights).
     """
     from tinyann.layers.input_layer import InputLayer
-    from tinyann.models.sequential import Sequential
 
-    # a subclassed model lists the layers it holds, as Keras does
-    sequential = isinstance(model, Sequential) or getattr(model, "_subclassed", False)
+    # (the model duck-typed: utils never import models) a subclassed model lists the
+    # layers it holds, as Keras does
+    sequential = getattr(model, "_sequential", False) or getattr(model, "_subclassed", False)
     graph = model._graph
     sequential_like = sequential or (graph is not None and graph.is_chain)
     if sequential_like:

@@ -29,13 +29,17 @@ class Workspaces:
         self._items = OrderedDict()
 
     def get(self, key):
-        ws = self._items.get(key)
+        # pop and put back (each one step under the GIL): another thread may drop the
+        # oldest entry meanwhile, which `move_to_end` would then not find
+        ws = self._items.pop(key, None)
         if ws is None:
-            ws = self._items[key] = self._make(key)
-            if len(self._items) > _MAX_WORKSPACES:
+            ws = self._make(key)
+        self._items[key] = ws
+        while len(self._items) > _MAX_WORKSPACES:
+            try:
                 self._items.popitem(last=False)
-        else:
-            self._items.move_to_end(key)
+            except KeyError:  # emptied by another thread meanwhile
+                break
         return ws
 
     def clear(self):

@@ -11,6 +11,7 @@ The math is the reference's (tinyann/ops/reference/conv.py).
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -84,7 +85,9 @@ def conv2d_forward(x, kernel, bias, strides, padding, dilation_rate, state=None,
                               bias is not None, kernel.dtype,
                               (state or {}).get("name", "conv2d"))
 
-    ws = workspaces(state, make).get((x.shape, bool(training)))
+    # inference buffers per thread, so that predictions may run in several threads
+    ws = workspaces(state, make).get((x.shape, True) if training else (
+        x.shape, False, threading.get_ident()))
     im2col(x, ws.cols6, ws.geo, ws.padded, ws.padded_view)
     if ws.clobbered:
         if bias is not None:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tinyann as keras
-from tinyann.models import epoch_outputs
+from tinyann.trainers import epoch_outputs
 
 
 def _data(n=96, seed=0):

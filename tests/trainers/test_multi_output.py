@@ -329,7 +329,8 @@ def test_single_output_fast_path_is_kept(data):
     model.compile(optimizer="sgd", loss=["sparse_categorical_crossentropy"],
                   metrics={model.layers[-1].name: ["accuracy"]})
     model.fit(data["x"], data["y_a"], verbose=0)
-    assert model._output_spec is None and model._fused
+    state = model._compile_state
+    assert state.output_spec is None and state.fused
     assert isinstance(model.loss, keras.losses.SparseCategoricalCrossentropy)
     assert model.metrics_names == ["loss", "compile_metrics"]
     assert list(model.get_metrics_result()) == ["loss", "accuracy"]

@@ -10,17 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from tinyann import backend, losses
-from tinyann import metrics as metrics_module
-from tinyann.models import data as data_module
-from tinyann.models.outputs import (
-    Targets,
-    _check_same_length,
-    resolve_outputs,
-    split_per_output,
-)
+from tinyann.trainers.data_adapters import as_input_arrays, as_target_array
+from tinyann.trainers.outputs import Targets, _check_same_length, split_per_output
 
 
-def _verbose(verbose):
+def check_verbose(verbose):
     if verbose == "auto":
         return 1
     if verbose not in (0, 1, 2, True, False):
@@ -67,34 +61,37 @@ def check_input_shapes(model, shapes):
 
 
 def prepare_inputs(model, x, what="x"):
-    xs = data_module.as_input_arrays(x, what)
+    xs = as_input_arrays(x, what)
     ensure_built(model, xs)
     check_input_shapes(model, [a.shape for a in xs])
     return xs
 
 
-def _require_compiled(model, what):
-    if not model.compiled:
+def require_compiled(model, what):
+    """The model's ``CompileState``, its outputs resolved if the model has its graph."""
+    state = model._compile_state
+    if state is None:
         raise ValueError(
             f"You must call `compile()` before using the model in `{what}()`. "
             f"Model: '{model.name}'"
         )
-    if model.loss is None:
+    if state.loss is None:
         raise ValueError(
             "No loss to compute. Provide a `loss` argument in `compile()`. "
             f"Model: '{model.name}'"
         )
-    if model._graph is not None:
-        resolve_outputs(model)
+    state.resolve_outputs(model)
+    return state
 
 
 def prepare_targets(model, y):
     """Checks targets against the loss and the output once; returns them ready to use
     (``Targets`` for a model with several outputs)."""
-    resolve_outputs(model)
-    spec = model._output_spec
+    state = model._compile_state
+    state.resolve_outputs(model)
+    spec = state.output_spec
     if spec is None:
-        return _prepare_target(model.loss, model._graph.outputs[0].shape, y)
+        return _prepare_target(state.loss, model._graph.outputs[0].shape, y)
     arrays = split_per_output(y, spec.names, "y")
     prepared = []
     for name, index, loss, arr in zip(spec.names, spec.order, spec.losses, arrays):
@@ -109,7 +106,7 @@ def prepare_targets(model, y):
 def _prepare_target(loss, out_shape, y):
     if isinstance(loss, losses.WeightedLoss):
         loss = loss.loss  # checked as the loss it weighs
-    y = data_module.as_target_array(y)
+    y = as_target_array(y)
     classes = out_shape[-1]
     if isinstance(loss, losses.SparseCategoricalCrossentropy):
         y_checked = losses._sparse_labels_shape(y, np.empty((y.shape[0],) + out_shape[1:],
@@ -133,35 +130,3 @@ def _prepare_target(loss, out_shape, y):
             f"{out_shape} for loss '{loss.name}'."
         )
     return y.astype(backend.floatx(), copy=False)
-
-
-def _resolve_metrics(model, y):
-    """Builds the compiled metrics (and the per-output loss trackers) from the first
-    targets, as Keras builds them at the first batch."""
-    resolve_outputs(model)
-    spec = model._output_spec
-    cm = model._compile_metrics
-    if spec is None:
-        if cm is not None and not cm.built:
-            cm.build([y.shape], [model._graph.outputs[0].shape])
-        model._fused = _is_fused(model)
-    else:
-        if cm is not None and not cm.built:
-            cm.build([a.shape for a in y.arrays],
-                     [model._graph.outputs[i].shape for i in spec.order])
-        if not spec.loss_trackers:
-            spec.loss_trackers = [metrics_module.Mean(name=f"{n}_loss") for n in spec.names]
-        model._fused = False
-    model.compiled_metrics = cm.metrics if cm is not None else []
-
-
-def _is_fused(model) -> bool:
-    """Softmax (sigmoid) output + categorical (binary) cross-entropy on probabilities."""
-    loss = model.loss
-    last = model._graph.steps[-1][0] if model._graph.steps else None
-    activation = getattr(last, "activation", None)
-    return bool(
-        loss.fused_activation and not getattr(loss, "from_logits", False)
-        and activation is not None and getattr(activation, "name", None) == loss.fused_activation
-        and hasattr(last, "backward_preactivation")
-    )

@@ -1,6 +1,6 @@
-"""compile's ``loss``, ``loss_weights`` and ``metrics`` mapped onto a model's outputs,
-and targets (or sample weights) split per output: Keras 3's rules for models with
-several outputs (a single output is the case of one).
+"""Keras 3's rules for a model's outputs: their names and order, compile's ``loss``,
+``loss_weights`` and ``metrics`` mapped onto them, and targets (or sample weights)
+split per output (a single output is the case of one).
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 
 from tinyann import losses
-from tinyann import metrics as metrics_module
 
 
 class Targets:
@@ -32,80 +31,6 @@ class Targets:
 
     def __getitem__(self, rows):
         return Targets([a[rows] for a in self.arrays])
-
-
-class OutputSpec:
-    """How compile's ``loss`` / ``loss_weights`` map onto a model with several outputs.
-
-    ``names``: the outputs' names in Keras's order (output layers' names; a dict of
-    outputs: its keys, sorted); ``order``: each one's position among the graph's
-    outputs; ``losses`` and ``weights`` (None: 1) per output; ``loss_trackers``:
-    the ``<name>_loss`` means, made at the first data as Keras makes them.
-    """
-
-    def __init__(self, names, order, losses_, weights):
-        self.names = names
-        self.order = order
-        self.losses = losses_
-        self.weights = weights
-        self.loss_trackers = []
-
-
-def setup_compile(model, loss, loss_weights, metrics):
-    """compile's loss, loss_weights and metrics: identifiers checked now, mapped onto
-    the outputs now if the model has its layer graph, else at the first data.
-
-    Returns the metrics argument as kept (a single metric in a list)."""
-    if isinstance(loss, (list, tuple)):
-        resolved = [_get_loss(entry, loss) for entry in loss]
-    elif isinstance(loss, dict):
-        resolved = {key: _get_loss(entry, loss) for key, entry in loss.items()}
-    else:
-        resolved = None if loss is None else losses.get(loss)
-    if metrics is not None and not isinstance(metrics, (list, tuple)) and not (
-            isinstance(metrics, dict) and not _is_config(metrics)):
-        # Keras 2 took a single metric: seeds 001 and 003 pass metrics='accuracy'
-        metrics = [metrics]
-    for m in _metric_leaves(metrics):
-        if not (isinstance(m, str) and m in metrics_module._ACCURACY_STRINGS):
-            metrics_module.get(m)  # fail now, at compile, on unknown names
-    _check_weights_type(loss_weights)
-    model.loss = resolved
-    model._compile_args = (loss, loss_weights, metrics)
-    model._loss_tracker = metrics_module.Mean(name="loss")
-    model._compile_metrics = None if metrics is None else metrics_module.CompileMetrics()
-    model.compiled_metrics = []
-    model._output_spec = None
-    model._outputs_resolved = False
-    if model._graph is not None and resolved is not None:
-        resolve_outputs(model)
-    return metrics
-
-
-def resolve_outputs(model):
-    """Maps compile's arguments onto the model's outputs (once): Keras 3's rules.
-
-    loss: one loss (for every output), a list (one per output) or a dict keyed by
-    output name. loss_weights: a number (one output), a list or a dict. metrics: with
-    one output, every metric given (nested lists and dicts flattened); with several,
-    a list with one entry per output or a dict keyed by output name, each entry a
-    metric, a list of metrics or None.
-    """
-    if getattr(model, "_outputs_resolved", True) or model.loss is None:
-        return
-    loss, loss_weights, metrics = model._compile_args
-    names, order, _ = output_structure(model)
-    per_loss = _per_output_losses(model.loss, loss, names)
-    weights = _per_output_weights(loss_weights, names)
-    if model._compile_metrics is not None:
-        model._compile_metrics.configure(_per_output_metrics(metrics, names),
-                                         names if len(names) > 1 else None)
-    if len(names) == 1:
-        model.loss = per_loss[0] if weights is None else losses.WeightedLoss(per_loss[0],
-                                                                              weights[0])
-    else:
-        model._output_spec = OutputSpec(names, order, per_loss, weights or [None] * len(names))
-    model._outputs_resolved = True
 
 
 def output_structure(model):

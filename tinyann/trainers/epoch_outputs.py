@@ -7,22 +7,15 @@ thousands of rows at once: when the buffer is full, when someone reads the logs
 (a progress-bar redraw, a per-batch callback) and at the end of the epoch. The
 means are the same as per-batch updates give (sums over samples), up to float
 rounding.
-
-The logs themselves (``model_logs``, ``_RunningLogs``) are read from the model's
-metrics in Keras 3's form: the loss tracker, the ``CompileMetrics`` and, with
-several outputs, one ``<output>_loss`` tracker per output.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 
 import numpy as np
 
 from tinyann import backend, losses
-from tinyann import metrics as metrics_module
-from tinyann.models.data import raise_if_nonfinite_data
 
 # floats held per buffer (4 MB): big enough to amortise, small enough for any output
 _BUFFER_ELEMENTS = 1 << 20
@@ -39,19 +32,15 @@ class EpochOutputs:
     Args:
         data: the ``ArrayData`` trained on (its ``y`` and ``sample_weight``).
         order: the epoch's sample order (None: 0..N-1).
-        loss_fn: the compiled loss, used when ``defer_loss``.
-        metrics: the compiled metrics (updated on flush).
-        tracker: the running loss mean (``total`` and ``count``).
+        state: the model's ``CompileState``: its loss (used when ``defer_loss``),
+            metrics (updated on flush) and loss tracker.
         out_shape: the model output's shape, ``(None, ...)``.
         defer_loss: compute the loss here (the step computed only the gradient).
     """
 
-    def __init__(self, data, order, loss_fn, metrics, tracker, out_shape, defer_loss):
-        self.data = data
-        self.order = order
-        self.loss_fn = loss_fn
-        self.metrics = metrics
-        self.tracker = tracker
+    def __init__(self, data, order, state, out_shape, defer_loss):
+        self.data, self.order = data, order
+        self.state = state
         self.defer_loss = defer_loss
         row = math.prod(d or 1 for d in out_shape[1:])
         rows = min(data.num_samples, max(1, _BUFFER_ELEMENTS // row))
@@ -78,7 +67,7 @@ class EpochOutputs:
         y = self.data.y[rows]
         out = self.buffer[: self.filled]
         if self.defer_loss:
-            per_sample = self.loss_fn.call(y, out)
+            per_sample = self.state.loss.call(y, out)
             sw = self.data.sample_weight
             if sw is not None:
                 per_sample = per_sample * losses._broadcast_weight(sw[rows], per_sample)
@@ -89,10 +78,11 @@ class EpochOutputs:
             total = float(np.add.reduce(per_sample, axis=None, dtype=np.float64))
             if not math.isfinite(total):
                 # NaN or inf inputs are named; else the model diverged (fit warns)
-                raise_if_nonfinite_data(self.data)
-            self.tracker.total += total / inner
-            self.tracker.count += n
-        for m in self.metrics:
+                self.data.scan_inputs()
+            tracker = self.state.loss_tracker
+            tracker.total += total / inner
+            tracker.count += n
+        for m in self.state.metric_list:
             m.update_state(y, out)
         self.start = stop
         self.filled = 0
@@ -101,8 +91,8 @@ class EpochOutputs:
 class SparseTargets:
     """One-hot targets of an epoch's integer labels, built a block at a time.
 
-    The fused softmax + sparse cross-entropy gradient, ``(p - onehot) / n``, is then
-    two NumPy calls per batch instead of a gather and a scatter.
+    The fused softmax + cross-entropy gradient (``softmax_cross_entropy_grad``) is
+    then two NumPy calls per batch instead of a gather and a scatter.
     """
 
     def __init__(self, labels, order, classes, batch_size):
@@ -130,73 +120,3 @@ class SparseTargets:
         block.fill(0.0)
         block[np.arange(len(labels)), labels] = 1.0
         self.block_start, self.block_stop = start, stop
-
-
-# ---------------------------------------------------------------------- logs
-class _RunningLogs(Mapping):
-    """The running means of this epoch, computed only when read (progress bar redraws)."""
-
-    def __init__(self, model, outputs=None):
-        self.model = model
-        self.outputs = outputs  # EpochOutputs still to be counted, if any
-
-    def _dict(self):
-        if self.outputs is not None:
-            self.outputs.flush()
-        return model_logs(self.model)
-
-    def __getitem__(self, key):
-        if key == "loss":
-            if self.outputs is not None:
-                self.outputs.flush()
-            return float(self.model._loss_tracker.result())
-        return self._dict()[key]
-
-    def __iter__(self):
-        return iter(self._dict())
-
-    def __len__(self):
-        return len(self._dict())
-
-
-def metrics_result(model) -> dict:
-    """``get_metrics_result()``: each of ``model.metrics``'s results, a
-    ``CompileMetrics`` contributing one entry per metric."""
-    found = {}
-    for m in model.metrics:
-        value = m.result()
-        if isinstance(value, dict):
-            found.update(value)
-        else:
-            found[m.name] = float(value)
-    return found
-
-
-def model_logs(model, prefix="") -> dict:
-    """The logs callbacks and History get: ``metrics_result`` with its keys sorted, as
-    Keras 3 gives them (``accuracy``, ``loss``; ``out_a_accuracy``, ``out_a_loss``...)."""
-    cm = model._compile_metrics
-    if cm is not None and not cm.built:
-        # before the first data (Keras raises here): the loss alone
-        return {prefix + "loss": float(model._loss_tracker.result())}
-    return {prefix + k: v for k, v in sorted(metrics_result(model).items())}
-
-
-def _values_in_order(model, logs):
-    """evaluate()'s list, as Keras 3 orders it: the names of ``model.metrics`` (a
-    CompileMetrics by its metrics' own names) found in the logs, then the other keys
-    sorted. A single value alone."""
-    names = []
-    for m in model.metrics:
-        if isinstance(m, metrics_module.CompileMetrics):
-            names.extend(sub.name for sub in m.metrics)
-        else:
-            names.append(m.name)
-    values = [logs[n] for n in names if n in logs]
-    values += [logs[k] for k in sorted(logs) if k not in names]
-    return values[0] if len(values) == 1 else values
-
-
-def _reset_metrics(model):
-    for m in model.metrics:
-        m.reset_state()

@@ -1,5 +1,9 @@
 """``predict``: the model's outputs for in-memory arrays (in chunks of whole batches,
 converted to float32 a chunk at a time) or for batches from a generator or dataset.
+
+Several threads may predict with one model at once: nothing here writes to the
+model, the float32 chunks go to per-thread buffers (``as_float_chunk``), and the
+layers keep no state in inference (Conv2D's buffers are per thread).
 """
 
 from __future__ import annotations
@@ -10,14 +14,15 @@ import numpy as np
 
 from tinyann import backend
 from tinyann.callbacks.progbar_logger import ProgbarLogger
-from tinyann.models import data as data_module
-from tinyann.models.checks import _verbose, check_input_shapes, ensure_built, prepare_inputs
-from tinyann.models.data import probe_finite, raise_if_nonfinite
-from tinyann.models.trainer import _chunk_size, _make_callbacks
+from tinyann.trainers import data_adapters as data_module
+from tinyann.trainers.checks import check_input_shapes, check_verbose, ensure_built, prepare_inputs
+from tinyann.trainers.data_adapters import probe_finite, raise_if_nonfinite
+from tinyann.trainers.evaluating import chunk_size
+from tinyann.trainers.trainer import make_callbacks
 
 
 def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False):
-    verbose = _verbose(verbose)
+    verbose = check_verbose(verbose)
     batch_size = data_module.check_batch_size(batch_size)
     if data_module.is_iterable_data(x):
         return _predict_iterable(model, x, batch_size, verbose, steps, callbacks)
@@ -32,7 +37,7 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
         outs = [np.ascontiguousarray(o) for o in outs]
         return as_structure(model, outs)
     num_steps = math.ceil(n / batch_size)
-    cbl, _ = _make_callbacks(model, callbacks, verbose, steps=num_steps)
+    cbl, _ = make_callbacks(model, callbacks, verbose, steps=num_steps)
     cbl.on_predict_begin(None)
     floatx = backend.floatx()
     if n <= batch_size:
@@ -43,7 +48,7 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
     else:
         per_batch = any(not isinstance(c, ProgbarLogger) for c in cbl._batch[
             "on_predict_batch_end"]) or cbl.wants("on_predict_batch_begin")
-        chunk = batch_size if per_batch else _chunk_size(model, batch_size)
+        chunk = batch_size if per_batch else chunk_size(model, batch_size)
         outs = None
         step = 0
         for start in range(0, n, chunk):
@@ -69,7 +74,7 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
 
 def _predict_iterable(model, x, batch_size, verbose, steps, callbacks):
     source = data_module.IterableData(x, steps)
-    cbl, _ = _make_callbacks(model, callbacks, verbose, steps=source.num_steps())
+    cbl, _ = make_callbacks(model, callbacks, verbose, steps=source.num_steps())
     cbl.on_predict_begin(None)
     parts = []
     for step, (xs, _, _) in enumerate(source.batches()):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from tinyann.layers.input_layer import Input, InputLayer
 from tinyann.layers.keras_tensor import KerasTensor, flatten
+from tinyann.models.model import Model
+from tinyann.models.sequential import Sequential
+from tinyann.saving.config import _graph_order
 
 
 def _default_clone(layer):
@@ -12,8 +15,6 @@ def _default_clone(layer):
 
 def clone(model, input_tensors=None, clone_function=None):
     """See ``tinyann.models.clone_model``."""
-    from tinyann.models import Model, Sequential
-
     if not isinstance(model, Model):
         raise ValueError(
             "Arguments `model` must be a Keras model instance. "
@@ -47,8 +48,6 @@ def clone(model, input_tensors=None, clone_function=None):
     new_inputs = _new_inputs(model, input_tensors)
     tensor_map = {id(old): new for old, new in zip(model.inputs, flatten(new_inputs))}
     new_layers = {}
-    from tinyann.saving.config import _graph_order
-
     layers, own_nodes = _graph_order(model)
     nodes = [node for layer in layers for node in layer._inbound_nodes
              if id(node) in own_nodes and node.inputs]

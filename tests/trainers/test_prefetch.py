@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tinyann as keras
-from tinyann.models import prefetch
+from tinyann.trainers.data_adapters import prefetch
 
 
 def _model():
@@ -38,7 +38,7 @@ def test_float64_inputs_train_as_their_float32_cast(steps_per_epoch, monkeypatch
 
 
 def test_the_copy_is_used_once_an_epoch_has_filled_it():
-    from tinyann.models.data import ArrayData
+    from tinyann.trainers.data_adapters import ArrayData
 
     x, y = _data()
     data = ArrayData([x], y)
@@ -57,7 +57,7 @@ def test_the_copy_is_used_once_an_epoch_has_filled_it():
 
 
 def test_no_copy_of_narrow_or_float32_inputs():
-    from tinyann.models.data import ArrayData
+    from tinyann.trainers.data_adapters import ArrayData
 
     x, y = _data()
     for arr in (x.astype("float32"), (x * 10).astype("uint8")):
@@ -67,7 +67,7 @@ def test_no_copy_of_narrow_or_float32_inputs():
 
 
 def test_no_copy_for_a_single_epoch():
-    from tinyann.models.data import ArrayData
+    from tinyann.trainers.data_adapters import ArrayData
 
     x, y = _data()
     data = ArrayData([x], y)

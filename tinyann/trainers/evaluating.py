@@ -1,0 +1,96 @@
+"""The test loop behind ``evaluate``, ``test_on_batch`` and fit's validation: the
+loss and metrics over a data adapter, in chunks of whole batches for arrays."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tinyann import losses
+from tinyann.callbacks.progbar_logger import ProgbarLogger
+from tinyann.trainers.data_adapters import probe_finite, raise_if_nonfinite
+from tinyann.trainers.epoch_loop import check_batch
+from tinyann.trainers.logs import RunningLogs, reset_metrics
+from tinyann.trainers.outputs import Targets
+
+# rough number of floats one evaluate/predict chunk may hold per layer output
+_CHUNK_ELEMENTS = 1_000_000
+
+
+def chunk_size(model, batch_size):
+    """Rows per evaluate/predict chunk: whole batches, a few MB per layer output."""
+    widest = 1
+    nodes = [layer._inbound_nodes[0] for layer, _, _ in model._graph.steps
+             if layer._inbound_nodes]
+    for t in [*model._graph.inputs, *[n.outputs[0] for n in nodes]]:
+        widest = max(widest, math.prod(d or 1 for d in t.shape[1:]))
+    rows = max(1, _CHUNK_ELEMENTS // widest)
+    return max(batch_size, (rows // batch_size) * batch_size)
+
+
+def run_test_loop(model, state, data, batch_size, cbl):
+    """Loss and metrics over ``data`` (no callbacks per batch unless asked), into the
+    model's metrics (reset first, as Keras's evaluate does)."""
+    reset_metrics(model)
+    tracker = state.loss_tracker
+    spec = state.output_spec
+    graph = model._graph
+    per_batch = cbl.wants("on_test_batch_begin") or any(
+        not isinstance(c, ProgbarLogger) for c in cbl._batch["on_test_batch_end"])
+    checked = data.in_memory
+    chunk = chunk_size(model, batch_size) if checked and not per_batch else batch_size
+    # integer inputs (uint8 images) cannot hold NaN or inf
+    probe = not checked or any(a.dtype.kind == "f" for a in data.xs)
+    logs = RunningLogs(model)
+    step = 0
+    for xs, y, sw in data.batches(chunk):
+        if cbl.wants("on_test_batch_begin"):
+            cbl.on_test_batch_begin(step, None)
+        if not checked:
+            y = check_batch(model, state, xs, y)
+            graph = model._graph
+        indices = getattr(data, "last_indices", None)
+        if probe:
+            probe_finite(xs, indices)
+        outs = graph.forward(xs, training=False)
+        n = outs[0].shape[0]
+        if spec is None:
+            tracker.total += _summed_loss(state.loss, y, outs[0], sw, n, xs, indices)
+            for m in state.metric_list:
+                m.update_state(y, outs[0])
+        else:
+            preds = [outs[i] for i in spec.order]
+            for k, (loss_fn, weight) in enumerate(zip(spec.losses, spec.weights)):
+                w_k = sw.arrays[k] if isinstance(sw, Targets) else sw
+                total = _summed_loss(loss_fn, y.arrays[k], preds[k], w_k, n, xs, indices)
+                spec.loss_trackers[k].total += total
+                spec.loss_trackers[k].count += n
+                tracker.total += total if weight is None else total * weight
+            if state.metrics is not None:
+                state.metrics.update_state(y.arrays, preds)
+        tracker.count += n
+        step += max(1, math.ceil(n / batch_size))
+        if cbl.wants("on_test_batch_end"):
+            cbl.on_test_batch_end(step - 1, logs)
+    if not tracker.count:
+        raise ValueError(
+            "The evaluation data yielded no batches. A generator can be iterated only "
+            "once: pass a list of batches or a keras.utils.PyDataset, or a generator that "
+            "repeats together with `steps` / `validation_steps`."
+        )
+    reg = sum(sum(layer.losses) for layer in model.layers)
+    if reg:
+        tracker.total += reg * tracker.count
+    return tracker
+
+
+def _summed_loss(loss_fn, y, out, sw, n, xs, indices):
+    """A chunk's loss summed over its samples (each sample's mean over inner axes):
+    a running mean of per-batch ``sum_over_batch_size`` losses gives the same."""
+    per_sample = loss_fn.call(y, out)
+    if not np.isfinite(np.add.reduce(per_sample, axis=None)):
+        raise_if_nonfinite(xs, indices)
+    if sw is not None:
+        per_sample = per_sample * losses._broadcast_weight(sw, per_sample)
+    return float(per_sample.sum()) / max(per_sample.size // n, 1)
