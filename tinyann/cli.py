@@ -232,9 +232,9 @@ def _write_history_csv(path, history):
 # ---------------------------------------------------------------------- run
 def cmd_run(args) -> int:
     """The script's exit status: 0, its sys.exit code, or 1 after its traceback."""
-    from tinyann import run
+    from tinyann.runner import script
 
-    return run.main(args.script, args.args, plots_dir=args.plots_dir, seed=args.seed)
+    return script.main(args.script, args.args, plots_dir=args.plots_dir, seed=args.seed)
 
 
 # ---------------------------------------------------------------------- app
