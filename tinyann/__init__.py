@@ -36,6 +36,21 @@ def version():
     return __version__
 
 
+def load_ipython_extension(ipython):
+    """``%load_ext tinyann``: ``keras`` and ``tensorflow`` served by tinyann in IPython
+    (:mod:`tinyann.runner.extension`, imported only now)."""
+    from tinyann.runner import extension
+
+    extension.load_ipython_extension(ipython)
+
+
+def unload_ipython_extension(ipython):
+    """``%unload_ext tinyann``: stops serving them."""
+    from tinyann.runner import extension
+
+    extension.unload_ipython_extension(ipython)
+
+
 def __getattr__(name):
     # datasets and saving pull in gzip, urllib, zipfile and json: loaded on first use
     # so that `import tinyann` stays fast

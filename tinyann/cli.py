@@ -1,4 +1,5 @@
-"""The ``tinyann`` command: data, train, evaluate, predict, report, baseline, serve.
+"""The ``tinyann`` command: data, train, evaluate, predict, report, baseline, serve,
+run, jupyter.
 
 Every failure a user can cause prints ``tinyann: error: <message>`` and exits with
 status 2; no traceback.
@@ -24,6 +25,9 @@ EPILOG = """examples:
   tinyann predict runs/mlp shirt.jpg shoe.png --top 3 --lang ko
   tinyann baseline --out runs/mlp    the seeds' logistic-regression baseline
   tinyann serve runs/mlp             a web page on http://127.0.0.1:8000
+  tinyann run seed.py                a Keras script, unchanged, on tinyann
+  tinyann run 7-1.ipynb              a notebook, cell by cell (writes 7-1.tinyann.ipynb)
+  tinyann jupyter install --user     the 'Python 3 (tinyann)' kernel for JupyterLab
 """
 
 
@@ -71,16 +75,32 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--no-report", action="store_true",
                        help="skip writing report.html into the run folder")
     run = sub.add_parser(
-        "run", help="run a Keras / tf.keras script unchanged, on tinyann",
+        "run", help="run a Keras / tf.keras script or notebook unchanged, on tinyann",
         description="Runs SCRIPT as __main__ with `keras`, `tensorflow` and `tensorflow.keras` "
         "served by tinyann for this run only. plt.show() saves each figure as "
-        "<script>-figure-<n>.png instead of opening a window.")
+        "<script>-figure-<n>.png instead of opening a window. A notebook (.ipynb) runs "
+        "cell by cell in a tinyann Jupyter kernel (needs tinyann[notebook]); its outputs "
+        "show as they come and the executed notebook is written to NAME.tinyann.ipynb.")
     run.add_argument("--plots-dir", default=None,
                      help="where plt.show() saves figures (default: the current folder)")
     run.add_argument("--seed", type=int, default=None,
                      help="keras.utils.set_random_seed(SEED) before the script starts")
-    run.add_argument("script", help="the Python script to run")
-    run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the script")
+    _add_notebook_options(run)
+    run.add_argument("script", help="the Python script or Jupyter notebook to run")
+    run.add_argument("args", nargs=argparse.REMAINDER,
+                     help="arguments passed to the script (for a notebook: its options)")
+    jupyter = sub.add_parser(
+        "jupyter", help="install or remove the tinyann Jupyter kernel",
+        description="Installs the kernelspec 'Python 3 (tinyann)': ipykernel with keras and "
+        "tensorflow served by tinyann, for JupyterLab and Notebook. Default place: this "
+        "Python's prefix (PREFIX/share/jupyter/kernels); --user: your Jupyter data folder "
+        "($JUPYTER_DATA_DIR if set).")
+    jupyter.add_argument("action", choices=["install", "uninstall"])
+    jupyter.add_argument("--user", action="store_true", help="your Jupyter data folder")
+    jupyter.add_argument("--prefix", default=None, help="PREFIX/share/jupyter/kernels")
+    jupyter.add_argument("--name", default="tinyann", help="the kernel's name (default: tinyann)")
+    jupyter.add_argument("--display-name", default=None,
+                         help="the name shown in Jupyter (default: 'Python 3 (tinyann)')")
     from tinyann.app.commands import add_parsers
 
     add_parsers(sub)
@@ -228,11 +248,68 @@ def _write_history_csv(path, history):
 
 
 # ---------------------------------------------------------------------- run
-def cmd_run(args) -> int:
-    """The script's exit status: 0, its sys.exit code, or 1 after its traceback."""
-    from tinyann import run
+def _add_notebook_options(parser):
+    parser.add_argument("--output", default=None,
+                        help="notebook only: where to write the executed notebook "
+                        "(default: NAME.tinyann.ipynb in the current folder)")
+    parser.add_argument("--allow-errors", action="store_true",
+                        help="notebook only: go on after a failing cell")
+    parser.add_argument("--timeout", type=_positive_int, default=None,
+                        help="notebook only: seconds a cell may run (default: no limit)")
 
-    return run.main(args.script, args.args, plots_dir=args.plots_dir, seed=args.seed)
+
+def cmd_run(args) -> int:
+    """The script's exit status: 0, its sys.exit code, or 1 after its traceback; for a
+    notebook, 0 or 1 when a cell failed."""
+    from tinyann.runner.notebook import looks_like_notebook
+
+    if looks_like_notebook(args.script):
+        return _run_notebook(args)
+    given = [f"--{n.replace('_', '-')}" for n in ("output", "allow_errors", "timeout")
+             if getattr(args, n) not in (None, False)]
+    if given:
+        raise UsageError(f"{', '.join(given)}: only for notebooks (.ipynb); "
+                         f"{args.script} is a script")
+    from tinyann.runner import script
+
+    return script.main(args.script, args.args, plots_dir=args.plots_dir, seed=args.seed)
+
+
+def _run_notebook(args) -> int:
+    # a notebook takes no arguments: what follows its name are tinyann run's options
+    extra = _Parser(prog="tinyann run NOTEBOOK")
+    _add_notebook_options(extra)
+    more = extra.parse_args(args.args)
+    for name in ("output", "allow_errors", "timeout"):
+        if getattr(more, name) not in (None, False):
+            setattr(args, name, getattr(more, name))
+    if args.seed is not None or args.plots_dir is not None:
+        raise UsageError("--seed and --plots-dir are for scripts; a notebook seeds itself "
+                         "and draws its plots inline")
+    from tinyann.runner.notebook import run_notebook
+
+    return run_notebook(args.script, output=args.output, allow_errors=args.allow_errors,
+                        timeout=args.timeout)
+
+
+# ---------------------------------------------------------------------- jupyter
+def cmd_jupyter(args) -> int:
+    from tinyann.runner import kernelspec
+
+    if args.action == "uninstall":
+        folder = kernelspec.uninstall(args.name, user=args.user, prefix=args.prefix)
+        print(f"removed the kernel {args.name!r} ({folder})")
+        return 0
+    from tinyann.runner.notebook import INSTALL_HINT, missing_packages
+
+    missing = missing_packages()
+    if missing:
+        raise UsageError(f"the tinyann kernel needs {', '.join(missing)}: {INSTALL_HINT}")
+    folder = kernelspec.install(args.name, user=args.user, prefix=args.prefix,
+                                display_name=args.display_name or kernelspec.DISPLAY_NAME)
+    print(f"installed the kernel {args.name!r} "
+          f"({args.display_name or kernelspec.DISPLAY_NAME}) in {folder}")
+    return 0
 
 
 # ---------------------------------------------------------------------- app
@@ -245,7 +322,8 @@ def cmd_app(args) -> int:
 
 # ---------------------------------------------------------------------- main
 COMMANDS = {"data": cmd_data, "train": cmd_train, "evaluate": cmd_app, "predict": cmd_app,
-            "report": cmd_app, "baseline": cmd_app, "serve": cmd_app, "run": cmd_run}
+            "report": cmd_app, "baseline": cmd_app, "serve": cmd_app, "run": cmd_run,
+            "jupyter": cmd_jupyter}
 
 
 def main(argv=None) -> int:

@@ -98,8 +98,8 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
             drawn as one box and arrows as straight lines.
 
     Returns:
-        an ``IPython.display.Image`` of the file when IPython is installed (and the
-        format is not PDF), else None.
+        an image object that shows inline in a notebook (``_repr_png_``, as Keras's
+        ``IPython.display.Image``) for PNG, JPEG and SVG files, else None.
 
     Example:
         >>> plot_model(model, to_file="cnn.png", show_shapes=True)
@@ -124,13 +124,17 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
     buffer = io.BytesIO()
     figure.savefig(buffer, format=extension, dpi=dpi)
     atomic_write_bytes(to_file, buffer.getvalue())
-    if extension != "pdf":
-        try:
-            from IPython import display
-        except ImportError:
-            return None
-        return display.Image(filename=to_file)
-    return None
+    return _inline_image(to_file, extension)
+
+
+def _inline_image(path, extension):
+    """What Keras returns (an ``IPython.display.Image``), without needing IPython: an
+    object a notebook shows inline; None for formats a notebook cannot show."""
+    from tinyann.utils.notebook_display import DisplayImage
+
+    if extension not in ("png", "jpg", "jpeg", "svg"):
+        return None
+    return DisplayImage(filename=path)
 
 
 def _draw(labels, edges, rank, rankdir):

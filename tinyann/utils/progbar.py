@@ -2,7 +2,9 @@
 
 On a terminal the line is redrawn at most every ``interval`` seconds; otherwise
 (a file, a pipe, CI) only the finished line is written, so logs get one line
-per epoch and no carriage-return flood.
+per epoch and no carriage-return flood. In a Jupyter kernel the line is redrawn in
+place (a carriage return, which notebooks honour) at most 10 times a second, and the
+finished line stays: a stored notebook keeps one line per epoch.
 """
 
 from __future__ import annotations
@@ -11,10 +13,17 @@ import os
 import sys
 import time
 
+from tinyann.utils.notebook_display import is_kernel_stream
+
+#: the shortest time between redraws in a notebook (each one is a message to the browser)
+NOTEBOOK_INTERVAL = 0.1
+
 
 def _is_interactive(stream) -> bool:
     if os.environ.get("TINYANN_INTERACTIVE") is not None:
         return os.environ["TINYANN_INTERACTIVE"] not in ("", "0")
+    if is_kernel_stream(stream):
+        return True
     try:
         return stream.isatty()
     except (AttributeError, ValueError):
@@ -55,7 +64,8 @@ class Progbar:
         target: total number of steps, or None if unknown.
         width: characters of the bar.
         verbose: 0 silent, 1 the bar, 2 one plain line at the end.
-        interval: minimum seconds between redraws on a terminal.
+        interval: minimum seconds between redraws on a terminal (at least 0.1 in a
+            notebook).
         unit_name: ``'step'`` or ``'sample'``.
         stream: where to write; ``sys.stdout`` by default.
     """
@@ -79,6 +89,8 @@ class Progbar:
         self._all_stateful = self.stateless_metrics is not None and not self.stateless_metrics
         self.stream = stream or sys.stdout
         self.interactive = _is_interactive(self.stream)
+        if is_kernel_stream(self.stream):
+            self.interval = max(interval, NOTEBOOK_INTERVAL)
         self._start = time.perf_counter()
         self._last_draw = 0.0
         self._last_len = 0

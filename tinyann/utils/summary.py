@@ -208,12 +208,34 @@ def print_summary(model, line_length=None, positions=None, print_fn=None,
         if i < len(layers) - 1:
             lines.append(_rule(widths, "├", "┼", "┤", "─"))
     lines.append(_rule(widths, "└", "┴", "┘", "─"))
-    lines.extend(_totals(model, layers))
+    totals = _totals(model, layers)
+    lines.extend(totals)
     text = "\n".join(lines) + "\n"
-    if print_fn is None:
-        print(text, end="")
-    else:
+    if print_fn is not None:
         print_fn(text)
+    elif _in_notebook():
+        _display_in_notebook(lines, len(totals))
+    else:
+        print(text, end="")
+
+
+def _in_notebook():
+    from tinyann.utils.notebook_display import in_notebook
+
+    return in_notebook()
+
+
+def _display_in_notebook(lines, n_totals):
+    """As Keras 3 in a notebook (rich's console): the title, the table and each total
+    as its own output, text and HTML, the labels in bold."""
+    from tinyann.utils.notebook_display import display_text_blocks
+
+    table = lines[1:len(lines) - n_totals]
+    blocks = [lines[0] + "\n", "\n".join(table) + "\n",
+              *(line + "\n" for line in lines[len(lines) - n_totals:])]
+    labels = (lines[0], " Total params:", " Trainable params:", " Non-trainable params:",
+              " Optimizer params:")
+    display_text_blocks(blocks, bold_prefixes=labels)
 
 
 def _totals(model, layers):

@@ -13,7 +13,7 @@ import pytest
 
 import tinyann
 from tinyann.cli import main as cli_main
-from tinyann.run import run_script
+from tinyann.runner.script import run_script
 
 TINYANN_CMD = Path(sys.executable).with_name("tinyann")
 
@@ -216,7 +216,7 @@ def test_unserved_tensorflow_symbol_gives_a_short_traceback_into_the_script(tmp_
     assert 'File "bad.py", line 5, in <module>' in done.stderr
     assert "`tf.reduce_mean` is not served by tinyann" in done.stderr
     assert "Use numpy.mean instead." in done.stderr
-    assert "runpy" not in done.stderr and "tinyann/run.py" not in done.stderr
+    assert "runpy" not in done.stderr and "tinyann/runner/script.py" not in done.stderr
 
 
 @pytest.mark.parametrize("code,match", [

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 import tinyann as keras
-from tinyann.compat import tensorflow as tf
-from tinyann.compat._errors import NotServedError
-from tinyann.compat.data import Dataset
+from tinyann.runner.shims import tensorflow as tf
+from tinyann.runner.shims._errors import NotServedError
+from tinyann.runner.shims.data import Dataset
 
-FACTS = json.loads((Path(__file__).parent / "fixtures" / "keras" / "tf_data_facts.json")
+FACTS = json.loads((Path(__file__).parents[1] / "fixtures" / "keras" / "tf_data_facts.json")
                    .read_text())
 
 

@@ -33,8 +33,8 @@ import itertools
 import numpy as np
 
 from tinyann import backend
-from tinyann.compat._errors import not_served
-from tinyann.compat._tensor import EagerTensor, map_structure, to_numpy
+from tinyann.runner.shims._errors import not_served
+from tinyann.runner.shims._tensor import EagerTensor, map_structure, to_numpy
 
 AUTOTUNE = -1
 INFINITE_CARDINALITY = -1

@@ -1,4 +1,4 @@
-"""The TensorFlow surface served to scripts (``tinyann.compat.tensorflow``)."""
+"""The TensorFlow surface served to scripts (``tinyann.runner.shims.tensorflow``)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import tinyann as keras
-from tinyann.compat import modules
-from tinyann.compat import tensorflow as tf
-from tinyann.compat._errors import NotServedError
+from tinyann.runner.shims import modules
+from tinyann.runner.shims import tensorflow as tf
+from tinyann.runner.shims._errors import NotServedError
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_unserved_symbols_name_themselves_and_an_equivalent(served_tf, get, matc
 
 
 def test_the_plain_module_raises_the_same_errors():
-    # `from tinyann.compat import tensorflow as tf` outside a run behaves the same
+    # `from tinyann.runner.shims import tensorflow as tf` outside a run behaves the same
     with pytest.raises(NotServedError, match="Use numpy.mean instead"):
         _ = tf.reduce_mean
     with pytest.raises(NotServedError, match="`tf.random.normal`"):

@@ -3,11 +3,11 @@
     keras, tensorflow.keras          -> tinyann
     keras.layers, keras.datasets.mnist, tensorflow.keras.models ...
                                      -> tinyann.layers, tinyann.datasets.mnist, tinyann.models
-    tensorflow, tensorflow.data ...  -> tinyann.compat.tensorflow and its namespaces
+    tensorflow, tensorflow.data ...  -> tinyann.runner.shims.tensorflow and its namespaces
 
 Each is a :class:`ServedModule`: a thin module object named as the script imports it
 that forwards attribute reads to the tinyann object behind it, and turns a missing
-name into a :class:`~tinyann.compat._errors.NotServedError` that says what is
+name into a :class:`~tinyann.runner.shims._errors.NotServedError` that says what is
 missing and what tinyann has instead. A Keras submodule is served when it is one of
 Keras 3's public modules and tinyann has it, so new tinyann modules are picked up.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import types
 
-from tinyann.compat._errors import NotServedError
+from tinyann.runner.shims._errors import NotServedError
 
 #: Keras 3's public modules (keras/api): served when tinyann has the same module
 KERAS_MODULES = frozenset({
@@ -74,7 +74,7 @@ def _resolve(name):
             raise
     if parts[0] != "tensorflow":
         return None
-    from tinyann.compat import tensorflow as tf
+    from tinyann.runner.shims import tensorflow as tf
 
     obj = tf
     for part in parts[1:]:
@@ -110,7 +110,7 @@ def not_served_import(name: str) -> ModuleNotFoundError:
             return ModuleNotFoundError(f"No module or name '{last}' in '{parent}': {error}")
     if name.startswith("tensorflow") and not name.startswith("tensorflow.keras"):
         what = ("tensorflow (tf.keras, tf.random, tf.config, tf.data; see "
-                "tinyann.compat.tensorflow)")
+                "tinyann.runner.shims.tensorflow)")
     else:
         have = sorted(m for m in KERAS_MODULES if "." not in m and resolve(f"keras.{m}"))
         what = f"keras and tensorflow.keras with tinyann's modules ({', '.join(have)})"

@@ -3,9 +3,9 @@
 Served: ``tf.keras`` (tinyann under Keras's names), ``tf.random.set_seed``,
 ``tf.keras.utils.set_random_seed``, ``tf.config.experimental.enable_op_determinism()``
 (a no-op: tinyann is deterministic), ``tf.config.list_physical_devices``,
-``tf.data.Dataset`` for in-memory data (see :mod:`tinyann.compat.data`),
+``tf.data.Dataset`` for in-memory data (see :mod:`tinyann.runner.shims.data`),
 ``tf.data.AUTOTUNE``, ``tf.cast`` and the dtype names (``tf.float32`` is ``'float32'``).
-Any other name raises :class:`~tinyann.compat._errors.NotServedError` (an
+Any other name raises :class:`~tinyann.runner.shims._errors.NotServedError` (an
 ``AttributeError``) naming the symbol and, where one exists, the NumPy or tinyann
 equivalent.
 """
@@ -18,9 +18,9 @@ import numpy as np
 
 from tinyann import __version__ as _tinyann_version
 from tinyann import backend as _backend
-from tinyann.compat import data as _data_impl
-from tinyann.compat._errors import not_served
-from tinyann.compat._tensor import EagerTensor
+from tinyann.runner.shims import data as _data_impl
+from tinyann.runner.shims._errors import not_served
+from tinyann.runner.shims._tensor import EagerTensor
 
 #: TensorFlow 2.16 is the first whose tf.keras is Keras 3, the API tinyann follows;
 #: the local part says what really runs.
@@ -174,7 +174,7 @@ data = Namespace(
 def __getattr__(name):
     if name == "keras":
         # the same served module as `import tensorflow.keras` (clear errors included)
-        from tinyann.compat import modules
+        from tinyann.runner.shims import modules
 
         return modules.module("tensorflow.keras")
     if name.startswith("__"):

@@ -1,0 +1,82 @@
+"""Helpers for the notebook tests: notebooks made in the test, ``tinyann run`` on them in
+a child process, and the notebook extra (whose absence fails under CI, as ``make test``
+installs it, and skips elsewhere)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TINYANN = Path(sys.executable).with_name("tinyann")
+
+
+def _require(*names):
+    missing = [n for n in names if importlib.util.find_spec(n) is None]
+    if missing:
+        message = f"needs {', '.join(missing)}: pip install -e '.[notebook]' (make test does)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def notebook_extra():
+    _require("ipykernel", "nbclient", "nbformat", "jupyter_client")
+
+
+def make_notebook(path, *cells, kernel="python3", markdown_first=True):
+    """Writes a notebook of code cells (strings) to ``path``; a markdown cell first
+    (cell numbers then count it, as Jupyter shows them)."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    body = [new_markdown_cell("# test")] if markdown_first else []
+    body += [new_code_cell(source) for source in cells]
+    notebook = new_notebook(cells=body, metadata={"kernelspec": {
+        "name": kernel, "display_name": kernel, "language": "python"}})
+    nbformat.write(notebook, str(path))
+    return Path(path)
+
+
+def child_env(**extra):
+    """This worktree first on the path (the kernel is a grandchild), no inherited backend."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", "KERAS_BACKEND")}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.update(extra)
+    return env
+
+
+def tinyann_cli(args, cwd, timeout=300, **env):
+    """``tinyann ARGS`` in a child process: (returncode, stdout, stderr)."""
+    done = subprocess.run([sys.executable, "-m", "tinyann", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout, env=child_env(**env))
+    return SimpleNamespace(returncode=done.returncode, stdout=done.stdout, stderr=done.stderr)
+
+
+def read_notebook(path):
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def outputs_of(notebook, index):
+    return notebook["cells"][index].get("outputs", [])
+
+
+def stream_text(notebook, index, name="stdout"):
+    return "".join(o["text"] if isinstance(o["text"], str) else "".join(o["text"])
+                   for o in outputs_of(notebook, index)
+                   if o["output_type"] == "stream" and o["name"] == name)
+
+
+@pytest.fixture
+def nb():
+    """The helpers above for a test."""
+    return SimpleNamespace(make=make_notebook, cli=tinyann_cli, read=read_notebook,
+                           outputs=outputs_of, stream=stream_text, env=child_env)

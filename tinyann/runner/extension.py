@@ -1,0 +1,29 @@
+"""``%load_ext tinyann``: the shims of ``tinyann run`` in any IPython kernel or shell.
+
+After it, ``import tensorflow as tf``, ``from tensorflow import keras`` and
+``import keras`` give tinyann, as in a script run by ``tinyann run``;
+``%unload_ext tinyann`` puts back what was there. The tinyann kernel
+(``tinyann jupyter install``) loads it at start-up (``--ext=tinyann``).
+
+Figures: a Jupyter kernel draws them inline already (ipykernel's default backend,
+which the tinyann kernel sets explicitly), so ``plt.show()`` is left as it is.
+"""
+
+from __future__ import annotations
+
+from tinyann.runner.serving import install_serving
+
+_UNDO = []
+
+
+def load_ipython_extension(ipython) -> None:
+    """Serves ``keras`` / ``tensorflow`` from tinyann in this kernel (once)."""
+    if _UNDO:
+        return
+    _UNDO.append(install_serving())
+
+
+def unload_ipython_extension(ipython) -> None:
+    """Stops serving; a real Keras set aside on loading is put back."""
+    while _UNDO:
+        _UNDO.pop()()
