@@ -1,5 +1,5 @@
-"""The one training step: the fused softmax + cross-entropy gradient, the same step for
-arrays and iterables, and fit's process-wide settings scoped to the call."""
+"""The one training step: the same step for arrays and iterables, and fit's process-wide
+settings scoped to the call (the fused gradient's own tests are in tests/ops/)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 
 import tinyann as keras
 from tinyann import backend
-from tinyann.trainers.train_step import softmax_cross_entropy_grad
 from tinyann.utils import denormals
 
 
@@ -19,43 +18,6 @@ def fresh_session():
     backend.clear_session()
     yield
     backend.clear_session()
-
-
-def _softmax(z):
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-@pytest.mark.parametrize("weighted", [False, True])
-def test_fused_gradient_is_dl_dlogits_of_the_mean_cross_entropy(weighted):
-    rng = np.random.default_rng(0)
-    z = rng.standard_normal((6, 4))
-    y = rng.integers(0, 4, 6)
-    w = rng.random(6) if weighted else np.ones(6)
-    onehot = np.eye(4)[y]
-
-    def loss(logits):
-        return float(np.mean(-np.log(_softmax(logits)[np.arange(6), y]) * w))
-
-    numeric = np.zeros_like(z)
-    for idx in np.ndindex(z.shape):
-        step = np.zeros_like(z)
-        step[idx] = 1e-6
-        numeric[idx] = (loss(z + step) - loss(z - step)) / 2e-6
-    scale = (w / 6)[:, None] if weighted else 1.0 / 6
-    got = softmax_cross_entropy_grad(_softmax(z), onehot, scale)
-    np.testing.assert_allclose(got, numeric, rtol=1e-6, atol=1e-9)
-
-
-def test_fused_gradient_writes_in_place_when_out_is_probs():
-    probs = _softmax(np.arange(8, dtype="float32").reshape(2, 4))
-    onehot = np.eye(4, dtype="float32")[[1, 3]]
-    expected = (probs - onehot) * np.float32(0.5)
-    got = softmax_cross_entropy_grad(probs, onehot, np.float32(0.5), out=probs)
-    assert got is probs
-    np.testing.assert_array_equal(got, expected)
-    fresh = softmax_cross_entropy_grad(expected, onehot, 1.0)
-    assert fresh is not expected
 
 
 def _model(loss="sparse_categorical_crossentropy"):

@@ -7,7 +7,7 @@
 The loss part has three forms, chosen once per epoch:
 
 - softmax + sparse cross-entropy on in-memory arrays: dL/dlogits straight from the
-  epoch's one-hot targets (``softmax_cross_entropy_grad``), the loss value computed
+  epoch's one-hot targets (``ops.softmax_cross_entropy_grad``), the loss value computed
   later in bulk from the kept outputs (``EpochOutputs``);
 - one output: the loss's ``value_and_grad`` (dL/dlogits when the output's
   activation fuses with the loss);
@@ -26,22 +26,8 @@ import math
 
 import numpy as np
 
-from tinyann import losses
+from tinyann import losses, ops
 from tinyann.trainers.outputs import Targets
-
-
-def softmax_cross_entropy_grad(probs, onehot, scale, out=None):
-    """dL/dlogits of softmax + cross-entropy: ``(probs - onehot) * scale``.
-
-    Args:
-        probs: softmax outputs, (n, classes).
-        onehot: the targets one-hot, (n, classes).
-        scale: ``1 / n`` (a scalar), or ``w / n`` per sample, (n, 1).
-        out: where to write (may be ``probs`` itself).
-    """
-    out = np.subtract(probs, onehot, out=out)
-    np.multiply(out, scale, out=out)
-    return out
 
 
 def make_train_step(model, state, on_nonfinite, outputs=None, onehot=None):
@@ -65,6 +51,8 @@ def make_train_step(model, state, on_nonfinite, outputs=None, onehot=None):
     metrics = state.metric_list
     compile_metrics = state.metrics
     cached = [0, None]  # the rows of the last batch and its 1 / n
+    # (p - onehot) * scale, the one fused gradient (tinyann.ops), bound for the epoch
+    fused_grad = ops.softmax_cross_entropy_grad
 
     def train_step(xs, y, sw, position):
         outs = forward(xs, training=True)
@@ -90,8 +78,7 @@ def make_train_step(model, state, on_nonfinite, outputs=None, onehot=None):
                     scale = cached[1]
                 else:
                     cached[0], cached[1] = n, scale = n, np.asarray(1.0 / n, dtype=out.dtype)
-                out_grads = [softmax_cross_entropy_grad(out, onehot.rows(position, n), scale,
-                                                        out=out)]
+                out_grads = [fused_grad(out, onehot.rows(position, n), scale, out=out)]
                 loss = None
             else:
                 loss, grad = loss_fn.value_and_grad(y, out, sw, fused, True)
