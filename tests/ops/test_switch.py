@@ -10,11 +10,14 @@ import pytest
 
 import tinyann
 from tinyann import ops
+from tinyann.ops import jit
 from tinyann.ops.fast import activations as fast_activations
 from tinyann.ops.fast import dense as fast_dense
 from tinyann.ops.reference import activations as ref_activations
 from tinyann.ops.reference import conv as ref_conv
 from tinyann.ops.reference import optimizers as ref_optimizers
+
+FAST = "compiled" if jit.available() else "numpy"
 
 
 @pytest.fixture
@@ -31,7 +34,8 @@ def test_set_kernels_switches_the_functions_and_restores(restore_kernels):
     assert ops.relu_forward is ref_activations.relu_forward
     assert ops.conv2d_forward is ref_conv.conv2d_forward
     tinyann.config.set_kernels("FAST")
-    assert tinyann.config.kernels() == "fast" and ops.kernel_set() == "numpy"
+    # fast: the compiled set where numba is installed, else the NumPy set
+    assert tinyann.config.kernels() == "fast" and ops.kernel_set() == FAST
     assert ops.relu_forward is fast_activations.relu_forward
     # an op the fast set has no own version of comes from the reference set
     assert ops.adadelta_update is ref_optimizers.adadelta_update
@@ -49,12 +53,13 @@ def test_numpy_names_the_numpy_set(restore_kernels):
 def test_an_unknown_set_is_a_clear_error(bad, restore_kernels):
     before = ops.relu_forward
     with pytest.raises(ValueError, match=r"Unknown kernel set .*Expected one of "
-                                         r"\['fast', 'numpy', 'reference'\]"):
+                                         r"\['fast', 'compiled', 'numpy', 'reference'\]"):
         tinyann.config.set_kernels(bad)
     assert ops.relu_forward is before  # nothing changed
 
 
-@pytest.mark.parametrize("name", ["fast", "numpy", "reference"])
+@pytest.mark.parametrize("name", ["fast", pytest.param("compiled", marks=pytest.mark.skipif(
+    not jit.available(), reason="numba is not installed")), "numpy", "reference"])
 def test_every_set_has_every_op(name):
     functions = ops.functions_of(name)
     assert sorted(functions) == sorted(ops.OPS)

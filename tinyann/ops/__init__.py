@@ -49,10 +49,11 @@ OPS = (
 _SETS = {
     "reference": ("tinyann.ops.reference", None),
     "numpy": ("tinyann.ops.fast", "reference"),
+    "compiled": ("tinyann.ops.compiled", "numpy"),
 }
-# "fast": the first of these sets that can be loaded
-_FAST = ("numpy",)
-_VALID = ("fast", "numpy", "reference")
+# "fast": the first of these sets that can be loaded (compiled needs numba)
+_FAST = ("compiled", "numpy")
+_VALID = ("fast", "compiled", "numpy", "reference")
 DEFAULT = "fast"
 
 # (producer kind, consumer kind) -> the fused computation, by name.

@@ -1,0 +1,63 @@
+"""im2col and col2im for many-channel convolutions (numba): one pass each.
+
+im2col writes each receptive field straight from the image, zeros where a tap
+falls in the padding: the NumPy set first copies the image into a zero-bordered
+buffer, then copies that buffer's sliding-window view (two passes over 7 MB of
+columns for the textbook's second convolution). col2im gathers, for each input
+pixel, the column gradients of every tap that read it, so each pixel is written
+once, in one pass (the NumPy set adds ``kh*kw`` strided slices into the image one
+after another).
+
+Shapes: ``x, dx (n, h, w, c)``; ``cols (n, oh, ow, kh, kw, c)`` (a view of the
+column matrix, whose other columns, such as the bias's ones, are left alone);
+``dcols (kh*kw, n, oh, ow, c)``, one block per kernel tap (the layout the
+backward GEMM writes). The geometry: strides ``sh, sw``, dilation ``dh, dw``, and
+the padding before the first row and column, ``top, left``.
+"""
+
+from __future__ import annotations
+
+from tinyann.ops.jit import kernel, prange
+
+
+@kernel
+def im2col_kernel(x, sh, sw, dh, dw, top, left, cols):
+    n, h, w, c = x.shape
+    _, oh, ow, kh, kw, _ = cols.shape
+    for r in prange(n * oh):
+        b, i = r // oh, r % oh
+        for j in range(ow):
+            for ki in range(kh):
+                y = i * sh + ki * dh - top
+                for kj in range(kw):
+                    xx = j * sw + kj * dw - left
+                    if y < 0 or y >= h or xx < 0 or xx >= w:
+                        for ch in range(c):
+                            cols[b, i, j, ki, kj, ch] = 0
+                    else:
+                        for ch in range(c):
+                            cols[b, i, j, ki, kj, ch] = x[b, y, xx, ch]
+
+
+@kernel
+def col2im_kernel(dcols, kw, sh, sw, dh, dw, top, left, dx):
+    n, h, w, c = dx.shape
+    taps, _, oh, ow, _ = dcols.shape
+    kh = taps // kw
+    for r in prange(n * h):
+        b, y = r // h, r % h
+        for xx in range(w):
+            for ch in range(c):
+                dx[b, y, xx, ch] = 0
+            for ki in range(kh):
+                rows = y + top - ki * dh  # i * sh, for the output row i that read y
+                if rows < 0 or rows % sh or rows // sh >= oh:
+                    continue
+                i = rows // sh
+                for kj in range(kw):
+                    cols = xx + left - kj * dw
+                    if cols < 0 or cols % sw or cols // sw >= ow:
+                        continue
+                    j = cols // sw
+                    for ch in range(c):
+                        dx[b, y, xx, ch] += dcols[ki * kw + kj, b, i, j, ch]

@@ -1,0 +1,98 @@
+"""Max pooling over windows that tile the image (numba): one pass each way.
+
+The ops ``max_pool2d_forward`` / ``max_pool2d_backward`` of the compiled set: any
+other geometry (overlapping windows, padding reached, a remainder row) goes to the
+NumPy set's.
+
+
+Forward reads every pixel once and writes the maximum and, per output, the window
+offset of its first maximum (row-major, as the reference and TensorFlow route
+ties); backward writes every input pixel once: the output's gradient where the
+offset matches, zero elsewhere. The NumPy set needs ``ph*pw - 1`` passes forward
+and ``3 (ph*pw - 1)`` backward, each over strided views. Windows that overlap or
+reach padding stay with the NumPy set.
+
+Shapes: ``x (n, h, w, c)`` C-contiguous; ``out, offset (n, h // ph, w // pw, c)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyann.ops.fast import pooling as numpy_pooling
+from tinyann.ops.fast.buffers import output_buffer, reuse_buffer, workspaces
+from tinyann.ops.jit import kernel, prange
+
+# the offsets a prediction does not keep (never written: keep=False)
+_NO_OFFSETS = np.zeros((1, 1, 1, 1), np.uint8)
+
+
+class _Tiles:
+    """What backward needs: the workspace (its offsets and dx buffer)."""
+
+    __slots__ = ("ws", "pool_size")
+
+    def __init__(self, ws, pool_size):
+        self.ws, self.pool_size = ws, pool_size
+
+
+def max_pool2d_forward(x, pool_size, strides, padding, state=None, training=False):
+    def make(shape):
+        return numpy_pooling._PoolWorkspace(shape, pool_size, strides, padding, x.dtype)
+
+    ws = workspaces(state, make).get(x.shape)
+    if not (ws.tiles and x.flags.c_contiguous):
+        return numpy_pooling.max_pool2d_forward(x, pool_size, strides, padding, state,
+                                                training)
+    out = output_buffer(state, ws.out_shape, ws.dtype, training)
+    ph, pw = pool_size
+    if not training:
+        max_pool_tiles_forward(x, ph, pw, out, _NO_OFFSETS, False)
+        return out, None
+    offsets = ws.offsets = reuse_buffer(getattr(ws, "offsets", None), ws.out_shape, np.uint8)
+    max_pool_tiles_forward(x, ph, pw, out, offsets, True)
+    return out, _Tiles(ws, pool_size)
+
+
+def max_pool2d_backward(dy, ctx):
+    if not isinstance(ctx, _Tiles):
+        return numpy_pooling.max_pool2d_backward(dy, ctx)
+    ws = ctx.ws
+    dx = ws.dx = reuse_buffer(ws.dx, ws.geo.input_shape, ws.dtype)
+    max_pool_tiles_backward(dy.reshape(ws.out_shape), ws.offsets, *ctx.pool_size, dx)
+    return dx
+
+
+@kernel
+def max_pool_tiles_forward(x, ph, pw, out, offset, keep):
+    n, ho, wo, c = out.shape
+    for r in prange(n * ho):
+        b, i = r // ho, r % ho
+        for j in range(wo):
+            for ch in range(c):
+                best = x[b, i * ph, j * pw, ch]
+                k = 0
+                for di in range(ph):
+                    for dj in range(pw):
+                        v = x[b, i * ph + di, j * pw + dj, ch]
+                        if v > best:
+                            best = v
+                            k = di * pw + dj
+                out[b, i, j, ch] = best
+                if keep:
+                    offset[b, i, j, ch] = k
+
+
+@kernel
+def max_pool_tiles_backward(dy, offset, ph, pw, dx):
+    n, ho, wo, c = dy.shape
+    for r in prange(n * ho):
+        b, i = r // ho, r % ho
+        for di in range(ph):
+            for j in range(wo):
+                for dj in range(pw):
+                    k = di * pw + dj
+                    for ch in range(c):
+                        g = dy[b, i, j, ch]
+                        dx[b, i * ph + di, j * pw + dj, ch] = g if offset[b, i, j, ch] == k \
+                            else g * 0

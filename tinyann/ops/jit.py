@@ -1,0 +1,122 @@
+"""numba on first use: the compiled set's kernels (tinyann/ops/compiled) are compiled,
+or loaded from the cache, when first called.
+
+``import tinyann`` never imports numba (about 0.15-0.3 s): a :class:`Kernel` wraps
+the Python function and compiles it on its first call. Compiled code is cached in
+tinyann's cache folder, ``<cache>/numba`` (``$TINYANN_CACHE_DIR``, else
+``$XDG_CACHE_HOME/tinyann``, else ``~/.cache/tinyann``; a temporary folder when
+none of these is usable, e.g. no HOME or a read-only home), never beside the
+installed sources, which may be read-only. A cache entry that cannot be loaded is
+removed and the kernel compiled afresh.
+
+Kernels loop with ``prange``: numba then knows the arrays of one iteration do not
+overlap and vectorizes the loop (Adam's update measured 6x faster than the same
+loop with ``range``), whether one thread runs it or several. How many threads run
+is :func:`set_threads` (default 1: see ``benchmarks/README.md`` for when both
+cores help).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+import threading
+
+_lock = threading.Lock()
+_numba = None
+_threads = 1
+
+#: kernels write their parallel loops ``for i in prange(n)``: ``range`` until numba
+#: compiles them, ``numba.prange`` from then on (numba may not be installed)
+prange = range
+
+
+def available() -> bool:
+    """Whether numba is installed (without importing it)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def cache_dir() -> str:
+    """A writable folder for numba's cache (made if missing)."""
+    explicit = os.environ.get("TINYANN_CACHE_DIR")
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    home = os.environ.get("HOME")
+    candidates = []
+    if explicit:
+        candidates.append(os.path.join(os.path.expanduser(explicit), "numba"))
+    elif xdg and os.path.isabs(xdg):
+        candidates.append(os.path.join(xdg, "tinyann", "numba"))
+    elif home:
+        candidates.append(os.path.join(home, ".cache", "tinyann", "numba"))
+    user = getattr(os, "getuid", lambda: "user")()
+    candidates.append(os.path.join(tempfile.gettempdir(), f"tinyann-{user}", "numba"))
+    for folder in candidates:
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(folder, os.W_OK | os.X_OK):
+            return folder
+    raise OSError(f"no writable folder for compiled kernels among {candidates}")
+
+
+def _load_numba():
+    """numba, configured: the cache folder, the thread count."""
+    global _numba
+    with _lock:
+        if _numba is None:
+            import numba
+            from numba.core import config
+
+            config.CACHE_DIR = cache_dir()
+            numba.set_num_threads(min(_threads, config.NUMBA_NUM_THREADS))
+            _numba = numba
+    return _numba
+
+
+def set_threads(count: int) -> None:
+    """How many threads the compiled kernels use (from the next call on)."""
+    global _threads
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"Expected a positive integer thread count. Received: {count!r}")
+    _threads = count
+    if _numba is not None:
+        _numba.set_num_threads(min(count, _numba.config.NUMBA_NUM_THREADS))
+
+
+class Kernel:
+    """``py_func`` compiled by numba on its first call (``parallel=True``, cached)."""
+
+    def __init__(self, py_func):
+        self.py_func = py_func
+        self.__name__ = py_func.__name__
+        self.__doc__ = py_func.__doc__
+        self._dispatcher = None
+
+    def __call__(self, *args):
+        dispatcher = self._dispatcher
+        if dispatcher is None:
+            return self._first_call(args)
+        return dispatcher(*args)
+
+    def _first_call(self, args):
+        numba = _load_numba()
+        with _lock:
+            self.py_func.__globals__["prange"] = numba.prange
+            dispatcher = numba.njit(parallel=True, cache=True)(self.py_func)
+            try:
+                dispatcher.compile(tuple(numba.typeof(a) for a in args))
+            except Exception:
+                # an unreadable cache entry (cut short, another numba's): remove this
+                # function's entries and compile without them
+                dispatcher._cache.flush()
+                dispatcher = numba.njit(parallel=True, cache=True)(self.py_func)
+                dispatcher.compile(tuple(numba.typeof(a) for a in args))
+            self._dispatcher = dispatcher
+        return dispatcher(*args)
+
+
+def kernel(py_func) -> Kernel:
+    """Decorator: a :class:`Kernel`."""
+    return Kernel(py_func)
