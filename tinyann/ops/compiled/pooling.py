@@ -68,19 +68,39 @@ def max_pool_tiles_forward(x, ph, pw, out, offset, keep):
     n, ho, wo, c = out.shape
     for r in prange(n * ho):
         b, i = r // ho, r % ho
+        if ph == 2 and pw == 2:  # the common case, its four pixels in registers
+            for j in range(wo):
+                for ch in range(c):
+                    best, k = x[b, 2 * i, 2 * j, ch], 0
+                    v = x[b, 2 * i, 2 * j + 1, ch]
+                    if v > best:
+                        best, k = v, 1
+                    v = x[b, 2 * i + 1, 2 * j, ch]
+                    if v > best:
+                        best, k = v, 2
+                    v = x[b, 2 * i + 1, 2 * j + 1, ch]
+                    if v > best:
+                        best, k = v, 3
+                    out[b, i, j, ch] = best
+                    if keep:
+                        offset[b, i, j, ch] = k
+            continue
         for j in range(wo):
+            # the window's first pixel, then each later one where it is larger: the
+            # loops over channels innermost, so each runs as vector instructions
             for ch in range(c):
-                best = x[b, i * ph, j * pw, ch]
-                k = 0
-                for di in range(ph):
-                    for dj in range(pw):
-                        v = x[b, i * ph + di, j * pw + dj, ch]
-                        if v > best:
-                            best = v
-                            k = di * pw + dj
-                out[b, i, j, ch] = best
-                if keep:
-                    offset[b, i, j, ch] = k
+                out[b, i, j, ch] = x[b, i * ph, j * pw, ch]
+            if keep:
+                for ch in range(c):
+                    offset[b, i, j, ch] = 0
+            for k in range(1, ph * pw):
+                y, xx = i * ph + k // pw, j * pw + k % pw
+                for ch in range(c):
+                    v = x[b, y, xx, ch]
+                    if v > out[b, i, j, ch]:
+                        out[b, i, j, ch] = v
+                        if keep:
+                            offset[b, i, j, ch] = k
 
 
 @kernel
