@@ -34,6 +34,8 @@ OPS = (
     "conv2d_forward", "conv2d_backward",
     # pooling
     "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
+    "global_max_pool2d_forward", "global_max_pool2d_backward",
+    "global_avg_pool2d_forward", "global_avg_pool2d_backward",
     # activations: forward(x, out) and the derivative from the output, backward(y, grad, out)
     "linear_forward", "linear_backward", "relu_forward", "relu_backward",
     "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
