@@ -154,6 +154,36 @@ def test_fused_sigmoid_binary_crossentropy_gradient_is_dl_dlogits(gradcheck, wei
     gradcheck.assert_close(grad, gradcheck.numerical_grad(f, z))
 
 
+@pytest.mark.parametrize("loss", [losses.SparseCategoricalCrossentropy(),
+                                  losses.SparseCategoricalCrossentropy(from_logits=True),
+                                  losses.CategoricalCrossentropy(),
+                                  losses.BinaryCrossentropy(),
+                                  losses.BinaryCrossentropy(from_logits=True)],
+                         ids=["sparse", "sparse_logits", "categorical", "binary",
+                              "binary_logits"])
+def test_the_fused_gradient_is_the_op(monkeypatch, loss):
+    """Every fused (and from_logits) gradient comes from one op,
+    tinyann.ops.softmax_cross_entropy_grad."""
+    from tinyann import ops
+
+    calls = []
+    op = ops.softmax_cross_entropy_grad
+
+    def spy(probs, onehot, scale, out=None):
+        calls.append(probs.shape)
+        return op(probs, onehot, scale, out=out)
+
+    monkeypatch.setattr(ops, "softmax_cross_entropy_grad", spy)
+    rng = np.random.default_rng(10)
+    probs = _probs(rng, (4, 3)).astype("float32")
+    labels = rng.integers(0, 3, size=4)
+    y_true = {"SparseCategoricalCrossentropy": labels,
+              "CategoricalCrossentropy": np.eye(3)[labels],
+              "BinaryCrossentropy": rng.integers(0, 2, size=(4, 3))}[type(loss).__name__]
+    loss.value_and_grad(y_true, probs, fused=True)
+    assert calls == [(4, 3)]
+
+
 def test_value_and_grad_leaves_inputs_alone():
     rng = np.random.default_rng(9)
     probs = activations.softmax(rng.normal(size=(4, 3)))

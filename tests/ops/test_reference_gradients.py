@@ -123,3 +123,17 @@ def test_sigmoid_binary_cross_entropy_grad(gradcheck):
     grad = REF["softmax_cross_entropy_grad"](REF["sigmoid_forward"](z), targets, 1.0 / z.size)
     gradcheck.assert_close(grad, gradcheck.numerical_grad(loss, z))
     assert ops.FUSIONS[("sigmoid", "binary_crossentropy")] == "softmax_cross_entropy_grad"
+
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_global_pooling(gradcheck, mode, keepdims):
+    rng = np.random.default_rng(6)
+    x = rng.permutation(np.arange(2 * 3 * 4 * 2) * 0.05).reshape(2, 3, 4, 2)
+    forward = REF[f"global_{mode}_pool2d_forward"]
+    y, ctx = forward(x, keepdims, training=True) if mode == "max" else forward(x, keepdims)
+    assert y.shape == ((2, 1, 1, 2) if keepdims else (2, 2))
+    g = rng.normal(size=y.shape)
+    dx = REF[f"global_{mode}_pool2d_backward"](g, ctx)
+    gradcheck.assert_close(dx, gradcheck.numerical_grad(lambda: np.sum(g * forward(x, keepdims)[0]),
+                                                        x))

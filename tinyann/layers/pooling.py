@@ -8,8 +8,6 @@ of its window (row-major), as TensorFlow does, so ties do not multiply it.
 
 from __future__ import annotations
 
-import numpy as np
-
 from tinyann import ops
 from tinyann.layers.layer import Layer
 from tinyann.utils import conv_utils
@@ -100,7 +98,7 @@ class _GlobalPooling2D(Layer):
         super().__init__(**kwargs)
         self.data_format = conv_utils.normalize_data_format(data_format)
         self.keepdims = bool(keepdims)
-        self._x = self._index = None
+        self._ctx = None  # what backward needs, from the last training call
 
     def _check_input(self, shape):
         conv_utils.check_image_input(self, shape)
@@ -122,31 +120,23 @@ class GlobalAveragePooling2D(_GlobalPooling2D):
     (``(batch, 1, 1, c)`` with ``keepdims=True``)."""
 
     def call(self, inputs, training=False):
+        y, ctx = ops.global_avg_pool2d_forward(inputs, self.keepdims)
         if training:
-            self._x = inputs.shape
-        return np.mean(inputs, axis=(1, 2), keepdims=self.keepdims, dtype=self.dtype)
+            self._ctx = ctx
+        return y
 
     def backward(self, grad_output):
-        n, rows, cols, channels = self._x
-        dx = np.empty(self._x, self.dtype)
-        # every pixel took 1/(rows*cols) of the mean
-        dx[...] = grad_output.reshape(n, 1, 1, channels) * dx.dtype.type(1.0 / (rows * cols))
-        return dx
+        return ops.global_avg_pool2d_backward(grad_output, self._ctx)
 
 
 class GlobalMaxPooling2D(_GlobalPooling2D):
     """The maximum over rows and columns; the gradient goes to the first maximum."""
 
     def call(self, inputs, training=False):
+        y, ctx = ops.global_max_pool2d_forward(inputs, self.keepdims, training)
         if training:
-            n, rows, cols, channels = inputs.shape
-            self._x = inputs.shape
-            self._index = inputs.reshape(n, rows * cols, channels).argmax(axis=1)
-        return np.max(inputs, axis=(1, 2), keepdims=self.keepdims)
+            self._ctx = ctx
+        return y
 
     def backward(self, grad_output):
-        n, rows, cols, channels = self._x
-        dx = np.zeros((n, rows * cols, channels), self.dtype)
-        np.put_along_axis(dx, self._index[:, None, :],
-                          grad_output.reshape(n, 1, channels), axis=1)
-        return dx.reshape(self._x)
+        return ops.global_max_pool2d_backward(grad_output, self._ctx)

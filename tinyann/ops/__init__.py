@@ -19,6 +19,12 @@ to the function would (the seed model's training step is about 50 microseconds).
 
 ``FUSIONS`` declares which producer/consumer pairs run a fused computation; the
 model graph and ``compile`` read it instead of looking at layer types.
+
+Adding an op: write the textbook version (docstring with shapes and math) in
+``ops/reference/<family>.py`` and its name in ``OPS``; if a faster form pays off,
+the same signature in ``ops/fast/<family>.py``; then a row of shapes in
+tests/ops/test_fast_matches_reference.py and, for a backward, a check in
+tests/ops/test_reference_gradients.py.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ OPS = (
     "conv2d_forward", "conv2d_backward",
     # pooling
     "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
+    "global_max_pool2d_forward", "global_max_pool2d_backward",
+    "global_avg_pool2d_forward", "global_avg_pool2d_backward",
     # activations: forward(x, out) and the derivative from the output, backward(y, grad, out)
     "linear_forward", "linear_backward", "relu_forward", "relu_backward",
     "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",

@@ -5,7 +5,9 @@ order the variables were given to ``build``. When the variables are views into
 one packed buffer (a model's fast path), ``apply_packed`` updates every weight
 with one set of NumPy calls; ``apply_gradients`` does the same update one
 variable at a time through views into the same slots, so both paths give
-identical numbers.
+identical numbers. The update formulas themselves are ops (``tinyann.ops``:
+``adam_update`` and the others, reference and fast); a subclass's ``_update``
+passes them the weight, its gradient, its slots and two scratch arrays.
 """
 
 from __future__ import annotations

@@ -68,3 +68,35 @@ def avg_pool2d_backward(dy, ctx):
     counts, geo = ctx
     share = dy.reshape((geo.input_shape[0],) + geo.output_hw + (geo.input_shape[3],)) / counts
     return _scatter(lambda k: share, geo, share.dtype)
+
+
+# ---------------------------------------------------------------------- global
+# One form serves both sets: a NumPy reduction is already the fast way.
+def global_avg_pool2d_forward(x, keepdims=False):
+    """``y = mean over rows and columns``: (n, h, w, c) -> (n, c) (or (n, 1, 1, c)).
+    Returns ``(y, ctx)``."""
+    return np.mean(x, axis=(1, 2), keepdims=keepdims, dtype=x.dtype), x.shape
+
+
+def global_avg_pool2d_backward(dy, ctx):
+    """dx: every pixel took ``1 / (h w)`` of the mean."""
+    n, rows, cols, channels = ctx
+    dx = np.empty(ctx, dy.dtype)
+    dx[...] = dy.reshape(n, 1, 1, channels) * dx.dtype.type(1.0 / (rows * cols))
+    return dx
+
+
+def global_max_pool2d_forward(x, keepdims=False, training=False):
+    """``y = max over rows and columns``. Returns ``(y, ctx)``: the input's shape and,
+    in training, the position of each channel's first maximum."""
+    n, rows, cols, channels = x.shape
+    first = x.reshape(n, rows * cols, channels).argmax(axis=1) if training else None
+    return np.max(x, axis=(1, 2), keepdims=keepdims), (x.shape, first)
+
+
+def global_max_pool2d_backward(dy, ctx):
+    """dx: ``dy`` at each channel's first maximum, zero elsewhere."""
+    (n, rows, cols, channels), first = ctx
+    dx = np.zeros((n, rows * cols, channels), dy.dtype)
+    np.put_along_axis(dx, first[:, None, :], dy.reshape(n, 1, channels), axis=1)
+    return dx.reshape(n, rows, cols, channels)
