@@ -22,6 +22,7 @@ from tinyann.trainers.train_step import make_train_step
 def train_epoch(model, state, data, batch_size, shuffle, cbl, steps_per_epoch=None):
     """One epoch of training steps; returns the number of steps run."""
     outputs = None
+    checks_each = not data.in_memory
     if data.in_memory:
         order = data.epoch_order(shuffle)
         batches = data.batches(batch_size, order=order)
@@ -43,7 +44,7 @@ def train_epoch(model, state, data, batch_size, shuffle, cbl, steps_per_epoch=No
             break
         if want_begin:
             cbl.on_train_batch_begin(step, None)
-        if not data.in_memory:
+        if checks_each:
             y = check_batch(model, state, xs, y)
             if train_step is None:
                 train_step = make_train_step(model, state, data.scan_inputs)
