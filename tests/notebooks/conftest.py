@@ -15,7 +15,20 @@ from types import SimpleNamespace
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-TINYANN = Path(sys.executable).with_name("tinyann")
+
+
+def _app_conftest():
+    """tests/app/conftest.py, whose headless Chromium fixture the browser test reuses."""
+    spec = importlib.util.spec_from_file_location(
+        "tinyann_tests_app_conftest", REPO / "tests" / "app" / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_APP = _app_conftest()
+browser = _APP.browser  # Debian's Chromium under Playwright (fails under CI if missing)
+free_port = _APP.free_port
 
 
 def _require(*names):
@@ -79,4 +92,5 @@ def stream_text(notebook, index, name="stdout"):
 def nb():
     """The helpers above for a test."""
     return SimpleNamespace(make=make_notebook, cli=tinyann_cli, read=read_notebook,
-                           outputs=outputs_of, stream=stream_text, env=child_env)
+                           outputs=outputs_of, stream=stream_text, env=child_env, repo=REPO,
+                           free_port=free_port)

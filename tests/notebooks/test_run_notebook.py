@@ -183,3 +183,9 @@ def test_notebook_options_are_refused_for_scripts(nb, tmp_path):
     assert done.returncode == 2 and "--output: only for notebooks" in done.stderr
     done = nb.cli(["run", "s.py", "--output", "o.ipynb"], cwd=tmp_path)  # the script's args
     assert done.returncode == 0 and done.stdout == "ran\n"
+
+
+def test_a_missing_notebook_is_a_one_line_error(nb, tmp_path):
+    done = nb.cli(["run", "nowhere.ipynb"], cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == "tinyann: error: can't open notebook 'nowhere.ipynb': no such file\n"
