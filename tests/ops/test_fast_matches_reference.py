@@ -12,9 +12,16 @@ import numpy as np
 import pytest
 
 from tinyann import ops
+from tinyann.ops import jit
 
 REF = ops.functions_of("reference")
-FAST = ops.functions_of("fast")
+# the NumPy set, and the compiled set where numba is installed (CI installs it)
+FAST_SETS = ["numpy"] + (["compiled"] if jit.available() else [])
+
+
+@pytest.fixture(params=FAST_SETS, scope="module")
+def fast(request):
+    return ops.functions_of(request.param)
 
 ELEMENTWISE = {"rtol": 1e-6, "atol": 1e-7}
 
@@ -44,17 +51,17 @@ DENSE = {  # (rows, inputs, units): few units (transposed kernel), many, many ro
 @pytest.mark.parametrize("geometry", DENSE.values(), ids=DENSE.keys())
 @pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "no_bias"])
-def test_dense(geometry, order, use_bias):
+def test_dense(fast, geometry, order, use_bias):
     rows, inputs, units = geometry
     rng = np.random.default_rng(rows * units)
     x = ordered(rng.normal(size=(rows, inputs)).astype("float32"), order)
     kernel = np.asarray(rng.normal(size=(inputs, units)).astype("float32"),
-                        order=FAST["dense_kernel_order"](units))
+                        order=fast["dense_kernel_order"](units))
     bias = rng.normal(size=units).astype("float32") if use_bias else None
     dz = rng.normal(size=(rows, units)).astype("float32")
-    close_sums(FAST["dense_forward"](x, kernel, bias), REF["dense_forward"](x, kernel, bias))
+    close_sums(fast["dense_forward"](x, kernel, bias), REF["dense_forward"](x, kernel, bias))
     grads = {}
-    for name, functions in (("fast", FAST), ("ref", REF)):
+    for name, functions in (("fast", fast), ("ref", REF)):
         dkernel = np.zeros_like(kernel, order="K")
         dbias = np.zeros(units, "float32") if use_bias else None
         dx = functions["dense_backward"](dz.copy(), x, kernel, dkernel, dbias)
@@ -93,10 +100,10 @@ def _conv_case(name, order, use_bias):
 @pytest.mark.parametrize("name", CONV)
 @pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "no_bias"])
-def test_conv2d(name, order, use_bias):
+def test_conv2d(fast, name, order, use_bias):
     x, kernel, bias, geometry = _conv_case(name, order, use_bias)
     results = {}
-    for set_name, functions in (("fast", FAST), ("ref", REF)):
+    for set_name, functions in (("fast", fast), ("ref", REF)):
         z, ctx = functions["conv2d_forward"](x, kernel, bias, *geometry, {}, True)
         z = z.copy()
         dz = np.random.default_rng(1).normal(size=z.shape).astype("float32")
@@ -109,11 +116,11 @@ def test_conv2d(name, order, use_bias):
             close_sums(fast_value, ref_value)
 
 
-def test_conv2d_inference_and_training_buffers_agree():
+def test_conv2d_inference_and_training_buffers_agree(fast):
     x, kernel, bias, geometry = _conv_case("3x3_same", "C", True)
     state = {}
-    trained, _ = FAST["conv2d_forward"](x, kernel, bias, *geometry, state, True)
-    inferred, _ = FAST["conv2d_forward"](x, kernel, bias, *geometry, state, False)
+    trained, _ = fast["conv2d_forward"](x, kernel, bias, *geometry, state, True)
+    inferred, _ = fast["conv2d_forward"](x, kernel, bias, *geometry, state, False)
     np.testing.assert_array_equal(trained, inferred)
     assert not np.shares_memory(trained, inferred)
 
@@ -144,11 +151,11 @@ def _pool_input(shape, order, ties=False):
 @pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("mode", ["max", "avg"])
 @pytest.mark.parametrize("ties", [False, True], ids=["distinct", "ties"])
-def test_pooling(name, order, mode, ties):
+def test_pooling(fast, name, order, mode, ties):
     shape, pool_size, strides, padding = POOL[name]
     x = _pool_input(shape, order, ties)
     results = {}
-    for set_name, functions in (("fast", FAST), ("ref", REF)):
+    for set_name, functions in (("fast", fast), ("ref", REF)):
         y, ctx = functions[f"{mode}_pool2d_forward"](x, pool_size, strides, padding, {}, True)
         y = y.copy()
         dy = np.random.default_rng(2).normal(size=y.shape).astype("float32")
@@ -171,25 +178,25 @@ SHAPES = {"one": (1, 1), "batch1": (1, 10), "odd": (7, 5), "3d": (2, 3, 4)}
 @pytest.mark.parametrize("shape", SHAPES.values(), ids=SHAPES.keys())
 @pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("in_place", [False, True], ids=["new", "in_place"])
-def test_activation(activation, shape, order, in_place):
+def test_activation(fast, activation, shape, order, in_place):
     rng = np.random.default_rng(3)
     x = ordered(rng.normal(0, 3, size=shape).astype("float32"), order)
     g = ordered(rng.normal(size=shape).astype("float32"), order)
     forward, backward = f"{activation}_forward", f"{activation}_backward"
     y_ref = REF[forward](x.copy())
     x_fast = x.copy(order="K")
-    y_fast = FAST[forward](x_fast, x_fast if in_place else None)
+    y_fast = fast[forward](x_fast, x_fast if in_place else None)
     np.testing.assert_allclose(y_fast, y_ref, **ELEMENTWISE)
     dx_ref = REF[backward](y_ref, g.copy())
     g_fast = g.copy(order="K")
-    dx_fast = FAST[backward](y_ref, g_fast, g_fast if in_place else None)
+    dx_fast = fast[backward](y_ref, g_fast, g_fast if in_place else None)
     np.testing.assert_allclose(dx_fast, dx_ref, **ELEMENTWISE)
 
 
-def test_sigmoid_saturates_without_warnings():
+def test_sigmoid_saturates_without_warnings(fast):
     x = np.array([[-1000.0, 0.0, 1000.0]], dtype="float32")
     with np.errstate(over="raise", invalid="raise", divide="raise"):
-        for functions in (FAST, REF):
+        for functions in (fast, REF):
             np.testing.assert_allclose(functions["sigmoid_forward"](x), [[0.0, 0.5, 1.0]],
                                        atol=1e-30)
 
@@ -198,7 +205,7 @@ def test_sigmoid_saturates_without_warnings():
 @pytest.mark.parametrize("rows", [1, 7, 32])
 @pytest.mark.parametrize("weighted", [False, True], ids=["1/n", "w/n"])
 @pytest.mark.parametrize("aliased", [False, True], ids=["new", "out=probs"])
-def test_softmax_cross_entropy_grad(rows, weighted, aliased):
+def test_softmax_cross_entropy_grad(fast, rows, weighted, aliased):
     rng = np.random.default_rng(rows)
     probs = REF["softmax_forward"](rng.normal(size=(rows, 10)).astype("float32"))
     onehot = np.eye(10, dtype="float32")[rng.integers(0, 10, rows)]
@@ -206,7 +213,7 @@ def test_softmax_cross_entropy_grad(rows, weighted, aliased):
              else np.float32(1.0 / rows))
     expected = REF["softmax_cross_entropy_grad"](probs, onehot, scale)
     target = probs.copy()
-    got = FAST["softmax_cross_entropy_grad"](target, onehot, scale,
+    got = fast["softmax_cross_entropy_grad"](target, onehot, scale,
                                              out=target if aliased else None)
     assert (got is target) == aliased
     np.testing.assert_allclose(got, expected, **ELEMENTWISE)
@@ -237,13 +244,13 @@ _WITH_STEP = {"adam_update", "adamax_update"}
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
 @pytest.mark.parametrize("shape", [(1,), (7, 5), (300,)], ids=["one", "matrix", "flat"])
-def test_optimizer_update(name, shape):
+def test_optimizer_update(fast, name, shape):
     op, slot_names, args = OPTIMIZERS[name]
     rng = np.random.default_rng(4)
     w0 = rng.normal(size=shape).astype("float32")
     grads = [rng.normal(size=shape).astype("float32") for _ in range(4)]
     states = {}
-    for set_name, functions in (("fast", FAST), ("ref", REF)):
+    for set_name, functions in (("fast", fast), ("ref", REF)):
         w = w0.copy()
         slots = {k: np.full(shape, 0.1 if k == "acc" else 0.0, "float32") for k in slot_names}
         scratch = (np.empty_like(w), np.empty_like(w))

@@ -17,7 +17,33 @@ the padding before the first row and column, ``top, left``.
 
 from __future__ import annotations
 
+import functools
+
+from tinyann.ops.fast import buffers
+from tinyann.ops.fast import conv as numpy_conv
 from tinyann.ops.jit import kernel, prange
+
+
+def im2col(x, cols, geo, padded=None, padded_view=None):
+    """As the NumPy set's ``im2col`` (few channels: its copy per kernel offset)."""
+    if x.shape[-1] < buffers.FEW_CHANNELS:
+        return buffers.im2col(x, cols, geo, padded, padded_view)
+    (sh, sw), (dh, dw) = geo.strides, geo.dilation
+    im2col_kernel(x, sh, sw, dh, dw, geo.pad_rows[0], geo.pad_cols[0], cols)
+    return cols
+
+
+def col2im(dcols, dx, geo):
+    """As the NumPy set's ``col2im``."""
+    (sh, sw), (dh, dw) = geo.strides, geo.dilation
+    col2im_kernel(dcols, geo.window[1], sh, sw, dh, dw, geo.pad_rows[0], geo.pad_cols[0],
+                  dx)
+    return dx
+
+
+# the NumPy set's convolution (its GEMMs and buffers) with these copies
+conv2d_forward = functools.partial(numpy_conv.conv2d_forward, im2col=im2col)
+conv2d_backward = functools.partial(numpy_conv.conv2d_backward, col2im=col2im)
 
 
 @kernel

@@ -74,11 +74,12 @@ class _ConvWorkspace:
 
 
 def conv2d_forward(x, kernel, bias, strides, padding, dilation_rate, state=None,
-                   training=False):
+                   training=False, im2col=im2col):
     """As the reference; ``state``: the caller's dict for one layer (buffers kept in it;
     ``state['name']`` names the layer in errors). Training and inference use separate
     buffers: a predict between a training forward pass and its backward pass (a
-    callback's, say) leaves the cached columns intact."""
+    callback's, say) leaves the cached columns intact. ``im2col``: the copy into the
+    columns (the compiled set passes its kernel)."""
 
     def make(key):
         return _ConvWorkspace(key[0], kernel.shape, strides, padding, dilation_rate,
@@ -111,9 +112,10 @@ def _stacked_weights(ws, kernel, bias):
     return both
 
 
-def conv2d_backward(dz, ctx, kernel, dkernel, dbias, need_dx=True):
+def conv2d_backward(dz, ctx, kernel, dkernel, dbias, need_dx=True, col2im=col2im):
     """As the reference. With many channels the columns' memory then holds dL/dcols:
-    a second backward needs a new forward pass first (a RuntimeError says so)."""
+    a second backward needs a new forward pass first (a RuntimeError says so).
+    ``col2im``: the add back onto the image (the compiled set passes its kernel)."""
     ws = ctx
     kh, kw, channels, filters = kernel.shape
     if ws.clobbered:
