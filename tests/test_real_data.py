@@ -12,6 +12,15 @@ from sklearn.model_selection import train_test_split
 import tinyann as keras
 
 
+@pytest.fixture(params=["numpy", "fast"])
+def kernels(request):
+    """Each recipe on the NumPy kernels and on the fast set (compiled, with numba)."""
+    previous = keras.config.kernels()
+    keras.config.set_kernels(request.param)
+    yield request.param
+    keras.config.set_kernels(previous)
+
+
 @pytest.fixture(scope="module")
 def fashion():
     (train_input, train_target), (test_input, test_target) = (
@@ -21,7 +30,7 @@ def fashion():
 
 
 @pytest.mark.slow
-def test_seed_002_recipe(fashion):
+def test_seed_002_recipe(fashion, kernels):
     # seed 002, unchanged but for the import (Keras 3 on TensorFlow: 0.8458)
     train_input, train_target = fashion
     keras.utils.set_random_seed(42)
@@ -40,7 +49,7 @@ def test_seed_002_recipe(fashion):
 
 
 @pytest.mark.slow
-def test_relu_network_with_adam(fashion):
+def test_relu_network_with_adam(fashion, kernels):
     # Flatten -> Dense(100, relu) -> Dense(10, softmax), 'adam' (Keras 3: 0.8723)
     train_input, train_target = fashion
     keras.utils.set_random_seed(42)
