@@ -212,3 +212,34 @@ def test_the_cnn_trains_to_the_same_bits_twice_and_as_the_numpy_set_nearly():
         np.testing.assert_array_equal(a, b)
         # col2im adds in another order: the sets agree to rounding, not to the bit
         np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-5)
+
+
+def test_describe_names_the_running_set_and_numba():
+    line = ops.describe()
+    assert line.startswith(f"Kernels: {ops.kernel_set()} (TINYANN_KERNELS={ops.kernels()}; ")
+    assert "numba 0." in line and jit.cache_dir() in line
+
+
+def test_without_numba_the_numpy_set_runs_quietly(tmp_path):
+    code = """
+        import json, sys, warnings
+        sys.modules["numba"] = None  # as if it were not installed
+        warnings.simplefilter("error")
+        import numpy as np
+        import tinyann as keras
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3),
+                                  keras.layers.MaxPooling2D(2), keras.layers.Flatten(),
+                                  keras.layers.Dense(3, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        model.fit(np.zeros((16, 8, 8, 1)), np.zeros(16, int), epochs=1, verbose=0)
+        print(json.dumps({"set": keras.ops.kernel_set(), "line": keras.ops.describe()}))
+    """
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                         text=True, timeout=300,
+                         env=base_env(PYTHONPATH=str(PACKAGE.parent),
+                                      TINYANN_CACHE_DIR=str(tmp_path)))
+    assert out.returncode == 0 and out.stderr == "", out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["set"] == "numpy"
+    assert "numba is not installed: pip install 'tinyann[fast]'" in result["line"]

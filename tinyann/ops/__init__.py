@@ -149,6 +149,20 @@ def kernels() -> str:
     return _active
 
 
+def describe() -> str:
+    """One line for diagnostics: the set that runs, and where the compiled one stands."""
+    from tinyann.ops import jit
+
+    running = kernel_set()
+    if not jit.available():
+        numba = "numba is not installed: pip install 'tinyann[fast]' for compiled kernels"
+    else:
+        from importlib.metadata import version
+
+        numba = f"numba {version('numba')}, cache {jit.cache_dir()}"
+    return f"Kernels: {running} (TINYANN_KERNELS={_active}; {numba})"
+
+
 def kernel_set() -> str:
     """The set actually running ('numpy' or 'reference'; 'fast' resolved)."""
     return _resolve(_active)

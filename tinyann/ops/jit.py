@@ -34,7 +34,10 @@ prange = range
 
 def available() -> bool:
     """Whether numba is installed (without importing it)."""
-    return importlib.util.find_spec("numba") is not None
+    try:
+        return importlib.util.find_spec("numba") is not None
+    except (ImportError, ValueError):  # blocked: sys.modules["numba"] = None
+        return False
 
 
 def cache_dir() -> str:
