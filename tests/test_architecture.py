@@ -16,6 +16,9 @@ BLOCKS = ("layers", "optimizers", "datasets", "utils", "ops", "losses", "activat
           "initializers", "regularizers", "callbacks", "variables", "backend", "config",
           "metrics")
 MODEL_LEVEL = ("models", "trainers")
+# the models import the loops that train them (trainers) and the files that keep them
+# (saving); those see a model through its attributes and never import models back
+BELOW_MODELS = ("trainers", "saving")
 # the app and the script runner sit on top of the library; the library never imports them
 TOP = ("app", "runner", "run", "compat", "cli", "__main__")
 
@@ -125,6 +128,8 @@ def crossed_lines(graph) -> list[str]:
             t = group(target)
             if g in BLOCKS and t in MODEL_LEVEL:
                 crossed.append(f"{source} -> {target} (a building block imports {t})")
+            elif g in BELOW_MODELS and t == "models":
+                crossed.append(f"{source} -> {target} ({g} import models)")
             elif g not in TOP and t in TOP:
                 crossed.append(f"{source} -> {target} (the library imports the app / runner)")
             elif g == "ops" and t == "layers":

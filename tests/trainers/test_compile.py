@@ -172,3 +172,26 @@ def test_accuracy_values_follow_the_resolved_metric():
     x = np.array([[1.0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0]])
     onehot = np.eye(3)[[0, 1, 2, 0]]  # the last one is predicted as class 1: wrong
     assert model.evaluate(x, onehot, verbose=0)[1] == pytest.approx(0.75)
+
+
+def test_compile_builds_one_compile_state_the_trainer_reads():
+    from tinyann.trainers.compile_state import CompileState
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    assert model._compile_state is None and not model.compiled and model.metrics == []
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    state = model._compile_state
+    assert isinstance(state, CompileState)
+    assert model.loss is state.loss and state.output_spec is None
+    assert not state.fused  # decided at the first data
+    rng = np.random.default_rng(0)
+    model.fit(rng.standard_normal((16, 4)), rng.integers(0, 3, 16), verbose=0)
+    assert state.fused  # softmax output + sparse cross-entropy
+    assert model.metrics == [state.loss_tracker, state.metrics]
+    assert model.compiled_metrics == state.metric_list
+    assert [m.name for m in state.metric_list] == ["accuracy"]
+    assert state.config == {"loss": "sparse_categorical_crossentropy", "loss_weights": None,
+                            "metrics": ["accuracy"]}
+    model.compile(optimizer="sgd", loss="mse")
+    assert model._compile_state is not state  # compiling again starts afresh

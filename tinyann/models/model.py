@@ -62,7 +62,6 @@ class Model(Layer):
         self.history = None
         self.stop_training = False
         self._packed = None
-        self._fused = False
         self._nested = False
         if inputs is not None or outputs is not None:
             if inputs is None or outputs is None:
