@@ -189,3 +189,12 @@ def test_a_missing_notebook_is_a_one_line_error(nb, tmp_path):
     done = nb.cli(["run", "nowhere.ipynb"], cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr == "tinyann: error: can't open notebook 'nowhere.ipynb': no such file\n"
+
+
+def test_a_kernel_that_dies_stops_the_run_with_status_1(nb, tmp_path):
+    path = nb.make(tmp_path / "dies.ipynb", "print('alive')", "import os\nos._exit(3)",
+                   "print('never')")
+    done = nb.cli(["run", str(path)], cwd=tmp_path)
+    assert done.returncode == 1
+    assert "tinyann run: the kernel died in cell 3" in done.stderr
+    assert "alive" in nb.stream(nb.read(tmp_path / "dies.tinyann.ipynb"), 1)

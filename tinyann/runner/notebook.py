@@ -163,8 +163,8 @@ def run_notebook(path, output=None, allow_errors=False, timeout=None, echo=None)
         status = 1
     except DeadKernelError:
         echo.cell_end()
-        print(f"tinyann run: the kernel died while running cell {state['cell'] + 1}",
-              file=sys.stderr)
+        where = "at start-up" if state["cell"] is None else f"in cell {state['cell'] + 1}"
+        print(f"tinyann run: the kernel died {where}", file=sys.stderr)
         status = 1
     finally:
         sockets.cleanup()
