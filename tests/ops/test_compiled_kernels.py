@@ -50,8 +50,7 @@ def test_im2col_and_col2im_match_numpy(shape, k, s, d, padding):
     oh, ow, top, left = geo[:4]
     assert oh > 0 and ow > 0  # every geometry of the table fits its image
     cols = np.full((n * oh * ow, k * k * c + 1), 7, np.float32)  # + the bias's column
-    cols6 = cols[:, :-1].reshape(n, oh, ow, k, k, c)  # a view, as Conv2D keeps it
-    conv.im2col_kernel(x, s, s, d, d, top, left, cols6)
+    conv.im2col_kernel(x, k, k, s, s, d, d, top, left, oh, ow, cols)
     np.testing.assert_array_equal(cols[:, :-1], reference_im2col(x, k, s, d, geo))
     assert np.all(cols[:, -1] == 7)
     # col2im is im2col's transpose: every column entry added back where it came from

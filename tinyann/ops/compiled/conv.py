@@ -8,8 +8,8 @@ pixel, the column gradients of every tap that read it, so each pixel is written
 once, in one pass (the NumPy set adds ``kh*kw`` strided slices into the image one
 after another).
 
-Shapes: ``x, dx (n, h, w, c)``; ``cols (n, oh, ow, kh, kw, c)`` (a view of the
-column matrix, whose other columns, such as the bias's ones, are left alone);
+Shapes: ``x, dx (n, h, w, c)``; ``cols (n*oh*ow, >= kh*kw*c)``, C-contiguous (its
+columns past ``kh*kw*c``, such as the bias's ones, are left alone);
 ``dcols (kh*kw, n, oh, ow, c)``, one block per kernel tap (the layout the
 backward GEMM writes). The geometry: strides ``sh, sw``, dilation ``dh, dw``, and
 the padding before the first row and column, ``top, left``.
@@ -24,13 +24,14 @@ from tinyann.ops.fast import conv as numpy_conv
 from tinyann.ops.jit import kernel, prange
 
 
-def im2col(x, cols, geo, padded=None, padded_view=None):
-    """As the NumPy set's ``im2col`` (few channels: its copy per kernel offset)."""
+def fill_columns(x, ws):
+    """As the NumPy set's (few channels: its copy per kernel offset)."""
     if x.shape[-1] < buffers.FEW_CHANNELS:
-        return buffers.im2col(x, cols, geo, padded, padded_view)
-    (sh, sw), (dh, dw) = geo.strides, geo.dilation
-    im2col_kernel(x, sh, sw, dh, dw, geo.pad_rows[0], geo.pad_cols[0], cols)
-    return cols
+        return numpy_conv.fill_columns(x, ws)
+    geo = ws.geo
+    (kh, kw), (sh, sw), (dh, dw) = geo.window, geo.strides, geo.dilation
+    im2col_kernel(x, kh, kw, sh, sw, dh, dw, geo.pad_rows[0], geo.pad_cols[0], geo.out_rows,
+                  geo.out_cols, ws.cols)
 
 
 def col2im(dcols, dx, geo):
@@ -42,27 +43,28 @@ def col2im(dcols, dx, geo):
 
 
 # the NumPy set's convolution (its GEMMs and buffers) with these copies
-conv2d_forward = functools.partial(numpy_conv.conv2d_forward, im2col=im2col)
+conv2d_forward = functools.partial(numpy_conv.conv2d_forward, fill_columns=fill_columns)
 conv2d_backward = functools.partial(numpy_conv.conv2d_backward, col2im=col2im)
 
 
 @kernel
-def im2col_kernel(x, sh, sw, dh, dw, top, left, cols):
+def im2col_kernel(x, kh, kw, sh, sw, dh, dw, top, left, oh, ow, cols):
     n, h, w, c = x.shape
-    _, oh, ow, kh, kw, _ = cols.shape
     for r in prange(n * oh):
         b, i = r // oh, r % oh
         for j in range(ow):
+            row = (b * oh + i) * ow + j
             for ki in range(kh):
                 y = i * sh + ki * dh - top
                 for kj in range(kw):
                     xx = j * sw + kj * dw - left
+                    start = (ki * kw + kj) * c
                     if y < 0 or y >= h or xx < 0 or xx >= w:
                         for ch in range(c):
-                            cols[b, i, j, ki, kj, ch] = 0
+                            cols[row, start + ch] = 0
                     else:
                         for ch in range(c):
-                            cols[b, i, j, ki, kj, ch] = x[b, y, xx, ch]
+                            cols[row, start + ch] = x[b, y, xx, ch]
 
 
 @kernel

@@ -73,13 +73,18 @@ class _ConvWorkspace:
         self.weights = self.dweights = self.dx = None  # buffers reused batch to batch
 
 
+def fill_columns(x, ws):
+    """im2col into the workspace's columns, by the NumPy copies."""
+    im2col(x, ws.cols6, ws.geo, ws.padded, ws.padded_view)
+
+
 def conv2d_forward(x, kernel, bias, strides, padding, dilation_rate, state=None,
-                   training=False, im2col=im2col):
+                   training=False, fill_columns=fill_columns):
     """As the reference; ``state``: the caller's dict for one layer (buffers kept in it;
     ``state['name']`` names the layer in errors). Training and inference use separate
     buffers: a predict between a training forward pass and its backward pass (a
-    callback's, say) leaves the cached columns intact. ``im2col``: the copy into the
-    columns (the compiled set passes its kernel)."""
+    callback's, say) leaves the cached columns intact. ``fill_columns(x, ws)``: the
+    im2col copy into ``ws.cols`` (the compiled set passes its kernel)."""
 
     def make(key):
         return _ConvWorkspace(key[0], kernel.shape, strides, padding, dilation_rate,
@@ -89,7 +94,7 @@ def conv2d_forward(x, kernel, bias, strides, padding, dilation_rate, state=None,
     # inference buffers per thread, so that predictions may run in several threads
     ws = workspaces(state, make).get((x.shape, True) if training else (
         x.shape, False, threading.get_ident()))
-    im2col(x, ws.cols6, ws.geo, ws.padded, ws.padded_view)
+    fill_columns(x, ws)
     if ws.clobbered:
         if bias is not None:
             ws.cols[:, -1] = 1  # the bias's column, overwritten by the last backward
