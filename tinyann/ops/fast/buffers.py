@@ -35,7 +35,10 @@ class Workspaces:
             if len(self._items) > _MAX_WORKSPACES:
                 self._items.popitem(last=False)
         else:
-            self._items.move_to_end(key)
+            try:
+                self._items.move_to_end(key)
+            except KeyError:  # another thread dropped it meanwhile: ws is still whole
+                pass
         return ws
 
     def clear(self):
