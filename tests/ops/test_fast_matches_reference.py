@@ -262,3 +262,27 @@ def test_optimizer_update(fast, name, shape):
     np.testing.assert_allclose(states["fast"][0], states["ref"][0], **ELEMENTWISE)
     for k in slot_names:
         np.testing.assert_allclose(states["fast"][1][k], states["ref"][1][k], **ELEMENTWISE)
+
+
+def test_conv2d_inference_in_several_threads_at_once(fast):
+    """Each thread's inference has its own columns: concurrent predictions give the
+    serial results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(8, 16, 16, 9)).astype("float32")
+    kernel = rng.normal(size=(3, 3, 9, 16)).astype("float32")
+    bias, geometry = np.zeros(16, "float32"), ((1, 1), "same", (1, 1))
+    inputs = [x * (k + 1) for k in range(8)]
+    state = {}
+    serial = [fast["conv2d_forward"](a, kernel, bias, *geometry, {}, False)[0] for a in inputs]
+
+    def predict(a):
+        return [fast["conv2d_forward"](a, kernel, bias, *geometry, state, False)[0].copy()
+                for _ in range(10)]
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(predict, inputs))
+    for expected, runs in zip(serial, results):
+        for got in runs:
+            np.testing.assert_array_equal(got, expected)
