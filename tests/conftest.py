@@ -1,4 +1,4 @@
-"""Shared test helpers: a float64 switch and a central-difference gradient.
+"""Shared test helpers: a float64 switch, a central-difference gradient, a browser.
 
 Gradient checks run the whole library in float64 (``float64`` fixture), so a
 central difference with a step of 1e-6 agrees with an exact gradient to about
@@ -9,6 +9,7 @@ fixtures (``gradcheck.numerical_grad``...), since test directories are not packa
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -160,3 +161,29 @@ def reference():
     """Hand-written float64 versions of what the models compute, to check against."""
     return SimpleNamespace(softmax=_softmax, sparse_ce=_sparse_ce,
                            sgd_softmax_fit=_sgd_softmax_fit)
+
+
+# ---------------------------------------------------------------- browser tests
+# one Chromium for the whole session: Playwright's sync API runs one instance per thread,
+# so the web page's tests (tests/app) and JupyterLab's (tests/notebooks) share it
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium driven by Playwright; skips where it is not installed
+    (``make test`` installs it), except under CI where that is an error."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing; `make browser` installs it")
+        pytest.skip(f"{CHROMIUM} is missing; `make browser` installs it")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

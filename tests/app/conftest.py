@@ -20,10 +20,6 @@ from PIL import Image, ImageDraw
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                         "fixtures", "images")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 
 def draw_shape(label: int, size: int = 28, ink=255, paper=0, rng=None) -> Image.Image:
@@ -205,20 +201,3 @@ def images():
     """Paths of the fixture photos, and helpers to make pictures."""
     return SimpleNamespace(dir=FIXTURES, path=lambda name: os.path.join(FIXTURES, name),
                            photo_of_shape=photo_of_shape, draw_shape=draw_shape)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """Debian's headless Chromium driven by Playwright; skips where it is not installed
-    (``make test`` installs it), except under CI where that is an error."""
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing; `make browser` installs it")
-        pytest.skip(f"{CHROMIUM} is missing; `make browser` installs it")
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,18 +18,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _app_conftest():
-    """tests/app/conftest.py, whose headless Chromium fixture the browser test reuses."""
-    spec = importlib.util.spec_from_file_location(
-        "tinyann_tests_app_conftest", REPO / "tests" / "app" / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_APP = _app_conftest()
-browser = _APP.browser  # Debian's Chromium under Playwright (fails under CI if missing)
-free_port = _APP.free_port
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _require(*names):

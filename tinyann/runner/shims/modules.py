@@ -76,6 +76,7 @@ def _resolve(name):
         return None
     from tinyann.runner.shims import tensorflow as tf
 
+    tf.serve_module = module  # `tf.keras`: the served `tensorflow.keras`
     obj = tf
     for part in parts[1:]:
         allowed = tf.SERVED if obj is tf else vars(obj)

@@ -171,12 +171,15 @@ data = Namespace(
 
 
 # ---------------------------------------------------------------------- the rest
-def __getattr__(name):
-    if name == "keras":
-        # the same served module as `import tensorflow.keras` (clear errors included)
-        from tinyann.runner.shims import modules
+#: ``name -> served module``, set by ``shims.modules`` when it serves this module
+#: (so that the two never import each other)
+serve_module = None
 
-        return modules.module("tensorflow.keras")
+
+def __getattr__(name):
+    if name == "keras" and serve_module is not None:
+        # the same served module as `import tensorflow.keras` (clear errors included)
+        return serve_module("tensorflow.keras")
     if name.startswith("__"):
         raise AttributeError(name)
     raise not_served(f"tf.{name}", _HINTS.get(name))
