@@ -12,8 +12,9 @@ removed and the kernel compiled afresh.
 Kernels loop with ``prange``: numba then knows the arrays of one iteration do not
 overlap and vectorizes the loop (Adam's update measured 6x faster than the same
 loop with ``range``), whether one thread runs it or several. How many threads run
-is :func:`set_threads` (default 1: see ``benchmarks/README.md`` for when both
-cores help).
+is :func:`set_threads`, default 1: with two, numba's worker threads and OpenBLAS's
+wait on each other between kernels and products (the textbook CNN measured 62 ms a
+step against 6.5 ms with one, on 2 cores).
 """
 
 from __future__ import annotations
