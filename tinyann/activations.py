@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyann import ops
+from tinyann import _identifiers, ops
 
 
 class Activation:
@@ -109,11 +109,7 @@ def serialize(activation) -> str:
 
 def deserialize(config, custom_objects=None) -> Activation:
     """An activation from ``serialize``'s output: a name or a config dict."""
-    if not isinstance(config, (str, dict)):
-        raise ValueError(
-            "Could not deserialize activation: expected a name or a config dict. "
-            f"Received: {config!r} of type {type(config).__name__}"
-        )
+    _identifiers.check_deserializable(config, "activation")
     return get(config)
 
 

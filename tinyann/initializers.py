@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from tinyann import backend
+from tinyann import _identifiers, backend
 
 
 def _fans(shape) -> tuple[float, float]:
@@ -36,18 +36,11 @@ def _truncated_unit_normal(rng, shape) -> np.ndarray:
     return values
 
 
-class Initializer:
+class Initializer(_identifiers.Configurable):
     """Base class: ``initializer(shape, dtype=None) -> ndarray``."""
 
     def __call__(self, shape, dtype=None):
         raise NotImplementedError
-
-    def get_config(self) -> dict:
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 class _Seeded(Initializer):
@@ -209,28 +202,14 @@ _ALIASES = {
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
 }
 _NAMES = {cls: name for name, cls in _ALIASES.items()}
+_IDENTIFIERS = _identifiers.Identifiers("initializer", Initializer, _ALIASES, _CLASSES)
 
 
 def get(identifier) -> Initializer:
     """An initializer from a string (``'glorot_uniform'``), a Keras config dict or an instance."""
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _ALIASES.get(identifier) or _CLASSES.get(identifier)
-        if cls is None:
-            raise ValueError(
-                f"Could not interpret initializer identifier: {identifier!r}. "
-                f"Expected one of {sorted(_ALIASES)}"
-            )
-        return cls()
-    if isinstance(identifier, dict) and "class_name" in identifier:
-        name = identifier["class_name"]
-        cls = _CLASSES.get(name) or _ALIASES.get(name)
-        if cls is None:
-            raise ValueError(
-                f"Unknown initializer class {name!r}. Expected one of {sorted(_CLASSES)}"
-            )
-        return cls.from_config(identifier.get("config") or {})
+    found = _IDENTIFIERS.lookup(identifier)
+    if found is not None:
+        return found
     if callable(identifier):
         return _FunctionInitializer(identifier)
     raise ValueError(
@@ -241,21 +220,12 @@ def get(identifier) -> Initializer:
 
 def serialize(initializer: Initializer) -> dict:
     """Keras's config form: ``{'module', 'class_name', 'config', 'registered_name'}``."""
-    return {
-        "module": "keras.initializers",
-        "class_name": type(initializer).__name__,
-        "config": initializer.get_config(),
-        "registered_name": None,
-    }
+    return _identifiers.serialize(initializer, "keras.initializers")
 
 
 def deserialize(config, custom_objects=None) -> Initializer:
     """An initializer from ``serialize``'s output (or a name)."""
-    if not isinstance(config, (str, dict)):
-        raise ValueError(
-            "Could not deserialize initializer: expected a name or a config dict. "
-            f"Received: {config!r} of type {type(config).__name__}"
-        )
+    _identifiers.check_deserializable(config, "initializer")
     return get(config)
 
 

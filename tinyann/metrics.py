@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyann import backend, losses
+from tinyann import _identifiers, backend, losses
 
 
-class Metric:
+class Metric(_identifiers.Configurable):
     """Base class for stateful metrics."""
 
     def __init__(self, name=None, dtype=None):
@@ -40,10 +40,6 @@ class Metric:
 
     def get_config(self) -> dict:
         return {"name": self.name, "dtype": self.dtype}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
@@ -316,32 +312,19 @@ _STRINGS = {
     "binary_crossentropy": BinaryCrossentropy,
 }
 _ACCURACY_STRINGS = ("accuracy", "acc")
+# every string get() reads; the metric takes the string as its name (the history's key)
+_NAMED = {**dict.fromkeys(_ACCURACY_STRINGS, Accuracy), **_STRINGS}
+_IDENTIFIERS = _identifiers.Identifiers("metric", Metric, _NAMED, _CLASSES,
+                                        names_in_configs=False, classes_too=True)
 
 
 def get(identifier) -> Metric:
     """A metric from a string, a config dict or an instance (not 'accuracy': see resolve)."""
-    if isinstance(identifier, Metric):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Metric):
-        return identifier()
-    if isinstance(identifier, str):
-        if identifier in _ACCURACY_STRINGS:
-            return Accuracy(name=identifier)
-        cls = _STRINGS.get(identifier) or _CLASSES.get(identifier)
-        if cls is None:
-            raise ValueError(
-                f"Could not interpret metric identifier: {identifier!r}. Expected one of "
-                f"{sorted(set(_STRINGS) | set(_ACCURACY_STRINGS))}"
-            )
-        return cls(name=identifier) if identifier in _STRINGS else cls()
-    if isinstance(identifier, dict) and "class_name" in identifier:
-        cls = _CLASSES.get(identifier["class_name"])
-        if cls is None:
-            raise ValueError(
-                f"Unknown metric class {identifier['class_name']!r}. "
-                f"Expected one of {sorted(_CLASSES)}"
-            )
-        return cls.from_config(identifier.get("config") or {})
+    if isinstance(identifier, str) and identifier in _NAMED:
+        return _NAMED[identifier](name=identifier)
+    found = _IDENTIFIERS.lookup(identifier)
+    if found is not None:
+        return found
     if callable(identifier):
         return MeanMetricWrapper(identifier)
     raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
@@ -443,5 +426,4 @@ class CompileMetrics(Metric):
 
 
 def serialize(metric: Metric) -> dict:
-    return {"module": "keras.metrics", "class_name": type(metric).__name__,
-            "config": metric.get_config(), "registered_name": None}
+    return _identifiers.serialize(metric, "keras.metrics")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinyann import _identifiers
 
-class Regularizer:
+
+class Regularizer(_identifiers.Configurable):
     """``penalty = regularizer(w)``; ``gradient(w)`` is d penalty / dw."""
 
     def __call__(self, w) -> float:
@@ -13,13 +15,6 @@ class Regularizer:
 
     def gradient(self, w) -> np.ndarray:
         raise NotImplementedError
-
-    def get_config(self) -> dict:
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 class L1L2(Regularizer):
@@ -93,15 +88,10 @@ def get(identifier):
 def serialize(regularizer):
     if regularizer is None:
         return None
-    return {"module": "keras.regularizers", "class_name": type(regularizer).__name__,
-            "config": regularizer.get_config(), "registered_name": None}
+    return _identifiers.serialize(regularizer, "keras.regularizers")
 
 
 def deserialize(config, custom_objects=None):
     """A regularizer from ``serialize``'s output (or a name)."""
-    if not isinstance(config, (str, dict)):
-        raise ValueError(
-            "Could not deserialize regularizer: expected a name or a config dict. "
-            f"Received: {config!r} of type {type(config).__name__}"
-        )
+    _identifiers.check_deserializable(config, "regularizer")
     return get(config)

@@ -3,6 +3,7 @@
     optimizers.get("adam") -> Adam()
 """
 
+from tinyann import _identifiers
 from tinyann.optimizers import schedules
 from tinyann.optimizers.adagrad import Adadelta, Adagrad
 from tinyann.optimizers.adam import Adam, Adamax, AdamW
@@ -38,8 +39,7 @@ def get(identifier) -> Optimizer:
 
 
 def serialize(optimizer: Optimizer) -> dict:
-    return {"module": "keras.optimizers", "class_name": type(optimizer).__name__,
-            "config": optimizer.get_config(), "registered_name": None}
+    return _identifiers.serialize(optimizer, "keras.optimizers")
 
 
 def deserialize(config: dict) -> Optimizer:

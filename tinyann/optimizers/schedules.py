@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from tinyann import _identifiers
+
 
 def _check_decay_steps(decay_steps):
     if decay_steps <= 0:
@@ -12,7 +14,7 @@ def _check_decay_steps(decay_steps):
         )
 
 
-class LearningRateSchedule:
+class LearningRateSchedule(_identifiers.Configurable):
     """Base class: callable on the optimizer's ``iterations``."""
 
     # a built-in schedule's config: these attributes, in Keras's order
@@ -25,10 +27,6 @@ class LearningRateSchedule:
         if not self._config_keys:
             raise NotImplementedError
         return {key: getattr(self, key) for key in self._config_keys}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 class _Decay(LearningRateSchedule):
@@ -141,5 +139,4 @@ def deserialize(config: dict) -> LearningRateSchedule:
 
 
 def serialize(schedule: LearningRateSchedule) -> dict:
-    return {"module": "keras.optimizers.schedules", "class_name": type(schedule).__name__,
-            "config": schedule.get_config(), "registered_name": None}
+    return _identifiers.serialize(schedule, "keras.optimizers.schedules")
