@@ -27,6 +27,12 @@ def serialize(obj, module: str) -> dict:
             "config": obj.get_config(), "registered_name": None}
 
 
+def not_understood(kind: str, identifier, expected: str | None = None) -> ValueError:
+    """Keras's error for an identifier ``get`` cannot read (``expected``: what it reads)."""
+    message = f"Could not interpret {kind} identifier: {identifier!r}"
+    return ValueError(message if expected is None else f"{message}. Expected {expected}")
+
+
 def check_deserializable(config, kind: str) -> None:
     """``deserialize`` takes a name or a config dict; anything else is an error."""
     if not isinstance(config, (str, dict)):
@@ -64,10 +70,7 @@ class Identifiers:
         if isinstance(identifier, str):
             cls = self.names.get(identifier) or self.classes.get(identifier)
             if cls is None:
-                raise ValueError(
-                    f"Could not interpret {self.kind} identifier: {identifier!r}. "
-                    f"Expected one of {sorted(self.names)}"
-                )
+                raise not_understood(self.kind, identifier, f"one of {sorted(self.names)}")
             return cls()
         if isinstance(identifier, dict) and "class_name" in identifier:
             name = identifier["class_name"]

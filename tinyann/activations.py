@@ -90,16 +90,13 @@ def get(identifier) -> Activation:
         key = identifier.lower()
         if key in _INSTANCES:
             return _INSTANCES[key]
-        raise ValueError(
-            f"Could not interpret activation function identifier: {identifier!r}. "
-            f"Expected one of {sorted(_INSTANCES)}"
-        )
+        raise _identifiers.not_understood("activation function", identifier,
+                                          f"one of {sorted(_INSTANCES)}")
     if callable(identifier):
         return _CallableActivation(identifier)
-    raise ValueError(
-        f"Could not interpret activation function identifier: {identifier!r}. "
-        f"Expected a string, None or an activation. Received type {type(identifier).__name__}"
-    )
+    raise _identifiers.not_understood(
+        "activation function", identifier,
+        f"a string, None or an activation. Received type {type(identifier).__name__}")
 
 
 def serialize(activation) -> str:

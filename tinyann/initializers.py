@@ -212,10 +212,8 @@ def get(identifier) -> Initializer:
         return found
     if callable(identifier):
         return _FunctionInitializer(identifier)
-    raise ValueError(
-        f"Could not interpret initializer identifier: {identifier!r}. "
-        "Expected a string, a config dict or an Initializer."
-    )
+    raise _identifiers.not_understood("initializer", identifier,
+                                      "a string, a config dict or an Initializer.")
 
 
 def serialize(initializer: Initializer) -> dict:

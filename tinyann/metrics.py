@@ -327,7 +327,7 @@ def get(identifier) -> Metric:
         return found
     if callable(identifier):
         return MeanMetricWrapper(identifier)
-    raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
+    raise _identifiers.not_understood("metric", identifier)
 
 
 def resolve(identifier, y_true_shape, y_pred_shape) -> Metric:

@@ -79,10 +79,8 @@ def get(identifier):
         return _CLASSES[identifier]()
     if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
         return _CLASSES[identifier["class_name"]].from_config(identifier.get("config") or {})
-    raise ValueError(
-        f"Could not interpret regularizer identifier: {identifier!r}. "
-        f"Expected one of {sorted(_CLASSES)}, a config dict or a Regularizer."
-    )
+    raise _identifiers.not_understood(
+        "regularizer", identifier, f"one of {sorted(_CLASSES)}, a config dict or a Regularizer.")
 
 
 def serialize(regularizer):

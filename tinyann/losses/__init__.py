@@ -80,10 +80,9 @@ def get(identifier) -> Loss:
         return found
     if callable(identifier) and identifier in _FUNCTIONS:
         return _FUNCTIONS[identifier]()
-    raise ValueError(
-        f"Could not interpret loss identifier: {identifier!r}. Expected a string such as "
-        "'sparse_categorical_crossentropy', a Loss instance or a tinyann loss function."
-    )
+    raise _identifiers.not_understood("loss", identifier, (
+        "a string such as 'sparse_categorical_crossentropy', a Loss instance or a tinyann "
+        "loss function."))
 
 
 def serialize(loss: Loss) -> dict:

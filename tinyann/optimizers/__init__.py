@@ -25,17 +25,13 @@ def get(identifier) -> Optimizer:
     if isinstance(identifier, str):
         cls = _STRINGS.get(identifier.lower())
         if cls is None:
-            raise ValueError(
-                f"Could not interpret optimizer identifier: {identifier!r}. "
-                f"Expected one of {sorted(_STRINGS)}"
-            )
+            raise _identifiers.not_understood("optimizer", identifier,
+                                              f"one of {sorted(_STRINGS)}")
         return cls()
     if isinstance(identifier, dict):
         return deserialize(identifier)
-    raise ValueError(
-        f"Could not interpret optimizer identifier: {identifier!r}. "
-        "Expected a string, a config dict or an Optimizer instance."
-    )
+    raise _identifiers.not_understood("optimizer", identifier,
+                                      "a string, a config dict or an Optimizer instance.")
 
 
 def serialize(optimizer: Optimizer) -> dict:
