@@ -62,6 +62,9 @@ class Mean(Metric):
 class MeanMetricWrapper(Metric):
     """The mean of ``fn(y_true, y_pred)`` per sample, weighted by ``sample_weight``."""
 
+    # the keyword arguments of ``fn`` that a built-in metric's config lists
+    _config_kwargs: tuple[str, ...] = ()
+
     def __init__(self, fn, name=None, dtype=None, **kwargs):
         self._fn = fn
         self._fn_kwargs = kwargs
@@ -69,6 +72,11 @@ class MeanMetricWrapper(Metric):
 
     def _values(self, y_true, y_pred):
         return self._fn(y_true, y_pred, **self._fn_kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update((key, self._fn_kwargs[key]) for key in self._config_kwargs)
+        return config
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         values = np.asarray(self._values(y_true, y_pred))
@@ -151,30 +159,27 @@ class CategoricalAccuracy(MeanMetricWrapper):
 
 
 class BinaryAccuracy(MeanMetricWrapper):
+    _config_kwargs = ("threshold",)
+
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
         super().__init__(binary_accuracy, name, dtype, threshold=threshold)
         self.threshold = threshold
 
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "threshold": self.threshold}
-
 
 class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
+    _config_kwargs = ("k",)
+
     def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None):
         super().__init__(sparse_top_k_categorical_accuracy, name, dtype, k=k)
         self.k = k
 
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "k": self.k}
-
 
 class TopKCategoricalAccuracy(MeanMetricWrapper):
+    _config_kwargs = ("k",)
+
     def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
         super().__init__(top_k_categorical_accuracy, name, dtype, k=k)
         self.k = k
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "k": self.k}
 
 
 # ---------------------------------------------------------------- regression
@@ -256,10 +261,10 @@ def _pop_defaults(cls, config, **defaults) -> dict:
 class _CrossentropyMetric(MeanMetricWrapper):
     # Keras's extra config keys, with the only values tinyann's metric supports
     _keras_defaults: dict = {}
+    _config_kwargs = ("from_logits",)
 
     def get_config(self):
-        return {"name": self.name, "dtype": self.dtype,
-                "from_logits": self._fn_kwargs["from_logits"], **self._keras_defaults}
+        return {**super().get_config(), **self._keras_defaults}
 
     @classmethod
     def from_config(cls, config):
