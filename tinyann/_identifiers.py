@@ -33,13 +33,15 @@ def not_understood(kind: str, identifier, expected: str | None = None) -> ValueE
     return ValueError(message if expected is None else f"{message}. Expected {expected}")
 
 
-def check_deserializable(config, kind: str) -> None:
-    """``deserialize`` takes a name or a config dict; anything else is an error."""
+def deserializable(config, kind: str):
+    """``config``, which ``deserialize`` takes as a name or a config dict: anything
+    else is an error."""
     if not isinstance(config, (str, dict)):
         raise ValueError(
             f"Could not deserialize {kind}: expected a name or a config dict. "
             f"Received: {config!r} of type {type(config).__name__}"
         )
+    return config
 
 
 @dataclass(frozen=True)

@@ -106,8 +106,7 @@ def serialize(activation) -> str:
 
 def deserialize(config, custom_objects=None) -> Activation:
     """An activation from ``serialize``'s output: a name or a config dict."""
-    _identifiers.check_deserializable(config, "activation")
-    return get(config)
+    return get(_identifiers.deserializable(config, "activation"))
 
 
 class _CallableActivation(Activation):

@@ -219,8 +219,7 @@ def serialize(initializer: Initializer) -> dict:
 
 def deserialize(config, custom_objects=None) -> Initializer:
     """An initializer from ``serialize``'s output (or a name)."""
-    _identifiers.check_deserializable(config, "initializer")
-    return get(config)
+    return get(_identifiers.deserializable(config, "initializer"))
 
 
 class _FunctionInitializer(Initializer):

@@ -91,5 +91,4 @@ def serialize(regularizer):
 
 def deserialize(config, custom_objects=None):
     """A regularizer from ``serialize``'s output (or a name)."""
-    _identifiers.check_deserializable(config, "regularizer")
-    return get(config)
+    return get(_identifiers.deserializable(config, "regularizer"))

@@ -91,5 +91,4 @@ def serialize(loss: Loss) -> dict:
 
 def deserialize(config, custom_objects=None) -> Loss:
     """A loss from ``serialize``'s output (or a name)."""
-    _identifiers.check_deserializable(config, "loss")
-    return get(config)
+    return get(_identifiers.deserializable(config, "loss"))
