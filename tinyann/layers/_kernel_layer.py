@@ -28,6 +28,8 @@ def check_supported(activity_regularizer, kernel_constraint, bias_constraint, lo
 class KernelLayer(Layer):
     """Base of the layers with an activation, a ``kernel`` and an optional ``bias``."""
 
+    # the layer's own config entries, before the activation's, kernel's and bias's
+    _config_keys: tuple[str, ...] = ()
     # Keras's Conv config lists activity_regularizer (always None here); its Dense does not
     _config_activity_regularizer = False
 
@@ -51,9 +53,12 @@ class KernelLayer(Layer):
                                         name="bias", regularizer=self.bias_regularizer)
         self.built = True
 
-    def _kernel_config(self) -> dict:
-        """The config entries of the activation, kernel and bias, in Keras's order."""
-        config = dict(
+    def get_config(self):
+        """The layer's config: its ``_config_keys``, then the activation, kernel and bias
+        entries, in Keras's order."""
+        config = super().get_config()
+        config.update((key, getattr(self, key)) for key in self._config_keys)
+        config.update(
             activation=self.activation.name,
             use_bias=self.use_bias,
             kernel_initializer=initializers.serialize(self.kernel_initializer),

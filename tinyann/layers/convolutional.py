@@ -39,6 +39,10 @@ class Conv2D(KernelLayer):
         (2, 28, 28, 32)
     """
 
+    _config_keys = ("filters", "kernel_size", "strides", "padding", "data_format",
+                    "dilation_rate", "groups")
+    _config_activity_regularizer = True
+
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
                  dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
@@ -96,7 +100,6 @@ class Conv2D(KernelLayer):
 
     # ``op_kind`` (with the activation's name) keys the fusion table, tinyann.ops.FUSIONS
     op_kind = "conv2d"
-    _config_activity_regularizer = True
 
     @property
     def fusion_kind(self):
@@ -128,17 +131,3 @@ class Conv2D(KernelLayer):
                                    self.bias.grad if self.use_bias else None,
                                    self._needs_input_grad)
 
-    # ------------------------------------------------------------------ config
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            filters=self.filters,
-            kernel_size=self.kernel_size,
-            strides=self.strides,
-            padding=self.padding,
-            data_format=self.data_format,
-            dilation_rate=self.dilation_rate,
-            groups=self.groups,
-            **self._kernel_config(),
-        )
-        return config

@@ -27,6 +27,8 @@ class Dense(KernelLayer):
         (2, 10)
     """
 
+    _config_keys = ("units",)
+
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
@@ -99,11 +101,6 @@ class Dense(KernelLayer):
         if dx is not None and len(out_shape) > 2:
             dx = dx.reshape(tuple(out_shape[:-1]) + (self._x.shape[-1],))
         return dx
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(units=self.units, **self._kernel_config())
-        return config
 
 
 class Activation(Layer):
