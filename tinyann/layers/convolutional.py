@@ -130,4 +130,3 @@ class Conv2D(KernelLayer):
         return ops.conv2d_backward(dz, self._ctx, self.kernel.value, self.kernel.grad,
                                    self.bias.grad if self.use_bias else None,
                                    self._needs_input_grad)
-

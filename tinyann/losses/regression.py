@@ -37,20 +37,20 @@ class _RegressionLoss(Loss):
 
 
 class MeanSquaredError(_RegressionLoss):
+    _function = staticmethod(mean_squared_error)
+
     def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
         super().__init__(name, reduction)
-
-    _function = staticmethod(mean_squared_error)
 
     def _elementwise(self, diff):
         return np.square(diff), diff, 2.0  # d(d^2)/dd = 2 d
 
 
 class MeanAbsoluteError(_RegressionLoss):
+    _function = staticmethod(mean_absolute_error)
+
     def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
         super().__init__(name, reduction)
-
-    _function = staticmethod(mean_absolute_error)
 
     def _elementwise(self, diff):
         return np.abs(diff), np.sign(diff), 1.0
