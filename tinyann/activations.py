@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyann import ops
+from tinyann import _identifiers, ops
 
 
 class Activation:
@@ -90,16 +90,13 @@ def get(identifier) -> Activation:
         key = identifier.lower()
         if key in _INSTANCES:
             return _INSTANCES[key]
-        raise ValueError(
-            f"Could not interpret activation function identifier: {identifier!r}. "
-            f"Expected one of {sorted(_INSTANCES)}"
-        )
+        raise _identifiers.not_understood("activation function", identifier,
+                                          f"one of {sorted(_INSTANCES)}")
     if callable(identifier):
         return _CallableActivation(identifier)
-    raise ValueError(
-        f"Could not interpret activation function identifier: {identifier!r}. "
-        f"Expected a string, None or an activation. Received type {type(identifier).__name__}"
-    )
+    raise _identifiers.not_understood(
+        "activation function", identifier,
+        f"a string, None or an activation. Received type {type(identifier).__name__}")
 
 
 def serialize(activation) -> str:
@@ -109,12 +106,7 @@ def serialize(activation) -> str:
 
 def deserialize(config, custom_objects=None) -> Activation:
     """An activation from ``serialize``'s output: a name or a config dict."""
-    if not isinstance(config, (str, dict)):
-        raise ValueError(
-            "Could not deserialize activation: expected a name or a config dict. "
-            f"Received: {config!r} of type {type(config).__name__}"
-        )
-    return get(config)
+    return get(_identifiers.deserializable(config, "activation"))
 
 
 class _CallableActivation(Activation):

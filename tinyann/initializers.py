@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from tinyann import backend
+from tinyann import _identifiers, backend
 
 
 def _fans(shape) -> tuple[float, float]:
@@ -36,29 +36,33 @@ def _truncated_unit_normal(rng, shape) -> np.ndarray:
     return values
 
 
-class Initializer:
+class Initializer(_identifiers.Configurable):
     """Base class: ``initializer(shape, dtype=None) -> ndarray``."""
 
     def __call__(self, shape, dtype=None):
         raise NotImplementedError
 
-    def get_config(self) -> dict:
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
 
 class _Seeded(Initializer):
+    """A random initializer: ``_draw(rng, shape)`` samples, float64; the config is the
+    attributes named in ``_config_keys``, in Keras's order."""
+
+    _config_keys: tuple[str, ...] = ("seed",)
+
     def __init__(self, seed=None):
         self.seed = seed
 
     def _rng(self):
         return backend.rng() if self.seed is None else np.random.default_rng(self.seed)
 
+    def _draw(self, rng, shape) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, shape, dtype=None):
+        return self._draw(self._rng(), shape).astype(dtype or backend.floatx())
+
     def get_config(self):
-        return {"seed": self.seed}
+        return {key: getattr(self, key) for key in self._config_keys}
 
 
 class Zeros(Initializer):
@@ -83,37 +87,32 @@ class Constant(Initializer):
 
 
 class RandomUniform(_Seeded):
+    _config_keys = ("minval", "maxval", "seed")
+
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
         super().__init__(seed)
         self.minval, self.maxval = minval, maxval
 
-    def __call__(self, shape, dtype=None):
-        values = self._rng().uniform(self.minval, self.maxval, size=shape)
-        return values.astype(dtype or backend.floatx())
-
-    def get_config(self):
-        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+    def _draw(self, rng, shape):
+        return rng.uniform(self.minval, self.maxval, size=shape)
 
 
 class RandomNormal(_Seeded):
+    _config_keys = ("mean", "stddev", "seed")
+
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         super().__init__(seed)
         self.mean, self.stddev = mean, stddev
 
-    def __call__(self, shape, dtype=None):
-        values = self._rng().normal(self.mean, self.stddev, size=shape)
-        return values.astype(dtype or backend.floatx())
-
-    def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+    def _draw(self, rng, shape):
+        return rng.normal(self.mean, self.stddev, size=shape)
 
 
 class TruncatedNormal(RandomNormal):
     """Normal values redrawn until within two standard deviations of the mean."""
 
-    def __call__(self, shape, dtype=None):
-        values = self.mean + self.stddev * _truncated_unit_normal(self._rng(), shape)
-        return values.astype(dtype or backend.floatx())
+    def _draw(self, rng, shape):
+        return self.mean + self.stddev * _truncated_unit_normal(rng, shape)
 
 
 class VarianceScaling(_Seeded):
@@ -147,39 +146,29 @@ class VarianceScaling(_Seeded):
             )
         self.scale, self.mode, self.distribution = scale, mode, distribution
 
-    def __call__(self, shape, dtype=None):
+    _config_keys = ("scale", "mode", "distribution", "seed")
+
+    def _draw(self, rng, shape):
         fan_in, fan_out = _fans(shape)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}
         scale = self.scale / max(1.0, fan[self.mode])
-        rng = self._rng()
         if self.distribution == "uniform":
             limit = math.sqrt(3.0 * scale)
-            values = rng.uniform(-limit, limit, size=shape)
-        elif self.distribution == "untruncated_normal":
-            values = rng.normal(0.0, math.sqrt(scale), size=shape)
-        else:
-            # 0.879... is the stddev of a unit normal truncated to [-2, 2]
-            stddev = math.sqrt(scale) / 0.87962566103423978
-            values = stddev * _truncated_unit_normal(rng, shape)
-        return values.astype(dtype or backend.floatx())
-
-    def get_config(self):
-        return {
-            "scale": self.scale,
-            "mode": self.mode,
-            "distribution": self.distribution,
-            "seed": self.seed,
-        }
+            return rng.uniform(-limit, limit, size=shape)
+        if self.distribution == "untruncated_normal":
+            return rng.normal(0.0, math.sqrt(scale), size=shape)
+        # 0.879... is the stddev of a unit normal truncated to [-2, 2]
+        stddev = math.sqrt(scale) / 0.87962566103423978
+        return stddev * _truncated_unit_normal(rng, shape)
 
 
 def _variance_scaling(name, scale, mode, distribution):
     class _Named(VarianceScaling):
+        _config_keys = ("seed",)
+
         def __init__(self, seed=None, input_axes=None, output_axes=None):
             # input_axes / output_axes: in Keras 3.15 configs (None unless EinsumDense)
             super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed)
-
-        def get_config(self):
-            return {"seed": self.seed}
 
     _Named.__name__ = _Named.__qualname__ = name
     return _Named
@@ -209,54 +198,28 @@ _ALIASES = {
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
 }
 _NAMES = {cls: name for name, cls in _ALIASES.items()}
+_IDENTIFIERS = _identifiers.Identifiers("initializer", Initializer, _ALIASES, _CLASSES)
 
 
 def get(identifier) -> Initializer:
     """An initializer from a string (``'glorot_uniform'``), a Keras config dict or an instance."""
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _ALIASES.get(identifier) or _CLASSES.get(identifier)
-        if cls is None:
-            raise ValueError(
-                f"Could not interpret initializer identifier: {identifier!r}. "
-                f"Expected one of {sorted(_ALIASES)}"
-            )
-        return cls()
-    if isinstance(identifier, dict) and "class_name" in identifier:
-        name = identifier["class_name"]
-        cls = _CLASSES.get(name) or _ALIASES.get(name)
-        if cls is None:
-            raise ValueError(
-                f"Unknown initializer class {name!r}. Expected one of {sorted(_CLASSES)}"
-            )
-        return cls.from_config(identifier.get("config") or {})
+    found = _IDENTIFIERS.lookup(identifier)
+    if found is not None:
+        return found
     if callable(identifier):
         return _FunctionInitializer(identifier)
-    raise ValueError(
-        f"Could not interpret initializer identifier: {identifier!r}. "
-        "Expected a string, a config dict or an Initializer."
-    )
+    raise _identifiers.not_understood("initializer", identifier,
+                                      "a string, a config dict or an Initializer.")
 
 
 def serialize(initializer: Initializer) -> dict:
     """Keras's config form: ``{'module', 'class_name', 'config', 'registered_name'}``."""
-    return {
-        "module": "keras.initializers",
-        "class_name": type(initializer).__name__,
-        "config": initializer.get_config(),
-        "registered_name": None,
-    }
+    return _identifiers.serialize(initializer, "keras.initializers")
 
 
 def deserialize(config, custom_objects=None) -> Initializer:
     """An initializer from ``serialize``'s output (or a name)."""
-    if not isinstance(config, (str, dict)):
-        raise ValueError(
-            "Could not deserialize initializer: expected a name or a config dict. "
-            f"Received: {config!r} of type {type(config).__name__}"
-        )
-    return get(config)
+    return get(_identifiers.deserializable(config, "initializer"))
 
 
 class _FunctionInitializer(Initializer):

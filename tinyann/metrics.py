@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyann import backend, losses
+from tinyann import _identifiers, backend, losses
 
 
-class Metric:
+class Metric(_identifiers.Configurable):
     """Base class for stateful metrics."""
 
     def __init__(self, name=None, dtype=None):
@@ -41,10 +41,6 @@ class Metric:
     def get_config(self) -> dict:
         return {"name": self.name, "dtype": self.dtype}
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
 
@@ -66,6 +62,9 @@ class Mean(Metric):
 class MeanMetricWrapper(Metric):
     """The mean of ``fn(y_true, y_pred)`` per sample, weighted by ``sample_weight``."""
 
+    # the keyword arguments of ``fn`` that a built-in metric's config lists
+    _config_kwargs: tuple[str, ...] = ()
+
     def __init__(self, fn, name=None, dtype=None, **kwargs):
         self._fn = fn
         self._fn_kwargs = kwargs
@@ -73,6 +72,11 @@ class MeanMetricWrapper(Metric):
 
     def _values(self, y_true, y_pred):
         return self._fn(y_true, y_pred, **self._fn_kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update((key, self._fn_kwargs[key]) for key in self._config_kwargs)
+        return config
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         values = np.asarray(self._values(y_true, y_pred))
@@ -155,30 +159,27 @@ class CategoricalAccuracy(MeanMetricWrapper):
 
 
 class BinaryAccuracy(MeanMetricWrapper):
+    _config_kwargs = ("threshold",)
+
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
         super().__init__(binary_accuracy, name, dtype, threshold=threshold)
         self.threshold = threshold
 
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "threshold": self.threshold}
-
 
 class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
+    _config_kwargs = ("k",)
+
     def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None):
         super().__init__(sparse_top_k_categorical_accuracy, name, dtype, k=k)
         self.k = k
 
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "k": self.k}
-
 
 class TopKCategoricalAccuracy(MeanMetricWrapper):
+    _config_kwargs = ("k",)
+
     def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
         super().__init__(top_k_categorical_accuracy, name, dtype, k=k)
         self.k = k
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "k": self.k}
 
 
 # ---------------------------------------------------------------- regression
@@ -260,10 +261,10 @@ def _pop_defaults(cls, config, **defaults) -> dict:
 class _CrossentropyMetric(MeanMetricWrapper):
     # Keras's extra config keys, with the only values tinyann's metric supports
     _keras_defaults: dict = {}
+    _config_kwargs = ("from_logits",)
 
     def get_config(self):
-        return {"name": self.name, "dtype": self.dtype,
-                "from_logits": self._fn_kwargs["from_logits"], **self._keras_defaults}
+        return {**super().get_config(), **self._keras_defaults}
 
     @classmethod
     def from_config(cls, config):
@@ -316,35 +317,22 @@ _STRINGS = {
     "binary_crossentropy": BinaryCrossentropy,
 }
 _ACCURACY_STRINGS = ("accuracy", "acc")
+# every string get() reads; the metric takes the string as its name (the history's key)
+_NAMED = {**dict.fromkeys(_ACCURACY_STRINGS, Accuracy), **_STRINGS}
+_IDENTIFIERS = _identifiers.Identifiers("metric", Metric, _NAMED, _CLASSES,
+                                        names_in_configs=False, classes_too=True)
 
 
 def get(identifier) -> Metric:
     """A metric from a string, a config dict or an instance (not 'accuracy': see resolve)."""
-    if isinstance(identifier, Metric):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Metric):
-        return identifier()
-    if isinstance(identifier, str):
-        if identifier in _ACCURACY_STRINGS:
-            return Accuracy(name=identifier)
-        cls = _STRINGS.get(identifier) or _CLASSES.get(identifier)
-        if cls is None:
-            raise ValueError(
-                f"Could not interpret metric identifier: {identifier!r}. Expected one of "
-                f"{sorted(set(_STRINGS) | set(_ACCURACY_STRINGS))}"
-            )
-        return cls(name=identifier) if identifier in _STRINGS else cls()
-    if isinstance(identifier, dict) and "class_name" in identifier:
-        cls = _CLASSES.get(identifier["class_name"])
-        if cls is None:
-            raise ValueError(
-                f"Unknown metric class {identifier['class_name']!r}. "
-                f"Expected one of {sorted(_CLASSES)}"
-            )
-        return cls.from_config(identifier.get("config") or {})
+    if isinstance(identifier, str) and identifier in _NAMED:
+        return _NAMED[identifier](name=identifier)
+    found = _IDENTIFIERS.lookup(identifier)
+    if found is not None:
+        return found
     if callable(identifier):
         return MeanMetricWrapper(identifier)
-    raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
+    raise _identifiers.not_understood("metric", identifier)
 
 
 def resolve(identifier, y_true_shape, y_pred_shape) -> Metric:
@@ -443,5 +431,4 @@ class CompileMetrics(Metric):
 
 
 def serialize(metric: Metric) -> dict:
-    return {"module": "keras.metrics", "class_name": type(metric).__name__,
-            "config": metric.get_config(), "registered_name": None}
+    return _identifiers.serialize(metric, "keras.metrics")

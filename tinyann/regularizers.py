@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinyann import _identifiers
 
-class Regularizer:
+
+class Regularizer(_identifiers.Configurable):
     """``penalty = regularizer(w)``; ``gradient(w)`` is d penalty / dw."""
 
     def __call__(self, w) -> float:
@@ -13,13 +15,6 @@ class Regularizer:
 
     def gradient(self, w) -> np.ndarray:
         raise NotImplementedError
-
-    def get_config(self) -> dict:
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 class L1L2(Regularizer):
@@ -84,24 +79,16 @@ def get(identifier):
         return _CLASSES[identifier]()
     if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
         return _CLASSES[identifier["class_name"]].from_config(identifier.get("config") or {})
-    raise ValueError(
-        f"Could not interpret regularizer identifier: {identifier!r}. "
-        f"Expected one of {sorted(_CLASSES)}, a config dict or a Regularizer."
-    )
+    raise _identifiers.not_understood(
+        "regularizer", identifier, f"one of {sorted(_CLASSES)}, a config dict or a Regularizer.")
 
 
 def serialize(regularizer):
     if regularizer is None:
         return None
-    return {"module": "keras.regularizers", "class_name": type(regularizer).__name__,
-            "config": regularizer.get_config(), "registered_name": None}
+    return _identifiers.serialize(regularizer, "keras.regularizers")
 
 
 def deserialize(config, custom_objects=None):
     """A regularizer from ``serialize``'s output (or a name)."""
-    if not isinstance(config, (str, dict)):
-        raise ValueError(
-            "Could not deserialize regularizer: expected a name or a config dict. "
-            f"Received: {config!r} of type {type(config).__name__}"
-        )
-    return get(config)
+    return get(_identifiers.deserializable(config, "regularizer"))

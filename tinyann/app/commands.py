@@ -21,30 +21,25 @@ def _usage_error(message):
     return UsageError(message)
 
 
-def _top(text):
+def _int_in_range(text, low, high, expected):
+    """``text`` as an int in ``[low, high]``, else argparse's error saying ``expected``."""
     import argparse
 
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer from 1 to 10, got {text!r}") \
-            from None
-    if not 1 <= value <= 10:
-        raise argparse.ArgumentTypeError(f"expected an integer from 1 to 10, got {text!r}")
+        value = None
+    if value is None or not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
+
+
+def _top(text):
+    return _int_in_range(text, 1, 10, "an integer from 1 to 10")
 
 
 def _port(text):
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}") \
-            from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
-    return value
+    return _int_in_range(text, 0, 65535, "a port number 0-65535")
 
 
 def add_parsers(sub) -> None:

@@ -78,6 +78,20 @@ class DatasetSpec:
     debian_package: str | None = None
 
 
+def spec_from_globals(module_globals: dict, name: str, title: str) -> DatasetSpec:
+    """The spec of a dataset module, from its ``SHA256``, ``MIRRORS``, ``DEBIAN_DIR``,
+    ``DEBIAN_PACKAGE`` and optional ``KERAS_SUBDIR``; called per use so patching counts."""
+    return DatasetSpec(
+        name=name,
+        title=title,
+        sha256=dict(module_globals["SHA256"]),
+        mirrors=tuple(module_globals["MIRRORS"]),
+        keras_subdir=module_globals.get("KERAS_SUBDIR"),
+        debian_dir=module_globals["DEBIAN_DIR"],
+        debian_package=module_globals["DEBIAN_PACKAGE"],
+    )
+
+
 @dataclass(frozen=True)
 class Place:
     """One place looked at: ``kind`` is explicit|data-dir|cache|keras|debian|download."""
@@ -392,3 +406,42 @@ def verify(spec: DatasetSpec, path=None) -> list[FileCheck]:
             checks.append(FileCheck(stem, p, spec.sha256[stem], actual))
         return checks
     raise _not_found(spec, [(r.place, r.detail) for r in locate(spec, path)])
+
+
+_LOAD_DATA_DOC = """Loads {title}.
+
+    Args:
+        path: Optional directory holding the four IDX files (gzip or not). When
+            given it is the only place tried.
+
+    Returns:
+        ``((x_train, y_train), (x_test, y_test))``, uint8, shapes (60000, 28, 28),
+        (60000,), (10000, 28, 28), (10000,); {labels}.
+    """
+
+
+def module_functions(spec_of, labels: str, module: str) -> tuple:
+    """The public ``load_data``, ``locate``, ``describe_sources`` and ``verify`` of a
+    dataset module of four IDX files; ``spec_of()`` builds its spec at each call."""
+
+    def load_data(path=None):
+        return load_mnist_like(spec_of(), path)
+
+    def locate_(path=None) -> list:
+        """Every place looked at, in order, with whether valid files are there."""
+        return locate(spec_of(), path)
+
+    def describe_sources(path=None) -> str:
+        """:func:`locate` as text for the CLI."""
+        return describe(spec_of(), path)
+
+    def verify_(path=None) -> list:
+        """Fresh SHA-256 of the first complete set of files found; each result has ``.ok``."""
+        return verify(spec_of(), path)
+
+    load_data.__doc__ = _LOAD_DATA_DOC.format(title=spec_of().title, labels=labels)
+    functions = (load_data, locate_, describe_sources, verify_)
+    for function, name in zip(functions, ("load_data", "locate", "describe_sources", "verify")):
+        function.__name__ = function.__qualname__ = name
+        function.__module__ = module
+    return functions

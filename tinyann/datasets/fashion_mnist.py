@@ -63,42 +63,9 @@ CLASS_NAMES = (
 
 
 def _spec() -> _sources.DatasetSpec:
-    # Built per call from the globals so that patching them takes effect.
-    return _sources.DatasetSpec(
-        name="fashion-mnist",
-        title="Fashion-MNIST",
-        sha256=dict(SHA256),
-        mirrors=tuple(MIRRORS),
-        keras_subdir=KERAS_SUBDIR,
-        debian_dir=DEBIAN_DIR,
-        debian_package=DEBIAN_PACKAGE,
-    )
+    return _sources.spec_from_globals(globals(), name="fashion-mnist", title="Fashion-MNIST")
 
 
-def load_data(path=None):
-    """Loads Fashion-MNIST.
-
-    Args:
-        path: Optional directory holding the four IDX files (gzip or not). When
-            given it is the only place tried.
-
-    Returns:
-        ``((x_train, y_train), (x_test, y_test))``, uint8, shapes (60000, 28, 28),
-        (60000,), (10000, 28, 28), (10000,); labels 0-9 index :data:`CLASS_NAMES`.
-    """
-    return _sources.load_mnist_like(_spec(), path)
-
-
-def locate(path=None) -> list:
-    """Every place looked at, in order, with whether valid files are there."""
-    return _sources.locate(_spec(), path)
-
-
-def describe_sources(path=None) -> str:
-    """:func:`locate` as text for the CLI."""
-    return _sources.describe(_spec(), path)
-
-
-def verify(path=None) -> list:
-    """Fresh SHA-256 of the first complete set of files found; each result has ``.ok``."""
-    return _sources.verify(_spec(), path)
+load_data, locate, describe_sources, verify = _sources.module_functions(
+    _spec, labels="labels 0-9 index :data:`CLASS_NAMES`", module=__name__
+)

@@ -11,14 +11,12 @@ tinyann/ops/fast/conv.py for the buffered one)::
 
 from __future__ import annotations
 
-import numpy as np
-
-from tinyann import activations, initializers, ops, regularizers
-from tinyann.layers.layer import Layer
+from tinyann import ops
+from tinyann.layers._kernel_layer import KernelLayer, check_supported, is_positive_int
 from tinyann.utils import conv_utils
 
 
-class Conv2D(Layer):
+class Conv2D(KernelLayer):
     """2-D convolution layer (cross-correlation, as Keras), channels_last.
 
     Args:
@@ -41,14 +39,17 @@ class Conv2D(Layer):
         (2, 28, 28, 32)
     """
 
+    _config_keys = ("filters", "kernel_size", "strides", "padding", "data_format",
+                    "dilation_rate", "groups")
+    _config_activity_regularizer = True
+
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
                  dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
                  **kwargs):
-        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or (
-                filters <= 0):
+        if not is_positive_int(filters):
             raise ValueError(
                 "Invalid value for argument `filters`. Expected a strictly positive value. "
                 f"Received filters={filters}."
@@ -57,12 +58,7 @@ class Conv2D(Layer):
             raise NotImplementedError(
                 f"Grouped convolutions are not supported by tinyann yet. Received: groups={groups}"
             )
-        if activity_regularizer is not None or kernel_constraint is not None or (
-                bias_constraint is not None or lora_rank is not None):
-            raise NotImplementedError(
-                "activity_regularizer, constraints and lora_rank are not supported by "
-                "tinyann yet"
-            )
+        check_supported(activity_regularizer, kernel_constraint, bias_constraint, lora_rank)
         super().__init__(**kwargs)
         self.filters = int(filters)
         self.kernel_size = conv_utils.normalize_tuple(kernel_size, 2, "kernel_size")
@@ -76,13 +72,8 @@ class Conv2D(Layer):
                 f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}"
             )
         self.groups = 1
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel = self.bias = None
+        self._set_kernel_options(activation, use_bias, kernel_initializer, bias_initializer,
+                                 kernel_regularizer, bias_regularizer)
         self._ctx = self._y = None  # what backward needs, from the last training call
         self._kernel_state = {"name": self.name}  # the ops' buffers for this layer
 
@@ -96,13 +87,7 @@ class Conv2D(Layer):
                 "dimension, which found to be `None`."
             )
         self.compute_output_shape(input_shape)  # fails early on too small inputs
-        self.kernel = self.add_weight(self.kernel_size + (channels, self.filters),
-                                      self.kernel_initializer, name="kernel",
-                                      regularizer=self.kernel_regularizer)
-        if self.use_bias:
-            self.bias = self.add_weight((self.filters,), self.bias_initializer, name="bias",
-                                        regularizer=self.bias_regularizer)
-        self.built = True
+        self._add_kernel_and_bias(self.kernel_size + (channels, self.filters))
 
     def _check_input(self, shape):
         conv_utils.check_image_input(self, shape, self.kernel.shape[2])
@@ -145,26 +130,3 @@ class Conv2D(Layer):
         return ops.conv2d_backward(dz, self._ctx, self.kernel.value, self.kernel.grad,
                                    self.bias.grad if self.use_bias else None,
                                    self._needs_input_grad)
-
-    # ------------------------------------------------------------------ config
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            filters=self.filters,
-            kernel_size=self.kernel_size,
-            strides=self.strides,
-            padding=self.padding,
-            data_format=self.data_format,
-            dilation_rate=self.dilation_rate,
-            groups=self.groups,
-            activation=self.activation.name,
-            use_bias=self.use_bias,
-            kernel_initializer=initializers.serialize(self.kernel_initializer),
-            bias_initializer=initializers.serialize(self.bias_initializer),
-            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-            bias_regularizer=regularizers.serialize(self.bias_regularizer),
-            activity_regularizer=None,
-            kernel_constraint=None,
-            bias_constraint=None,
-        )
-        return config

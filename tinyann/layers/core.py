@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyann import activations, initializers, ops, regularizers
+from tinyann import activations, ops
+from tinyann.layers._kernel_layer import KernelLayer, check_supported, is_positive_int
 from tinyann.layers.layer import Layer
 
 
-class Dense(Layer):
+class Dense(KernelLayer):
     """A densely connected layer: ``output = activation(inputs @ kernel + bias)``.
 
     Args:
@@ -26,30 +27,22 @@ class Dense(Layer):
         (2, 10)
     """
 
+    _config_keys = ("units",)
+
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):
-        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
+        if not is_positive_int(units):
             raise ValueError(
                 "Received an invalid value for `units`, expected a positive integer. "
                 f"Received: units={units!r}"
             )
-        if activity_regularizer is not None or kernel_constraint is not None or (
-                bias_constraint is not None or lora_rank is not None):
-            raise NotImplementedError(
-                "activity_regularizer, constraints and lora_rank are not supported by "
-                "tinyann yet"
-            )
+        check_supported(activity_regularizer, kernel_constraint, bias_constraint, lora_rank)
         super().__init__(**kwargs)
         self.units = int(units)
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel = self.bias = None
+        self._set_kernel_options(activation, use_bias, kernel_initializer, bias_initializer,
+                                 kernel_regularizer, bias_regularizer)
         self._x = self._y = None
 
     def build(self, input_shape):
@@ -60,13 +53,7 @@ class Dense(Layer):
                 f"Found None. Full input shape received: {input_shape}"
             )
         # the memory order the kernels prefer (the fast set: transposed for few units)
-        self.kernel = self.add_weight((input_dim, self.units), self.kernel_initializer,
-                                      name="kernel", regularizer=self.kernel_regularizer,
-                                      order=ops.dense_kernel_order(self.units))
-        if self.use_bias:
-            self.bias = self.add_weight((self.units,), self.bias_initializer, name="bias",
-                                        regularizer=self.bias_regularizer)
-        self.built = True
+        self._add_kernel_and_bias((input_dim, self.units), ops.dense_kernel_order(self.units))
 
     def _check_input(self, shape):
         if len(shape) < 2:
@@ -114,21 +101,6 @@ class Dense(Layer):
         if dx is not None and len(out_shape) > 2:
             dx = dx.reshape(tuple(out_shape[:-1]) + (self._x.shape[-1],))
         return dx
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            units=self.units,
-            activation=self.activation.name,
-            use_bias=self.use_bias,
-            kernel_initializer=initializers.serialize(self.kernel_initializer),
-            bias_initializer=initializers.serialize(self.bias_initializer),
-            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-            bias_regularizer=regularizers.serialize(self.bias_regularizer),
-            kernel_constraint=None,
-            bias_constraint=None,
-        )
-        return config
 
 
 class Activation(Layer):

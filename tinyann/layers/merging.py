@@ -288,29 +288,20 @@ class Concatenate(Layer):
         return config
 
 
-def add(inputs, **kwargs):
-    """Functional form of ``Add``: ``add([x1, x2])``."""
-    return Add(**kwargs)(inputs)
+def _functional_form(layer_class):
+    """Keras's function for a merging layer: ``add([x1, x2])`` is ``Add()([x1, x2])``."""
+    name = layer_class.__name__.lower()
+
+    def merge(inputs, **kwargs):
+        return layer_class(**kwargs)(inputs)
+
+    merge.__name__ = merge.__qualname__ = name
+    merge.__doc__ = f"Functional form of ``{layer_class.__name__}``: ``{name}([x1, x2])``."
+    return merge
 
 
-def subtract(inputs, **kwargs):
-    return Subtract(**kwargs)(inputs)
-
-
-def multiply(inputs, **kwargs):
-    return Multiply(**kwargs)(inputs)
-
-
-def average(inputs, **kwargs):
-    return Average(**kwargs)(inputs)
-
-
-def maximum(inputs, **kwargs):
-    return Maximum(**kwargs)(inputs)
-
-
-def minimum(inputs, **kwargs):
-    return Minimum(**kwargs)(inputs)
+add, subtract, multiply, average, maximum, minimum = map(
+    _functional_form, (Add, Subtract, Multiply, Average, Maximum, Minimum))
 
 
 def concatenate(inputs, axis=-1, **kwargs):

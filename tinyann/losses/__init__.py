@@ -10,6 +10,7 @@ checks), ``base`` (``Loss``, reductions, ``WeightedLoss``), ``probabilistic``
 
 from __future__ import annotations
 
+from tinyann import _identifiers
 from tinyann.losses.base import Loss, WeightedLoss, _broadcast_weight, _grad_scale, _reduce
 from tinyann.losses.functions import (
     _check_sparse_labels,
@@ -69,48 +70,25 @@ _FUNCTIONS = {
 }
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
+_IDENTIFIERS = _identifiers.Identifiers("loss", Loss, _STRINGS, _CLASSES, classes_too=True)
 
 
 def get(identifier) -> Loss:
     """A loss object from a string, a Keras config dict, a loss function or an instance."""
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Loss):
-        return identifier()
-    if isinstance(identifier, str):
-        cls = _STRINGS.get(identifier) or _CLASSES.get(identifier)
-        if cls is None:
-            raise ValueError(
-                f"Could not interpret loss identifier: {identifier!r}. "
-                f"Expected one of {sorted(_STRINGS)}"
-            )
-        return cls()
-    if isinstance(identifier, dict) and "class_name" in identifier:
-        cls = _CLASSES.get(identifier["class_name"]) or _STRINGS.get(identifier["class_name"])
-        if cls is None:
-            raise ValueError(
-                f"Unknown loss class {identifier['class_name']!r}. "
-                f"Expected one of {sorted(_CLASSES)}"
-            )
-        return cls.from_config(identifier.get("config") or {})
+    found = _IDENTIFIERS.lookup(identifier)
+    if found is not None:
+        return found
     if callable(identifier) and identifier in _FUNCTIONS:
         return _FUNCTIONS[identifier]()
-    raise ValueError(
-        f"Could not interpret loss identifier: {identifier!r}. Expected a string such as "
-        "'sparse_categorical_crossentropy', a Loss instance or a tinyann loss function."
-    )
+    raise _identifiers.not_understood("loss", identifier, (
+        "a string such as 'sparse_categorical_crossentropy', a Loss instance or a tinyann "
+        "loss function."))
 
 
 def serialize(loss: Loss) -> dict:
-    return {"module": "keras.losses", "class_name": type(loss).__name__,
-            "config": loss.get_config(), "registered_name": None}
+    return _identifiers.serialize(loss, "keras.losses")
 
 
 def deserialize(config, custom_objects=None) -> Loss:
     """A loss from ``serialize``'s output (or a name)."""
-    if not isinstance(config, (str, dict)):
-        raise ValueError(
-            "Could not deserialize loss: expected a name or a config dict. "
-            f"Received: {config!r} of type {type(config).__name__}"
-        )
-    return get(config)
+    return get(_identifiers.deserializable(config, "loss"))

@@ -105,7 +105,13 @@ class SparseCategoricalCrossentropy(Loss):
 
 
 class _SmoothedCrossentropy(Loss):
-    """The arguments and config shared by the one-hot and binary cross-entropies."""
+    """The arguments, per-sample values and config shared by the one-hot and binary
+    cross-entropies. A subclass gives ``_function(y_true, y_pred, from_logits,
+    label_smoothing)``, its per-sample loss, ``_targets(y_true, y_pred,
+    label_smoothing)``, the float targets, and ``_gradient(y, y_pred, sample_weight,
+    fused)``, ``value_and_grad`` from those targets."""
+
+    _function = _targets = None
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name=None, dtype=None):
@@ -118,22 +124,26 @@ class _SmoothedCrossentropy(Loss):
         return {"name": self.name, "reduction": self.reduction, "from_logits": self.from_logits,
                 "label_smoothing": self.label_smoothing, "axis": self.axis}
 
+    def call(self, y_true, y_pred):
+        return self._function(y_true, y_pred, self.from_logits, self.label_smoothing)
+
+    def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False, checked=False):
+        y_pred = _as_float(y_pred)
+        y = self._targets(y_true, y_pred, self.label_smoothing)
+        return self._gradient(y, y_pred, sample_weight, fused)
+
 
 class CategoricalCrossentropy(_SmoothedCrossentropy):
     fused_activation = ops.fused_activation("categorical_crossentropy")
+    _function = staticmethod(categorical_crossentropy)
+    _targets = staticmethod(_one_hot_targets)
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name="categorical_crossentropy", dtype=None):
         super().__init__(from_logits, label_smoothing, axis, reduction, name)
 
-    def call(self, y_true, y_pred):
-        return categorical_crossentropy(y_true, y_pred, self.from_logits, self.label_smoothing)
-
-    def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False, checked=False):
-        y_pred = _as_float(y_pred)
-        y = _one_hot_targets(y_true, y_pred, self.label_smoothing)
-        per_shape = y_pred.shape[:-1]
-        scale = _grad_scale(sample_weight, per_shape, y_pred.dtype)
+    def _gradient(self, y, y_pred, sample_weight, fused):
+        scale = _grad_scale(sample_weight, y_pred.shape[:-1], y_pred.dtype)
         if self.from_logits or fused:
             probs = _softmax(y_pred) if self.from_logits else y_pred
             if self.from_logits:
@@ -159,17 +169,14 @@ class CategoricalCrossentropy(_SmoothedCrossentropy):
 
 class BinaryCrossentropy(_SmoothedCrossentropy):
     fused_activation = ops.fused_activation("binary_crossentropy")
+    _function = staticmethod(binary_crossentropy)
+    _targets = staticmethod(_binary_targets)
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name="binary_crossentropy", dtype=None):
         super().__init__(from_logits, label_smoothing, axis, reduction, name)
 
-    def call(self, y_true, y_pred):
-        return binary_crossentropy(y_true, y_pred, self.from_logits, self.label_smoothing)
-
-    def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False, checked=False):
-        y_pred = _as_float(y_pred)
-        y = _binary_targets(y_true, y_pred, self.label_smoothing)
+    def _gradient(self, y, y_pred, sample_weight, fused):
         per = binary_crossentropy(y, y_pred, self.from_logits).astype(y_pred.dtype)
         c = y_pred.shape[-1]
         scale = _grad_scale(sample_weight, per.shape, y_pred.dtype) / c

@@ -19,7 +19,13 @@ from tinyann.losses.functions import (
 
 
 class _RegressionLoss(Loss):
-    """Subclasses give ``_elementwise(d) -> (loss of each element, dloss/dd, factor)``."""
+    """Subclasses give ``_elementwise(d) -> (loss of each element, dloss/dd, factor)``
+    and ``_function(y_true, y_pred)``, the per-sample loss."""
+
+    _function = None
+
+    def call(self, y_true, y_pred):
+        return self._function(y_true, y_pred)
 
     def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False, checked=False):
         y_pred = _as_float(y_pred)
@@ -31,22 +37,20 @@ class _RegressionLoss(Loss):
 
 
 class MeanSquaredError(_RegressionLoss):
+    _function = staticmethod(mean_squared_error)
+
     def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
         super().__init__(name, reduction)
-
-    def call(self, y_true, y_pred):
-        return mean_squared_error(y_true, y_pred)
 
     def _elementwise(self, diff):
         return np.square(diff), diff, 2.0  # d(d^2)/dd = 2 d
 
 
 class MeanAbsoluteError(_RegressionLoss):
+    _function = staticmethod(mean_absolute_error)
+
     def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
         super().__init__(name, reduction)
-
-    def call(self, y_true, y_pred):
-        return mean_absolute_error(y_true, y_pred)
 
     def _elementwise(self, diff):
         return np.abs(diff), np.sign(diff), 1.0

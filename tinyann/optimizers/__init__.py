@@ -3,6 +3,7 @@
     optimizers.get("adam") -> Adam()
 """
 
+from tinyann import _identifiers
 from tinyann.optimizers import schedules
 from tinyann.optimizers.adagrad import Adadelta, Adagrad
 from tinyann.optimizers.adam import Adam, Adamax, AdamW
@@ -24,22 +25,17 @@ def get(identifier) -> Optimizer:
     if isinstance(identifier, str):
         cls = _STRINGS.get(identifier.lower())
         if cls is None:
-            raise ValueError(
-                f"Could not interpret optimizer identifier: {identifier!r}. "
-                f"Expected one of {sorted(_STRINGS)}"
-            )
+            raise _identifiers.not_understood("optimizer", identifier,
+                                              f"one of {sorted(_STRINGS)}")
         return cls()
     if isinstance(identifier, dict):
         return deserialize(identifier)
-    raise ValueError(
-        f"Could not interpret optimizer identifier: {identifier!r}. "
-        "Expected a string, a config dict or an Optimizer instance."
-    )
+    raise _identifiers.not_understood("optimizer", identifier,
+                                      "a string, a config dict or an Optimizer instance.")
 
 
 def serialize(optimizer: Optimizer) -> dict:
-    return {"module": "keras.optimizers", "class_name": type(optimizer).__name__,
-            "config": optimizer.get_config(), "registered_name": None}
+    return _identifiers.serialize(optimizer, "keras.optimizers")
 
 
 def deserialize(config: dict) -> Optimizer:

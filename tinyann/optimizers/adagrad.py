@@ -19,6 +19,8 @@ class Adagrad(Optimizer):
         epsilon: default 1e-7.
     """
 
+    _config_keys = ("initial_accumulator_value", "epsilon")
+
     slot_names = ("accumulator",)
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
@@ -40,16 +42,12 @@ class Adagrad(Optimizer):
     def _update(self, w, g, lr, slots):
         ops.adagrad_update(w, g, lr, slots["accumulator"], self.epsilon, self._scratch(w))
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(initial_accumulator_value=self.initial_accumulator_value,
-                      epsilon=self.epsilon)
-        return config
-
 
 class Adadelta(Optimizer):
     """``a = rho a + (1 - rho) g^2``; ``d = -sqrt(s + eps) / sqrt(a + eps) g``;
     ``s = rho s + (1 - rho) d^2``; ``w += lr d``."""
+
+    _config_keys = ("rho", "epsilon")
 
     slot_names = ("accumulated_grad", "accumulated_delta_var")
 
@@ -63,8 +61,3 @@ class Adadelta(Optimizer):
     def _update(self, w, g, lr, slots):
         ops.adadelta_update(w, g, lr, slots["accumulated_grad"],
                             slots["accumulated_delta_var"], self.rho, self.epsilon)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(rho=self.rho, epsilon=self.epsilon)
-        return config

@@ -19,6 +19,8 @@ class Adam(Optimizer):
         amsgrad: whether to use the AMSGrad variant.
     """
 
+    _config_keys = ("beta_1", "beta_2", "epsilon", "amsgrad")
+
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, name=None, **kwargs):
@@ -37,12 +39,6 @@ class Adam(Optimizer):
         ops.adam_update(w, g, lr, slots["momentum"], slots["velocity"],
                         slots.get("velocity_hat"), self.beta_1, self.beta_2, self.epsilon,
                         self.iterations + 1, self._scratch(w))
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
-                      amsgrad=self.amsgrad)
-        return config
 
 
 class AdamW(Adam):
@@ -63,6 +59,8 @@ class Adamax(Optimizer):
     """Adam with the infinity norm: ``u = max(beta_2 u, |g|)``;
     ``w -= lr m / ((1 - beta_1^t)(u + eps))``."""
 
+    _config_keys = ("beta_1", "beta_2", "epsilon")
+
     slot_names = ("m", "u")
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
@@ -75,8 +73,3 @@ class Adamax(Optimizer):
     def _update(self, w, g, lr, slots):
         ops.adamax_update(w, g, lr, slots["m"], slots["u"], self.beta_1, self.beta_2,
                           self.epsilon, self.iterations + 1)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
-        return config

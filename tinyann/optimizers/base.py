@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from tinyann import backend, ops
+from tinyann import _identifiers, backend, ops
 from tinyann.variables import Variable
 
 
@@ -44,6 +44,8 @@ class Optimizer:
     """
 
     slot_names: tuple[str, ...] = ()
+    # a built-in optimizer's own config entries: these attributes, after the base's
+    _config_keys: tuple[str, ...] = ()
 
     def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
@@ -308,9 +310,8 @@ class Optimizer:
         if isinstance(lr, Variable):
             lr = float(lr)
         elif hasattr(lr, "get_config"):
-            lr = {"module": "keras.optimizers.schedules", "class_name": type(lr).__name__,
-                  "config": lr.get_config(), "registered_name": None}
-        return {
+            lr = _identifiers.serialize(lr, "keras.optimizers.schedules")
+        config = {
             "name": self.name,
             "learning_rate": lr,
             "weight_decay": self.weight_decay,
@@ -323,6 +324,8 @@ class Optimizer:
             "loss_scale_factor": self.loss_scale_factor,
             "gradient_accumulation_steps": self.gradient_accumulation_steps,
         }
+        config.update((key, getattr(self, key)) for key in self._config_keys)
+        return config
 
     @classmethod
     def from_config(cls, config):

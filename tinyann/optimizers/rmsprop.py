@@ -21,6 +21,8 @@ class RMSprop(Optimizer):
         centered: normalise by the estimated variance instead of the second moment.
     """
 
+    _config_keys = ("rho", "momentum", "epsilon", "centered")
+
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
                  centered=False, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, name=None, **kwargs):
@@ -43,9 +45,3 @@ class RMSprop(Optimizer):
         ops.rmsprop_update(w, g, lr, slots["velocity"], slots.get("momentum"),
                            slots.get("average_gradient"), self.rho, self.momentum,
                            self.epsilon, self._scratch(w))
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(rho=self.rho, momentum=self.momentum, epsilon=self.epsilon,
-                      centered=self.centered)
-        return config

@@ -4,50 +4,72 @@ from __future__ import annotations
 
 import math
 
+from tinyann import _identifiers
 
-class LearningRateSchedule:
+
+def _check_decay_steps(decay_steps):
+    if decay_steps <= 0:
+        raise ValueError(
+            f"Argument `decay_steps` must be > 0. Received: decay_steps={decay_steps}"
+        )
+
+
+class LearningRateSchedule(_identifiers.Configurable):
     """Base class: callable on the optimizer's ``iterations``."""
+
+    # a built-in schedule's config: these attributes, in Keras's order
+    _config_keys: tuple[str, ...] = ()
 
     def __call__(self, step):
         raise NotImplementedError
 
     def get_config(self) -> dict:
-        raise NotImplementedError
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        if not self._config_keys:
+            raise NotImplementedError
+        return {key: getattr(self, key) for key in self._config_keys}
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _Decay(LearningRateSchedule):
+    """A decay from ``initial_learning_rate`` over ``decay_steps``."""
+
+    def __init__(self, initial_learning_rate, decay_steps, name):
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.name = name
+
+
+class _TimeDecay(_Decay):
+    """What ExponentialDecay and InverseTimeDecay share: their arguments and the
+    decay's progress ``step / decay_steps`` (floored with ``staircase``)."""
+
+    _config_keys = ("initial_learning_rate", "decay_steps", "decay_rate", "staircase", "name")
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase, name):
+        super().__init__(initial_learning_rate, decay_steps, name)
+        self.decay_rate = decay_rate
+        self.staircase = staircase
+
+    def _progress(self, step):
+        p = step / self.decay_steps
+        return math.floor(p) if self.staircase else p
+
+
+class ExponentialDecay(_TimeDecay):
     """``initial * decay_rate ^ (step / decay_steps)`` (floored with ``staircase``)."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="ExponentialDecay"):
-        if decay_steps <= 0:
-            raise ValueError(
-                f"Argument `decay_steps` must be > 0. Received: decay_steps={decay_steps}"
-            )
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
+        _check_decay_steps(decay_steps)
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        p = step / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate * self.decay_rate ** p
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return self.initial_learning_rate * self.decay_rate ** self._progress(step)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
     """``values[i]`` while ``boundaries[i-1] < step <= boundaries[i]``."""
+
+    _config_keys = ("boundaries", "values", "name")
 
     def __init__(self, boundaries, values, name="PiecewiseConstant"):
         if len(values) != len(boundaries) + 1:
@@ -65,23 +87,18 @@ class PiecewiseConstantDecay(LearningRateSchedule):
                 return value
         return self.values[-1]
 
-    def get_config(self):
-        return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
 
-
-class CosineDecay(LearningRateSchedule):
+class CosineDecay(_Decay):
     """Optional linear warmup, then cosine decay from the peak to ``alpha * peak``."""
+
+    _config_keys = ("initial_learning_rate", "decay_steps", "alpha", "name", "warmup_target",
+                    "warmup_steps")
 
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
                  warmup_target=None, warmup_steps=0):
-        if decay_steps <= 0:
-            raise ValueError(
-                f"Argument `decay_steps` must be > 0. Received: decay_steps={decay_steps}"
-            )
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
+        _check_decay_steps(decay_steps)
+        super().__init__(initial_learning_rate, decay_steps, name)
         self.alpha = alpha
-        self.name = name
         self.warmup_target = warmup_target
         self.warmup_steps = warmup_steps
 
@@ -96,33 +113,16 @@ class CosineDecay(LearningRateSchedule):
         cosine = 0.5 * (1.0 + math.cos(math.pi * step / self.decay_steps))
         return peak * ((1.0 - self.alpha) * cosine + self.alpha)
 
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "alpha": self.alpha, "name": self.name,
-                "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
 
-
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_TimeDecay):
     """``initial / (1 + decay_rate * step / decay_steps)``."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="InverseTimeDecay"):
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        p = step / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate / (1.0 + self.decay_rate * p)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return self.initial_learning_rate / (1.0 + self.decay_rate * self._progress(step))
 
 
 _CLASSES = {c.__name__: c for c in (ExponentialDecay, PiecewiseConstantDecay, CosineDecay,
@@ -139,5 +139,4 @@ def deserialize(config: dict) -> LearningRateSchedule:
 
 
 def serialize(schedule: LearningRateSchedule) -> dict:
-    return {"module": "keras.optimizers.schedules", "class_name": type(schedule).__name__,
-            "config": schedule.get_config(), "registered_name": None}
+    return _identifiers.serialize(schedule, "keras.optimizers.schedules")

@@ -18,6 +18,8 @@ class SGD(Optimizer):
         nesterov: whether to apply Nesterov momentum.
     """
 
+    _config_keys = ("momentum", "nesterov")
+
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
                  clipnorm=None, clipvalue=None, global_clipnorm=None, name=None, **kwargs):
         if not isinstance(momentum, (int, float)) or momentum < 0 or momentum > 1:
@@ -33,8 +35,3 @@ class SGD(Optimizer):
     def _update(self, w, g, lr, slots):
         ops.sgd_update(w, g, lr, slots.get("momentum"), self.momentum, self.nesterov,
                        self._scratch(w, 1))
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(momentum=self.momentum, nesterov=self.nesterov)
-        return config

@@ -1,0 +1,72 @@
+"""What Dense and Conv2D share: ``y = activation(inputs * kernel + bias)``, with
+Keras's arguments for the activation, the kernel and the bias, and the ones
+tinyann does not support yet."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyann import activations, initializers, regularizers
+from tinyann.layers.layer import Layer
+
+
+def is_positive_int(value) -> bool:
+    """Whether ``value`` is an int (not a bool) above zero, as ``units``/``filters`` must be."""
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value > 0
+
+
+def check_supported(activity_regularizer, kernel_constraint, bias_constraint, lora_rank):
+    """Raises NotImplementedError for the Keras arguments tinyann has no code for."""
+    if activity_regularizer is not None or kernel_constraint is not None or (
+            bias_constraint is not None or lora_rank is not None):
+        raise NotImplementedError(
+            "activity_regularizer, constraints and lora_rank are not supported by "
+            "tinyann yet"
+        )
+
+
+class KernelLayer(Layer):
+    """Base of the layers with an activation, a ``kernel`` and an optional ``bias``."""
+
+    # the layer's own config entries, before the activation's, kernel's and bias's
+    _config_keys: tuple[str, ...] = ()
+    # Keras's Conv config lists activity_regularizer (always None here); its Dense does not
+    _config_activity_regularizer = False
+
+    def _set_kernel_options(self, activation, use_bias, kernel_initializer,
+                            bias_initializer, kernel_regularizer, bias_regularizer):
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel = self.bias = None
+
+    def _add_kernel_and_bias(self, kernel_shape, order="C"):
+        """Makes ``kernel`` (``kernel_shape``) and, with ``use_bias``, ``bias`` (its last
+        axis); marks the layer built."""
+        self.kernel = self.add_weight(kernel_shape, self.kernel_initializer, name="kernel",
+                                      regularizer=self.kernel_regularizer, order=order)
+        if self.use_bias:
+            self.bias = self.add_weight((kernel_shape[-1],), self.bias_initializer,
+                                        name="bias", regularizer=self.bias_regularizer)
+        self.built = True
+
+    def get_config(self):
+        """The layer's config: its ``_config_keys``, then the activation, kernel and bias
+        entries, in Keras's order."""
+        config = super().get_config()
+        config.update((key, getattr(self, key)) for key in self._config_keys)
+        config.update(
+            activation=self.activation.name,
+            use_bias=self.use_bias,
+            kernel_initializer=initializers.serialize(self.kernel_initializer),
+            bias_initializer=initializers.serialize(self.bias_initializer),
+            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
+            bias_regularizer=regularizers.serialize(self.bias_regularizer),
+        )
+        if self._config_activity_regularizer:
+            config["activity_regularizer"] = None
+        config.update(kernel_constraint=None, bias_constraint=None)
+        return config
