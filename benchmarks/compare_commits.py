@@ -1,7 +1,8 @@
 """Same-run timings of two commits of tinyann: alternating fresh processes, medians.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
-        python benchmarks/compare_commits.py OLD NEW [--repeats 3] [--cnn-batches N] [--json F]
+        python benchmarks/compare_commits.py OLD NEW [--repeats 3] [--cnn-batches N]
+                                             [--only seed_fit ...] [--json F]
 
 Each revision is exported (``git archive``) into a temporary folder and timed with its
 own ``benchmarks/workloads.py`` and ``benchmarks/bench_cnn.py`` (both put their own
@@ -84,21 +85,25 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cnn-batches", type=int, default=None,
                         help="CNN batches to time (default: the whole epoch; 0 skips)")
+    parser.add_argument("--only", choices=sorted({load for _, load, _ in WORKLOADS}),
+                        nargs="+", help="time only these workloads (and the CNN unless "
+                        "--cnn-batches 0)")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
+    workloads = [w for w in WORKLOADS if not args.only or w[1] in args.only]
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if var in os.environ:
             print(f"warning: {var} is set: NumPy's BLAS runs slower than on a user's machine",
                   file=sys.stderr)
     print("BLAS:", blas(), flush=True)
     revs = {"old": args.old, "new": args.new}
-    results = {key: {name: [] for name, _, _ in WORKLOADS} for key in revs}
+    results = {key: {name: [] for name, _, _ in workloads} for key in revs}
     with tempfile.TemporaryDirectory() as tmp:
         trees = {key: export(rev, os.path.join(tmp, key)) for key, rev in revs.items()}
         for round_ in range(args.repeats):
             for key, tree in trees.items():
                 done = {}
-                for name, load, figure in WORKLOADS:
+                for name, load, figure in workloads:
                     if load not in done:
                         done[load] = workload(tree, load)
                     results[key][name].append(done[load][figure])
