@@ -86,8 +86,9 @@ KERNEL_RUN = """
 
 
 def base_env(**extra):
+    # (not the caller's kernel set either: make test also runs under reference)
     env = {k: v for k, v in os.environ.items()
-           if k not in ("HOME", "XDG_CACHE_HOME", "TINYANN_CACHE_DIR")}
+           if k not in ("HOME", "XDG_CACHE_HOME", "TINYANN_CACHE_DIR", "TINYANN_KERNELS")}
     env.update(extra)
     return env
 
