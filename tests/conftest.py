@@ -18,6 +18,20 @@ import pytest
 
 from tinyann import backend
 
+# folders whose tests each start from fresh auto names (``dense``, ``sequential``...), so
+# that the names Keras's facts record do not depend on which tests ran before
+FRESH_SESSION_FOLDERS = ("models", "trainers")
+
+
+@pytest.fixture(autouse=True)
+def fresh_session(request):
+    fresh = Path(str(request.fspath)).parent.name in FRESH_SESSION_FOLDERS
+    if fresh:
+        backend.clear_session()
+    yield
+    if fresh:
+        backend.clear_session()
+
 
 @pytest.fixture
 def float64():

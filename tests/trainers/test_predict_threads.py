@@ -9,16 +9,9 @@ import numpy as np
 import pytest
 
 import tinyann as keras
-from tinyann import backend, layers
+from tinyann import layers
 
 THREADS, CALLS = 4, 20
-
-
-@pytest.fixture(autouse=True)
-def fresh_session():
-    backend.clear_session()
-    yield
-    backend.clear_session()
 
 
 def _mlp():

@@ -9,15 +9,7 @@ import numpy as np
 import pytest
 
 import tinyann as keras
-from tinyann import backend
 from tinyann.utils import denormals
-
-
-@pytest.fixture(autouse=True)
-def fresh_session():
-    backend.clear_session()
-    yield
-    backend.clear_session()
 
 
 def _model(loss="sparse_categorical_crossentropy"):
