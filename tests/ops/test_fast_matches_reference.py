@@ -85,6 +85,10 @@ CONV = {  # input shape, kernel (kh, kw), strides, padding, dilation, filters
     "5x5_stride2_many_channels": ((1, 11, 11, 9), (5, 5), (2, 2), "valid", (1, 1), 3),
     "rect_kernel_same": ((2, 6, 7, 9), (1, 3), (1, 2), "same", (1, 1), 4),
     "batch1_channels3": ((1, 5, 5, 3), (3, 3), (1, 1), "valid", (1, 1), 1),
+    # 3x3, stride 1, 8+ channels: the compiled set's Winograd F(2x2, 3x3)
+    "3x3_same_many_channels_odd": ((2, 7, 9, 9), (3, 3), (1, 1), "same", (1, 1), 5),
+    "3x3_valid_many_channels": ((2, 8, 7, 16), (3, 3), (1, 1), "valid", (1, 1), 3),
+    "3x3_same_batch1_even": ((1, 6, 6, 8), (3, 3), (1, 1), "same", (1, 1), 4),
 }
 
 
@@ -111,6 +115,51 @@ def test_conv2d(fast, name, order, use_bias):
         dbias = np.zeros_like(bias) if use_bias else None
         dx = functions["conv2d_backward"](dz, ctx, kernel, dkernel, dbias)
         results[set_name] = (z, dx, dkernel, dbias)
+    for fast_value, ref_value in zip(results["fast"], results["ref"]):
+        if ref_value is not None:
+            close_sums(fast_value, ref_value)
+
+
+CONV_POOL = {  # conv input shape, kernel, conv padding, filters; then max pooling
+    "few_channels_same": ((2, 8, 8, 1), (3, 3), "same", 4, (2, 2), (2, 2), "valid"),
+    "few_channels_odd_even_kernel": ((1, 7, 9, 3), (2, 2), "same", 3, (2, 2), (2, 2),
+                                     "valid"),
+    "many_channels_same": ((2, 6, 6, 8), (3, 3), "same", 5, (2, 2), (2, 2), "valid"),
+    "many_channels_valid_odd": ((1, 9, 8, 12), (3, 3), "valid", 4, (2, 2), (2, 2),
+                                "valid"),
+    # pooling the fused kernels do not take: the two ops one after the other
+    "overlapping_pool": ((1, 6, 6, 8), (3, 3), "same", 3, (3, 3), (1, 1), "valid"),
+    "strided_conv": ((1, 8, 8, 2), (3, 3), "same", 3, (2, 2), (2, 2), "same"),
+}
+
+
+@pytest.mark.parametrize("name", CONV_POOL)
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "no_bias"])
+@pytest.mark.parametrize("need_dx", [True, False], ids=["dx", "no_dx"])
+def test_conv2d_max_pool(fast, name, order, use_bias, need_dx):
+    shape, window, padding, filters, pool, pool_strides, pool_padding = CONV_POOL[name]
+    rng = np.random.default_rng(len(name))
+    x = rng.normal(size=shape).astype("float32")
+    x[:, : shape[1] // 2] = 0  # ties: windows of equal outputs (the bias) route to the first
+    x = ordered(x, order)
+    kernel = rng.normal(size=window + (shape[-1], filters)).astype("float32")
+    bias = rng.normal(size=filters).astype("float32") if use_bias else None
+    strides = (2, 2) if name == "strided_conv" else (1, 1)
+    geometry = (strides, padding, (1, 1), pool, pool_strides, pool_padding)
+    results = {}
+    for set_name, functions in (("fast", fast), ("ref", REF)):
+        state = {}
+        y, ctx = functions["conv2d_max_pool_forward"](x, kernel, bias, *geometry, state, True)
+        y = y.copy()
+        inferred, _ = functions["conv2d_max_pool_forward"](x, kernel, bias, *geometry, state)
+        np.testing.assert_array_equal(inferred, y)
+        dy = np.random.default_rng(1).normal(size=y.shape).astype("float32")
+        dkernel = np.zeros_like(kernel)
+        dbias = np.zeros_like(bias) if use_bias else None
+        dx = functions["conv2d_max_pool_backward"](dy, ctx, kernel, dkernel, dbias, need_dx)
+        assert (dx is None) != need_dx
+        results[set_name] = (y, dx, dkernel, dbias)
     for fast_value, ref_value in zip(results["fast"], results["ref"]):
         if ref_value is not None:
             close_sums(fast_value, ref_value)

@@ -53,7 +53,12 @@ def test_the_fused_pair_gives_the_layer_by_layer_numbers_with_either_set():
             model = _chain(keras.layers.Conv2D(2, 3, activation="relu"))
             assert model._graph.relu_pools == {0}
             conv, pool = model.layers
-            np.testing.assert_array_equal(model._graph.forward([x], training=True)[0],
-                                          pool(conv(x)))
+            fused = model._graph.forward([x], training=True)[0]
+            if ops.kernel_set() == "compiled":
+                # the compiled set's conv2d_max_pool sums each pixel's products in
+                # another order than the layer's GEMM (winograd.py, conv_pool.py)
+                np.testing.assert_allclose(fused, pool(conv(x)), rtol=1e-5, atol=1e-6)
+            else:
+                np.testing.assert_array_equal(fused, pool(conv(x)))
     finally:
         ops.set_kernels(previous)

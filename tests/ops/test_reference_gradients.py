@@ -1,4 +1,5 @@
-"""Numerical gradient checks of the reference ops (float64, central differences).
+"""Numerical gradient checks of the reference ops (float64, central differences), and
+of the compiled set's convolutions (Winograd, direct sums), where numba is installed.
 
 For an op ``y = f(x, weights)`` and a random ``G``, the scalar is ``sum(G * y)``:
 its gradient with respect to every input must be what the op's backward gives.
@@ -9,8 +10,12 @@ import numpy as np
 import pytest
 
 from tinyann import ops
+from tinyann.ops import jit
 
 REF = ops.functions_of("reference")
+# the sets whose convolutions are checked: the reference, and the compiled set's own
+# kernels (CI installs numba)
+CONV_SETS = ["reference"] + (["compiled"] if jit.available() else [])
 
 
 def test_dense(gradcheck):
@@ -34,26 +39,64 @@ CONV = {
     "stride2_same_odd": ((1, 5, 5, 1), (3, 3), (2, 2), "same", (1, 1)),
     "dilated": ((1, 6, 6, 2), (2, 2), (1, 1), "same", (2, 2)),
     "1x1": ((2, 3, 3, 3), (1, 1), (1, 1), "valid", (1, 1)),
+    # 3x3, stride 1, 8+ channels: the compiled set's Winograd F(2x2, 3x3)
+    "3x3_same_many_channels_odd": ((1, 5, 3, 8), (3, 3), (1, 1), "same", (1, 1)),
+    "3x3_valid_many_channels": ((2, 6, 5, 9), (3, 3), (1, 1), "valid", (1, 1)),
 }
 
 
+@pytest.mark.parametrize("kernel_set", CONV_SETS)
 @pytest.mark.parametrize("name", CONV)
-def test_conv2d(gradcheck, name):
+def test_conv2d(gradcheck, name, kernel_set):
+    functions = ops.functions_of(kernel_set)
     shape, window, strides, padding, dilation = CONV[name]
     rng = np.random.default_rng(1)
     x = rng.normal(size=shape)
     kernel = rng.normal(size=window + (shape[-1], 2))
     bias = rng.normal(size=2)
-    z, ctx = REF["conv2d_forward"](x, kernel, bias, strides, padding, dilation)
+    z, ctx = functions["conv2d_forward"](x, kernel, bias, strides, padding, dilation)
     g = rng.normal(size=z.shape)
     dkernel, dbias = np.empty_like(kernel), np.empty_like(bias)
-    dx = REF["conv2d_backward"](g, ctx, kernel, dkernel, dbias)
+    dx = functions["conv2d_backward"](g, ctx, kernel, dkernel, dbias).copy()
 
     def loss():
-        return np.sum(g * REF["conv2d_forward"](x, kernel, bias, strides, padding,
-                                                dilation)[0])
+        return np.sum(g * functions["conv2d_forward"](x, kernel, bias, strides, padding,
+                                                      dilation)[0])
 
     for analytic, wrt in ((dx, x), (dkernel, kernel), (dbias, bias)):
+        gradcheck.assert_close(analytic, gradcheck.numerical_grad(loss, wrt))
+
+
+CONV_POOL = {  # input shape, kernel window, conv padding; 2x2 max pooling after it
+    "few_channels_same": ((2, 6, 5, 1), (3, 3), "same"),  # compiled: direct sums
+    "few_channels_valid_even_kernel": ((1, 7, 6, 3), (2, 2), "valid"),
+    "many_channels_same_odd": ((1, 5, 7, 8), (3, 3), "same"),  # compiled: Winograd
+    "many_channels_valid": ((2, 6, 6, 9), (3, 3), "valid"),
+}
+
+
+@pytest.mark.parametrize("kernel_set", CONV_SETS)
+@pytest.mark.parametrize("need_dx", [True, False], ids=["dx", "no_dx"])
+@pytest.mark.parametrize("name", CONV_POOL)
+def test_conv2d_max_pool(gradcheck, name, need_dx, kernel_set):
+    functions = ops.functions_of(kernel_set)
+    shape, window, padding = CONV_POOL[name]
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=shape)
+    kernel = rng.normal(size=window + (shape[-1], 3))
+    bias = rng.normal(size=3)
+    geometry = ((1, 1), padding, (1, 1), (2, 2), (2, 2), "valid")
+    y, ctx = functions["conv2d_max_pool_forward"](x, kernel, bias, *geometry, {}, True)
+    g = rng.normal(size=y.shape)
+    dkernel, dbias = np.empty_like(kernel), np.empty_like(bias)
+    dx = functions["conv2d_max_pool_backward"](g, ctx, kernel, dkernel, dbias, need_dx)
+
+    def loss():
+        return np.sum(g * functions["conv2d_max_pool_forward"](x, kernel, bias, *geometry)[0])
+
+    checks = [(dkernel, kernel), (dbias, bias)] + ([(dx.copy(), x)] if need_dx else [])
+    assert (dx is None) != need_dx
+    for analytic, wrt in checks:
         gradcheck.assert_close(analytic, gradcheck.numerical_grad(loss, wrt))
 
 

@@ -120,6 +120,25 @@ class Conv2D(KernelLayer):
             self._ctx, self._y = ctx, z  # z becomes y when the activation runs in place
         return z
 
+    def call_pooled(self, inputs, pool, training=False):
+        """``max_pool(conv(x) + bias)`` for the MaxPooling2D layer ``pool`` that follows,
+        without the activation (the graph's fusion runs ReLU on the pooled output);
+        in training, recorded for ``backward_pooled``."""
+        y, ctx = ops.conv2d_max_pool_forward(
+            inputs, self.kernel.value, self.bias.value if self.use_bias else None,
+            self.strides, self.padding, self.dilation_rate, pool.pool_size, pool.strides,
+            pool.padding, self._kernel_state, training)
+        if training:
+            self._ctx, self._y = ctx, None
+        return y
+
+    def backward_pooled(self, dy):
+        """The backward pass of ``call_pooled`` from dL/d(pooled output)."""
+        return ops.conv2d_max_pool_backward(dy, self._ctx, self.kernel.value,
+                                            self.kernel.grad,
+                                            self.bias.grad if self.use_bias else None,
+                                            self._needs_input_grad)
+
     def backward(self, grad_output):
         g = grad_output.reshape(self._y.shape)
         # dL/dz from dL/dy through the activation, in place (g is ours to overwrite)

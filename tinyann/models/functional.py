@@ -203,18 +203,18 @@ class Graph:
     def _relu_pool_chain_forward(self, x, training, runs=None):
         """The forward pass of a chain whose fused pairs (``relu_pools``, per
         tinyann.ops.FUSIONS "relu_after_max_pool") run as: the producer's
-        ``call_preactivation`` (a ReLU convolution without its ReLU), the max pooling,
-        then ReLU on the pooled output: the same numbers (max and ReLU commute, and
-        the first maximum of a window is the same before and after ReLU), with the
-        ReLU (and in training its derivative) on the pooled quarter of the pixels.
-        ``runs``: how to run each other step, when not all run in the pass's mode."""
+        ``call_pooled`` (a ReLU convolution without its ReLU, and the max pooling,
+        in one op), then ReLU on the pooled output: the same numbers (max and ReLU
+        commute, and the first maximum of a window is the same before and after
+        ReLU), with the ReLU (and in training its derivative) on the pooled quarter
+        of the pixels. ``runs``: how to run each other step, when not all run in the
+        pass's mode."""
         steps = self.steps
         i = 0
         while i < len(steps):
             layer = steps[i][0]
             if i in self.relu_pools:
-                z = layer.call_preactivation(x, training=training)
-                x = steps[i + 1][0].call(z, training=training)
+                x = layer.call_pooled(x, steps[i + 1][0], training=training)
                 ops.relu_forward(x, x)
                 if training:
                     self._fused_outputs[i] = x  # ReLU's derivative reads it in backward
@@ -247,15 +247,12 @@ class Graph:
                     g = layer.backward_preactivation(g)
                 elif i - 1 in fused:
                     # ReLU after the pooling (see _relu_pool_chain_forward): its derivative
-                    # on the pooled gradient, the pooling's backward, then the producer's
-                    # backward from dL/dz
+                    # on the pooled gradient, then the pooled convolution's backward
                     pooled = self._fused_outputs[i - 1]
                     g = g.reshape(pooled.shape)
                     ops.relu_backward(pooled, g, g)
-                    g = layer.backward(g)
                     i -= 1
-                    if g is not None:
-                        g = steps[i][0].backward_preactivation(g)
+                    g = steps[i][0].backward_pooled(g)
                 else:
                     g = layer.backward(g)
                 if g is None:

@@ -38,6 +38,8 @@ OPS = (
     "dense_kernel_order", "dense_forward", "dense_backward",
     # conv2d by im2col / col2im
     "conv2d_forward", "conv2d_backward",
+    # conv2d then max pooling, one op (the graph's ReLU convolution + pooling fusion)
+    "conv2d_max_pool_forward", "conv2d_max_pool_backward",
     # pooling
     "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
     "global_max_pool2d_forward", "global_max_pool2d_backward",
@@ -65,10 +67,10 @@ _VALID = ("fast", "compiled", "numpy", "reference")
 DEFAULT = "fast"
 
 # (producer kind, consumer kind) -> the fused computation, by name.
-#  * "conv2d+relu" then "max_pooling2d": pool first, then ReLU on the pooled quarter of
-#    the pixels (max and ReLU commute; the first maximum of a window is the same before
-#    and after ReLU); backward: ReLU's derivative on the pooled gradient, then the
-#    pooling's backward, then the convolution's backward from dL/dz.
+#  * "conv2d+relu" then "max_pooling2d": the op conv2d_max_pool (the convolution
+#    pooled), then ReLU on the pooled quarter of the pixels (max and ReLU commute; the
+#    first maximum of a window is the same before and after ReLU); backward: ReLU's
+#    derivative on the pooled gradient, then conv2d_max_pool's backward.
 #  * an output activation then its matching loss: the loss gives dL/dz directly,
 #    ``(p - targets) * scale``, and the layer's backward skips the activation.
 FUSIONS = {

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 
+from tinyann.ops.compiled import winograd
 from tinyann.ops.fast import buffers
 from tinyann.ops.fast import conv as numpy_conv
 from tinyann.ops.jit import kernel, prange
@@ -43,8 +44,24 @@ def col2im(dcols, dx, geo):
 
 
 # the NumPy set's convolution (its GEMMs and buffers) with these copies
-conv2d_forward = functools.partial(numpy_conv.conv2d_forward, fill_columns=fill_columns)
-conv2d_backward = functools.partial(numpy_conv.conv2d_backward, col2im=col2im)
+_im2col_forward = functools.partial(numpy_conv.conv2d_forward, fill_columns=fill_columns)
+_im2col_backward = functools.partial(numpy_conv.conv2d_backward, col2im=col2im)
+
+
+def conv2d_forward(x, kernel, bias, strides, padding, dilation_rate, state=None,
+                   training=False):
+    """As the NumPy set's: 3x3 kernels at stride 1 by Winograd's F(2x2, 3x3)
+    (winograd.py), other shapes by im2col and one GEMM."""
+    if winograd.eligible(x, kernel.shape, strides, dilation_rate):
+        return winograd.conv2d_forward(x, kernel, bias, padding, state, training)
+    return _im2col_forward(x, kernel, bias, strides, padding, dilation_rate, state, training)
+
+
+def conv2d_backward(dz, ctx, kernel, dkernel, dbias, need_dx=True):
+    """As the NumPy set's (``ctx`` says which forward pass ran)."""
+    if isinstance(ctx, winograd.Workspace):
+        return winograd.conv2d_backward(dz, ctx, kernel, dkernel, dbias, need_dx)
+    return _im2col_backward(dz, ctx, kernel, dkernel, dbias, need_dx)
 
 
 @kernel

@@ -6,4 +6,4 @@ value, global pooling) come from the reference set (its base set in ``tinyann.op
 """
 
 # the modules holding this set's ops (tinyann.ops collects them from these)
-MODULES = ("activations", "conv", "dense", "losses", "optimizers", "pooling")
+MODULES = ("activations", "conv", "conv_pool", "dense", "losses", "optimizers", "pooling")

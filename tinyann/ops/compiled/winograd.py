@@ -1,0 +1,440 @@
+"""3x3 convolutions by Winograd's minimal filtering F(2x2, 3x3) (numba): 2.25x fewer
+multiplications than im2col's GEMM, for the forward pass and both gradients.
+
+The output is cut into 2x2 tiles; tile ``t`` reads a 4x4 patch ``d`` of the padded
+input. With the transforms (Lavin & Gray 2016, points 0, 1, -1, infinity)::
+
+    B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
+    G   = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]
+    A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]
+
+one channel's 2x2 output is ``A^T [(G g G^T) * (B^T d B)] A``. Summed over channels,
+each of the 16 elements of the product is a matrix product:
+
+    V[k] = (B^T d B)[k]   (16, tiles, channels)     input tiles
+    U[k] = (G g G^T)[k]   (16, channels, filters)   kernel tiles
+    M[k] = V[k] @ U[k]    (16, tiles, filters)      16 GEMMs: 4 multiplications per
+                                                    output pixel and channel pair, not 9
+    y    = A^T M A + b    (batch, rows, cols, filters)
+
+- Input gradient: the same convolution of the output gradient (padded by
+  ``2 - top``) with the kernel turned 180 degrees and its channel axes swapped.
+- Kernel gradient, ``dW[i, j] = sum over tiles of sum_pq d[p + i, q + j] dy[p, q]``:
+  Winograd's F(3x3, 2x2) on the same 4x4 input patches and the 2x2 output-gradient
+  tiles. Its input transform is ``B^T`` with the last row negated, so the forward
+  pass's ``V`` serves, with the sign moved onto the gradient's transform::
+
+      G' = [[1, 0], [1/2, 1/2], [1/2, -1/2], [0, -1]]   (the sign included)
+      A'^T = [[1, 1, 1, 0], [0, 1, -1, 0], [0, 1, 1, 1]]
+      dW = A'^T [sum over tiles V[k]^T (G' dy G'^T)[k]] A'
+
+Taken for 3x3 kernels, stride 1, no dilation and at least ``MIN_CHANNELS`` input
+channels (the textbook's second convolution, 32 -> 64); other shapes run im2col.
+The math of record is tinyann/ops/reference/conv.py; tests/ops compare the two.
+"""
+
+from __future__ import annotations
+
+from threading import get_ident
+
+import numpy as np
+
+from tinyann.ops.fast.buffers import output_buffer, workspaces
+from tinyann.ops.geometry import ConvGeometry
+from tinyann.ops.jit import kernel, prange
+
+# the offsets a prediction does not keep (never written)
+NO_OFFSETS = np.zeros((1, 1, 1, 1), np.uint8)
+
+# fewer input channels than this: im2col (a first layer's 1 or 3 channels: the
+# transforms would cost more than the products they save)
+MIN_CHANNELS = 8
+
+_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+_AT_GRAD = np.array([[1, 1, 1, 0], [0, 1, -1, 0], [0, 1, 1, 1]])
+
+
+def eligible(x, kernel_shape, strides, dilation_rate):
+    kh, kw, channels, _ = kernel_shape
+    return ((kh, kw) == (3, 3) and tuple(strides) == (1, 1) and tuple(dilation_rate) == (1, 1)
+            and channels >= MIN_CHANNELS and x.dtype in (np.float32, np.float64))
+
+
+class Workspace:
+    """Geometry and buffers of one input shape (forward, and the backward's on first
+    use); ``pooled``: for ``conv2d_max_pool``, its output the 2x2-pooled convolution."""
+
+    def __init__(self, shape, kernel_shape, padding, dtype, owner, pooled=False):
+        n, h, w, c = shape
+        filters = kernel_shape[-1]
+        geo = self.geo = ConvGeometry(shape, (3, 3), (1, 1), padding)
+        self.owner, self.dtype, self.pooled = owner, np.dtype(dtype), pooled
+        self.out_shape = (n, geo.out_rows, geo.out_cols, filters)
+        self.pooled_shape = (n, geo.out_rows // 2, geo.out_cols // 2, filters)
+        self.offsets = None  # pooled, training: each window's first maximum (0-3)
+        self.tiles_hw = (-(-geo.out_rows // 2), -(-geo.out_cols // 2))
+        tiles = n * self.tiles_hw[0] * self.tiles_hw[1]
+        self.padded = _padded_buffer(shape, self.tiles_hw, geo.pad_rows[0], geo.pad_cols[0],
+                                     dtype)
+        self.inputs = np.empty((16, tiles, c), dtype)  # V, kept for the kernel gradient
+        self.products = np.empty((16, tiles, filters), dtype)  # M
+        self.kernel_tiles = np.empty((16, c, filters), dtype)  # U
+        self.backward = None  # _BackwardBuffers, made on the first backward pass
+
+
+class _BackwardBuffers:
+    def __init__(self, ws, channels, filters):
+        geo, dtype = ws.geo, ws.dtype
+        n, h, w, _ = geo.input_shape
+        self.grad_tiles = np.empty(ws.products.shape, dtype)  # G' dy G'^T
+        self.dkernel_tiles = np.empty((16, channels, filters), dtype)
+        # the input gradient: the output gradient convolved, with its own tiles
+        self.tiles_hw = (-(-h // 2), -(-w // 2))
+        self.top, self.left = 2 - geo.pad_rows[0], 2 - geo.pad_cols[0]
+        self.padded = _padded_buffer((n, geo.out_rows, geo.out_cols, filters), self.tiles_hw,
+                                     self.top, self.left, dtype)
+        tiles = n * self.tiles_hw[0] * self.tiles_hw[1]
+        self.inputs = np.empty((16, tiles, filters), dtype)
+        self.products = np.empty((16, tiles, channels), dtype)
+        self.kernel_tiles = np.empty((16, filters, channels), dtype)
+        self.no_bias = np.zeros(channels, dtype)
+        self.dx = np.empty(geo.input_shape, dtype)
+
+
+def _padded_buffer(shape, tiles_hw, top, left, dtype):
+    """Zeros big enough for every tile's 4x4 patch: ``2 * tiles + 2`` rows and columns
+    (and the image at ``top, left``); the border stays zero, the image is copied in."""
+    n, h, w, c = shape
+    rows = max(2 * tiles_hw[0] + 2, top + h)
+    cols = max(2 * tiles_hw[1] + 2, left + w)
+    return np.zeros((n, rows, cols, c), dtype)
+
+
+def _kernel_tiles(kernel, out):
+    """``U = G g G^T`` for every (channel, filter): ``kernel (3, 3, c, f) -> (16, c, f)``."""
+    g = _G.astype(kernel.dtype)
+    rows = np.matmul(g, kernel.reshape(3, -1)).reshape(4, 3, -1)  # G g
+    out.reshape(4, 4, -1)[...] = np.matmul(g, rows)  # (G g) G^T
+    return out
+
+
+def _workspace(x, kernel, padding, state, training, pooled):
+    def make(key):
+        return Workspace(key[0], kernel.shape, padding, kernel.dtype,
+                         (state or {}).get("name", "conv2d"), pooled)
+
+    # its own workspaces in the layer's state: a layer may also run im2col (another
+    # input size, or the NumPy set after a switch), whose workspaces are other objects
+    own = None if state is None else state.setdefault(
+        "winograd_pooled" if pooled else "winograd", {})
+    # inference: a workspace per thread (predictions may run in several at once)
+    return own, workspaces(own, make).get((x.shape, "train" if training else get_ident()))
+
+
+def _products(ws, x, kernel):
+    """``M = V @ U`` for input ``x``: the 16 GEMMs (``V`` kept for the kernel gradient)."""
+    ws.geo.unpad(ws.padded)[...] = x  # the border stays zero
+    _kernel_tiles(kernel, ws.kernel_tiles)
+    input_tiles(ws.padded, ws.tiles_hw[0], ws.tiles_hw[1], ws.inputs)
+    np.matmul(ws.inputs, ws.kernel_tiles, out=ws.products)
+    return ws.products
+
+
+def _bias(bias, ws):
+    if bias is None:
+        return np.zeros(ws.out_shape[-1], ws.dtype)
+    return np.ascontiguousarray(bias, ws.dtype)
+
+
+def conv2d_forward(x, kernel, bias, padding, state=None, training=False):
+    """As the reference's ``conv2d_forward`` for an eligible shape (see ``eligible``)."""
+    own, ws = _workspace(x, kernel, padding, state, training, pooled=False)
+    out = output_buffer(own, ws.out_shape, ws.dtype, training)
+    output_tiles(_products(ws, x, kernel), _bias(bias, ws), ws.tiles_hw[0], ws.tiles_hw[1],
+                 out)
+    return out, ws
+
+
+def conv2d_max_pool_forward(x, kernel, bias, padding, state=None, training=False):
+    """As the reference's ``conv2d_max_pool_forward`` with 2x2 pooling windows (stride
+    2, 'valid'): the output tiles are the windows; only their maxima are written."""
+    own, ws = _workspace(x, kernel, padding, state, training, pooled=True)
+    out = output_buffer(own, ws.pooled_shape, ws.dtype, training)
+    if training and ws.offsets is None:
+        ws.offsets = np.empty(ws.pooled_shape, np.uint8)
+    offsets = ws.offsets if training else NO_OFFSETS
+    pooled_output_tiles(_products(ws, x, kernel), _bias(bias, ws), ws.tiles_hw[0],
+                        ws.tiles_hw[1], out, offsets, training)
+    return out, ws
+
+
+def _backward_buffers(ws, kernel):
+    if ws.backward is None:
+        ws.backward = _BackwardBuffers(ws, kernel.shape[2], kernel.shape[3])
+    return ws.backward
+
+
+def _kernel_gradient(ws, bw, dkernel):
+    """``dW = A'^T [V^T (G' dy G'^T)] A'`` from the gradient tiles in ``bw.grad_tiles``."""
+    np.matmul(ws.inputs.transpose(0, 2, 1), bw.grad_tiles, out=bw.dkernel_tiles)
+    at = _AT_GRAD.astype(ws.dtype)
+    rows = np.matmul(at, bw.dkernel_tiles.reshape(4, -1)).reshape(3, 4, -1)
+    dkernel[...] = np.matmul(at, rows).reshape(dkernel.shape)
+
+
+def _input_gradient(bw, kernel):
+    """dx: the output gradient in ``bw.padded`` convolved with the kernel turned 180
+    degrees, its channel axes swapped."""
+    _kernel_tiles(kernel[::-1, ::-1].transpose(0, 1, 3, 2), bw.kernel_tiles)
+    input_tiles(bw.padded, bw.tiles_hw[0], bw.tiles_hw[1], bw.inputs)
+    np.matmul(bw.inputs, bw.kernel_tiles, out=bw.products)
+    output_tiles(bw.products, bw.no_bias, bw.tiles_hw[0], bw.tiles_hw[1], bw.dx)
+    return bw.dx
+
+
+def conv2d_backward(dz, ws, kernel, dkernel, dbias, need_dx=True):
+    """As the reference's ``conv2d_backward``; ``ws`` from ``conv2d_forward``."""
+    bw = _backward_buffers(ws, kernel)
+    dz = np.ascontiguousarray(dz, ws.dtype).reshape(ws.out_shape)
+    grad_tiles(dz, ws.tiles_hw[0], ws.tiles_hw[1], ws.dtype.type(0.5), bw.grad_tiles)
+    _kernel_gradient(ws, bw, dkernel)
+    if dbias is not None:
+        dbias[...] = dz.reshape(-1, dz.shape[-1]).sum(axis=0)
+    if not need_dx:
+        return None
+    bw.padded[:, bw.top:bw.top + dz.shape[1], bw.left:bw.left + dz.shape[2]] = dz
+    return _input_gradient(bw, kernel)
+
+
+def conv2d_max_pool_backward(dy, ws, kernel, dkernel, dbias, need_dx=True):
+    """As the reference's ``conv2d_max_pool_backward``; ``ws`` from
+    ``conv2d_max_pool_forward``: the convolution's gradient tiles (and, for dx, its
+    padded gradient) made from ``dy`` and the windows' offsets in one pass."""
+    if ws.offsets is None:
+        raise RuntimeError(f"Layer '{ws.owner}' ran backward before a training forward pass.")
+    bw = _backward_buffers(ws, kernel)
+    dy = np.ascontiguousarray(dy, ws.dtype).reshape(ws.pooled_shape)
+    pooled_grad_tiles(dy, ws.offsets, ws.tiles_hw[0], ws.tiles_hw[1], ws.dtype.type(0.5),
+                      bw.grad_tiles, bw.padded, bw.top, bw.left, need_dx)
+    _kernel_gradient(ws, bw, dkernel)
+    if dbias is not None:  # each window's gradient goes to one pixel: dz sums as dy
+        dbias[...] = dy.reshape(-1, dy.shape[-1]).sum(axis=0)
+    return _input_gradient(bw, kernel) if need_dx else None
+
+
+# ---------------------------------------------------------------------- kernels
+# Each loops over tiles; the innermost loop runs over channels, contiguous in every
+# array, so it vectorizes. The 16 elements of a tile are written out by hand.
+
+@kernel
+def input_tiles(padded, tiles_h, tiles_w, inputs):
+    """``inputs[k, t, c] = (B^T d B)[k]`` for the 4x4 patch ``d`` at ``(2a, 2b)`` of tile
+    ``t = (image, a, b)``: ``padded (n, >= 2 tiles_h + 2, >= 2 tiles_w + 2, c)``."""
+    per_image = tiles_h * tiles_w
+    channels = padded.shape[3]
+    for t in prange(inputs.shape[1]):
+        b = t // per_image
+        r = 2 * ((t % per_image) // tiles_w)
+        s = 2 * (t % tiles_w)
+        for ch in range(channels):
+            # B^T d: the rows combined, column by column
+            e00 = padded[b, r, s, ch] - padded[b, r + 2, s, ch]
+            e01 = padded[b, r, s + 1, ch] - padded[b, r + 2, s + 1, ch]
+            e02 = padded[b, r, s + 2, ch] - padded[b, r + 2, s + 2, ch]
+            e03 = padded[b, r, s + 3, ch] - padded[b, r + 2, s + 3, ch]
+            e10 = padded[b, r + 1, s, ch] + padded[b, r + 2, s, ch]
+            e11 = padded[b, r + 1, s + 1, ch] + padded[b, r + 2, s + 1, ch]
+            e12 = padded[b, r + 1, s + 2, ch] + padded[b, r + 2, s + 2, ch]
+            e13 = padded[b, r + 1, s + 3, ch] + padded[b, r + 2, s + 3, ch]
+            e20 = padded[b, r + 2, s, ch] - padded[b, r + 1, s, ch]
+            e21 = padded[b, r + 2, s + 1, ch] - padded[b, r + 1, s + 1, ch]
+            e22 = padded[b, r + 2, s + 2, ch] - padded[b, r + 1, s + 2, ch]
+            e23 = padded[b, r + 2, s + 3, ch] - padded[b, r + 1, s + 3, ch]
+            e30 = padded[b, r + 1, s, ch] - padded[b, r + 3, s, ch]
+            e31 = padded[b, r + 1, s + 1, ch] - padded[b, r + 3, s + 1, ch]
+            e32 = padded[b, r + 1, s + 2, ch] - padded[b, r + 3, s + 2, ch]
+            e33 = padded[b, r + 1, s + 3, ch] - padded[b, r + 3, s + 3, ch]
+            # (B^T d) B: the columns combined, row by row
+            inputs[0, t, ch] = e00 - e02
+            inputs[1, t, ch] = e01 + e02
+            inputs[2, t, ch] = e02 - e01
+            inputs[3, t, ch] = e01 - e03
+            inputs[4, t, ch] = e10 - e12
+            inputs[5, t, ch] = e11 + e12
+            inputs[6, t, ch] = e12 - e11
+            inputs[7, t, ch] = e11 - e13
+            inputs[8, t, ch] = e20 - e22
+            inputs[9, t, ch] = e21 + e22
+            inputs[10, t, ch] = e22 - e21
+            inputs[11, t, ch] = e21 - e23
+            inputs[12, t, ch] = e30 - e32
+            inputs[13, t, ch] = e31 + e32
+            inputs[14, t, ch] = e32 - e31
+            inputs[15, t, ch] = e31 - e33
+
+
+@kernel
+def output_tiles(products, bias, tiles_h, tiles_w, out):
+    """``out[2x2 tile t] = A^T M A + bias``, ``products (16, tiles, f)``; the pixels of
+    edge tiles past ``out``'s last row or column are dropped."""
+    per_image = tiles_h * tiles_w
+    rows, cols, filters = out.shape[1], out.shape[2], out.shape[3]
+    for t in prange(products.shape[1]):
+        b = t // per_image
+        r = 2 * ((t % per_image) // tiles_w)
+        s = 2 * (t % tiles_w)
+        two_rows, two_cols = r + 1 < rows, s + 1 < cols
+        for f in range(filters):
+            # A^T M: rows 0+1+2 and 1-2-3, column by column
+            p00 = products[0, t, f] + products[4, t, f] + products[8, t, f]
+            p01 = products[1, t, f] + products[5, t, f] + products[9, t, f]
+            p02 = products[2, t, f] + products[6, t, f] + products[10, t, f]
+            p03 = products[3, t, f] + products[7, t, f] + products[11, t, f]
+            p10 = products[4, t, f] - products[8, t, f] - products[12, t, f]
+            p11 = products[5, t, f] - products[9, t, f] - products[13, t, f]
+            p12 = products[6, t, f] - products[10, t, f] - products[14, t, f]
+            p13 = products[7, t, f] - products[11, t, f] - products[15, t, f]
+            out[b, r, s, f] = p00 + p01 + p02 + bias[f]
+            if two_cols:
+                out[b, r, s + 1, f] = p01 - p02 - p03 + bias[f]
+            if two_rows:
+                out[b, r + 1, s, f] = p10 + p11 + p12 + bias[f]
+                if two_cols:
+                    out[b, r + 1, s + 1, f] = p11 - p12 - p13 + bias[f]
+
+
+@kernel
+def grad_tiles(dz, tiles_h, tiles_w, half, grads):
+    """``grads[k, t, f] = (G' g G'^T)[k]`` for the 2x2 tile ``g`` of the output gradient
+    ``dz (n, rows, cols, f)`` (zeros past its last row or column); ``half``: 0.5 in the
+    arrays' dtype (a Python 0.5 would make numba compute float32 tiles in float64)."""
+    zero = half - half
+    per_image = tiles_h * tiles_w
+    rows, cols, filters = dz.shape[1], dz.shape[2], dz.shape[3]
+    for t in prange(grads.shape[1]):
+        b = t // per_image
+        r = 2 * ((t % per_image) // tiles_w)
+        s = 2 * (t % tiles_w)
+        two_rows, two_cols = r + 1 < rows, s + 1 < cols
+        for f in range(filters):
+            g00 = dz[b, r, s, f]
+            g01 = dz[b, r, s + 1, f] if two_cols else zero
+            g10 = dz[b, r + 1, s, f] if two_rows else zero
+            g11 = dz[b, r + 1, s + 1, f] if two_rows and two_cols else zero
+            # G' g: [g0, (g0 + g1)/2, (g0 - g1)/2, -g1] down the rows
+            h0, h1 = g00, g01
+            h2, h3 = (g00 + g10) * half, (g01 + g11) * half
+            h4, h5 = (g00 - g10) * half, (g01 - g11) * half
+            h6, h7 = -g10, -g11
+            # (G' g) G'^T: the same along the columns
+            grads[0, t, f] = h0
+            grads[1, t, f] = (h0 + h1) * half
+            grads[2, t, f] = (h0 - h1) * half
+            grads[3, t, f] = -h1
+            grads[4, t, f] = h2
+            grads[5, t, f] = (h2 + h3) * half
+            grads[6, t, f] = (h2 - h3) * half
+            grads[7, t, f] = -h3
+            grads[8, t, f] = h4
+            grads[9, t, f] = (h4 + h5) * half
+            grads[10, t, f] = (h4 - h5) * half
+            grads[11, t, f] = -h5
+            grads[12, t, f] = h6
+            grads[13, t, f] = (h6 + h7) * half
+            grads[14, t, f] = (h6 - h7) * half
+            grads[15, t, f] = -h7
+
+
+
+
+@kernel
+def pooled_output_tiles(products, bias, tiles_h, tiles_w, out, offsets, keep):
+    """``out[b, a, q] = max of the 2x2 tile (a, q) of A^T M A + bias``, and with
+    ``keep`` the offset of its first maximum (row-major 0-3, as max pooling routes
+    ties); ``out (n, rows // 2, cols // 2, f)``: an odd last tile row is dropped."""
+    per_image = tiles_h * tiles_w
+    pooled_rows, pooled_cols, filters = out.shape[1], out.shape[2], out.shape[3]
+    for t in prange(products.shape[1]):
+        b = t // per_image
+        a = (t % per_image) // tiles_w
+        q = t % tiles_w
+        if a >= pooled_rows or q >= pooled_cols:
+            continue
+        for f in range(filters):
+            p00 = products[0, t, f] + products[4, t, f] + products[8, t, f]
+            p01 = products[1, t, f] + products[5, t, f] + products[9, t, f]
+            p02 = products[2, t, f] + products[6, t, f] + products[10, t, f]
+            p03 = products[3, t, f] + products[7, t, f] + products[11, t, f]
+            p10 = products[4, t, f] - products[8, t, f] - products[12, t, f]
+            p11 = products[5, t, f] - products[9, t, f] - products[13, t, f]
+            p12 = products[6, t, f] - products[10, t, f] - products[14, t, f]
+            p13 = products[7, t, f] - products[11, t, f] - products[15, t, f]
+            best, k = p00 + p01 + p02 + bias[f], 0
+            v = p01 - p02 - p03 + bias[f]
+            if v > best:
+                best, k = v, 1
+            v = p10 + p11 + p12 + bias[f]
+            if v > best:
+                best, k = v, 2
+            v = p11 - p12 - p13 + bias[f]
+            if v > best:
+                best, k = v, 3
+            out[b, a, q, f] = best
+            if keep:
+                offsets[b, a, q, f] = k
+
+
+@kernel
+def pooled_grad_tiles(dy, offsets, tiles_h, tiles_w, half, grads, padded, top, left,
+                      write_padded):
+    """``grad_tiles`` of the convolution's gradient, which is ``dy[b, a, q]`` at each
+    window's first maximum and zero elsewhere (and zero in an odd last tile row);
+    with ``write_padded`` that gradient is also written into ``padded`` at
+    ``(top, left)`` (for the input gradient)."""
+    per_image = tiles_h * tiles_w
+    pooled_rows, pooled_cols, filters = dy.shape[1], dy.shape[2], dy.shape[3]
+    zero = half - half
+    for t in prange(grads.shape[1]):
+        b = t // per_image
+        a = (t % per_image) // tiles_w
+        q = t % tiles_w
+        if a >= pooled_rows or q >= pooled_cols:  # an odd last row or column of tiles
+            for k in range(16):
+                for f in range(filters):
+                    grads[k, t, f] = zero
+            continue
+        # the loops over filters hold no branch (selects only), so they vectorize
+        for f in range(filters):
+            g, k = dy[b, a, q, f], offsets[b, a, q, f]
+            g00 = g if k == 0 else zero
+            g01 = g if k == 1 else zero
+            g10 = g if k == 2 else zero
+            g11 = g if k == 3 else zero
+            h0, h1 = g00, g01
+            h2, h3 = (g00 + g10) * half, (g01 + g11) * half
+            h4, h5 = (g00 - g10) * half, (g01 - g11) * half
+            h6, h7 = -g10, -g11
+            grads[0, t, f] = h0
+            grads[1, t, f] = (h0 + h1) * half
+            grads[2, t, f] = (h0 - h1) * half
+            grads[3, t, f] = -h1
+            grads[4, t, f] = h2
+            grads[5, t, f] = (h2 + h3) * half
+            grads[6, t, f] = (h2 - h3) * half
+            grads[7, t, f] = -h3
+            grads[8, t, f] = h4
+            grads[9, t, f] = (h4 + h5) * half
+            grads[10, t, f] = (h4 - h5) * half
+            grads[11, t, f] = -h5
+            grads[12, t, f] = h6
+            grads[13, t, f] = (h6 + h7) * half
+            grads[14, t, f] = (h6 - h7) * half
+            grads[15, t, f] = -h7
+        if write_padded:
+            r, s = top + 2 * a, left + 2 * q
+            for f in range(filters):
+                g, k = dy[b, a, q, f], offsets[b, a, q, f]
+                padded[b, r, s, f] = g if k == 0 else zero
+                padded[b, r, s + 1, f] = g if k == 1 else zero
+                padded[b, r + 1, s, f] = g if k == 2 else zero
+                padded[b, r + 1, s + 1, f] = g if k == 3 else zero
