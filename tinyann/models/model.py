@@ -228,6 +228,12 @@ class Model(Layer):
             optimizer.build(variables)
         return packed
 
+    def _replica(self):
+        """The same architecture with new layers, from this model's config, for the
+        trainers' half-batch thread (trainers/half_batches.py), which then shares the
+        weights."""
+        return type(self).from_config(self.get_config())
+
     # ------------------------------------------------------------------ calling
     def build(self, input_shape=None):
         if self._graph is None and self._subclassed:

@@ -14,7 +14,8 @@ overlap and vectorizes the loop (Adam's update measured 6x faster than the same
 loop with ``range``), whether one thread runs it or several. How many threads run
 is :func:`set_threads`, default 1: with two, numba's worker threads and OpenBLAS's
 wait on each other between kernels and products (the textbook CNN measured 62 ms a
-step against 6.5 ms with one, on 2 cores).
+step against 6.5 ms with one, on 2 cores). Kernels are compiled ``nogil``: two
+Python threads may run them at once (tinyann/trainers/half_batches.py).
 """
 
 from __future__ import annotations
@@ -75,8 +76,21 @@ def _load_numba():
 
             config.CACHE_DIR = cache_dir()
             numba.set_num_threads(min(_threads, config.NUMBA_NUM_THREADS))
+            _per_thread.threads = _threads
             _numba = numba
     return _numba
+
+
+_per_thread = threading.local()
+
+
+def thread_setup() -> None:
+    """Applies the thread count to the calling thread (numba keeps it per thread: a
+    thread of tinyann's own, such as the half-batch worker, starts at numba's default,
+    all the cores). A no-op until numba is loaded, and once done in a thread."""
+    if _numba is not None and getattr(_per_thread, "threads", None) != _threads:
+        _numba.set_num_threads(min(_threads, _numba.config.NUMBA_NUM_THREADS))
+        _per_thread.threads = _threads
 
 
 def set_threads(count: int) -> None:
@@ -87,6 +101,7 @@ def set_threads(count: int) -> None:
     _threads = count
     if _numba is not None:
         _numba.set_num_threads(min(count, _numba.config.NUMBA_NUM_THREADS))
+        _per_thread.threads = count
 
 
 class Kernel:
@@ -108,14 +123,14 @@ class Kernel:
         numba = _load_numba()
         with _lock:
             self.py_func.__globals__["prange"] = numba.prange
-            dispatcher = numba.njit(parallel=True, cache=True)(self.py_func)
+            dispatcher = numba.njit(parallel=True, cache=True, nogil=True)(self.py_func)
             try:
                 dispatcher.compile(tuple(numba.typeof(a) for a in args))
             except Exception:
                 # an unreadable cache entry (cut short, another numba's): remove this
                 # function's entries and compile without them
                 dispatcher._cache.flush()
-                dispatcher = numba.njit(parallel=True, cache=True)(self.py_func)
+                dispatcher = numba.njit(parallel=True, cache=True, nogil=True)(self.py_func)
                 dispatcher.compile(tuple(numba.typeof(a) for a in args))
             self._dispatcher = dispatcher
         return dispatcher(*args)

@@ -54,7 +54,13 @@ class CompileState:
             differentiated together (dL/dlogits), decided at the first data.
         loss_tracker: the running mean behind the ``loss`` log.
         config: compile's arguments as given, for the saved compile config.
+        half_batches: whether the running ``fit`` trains two half-batches in two
+            threads (tinyann/trainers/half_batches.py), and ``half_batch_runner``
+            the ``HalfBatches`` doing it.
     """
+
+    half_batches = False
+    half_batch_runner = None
 
     def __init__(self, loss, loss_weights, metrics):
         if isinstance(loss, (list, tuple)):

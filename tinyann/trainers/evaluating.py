@@ -9,6 +9,7 @@ import numpy as np
 
 from tinyann import losses
 from tinyann.callbacks.progbar_logger import ProgbarLogger
+from tinyann.trainers import half_batches
 from tinyann.trainers.data_adapters import probe_finite, raise_if_nonfinite
 from tinyann.trainers.epoch_loop import check_batch
 from tinyann.trainers.logs import RunningLogs, reset_metrics
@@ -44,35 +45,38 @@ def run_test_loop(model, state, data, batch_size, cbl):
     probe = not checked or any(a.dtype.kind == "f" for a in data.xs)
     logs = RunningLogs(model)
     step = 0
-    for xs, y, sw in data.batches(chunk):
-        if cbl.wants("on_test_batch_begin"):
-            cbl.on_test_batch_begin(step, None)
-        if not checked:
-            y = check_batch(model, state, xs, y)
-            graph = model._graph
-        indices = getattr(data, "last_indices", None)
-        if probe:
-            probe_finite(xs, indices)
-        outs = graph.forward(xs, training=False)
-        n = outs[0].shape[0]
-        if spec is None:
-            tracker.total += _summed_loss(state.loss, y, outs[0], sw, n, xs, indices)
-            for m in state.metric_list:
-                m.update_state(y, outs[0])
-        else:
-            preds = [outs[i] for i in spec.order]
-            for k, (loss_fn, weight) in enumerate(zip(spec.losses, spec.weights)):
-                w_k = sw.arrays[k] if isinstance(sw, Targets) else sw
-                total = _summed_loss(loss_fn, y.arrays[k], preds[k], w_k, n, xs, indices)
-                spec.loss_trackers[k].total += total
-                spec.loss_trackers[k].count += n
-                tracker.total += total if weight is None else total * weight
-            if state.metrics is not None:
-                state.metrics.update_state(y.arrays, preds)
-        tracker.count += n
-        step += max(1, math.ceil(n / batch_size))
-        if cbl.wants("on_test_batch_end"):
-            cbl.on_test_batch_end(step - 1, logs)
+    split = graph is not None and half_batches.applies(model, batch_size)
+    forward = half_batches.split_forward(graph) if split else None
+    with half_batches.blas_one_thread(split):
+        for xs, y, sw in data.batches(chunk):
+            if cbl.wants("on_test_batch_begin"):
+                cbl.on_test_batch_begin(step, None)
+            if not checked:
+                y = check_batch(model, state, xs, y)
+                graph = model._graph
+            indices = getattr(data, "last_indices", None)
+            if probe:
+                probe_finite(xs, indices)
+            outs = (forward or graph.forward)(xs, training=False)
+            n = outs[0].shape[0]
+            if spec is None:
+                tracker.total += _summed_loss(state.loss, y, outs[0], sw, n, xs, indices)
+                for m in state.metric_list:
+                    m.update_state(y, outs[0])
+            else:
+                preds = [outs[i] for i in spec.order]
+                for k, (loss_fn, weight) in enumerate(zip(spec.losses, spec.weights)):
+                    w_k = sw.arrays[k] if isinstance(sw, Targets) else sw
+                    total = _summed_loss(loss_fn, y.arrays[k], preds[k], w_k, n, xs, indices)
+                    spec.loss_trackers[k].total += total
+                    spec.loss_trackers[k].count += n
+                    tracker.total += total if weight is None else total * weight
+                if state.metrics is not None:
+                    state.metrics.update_state(y.arrays, preds)
+            tracker.count += n
+            step += max(1, math.ceil(n / batch_size))
+            if cbl.wants("on_test_batch_end"):
+                cbl.on_test_batch_end(step - 1, logs)
     if not tracker.count:
         raise ValueError(
             "The evaluation data yielded no batches. A generator can be iterated only "

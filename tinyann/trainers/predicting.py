@@ -15,6 +15,7 @@ import numpy as np
 from tinyann import backend
 from tinyann.callbacks.progbar_logger import ProgbarLogger
 from tinyann.trainers import data_adapters as data_module
+from tinyann.trainers import half_batches
 from tinyann.trainers.checks import check_input_shapes, check_verbose, ensure_built, prepare_inputs
 from tinyann.trainers.data_adapters import probe_finite, raise_if_nonfinite
 from tinyann.trainers.evaluating import chunk_size
@@ -38,10 +39,21 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
         return as_structure(model, outs)
     num_steps = math.ceil(n / batch_size)
     cbl, _ = make_callbacks(model, callbacks, verbose, steps=num_steps)
+    split = half_batches.applies(model, min(n, batch_size))
+    with half_batches.blas_one_thread(split):
+        outs = _predict_arrays(model, xs, n, batch_size, cbl,
+                               half_batches.split_forward(graph) if split else graph.forward)
+    if not all(np.isfinite(np.add.reduce(o, axis=None)) for o in outs):
+        raise_if_nonfinite(xs)
+    return as_structure(model, outs)
+
+
+def _predict_arrays(model, xs, n, batch_size, cbl, forward):
+    """The outputs for in-memory inputs ``xs`` of ``n`` rows, by ``forward``."""
     cbl.on_predict_begin(None)
     floatx = backend.floatx()
     if n <= batch_size:
-        outs = graph.forward([np.asarray(a, dtype=floatx) for a in xs], False)
+        outs = forward([np.asarray(a, dtype=floatx) for a in xs], False)
         outs = [np.ascontiguousarray(o, dtype=floatx) for o in outs]
         if cbl.wants("on_predict_batch_end"):
             cbl.on_predict_batch_end(0, {"outputs": outs})
@@ -58,7 +70,7 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
                       for k, a in enumerate(xs)]
             # probed after the float32 conversion, while the chunk is still in cache
             probe_finite(arrays, offset=start)
-            part = graph.forward(arrays, False)
+            part = forward(arrays, False)
             if outs is None:
                 outs = [np.empty((n,) + p.shape[1:], dtype=backend.floatx()) for p in part]
             for o, p in zip(outs, part):
@@ -67,9 +79,7 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
             if cbl.wants("on_predict_batch_end"):
                 cbl.on_predict_batch_end(step - 1, {"outputs": part})
     cbl.on_predict_end(None)
-    if not all(np.isfinite(np.add.reduce(o, axis=None)) for o in outs):
-        raise_if_nonfinite(xs)
-    return as_structure(model, outs)
+    return outs
 
 
 def _predict_iterable(model, x, batch_size, verbose, steps, callbacks):

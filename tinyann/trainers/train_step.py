@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from tinyann import losses, ops
+from tinyann.trainers.half_batches import HalfBatches
 from tinyann.trainers.outputs import Targets
 
 
@@ -45,6 +46,11 @@ def make_train_step(model, state, on_nonfinite, outputs=None, onehot=None):
     graph = model._graph
     forward, backward = graph.forward, graph.backward
     values, grads, variables = model._packed_trainables()
+    if state.half_batches:  # two half-batches in two threads (half_batches.py)
+        runner = state.half_batch_runner
+        if runner is None or runner.grads is not grads or runner.graph is not graph:
+            runner = state.half_batch_runner = HalfBatches(model, grads)
+        forward, backward = runner.forward, runner.backward
     apply_update = model.optimizer.apply_packed
     reg_vars = [v for v in variables if getattr(v, "regularizer", None) is not None]
     loss_fn, fused, spec, tracker = state.loss, state.fused, state.output_spec, state.loss_tracker

@@ -21,6 +21,7 @@ from tinyann.callbacks.callback import CallbackList
 from tinyann.callbacks.history import History
 from tinyann.callbacks.progbar_logger import ProgbarLogger
 from tinyann.trainers import data_adapters as adapters
+from tinyann.trainers import half_batches
 from tinyann.trainers.checks import (
     check_verbose,
     ensure_built,
@@ -179,9 +180,14 @@ def fit(model, *, x, y, batch_size, epochs, verbose, callbacks, validation_split
     initial_epoch = model._initial_epoch or initial_epoch
     model._initial_epoch = None
     data.epochs_ahead = epochs - initial_epoch
-    with training_settings():
-        logs = _fit_epochs(model, state, data, val, batch_size, val_batch_size, epochs,
-                           initial_epoch, shuffle, cbl, steps_per_epoch, validation_freq)
+    state.half_batches = half_batches.applies(model, batch_size)
+    try:
+        with training_settings(), half_batches.blas_one_thread(state.half_batches):
+            logs = _fit_epochs(model, state, data, val, batch_size, val_batch_size, epochs,
+                               initial_epoch, shuffle, cbl, steps_per_epoch,
+                               validation_freq)
+    finally:
+        state.half_batches, state.half_batch_runner = False, None
     cbl.on_train_end(logs)
     return history
 
