@@ -248,3 +248,49 @@ def test_without_numba_the_numpy_set_runs_quietly(tmp_path):
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["set"] == "numpy"
     assert "numba is not installed: pip install 'tinyann[fast]'" in result["line"]
+
+
+# ---------------------------------------------------------------------- Kernel
+def _doubled(x, out):
+    for i in jit.prange(x.shape[0]):
+        out[i] = 2 * x[i]
+
+
+def _first_calls_at_once(doubled):
+    """Two threads calling ``doubled`` at the same moment; their results."""
+    import threading
+
+    start = threading.Barrier(2)
+    results = {}
+
+    def call(name):
+        x, out = np.arange(5, dtype=np.float64), np.empty(5)
+        start.wait()
+        doubled(x, out)
+        results[name] = out
+
+    threads = [threading.Thread(target=call, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return list(results.values())
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_a_kernel_first_called_from_two_threads_compiles_once(parallel):
+    doubled = jit.Kernel(_doubled, parallel=parallel)
+    compiles = []
+    compile_ = doubled._compile
+
+    def counting(numba, args):
+        compiles.append(args)
+        return compile_(numba, args)
+
+    doubled._compile = counting
+    results = _first_calls_at_once(doubled)
+    assert len(compiles) == 1 and len(results) == 2
+    for out in results:
+        np.testing.assert_array_equal(out, 2 * np.arange(5))
+    assert doubled._dispatcher.targetoptions["parallel"] is parallel
+    assert doubled._dispatcher.targetoptions["nogil"] is True

@@ -105,10 +105,12 @@ def set_threads(count: int) -> None:
 
 
 class Kernel:
-    """``py_func`` compiled by numba on its first call (``parallel=True``, cached)."""
+    """``py_func`` compiled by numba on its first call (cached; ``parallel``: numba's
+    parallel loops, which also let it vectorize them, at 2-5x the compile time)."""
 
-    def __init__(self, py_func):
+    def __init__(self, py_func, parallel=True):
         self.py_func = py_func
+        self.parallel = parallel
         self.__name__ = py_func.__name__
         self.__doc__ = py_func.__doc__
         self._dispatcher = None
@@ -122,20 +124,28 @@ class Kernel:
     def _first_call(self, args):
         numba = _load_numba()
         with _lock:
-            self.py_func.__globals__["prange"] = numba.prange
-            dispatcher = numba.njit(parallel=True, cache=True, nogil=True)(self.py_func)
-            try:
-                dispatcher.compile(tuple(numba.typeof(a) for a in args))
-            except Exception:
-                # an unreadable cache entry (cut short, another numba's): remove this
-                # function's entries and compile without them
-                dispatcher._cache.flush()
-                dispatcher = numba.njit(parallel=True, cache=True, nogil=True)(self.py_func)
-                dispatcher.compile(tuple(numba.typeof(a) for a in args))
-            self._dispatcher = dispatcher
+            dispatcher = self._dispatcher  # compiled meanwhile by another thread
+            if dispatcher is None:
+                dispatcher = self._dispatcher = self._compile(numba, args)
         return dispatcher(*args)
 
+    def _compile(self, numba, args):
+        self.py_func.__globals__["prange"] = numba.prange
+        options = {"parallel": self.parallel, "cache": True, "nogil": True}
+        dispatcher = numba.njit(**options)(self.py_func)
+        try:
+            dispatcher.compile(tuple(numba.typeof(a) for a in args))
+        except Exception:
+            # an unreadable cache entry (cut short, another numba's): remove this
+            # function's entries and compile without them
+            dispatcher._cache.flush()
+            dispatcher = numba.njit(**options)(self.py_func)
+            dispatcher.compile(tuple(numba.typeof(a) for a in args))
+        return dispatcher
 
-def kernel(py_func) -> Kernel:
-    """Decorator: a :class:`Kernel`."""
-    return Kernel(py_func)
+
+def kernel(py_func=None, *, parallel=True):
+    """Decorator: a :class:`Kernel` (``@kernel`` or ``@kernel(parallel=False)``)."""
+    if py_func is None:
+        return lambda f: Kernel(f, parallel)
+    return Kernel(py_func, parallel)
