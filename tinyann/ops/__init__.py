@@ -81,6 +81,7 @@ FUSIONS = {
 }
 
 _active = None  # the name given to set_kernels
+_running = None  # the set it resolved to
 
 
 def fused_activation(loss_name):
@@ -136,14 +137,14 @@ def _resolve(name):
 def set_kernels(name) -> None:
     """Selects the kernel set every layer, loss and optimizer calls from now on:
     ``'fast'`` (default), ``'numpy'`` or ``'reference'``."""
-    global _active
+    global _active, _running
     resolved = _resolve(name)
     functions = _load(resolved)
     missing = [op for op in OPS if op not in functions]
     if missing:
         raise ImportError(f"Kernel set {resolved!r} lacks the ops {missing}")
     globals().update(functions)
-    _active = name.lower()
+    _active, _running = name.lower(), resolved
 
 
 def kernels() -> str:
@@ -166,8 +167,9 @@ def describe() -> str:
 
 
 def kernel_set() -> str:
-    """The set actually running ('numpy' or 'reference'; 'fast' resolved)."""
-    return _resolve(_active)
+    """The set actually running ('compiled', 'numpy' or 'reference'; 'fast' resolved
+    when it was selected)."""
+    return _running
 
 
 set_kernels(os.environ.get("TINYANN_KERNELS", "").strip() or DEFAULT)

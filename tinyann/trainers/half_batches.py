@@ -70,12 +70,13 @@ def _have_threadpoolctl() -> bool:
 def applies(model, batch_size) -> bool:
     """Whether ``fit`` on ``model`` with this batch size runs two half-batches at once."""
     graph = model._graph
-    return (_enabled and ops.kernel_set() == "compiled" and (os.cpu_count() or 1) >= 2
-            and batch_size >= 2 * MIN_HALF and graph is not None and graph.is_chain
+    # the cheap tests first: predict calls this for every call, one sample included
+    return (_enabled and batch_size >= 2 * MIN_HALF and graph is not None
+            and graph.is_chain and ops.kernel_set() == "compiled"
             and len(graph.inputs) == 1 and len(graph.outputs) == 1
-            and all(type(step[0]) in PER_SAMPLE for step in graph.steps)
             and any(type(step[0]) is layers.Conv2D for step in graph.steps)
-            and _have_threadpoolctl())
+            and all(type(step[0]) in PER_SAMPLE for step in graph.steps)
+            and (os.cpu_count() or 1) >= 2 and _have_threadpoolctl())
 
 
 @contextlib.contextmanager
