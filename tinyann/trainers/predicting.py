@@ -39,10 +39,12 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
         return as_structure(model, outs)
     num_steps = math.ceil(n / batch_size)
     cbl, _ = make_callbacks(model, callbacks, verbose, steps=num_steps)
-    split = half_batches.applies(model, min(n, batch_size))
-    with half_batches.blas_one_thread(split):
-        outs = _predict_arrays(model, xs, n, batch_size, cbl,
-                               half_batches.split_forward(graph) if split else graph.forward)
+    if half_batches.applies(model, min(n, batch_size)):
+        with half_batches.blas_one_thread(True):
+            outs = _predict_arrays(model, xs, n, batch_size, cbl,
+                                   half_batches.split_forward(graph))
+    else:
+        outs = _predict_arrays(model, xs, n, batch_size, cbl, graph.forward)
     if not all(np.isfinite(np.add.reduce(o, axis=None)) for o in outs):
         raise_if_nonfinite(xs)
     return as_structure(model, outs)
