@@ -195,3 +195,23 @@ def test_predict_and_evaluate_split_their_batches_and_give_the_same_numbers():
     one = model.predict(x, batch_size=32, verbose=0), model.evaluate(x, y, verbose=0)
     np.testing.assert_allclose(split[0], one[0], rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(split[1], one[1], rtol=1e-6)
+
+
+def test_a_frozen_layer_stays_frozen_and_the_others_train_as_in_one_thread():
+    x, y = _data()
+
+    def frozen():
+        model = _cnn()
+        model.layers[0].trainable = False  # the first convolution
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        return model
+
+    model = frozen()
+    before = model.layers[0].get_weights()
+    split = _fit(model, x, y, epochs=2)[1]
+    for a, b in zip(model.layers[0].get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+    half_batches.set_enabled(False)
+    one = _fit(frozen(), x, y, epochs=2)[1]
+    for a, b in zip(split, one):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

@@ -16,16 +16,17 @@ Why: on two cores, a convolutional network's step is mostly memory-bound passes
 (Winograd transforms, pooling, ReLU, Adam) that run on one core, between matrix
 products that OpenBLAS splits over both. Two half-steps at once use both cores for
 everything, with OpenBLAS held to one thread per product meanwhile (two threads
-each would fight over the cores). The textbook CNN measured 9.6-11.1 ms a step in
-one thread, 7.9-8.9 ms in two (same process, alternating).
+each would fight over the cores). The textbook CNN measured 9.1-12.2 ms a step in
+one thread, 6.4-8.5 ms in two (benchmarks/cnn_steps.py, fresh processes taking turns).
 
 Taken (``applies``) only where it pays and computes the same: the compiled kernel
 set (its kernels release the GIL; NumPy's release it too, but the NumPy set's step
 is what ``TINYANN_KERNELS=numpy`` promises to keep as it was), threadpoolctl
-installed, two or more CPUs, batches of ``2 * MIN_HALF`` or more, and a Sequential
-chain of tinyann's own per-sample layers (``PER_SAMPLE``: no BatchNormalization,
-whose statistics would be the halves') with a convolution (the seeds' Dense model
-takes ~50 us a step: the hand-over to the thread would cost it more than it gains).
+installed, two or more CPUs, batches of ``2 * MIN_HALF`` or more, and a chain of
+layers (a Sequential model, or a functional one layer after layer) of tinyann's own
+per-sample layers (``PER_SAMPLE``: no BatchNormalization, whose statistics would be
+the halves') with a convolution (the seeds' Dense model takes ~50 us a step: the
+hand-over to the thread would cost it more than it gains).
 """
 
 from __future__ import annotations
@@ -135,9 +136,13 @@ class HalfBatches:
             raise RuntimeError(f"The replica of model '{model.name}' has other weights "
                                "than the model: cannot train it in two half-batches.")
         self.replica_grads = np.zeros_like(grads)
+        packed = {id(v) for v in model._packed_trainables()[2]}
         for original, copy in pairs:
             copy.value = original.value  # shared: updated in place by the optimizer
-            copy.grad = _same_layout_view(original.grad, grads, self.replica_grads)
+            # a trained weight's gradient: the same place in the replica's buffer as
+            # the model's in its own (a frozen weight's stays the replica's own)
+            if id(original) in packed:
+                copy.grad = _same_layout_view(original.grad, grads, self.replica_grads)
         for original, copy in zip(model.layers, replica.layers):
             if isinstance(copy, layers.Dropout):
                 # the replica's own random stream (the generator is not shared between
