@@ -215,3 +215,4 @@ def test_a_frozen_layer_stays_frozen_and_the_others_train_as_in_one_thread():
     one = _fit(frozen(), x, y, epochs=2)[1]
     for a, b in zip(split, one):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+

@@ -93,6 +93,17 @@ def blas_one_thread(active):
         yield
 
 
+def _forget_worker():
+    global _pool
+    _pool = None
+
+
+# a forked child has none of the parent's threads: it would make its own worker (but
+# numba's OpenMP layer, once used, aborts a forked child anyway: see the README)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_worker)
+
+
 def _worker():
     """The one worker thread of the process (made on first use)."""
     global _pool
