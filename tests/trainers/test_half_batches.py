@@ -216,3 +216,27 @@ def test_a_frozen_layer_stays_frozen_and_the_others_train_as_in_one_thread():
     for a, b in zip(split, one):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
+
+
+def test_threads_predicting_at_once_leave_blas_as_it_was():
+    x, y = _data(96)
+    model = _cnn()
+    _fit(model, x, y, epochs=1)
+    before = _blas_threads()
+    expected = model.predict(x, batch_size=32, verbose=0)
+    results, start = [], threading.Barrier(4)
+
+    def predict():
+        start.wait()
+        for _ in range(5):
+            results.append(model.predict(x, batch_size=32, verbose=0))
+
+    threads = [threading.Thread(target=predict) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 20
+    for out in results:
+        np.testing.assert_array_equal(out, expected)
+    assert _blas_threads() == before

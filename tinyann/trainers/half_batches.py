@@ -80,17 +80,35 @@ def applies(model, batch_size) -> bool:
             and (os.cpu_count() or 1) >= 2 and _have_threadpoolctl())
 
 
+_blas_lock = threading.Lock()
+_blas_users = 0  # blocks inside blas_one_thread, in any thread
+_blas_limits = None  # threadpoolctl's limits, while there are any
+
+
 @contextlib.contextmanager
 def blas_one_thread(active):
     """OpenBLAS (any BLAS threadpoolctl knows) at one thread inside, when ``active``;
-    its thread count restored after, also when the block raises."""
+    its thread count restored after, also when the block raises. The library's count
+    is one per process: the first block in sets it, the last one out restores it
+    (threads predicting at once, an evaluate inside fit)."""
     if not active:
         yield
         return
-    from threadpoolctl import threadpool_limits
+    global _blas_users, _blas_limits
+    with _blas_lock:
+        if _blas_users == 0:
+            from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(1, user_api="blas"):
+            _blas_limits = threadpool_limits(1, user_api="blas")
+        _blas_users += 1
+    try:
         yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_limits.restore_original_limits()
+                _blas_limits = None
 
 
 def _forget_worker():
