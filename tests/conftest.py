@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tinyann import backend
+from tinyann import backend, ops
 
 # folders whose tests each start from fresh auto names (``dense``, ``sequential``...), so
 # that the names Keras's facts record do not depend on which tests ran before
@@ -201,3 +201,12 @@ def browser():
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture
+def use_kernels():
+    """``use_kernels('numpy')`` selects a kernel set for the test; the set selected
+    before comes back after it."""
+    previous = ops.kernels()
+    yield ops.set_kernels
+    ops.set_kernels(previous)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tinyann import activations, ops
+from tinyann import activations
 from tinyann.layers import Conv2D, Convolution2D, Input
 from tinyann.ops import jit
 
@@ -120,43 +120,30 @@ def test_backward_without_input_gradient_still_writes_weight_gradients(gradcheck
     np.testing.assert_array_equal(layer.kernel.grad, kernel_grad)
 
 
-@pytest.mark.skipif(ops.kernel_set() == "reference",
-                    reason="the fast kernels reuse the columns' memory")
-def test_second_backward_needs_a_new_forward_when_columns_hold_the_gradient():
-    # the NumPy set's im2col keeps dL/dcols in the columns' memory
-    previous = ops.kernels()
-    ops.set_kernels("numpy")
-    try:
-        rng = np.random.default_rng(7)
-        layer = _layer(GEOMETRIES["nine_channels_same"], rng)
-        x = rng.normal(size=GEOMETRIES["nine_channels_same"][0]).astype("float32")
-        g = rng.normal(size=layer(x).shape).astype("float32")
-        layer(x, training=True)
-        first = layer.backward(g.copy()).copy()
-        with pytest.raises(RuntimeError, match="ran backward twice on one forward pass"):
-            layer.backward(g.copy())
-        layer(x, training=True)
-        np.testing.assert_array_equal(layer.backward(g.copy()), first)
-    finally:
-        ops.set_kernels(previous)
+def _trained_once(rng):
+    """A nine-channel layer after one training forward pass, its input's gradient
+    ``g`` and the first backward pass's result."""
+    layer = _layer(GEOMETRIES["nine_channels_same"], rng)
+    x = rng.normal(size=GEOMETRIES["nine_channels_same"][0]).astype("float32")
+    g = rng.normal(size=layer(x).shape).astype("float32")
+    layer(x, training=True)
+    return layer, x, g, layer.backward(g.copy()).copy()
 
 
-def test_backward_twice_on_one_forward_pass_is_the_same_with_winograd():
-    # the compiled set's Winograd convolution keeps its input tiles intact
-    if not jit.available():
-        pytest.skip("the compiled set needs numba (CI installs it)")
-    previous = ops.kernels()
-    ops.set_kernels("compiled")
-    try:
-        rng = np.random.default_rng(7)
-        layer = _layer(GEOMETRIES["nine_channels_same"], rng)
-        x = rng.normal(size=GEOMETRIES["nine_channels_same"][0]).astype("float32")
-        g = rng.normal(size=layer(x).shape).astype("float32")
-        layer(x, training=True)
-        first = layer.backward(g.copy()).copy()
-        np.testing.assert_array_equal(layer.backward(g.copy()), first)
-    finally:
-        ops.set_kernels(previous)
+def test_second_backward_needs_a_new_forward_when_columns_hold_the_gradient(use_kernels):
+    use_kernels("numpy")  # its im2col keeps dL/dcols in the columns' memory
+    layer, x, g, first = _trained_once(np.random.default_rng(7))
+    with pytest.raises(RuntimeError, match="ran backward twice on one forward pass"):
+        layer.backward(g.copy())
+    layer(x, training=True)
+    np.testing.assert_array_equal(layer.backward(g.copy()), first)
+
+
+@pytest.mark.skipif(not jit.available(), reason="the compiled set needs numba (CI installs it)")
+def test_backward_twice_on_one_forward_pass_is_the_same_with_winograd(use_kernels):
+    use_kernels("compiled")  # its Winograd convolution keeps its input tiles intact
+    layer, _, g, first = _trained_once(np.random.default_rng(7))
+    np.testing.assert_array_equal(layer.backward(g.copy()), first)
 
 
 @pytest.mark.parametrize("name", ["3x3_same", "nine_channels_same"])

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 import tinyann as keras
-from tinyann import ops
 from tinyann.ops import jit
 
 
@@ -43,7 +42,7 @@ def _kernel_sets():
 
 
 @pytest.mark.parametrize("kernel_set", _kernel_sets())
-def test_fused_training_equals_the_layer_by_layer_one(kernel_set):
+def test_fused_training_equals_the_layer_by_layer_one(kernel_set, use_kernels):
     # the NumPy and reference sets run the fused pair as their two ops: the same
     # numbers bit for bit; the compiled set's conv2d_max_pool sums each pixel's
     # products in another order than the convolution's GEMM: the same to rounding
@@ -52,23 +51,19 @@ def test_fused_training_equals_the_layer_by_layer_one(kernel_set):
             np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6)
     else:
         same = np.testing.assert_array_equal
-    previous = ops.kernels()
-    ops.set_kernels(kernel_set)
-    try:
-        x, y = _data()
-        fused, plain = _model(), _model()
-        plain._graph.relu_pools = set()
-        fused.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
-        plain.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
-        for a, b in zip(fused.get_weights(), plain.get_weights()):
-            same(a, b)
-        # and both forward passes give the layers' outputs
-        for training in (True, False):
-            same(fused._graph.forward([x], training=training)[0],
-                 plain._graph.forward([x], training=training)[0])
-        same(fused.predict(x, verbose=0), plain.predict(x, verbose=0))
-    finally:
-        ops.set_kernels(previous)
+    use_kernels(kernel_set)
+    x, y = _data()
+    fused, plain = _model(), _model()
+    plain._graph.relu_pools = set()
+    fused.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+    plain.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+    for a, b in zip(fused.get_weights(), plain.get_weights()):
+        same(a, b)
+    # and both forward passes give the layers' outputs
+    for training in (True, False):
+        same(fused._graph.forward([x], training=training)[0],
+             plain._graph.forward([x], training=training)[0])
+    same(fused.predict(x, verbose=0), plain.predict(x, verbose=0))
 
 
 def test_other_activations_and_graphs_are_left_alone():

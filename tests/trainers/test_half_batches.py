@@ -22,11 +22,9 @@ layers = keras.layers
 
 
 @pytest.fixture(autouse=True)
-def compiled_set():
-    previous = ops.kernels()
-    ops.set_kernels("compiled")
+def compiled_set(use_kernels):
+    use_kernels("compiled")
     yield
-    ops.set_kernels(previous)
     half_batches.set_enabled(True)
 
 

@@ -183,27 +183,19 @@ class HalfBatches:
         return replica
 
     def forward(self, xs, training=True):
-        x = xs[0]
-        n = x.shape[0]
-        if n < 2 * MIN_HALF:
-            self.half = None
+        half = self.half = _first_half(xs[0])
+        if half is None:
             return self.graph.forward(xs, training=training)
-        half = self.half = n - n // 2
-        jit.thread_setup()
-        second = _worker().submit(_in_thread, self.replica.forward, [x[half:]], training)
-        first = self.graph.forward([x[:half]], training=training)[0]
-        return [np.concatenate([first, second.result()[0]])]
+        first, second = _both_halves(self.graph.forward, self.replica.forward, xs[0], half,
+                                     training)
+        return [np.concatenate([first[0], second[0]])]
 
     def backward(self, grads, first_preactivation=False):
         half = self.half
         if half is None:
             return self.graph.backward(grads, first_preactivation)
-        g = grads[0]
-        jit.thread_setup()
-        second = _worker().submit(_in_thread, self.replica.backward, [g[half:]],
-                                  first_preactivation)
-        self.graph.backward([g[:half]], first_preactivation)
-        second.result()
+        _both_halves(self.graph.backward, self.replica.backward, grads[0], half,
+                     first_preactivation)
         np.add(self.grads, self.replica_grads, out=self.grads)
         return [None]
 
@@ -214,17 +206,28 @@ def split_forward(graph):
     per thread)."""
 
     def forward(xs, training=False):
-        x = xs[0]
-        n = x.shape[0]
-        if n < 2 * MIN_HALF:
+        half = _first_half(xs[0])
+        if half is None:
             return graph.forward(xs, training=training)
-        half = n - n // 2
-        jit.thread_setup()
-        second = _worker().submit(_in_thread, graph.forward, [x[half:]], training)
-        first = graph.forward([x[:half]], training=training)[0]
-        return [np.concatenate([first, second.result()[0]])]
+        first, second = _both_halves(graph.forward, graph.forward, xs[0], half, training)
+        return [np.concatenate([first[0], second[0]])]
 
     return forward
+
+
+def _first_half(x):
+    """The rows of the batch ``x``'s first half, or None when too small to split."""
+    n = x.shape[0]
+    return None if n < 2 * MIN_HALF else n - n // 2
+
+
+def _both_halves(first, second, x, half, *args):
+    """``first([x[:half]], *args)`` in this thread and ``second([x[half:]], *args)`` in
+    the worker, at the same time: both results."""
+    jit.thread_setup()
+    pending = _worker().submit(_in_thread, second, [x[half:]], *args)
+    mine = first([x[:half]], *args)
+    return mine, pending.result()
 
 
 def _same_layout_view(view, buffer, other):
