@@ -89,6 +89,9 @@ CONV = {  # input shape, kernel (kh, kw), strides, padding, dilation, filters
     "3x3_same_many_channels_odd": ((2, 7, 9, 9), (3, 3), (1, 1), "same", (1, 1), 5),
     "3x3_valid_many_channels": ((2, 8, 7, 16), (3, 3), (1, 1), "valid", (1, 1), 3),
     "3x3_same_batch1_even": ((1, 6, 6, 8), (3, 3), (1, 1), "same", (1, 1), 4),
+    # batches of more tiles than winograd.CHUNK_TILES: in chunks, the last smaller
+    "3x3_same_chunks": ((7, 9, 9, 8), (3, 3), (1, 1), "same", (1, 1), 3),
+    "3x3_valid_odd_chunks": ((7, 13, 12, 9), (3, 3), (1, 1), "valid", (1, 1), 2),
 }
 
 
@@ -127,6 +130,10 @@ CONV_POOL = {  # conv input shape, kernel, conv padding, filters; then max pooli
     "many_channels_same": ((2, 6, 6, 8), (3, 3), "same", 5, (2, 2), (2, 2), "valid"),
     "many_channels_valid_odd": ((1, 9, 8, 12), (3, 3), "valid", 4, (2, 2), (2, 2),
                                 "valid"),
+    # in chunks (see CONV), an odd row of tiles past the pooled rows
+    "many_channels_same_chunks": ((7, 9, 10, 8), (3, 3), "same", 3, (2, 2), (2, 2), "valid"),
+    "many_channels_valid_chunks": ((9, 12, 12, 8), (3, 3), "valid", 2, (2, 2), (2, 2),
+                                   "valid"),
     # pooling the fused kernels do not take: the two ops one after the other
     "overlapping_pool": ((1, 6, 6, 8), (3, 3), "same", 3, (3, 3), (1, 1), "valid"),
     "strided_conv": ((1, 8, 8, 2), (3, 3), "same", 3, (2, 2), (2, 2), "same"),
@@ -163,6 +170,29 @@ def test_conv2d_max_pool(fast, name, order, use_bias, need_dx):
     for fast_value, ref_value in zip(results["fast"], results["ref"]):
         if ref_value is not None:
             close_sums(fast_value, ref_value)
+
+
+@pytest.mark.parametrize("name", ["3x3_same_chunks", "3x3_valid_odd_chunks"])
+def test_winograd_cases_run_in_chunks(name):
+    """The chunked cases above do cut their batch (a later CHUNK_TILES would make them
+    one chunk, testing nothing new): whole images each, the last chunk smaller."""
+    from tinyann.ops.compiled import winograd
+
+    shape, window, strides, padding, dilation, filters = CONV[name]
+    ws = winograd.Workspace(shape, window + (shape[-1], filters), padding, "float32", "c")
+    firsts = [first for first, _ in ws.chunks]
+    sizes = [count for _, count in ws.chunks]
+    assert len(sizes) > 1 and sizes[-1] < sizes[0]
+    assert firsts == list(np.cumsum([0] + sizes[:-1])) and sum(sizes) == shape[0]
+    assert sizes[0] * ws.tiles_hw[0] * ws.tiles_hw[1] <= winograd.CHUNK_TILES
+
+
+def test_winograd_chunks_are_even():
+    from tinyann.ops.compiled.winograd import CHUNK_TILES, _chunks
+
+    assert _chunks(16, 49) == [(0, 4), (4, 4), (8, 4), (12, 4)]  # 784 tiles: 4 chunks
+    assert _chunks(1, 10 * CHUNK_TILES) == [(0, 1)]  # an image is never cut
+    assert _chunks(3, 1) == [(0, 3)]
 
 
 def test_conv2d_inference_and_training_buffers_agree(fast):

@@ -1,10 +1,12 @@
-"""Updates of many weights run a block at a time; the result is the same as whole."""
+"""Updates of many weights run a block at a time (the NumPy set's passes; the
+compiled set's fallbacks to them); the result is the same as whole."""
 
 import numpy as np
 import pytest
 
-from tinyann import optimizers
-from tinyann.optimizers import base
+from tinyann import ops, optimizers
+from tinyann.ops import jit
+from tinyann.ops.fast import optimizers as numpy_updates
 from tinyann.variables import Variable, pack_variables
 
 CASES = [
@@ -19,7 +21,7 @@ CASES = [
 
 
 def _run(make, block, monkeypatch, steps=3):
-    monkeypatch.setattr(base, "_BLOCK", block)
+    monkeypatch.setattr(numpy_updates, "BLOCK", block)
     rng = np.random.default_rng(0)
     # two variables whose sizes do not divide the block: blocks cross their border
     variables = [Variable(rng.standard_normal((300, 7)).astype("float32")),
@@ -34,7 +36,21 @@ def _run(make, block, monkeypatch, steps=3):
 
 
 @pytest.mark.parametrize("make", CASES)
-def test_blocked_update_equals_the_whole_array_update(make, monkeypatch):
+@pytest.mark.parametrize("kernel_set", ["numpy", "compiled", "compiled_whole"])
+def test_blocked_update_equals_the_whole_array_update(make, kernel_set, monkeypatch,
+                                                      use_kernels):
+    if kernel_set != "numpy":
+        if not jit.available():
+            pytest.skip("numba is not installed")
+        if kernel_set == "compiled_whole":
+            # the compiled set given all the weights at once: its NumPy fallbacks
+            # (every case here but AdamW's) then cut the blocks themselves
+            from tinyann.ops.compiled import optimizers as compiled_updates
+
+            monkeypatch.setattr(compiled_updates, "MIN_SIZE", 1000)
+    use_kernels(kernel_set.split("_")[0])
+    assert ops.update_block(3101) == (3101 if kernel_set == "compiled_whole" else
+                                      numpy_updates.BLOCK)
     whole_values, whole_slots = _run(make, 1 << 30, monkeypatch)
     blocked_values, blocked_slots = _run(make, 256, monkeypatch)
     np.testing.assert_array_equal(blocked_values, whole_values)

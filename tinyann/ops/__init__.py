@@ -50,9 +50,9 @@ OPS = (
     "softmax_forward", "softmax_backward", "exponential_forward", "exponential_backward",
     # softmax (sigmoid) + cross-entropy
     "softmax_cross_entropy", "softmax_cross_entropy_grad",
-    # optimizer updates, in place on the weights and slots
-    "weight_decay_update", "sgd_update", "rmsprop_update", "adam_update", "adamax_update",
-    "adagrad_update", "adadelta_update",
+    # optimizer updates, in place on the weights and slots; how many weights at a time
+    "update_block", "weight_decay_update", "sgd_update", "rmsprop_update", "adam_update",
+    "adamax_update", "adagrad_update", "adadelta_update",
 )
 
 # name -> (module, the set it takes missing ops from)

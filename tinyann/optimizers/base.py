@@ -27,10 +27,6 @@ def _check_non_negative(name, value):
         )
 
 
-# weights per block of a blocked update: 64K floats, so that the five arrays an
-# update touches (256 KB each) fit in L2 together
-_BLOCK = 1 << 16
-
 
 class Optimizer:
     """Base class. Subclasses set ``slot_names`` and implement ``_update``.
@@ -248,16 +244,16 @@ class Optimizer:
             self._clip(parts)
         lr = self._current_lr()
         size = values.shape[0]
-        if size <= _BLOCK:
+        step = ops.update_block(size)
+        if size <= step:
             self._decay_weights(values, lr)
             self._update(values, grads, lr, self._slots)
         else:
-            # a block at a time: its weights, gradients, slots and temporaries stay in
-            # the core's L2 cache through the update's dozen passes (measured 1.4x
-            # faster for the textbook CNN's 333,526 weights than whole-array passes)
+            # a block at a time (the NumPy set): its weights, gradients, slots and
+            # temporaries stay in the core's L2 cache through the update's passes
             slots = self._slots
-            for start in range(0, size, _BLOCK):
-                block = slice(start, start + _BLOCK)
+            for start in range(0, size, step):
+                block = slice(start, start + step)
                 w = values[block]
                 self._decay_weights(w, lr)
                 self._update(w, grads[block], lr, {k: v[block] for k, v in slots.items()})
@@ -294,7 +290,9 @@ class Optimizer:
         flat = cached[2] if cached is not None else None
         if flat is None or len(flat) != count or flat[0].size < w.size or (
                 flat[0].dtype != w.dtype):
-            flat = [np.empty(max(w.size, _BLOCK if w.ndim == 1 else 0), w.dtype)
+            # at least a block's size: the first block's buffers serve the others
+            flat = [np.empty(max(w.size, ops.update_block(w.size) if w.ndim == 1 else 0),
+                             w.dtype)
                     for _ in range(count)]
         arrays = [b[: w.size].reshape(w.shape) for b in flat]
         self._scratch_arrays = (w, arrays, flat)

@@ -24,6 +24,12 @@ from __future__ import annotations
 import numpy as np
 
 
+def update_block(size):
+    """How many of a model's ``size`` packed weights the optimizer updates at a time:
+    here all of them, each formula one pass over the whole arrays."""
+    return size
+
+
 def weight_decay_update(w, lr, weight_decay):
     f = w.dtype.type
     w -= w * f(weight_decay) * f(lr)
