@@ -146,11 +146,12 @@ def _kernel_tiles(kernel, out):
 
 def _workspace(x, kernel, padding, state, training, pooled):
     def make(key):
-        # without a layer's state (the op called alone), a forward pass's V is kept
-        # whatever ``training`` says: its caller may run backward from its context
+        # (the key, not this call's ``training``: the first call's ``make`` makes them
+        # all.) Without a layer's state (the op called alone), a forward pass's V is
+        # kept whatever ``training`` says: its caller may run backward from its context
         return Workspace(key[0], kernel.shape, padding, kernel.dtype,
                          (state or {}).get("name", "conv2d"), pooled,
-                         training or state is None)
+                         key[1] == "train" or state is None)
 
     # its own workspaces in the layer's state: a layer may also run im2col (another
     # input size, or the NumPy set after a switch), whose workspaces are other objects
