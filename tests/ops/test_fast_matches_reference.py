@@ -45,6 +45,8 @@ DENSE = {  # (rows, inputs, units): few units (transposed kernel), many, many ro
     "odd": (7, 13, 33),
     "many_rows": (130, 20, 10),
     "wide": (33, 40, 64),
+    # up to FEW_ROWS_DX rows, many units: dx computed transposed (the CNN's half-batch)
+    "few_rows_many_units": (16, 300, 100),
 }
 
 

@@ -11,6 +11,9 @@ import numpy as np
 # two forms cost the same at 32 rows; at 128, x @ W plus the copy is 1.4x faster
 ROW_MAJOR_PRODUCT_ROWS = 128
 
+# rows up to which dx is computed transposed (see dense_backward)
+FEW_ROWS_DX = 32
+
 
 def dense_kernel_order(units) -> str:
     """Few units: the kernel transposed in memory (Fortran order), where OpenBLAS runs
@@ -48,4 +51,12 @@ def dense_backward(dz, x, kernel, dkernel, dbias, need_dx=True):
         np.add.reduce(dz, axis=0, out=dbias)
     if not need_dx:
         return None
+    if dz.shape[0] <= FEW_ROWS_DX and kernel.flags.c_contiguous and dz.dtype == kernel.dtype:
+        # dx^T = W dz^T, then transposed: for a few rows OpenBLAS runs this form
+        # faster than dz W^T (16 x 100 by the textbook CNN's 3136 x 100 kernel, one
+        # thread: 0.16 against 0.25 ms with the copy; 64 rows: slower)
+        dx_t = np.matmul(kernel, dz.T)
+        dx = np.empty((dz.shape[0], kernel.shape[0]), dz.dtype)
+        np.copyto(dx, dx_t.T)
+        return dx
     return dz @ kernel.T
