@@ -294,3 +294,28 @@ def test_a_kernel_first_called_from_two_threads_compiles_once(parallel):
         np.testing.assert_array_equal(out, 2 * np.arange(5))
     assert doubled._dispatcher.targetoptions["parallel"] is parallel
     assert doubled._dispatcher.targetoptions["nogil"] is True
+
+
+@pytest.mark.parametrize("keep", [True, False], ids=["training", "inference"])
+def test_grey_3x3_pooled_kernel_equals_the_general_one(keep):
+    """The unrolled kernel for one channel and 3x3 adds the same products in the same
+    order as the general few-channel kernel: the same bits, the same offsets."""
+    from tinyann.ops.compiled import conv_pool
+
+    rng = np.random.default_rng(11)
+    padded = np.zeros((3, 12, 11, 1), np.float32)
+    padded[:, 1:-1, 1:-1] = rng.normal(size=(3, 10, 9, 1))
+    padded[0, :6] = 0  # ties: equal window outputs (the bias) route to the first
+    weights = rng.normal(size=(3, 3, 1, 7)).astype(np.float32)
+    bias = rng.normal(size=7).astype(np.float32)
+    results = []
+    for forward in (conv_pool.direct_pooled_forward, conv_pool.direct_pooled_forward_3x3_grey):
+        out = np.full((3, 5, 4, 7), np.nan, np.float32)
+        offsets = np.full(out.shape, 9, np.uint8)
+        forward(padded, weights, bias, out, offsets if keep else np.zeros((1, 1, 1, 1),
+                                                                       np.uint8), keep)
+        results.append((out, offsets))
+    np.testing.assert_array_equal(results[1][0], results[0][0])
+    np.testing.assert_array_equal(results[1][1], results[0][1])
+    assert not np.isnan(results[1][0]).any()
+    assert (results[1][1] < 4).all() == keep

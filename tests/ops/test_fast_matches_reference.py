@@ -127,6 +127,9 @@ def test_conv2d(fast, name, order, use_bias):
 
 CONV_POOL = {  # conv input shape, kernel, conv padding, filters; then max pooling
     "few_channels_same": ((2, 8, 8, 1), (3, 3), "same", 4, (2, 2), (2, 2), "valid"),
+    # one grey channel, 3x3: the compiled set's unrolled kernel; three: the general one
+    "grey_valid_odd": ((2, 9, 7, 1), (3, 3), "valid", 5, (2, 2), (2, 2), "valid"),
+    "rgb_same": ((1, 6, 6, 3), (3, 3), "same", 4, (2, 2), (2, 2), "valid"),
     "few_channels_odd_even_kernel": ((1, 7, 9, 3), (2, 2), "same", 3, (2, 2), (2, 2),
                                      "valid"),
     "many_channels_same": ((2, 6, 6, 8), (3, 3), "same", 5, (2, 2), (2, 2), "valid"),
