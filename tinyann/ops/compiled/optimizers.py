@@ -27,8 +27,8 @@ MIN_SIZE = 1 << 17
 
 def _compiled(w, *arrays):
     """Whether the kernels take these arrays: float32, 1-D, contiguous, and part of a
-    buffer of at least MIN_SIZE weights (the optimizer updates the packed weights of a
-    model a block at a time: the block's buffer is the model's)."""
+    buffer of at least MIN_SIZE weights (the packed weights of a model, or a slice of
+    them: the slice's buffer is the model's)."""
     whole = w if w.base is None else w.base
     return whole.size >= MIN_SIZE and w.dtype == np.float32 and w.ndim == 1 and all(
         a.dtype == np.float32 and a.ndim == 1 and a.flags.c_contiguous

@@ -28,6 +28,11 @@ each of the 16 elements of the product is a matrix product:
       A'^T = [[1, 1, 1, 0], [0, 1, -1, 0], [0, 1, 1, 1]]
       dW = A'^T [sum over tiles V[k]^T (G' dy G'^T)[k]] A'
 
+The batch goes through in chunks of whole images, about ``CHUNK_TILES`` tiles each:
+a chunk's ``V`` and ``M`` stay in the core's cache from the input transform through
+the 16 GEMMs to the output transform. Training keeps every chunk's ``V``; the kernel
+gradient sums the chunks' shares ``V^T (G' dy G'^T)``.
+
 Taken for 3x3 kernels, stride 1, no dilation and at least ``MIN_CHANNELS`` input
 channels (the textbook's second convolution, 32 -> 64); other shapes run im2col.
 The math of record is tinyann/ops/reference/conv.py; tests/ops compare the two.
