@@ -27,7 +27,6 @@ def _check_non_negative(name, value):
         )
 
 
-
 class Optimizer:
     """Base class. Subclasses set ``slot_names`` and implement ``_update``.
 
