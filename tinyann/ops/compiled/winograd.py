@@ -416,8 +416,6 @@ def grad_tiles(dz, tiles_h, tiles_w, half, grads):
             grads[15, t, f] = -h7
 
 
-
-
 @kernel
 def pooled_output_tiles(products, bias, tiles_h, tiles_w, out, offsets, keep):
     """``out[b, a, q] = max of the 2x2 tile (a, q) of A^T M A + bias``, and with
