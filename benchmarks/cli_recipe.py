@@ -3,8 +3,8 @@
     python benchmarks/cli_recipe.py [--epochs 20] [--batch-size 32] [--learning-rate LR]
                                     [--seed 42] [--json FILE]
 
-The same data, split, model, optimizer and seed as the command (tinyann/cli.py's
-``build_model`` and ``split``), so epoch N here trains the same weights as
+The same data, split, model, optimizer and seed as the command (both call
+tinyann/cli.py's ``prepare_training``), so epoch N here trains the same weights as
 ``tinyann train --model cnn --epochs N`` with the same options: the table tells which
 ``--epochs`` reaches a test accuracy, and the command itself then confirms it. The
 time column is the fit's wall time at each epoch's end, without the test evaluations.
@@ -22,8 +22,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tinyann as keras  # noqa: E402
-from tinyann.cli import build_model, split  # noqa: E402
-from tinyann.datasets import fashion_mnist  # noqa: E402
+from tinyann.cli import prepare_training  # noqa: E402
 
 
 def main():
@@ -35,18 +34,8 @@ def main():
     parser.add_argument("--json", default=None, help="also write the rows here")
     args = parser.parse_args()
 
-    # as cmd_train does it, step by step (the same random draws in the same order)
-    keras.utils.set_random_seed(args.seed)
-    (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data()
-    x_train = (x_train / 255.0).reshape(-1, 28, 28, 1)
-    x_test = (x_test / 255.0).reshape(-1, 28, 28, 1)
-    x_tr, x_val, y_tr, y_val = split(x_train, y_train, test_size=0.2, random_state=42)
-    model = build_model("cnn", keras)
-    optimizer = keras.optimizers.get("adam")
-    if args.learning_rate is not None:
-        optimizer.learning_rate = args.learning_rate
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model, _, (x_tr, y_tr), (x_val, y_val), (x_test, y_test) = prepare_training(
+        "cnn", args.seed, None, args.learning_rate)
     rows = []
 
     class TestEachEpoch(keras.callbacks.Callback):

@@ -164,31 +164,43 @@ def build_model(kind, keras):
                              keras.layers.Dense(10, activation="softmax")])
 
 
-def cmd_train(args) -> int:
-    import numpy as np
-
+def prepare_training(kind, seed=42, optimizer=None, learning_rate=None, data_dir=None):
+    """What ``tinyann train`` trains, compiled and ready to fit (also for
+    benchmarks/cli_recipe.py): ``(model, optimizer name, (x_tr, y_tr), (x_val, y_val),
+    (x_test, y_test))``, the images scaled to [0, 1] in the model's input shape."""
     import tinyann as keras
     from tinyann.datasets import fashion_mnist
 
-    keras.utils.set_random_seed(args.seed)
-    (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data(path=args.data_dir)
+    keras.utils.set_random_seed(seed)
+    (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data(path=data_dir)
     x_train = x_train / 255.0
     x_test = x_test / 255.0
-    if args.model == "linear":
+    if kind == "linear":
         x_train = x_train.reshape(-1, 784)
         x_test = x_test.reshape(-1, 784)
-    elif args.model == "cnn":
+    elif kind == "cnn":
         x_train = x_train.reshape(-1, 28, 28, 1)
         x_test = x_test.reshape(-1, 28, 28, 1)
     x_tr, x_val, y_tr, y_val = split(x_train, y_train, test_size=0.2, random_state=42)
 
-    model = build_model(args.model, keras)
-    name = args.optimizer or ("rmsprop" if args.model == "linear" else "adam")
-    optimizer = keras.optimizers.get(name)
-    if args.learning_rate is not None:
-        optimizer.learning_rate = args.learning_rate
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+    model = build_model(kind, keras)
+    name = optimizer or ("rmsprop" if kind == "linear" else "adam")
+    chosen = keras.optimizers.get(name)
+    if learning_rate is not None:
+        chosen.learning_rate = learning_rate
+    model.compile(optimizer=chosen, loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
+    return model, name, (x_tr, y_tr), (x_val, y_val), (x_test, y_test)
+
+
+def cmd_train(args) -> int:
+    import numpy as np
+
+    import tinyann as keras
+
+    model, name, (x_tr, y_tr), (x_val, y_val), (x_test, y_test) = prepare_training(
+        args.model, args.seed, args.optimizer, args.learning_rate, args.data_dir)
+    optimizer = model.optimizer
     model.summary()
     verbose = "auto" if args.verbose is None else args.verbose
     start = time.perf_counter()
