@@ -44,9 +44,9 @@ browser:
 	  echo "Chromium: missing (apt-get install chromium as root); browser tests will skip"; \
 	fi
 
-# the tests run again on the reference kernels (tinyann/ops/reference): ops, layers,
+# the tests run again on the reference kernels (tinyann/kernels/reference): ops, layers,
 # gradient checks, losses, optimizers, models and the Keras parity fixtures
-REFERENCE_TESTS := tests/ops tests/layers tests/test_gradients.py tests/test_losses.py \
+REFERENCE_TESTS := tests/kernels tests/layers tests/test_gradients.py tests/test_losses.py \
 	tests/test_activations.py tests/optimizers tests/models \
 	tests/callbacks/test_callback_keras_parity.py tests/saving/test_keras_made_files.py
 

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tinyann import backend, ops
+from tinyann import backend, kernels
 
 # folders whose tests each start from fresh auto names (``dense``, ``sequential``...), so
 # that the names Keras's facts record do not depend on which tests ran before
@@ -207,6 +207,6 @@ def browser():
 def use_kernels():
     """``use_kernels('numpy')`` selects a kernel set for the test; the set selected
     before comes back after it."""
-    previous = ops.kernels()
-    yield ops.set_kernels
-    ops.set_kernels(previous)
+    previous = kernels.kernels()
+    yield kernels.set_kernels
+    kernels.set_kernels(previous)

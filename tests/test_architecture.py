@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tinyann"
 
 # groups (the first name under tinyann) that hold the building blocks: they never
 # reach up to the models that assemble them or the loops that train them
-BLOCKS = ("layers", "optimizers", "datasets", "utils", "ops", "losses", "activations",
+BLOCKS = ("layers", "optimizers", "datasets", "utils", "kernels", "losses", "activations",
           "initializers", "regularizers", "callbacks", "variables", "backend", "config",
           "metrics", "_identifiers")
 MODEL_LEVEL = ("models", "trainers")
@@ -132,8 +132,8 @@ def crossed_lines(graph) -> list[str]:
                 crossed.append(f"{source} -> {target} ({g} import models)")
             elif g not in TOP and t in TOP:
                 crossed.append(f"{source} -> {target} (the library imports the app / runner)")
-            elif g == "ops" and t == "layers":
-                crossed.append(f"{source} -> {target} (ops import layers)")
+            elif g == "kernels" and t == "layers":
+                crossed.append(f"{source} -> {target} (kernels import layers)")
     return crossed
 
 
@@ -211,12 +211,12 @@ def test_reader_flags_the_library_importing_the_runner_or_app(tmp_path):
         "runner/__init__.py": "",
         "runner/shims.py": "from tinyann import utils\n",
         "app/__init__.py": "from tinyann.runner import shims\n",
-        "ops/__init__.py": "from tinyann.layers import core\n",
+        "kernels/__init__.py": "from tinyann.layers import core\n",
         "layers/__init__.py": "",
         "layers/core.py": "",
     })
     crossed = crossed_lines(import_graph(root))
     assert crossed == [
-        "tinyann.ops -> tinyann.layers.core (ops import layers)",
+        "tinyann.kernels -> tinyann.layers.core (kernels import layers)",
         "tinyann.utils -> tinyann.runner.shims (the library imports the app / runner)",
     ]

@@ -163,17 +163,17 @@ def test_fused_sigmoid_binary_crossentropy_gradient_is_dl_dlogits(gradcheck, wei
                               "binary_logits"])
 def test_the_fused_gradient_is_the_op(monkeypatch, loss):
     """Every fused (and from_logits) gradient comes from one op,
-    tinyann.ops.softmax_cross_entropy_grad."""
-    from tinyann import ops
+    tinyann.kernels.softmax_cross_entropy_grad."""
+    from tinyann import kernels
 
     calls = []
-    op = ops.softmax_cross_entropy_grad
+    op = kernels.softmax_cross_entropy_grad
 
     def spy(probs, onehot, scale, out=None):
         calls.append(probs.shape)
         return op(probs, onehot, scale, out=out)
 
-    monkeypatch.setattr(ops, "softmax_cross_entropy_grad", spy)
+    monkeypatch.setattr(kernels, "softmax_cross_entropy_grad", spy)
     rng = np.random.default_rng(10)
     probs = _probs(rng, (4, 3)).astype("float32")
     labels = rng.integers(0, 3, size=4)

@@ -5,14 +5,14 @@ function form) and ``forward(x, out)`` / ``backward(y, grad, out)`` used by laye
 the derivative is computed from the activation's output ``y``, so a layer caches
 its output and nothing else (ReLU: zero where the output is zero; sigmoid:
 y(1-y); tanh: 1-y^2; softmax: y * (g - sum(g*y))). The math is the ops
-``<name>_forward`` / ``<name>_backward`` of the selected kernel set (tinyann.ops).
+``<name>_forward`` / ``<name>_backward`` of the selected kernel set (tinyann.kernels).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from tinyann import _identifiers, ops
+from tinyann import _identifiers, kernels
 
 
 class Activation:
@@ -43,15 +43,15 @@ class Activation:
 
 def _activation(class_name, name, math):
     """An Activation class computed by the ops ``<name>_forward`` / ``<name>_backward``
-    of the selected kernel set (one attribute lookup on tinyann.ops per call: the
+    of the selected kernel set (one attribute lookup on tinyann.kernels per call: the
     switch rebinds them there)."""
     forward_op, backward_op = f"{name}_forward", f"{name}_backward"
 
     def forward(self, x, out):
-        return getattr(ops, forward_op)(x, out)
+        return getattr(kernels, forward_op)(x, out)
 
     def backward(self, y, grad, out):
-        return getattr(ops, backward_op)(y, grad, out)
+        return getattr(kernels, backward_op)(y, grad, out)
 
     return type(class_name, (Activation,), {"__doc__": math, "name": name,
                                             "forward": forward, "backward": backward})

@@ -129,11 +129,11 @@ def _positive_float(text):
 
 # ---------------------------------------------------------------------- data
 def cmd_data(args) -> int:
-    from tinyann import ops
+    from tinyann import kernels
     from tinyann.datasets import fashion_mnist
 
     print(fashion_mnist.describe_sources(args.path))
-    print(ops.describe())
+    print(kernels.describe())
     if args.fetch:
         (x, y), (xt, yt) = fashion_mnist.load_data(path=args.path)
         print(f"Fashion-MNIST ready: {len(x)} training and {len(xt)} test images.")

@@ -1,5 +1,5 @@
 """``keras.config``: which backend runs, float type, epsilon, image data format, and
-tinyann's kernel set (``set_kernels('reference' | 'fast')``, see tinyann.ops)."""
+tinyann's kernel set (``set_kernels('reference' | 'fast')``, see tinyann.kernels)."""
 
 from tinyann.backend import (
     backend,
@@ -9,7 +9,7 @@ from tinyann.backend import (
     set_epsilon,
     set_floatx,
 )
-from tinyann.ops import kernels, set_kernels
+from tinyann.kernels import kernels, set_kernels
 
 __all__ = ["backend", "epsilon", "floatx", "image_data_format", "set_epsilon", "set_floatx",
            "kernels", "set_kernels", "enable_unsafe_deserialization", "disable_interactive_logging",

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from tinyann import activations
+from tinyann.kernels import jit
 from tinyann.layers import Conv2D, Convolution2D, Input
-from tinyann.ops import jit
 
 # (input shape, filters, kernel_size, strides, padding, dilation_rate)
 GEOMETRIES = {

@@ -5,12 +5,12 @@ chunks). Both must give the same numbers, forward and backward."""
 import numpy as np
 import pytest
 
-from tinyann import ops
+from tinyann import kernels
+from tinyann.kernels.fast.dense import ROW_MAJOR_PRODUCT_ROWS
 from tinyann.layers import Dense
-from tinyann.ops.fast.dense import ROW_MAJOR_PRODUCT_ROWS
 
 # the transposed storage is the fast set's layout choice
-pytestmark = pytest.mark.skipif(ops.kernel_set() == "reference",
+pytestmark = pytest.mark.skipif(kernels.kernel_set() == "reference",
                                 reason="the fast kernels' layouts")
 
 

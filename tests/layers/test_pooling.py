@@ -159,7 +159,7 @@ def test_config_matches_keras_and_round_trips(cnn_facts, key, cls):
 
 
 def test_predict_outputs_are_fresh_and_training_ones_reused():
-    from tinyann import ops
+    from tinyann import kernels
 
     layer = MaxPooling2D()
     x = np.random.default_rng(4).normal(size=(2, 4, 4, 1))
@@ -167,7 +167,7 @@ def test_predict_outputs_are_fresh_and_training_ones_reused():
     assert a is not b and not np.shares_memory(a, b)
     t1, t2 = layer(x, training=True), layer(x, training=True)
     # the fast kernels reuse the training output buffer; the reference makes new arrays
-    assert np.shares_memory(t1, t2) == (ops.kernel_set() != "reference")
+    assert np.shares_memory(t1, t2) == (kernels.kernel_set() != "reference")
 
 
 def test_errors_match_keras(cnn_facts):

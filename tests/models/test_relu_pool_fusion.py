@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tinyann as keras
-from tinyann.ops import jit
+from tinyann.kernels import jit
 
 
 def _model(seed=3):

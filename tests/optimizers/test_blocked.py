@@ -4,9 +4,9 @@ compiled set's fallbacks to them); the result is the same as whole."""
 import numpy as np
 import pytest
 
-from tinyann import ops, optimizers
-from tinyann.ops import jit
-from tinyann.ops.fast import optimizers as numpy_updates
+from tinyann import kernels, optimizers
+from tinyann.kernels import jit
+from tinyann.kernels.fast import optimizers as numpy_updates
 from tinyann.variables import Variable, pack_variables
 
 CASES = [
@@ -45,11 +45,11 @@ def test_blocked_update_equals_the_whole_array_update(make, kernel_set, monkeypa
         if kernel_set == "compiled_whole":
             # the compiled set given all the weights at once: its NumPy fallbacks
             # (every case here but AdamW's) then cut the blocks themselves
-            from tinyann.ops.compiled import optimizers as compiled_updates
+            from tinyann.kernels.compiled import optimizers as compiled_updates
 
             monkeypatch.setattr(compiled_updates, "MIN_SIZE", 1000)
     use_kernels(kernel_set.split("_")[0])
-    assert ops.update_block(3101) == (3101 if kernel_set == "compiled_whole" else
+    assert kernels.update_block(3101) == (3101 if kernel_set == "compiled_whole" else
                                       numpy_updates.BLOCK)
     whole_values, whole_slots = _run(make, 1 << 30, monkeypatch)
     blocked_values, blocked_slots = _run(make, 256, monkeypatch)

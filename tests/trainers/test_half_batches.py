@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import tinyann as keras
-from tinyann import ops
-from tinyann.ops import jit
+from tinyann import kernels
+from tinyann.kernels import jit
 from tinyann.trainers import half_batches
 
 pytestmark = pytest.mark.skipif(not jit.available(), reason="the compiled set needs numba "
@@ -72,7 +72,7 @@ def test_taken_for_a_chain_of_per_sample_layers_with_a_convolution():
     half_batches.set_enabled(False)
     assert not half_batches.applies(model, 32)
     half_batches.set_enabled(True)
-    ops.set_kernels("numpy")
+    kernels.set_kernels("numpy")
     assert not half_batches.applies(model, 32)
 
 
@@ -157,7 +157,7 @@ def test_fit_holds_blas_to_one_thread_and_restores_it_also_after_an_error():
 
 def test_numba_threads_are_set_in_each_thread():
     jit.set_threads(1)
-    ops.functions_of("compiled")["max_pool2d_forward"](
+    kernels.functions_of("compiled")["max_pool2d_forward"](
         np.zeros((1, 4, 4, 8), np.float32), (2, 2), (2, 2), "valid")  # loads numba
     import numba
 

@@ -1,5 +1,5 @@
 """The one training step: the same step for arrays and iterables, and fit's process-wide
-settings scoped to the call (the fused gradient's own tests are in tests/ops/)."""
+settings scoped to the call (the fused gradient's own tests are in tests/kernels/)."""
 
 from __future__ import annotations
 

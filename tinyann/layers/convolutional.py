@@ -2,8 +2,8 @@
 
 The layer holds Keras's surface (arguments, weights, config, errors); the math is
 the ``conv2d_forward`` / ``conv2d_backward`` ops (im2col, one matrix product,
-col2im: see tinyann/ops/reference/conv.py for the textbook form and
-tinyann/ops/fast/conv.py for the buffered one)::
+col2im: see tinyann/kernels/reference/conv.py for the textbook form and
+tinyann/kernels/fast/conv.py for the buffered one)::
 
     z = im2col(x) @ kernel + bias;  y = activation(z)
     dL/dkernel = im2col(x)^T dz;  dL/dbias = sum(dz);  dL/dx = col2im(dz kernel^T)
@@ -11,7 +11,7 @@ tinyann/ops/fast/conv.py for the buffered one)::
 
 from __future__ import annotations
 
-from tinyann import ops
+from tinyann import kernels
 from tinyann.layers._kernel_layer import KernelLayer, check_supported, is_positive_int
 from tinyann.utils import conv_utils
 
@@ -98,7 +98,7 @@ class Conv2D(KernelLayer):
         return conv_utils.conv_output_shape(input_shape, self.filters, self.kernel_size,
                                             self.strides, self.padding, self.dilation_rate)
 
-    # ``op_kind`` (with the activation's name) keys the fusion table, tinyann.ops.FUSIONS
+    # ``op_kind`` (with the activation's name) keys the fusion table, tinyann.kernels.FUSIONS
     op_kind = "conv2d"
 
     @property
@@ -112,7 +112,7 @@ class Conv2D(KernelLayer):
     def call_preactivation(self, inputs, training=False):
         """``z = conv(x) + bias``, without the activation (a fusion runs it later);
         in training, recorded for ``backward_preactivation``."""
-        z, ctx = ops.conv2d_forward(inputs, self.kernel.value,
+        z, ctx = kernels.conv2d_forward(inputs, self.kernel.value,
                                     self.bias.value if self.use_bias else None,
                                     self.strides, self.padding, self.dilation_rate,
                                     self._kernel_state, training)
@@ -124,7 +124,7 @@ class Conv2D(KernelLayer):
         """``max_pool(conv(x) + bias)`` for the MaxPooling2D layer ``pool`` that follows,
         without the activation (the graph's fusion runs ReLU on the pooled output);
         in training, recorded for ``backward_pooled``."""
-        y, ctx = ops.conv2d_max_pool_forward(
+        y, ctx = kernels.conv2d_max_pool_forward(
             inputs, self.kernel.value, self.bias.value if self.use_bias else None,
             self.strides, self.padding, self.dilation_rate, pool.pool_size, pool.strides,
             pool.padding, self._kernel_state, training)
@@ -134,7 +134,7 @@ class Conv2D(KernelLayer):
 
     def backward_pooled(self, dy):
         """The backward pass of ``call_pooled`` from dL/d(pooled output)."""
-        return ops.conv2d_max_pool_backward(dy, self._ctx, self.kernel.value,
+        return kernels.conv2d_max_pool_backward(dy, self._ctx, self.kernel.value,
                                             self.kernel.grad,
                                             self.bias.grad if self.use_bias else None,
                                             self._needs_input_grad)
@@ -146,6 +146,6 @@ class Conv2D(KernelLayer):
 
     def backward_preactivation(self, dz, out_shape=None):
         """The backward pass from dL/dz (z = conv(x) + bias), skipping the activation."""
-        return ops.conv2d_backward(dz, self._ctx, self.kernel.value, self.kernel.grad,
+        return kernels.conv2d_backward(dz, self._ctx, self.kernel.value, self.kernel.grad,
                                    self.bias.grad if self.use_bias else None,
                                    self._needs_input_grad)

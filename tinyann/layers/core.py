@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyann import activations, ops
+from tinyann import activations, kernels
 from tinyann.layers._kernel_layer import KernelLayer, check_supported, is_positive_int
 from tinyann.layers.layer import Layer
 
@@ -53,7 +53,7 @@ class Dense(KernelLayer):
                 f"Found None. Full input shape received: {input_shape}"
             )
         # the memory order the kernels prefer (the fast set: transposed for few units)
-        self._add_kernel_and_bias((input_dim, self.units), ops.dense_kernel_order(self.units))
+        self._add_kernel_and_bias((input_dim, self.units), kernels.dense_kernel_order(self.units))
 
     def _check_input(self, shape):
         if len(shape) < 2:
@@ -74,7 +74,7 @@ class Dense(KernelLayer):
     def call(self, inputs, training=False):
         x = inputs if inputs.ndim == 2 else inputs.reshape(-1, inputs.shape[-1])
         # z = x @ W + b; y = activation(z), in z's memory
-        z = ops.dense_forward(x, self.kernel.value, self.bias.value if self.use_bias else None)
+        z = kernels.dense_forward(x, self.kernel.value, self.bias.value if self.use_bias else None)
         y = self.activation.forward(z, z)
         if training:
             self._x = x
@@ -95,7 +95,7 @@ class Dense(KernelLayer):
         if out_shape is None:
             out_shape = dz.shape
         # dW = x^T dz, db = sum(dz), dx = dz W^T
-        dx = ops.dense_backward(dz.reshape(self._y.shape), self._x, self.kernel.value,
+        dx = kernels.dense_backward(dz.reshape(self._y.shape), self._x, self.kernel.value,
                                 self.kernel.grad, self.bias.grad if self.use_bias else None,
                                 self._needs_input_grad)
         if dx is not None and len(out_shape) > 2:

@@ -1,14 +1,14 @@
 """Max and average pooling over channels_last images, local and global.
 
 The layers hold Keras's surface; the math is the pooling ops (see
-tinyann/ops/reference/pooling.py for the textbook form, tinyann/ops/fast/pooling.py
+tinyann/kernels/reference/pooling.py for the textbook form, tinyann/kernels/fast/pooling.py
 for the strided-view form). Max pooling sends each gradient to the first maximum
 of its window (row-major), as TensorFlow does, so ties do not multiply it.
 """
 
 from __future__ import annotations
 
-from tinyann import ops
+from tinyann import kernels
 from tinyann.layers.layer import Layer
 from tinyann.utils import conv_utils
 
@@ -16,7 +16,7 @@ from tinyann.utils import conv_utils
 class _Pooling2D(Layer):
     """Base of MaxPooling2D and AveragePooling2D."""
 
-    op_kind = None  # keys the fusion table, tinyann.ops.FUSIONS
+    op_kind = None  # keys the fusion table, tinyann.kernels.FUSIONS
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
                  **kwargs):
@@ -42,7 +42,7 @@ class _Pooling2D(Layer):
         return self.op_kind
 
     def call(self, inputs, training=False):
-        forward = ops.max_pool2d_forward if self._max else ops.avg_pool2d_forward
+        forward = kernels.max_pool2d_forward if self._max else kernels.avg_pool2d_forward
         y, ctx = forward(inputs, self.pool_size, self.strides, self.padding,
                          self._kernel_state, training)
         if training:
@@ -50,7 +50,7 @@ class _Pooling2D(Layer):
         return y
 
     def backward(self, grad_output):
-        backward = ops.max_pool2d_backward if self._max else ops.avg_pool2d_backward
+        backward = kernels.max_pool2d_backward if self._max else kernels.avg_pool2d_backward
         return backward(grad_output, self._ctx)
 
     def get_config(self):
@@ -120,23 +120,23 @@ class GlobalAveragePooling2D(_GlobalPooling2D):
     (``(batch, 1, 1, c)`` with ``keepdims=True``)."""
 
     def call(self, inputs, training=False):
-        y, ctx = ops.global_avg_pool2d_forward(inputs, self.keepdims)
+        y, ctx = kernels.global_avg_pool2d_forward(inputs, self.keepdims)
         if training:
             self._ctx = ctx
         return y
 
     def backward(self, grad_output):
-        return ops.global_avg_pool2d_backward(grad_output, self._ctx)
+        return kernels.global_avg_pool2d_backward(grad_output, self._ctx)
 
 
 class GlobalMaxPooling2D(_GlobalPooling2D):
     """The maximum over rows and columns; the gradient goes to the first maximum."""
 
     def call(self, inputs, training=False):
-        y, ctx = ops.global_max_pool2d_forward(inputs, self.keepdims, training)
+        y, ctx = kernels.global_max_pool2d_forward(inputs, self.keepdims, training)
         if training:
             self._ctx = ctx
         return y
 
     def backward(self, grad_output):
-        return ops.global_max_pool2d_backward(grad_output, self._ctx)
+        return kernels.global_max_pool2d_backward(grad_output, self._ctx)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyann import backend, ops
+from tinyann import backend, kernels
 
 
 def _check_sparse_labels(y_true, num_classes, name="sparse_categorical_crossentropy"):
@@ -90,7 +90,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     y = _one_hot_targets(y_true, y_pred, label_smoothing)
     if from_logits:
         return -(y * _log_softmax(y_pred)).sum(axis=-1)
-    return ops.softmax_cross_entropy(y_pred / y_pred.sum(axis=-1, keepdims=True), y,
+    return kernels.softmax_cross_entropy(y_pred / y_pred.sum(axis=-1, keepdims=True), y,
                                      backend.epsilon())
 
 

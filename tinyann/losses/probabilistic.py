@@ -2,7 +2,7 @@
 
 Besides ``__call__``, each gives ``value_and_grad`` for training: the reduced loss
 and dL/dy_pred, or, when the model's last activation matches (``FUSIONS`` in
-tinyann.ops: softmax + categorical cross-entropy, sigmoid + binary
+tinyann.kernels: softmax + categorical cross-entropy, sigmoid + binary
 cross-entropy), dL/dlogits directly: ``(probs - targets) * w / N``, the op
 ``softmax_cross_entropy_grad``, cheaper and exact where the chain rule through
 the softmax would lose precision.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyann import backend, ops
+from tinyann import backend, kernels
 from tinyann.losses.base import Loss, _broadcast_weight, _grad_scale, _reduce
 from tinyann.losses.functions import (
     _as_float,
@@ -30,7 +30,7 @@ from tinyann.losses.functions import (
 
 
 class SparseCategoricalCrossentropy(Loss):
-    fused_activation = ops.fused_activation("sparse_categorical_crossentropy")
+    fused_activation = kernels.fused_activation("sparse_categorical_crossentropy")
 
     def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
                  name="sparse_categorical_crossentropy", dtype=None):
@@ -80,7 +80,7 @@ class SparseCategoricalCrossentropy(Loss):
         # softmax + cross-entropy: dL/dz = (p - onehot) * w / N
         onehot = np.zeros_like(grad)
         onehot[rows, y] = 1.0
-        grad = ops.softmax_cross_entropy_grad(grad, onehot, scale, out=grad)
+        grad = kernels.softmax_cross_entropy_grad(grad, onehot, scale, out=grad)
         return float(_reduce(per, sample_weight)), grad
 
     def _row_index(self, n):
@@ -134,7 +134,7 @@ class _SmoothedCrossentropy(Loss):
 
 
 class CategoricalCrossentropy(_SmoothedCrossentropy):
-    fused_activation = ops.fused_activation("categorical_crossentropy")
+    fused_activation = kernels.fused_activation("categorical_crossentropy")
     _function = staticmethod(categorical_crossentropy)
     _targets = staticmethod(_one_hot_targets)
 
@@ -149,10 +149,10 @@ class CategoricalCrossentropy(_SmoothedCrossentropy):
             if self.from_logits:
                 per = -(y * _log_softmax(y_pred)).sum(axis=-1)
             else:
-                per = ops.softmax_cross_entropy(y_pred, y, backend.epsilon())
+                per = kernels.softmax_cross_entropy(y_pred, y, backend.epsilon())
             # softmax + cross-entropy: dL/dz = (p sum(y) - y) * w / N (sum(y) = 1 for
             # one-hot and smoothed targets)
-            grad = ops.softmax_cross_entropy_grad(probs * y.sum(axis=-1, keepdims=True), y,
+            grad = kernels.softmax_cross_entropy_grad(probs * y.sum(axis=-1, keepdims=True), y,
                                                   scale)
             return float(_reduce(per, sample_weight)), grad.astype(y_pred.dtype, copy=False)
         eps = backend.epsilon()
@@ -168,7 +168,7 @@ class CategoricalCrossentropy(_SmoothedCrossentropy):
 
 
 class BinaryCrossentropy(_SmoothedCrossentropy):
-    fused_activation = ops.fused_activation("binary_crossentropy")
+    fused_activation = kernels.fused_activation("binary_crossentropy")
     _function = staticmethod(binary_crossentropy)
     _targets = staticmethod(_binary_targets)
 
@@ -183,7 +183,7 @@ class BinaryCrossentropy(_SmoothedCrossentropy):
         if self.from_logits or fused:
             # sigmoid + binary cross-entropy: dL/dz = (p - y) * w / (N C)
             probs = _sigmoid(y_pred) if self.from_logits else y_pred
-            grad = ops.softmax_cross_entropy_grad(probs, y, scale)
+            grad = kernels.softmax_cross_entropy_grad(probs, y, scale)
         else:
             eps = backend.epsilon()
             p = np.clip(y_pred, eps, 1.0 - eps)

@@ -14,7 +14,7 @@ moving statistics as constants; a nested model: all its layers frozen).
 
 from __future__ import annotations
 
-from tinyann import ops
+from tinyann import kernels
 from tinyann.layers.input_layer import InputLayer
 from tinyann.layers.keras_tensor import KerasTensor
 from tinyann.layers.layer import defined_outside_tinyann
@@ -61,7 +61,7 @@ class Graph:
         self.num_slots = len(slot)
         self.output_slots = [slot[id(t)] for t in self.outputs]
         self.is_chain = self._is_chain()
-        # steps i whose layer and the next one run fused (tinyann.ops.FUSIONS): the
+        # steps i whose layer and the next one run fused (tinyann.kernels.FUSIONS): the
         # indices, and the fused computation's name for each
         self.layer_fusions = _layer_fusions(self.steps) if self.is_chain else {}
         self.relu_pools = set(self.layer_fusions)
@@ -202,7 +202,7 @@ class Graph:
 
     def _relu_pool_chain_forward(self, x, training, runs=None):
         """The forward pass of a chain whose fused pairs (``relu_pools``, per
-        tinyann.ops.FUSIONS "relu_after_max_pool") run as: the producer's
+        tinyann.kernels.FUSIONS "relu_after_max_pool") run as: the producer's
         ``call_pooled`` (a ReLU convolution without its ReLU, and the max pooling,
         in one op), then ReLU on the pooled output: the same numbers (max and ReLU
         commute, and the first maximum of a window is the same before and after
@@ -215,7 +215,7 @@ class Graph:
             layer = steps[i][0]
             if i in self.relu_pools:
                 x = layer.call_pooled(x, steps[i + 1][0], training=training)
-                ops.relu_forward(x, x)
+                kernels.relu_forward(x, x)
                 if training:
                     self._fused_outputs[i] = x  # ReLU's derivative reads it in backward
                 i += 2
@@ -250,7 +250,7 @@ class Graph:
                     # on the pooled gradient, then the pooled convolution's backward
                     pooled = self._fused_outputs[i - 1]
                     g = g.reshape(pooled.shape)
-                    ops.relu_backward(pooled, g, g)
+                    kernels.relu_backward(pooled, g, g)
                     i -= 1
                     g = steps[i][0].backward_pooled(g)
                 else:
@@ -330,14 +330,14 @@ def _forward_frozen(graph, inputs):
 
 def _layer_fusions(steps) -> dict:
     """``{i: fused computation}`` for the steps of a chain whose layer and the next one
-    form a pair of ``tinyann.ops.FUSIONS`` (by their ``fusion_kind``). A layer whose
+    form a pair of ``tinyann.kernels.FUSIONS`` (by their ``fusion_kind``). A layer whose
     ``call`` or ``backward`` a user wrote never fuses: it may compute something else."""
     fusions = {}
     for i in range(len(steps) - 1):
         producer, consumer = steps[i][0], steps[i + 1][0]
         if i - 1 in fusions or not (_fusable(producer) and _fusable(consumer)):
             continue
-        fused = ops.layer_fusion(getattr(producer, "fusion_kind", None),
+        fused = kernels.layer_fusion(getattr(producer, "fusion_kind", None),
                                  getattr(consumer, "fusion_kind", None))
         if fused == "relu_after_max_pool":  # the one layer fusion the graph runs
             fusions[i] = fused

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyann import ops
+from tinyann import kernels
 from tinyann.optimizers.base import Optimizer
 
 
@@ -40,7 +40,7 @@ class Adagrad(Optimizer):
         return np.full((size,), self.initial_accumulator_value, dtype=dtype)
 
     def _update(self, w, g, lr, slots):
-        ops.adagrad_update(w, g, lr, slots["accumulator"], self.epsilon, self._scratch(w))
+        kernels.adagrad_update(w, g, lr, slots["accumulator"], self.epsilon, self._scratch(w))
 
 
 class Adadelta(Optimizer):
@@ -59,5 +59,5 @@ class Adadelta(Optimizer):
                          name=name, **kwargs)
 
     def _update(self, w, g, lr, slots):
-        ops.adadelta_update(w, g, lr, slots["accumulated_grad"],
+        kernels.adadelta_update(w, g, lr, slots["accumulated_grad"],
                             slots["accumulated_delta_var"], self.rho, self.epsilon)

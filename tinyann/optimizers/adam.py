@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tinyann import ops
+from tinyann import kernels
 from tinyann.optimizers.base import Optimizer
 
 
@@ -36,7 +36,7 @@ class Adam(Optimizer):
                          name=name, **kwargs)
 
     def _update(self, w, g, lr, slots):
-        ops.adam_update(w, g, lr, slots["momentum"], slots["velocity"],
+        kernels.adam_update(w, g, lr, slots["momentum"], slots["velocity"],
                         slots.get("velocity_hat"), self.beta_1, self.beta_2, self.epsilon,
                         self.iterations + 1, self._scratch(w))
 
@@ -71,5 +71,5 @@ class Adamax(Optimizer):
                          name=name, **kwargs)
 
     def _update(self, w, g, lr, slots):
-        ops.adamax_update(w, g, lr, slots["m"], slots["u"], self.beta_1, self.beta_2,
+        kernels.adamax_update(w, g, lr, slots["m"], slots["u"], self.beta_1, self.beta_2,
                           self.epsilon, self.iterations + 1)

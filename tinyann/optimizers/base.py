@@ -5,7 +5,7 @@ order the variables were given to ``build``. When the variables are views into
 one packed buffer (a model's fast path), ``apply_packed`` updates every weight
 with one set of NumPy calls; ``apply_gradients`` does the same update one
 variable at a time through views into the same slots, so both paths give
-identical numbers. The update formulas themselves are ops (``tinyann.ops``:
+identical numbers. The update formulas themselves are ops (``tinyann.kernels``:
 ``adam_update`` and the others, reference and fast); a subclass's ``_update``
 passes them the weight, its gradient, its slots and two scratch arrays.
 """
@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from tinyann import _identifiers, backend, ops
+from tinyann import _identifiers, backend, kernels
 from tinyann.variables import Variable
 
 
@@ -243,7 +243,7 @@ class Optimizer:
             self._clip(parts)
         lr = self._current_lr()
         size = values.shape[0]
-        step = ops.update_block(size)
+        step = kernels.update_block(size)
         if size <= step:
             self._decay_weights(values, lr)
             self._update(values, grads, lr, self._slots)
@@ -261,7 +261,7 @@ class Optimizer:
     def _decay_weights(self, w, lr) -> None:
         """Keras's decoupled decay, ``w = w - w * weight_decay * lr``, in w's dtype."""
         if self.weight_decay:
-            ops.weight_decay_update(w, lr, self.weight_decay)
+            kernels.weight_decay_update(w, lr, self.weight_decay)
 
     def _clip(self, grads: list[np.ndarray]) -> list[np.ndarray]:
         """clipnorm, global_clipnorm or clipvalue (only one may be set). In place."""
@@ -290,7 +290,7 @@ class Optimizer:
         if flat is None or len(flat) != count or flat[0].size < w.size or (
                 flat[0].dtype != w.dtype):
             # at least a block's size: the first block's buffers serve the others
-            flat = [np.empty(max(w.size, ops.update_block(w.size) if w.ndim == 1 else 0),
+            flat = [np.empty(max(w.size, kernels.update_block(w.size) if w.ndim == 1 else 0),
                              w.dtype)
                     for _ in range(count)]
         arrays = [b[: w.size].reshape(w.shape) for b in flat]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tinyann import ops
+from tinyann import kernels
 from tinyann.optimizers.base import Optimizer
 
 
@@ -42,6 +42,6 @@ class RMSprop(Optimizer):
                          name=name, **kwargs)
 
     def _update(self, w, g, lr, slots):
-        ops.rmsprop_update(w, g, lr, slots["velocity"], slots.get("momentum"),
+        kernels.rmsprop_update(w, g, lr, slots["velocity"], slots.get("momentum"),
                            slots.get("average_gradient"), self.rho, self.momentum,
                            self.epsilon, self._scratch(w))

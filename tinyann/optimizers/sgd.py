@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tinyann import ops
+from tinyann import kernels
 from tinyann.optimizers.base import Optimizer
 
 
@@ -33,5 +33,5 @@ class SGD(Optimizer):
                          name=name, **kwargs)
 
     def _update(self, w, g, lr, slots):
-        ops.sgd_update(w, g, lr, slots.get("momentum"), self.momentum, self.nesterov,
+        kernels.sgd_update(w, g, lr, slots.get("momentum"), self.momentum, self.nesterov,
                        self._scratch(w, 1))

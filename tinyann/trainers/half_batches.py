@@ -40,8 +40,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from tinyann import backend, layers, ops
-from tinyann.ops import jit
+from tinyann import backend, kernels, layers
+from tinyann.kernels import jit
 
 # each half at least this many samples
 MIN_HALF = 8
@@ -73,7 +73,7 @@ def applies(model, batch_size) -> bool:
     graph = model._graph
     # the cheap tests first: predict calls this for every call, one sample included
     return (_enabled and batch_size >= 2 * MIN_HALF and graph is not None
-            and graph.is_chain and ops.kernel_set() == "compiled"
+            and graph.is_chain and kernels.kernel_set() == "compiled"
             and len(graph.inputs) == 1 and len(graph.outputs) == 1
             and any(type(step[0]) is layers.Conv2D for step in graph.steps)
             and all(type(step[0]) in PER_SAMPLE for step in graph.steps)

@@ -7,7 +7,7 @@
 The loss part has three forms, chosen once per epoch:
 
 - softmax + sparse cross-entropy on in-memory arrays: dL/dlogits straight from the
-  epoch's one-hot targets (``ops.softmax_cross_entropy_grad``), the loss value computed
+  epoch's one-hot targets (``kernels.softmax_cross_entropy_grad``), the loss value computed
   later in bulk from the kept outputs (``EpochOutputs``);
 - one output: the loss's ``value_and_grad`` (dL/dlogits when the output's
   activation fuses with the loss);
@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from tinyann import losses, ops
+from tinyann import kernels, losses
 from tinyann.trainers.half_batches import HalfBatches
 from tinyann.trainers.outputs import Targets
 
@@ -57,8 +57,8 @@ def make_train_step(model, state, on_nonfinite, outputs=None, onehot=None):
     metrics = state.metric_list
     compile_metrics = state.metrics
     cached = [0, None]  # the rows of the last batch and its 1 / n
-    # (p - onehot) * scale, the one fused gradient (tinyann.ops), bound for the epoch
-    fused_grad = ops.softmax_cross_entropy_grad
+    # (p - onehot) * scale, the one fused gradient (tinyann.kernels), bound for the epoch
+    fused_grad = kernels.softmax_cross_entropy_grad
 
     def train_step(xs, y, sw, position):
         outs = forward(xs, training=True)

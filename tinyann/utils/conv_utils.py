@@ -1,13 +1,13 @@
 """Argument checks and output shapes of Conv2D and pooling (channels_last), with
 Keras's messages. The window geometry itself (output sizes, 'same' padding, the
-copy plans of im2col) lives with the kernels, in ``tinyann.ops.geometry``.
+copy plans of im2col) lives with the kernels, in ``tinyann.kernels.geometry``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from tinyann.ops.geometry import ConvGeometry, output_length, same_padding  # noqa: F401
+from tinyann.kernels.geometry import ConvGeometry, output_length, same_padding  # noqa: F401
 
 
 def normalize_tuple(value, n, name, allow_zero=False) -> tuple:

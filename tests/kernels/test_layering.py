@@ -1,6 +1,6 @@
-"""The kernel layer stands below everything: tinyann/ops imports only NumPy, the
+"""The kernel layer stands below everything: tinyann/kernels imports only NumPy, the
 standard library and itself; layers, losses, activations and optimizers reach
-the kernels through ``tinyann.ops`` and never import models."""
+the kernels through ``tinyann.kernels`` and never import models."""
 
 import ast
 from pathlib import Path
@@ -22,11 +22,11 @@ def _imports(path):
     return names
 
 
-@pytest.mark.parametrize("path", sorted((PACKAGE / "ops").rglob("*.py")),
+@pytest.mark.parametrize("path", sorted((PACKAGE / "kernels").rglob("*.py")),
                          ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_ops_import_nothing_of_tinyann_but_ops(path):
     tinyann = {n for n in _imports(path) if n == "tinyann" or n.startswith("tinyann.")}
-    assert all(n.startswith("tinyann.ops") for n in tinyann), sorted(tinyann)
+    assert all(n.startswith("tinyann.kernels") for n in tinyann), sorted(tinyann)
 
 
 KERNEL_USERS = sorted([*(PACKAGE / "optimizers").glob("*.py"), *(PACKAGE / "losses").glob("*.py"),

@@ -2,8 +2,8 @@
 updates. Each speed choice is explained (with its measurement) where it is made.
 
 Ops without a faster form here (Adamax, Adadelta, weight decay, the cross-entropy
-value, global pooling) come from the reference set (its base set in ``tinyann.ops._SETS``).
+value, global pooling) come from the reference set (its base set in ``tinyann.kernels._SETS``).
 """
 
-# the modules holding this set's ops (tinyann.ops collects them from these)
+# the modules holding this set's ops (tinyann.kernels collects them from these)
 MODULES = ("activations", "conv", "conv_pool", "dense", "losses", "optimizers", "pooling")

@@ -2,7 +2,7 @@
 
 Shapes: ``x`` (n, h, w, c), ``kernel`` (kh, kw, c, f), output ``y`` (n, ph, pw, f)
 (the pooled convolution). The model graph runs a ReLU convolution and the max
-pooling after it through this op (``tinyann.ops.FUSIONS``), the ReLU applied to
+pooling after it through this op (``tinyann.kernels.FUSIONS``), the ReLU applied to
 ``y`` afterwards (max and ReLU commute). Here, the composition of the two ops;
 the compiled set computes the pooled output without writing the convolution's.
 
@@ -12,8 +12,8 @@ gives ``dz``, then the convolution's backward from ``dz``.
 
 from __future__ import annotations
 
-from tinyann.ops.reference.conv import conv2d_backward, conv2d_forward
-from tinyann.ops.reference.pooling import max_pool2d_backward, max_pool2d_forward
+from tinyann.kernels.reference.conv import conv2d_backward, conv2d_forward
+from tinyann.kernels.reference.pooling import max_pool2d_backward, max_pool2d_forward
 
 
 def composed(conv_forward, conv_backward, pool_forward, pool_backward):

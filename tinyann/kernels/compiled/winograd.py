@@ -35,7 +35,7 @@ gradient sums the chunks' shares ``V^T (G' dy G'^T)``.
 
 Taken for 3x3 kernels, stride 1, no dilation and at least ``MIN_CHANNELS`` input
 channels (the textbook's second convolution, 32 -> 64); other shapes run im2col.
-The math of record is tinyann/ops/reference/conv.py; tests/ops compare the two.
+The math of record is tinyann/kernels/reference/conv.py; tests/kernels compare the two.
 """
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ from threading import get_ident
 
 import numpy as np
 
-from tinyann.ops.fast.buffers import output_buffer, workspaces
-from tinyann.ops.geometry import ConvGeometry
-from tinyann.ops.jit import kernel, prange
+from tinyann.kernels.fast.buffers import output_buffer, workspaces
+from tinyann.kernels.geometry import ConvGeometry
+from tinyann.kernels.jit import kernel, prange
 
 # the offsets a prediction does not keep (never written)
 NO_OFFSETS = np.zeros((1, 1, 1, 1), np.uint8)

@@ -11,7 +11,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from tinyann.ops.geometry import window_view
+from tinyann.kernels.geometry import window_view
 
 # below this many channels im2col copies kernel offset by offset (see im2col)
 FEW_CHANNELS = 8

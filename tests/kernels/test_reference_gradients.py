@@ -9,10 +9,10 @@ Inputs stay away from ReLU's kink and from pooling ties.
 import numpy as np
 import pytest
 
-from tinyann import ops
-from tinyann.ops import jit
+from tinyann import kernels
+from tinyann.kernels import jit
 
-REF = ops.functions_of("reference")
+REF = kernels.functions_of("reference")
 # the sets whose convolutions are checked: the reference, and the compiled set's own
 # kernels (CI installs numba)
 CONV_SETS = ["reference"] + (["compiled"] if jit.available() else [])
@@ -48,7 +48,7 @@ CONV = {
 @pytest.mark.parametrize("kernel_set", CONV_SETS)
 @pytest.mark.parametrize("name", CONV)
 def test_conv2d(gradcheck, name, kernel_set):
-    functions = ops.functions_of(kernel_set)
+    functions = kernels.functions_of(kernel_set)
     shape, window, strides, padding, dilation = CONV[name]
     rng = np.random.default_rng(1)
     x = rng.normal(size=shape)
@@ -79,7 +79,7 @@ CONV_POOL = {  # input shape, kernel window, conv padding; 2x2 max pooling after
 @pytest.mark.parametrize("need_dx", [True, False], ids=["dx", "no_dx"])
 @pytest.mark.parametrize("name", CONV_POOL)
 def test_conv2d_max_pool(gradcheck, name, need_dx, kernel_set):
-    functions = ops.functions_of(kernel_set)
+    functions = kernels.functions_of(kernel_set)
     shape, window, padding = CONV_POOL[name]
     rng = np.random.default_rng(2)
     x = rng.normal(size=shape)
@@ -165,7 +165,7 @@ def test_sigmoid_binary_cross_entropy_grad(gradcheck):
 
     grad = REF["softmax_cross_entropy_grad"](REF["sigmoid_forward"](z), targets, 1.0 / z.size)
     gradcheck.assert_close(grad, gradcheck.numerical_grad(loss, z))
-    assert ops.FUSIONS[("sigmoid", "binary_crossentropy")] == "softmax_cross_entropy_grad"
+    assert kernels.FUSIONS[("sigmoid", "binary_crossentropy")] == "softmax_cross_entropy_grad"
 
 
 @pytest.mark.parametrize("mode", ["max", "avg"])

@@ -11,17 +11,17 @@ pooling selects, so it agrees exactly. Inputs come both C- and F-ordered.
 import numpy as np
 import pytest
 
-from tinyann import ops
-from tinyann.ops import jit
+from tinyann import kernels
+from tinyann.kernels import jit
 
-REF = ops.functions_of("reference")
+REF = kernels.functions_of("reference")
 # the NumPy set, and the compiled set where numba is installed (CI installs it)
 FAST_SETS = ["numpy"] + (["compiled"] if jit.available() else [])
 
 
 @pytest.fixture(params=FAST_SETS, scope="module")
 def fast(request):
-    return ops.functions_of(request.param)
+    return kernels.functions_of(request.param)
 
 ELEMENTWISE = {"rtol": 1e-6, "atol": 1e-7}
 
@@ -181,7 +181,7 @@ def test_conv2d_max_pool(fast, name, order, use_bias, need_dx):
 def test_winograd_cases_run_in_chunks(name):
     """The chunked cases above do cut their batch (a later CHUNK_TILES would make them
     one chunk, testing nothing new): whole images each, the last chunk smaller."""
-    from tinyann.ops.compiled import winograd
+    from tinyann.kernels.compiled import winograd
 
     shape, window, strides, padding, dilation, filters = CONV[name]
     ws = winograd.Workspace(shape, window + (shape[-1], filters), padding, "float32", "c")
@@ -193,7 +193,7 @@ def test_winograd_cases_run_in_chunks(name):
 
 
 def test_winograd_chunks_are_even():
-    from tinyann.ops.compiled.winograd import CHUNK_TILES, _chunks
+    from tinyann.kernels.compiled.winograd import CHUNK_TILES, _chunks
 
     assert _chunks(16, 49) == [(0, 4), (4, 4), (8, 4), (12, 4)]  # 784 tiles: 4 chunks
     assert _chunks(1, 10 * CHUNK_TILES) == [(0, 1)]  # an image is never cut

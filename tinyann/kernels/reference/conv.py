@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyann.ops.geometry import ConvGeometry, window_view
+from tinyann.kernels.geometry import ConvGeometry, window_view
 
 
 def _pad(x, geo, value=0.0):

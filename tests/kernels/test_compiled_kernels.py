@@ -15,7 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 pytest.importorskip("numba")
 
-from tinyann.ops.compiled import conv, optimizers, pooling  # noqa: E402
+from tinyann.kernels.compiled import conv, optimizers, pooling  # noqa: E402
 
 
 def conv_geometry(h, w, k, s, d, padding):

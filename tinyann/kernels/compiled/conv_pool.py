@@ -21,11 +21,11 @@ from threading import get_ident
 
 import numpy as np
 
-from tinyann.ops.compiled import conv, pooling, winograd
-from tinyann.ops.fast.buffers import FEW_CHANNELS, output_buffer, workspaces
-from tinyann.ops.geometry import ConvGeometry
-from tinyann.ops.jit import kernel, prange
-from tinyann.ops.reference.conv_pool import composed
+from tinyann.kernels.compiled import conv, pooling, winograd
+from tinyann.kernels.fast.buffers import FEW_CHANNELS, output_buffer, workspaces
+from tinyann.kernels.geometry import ConvGeometry
+from tinyann.kernels.jit import kernel, prange
+from tinyann.kernels.reference.conv_pool import composed
 
 _composed_forward, _composed_backward = composed(
     conv.conv2d_forward, conv.conv2d_backward, pooling.max_pool2d_forward,

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyann.ops.fast import pooling as numpy_pooling
-from tinyann.ops.fast.buffers import output_buffer, reuse_buffer, workspaces
-from tinyann.ops.jit import kernel, prange
+from tinyann.kernels.fast import pooling as numpy_pooling
+from tinyann.kernels.fast.buffers import output_buffer, reuse_buffer, workspaces
+from tinyann.kernels.jit import kernel, prange
 
 # the offsets a prediction does not keep (never written: keep=False)
 _NO_OFFSETS = np.zeros((1, 1, 1, 1), np.uint8)

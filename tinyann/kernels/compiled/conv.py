@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import functools
 
-from tinyann.ops.compiled import winograd
-from tinyann.ops.fast import buffers
-from tinyann.ops.fast import conv as numpy_conv
-from tinyann.ops.jit import kernel, prange
+from tinyann.kernels.compiled import winograd
+from tinyann.kernels.fast import buffers
+from tinyann.kernels.fast import conv as numpy_conv
+from tinyann.kernels.jit import kernel, prange
 
 
 def fill_columns(x, ws):

@@ -15,9 +15,9 @@ import functools
 
 import numpy as np
 
-from tinyann.ops.fast import optimizers as numpy_updates
-from tinyann.ops.jit import kernel, prange
-from tinyann.ops.reference import optimizers as reference_updates
+from tinyann.kernels.fast import optimizers as numpy_updates
+from tinyann.kernels.jit import kernel, prange
+from tinyann.kernels.reference import optimizers as reference_updates
 
 # the weights of smaller models stay with the NumPy set: their passes take so little
 # that loading numba costs a short fit more than it saves (the ReLU network's 79,510

@@ -1,12 +1,12 @@
 """The kernel layer: every computation of a layer, loss or optimizer, in two sets.
 
-``tinyann.ops.reference`` is the textbook math in plain NumPy (the specification);
-``tinyann.ops.fast`` has the same functions with the same signatures, fast
+``tinyann.kernels.reference`` is the textbook math in plain NumPy (the specification);
+``tinyann.kernels.fast`` has the same functions with the same signatures, fast
 (buffers, memory layouts, in-place updates). One switch picks the set that
 layers, losses and optimizers call::
 
     tinyann.config.set_kernels("reference")   # or TINYANN_KERNELS=reference
-    tinyann.ops.dense_forward(x, kernel, bias)  # the active set's function
+    tinyann.kernels.dense_forward(x, kernel, bias)  # the active set's function
 
 ``fast`` (the default) names the fastest set available; ``numpy`` names the
 NumPy set itself (today the same). A new set (say compiled kernels) is a package
@@ -14,17 +14,17 @@ registered in ``_SETS`` whose ``MODULES`` define any of ``OPS``; it takes the re
 from the base set named beside it.
 
 Why module attributes: ``set_kernels`` binds the chosen functions here once, so
-a call ``ops.relu_forward(...)`` costs one attribute lookup, as a direct call
+a call ``kernels.relu_forward(...)`` costs one attribute lookup, as a direct call
 to the function would (the seed model's training step is about 50 microseconds).
 
 ``FUSIONS`` declares which producer/consumer pairs run a fused computation; the
 model graph and ``compile`` read it instead of looking at layer types.
 
 Adding an op: write the textbook version (docstring with shapes and math) in
-``ops/reference/<family>.py`` and its name in ``OPS``; if a faster form pays off,
-the same signature in ``ops/fast/<family>.py``; then a row of shapes in
-tests/ops/test_fast_matches_reference.py and, for a backward, a check in
-tests/ops/test_reference_gradients.py.
+``kernels/reference/<family>.py`` and its name in ``OPS``; if a faster form pays off,
+the same signature in ``kernels/fast/<family>.py``; then a row of shapes in
+tests/kernels/test_fast_matches_reference.py and, for a backward, a check in
+tests/kernels/test_reference_gradients.py.
 """
 
 from __future__ import annotations
@@ -57,9 +57,9 @@ OPS = (
 
 # name -> (module, the set it takes missing ops from)
 _SETS = {
-    "reference": ("tinyann.ops.reference", None),
-    "numpy": ("tinyann.ops.fast", "reference"),
-    "compiled": ("tinyann.ops.compiled", "numpy"),
+    "reference": ("tinyann.kernels.reference", None),
+    "numpy": ("tinyann.kernels.fast", "reference"),
+    "compiled": ("tinyann.kernels.compiled", "numpy"),
 }
 # "fast": the first of these sets that can be loaded (compiled needs numba)
 _FAST = ("compiled", "numpy")
@@ -154,7 +154,7 @@ def kernels() -> str:
 
 def describe() -> str:
     """One line for diagnostics: the set that runs, and where the compiled one stands."""
-    from tinyann.ops import jit
+    from tinyann.kernels import jit
 
     running = kernel_set()
     if not jit.available():

@@ -1,17 +1,17 @@
-"""The fusion table, tinyann.ops.FUSIONS, is what the graph and the losses read."""
+"""The fusion table, tinyann.kernels.FUSIONS, is what the graph and the losses read."""
 
 import numpy as np
 
 import tinyann as keras
-from tinyann import losses, ops
+from tinyann import kernels, losses
 
 
 def test_the_table_declares_every_fusion():
-    assert ops.FUSIONS[("conv2d+relu", "max_pooling2d")] == "relu_after_max_pool"
+    assert kernels.FUSIONS[("conv2d+relu", "max_pooling2d")] == "relu_after_max_pool"
     for loss in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
-        assert ops.FUSIONS[("softmax", loss)] == "softmax_cross_entropy_grad"
-    assert ops.layer_fusion("conv2d+tanh", "max_pooling2d") is None
-    assert ops.layer_fusion(None, "max_pooling2d") is None
+        assert kernels.FUSIONS[("softmax", loss)] == "softmax_cross_entropy_grad"
+    assert kernels.layer_fusion("conv2d+tanh", "max_pooling2d") is None
+    assert kernels.layer_fusion(None, "max_pooling2d") is None
 
 
 def test_losses_take_their_fused_activation_from_the_table():
@@ -19,7 +19,7 @@ def test_losses_take_their_fused_activation_from_the_table():
     assert losses.CategoricalCrossentropy.fused_activation == "softmax"
     assert losses.BinaryCrossentropy.fused_activation == "sigmoid"
     assert losses.MeanSquaredError.fused_activation is None
-    assert ops.fused_activation("huber") is None
+    assert kernels.fused_activation("huber") is None
 
 
 def _chain(conv):
@@ -45,20 +45,20 @@ def test_a_subclass_keeping_tinyanns_math_fuses_one_with_its_own_call_does_not()
 
 def test_the_fused_pair_gives_the_layer_by_layer_numbers_with_either_set():
     x = np.random.default_rng(1).normal(size=(3, 6, 6, 1)).astype("float32")
-    previous = ops.kernels()
+    previous = kernels.kernels()
     try:
         for name in ("reference", "fast"):
-            ops.set_kernels(name)
+            kernels.set_kernels(name)
             keras.utils.set_random_seed(0)
             model = _chain(keras.layers.Conv2D(2, 3, activation="relu"))
             assert model._graph.relu_pools == {0}
             conv, pool = model.layers
             fused = model._graph.forward([x], training=True)[0]
-            if ops.kernel_set() == "compiled":
+            if kernels.kernel_set() == "compiled":
                 # the compiled set's conv2d_max_pool sums each pixel's products in
                 # another order than the layer's GEMM (winograd.py, conv_pool.py)
                 np.testing.assert_allclose(fused, pool(conv(x)), rtol=1e-5, atol=1e-6)
             else:
                 np.testing.assert_array_equal(fused, pool(conv(x)))
     finally:
-        ops.set_kernels(previous)
+        kernels.set_kernels(previous)

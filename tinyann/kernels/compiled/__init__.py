@@ -6,10 +6,10 @@ on the first call of a kernel, never at ``import tinyann`` (see ``jit.py``). Ops
 not defined here, and shapes a kernel does not take, run the NumPy set's code.
 """
 
-from tinyann.ops import jit
+from tinyann.kernels import jit
 
 if not jit.available():
     raise ImportError("numba is not installed: pip install 'tinyann[fast]'")
 
-# the modules holding this set's ops (tinyann.ops collects them from these)
+# the modules holding this set's ops (tinyann.kernels collects them from these)
 MODULES = ("conv", "conv_pool", "optimizers", "pooling")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyann.ops.reference._out import into
+from tinyann.kernels.reference._out import into
 
 
 def linear_forward(x, out=None):

@@ -1,4 +1,4 @@
-"""numba on first use: the compiled set's kernels (tinyann/ops/compiled) are compiled,
+"""numba on first use: the compiled set's kernels (tinyann/kernels/compiled) are compiled,
 or loaded from the cache, when first called.
 
 ``import tinyann`` never imports numba (about 0.15-0.3 s): a :class:`Kernel` wraps

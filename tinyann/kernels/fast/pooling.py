@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyann.ops.fast.buffers import output_buffer, reuse_buffer, workspaces
-from tinyann.ops.geometry import ConvGeometry
+from tinyann.kernels.fast.buffers import output_buffer, reuse_buffer, workspaces
+from tinyann.kernels.geometry import ConvGeometry
 
 
 class _PoolWorkspace:

@@ -5,7 +5,7 @@ kept per input shape, then ``cols @ [kernel; bias]`` (one GEMM) gives all output
 Backward: ``[dL/dkernel; dL/dbias] = cols^T dz`` (GEMM), and the input gradient is
 ``dz @ kernel^T`` (a GEMM per kernel offset, in one ``matmul`` call) added back onto
 the input image offset by offset (``col2im``: strided slices, no ``np.add.at``).
-The math is the reference's (tinyann/ops/reference/conv.py).
+The math is the reference's (tinyann/kernels/reference/conv.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from threading import get_ident
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from tinyann.ops.fast.buffers import (
+from tinyann.kernels.fast.buffers import (
     FEW_CHANNELS,
     col2im,
     im2col,
@@ -24,7 +24,7 @@ from tinyann.ops.fast.buffers import (
     reuse_buffer,
     workspaces,
 )
-from tinyann.ops.geometry import ConvGeometry, window_view
+from tinyann.kernels.geometry import ConvGeometry, window_view
 
 
 class _ConvWorkspace:

@@ -18,14 +18,14 @@ import pytest
 
 pytest.importorskip("numba")
 
-from tinyann import ops  # noqa: E402
-from tinyann.ops import jit  # noqa: E402
-from tinyann.ops.compiled import optimizers as compiled_updates  # noqa: E402
+from tinyann import kernels  # noqa: E402
+from tinyann.kernels import jit  # noqa: E402
+from tinyann.kernels.compiled import optimizers as compiled_updates  # noqa: E402
 
 PACKAGE = Path(__file__).resolve().parents[2] / "tinyann"
-NUMPY = ops.functions_of("numpy")
-COMPILED = ops.functions_of("compiled")
-REF = ops.functions_of("reference")
+NUMPY = kernels.functions_of("numpy")
+COMPILED = kernels.functions_of("compiled")
+REF = kernels.functions_of("reference")
 
 
 # ---------------------------------------------------------------------- the ops
@@ -74,8 +74,8 @@ def run_python(code, env, cwd=None):
 # one compiled kernel called in a fresh process: where its cache went, and its result
 KERNEL_RUN = """
     import json, numpy as np
-    from tinyann.ops import jit
-    from tinyann.ops.compiled import optimizers
+    from tinyann.kernels import jit
+    from tinyann.kernels.compiled import optimizers
     w = np.ones(10, "float32"); g = np.full(10, 0.5, "float32")
     m, v = np.zeros(10, "float32"), np.zeros(10, "float32")
     f = np.float32
@@ -170,7 +170,7 @@ def test_cache_dir_falls_back_when_the_folder_cannot_be_made(tmp_path, monkeypat
 SWITCH_RUN = """
     import json, sys
     import tinyann
-    print(json.dumps({"set": tinyann.ops.kernel_set(), "numba": "numba" in sys.modules}))
+    print(json.dumps({"set": tinyann.kernels.kernel_set(), "numba": "numba" in sys.modules}))
 """
 
 
@@ -220,8 +220,9 @@ def test_the_cnn_trains_to_the_same_bits_twice_and_as_the_numpy_set_nearly():
 
 
 def test_describe_names_the_running_set_and_numba():
-    line = ops.describe()
-    assert line.startswith(f"Kernels: {ops.kernel_set()} (TINYANN_KERNELS={ops.kernels()}; ")
+    line = kernels.describe()
+    expected = f"Kernels: {kernels.kernel_set()} (TINYANN_KERNELS={kernels.kernels()}; "
+    assert line.startswith(expected)
     assert "numba 0." in line and jit.cache_dir() in line
 
 
@@ -238,7 +239,7 @@ def test_without_numba_the_numpy_set_runs_quietly(tmp_path):
                                   keras.layers.Dense(3, activation="softmax")])
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
         model.fit(np.zeros((16, 8, 8, 1)), np.zeros(16, int), epochs=1, verbose=0)
-        print(json.dumps({"set": keras.ops.kernel_set(), "line": keras.ops.describe()}))
+        print(json.dumps({"set": keras.kernels.kernel_set(), "line": keras.kernels.describe()}))
     """
     out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
                          text=True, timeout=300,
@@ -300,7 +301,7 @@ def test_a_kernel_first_called_from_two_threads_compiles_once(parallel):
 def test_grey_3x3_pooled_kernel_equals_the_general_one(keep):
     """The unrolled kernel for one channel and 3x3 adds the same products in the same
     order as the general few-channel kernel: the same bits, the same offsets."""
-    from tinyann.ops.compiled import conv_pool
+    from tinyann.kernels.compiled import conv_pool
 
     rng = np.random.default_rng(11)
     padded = np.zeros((3, 12, 11, 1), np.float32)

@@ -9,60 +9,60 @@ import numpy as np
 import pytest
 
 import tinyann
-from tinyann import ops
-from tinyann.ops import jit
-from tinyann.ops.fast import activations as fast_activations
-from tinyann.ops.fast import dense as fast_dense
-from tinyann.ops.reference import activations as ref_activations
-from tinyann.ops.reference import conv as ref_conv
-from tinyann.ops.reference import pooling as ref_pooling
+from tinyann import kernels
+from tinyann.kernels import jit
+from tinyann.kernels.fast import activations as fast_activations
+from tinyann.kernels.fast import dense as fast_dense
+from tinyann.kernels.reference import activations as ref_activations
+from tinyann.kernels.reference import conv as ref_conv
+from tinyann.kernels.reference import pooling as ref_pooling
 
 FAST = "compiled" if jit.available() else "numpy"
 
 
 @pytest.fixture
 def restore_kernels():
-    previous = ops.kernels()
+    previous = kernels.kernels()
     yield
-    ops.set_kernels(previous)
+    kernels.set_kernels(previous)
 
 
 def test_set_kernels_switches_the_functions_and_restores(restore_kernels):
     previous = tinyann.config.kernels()
     tinyann.config.set_kernels("reference")
-    assert tinyann.config.kernels() == "reference" and ops.kernel_set() == "reference"
-    assert ops.relu_forward is ref_activations.relu_forward
-    assert ops.conv2d_forward is ref_conv.conv2d_forward
+    assert tinyann.config.kernels() == "reference" and kernels.kernel_set() == "reference"
+    assert kernels.relu_forward is ref_activations.relu_forward
+    assert kernels.conv2d_forward is ref_conv.conv2d_forward
     tinyann.config.set_kernels("FAST")
     # fast: the compiled set where numba is installed, else the NumPy set
-    assert tinyann.config.kernels() == "fast" and ops.kernel_set() == FAST
-    assert ops.relu_forward is fast_activations.relu_forward
+    assert tinyann.config.kernels() == "fast" and kernels.kernel_set() == FAST
+    assert kernels.relu_forward is fast_activations.relu_forward
     # an op the fast set has no own version of comes from the reference set
-    assert ops.global_avg_pool2d_forward is ref_pooling.global_avg_pool2d_forward
+    assert kernels.global_avg_pool2d_forward is ref_pooling.global_avg_pool2d_forward
     tinyann.config.set_kernels(previous)
     assert tinyann.config.kernels() == previous
 
 
 def test_numpy_names_the_numpy_set(restore_kernels):
     tinyann.config.set_kernels("numpy")
-    assert ops.kernels() == "numpy" and ops.kernel_set() == "numpy"
-    assert ops.dense_forward is fast_dense.dense_forward
+    assert kernels.kernels() == "numpy" and kernels.kernel_set() == "numpy"
+    assert kernels.dense_forward is fast_dense.dense_forward
 
 
 @pytest.mark.parametrize("bad", ["gpu", "", None, 3])
 def test_an_unknown_set_is_a_clear_error(bad, restore_kernels):
-    before = ops.relu_forward
+    before = kernels.relu_forward
     with pytest.raises(ValueError, match=r"Unknown kernel set .*Expected one of "
                                          r"\['fast', 'compiled', 'numpy', 'reference'\]"):
         tinyann.config.set_kernels(bad)
-    assert ops.relu_forward is before  # nothing changed
+    assert kernels.relu_forward is before  # nothing changed
 
 
 @pytest.mark.parametrize("name", ["fast", pytest.param("compiled", marks=pytest.mark.skipif(
     not jit.available(), reason="numba is not installed")), "numpy", "reference"])
 def test_every_set_has_every_op(name):
-    functions = ops.functions_of(name)
-    assert sorted(functions) == sorted(ops.OPS)
+    functions = kernels.functions_of(name)
+    assert sorted(functions) == sorted(kernels.OPS)
     assert all(callable(f) for f in functions.values())
 
 
