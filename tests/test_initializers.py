@@ -134,8 +134,8 @@ def test_unknown_string_lists_valid_names():
 
 
 def test_unknown_class_name_lists_valid_ones():
-    with pytest.raises(ValueError, match=r"Unknown initializer class 'Orthogonal'.*'HeNormal'"):
-        initializers.deserialize({"class_name": "Orthogonal", "config": {}})
+    with pytest.raises(ValueError, match=r"Unknown initializer class 'Identity'.*'HeNormal'"):
+        initializers.deserialize({"class_name": "Identity", "config": {}})
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -146,3 +146,17 @@ def test_unknown_class_name_lists_valid_ones():
 def test_variance_scaling_invalid_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         initializers.VarianceScaling(**kwargs)
+
+
+def test_orthogonal_is_keras_default_recurrent_kernel():
+    init = initializers.get("orthogonal")
+    for shape in ((4, 12), (12, 4), (3, 2, 6)):
+        w = init(shape).reshape(-1, shape[-1]).astype(np.float64)
+        small = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
+        np.testing.assert_allclose(small, np.eye(min(w.shape)), atol=1e-5)
+    assert initializers.serialize(initializers.Orthogonal(gain=2.0, seed=3))["config"] == {
+        "seed": 3, "gain": 2.0}
+    np.testing.assert_array_equal(initializers.Orthogonal(seed=1)((3, 3)),
+                                  initializers.Orthogonal(seed=1)((3, 3)))
+    with pytest.raises(ValueError, match="at least two-dimensional"):
+        init((5,))

@@ -181,12 +181,37 @@ HeNormal = _variance_scaling("HeNormal", 2.0, "fan_in", "truncated_normal")
 LecunUniform = _variance_scaling("LecunUniform", 1.0, "fan_in", "uniform")
 LecunNormal = _variance_scaling("LecunNormal", 1.0, "fan_in", "truncated_normal")
 
+class Orthogonal(_Seeded):
+    """An orthogonal matrix (``gain`` times), Keras's default recurrent kernel: the QR
+    factors of a normal draw of shape ``(rows, cols)`` flattened to 2-D, with the
+    signs of R's diagonal folded into Q so that the draw is uniform over such matrices."""
+
+    _config_keys = ("seed", "gain")
+
+    def __init__(self, gain=1.0, seed=None):
+        super().__init__(seed)
+        self.gain = gain
+
+    def _draw(self, rng, shape):
+        if len(shape) < 2:
+            raise ValueError("The tensor to initialize must be at least two-dimensional. "
+                             f"Received: shape={tuple(shape)} of rank {len(shape)}.")
+        cols = int(shape[-1])
+        rows = int(np.prod(shape)) // cols
+        flat = rng.standard_normal((max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(flat)
+        q = q * np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return self.gain * q.reshape(shape)
+
+
 _CLASSES = {
     cls.__name__: cls
     for cls in (
         Zeros, Ones, Constant, RandomUniform, RandomNormal, TruncatedNormal,
         VarianceScaling, GlorotUniform, GlorotNormal, HeUniform, HeNormal,
-        LecunUniform, LecunNormal,
+        LecunUniform, LecunNormal, Orthogonal,
     )
 }
 _ALIASES = {
@@ -196,6 +221,7 @@ _ALIASES = {
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
     "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+    "orthogonal": Orthogonal,
 }
 _NAMES = {cls: name for name, cls in _ALIASES.items()}
 _IDENTIFIERS = _identifiers.Identifiers("initializer", Initializer, _ALIASES, _CLASSES)
@@ -234,3 +260,4 @@ class _FunctionInitializer(Initializer):
 zeros, ones = Zeros, Ones
 glorot_uniform, glorot_normal = GlorotUniform, GlorotNormal
 he_uniform, he_normal = HeUniform, HeNormal
+orthogonal = Orthogonal

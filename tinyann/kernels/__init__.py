@@ -48,6 +48,9 @@ OPS = (
     "linear_forward", "linear_backward", "relu_forward", "relu_backward",
     "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
     "softmax_forward", "softmax_backward", "exponential_forward", "exponential_backward",
+    # recurrent layers: the whole sequence forward, backward through time; embeddings
+    "simple_rnn_forward", "simple_rnn_backward", "lstm_forward", "lstm_backward",
+    "gru_forward", "gru_backward", "embedding_forward", "embedding_backward",
     # softmax (sigmoid) + cross-entropy
     "softmax_cross_entropy", "softmax_cross_entropy_grad",
     # optimizer updates, in place on the weights and slots; how many weights at a time

@@ -3,6 +3,7 @@
 from tinyann.layers import _registry
 from tinyann.layers.convolutional import Conv2D
 from tinyann.layers.core import Activation, Dense
+from tinyann.layers.embedding import Embedding
 from tinyann.layers.input_layer import Input, InputLayer
 from tinyann.layers.layer import Layer
 from tinyann.layers.merging import (
@@ -28,6 +29,7 @@ from tinyann.layers.pooling import (
     GlobalMaxPooling2D,
     MaxPooling2D,
 )
+from tinyann.layers.recurrent import GRU, LSTM, SimpleRNN
 from tinyann.layers.regularization import Dropout
 from tinyann.layers.reshaping import Flatten, Reshape
 
@@ -37,7 +39,7 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Re
            "AvgPool2D", "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPooling2D",
            "GlobalMaxPool2D", "BatchNormalization", "Add", "Subtract", "Multiply", "Average",
            "Maximum", "Minimum", "Concatenate", "add", "subtract", "multiply", "average",
-           "maximum", "minimum", "concatenate"]
+           "maximum", "minimum", "concatenate", "Embedding", "SimpleRNN", "LSTM", "GRU"]
 
 # Keras's aliases
 Convolution2D = Conv2D

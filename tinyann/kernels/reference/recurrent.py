@@ -1,0 +1,302 @@
+"""Recurrent cells as the textbook writes them: one time step at a time, forward and
+backward through time (the specification of the faster sets).
+
+Shapes: ``x (batch, steps, features)``; ``kernel (features, k * units)``,
+``recurrent_kernel (units, k * units)`` and ``bias`` laid out as Keras stores them
+(k = 1 for SimpleRNN, 4 for LSTM: gates i, f, c, o; 3 for GRU: gates z, r, h).
+``mask (batch, steps)`` (optional, bool): at a masked step the state is kept, so the
+output there repeats the previous output. ``recurrent_mask (batch, units)``
+(optional): the recurrent dropout mask, one per batch, applied to ``h_{t-1}`` at every
+step (the input dropout mask the layer applies to ``x`` before the call).
+
+Each ``*_forward`` returns ``(outputs (batch, steps, units), cache)``; the cache holds
+what backward needs. Each ``*_backward(d_outputs, cache, dkernel, drecurrent, dbias)``
+takes dL/doutputs for every step (zeros where only the last output is used), writes
+(not adds) the weights' gradients and returns dL/dx ``(batch, steps, features)``.
+The activations are tanh and the gates' sigmoid (Keras 3's defaults); a layer with
+other activations passes them by name.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# activation name -> (f(z), f'(z) from y = f(z))
+ACTIVATIONS = {
+    "tanh": (np.tanh, lambda y: 1.0 - y * y),
+    "sigmoid": (lambda z: 1.0 / (1.0 + np.exp(-z)), lambda y: y * (1.0 - y)),
+    "relu": (lambda z: np.maximum(z, 0.0), lambda y: (y > 0).astype(y.dtype)),
+    "linear": (lambda z: z, np.ones_like),
+    "hard_sigmoid": (lambda z: np.clip(z / 6.0 + 0.5, 0.0, 1.0),
+                     lambda y: ((y > 0) & (y < 1)).astype(y.dtype) / 6.0),
+}
+
+
+def _act(name):
+    if name not in ACTIVATIONS:
+        raise ValueError(f"Recurrent kernels take the activations {sorted(ACTIVATIONS)}. "
+                         f"Received: activation={name!r}")
+    return ACTIVATIONS[name]
+
+
+def _keep(mask, t, new, old):
+    """The state after step t: ``new`` where the step is not masked, else ``old``."""
+    if mask is None:
+        return new
+    return np.where(mask[:, t, None], new, old)
+
+
+# ---------------------------------------------------------------- SimpleRNN
+def simple_rnn_forward(x, kernel, recurrent_kernel, bias, mask=None, recurrent_mask=None,
+                       activation="tanh"):
+    """``h_t = act(x_t W + (h_{t-1} * m) U + b)``, ``h_0 = 0``."""
+    f, _ = _act(activation)
+    batch, steps, _ = x.shape
+    units = recurrent_kernel.shape[0]
+    h = np.zeros((batch, units), x.dtype)
+    outputs = np.empty((batch, steps, units), x.dtype)
+    hs_prev, news = [], []
+    for t in range(steps):
+        hm = h if recurrent_mask is None else h * recurrent_mask
+        z = x[:, t] @ kernel + hm @ recurrent_kernel
+        if bias is not None:
+            z = z + bias
+        new = f(z)
+        hs_prev.append(h)
+        news.append(new)
+        h = _keep(mask, t, new, h)
+        outputs[:, t] = h
+    return outputs, {"x": x, "h_prev": hs_prev, "new": news, "mask": mask,
+                     "recurrent_mask": recurrent_mask, "activation": activation,
+                     "kernel": kernel, "recurrent_kernel": recurrent_kernel}
+
+
+def simple_rnn_backward(d_outputs, cache, dkernel, drecurrent, dbias):
+    """Backward through time: ``dz = (dh_t) act'(.)``; ``dW += x_t^T dz``,
+    ``dU += (h_{t-1} m)^T dz``, ``db += sum dz``, ``dh_{t-1} = (dz U^T) m + kept part``."""
+    _, df = _act(cache["activation"])
+    x, mask, rmask = cache["x"], cache["mask"], cache["recurrent_mask"]
+    kernel, recurrent = cache["kernel"], cache["recurrent_kernel"]
+    dx = np.zeros_like(x)
+    dW, dU = np.zeros_like(kernel), np.zeros_like(recurrent)
+    db = np.zeros(kernel.shape[1], x.dtype)
+    dh = np.zeros_like(cache["h_prev"][0])
+    for t in reversed(range(x.shape[1])):
+        dh = dh + d_outputs[:, t]
+        dnew, dh_kept = _split(mask, t, dh)
+        dz = dnew * df(cache["new"][t])
+        hm = cache["h_prev"][t] if rmask is None else cache["h_prev"][t] * rmask
+        dW += x[:, t].T @ dz
+        dU += hm.T @ dz
+        db += dz.sum(axis=0)
+        dx[:, t] = dz @ kernel.T
+        dhm = dz @ recurrent.T
+        dh = dh_kept + (dhm if rmask is None else dhm * rmask)
+    _write(dkernel, dW, drecurrent, dU, dbias, db)
+    return dx
+
+
+def _split(mask, t, dh):
+    """dL/dh_t split into the part through the new state and the part through the
+    kept one (``h_t = where(mask, new, h_{t-1})``)."""
+    if mask is None:
+        return dh, 0.0
+    m = mask[:, t, None]
+    return np.where(m, dh, 0.0), np.where(m, 0.0, dh)
+
+
+def _write(dkernel, dW, drecurrent, dU, dbias, db):
+    dkernel[...] = dW
+    drecurrent[...] = dU
+    if dbias is not None:
+        dbias[...] = db.reshape(dbias.shape)
+
+
+# ---------------------------------------------------------------- LSTM
+def lstm_forward(x, kernel, recurrent_kernel, bias, mask=None, recurrent_mask=None,
+                 activation="tanh", recurrent_activation="sigmoid"):
+    """Keras's gates in the order i, f, c, o (each ``units`` columns)::
+
+        z = x_t W + (h_{t-1} * m) U + b
+        i = s(z_i)   f = s(z_f)   g = act(z_c)   o = s(z_o)
+        c_t = f c_{t-1} + i g     h_t = o act(c_t)
+    """
+    act, _ = _act(activation)
+    sig, _ = _act(recurrent_activation)
+    batch, steps, _ = x.shape
+    units = recurrent_kernel.shape[0]
+    h = np.zeros((batch, units), x.dtype)
+    c = np.zeros((batch, units), x.dtype)
+    outputs = np.empty((batch, steps, units), x.dtype)
+    saved = []
+    for t in range(steps):
+        hm = h if recurrent_mask is None else h * recurrent_mask
+        z = x[:, t] @ kernel + hm @ recurrent_kernel
+        if bias is not None:
+            z = z + bias
+        i, f = sig(z[:, :units]), sig(z[:, units:2 * units])
+        g, o = act(z[:, 2 * units:3 * units]), sig(z[:, 3 * units:])
+        c_new = f * c + i * g
+        tc = act(c_new)
+        h_new = o * tc
+        saved.append((h, c, i, f, g, o, tc))
+        h, c = _keep(mask, t, h_new, h), _keep(mask, t, c_new, c)
+        outputs[:, t] = h
+    return outputs, {"x": x, "saved": saved, "mask": mask, "recurrent_mask": recurrent_mask,
+                     "activation": activation, "recurrent_activation": recurrent_activation,
+                     "kernel": kernel, "recurrent_kernel": recurrent_kernel}
+
+
+def lstm_backward(d_outputs, cache, dkernel, drecurrent, dbias):
+    """Backward through time of :func:`lstm_forward`::
+
+        dc = dh o act'(c_t) + dc_next;  do = dh act(c_t);  di = dc g;  dg = dc i
+        df = dc c_{t-1};  dc_{t-1} = dc f;  dz = [di s', df s', dg act', do s']
+    """
+    _, dact = _act(cache["activation"])
+    _, dsig = _act(cache["recurrent_activation"])
+    x, mask, rmask = cache["x"], cache["mask"], cache["recurrent_mask"]
+    kernel, recurrent = cache["kernel"], cache["recurrent_kernel"]
+    dx = np.zeros_like(x)
+    dW, dU = np.zeros_like(kernel), np.zeros_like(recurrent)
+    db = np.zeros(kernel.shape[1], x.dtype)
+    units = recurrent.shape[0]
+    dh = np.zeros((x.shape[0], units), x.dtype)
+    dc = np.zeros_like(dh)
+    for t in reversed(range(x.shape[1])):
+        h_prev, c_prev, i, f, g, o, tc = cache["saved"][t]
+        dh = dh + d_outputs[:, t]
+        dh_new, dh_kept = _split(mask, t, dh)
+        dc_new, dc_kept = _split(mask, t, dc)
+        dc_new = dc_new + dh_new * o * dact(tc)
+        dz = np.concatenate([dc_new * g * dsig(i), dc_new * c_prev * dsig(f),
+                             dc_new * i * dact(g), dh_new * tc * dsig(o)], axis=1)
+        hm = h_prev if rmask is None else h_prev * rmask
+        dW += x[:, t].T @ dz
+        dU += hm.T @ dz
+        db += dz.sum(axis=0)
+        dx[:, t] = dz @ kernel.T
+        dhm = dz @ recurrent.T
+        dh = dh_kept + (dhm if rmask is None else dhm * rmask)
+        dc = dc_kept + dc_new * f
+    _write(dkernel, dW, drecurrent, dU, dbias, db)
+    return dx
+
+
+# ---------------------------------------------------------------- GRU
+def gru_forward(x, kernel, recurrent_kernel, bias, mask=None, recurrent_mask=None,
+                activation="tanh", recurrent_activation="sigmoid", reset_after=True):
+    """Keras's gates in the order z, r, h. With ``reset_after`` (Keras 3's default,
+    ``bias (2, 3 units)``: input bias, recurrent bias)::
+
+        a = x_t W + b_in          q = (h_{t-1} * m) U + b_rec
+        z = s(a_z + q_z)   r = s(a_r + q_r)   n = act(a_h + r q_h)
+        h_t = z h_{t-1} + (1 - z) n
+
+    Without it (``bias (3 units,)``): ``n = act(a_h + (r h_{t-1} * m) U_h)``.
+    """
+    act, _ = _act(activation)
+    sig, _ = _act(recurrent_activation)
+    batch, steps, _ = x.shape
+    units = recurrent_kernel.shape[0]
+    b_in, b_rec = _gru_biases(bias, reset_after, x.dtype, units)
+    h = np.zeros((batch, units), x.dtype)
+    outputs = np.empty((batch, steps, units), x.dtype)
+    saved = []
+    for t in range(steps):
+        hm = h if recurrent_mask is None else h * recurrent_mask
+        a = x[:, t] @ kernel + b_in
+        if reset_after:
+            q = hm @ recurrent_kernel + b_rec
+            z = sig(a[:, :units] + q[:, :units])
+            r = sig(a[:, units:2 * units] + q[:, units:2 * units])
+            qh = q[:, 2 * units:]
+            n = act(a[:, 2 * units:] + r * qh)
+        else:
+            q = hm @ recurrent_kernel[:, :2 * units]
+            z = sig(a[:, :units] + q[:, :units])
+            r = sig(a[:, units:2 * units] + q[:, units:])
+            qh = (r * hm) @ recurrent_kernel[:, 2 * units:]
+            n = act(a[:, 2 * units:] + qh)
+        h_new = z * h + (1.0 - z) * n
+        saved.append((h, hm, z, r, n, qh))
+        h = _keep(mask, t, h_new, h)
+        outputs[:, t] = h
+    return outputs, {"x": x, "saved": saved, "mask": mask, "recurrent_mask": recurrent_mask,
+                     "activation": activation, "recurrent_activation": recurrent_activation,
+                     "reset_after": reset_after, "kernel": kernel,
+                     "recurrent_kernel": recurrent_kernel, "bias_shape": _shape(bias)}
+
+
+def _shape(bias):
+    return None if bias is None else bias.shape
+
+
+def _gru_biases(bias, reset_after, dtype, units):
+    zero = np.zeros(3 * units, dtype)
+    if bias is None:
+        return zero, zero
+    if reset_after:
+        return bias[0], bias[1]
+    return bias, zero
+
+
+def gru_backward(d_outputs, cache, dkernel, drecurrent, dbias):
+    """Backward through time of :func:`gru_forward`::
+
+        dn = dh (1 - z);  dz = dh (h_{t-1} - n);  dh_{t-1} = dh z + (through q)
+        reset_after:  da_h = dn act';  dq_h = da_h r;  dr = da_h q_h
+        otherwise:    da_h = dn act';  d(r h m) = da_h U_h^T;  dr = d(r h m) h m
+    """
+    _, dact = _act(cache["activation"])
+    _, dsig = _act(cache["recurrent_activation"])
+    x, mask, rmask = cache["x"], cache["mask"], cache["recurrent_mask"]
+    kernel, recurrent = cache["kernel"], cache["recurrent_kernel"]
+    reset_after = cache["reset_after"]
+    units = recurrent.shape[0]
+    dx = np.zeros_like(x)
+    dW, dU = np.zeros_like(kernel), np.zeros_like(recurrent)
+    db_in = np.zeros(3 * units, x.dtype)
+    db_rec = np.zeros(3 * units, x.dtype)
+    dh = np.zeros((x.shape[0], units), x.dtype)
+    for t in reversed(range(x.shape[1])):
+        h_prev, hm, z, r, n, qh = cache["saved"][t]
+        dh = dh + d_outputs[:, t]
+        dh_new, dh_kept = _split(mask, t, dh)
+        dn = dh_new * (1.0 - z)
+        dzg = dh_new * (h_prev - n) * dsig(z)
+        dah = dn * dact(n)
+        dhm = np.zeros_like(hm)
+        if reset_after:
+            drg = dah * qh * dsig(r)
+            dq = np.concatenate([dzg, drg, dah * r], axis=1)
+            dU += hm.T @ dq
+            db_rec += dq.sum(axis=0)
+            dhm += dq @ recurrent.T
+        else:
+            d_rh = dah @ recurrent[:, 2 * units:].T
+            drg = d_rh * hm * dsig(r)
+            dq = np.concatenate([dzg, drg], axis=1)
+            dU[:, :2 * units] += hm.T @ dq
+            dU[:, 2 * units:] += (r * hm).T @ dah
+            dhm += dq @ recurrent[:, :2 * units].T + d_rh * r
+        da = np.concatenate([dzg, drg, dah], axis=1)
+        dW += x[:, t].T @ da
+        db_in += da.sum(axis=0)
+        dx[:, t] = da @ kernel.T
+        dh = dh_kept + dh_new * z + (dhm if rmask is None else dhm * rmask)
+    db = np.stack([db_in, db_rec]) if reset_after else db_in
+    _write(dkernel, dW, drecurrent, dU, dbias, db)
+    return dx
+
+
+# ---------------------------------------------------------------- Embedding
+def embedding_forward(ids, embeddings):
+    """``out[b, t] = embeddings[ids[b, t]]``: (batch, ...) ints -> (batch, ..., dim)."""
+    return embeddings[ids]
+
+
+def embedding_backward(d_outputs, ids, dembeddings):
+    """``dE[v] = sum of d_outputs where ids == v`` (rows added, repeated ids too)."""
+    dembeddings[...] = 0.0
+    np.add.at(dembeddings, ids.reshape(-1), d_outputs.reshape(-1, dembeddings.shape[1]))

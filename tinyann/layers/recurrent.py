@@ -1,0 +1,314 @@
+"""Recurrent layers: SimpleRNN, LSTM and GRU, with Keras 3's arguments and weights.
+
+Each layer holds a cell (``simple_rnn_cell``, ``lstm_cell``, ``gru_cell``) that owns
+the weights, as Keras does, so weight paths (``lstm/lstm_cell/kernel``) and saved
+files match Keras's. The whole sequence runs in one kernel call
+(``kernels.lstm_forward`` ...: tinyann/kernels/reference/recurrent.py has the
+textbook step-by-step math), and ``backward`` runs backward through time.
+
+Dropout (training only): one input mask ``(batch, features)`` and one recurrent mask
+``(batch, units)`` per batch, reused at every step, as Keras.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyann import activations, backend, initializers, kernels, regularizers
+from tinyann.layers._kernel_layer import is_positive_int
+from tinyann.layers.layer import Layer
+
+
+class _Cell(Layer):
+    """The weights of one recurrent layer: ``kernel (features, gates * units)``,
+    ``recurrent_kernel (units, gates * units)``, ``bias``."""
+
+    gates = 1
+
+    def __init__(self, owner, **kwargs):
+        super().__init__(name=f"{owner.kind}_cell", **kwargs)
+        self.owner = owner
+
+    def bias_shape(self):
+        return (self.gates * self.owner.units,)
+
+    def build(self, input_shape):
+        o = self.owner
+        width = self.gates * o.units
+        self.kernel = self.add_weight((input_shape[-1], width), o.kernel_initializer,
+                                      name="kernel", regularizer=o.kernel_regularizer)
+        self.recurrent_kernel = self.add_weight((o.units, width), o.recurrent_initializer,
+                                                name="recurrent_kernel",
+                                                regularizer=o.recurrent_regularizer)
+        self.bias = None
+        if o.use_bias:
+            init = o.bias_initializer
+            if getattr(o, "unit_forget_bias", False):
+                init = _UnitForgetBias(o.bias_initializer, o.units)
+            self.bias = self.add_weight(self.bias_shape(), init, name="bias",
+                                        regularizer=o.bias_regularizer)
+        self.built = True
+
+
+class _UnitForgetBias(initializers.Initializer):
+    """LSTM's bias with ``unit_forget_bias``: the forget gate's ``units`` entries are
+    ones, the rest from the bias initializer."""
+
+    def __init__(self, base, units):
+        self.base, self.units = base, units
+
+    def __call__(self, shape, dtype=None):
+        u = self.units
+        value = np.asarray(self.base(shape, dtype=dtype))
+        value[u:2 * u] = 1.0
+        return value
+
+
+class _Recurrent(Layer):
+    """What SimpleRNN, LSTM and GRU share: arguments, the cell, masks, the call."""
+
+    kind = "rnn"
+    cell_gates = 1
+    uses_recurrent_activation = True
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
+                 use_bias=True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
+                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
+                 return_sequences=False, return_state=False, go_backwards=False,
+                 stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
+        if not is_positive_int(units):
+            raise ValueError("Received an invalid value for argument `units`, expected a "
+                             f"positive integer, got {units!r}.")
+        for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+                raise ValueError(f"Received an invalid value for argument `{name}`, expected "
+                                 f"a float between 0 and 1. Received: {name}={rate!r}")
+        unsupported = {"activity_regularizer": activity_regularizer,
+                       "kernel_constraint": kernel_constraint,
+                       "recurrent_constraint": recurrent_constraint,
+                       "bias_constraint": bias_constraint}
+        unsupported = [k for k, v in unsupported.items() if v is not None]
+        if stateful:
+            unsupported.append("stateful=True")
+        if return_state:
+            unsupported.append("return_state=True")
+        if unsupported:
+            raise NotImplementedError(f"{type(self).__name__}: {', '.join(unsupported)} "
+                                      "is not supported by tinyann yet")
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.dropout = min(1.0, max(0.0, float(dropout)))
+        self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
+        self.seed = seed
+        self._rng = None if seed is None else np.random.default_rng(seed)
+        self.return_sequences = bool(return_sequences)
+        self.return_state = False
+        self.go_backwards = bool(go_backwards)
+        self.unroll = bool(unroll)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        # the cell holds the weights, as Keras's (its path: <layer>/<kind>_cell/kernel)
+        self.cell = self._make_cell()
+        self._tracked = {"cell": self.cell}
+        self._cache = None
+
+    def _make_cell(self):
+        return type(f"{type(self).__name__}Cell", (_Cell,), {"gates": self.cell_gates})(self)
+
+    # ------------------------------------------------------------ shapes
+    def build(self, input_shape):
+        if len(input_shape) != 3:
+            raise ValueError(
+                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected "
+                f"ndim=3, found ndim={len(input_shape)}. Full shape received: "
+                f"{tuple(input_shape)}")
+        self.cell._maybe_build(input_shape)
+        self.built = True
+
+    def _check_input(self, shape):
+        if len(shape) != 3 or shape[-1] != self.cell.kernel.shape[0]:
+            raise ValueError(
+                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected "
+                f"shape=(None, None, {self.cell.kernel.shape[0]}), found "
+                f"shape={tuple(shape)}")
+
+    def compute_output_shape(self, input_shape):
+        if self.return_sequences:
+            return (input_shape[0], input_shape[1], self.units)
+        return (input_shape[0], self.units)
+
+    # ------------------------------------------------------------ math
+    def _activation_names(self):
+        names = {"activation": _kernel_activation(self.activation)}
+        if self.uses_recurrent_activation:
+            names["recurrent_activation"] = _kernel_activation(self.recurrent_activation)
+        return names
+
+    def _dropout_mask(self, shape, rate, dtype):
+        if rate <= 0:
+            return None
+        rng = self._rng if self._rng is not None else backend.rng()
+        keep = rng.random(shape, dtype=dtype) >= rate
+        return keep * dtype.type(1.0 / (1.0 - rate)) if rate < 1 else keep * dtype.type(0)
+
+    def call(self, inputs, training=False):
+        x = inputs[:, ::-1] if self.go_backwards else inputs
+        dtype = x.dtype
+        input_mask = recurrent_mask = None
+        if training:
+            input_mask = self._dropout_mask((x.shape[0], x.shape[2]), self.dropout, dtype)
+            recurrent_mask = self._dropout_mask((x.shape[0], self.units),
+                                                self.recurrent_dropout, dtype)
+        if input_mask is not None:
+            x = x * input_mask[:, None, :]
+        c = self.cell
+        outputs, cache = self._forward(
+            np.ascontiguousarray(x), c.kernel.value, c.recurrent_kernel.value,
+            None if c.bias is None else c.bias.value, recurrent_mask)
+        if training:
+            self._cache = (cache, input_mask, inputs.shape)
+        return outputs if self.return_sequences else outputs[:, -1]
+
+    def backward(self, grad_output):
+        cache, input_mask, shape = self._cache
+        if self.return_sequences:
+            d_outputs = grad_output
+        else:
+            d_outputs = np.zeros((shape[0], shape[1], self.units), grad_output.dtype)
+            d_outputs[:, -1] = grad_output
+        c = self.cell
+        dx = self._backward(np.ascontiguousarray(d_outputs), cache, c.kernel.grad,
+                            c.recurrent_kernel.grad, None if c.bias is None else c.bias.grad)
+        if input_mask is not None:
+            dx *= input_mask[:, None, :]
+        return dx[:, ::-1] if self.go_backwards else dx
+
+    # ------------------------------------------------------------ config
+    def get_config(self):
+        config = super().get_config()
+        config.update(return_sequences=self.return_sequences, return_state=self.return_state,
+                      go_backwards=self.go_backwards, stateful=False, unroll=self.unroll,
+                      zero_output_for_mask=self.zero_output_for_mask, units=self.units,
+                      activation=activations.serialize(self.activation))
+        if self.uses_recurrent_activation:
+            config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
+        config.update(
+            use_bias=self.use_bias,
+            kernel_initializer=initializers.serialize(self.kernel_initializer),
+            recurrent_initializer=initializers.serialize(self.recurrent_initializer),
+            bias_initializer=initializers.serialize(self.bias_initializer))
+        if hasattr(self, "unit_forget_bias"):
+            config["unit_forget_bias"] = self.unit_forget_bias
+        config.update(
+            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
+            recurrent_regularizer=regularizers.serialize(self.recurrent_regularizer),
+            bias_regularizer=regularizers.serialize(self.bias_regularizer),
+            activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
+            bias_constraint=None, dropout=self.dropout,
+            recurrent_dropout=self.recurrent_dropout)
+        if hasattr(self, "reset_after"):
+            config["reset_after"] = self.reset_after
+        if self.uses_recurrent_activation:
+            config["seed"] = self.seed
+        return config
+
+
+def _kernel_activation(activation) -> str:
+    name = activation.name
+    from tinyann.kernels.reference.recurrent import ACTIVATIONS
+
+    if name not in ACTIVATIONS:
+        raise ValueError(f"Recurrent layers take the activations {sorted(ACTIVATIONS)}. "
+                         f"Received: activation={name!r}")
+    return name
+
+
+class SimpleRNN(_Recurrent):
+    """A fully connected recurrence: ``h_t = activation(x_t W + h_{t-1} U + b)``.
+
+    Input shape: ``(batch, steps, features)``. Output shape: ``(batch, units)``, or
+    ``(batch, steps, units)`` with ``return_sequences``.
+
+    Example (the textbook's chapter 9):
+        >>> model = Sequential([Input((100, 200)), SimpleRNN(8), Dense(1, "sigmoid")])
+    """
+
+    kind = "simple_rnn"
+    uses_recurrent_activation = False
+
+    def __init__(self, units, activation="tanh", use_bias=True, **kwargs):
+        kwargs.pop("recurrent_activation", None)
+        super().__init__(units, activation=activation, use_bias=use_bias, **kwargs)
+
+    def _forward(self, x, kernel, recurrent, bias, recurrent_mask):
+        return kernels.simple_rnn_forward(x, kernel, recurrent, bias,
+                                          recurrent_mask=recurrent_mask,
+                                          **self._activation_names())
+
+    def _backward(self, d_outputs, cache, dkernel, drecurrent, dbias):
+        return kernels.simple_rnn_backward(d_outputs, cache, dkernel, drecurrent, dbias)
+
+
+class LSTM(_Recurrent):
+    """Long short-term memory (Hochreiter & Schmidhuber, 1997), Keras's gates i, f, c, o.
+
+    Args (beyond SimpleRNN's): ``recurrent_activation`` (the gates', sigmoid),
+    ``unit_forget_bias`` (forget gate bias starts at 1).
+
+    Input shape: ``(batch, steps, features)``. Output shape: ``(batch, units)``, or
+    ``(batch, steps, units)`` with ``return_sequences``.
+    """
+
+    kind = "lstm"
+    cell_gates = 4
+
+    def __init__(self, units, unit_forget_bias=True, **kwargs):
+        super().__init__(units, **kwargs)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    def _forward(self, x, kernel, recurrent, bias, recurrent_mask):
+        return kernels.lstm_forward(x, kernel, recurrent, bias, recurrent_mask=recurrent_mask,
+                                    **self._activation_names())
+
+    def _backward(self, d_outputs, cache, dkernel, drecurrent, dbias):
+        return kernels.lstm_backward(d_outputs, cache, dkernel, drecurrent, dbias)
+
+
+class GRU(_Recurrent):
+    """Gated recurrent unit (Cho et al., 2014), Keras's gates z, r, h.
+
+    Args (beyond SimpleRNN's): ``recurrent_activation`` (sigmoid), ``reset_after``
+    (Keras 3's default True: the reset gate applies after the recurrent product, and
+    the bias has shape ``(2, 3 * units)``: input bias, recurrent bias).
+    """
+
+    kind = "gru"
+    cell_gates = 3
+
+    def __init__(self, units, reset_after=True, **kwargs):
+        self.reset_after = bool(reset_after)
+        super().__init__(units, **kwargs)
+
+    def _make_cell(self):
+        cell = super()._make_cell()
+        if self.reset_after:
+            cell.bias_shape = lambda: (2, 3 * self.units)
+        return cell
+
+    def _forward(self, x, kernel, recurrent, bias, recurrent_mask):
+        return kernels.gru_forward(x, kernel, recurrent, bias, recurrent_mask=recurrent_mask,
+                                   reset_after=self.reset_after, **self._activation_names())
+
+    def _backward(self, d_outputs, cache, dkernel, drecurrent, dbias):
+        return kernels.gru_backward(d_outputs, cache, dkernel, drecurrent, dbias)
