@@ -28,7 +28,8 @@ from tinyann.variables import Variable
 
 __all__ = ["Sequential", "Model", "Input", "InputLayer", "Layer", "Variable", "activations",
            "backend", "callbacks", "config", "datasets", "initializers", "layers", "losses",
-           "metrics", "models", "optimizers", "regularizers", "saving", "utils", "version",
+           "metrics", "models", "optimizers", "preprocessing", "regularizers", "saving", "utils",
+           "version",
            "__version__"]
 
 
@@ -54,7 +55,7 @@ def unload_ipython_extension(ipython):
 def __getattr__(name):
     # datasets and saving pull in gzip, urllib, zipfile and json: loaded on first use
     # so that `import tinyann` stays fast
-    if name in ("datasets", "saving"):
+    if name in ("datasets", "saving", "preprocessing"):
         import importlib
 
         module = importlib.import_module(f"tinyann.{name}")

@@ -18,6 +18,8 @@ from tinyann.app import UsageError
 EPILOG = """examples:
   tinyann data                      where Fashion-MNIST comes from
   tinyann data --verify             re-check the SHA-256 of every file
+  tinyann data --fetch imdb         IMDB reviews for chapter 9 (Keras's files)
+  tinyann data --synthetic imdb     IMDB-shaped synthetic reviews in $TINYANN_DATA_DIR/imdb
   tinyann train                     the seeds' model, 5 epochs, into runs/<time>
   tinyann train --model mlp --optimizer adam --epochs 10 --out runs/mlp
   tinyann report runs/mlp            rewrite runs/mlp/report.html (open it in a browser)
@@ -48,8 +50,14 @@ def _parser() -> argparse.ArgumentParser:
 
     data = sub.add_parser("data", help="where Fashion-MNIST comes from; fetch or verify it")
     data.add_argument("--verify", action="store_true", help="hash every file again")
-    data.add_argument("--fetch", action="store_true",
-                      help="make sure the data is available (download if nowhere else)")
+    data.add_argument("--fetch", nargs="?", const="fashion-mnist",
+                      choices=("fashion-mnist", "imdb"),
+                      help="make sure a dataset is available, downloading it if nowhere "
+                           "else (default fashion-mnist; `--fetch imdb` for chapter 9)")
+    data.add_argument("--synthetic", choices=("imdb",),
+                      help="write synthetic IMDB-shaped reviews into $TINYANN_DATA_DIR/imdb "
+                           "(or --dir), where imdb.load_data reads them")
+    data.add_argument("--dir", help="with --synthetic: the folder to write into")
     data.add_argument("--path", help="a directory holding the four IDX files")
 
     train = sub.add_parser("train", help="train on Fashion-MNIST and save the run",
@@ -132,6 +140,8 @@ def cmd_data(args) -> int:
     from tinyann import kernels
     from tinyann.datasets import fashion_mnist
 
+    if args.synthetic or args.fetch == "imdb":
+        return _imdb_data(args)
     print(fashion_mnist.describe_sources(args.path))
     print(kernels.describe())
     if args.fetch:
@@ -147,6 +157,23 @@ def cmd_data(args) -> int:
         if bad:
             raise UsageError(f"{bad} file(s) failed the SHA-256 check; delete them and run "
                              "`tinyann data --fetch` again")
+    return 0
+
+
+def _imdb_data(args) -> int:
+    from tinyann.datasets import imdb, synthetic_imdb
+
+    if args.synthetic:
+        try:
+            path = synthetic_imdb.write(args.dir)
+        except (ValueError, OSError) as error:
+            raise UsageError(str(error)) from None
+        print(f"Synthetic IMDB reviews written: {path} (read by imdb.load_data when "
+              "TINYANN_DATA_DIR points at its parent's parent)")
+        return 0
+    (x, _), (xt, _) = imdb.load_data(path=args.path or "imdb.npz")
+    imdb.get_word_index()
+    print(f"IMDB ready: {len(x)} training and {len(xt)} test reviews, and the word index.")
     return 0
 
 

@@ -20,7 +20,8 @@ A dataset that cannot be found raises :class:`DatasetNotFoundError`, an
 ``OSError`` whose message lists every place tried and how to fix it.
 """
 
-from tinyann.datasets import fashion_mnist, mnist
+from tinyann.datasets import fashion_mnist, imdb, mnist
 from tinyann.datasets._sources import ChecksumMismatchError, DatasetNotFoundError
 
-__all__ = ["ChecksumMismatchError", "DatasetNotFoundError", "fashion_mnist", "mnist"]
+__all__ = ["ChecksumMismatchError", "DatasetNotFoundError", "fashion_mnist", "imdb",
+           "mnist"]

@@ -1,4 +1,5 @@
-"""Utilities with Keras's names: ``set_random_seed``, ``to_categorical``, ``Progbar``."""
+"""Utilities with Keras's names: ``set_random_seed``, ``to_categorical``, ``Progbar``,
+``pad_sequences``."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from tinyann.backend import set_random_seed
 from tinyann.utils.plot_model import plot_model
 from tinyann.utils.progbar import Progbar
 from tinyann.utils.py_dataset import PyDataset, Sequence
+from tinyann.utils.sequence_utils import pad_sequences
 
 __all__ = ["set_random_seed", "to_categorical", "normalize", "Progbar", "PyDataset",
-           "Sequence", "plot_model"]
+           "Sequence", "plot_model", "pad_sequences"]
 
 
 def to_categorical(x, num_classes=None) -> np.ndarray:
