@@ -74,3 +74,15 @@ def test_no_copy_for_a_single_epoch():
     data.epochs_ahead = 1  # as fit(epochs=1) sets it
     list(prefetch.prefetched(data, data.epoch_order(True), 32, np.dtype("float32")))
     assert data.float_copy(np.dtype("float32")).arrays == [None]
+
+
+def test_no_float32_copy_of_inputs_over_a_gibibyte():
+    """Chapter 9's one-hot reviews (float64, 3 GiB) are converted a batch at a time: a
+    float32 copy of the whole array would add 1.5 GiB (a view stands in for it here)."""
+    from tinyann.trainers.data_adapters.prefetch import FloatCopy
+
+    floatx = np.dtype("float32")
+    big = np.broadcast_to(np.zeros(1), (20_000, 100, 200))  # 3 GiB of float64, no memory
+    small = np.zeros((60, 784))
+    copies = FloatCopy([big, small], floatx)
+    assert copies.arrays[0] is None and copies.arrays[1].dtype == floatx
