@@ -130,7 +130,13 @@ class Kernel:
         return dispatcher(*args)
 
     def _compile(self, numba, args):
-        self.py_func.__globals__["prange"] = numba.prange
+        module = self.py_func.__globals__
+        module["prange"] = numba.prange
+        # the helpers this kernel's module calls become numba functions too (LLVM
+        # inlines them into the kernel); called from Python they run as they did
+        for name, value in list(module.items()):
+            if isinstance(value, Helper):
+                module[name] = numba.njit(cache=True, nogil=True)(value.py_func)
         options = {"parallel": self.parallel, "cache": True, "nogil": True}
         dispatcher = numba.njit(**options)(self.py_func)
         try:
@@ -142,6 +148,24 @@ class Kernel:
             dispatcher = numba.njit(**options)(self.py_func)
             dispatcher.compile(tuple(numba.typeof(a) for a in args))
         return dispatcher
+
+
+class Helper:
+    """A small function that kernels call (an activation, say): plain Python until a
+    kernel of its module compiles, then compiled with it."""
+
+    def __init__(self, py_func):
+        self.py_func = py_func
+        self.__name__ = py_func.__name__
+        self.__doc__ = py_func.__doc__
+
+    def __call__(self, *args):
+        return self.py_func(*args)
+
+
+def helper(py_func):
+    """Decorator: a :class:`Helper`, callable from the module's kernels."""
+    return Helper(py_func)
 
 
 def kernel(py_func=None, *, parallel=True):
