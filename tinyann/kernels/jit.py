@@ -132,11 +132,7 @@ class Kernel:
     def _compile(self, numba, args):
         module = self.py_func.__globals__
         module["prange"] = numba.prange
-        # the helpers this kernel's module calls become numba functions too (LLVM
-        # inlines them into the kernel); called from Python they run as they did
-        for name, value in list(module.items()):
-            if isinstance(value, Helper):
-                module[name] = numba.njit(cache=True, nogil=True)(value.py_func)
+        _compile_helpers(numba, module)
         options = {"parallel": self.parallel, "cache": True, "nogil": True}
         dispatcher = numba.njit(**options)(self.py_func)
         try:
@@ -161,6 +157,16 @@ class Helper:
 
     def __call__(self, *args):
         return self.py_func(*args)
+
+
+def _compile_helpers(numba, module: dict) -> None:
+    """The helpers a module names become numba functions (LLVM inlines them into the
+    kernels), and so do the helpers theirs name; from Python they run as before."""
+    for name, value in list(module.items()):
+        if isinstance(value, Helper):
+            module[name] = numba.njit(cache=True, nogil=True)(value.py_func)
+            if value.py_func.__globals__ is not module:
+                _compile_helpers(numba, value.py_func.__globals__)
 
 
 def helper(py_func):

@@ -1,0 +1,39 @@
+"""``jit.helper``: small functions the compiled kernels call (the recurrent kernels'
+rational tanh and sigmoid), plain Python until a kernel of their module compiles."""
+
+import numpy as np
+import pytest
+
+from tinyann.kernels import jit
+
+pytestmark = pytest.mark.skipif(not jit.available(), reason="numba is not installed")
+
+
+def test_rational_tanh_and_sigmoid_are_accurate_in_python_and_compiled():
+    from tinyann.kernels.compiled import recurrent
+
+    x = np.linspace(-12, 12, 4001).astype(np.float32)
+    exact = np.tanh(x.astype(np.float64))
+    python = np.array([recurrent._tanh(v) for v in x[::40]])
+    np.testing.assert_allclose(python, exact[::40], atol=4e-7)
+    # a kernel of the module compiles the helpers with it; they stay callable
+    out = np.empty((1, 4001, 1), np.float32)
+    keep, scale = np.ones((1, 4001), bool), np.ones((1, 1), np.float32)
+    hm, new = np.empty_like(out), np.empty_like(out)
+    recurrent._simple_forward(x.reshape(1, -1, 1), np.zeros((1, 1), np.float32), keep,
+                              scale, out, hm, new)
+    np.testing.assert_allclose(new.ravel(), exact, atol=4e-7)
+    sig = np.array([recurrent._sigmoid(v) for v in x[::40]])
+    np.testing.assert_allclose(sig, 1 / (1 + np.exp(-x[::40].astype(np.float64))), atol=4e-7)
+
+
+def test_helper_is_a_plain_function_before_compiling():
+    calls = []
+
+    @jit.helper
+    def double(v):
+        calls.append(v)
+        return 2 * v
+
+    assert double(3) == 6 and calls == [3]
+    assert double.__name__ == "double"
