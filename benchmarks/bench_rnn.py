@@ -162,6 +162,7 @@ def main():
     if args.torch_python:
         runners["torch"] = args.torch_python
     try:
+        import numpy  # noqa: F401  (loads OpenBLAS, so that threadpoolctl sees it)
         from threadpoolctl import threadpool_info
 
         print("BLAS:", ", ".join(f"{i['internal_api']} {i.get('architecture')}"

@@ -59,6 +59,22 @@ def _cases(keras, layers, rng):
                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     yield "conv", conv, [rng.random((16, 6, 6, 1), dtype=np.float32)], rng.integers(0, 3, 16)
 
+    # chapter 9: an Embedding into recurrent layers (RMSprop: the book's optimizer)
+    for name, body in (("lstm", [layers.LSTM(4)]), ("gru", [layers.GRU(4)]),
+                       ("stacked_lstm", [layers.LSTM(4, return_sequences=True),
+                                         layers.LSTM(4)])):
+        rnn = keras.Sequential([keras.Input((7,)), layers.Embedding(20, 5)] + body +
+                               [layers.Dense(1, activation="sigmoid")])
+        rnn.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-2),
+                    loss="binary_crossentropy", metrics=["accuracy"])
+        yield name, rnn, [rng.integers(0, 20, (16, 7)).astype(np.float32)], \
+            rng.integers(0, 2, 16)
+    simple = keras.Sequential([keras.Input((7, 3)), layers.SimpleRNN(4),
+                               layers.Dense(1, activation="sigmoid")])
+    simple.compile(optimizer="adam", loss="binary_crossentropy")
+    yield "simple_rnn", simple, [rng.random((16, 7, 3), dtype=np.float32)], \
+        rng.integers(0, 2, 16)
+
     plain = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
     yield "uncompiled", plain, [rng.standard_normal((4, 3)).astype(np.float32)], None
 
