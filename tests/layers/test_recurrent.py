@@ -34,7 +34,9 @@ def build(case):
     if case == "simple_rnn_onehot":
         body = [keras.Input((STEPS, 20)), layers.SimpleRNN(8)]
     else:
-        body = [keras.Input((STEPS,)), layers.Embedding(VOCAB, 16)]
+        masked = case.endswith("_mask")
+        case = case.replace("_mask", "")
+        body = [keras.Input((STEPS,)), layers.Embedding(VOCAB, 16, mask_zero=masked)]
         body += {"simple_rnn": lambda: [layers.SimpleRNN(8)], "lstm": lambda: [layers.LSTM(8)],
                  "gru": lambda: [layers.GRU(8)],
                  "gru_reset_before": lambda: [layers.GRU(8, reset_after=False)],
@@ -240,3 +242,35 @@ def test_learns_a_sequence_signal():
         history = model.fit(x[:500], y[:500], epochs=15, batch_size=32, verbose=0)
         assert history.history["accuracy"][-1] > 0.85, rnn.name
         assert model.evaluate(x[500:], y[500:], verbose=0)[1] > 0.8
+
+
+def test_frozen_call_records_without_dropout():
+    """An LSTM called with training=False inside a model runs without dropout in fit
+    (Keras's), and still back-propagates."""
+    x = np.random.default_rng(5).normal(size=(4, 6, 3)).astype(np.float32)
+    lstm = layers.LSTM(3, dropout=0.5, recurrent_dropout=0.5, return_sequences=True)
+    lstm.build(x.shape)
+    frozen = lstm._frozen_call(x)
+    np.testing.assert_array_equal(frozen, lstm(x))
+    dx = lstm.backward(np.ones_like(frozen))
+    assert dx.shape == x.shape and np.all(np.isfinite(lstm.cell.kernel.grad))
+    inputs = keras.Input((6, 3))
+    model = keras.Model(inputs, layers.Dense(1)(layers.LSTM(2, dropout=0.5)(inputs,
+                                                                             training=False)))
+    model.compile("sgd", "mse")
+    model.fit(x, np.zeros(4), verbose=0)  # the frozen step trains the LSTM's weights
+
+
+def test_masked_steps_keep_state_in_a_model():
+    """Pre-padded reviews: with mask_zero the padding does not move the state."""
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential([keras.Input((6,)), layers.Embedding(9, 4, mask_zero=True),
+                              layers.GRU(3, return_sequences=True), layers.LSTM(2)])
+    short = np.array([[0, 0, 0, 3, 4, 5]])
+    shorter = np.array([[0, 0, 0, 0, 4, 5]])
+    unpadded = keras.Sequential([keras.Input((3,)), layers.Embedding(9, 4),
+                                 layers.GRU(3, return_sequences=True), layers.LSTM(2)])
+    unpadded.set_weights(model.get_weights())
+    np.testing.assert_allclose(model.predict(short, verbose=0),
+                               unpadded.predict(short[:, 3:], verbose=0), atol=1e-6)
+    assert not np.allclose(model.predict(short, verbose=0), model.predict(shorter, verbose=0))

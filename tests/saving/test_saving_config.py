@@ -40,6 +40,11 @@ LAYERS = {
     "Maximum": lambda: layers.Maximum(),
     "Minimum": lambda: layers.Minimum(),
     "Concatenate": lambda: layers.Concatenate(axis=1),
+    "Embedding": lambda: layers.Embedding(500, 16, mask_zero=True),
+    "SimpleRNN": lambda: layers.SimpleRNN(8, return_sequences=True, go_backwards=True),
+    "LSTM": lambda: layers.LSTM(8, dropout=0.2, recurrent_dropout=0.1, seed=3,
+                                unit_forget_bias=False),
+    "GRU": lambda: layers.GRU(8, reset_after=False, activation="relu"),
 }
 
 

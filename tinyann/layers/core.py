@@ -106,6 +106,8 @@ class Dense(KernelLayer):
 class Activation(Layer):
     """Applies an activation function: ``Activation('relu')``. Shape unchanged."""
 
+    supports_masking = True
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)

@@ -19,8 +19,9 @@ class Embedding(Layer):
         output_dim: the size of each vector.
         embeddings_initializer: Keras's default draws uniformly from [-0.05, 0.05].
         embeddings_regularizer: optional penalty on the table.
-        mask_zero: whether id 0 is padding. tinyann records the setting (it is saved
-            and loaded) but does not yet pass masks to the next layer.
+        mask_zero: whether id 0 is padding: the next layers get a mask
+            ``(batch, steps)``, false at the zeros, and the recurrent layers keep
+            their state over those steps (Keras's masking).
         input_length: Keras 2's argument; Keras 3 warns and ignores it, and so does this.
 
     Input shape: ``(batch, steps)`` integers. Output shape: ``(batch, steps, output_dim)``.
@@ -30,7 +31,8 @@ class Embedding(Layer):
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
-                 weights=None, lora_rank=None, quantization_config=None, **kwargs):
+                 weights=None, lora_rank=None, quantization_config=None,
+                 activity_regularizer=None, **kwargs):
         if "input_length" in kwargs:
             kwargs.pop("input_length")
             warnings.warn("Argument `input_length` is deprecated. Just remove it.",
@@ -39,9 +41,11 @@ class Embedding(Layer):
             if not is_positive_int(value):
                 raise ValueError(f"Received an invalid value for `{name}`, expected a "
                                  f"positive integer. Received: {name}={value!r}")
-        if embeddings_constraint is not None or lora_rank is not None:
+        if embeddings_constraint is not None or lora_rank is not None or (
+                activity_regularizer is not None or quantization_config is not None):
             raise NotImplementedError(
-                "embeddings_constraint and lora_rank are not supported by tinyann yet")
+                "embeddings_constraint, activity_regularizer, lora_rank and "
+                "quantization_config are not supported by tinyann yet")
         super().__init__(**kwargs)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         if embeddings_initializer == "uniform":  # Keras's 'uniform' is +-0.05

@@ -35,6 +35,10 @@ class Layer:
     # a user's layer whose `call` is made of other layers, with no `backward` of its
     # own: traced into a graph of those layers when first called on a symbolic tensor
     _composite = False
+    # Keras's masks: a layer that supports masking passes its input's mask on
+    # (compute_mask); one that takes_mask receives it in `call(..., mask=)`
+    supports_masking = False
+    takes_mask = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -205,6 +209,10 @@ class Layer:
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of this layer's output: the input's if the layer supports masking."""
+        return mask if self.supports_masking else None
 
     def _check_input(self, shape) -> None:
         """Raises Keras's message when ``shape`` does not fit this built layer."""

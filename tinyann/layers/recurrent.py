@@ -70,6 +70,7 @@ class _Recurrent(Layer):
     kind = "rnn"
     cell_gates = 1
     uses_recurrent_activation = True
+    takes_mask = True
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
                  use_bias=True, kernel_initializer="glorot_uniform",
@@ -162,11 +163,27 @@ class _Recurrent(Layer):
         keep = rng.random(shape, dtype=dtype) >= rate
         return keep * dtype.type(1.0 / (1.0 - rate)) if rate < 1 else keep * dtype.type(0)
 
-    def call(self, inputs, training=False):
+    def compute_mask(self, inputs, mask=None):
+        """Keras's: the input's mask goes on with the sequences, not with the last output."""
+        return mask if self.return_sequences else None
+
+    def call(self, inputs, training=False, mask=None):
+        """``mask (batch, steps)``: at a masked step the state is kept (Keras's)."""
+        return self._run(inputs, mask, record=training, dropout=training)
+
+    def _frozen_call(self, inputs):
+        """Inference mode in a training step (the layer called with training=False in
+        a model): no dropout, but what backward needs is recorded."""
+        return self._run(inputs, None, record=True, dropout=False)
+
+    def _run(self, inputs, mask, record, dropout):
+        if mask is not None:
+            mask = np.asarray(mask, dtype=bool)
+            mask = mask[:, ::-1] if self.go_backwards else mask
         x = inputs[:, ::-1] if self.go_backwards else inputs
         dtype = x.dtype
         input_mask = recurrent_mask = None
-        if training:
+        if dropout:
             input_mask = self._dropout_mask((x.shape[0], x.shape[2]), self.dropout, dtype)
             recurrent_mask = self._dropout_mask((x.shape[0], self.units),
                                                 self.recurrent_dropout, dtype)
@@ -175,8 +192,8 @@ class _Recurrent(Layer):
         c = self.cell
         outputs, cache = self._forward(
             np.ascontiguousarray(x), c.kernel.value, c.recurrent_kernel.value,
-            None if c.bias is None else c.bias.value, recurrent_mask)
-        if training:
+            None if c.bias is None else c.bias.value, mask, recurrent_mask)
+        if record:
             self._cache = (cache, input_mask, inputs.shape)
         return outputs if self.return_sequences else outputs[:, -1]
 
@@ -251,8 +268,8 @@ class SimpleRNN(_Recurrent):
         kwargs.pop("recurrent_activation", None)
         super().__init__(units, activation=activation, use_bias=use_bias, **kwargs)
 
-    def _forward(self, x, kernel, recurrent, bias, recurrent_mask):
-        return kernels.simple_rnn_forward(x, kernel, recurrent, bias,
+    def _forward(self, x, kernel, recurrent, bias, mask, recurrent_mask):
+        return kernels.simple_rnn_forward(x, kernel, recurrent, bias, mask=mask,
                                           recurrent_mask=recurrent_mask,
                                           **self._activation_names())
 
@@ -277,8 +294,9 @@ class LSTM(_Recurrent):
         super().__init__(units, **kwargs)
         self.unit_forget_bias = bool(unit_forget_bias)
 
-    def _forward(self, x, kernel, recurrent, bias, recurrent_mask):
-        return kernels.lstm_forward(x, kernel, recurrent, bias, recurrent_mask=recurrent_mask,
+    def _forward(self, x, kernel, recurrent, bias, mask, recurrent_mask):
+        return kernels.lstm_forward(x, kernel, recurrent, bias, mask=mask,
+                                    recurrent_mask=recurrent_mask,
                                     **self._activation_names())
 
     def _backward(self, d_outputs, cache, dkernel, drecurrent, dbias):
@@ -306,8 +324,9 @@ class GRU(_Recurrent):
             cell.bias_shape = lambda: (2, 3 * self.units)
         return cell
 
-    def _forward(self, x, kernel, recurrent, bias, recurrent_mask):
-        return kernels.gru_forward(x, kernel, recurrent, bias, recurrent_mask=recurrent_mask,
+    def _forward(self, x, kernel, recurrent, bias, mask, recurrent_mask):
+        return kernels.gru_forward(x, kernel, recurrent, bias, mask=mask,
+                                   recurrent_mask=recurrent_mask,
                                    reset_after=self.reset_after, **self._activation_names())
 
     def _backward(self, d_outputs, cache, dkernel, drecurrent, dbias):

@@ -19,6 +19,8 @@ class Dropout(Layer):
         seed: an integer for a generator of the layer's own.
     """
 
+    supports_masking = True
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(rate, (int, float)) or not 0 <= rate < 1:

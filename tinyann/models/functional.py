@@ -79,6 +79,9 @@ class Graph:
         self._runners = {}
         self._frozen_blocker = {p: self._find_frozen_blocker(p) for p in (_TRAIN, _FROZEN)}
         self._backward_error = self._find_backward_error()
+        # Keras's masks (Embedding(mask_zero=True) -> the recurrent layers): only graphs
+        # with a mask source take the masked loop, so the others pay nothing
+        self.uses_masks = any(getattr(layer, "mask_zero", False) for layer, _, _ in self.steps)
         self.set_needs_input_grad(False)
 
     def _find_frozen_blocker(self, pass_mode):
@@ -162,6 +165,8 @@ class Graph:
     # ------------------------------------------------------------------ running
     def forward(self, arrays, training=False):
         """Outputs for a list of input arrays (one per model input)."""
+        if self.uses_masks:
+            return self._masked_forward(arrays, training)
         if self.fixed_modes is not None:
             return self._run(arrays, _TRAIN if training else _INFER)
         if self.is_chain:
@@ -176,6 +181,25 @@ class Graph:
         for layer, ins, out in self.steps:
             x = values[ins[0]] if len(ins) == 1 else [values[i] for i in ins]
             values[out] = layer.call(x, training=training)
+        return [values[i] for i in self.output_slots]
+
+    def _masked_forward(self, arrays, training):
+        """The forward pass with Keras's masks: each layer's ``compute_mask`` gives the
+        mask of its output (a source such as ``Embedding(mask_zero=True)``, or the
+        input's mask passed on by a layer that supports masking); a layer whose
+        ``call`` takes ``mask`` (the recurrent layers) receives its input's."""
+        values = [None] * self.num_slots
+        masks = [None] * self.num_slots
+        values[: len(arrays)] = arrays
+        for layer, ins, out in self.steps:
+            x = values[ins[0]] if len(ins) == 1 else [values[i] for i in ins]
+            mask = masks[ins[0]] if len(ins) == 1 else None
+            if mask is not None and getattr(layer, "takes_mask", False):
+                values[out] = layer.call(x, training=training, mask=mask)
+            else:
+                values[out] = layer.call(x, training=training)
+            compute = getattr(layer, "compute_mask", None)
+            masks[out] = compute(x, mask) if compute is not None else None
         return [values[i] for i in self.output_slots]
 
     def forward_frozen(self, arrays):

@@ -67,7 +67,8 @@ def data(case, rng):
     return ids, y
 
 
-CASES = ["simple_rnn_onehot", "simple_rnn", "lstm", "gru", "gru_reset_before", "stacked"]
+CASES = ["simple_rnn_onehot", "simple_rnn", "lstm", "gru", "gru_reset_before", "stacked",
+         "simple_rnn_mask", "lstm_mask", "gru_mask", "stacked_mask"]
 
 
 def main():
