@@ -17,6 +17,7 @@ from tinyann import (
     losses,
     metrics,
     models,
+    ops,
     optimizers,
     regularizers,
     utils,
@@ -28,7 +29,7 @@ from tinyann.variables import Variable
 
 __all__ = ["Sequential", "Model", "Input", "InputLayer", "Layer", "Variable", "activations",
            "backend", "callbacks", "config", "datasets", "initializers", "layers", "losses",
-           "metrics", "models", "optimizers", "regularizers", "saving", "utils", "version",
+           "metrics", "models", "ops", "optimizers", "regularizers", "saving", "utils", "version",
            "__version__"]
 
 
