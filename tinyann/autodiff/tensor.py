@@ -61,6 +61,13 @@ class Tensor:
         inputs = tuple(x.value if isinstance(x, Tensor) else x for x in inputs)
         return getattr(ufunc, method)(*inputs, **kwargs)
 
+    def __getattr__(self, name):
+        # ndarray's methods (t.copy(), t.reshape(...), t.tolist()) on the value: code
+        # written for layers that returned arrays keeps working; they record nothing
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.value, name)
+
     def __len__(self):
         if self.value.ndim == 0:
             raise TypeError("len() of a 0-d tensor")

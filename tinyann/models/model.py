@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyann import backend, optimizers
+from tinyann.autodiff import Tensor, recording
 from tinyann.layers.keras_tensor import KerasTensor, flatten
 from tinyann.layers.layer import (
     Layer,
@@ -18,6 +19,7 @@ from tinyann.layers.layer import (
     defined_outside_tinyann,
     tracked_layers,
 )
+from tinyann.layers.taped_call import taped_call
 from tinyann.models import tracing
 from tinyann.models.functional import Graph, _unique
 from tinyann.trainers import checks, outputs, predicting, trainer
@@ -301,13 +303,21 @@ class Model(Layer):
                 self._trace([(None,) + np.shape(a)[1:] for a in arrays])
             xs = checks.prepare_inputs(self, inputs)
             floatx = backend.floatx()
-            outs = self._graph.forward([np.asarray(a, dtype=floatx) for a in xs],
-                                       training=bool(training))
+            arrays = [np.asarray(a, dtype=floatx) for a in xs]
+            if recording() and len(arrays) == 1 and len(self._graph.output_slots) == 1:
+                # one recorded node whose gradient is the graph's backward
+                graph = self._graph
+                run = (lambda a: graph.forward([a], training=True)[0]) if training else (
+                    lambda a: graph.forward_frozen([a])[0])
+                return taped_call(self, inputs, arrays[0], run,
+                                  lambda g: graph.backward([g])[0])
+            outs = self._graph.forward(arrays, training=bool(training))
             if not training:
                 # row-major, as Keras returns them (few-unit Dense layers compute
                 # column-major)
                 outs = [np.ascontiguousarray(o) for o in outs]
-            return predicting.as_structure(self, outs)
+            # eager results are Tensors, as Keras's (predict returns arrays)
+            return predicting.as_structure(self, [Tensor(o) for o in outs])
         return super().__call__(inputs, training=training, **kwargs)
 
     # ------------------------------------------------------------------ compile

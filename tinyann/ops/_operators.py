@@ -31,6 +31,9 @@ def install(cls) -> None:
     cls.__getitem__ = lambda self, key: knp.getitem(self, key)
     cls.T = property(lambda self: knp.transpose(self))
     if hasattr(cls, "_operator_ops"):
+        # TensorFlow's tensors compare elementwise (hashing stays by identity)
+        cls.__eq__ = lambda self, other: knp.equal(self, other)
+        cls.__ne__ = lambda self, other: knp.not_equal(self, other)
         cls._operator_ops = {np.add: knp.add, np.subtract: knp.subtract,
                              np.multiply: knp.multiply, np.true_divide: knp.divide,
                              np.power: knp.power, np.matmul: knp.matmul}
