@@ -74,6 +74,7 @@ CASES = [
     ("cumsum", lambda a: ops.cumsum(a, axis=1), [((3, 4), normal)]),
     ("reshape", lambda a: ops.reshape(a, (4, 3)), [((3, 4), normal)]),
     ("transpose", lambda a: ops.transpose(a, (2, 0, 1)), [((2, 3, 4), normal)]),
+    ("swapaxes", lambda a: ops.swapaxes(a, 0, 2), [((2, 3, 4), normal)]),
     ("expand_dims", lambda a: ops.expand_dims(a, 1), [((3, 4), normal)]),
     ("squeeze", lambda a: ops.squeeze(a, 1), [((3, 1, 4), normal)]),
     ("broadcast_to", lambda a: ops.broadcast_to(a, (2, 3, 4)), [((3, 1), normal)]),

@@ -385,6 +385,12 @@ def transpose(x, axes=None):
     return record(np.transpose(a, perm), (x,), lambda g: (np.transpose(g, np.argsort(perm)),))
 
 
+def swapaxes(x, axis1, axis2):
+    # swapping the same two axes again is the inverse
+    a = np.asarray(_v(x))
+    return record(np.swapaxes(a, axis1, axis2), (x,), lambda g: (np.swapaxes(g, axis1, axis2),))
+
+
 def expand_dims(x, axis):
     a = np.asarray(_v(x))
     return record(np.expand_dims(a, axis), (x,), lambda g: (g.reshape(a.shape),))
