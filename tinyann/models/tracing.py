@@ -165,27 +165,68 @@ set_composite_tracer(composite_call)
 
 
 def _untraceable_call(layer, inputs, tensors, error, training=None):
-    """The node of a layer that runs its own ``call``: forward only."""
+    """The node of a layer that runs its own ``call`` on values (``keras.ops``, NumPy):
+    trained through a GradientTape (see ``_taped_call_and_backward``)."""
     import numpy as np
 
     from tinyann import backend
 
     samples = [np.zeros((1,) + tuple(t.shape[1:]), dtype=backend.floatx()) for t in tensors]
     shape = np.shape(layer.call(samples if len(tensors) > 1 else samples[0]))
-
-    def backward(grad_output):
-        raise NotImplementedError(
-            f"The layer '{layer.name}' ({type(layer).__name__}) cannot be trained by "
-            "tinyann: it has no `backward(grad_output)` method and its `call()` could not "
-            f"be traced into tinyann layers ({error}). Define `backward`, or build the "
-            "layer from tinyann layers."
-        )
-
-    layer.__dict__.update(backward=backward,
+    call, backward = _taped_call_and_backward(layer, layer.call, error)
+    layer.__dict__.update(call=call, backward=backward,
                           compute_output_shape=_fixed_output_shape((None,) + shape[1:]))
     out = KerasTensor((None,) + tuple(shape[1:]))
     layer._inbound_nodes.append(Node(layer, tensors, [out], training=training))
     return out
+
+
+def _taped_call_and_backward(layer, user_call, error):
+    """``call`` and ``backward`` for a layer whose ``call`` computes on values: each call
+    runs the user's code on a private GradientTape that watches the input (the layer's
+    trainable weights are watched as they are read); ``backward`` asks that tape for
+    dL/dinput and dL/dweights, and writes the latter into ``Variable.grad`` as a
+    built-in layer does. A user's call that only NumPy can run records nothing and
+    keeps the old error."""
+    import numpy as np
+
+    from tinyann.autodiff import GradientTape, Tensor, recording
+
+    def call(x, training=False):
+        if recording() or isinstance(x, Tensor):
+            # called by the user (eagerly or on their own tape): the ops record
+            # themselves on the open tapes, and the result stays a Tensor
+            return user_call(x, training=training)
+        several = isinstance(x, (list, tuple))
+        xt = [Tensor(np.asarray(a)) for a in x] if several else Tensor(np.asarray(x))
+        tape = GradientTape()
+        with tape:
+            tape.watch(xt)
+            out = user_call(xt, training=training)
+        layer.__dict__["_tape_step"] = (tape, xt, out)
+        return np.asarray(out)
+
+    def backward(grad_output):
+        tape, xt, out = layer.__dict__.pop("_tape_step")
+        weights = layer.trainable_weights
+        sources = (list(xt) if isinstance(xt, list) else [xt]) + list(weights)
+        if not tape._entries:
+            raise NotImplementedError(
+                f"The layer '{layer.name}' ({type(layer).__name__}) cannot be trained by "
+                "tinyann: it has no `backward(grad_output)` method, its `call()` could not "
+                f"be traced into tinyann layers ({error}), and it recorded no keras.ops "
+                "operation on a GradientTape. Write `call` with keras.ops, define "
+                "`backward`, or build the layer from tinyann layers."
+            )
+        grads = tape.gradient(out, sources, output_gradients=np.asarray(grad_output),
+                              unconnected_gradients="zero")
+        n = len(sources) - len(weights)
+        for v, g in zip(weights, grads[n:]):
+            v.grad[...] = g.numpy()
+        dx = [g.numpy() for g in grads[:n]]
+        return dx if isinstance(xt, list) else dx[0]
+
+    return call, backward
 
 
 def _fixed_output_shape(traced_shape):
