@@ -424,7 +424,12 @@ class CompileMetrics(Metric):
             m.reset_state()
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        """``y_true`` and ``y_pred``: one array per output (lists)."""
+        """``y_true`` and ``y_pred``: one array per output (lists), or the arrays of a
+        model with one output (a user's ``train_step`` passes them so)."""
+        if not isinstance(y_pred, (list, tuple)):
+            y_true, y_pred = [y_true], [y_pred]
+        if not self.built:
+            self.build([np.shape(y) for y in y_true], [np.shape(p) for p in y_pred])
         for ms, y, p in zip(self.per_output, y_true, y_pred):
             for m in ms:
                 m.update_state(y, p)

@@ -376,6 +376,21 @@ class Model(Layer):
             return []
         return self._compile_state.all_metrics()
 
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss of ``y_pred``, as Keras's ``Model.compute_loss`` for a
+        user's ``train_step``; on a GradientTape the built-in loss is one recorded node.
+        (The weights' regularization penalties are not added here yet.)"""
+        state = checks.require_compiled(self, "compute_loss")
+        return state.loss(y, y_pred, sample_weight)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Updates the compiled metrics (and the loss tracker is left to the caller);
+        returns ``get_metrics_result()``."""
+        for metric in self.metrics:
+            if metric.name != "loss":
+                metric.update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
     def get_metrics_result(self):
         """The values of ``metrics`` as a dict ``{name: float}`` (a ``CompileMetrics``
         gives one entry per metric), in that order."""

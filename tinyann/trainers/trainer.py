@@ -207,7 +207,8 @@ def _fit_epochs(model, state, data, val, batch_size, val_batch_size, epochs, ini
                 "batches. You may need to use the `.repeat()` function when building your "
                 "dataset.", UserWarning, stacklevel=3)
             break
-        logs = model_logs(model)
+        # a user's train_step: its last logs, as Keras (else the metrics' results)
+        logs = model.__dict__.pop("_user_step_logs", None) or model_logs(model)
         if val is not None and _should_validate(epoch, validation_freq):
             cbl.on_test_begin(None)
             run_test_loop(model, state, val, val_batch_size, cbl)
