@@ -19,6 +19,7 @@ from tinyann import (
     models,
     ops,
     optimizers,
+    random,
     regularizers,
     utils,
 )
@@ -29,7 +30,8 @@ from tinyann.variables import Variable
 
 __all__ = ["Sequential", "Model", "Input", "InputLayer", "Layer", "Variable", "activations",
            "backend", "callbacks", "config", "datasets", "initializers", "layers", "losses",
-           "metrics", "models", "ops", "optimizers", "regularizers", "saving", "utils", "version",
+           "metrics", "models", "ops", "optimizers", "random", "regularizers", "saving", "utils",
+           "version",
            "__version__"]
 
 
