@@ -10,7 +10,7 @@ with ``keras.ops`` (custom layers, losses, ``train_step`` overrides). It has two
   to the tape; ``tape.gradient`` walks the entries backwards.
 """
 
-from tinyann.autodiff.tape import GradientTape, record, recording
+from tinyann.autodiff.tape import GradientTape, paused, record, recording
 from tinyann.autodiff.tensor import Tensor, is_tensor
 
-__all__ = ["GradientTape", "Tensor", "is_tensor", "record", "recording"]
+__all__ = ["GradientTape", "Tensor", "is_tensor", "paused", "record", "recording"]

@@ -38,6 +38,19 @@ def recording() -> bool:
     return bool(getattr(_state, "tapes", None))
 
 
+@contextlib.contextmanager
+def paused():
+    """No tape records inside the block (a built-in layer's forward and backward run
+    here: the whole call is one node, recorded once it is done)."""
+    tapes = _open_tapes()
+    saved = tapes[:]
+    tapes.clear()
+    try:
+        yield
+    finally:
+        tapes[:] = saved
+
+
 def record(value, inputs, vjp) -> Tensor:
     """Wraps an op's result in a Tensor and records it on the open tapes that watch
     one of ``inputs``.

@@ -237,8 +237,8 @@ class Layer:
             self._check_input(x.shape)
             if self._composite:
                 # a user's call made of ops or layers records itself, op by op
-                out = self.call(inputs if isinstance(inputs, Tensor) else x,
-                                training=bool(training), **kwargs)
+                out = self.call(inputs if isinstance(inputs, Tensor) else (
+                    Tensor(x) if recording() else x), training=bool(training), **kwargs)
             elif recording() and not kwargs:
                 return taped_call(self, inputs, x, self._caching_runner(training),
                                   self.backward)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyann.autodiff import record
+from tinyann.autodiff import paused, record
 
 
 def _all_layers(layer) -> list:
@@ -67,7 +67,8 @@ def taped_call(owner, operand, array, run, backward):
     layers = _all_layers(owner)
     weights = list(owner.trainable_weights)
     # a copy: a training call may return a buffer the layer reuses on its next call
-    out = np.array(run(array), copy=True)
+    with paused():
+        out = np.array(run(array), copy=True)
     saved = _state(layers, copy=True)
 
     def vjp(g):
@@ -80,7 +81,8 @@ def taped_call(owner, operand, array, run, backward):
             for v in weights:
                 v.grad[...] = 0
             # backward may overwrite its argument in place: give it a copy
-            dx = backward(np.array(g, dtype=out.dtype, copy=True))
+            with paused():
+                dx = backward(np.array(g, dtype=out.dtype, copy=True))
             grads = [v.grad.copy() for v in weights]
         finally:
             for layer, flag in needs:

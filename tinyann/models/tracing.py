@@ -190,10 +190,11 @@ def _taped_call_and_backward(layer, user_call, error):
     keeps the old error."""
     import numpy as np
 
-    from tinyann.autodiff import GradientTape, Tensor, recording
+    from tinyann.autodiff import GradientTape, Tensor
 
     def call(x, training=False):
-        if recording() or isinstance(x, Tensor):
+        if isinstance(x, Tensor) or (isinstance(x, (list, tuple)) and any(
+                isinstance(a, Tensor) for a in x)):
             # called by the user (eagerly or on their own tape): the ops record
             # themselves on the open tapes, and the result stays a Tensor
             return user_call(x, training=training)

@@ -216,7 +216,7 @@ def _fit_epochs(model, state, data, val, batch_size, val_batch_size, epochs, ini
             cbl.on_test_end(val_logs)
             logs = dict(sorted({**logs, **{"val_" + k: v for k, v in val_logs.items()}}.items()))
         # (a TerminateOnNaN that stopped the epoch has said it already)
-        if not warned_nan and not model.stop_training and not np.isfinite(logs["loss"]):
+        if not warned_nan and not model.stop_training and not np.isfinite(logs.get("loss", 0.0)):
             warned_nan = True
             warnings.warn(
                 f"The training loss became {logs['loss']} in epoch {epoch + 1}: the weights "
