@@ -100,6 +100,12 @@ CASES = [
     ("softmax", ops.softmax, [((3, 4), normal)]),
     ("softmax axis 0", lambda a: ops.softmax(a, axis=0), [((3, 4), normal)]),
     ("log_softmax", ops.log_softmax, [((3, 4), normal)]),
+    ("conv valid", lambda a, k: ops.conv(a, k), [((2, 5, 5, 2), normal), ((3, 3, 2, 3), normal)]),
+    ("conv same strided", lambda a, k: ops.conv(a, k, strides=2, padding="same"),
+     [((1, 6, 5, 2), normal), ((3, 2, 2, 2), normal)]),
+    ("max_pool", lambda a: ops.max_pool(a, 2), [((2, 4, 4, 2), distinct)]),
+    ("average_pool same", lambda a: ops.average_pool(a, 3, strides=2, padding="same"),
+     [((1, 5, 5, 2), normal)]),
     ("moments", lambda a: ops.add(*ops.moments(a, axes=[0])), [((5, 3), normal)]),
     ("normalize", ops.normalize, [((3, 4), normal)]),
     ("categorical_crossentropy", lambda t, p: ops.categorical_crossentropy(
@@ -170,3 +176,14 @@ def test_einsum_with_a_trace_says_it_is_not_supported():
         y = ops.einsum("ii->", x)
     with pytest.raises(NotImplementedError, match="trace"):
         tape.gradient(y, x)
+
+
+def test_conv_and_pools_compute_the_textbook_values():
+    x = np.arange(2 * 4 * 4 * 1, dtype=np.float64).reshape(2, 4, 4, 1)
+    k = np.ones((2, 2, 1, 1))
+    windows = x[:, :-1, :-1] + x[:, 1:, :-1] + x[:, :-1, 1:] + x[:, 1:, 1:]
+    np.testing.assert_allclose(ops.conv(x, k).numpy(), windows)
+    np.testing.assert_allclose(ops.max_pool(x, 2).numpy(), x[:, 1::2, 1::2])
+    np.testing.assert_allclose(ops.average_pool(x, 2).numpy(), windows[:, ::2, ::2] / 4)
+    with pytest.raises(NotImplementedError, match="channels_last"):
+        ops.max_pool(x, 2, data_format="channels_first")

@@ -17,12 +17,15 @@ from tinyann.ops.core import (
     stop_gradient,
 )
 from tinyann.ops.nn import (
+    average_pool,
     binary_crossentropy,
     categorical_crossentropy,
+    conv,
     elu,
     gelu,
     leaky_relu,
     log_softmax,
+    max_pool,
     moments,
     normalize,
     one_hot,
@@ -48,4 +51,4 @@ __all__ += ["cast", "convert_to_numpy", "convert_to_tensor", "is_tensor", "shape
             "stop_gradient", "binary_crossentropy", "categorical_crossentropy", "elu", "gelu",
             "leaky_relu", "log_softmax", "moments", "normalize", "one_hot", "relu", "relu6",
             "sigmoid", "silu", "softmax", "softplus", "sparse_categorical_crossentropy",
-            "swish", "core", "nn", "numpy"]
+            "swish", "conv", "max_pool", "average_pool", "core", "nn", "numpy"]

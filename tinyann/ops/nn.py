@@ -163,3 +163,65 @@ def binary_crossentropy(target, output, from_logits=False):
     return knp.negative(knp.add(knp.multiply(target, knp.log(p)),
                                 knp.multiply(knp.subtract(1.0, target),
                                              knp.log(knp.subtract(1.0, p)))))
+
+
+# ---------------------------------------------------------------------- convolution, pooling
+# 2-D, channels last, over the kernels' textbook versions (tinyann.kernels.reference):
+# the forward returns what its backward needs, which the gradient closure keeps.
+def _pair(value, name):
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2:
+        raise ValueError(f"Argument `{name}` must be an int or a tuple of 2 ints. "
+                         f"Received: {name}={value!r}")
+    return pair
+
+
+def _check_2d(x, data_format, what):
+    if np.ndim(x) != 4:
+        raise NotImplementedError(
+            f"ops.{what} supports 4-D inputs (batch, rows, cols, channels) in tinyann. "
+            f"Received: input of shape {np.shape(x)}")
+    if data_format not in (None, "channels_last"):
+        raise NotImplementedError(f"ops.{what} supports data_format='channels_last' only. "
+                                  f"Received: data_format={data_format!r}")
+
+
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """2-D convolution: ``inputs`` (n, h, w, c), ``kernel`` (kh, kw, c, filters)."""
+    from tinyann.kernels.reference import conv as ref
+
+    x, k = np.asarray(_v(inputs)), np.asarray(_v(kernel))
+    _check_2d(x, data_format, "conv")
+    z, ctx = ref.conv2d_forward(x, k, None, _pair(strides, "strides"), padding.lower(),
+                                _pair(dilation_rate, "dilation_rate"))
+
+    def vjp(g):
+        # dK = cols^T dz, dx = col2im(dz K^T) (the reference kernel's backward)
+        dk = np.empty_like(k)
+        dx = ref.conv2d_backward(np.ascontiguousarray(g), ctx, k, dk, None, need_dx=True)
+        return dx, dk
+    return record(z, (inputs, kernel), vjp)
+
+
+def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """The maximum of each window; the gradient goes to each window's first maximum."""
+    from tinyann.kernels.reference import pooling as ref
+
+    x = np.asarray(_v(inputs))
+    _check_2d(x, data_format, "max_pool")
+    size = _pair(pool_size, "pool_size")
+    y, ctx = ref.max_pool2d_forward(x, size, _pair(strides or size, "strides"),
+                                    padding.lower())
+    return record(y, (inputs,), lambda g: (ref.max_pool2d_backward(g, ctx),))
+
+
+def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    """The mean of each window's real pixels; each receives dy / count."""
+    from tinyann.kernels.reference import pooling as ref
+
+    x = np.asarray(_v(inputs))
+    _check_2d(x, data_format, "average_pool")
+    size = _pair(pool_size, "pool_size")
+    y, ctx = ref.avg_pool2d_forward(x, size, _pair(strides or size, "strides"),
+                                    padding.lower())
+    return record(y, (inputs,), lambda g: (ref.avg_pool2d_backward(g, ctx),))
