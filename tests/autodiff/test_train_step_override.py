@@ -4,6 +4,7 @@ update_state, logs returned, callbacks and the progress bar."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import tinyann as keras
 from tinyann import ops
@@ -53,3 +54,26 @@ def test_tape_train_step_matches_the_built_in_step(tiny_data):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(h1.history["loss"], h2.history["loss"], rtol=1e-4)
     assert h1.history["extra"] == [1.5, 1.5]
+
+
+class EvalStepModel(keras.Sequential):
+    def test_step(self, data):
+        x, y = data
+        y_pred = self(x, training=False)
+        loss = self.compute_loss(y=y, y_pred=y_pred)
+        return {"loss": loss, "mean_prediction": ops.mean(y_pred)}
+
+
+def test_test_step_override_serves_evaluate_and_validation(tiny_data):
+    keras.utils.set_random_seed(2)
+    model = EvalStepModel(_layers())
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    history = model.fit(tiny_data.x, tiny_data.y, epochs=1, batch_size=16, verbose=0,
+                        validation_data=(tiny_data.xv, tiny_data.yv))
+    assert set(history.history) == {"loss", "val_loss", "val_mean_prediction"}
+    logs = model.evaluate(tiny_data.xv, tiny_data.yv, batch_size=16, verbose=0,
+                          return_dict=True)
+    p = model.predict(tiny_data.xv, verbose=0)
+    expected = -np.mean(np.log(p[np.arange(16), tiny_data.yv]))
+    assert logs["loss"] == pytest.approx(expected, rel=1e-5)
+    assert logs["mean_prediction"] == pytest.approx(float(p.mean()), rel=1e-5)

@@ -212,7 +212,7 @@ def _fit_epochs(model, state, data, val, batch_size, val_batch_size, epochs, ini
         if val is not None and _should_validate(epoch, validation_freq):
             cbl.on_test_begin(None)
             run_test_loop(model, state, val, val_batch_size, cbl)
-            val_logs = model_logs(model)
+            val_logs = model.__dict__.pop("_user_step_logs", None) or model_logs(model)
             cbl.on_test_end(val_logs)
             logs = dict(sorted({**logs, **{"val_" + k: v for k, v in val_logs.items()}}.items()))
         # (a TerminateOnNaN that stopped the epoch has said it already)
@@ -280,7 +280,7 @@ def evaluate(model, *, x, y, batch_size, verbose, sample_weight, steps, callback
     cbl, _ = make_callbacks(model, callbacks, verbose, steps=num_steps, test_steps=num_steps)
     cbl.on_test_begin(None)
     run_test_loop(model, state, data, batch_size, cbl)
-    logs = model_logs(model)
+    logs = model.__dict__.pop("_user_step_logs", None) or model_logs(model)
     cbl.on_test_end(logs)
     return _format_result(model, logs, return_dict)
 
