@@ -258,7 +258,14 @@ class Model(Layer):
     def _trace(self, shapes):
         """Traces a subclassed model's ``call`` on inputs of ``shapes``: its graph."""
         with self._name_scope():  # sublayers built here: my_model/dense/kernel, as Keras
-            inputs, outputs = tracing.trace(self, shapes)
+            try:
+                inputs, outputs = tracing.trace(self, shapes)
+            except NotImplementedError as error:
+                if not isinstance(error.__cause__, TypeError) or "has no values" not in str(
+                        error.__cause__):
+                    raise
+                # `call` computes on values (keras.ops): one graph step, a tape inside
+                inputs, outputs = tracing.trace_value_call(self, shapes, error)
         self._set_graph(inputs, outputs)
         # the graph stands in for `call` wherever this model runs inside another
         # model (which calls `layer.call` on arrays and then `layer.backward`)

@@ -20,7 +20,7 @@ import inspect
 
 from tinyann.layers.input_layer import Input
 from tinyann.layers.keras_tensor import KerasTensor, Node, flatten
-from tinyann.layers.layer import set_composite_tracer
+from tinyann.layers.layer import Layer, set_composite_tracer
 from tinyann.models.functional import Graph
 
 
@@ -211,12 +211,14 @@ def _taped_call_and_backward(layer, user_call, error):
         tape, xt, out = layer.__dict__.pop("_tape_step")
         weights = layer.trainable_weights
         sources = (list(xt) if isinstance(xt, list) else [xt]) + list(weights)
-        if not tape._entries:
+        if not isinstance(out, Tensor) or id(out) not in tape._watched:
+            # NumPy's own functions return arrays the tape never saw: no gradient
             raise NotImplementedError(
                 f"The layer '{layer.name}' ({type(layer).__name__}) cannot be trained by "
                 "tinyann: it has no `backward(grad_output)` method, its `call()` could not "
-                f"be traced into tinyann layers ({error}), and it recorded no keras.ops "
-                "operation on a GradientTape. Write `call` with keras.ops, define "
+                f"be traced into tinyann layers ({error}), and its result was not computed "
+                "by keras.ops on a GradientTape (NumPy functions record nothing). Write "
+                "`call` with keras.ops, define "
                 "`backward`, or build the layer from tinyann layers."
             )
         grads = tape.gradient(out, sources, output_gradients=np.asarray(grad_output),
@@ -256,3 +258,55 @@ def _fixed_input_check(layer, traced_shape):
             )
 
     return check_input
+
+
+class ValueCall(Layer):
+    """The whole ``call`` of a subclassed model that computes on values (``keras.ops``
+    between its layers): one step of the model's graph, trained through a tape. Its
+    weights are the model's layers' weights."""
+
+    def __init__(self, model, run):
+        super().__init__(name=f"{model.name}_call")
+        self.__dict__["_owner"] = model
+        self.__dict__["_run"] = run
+
+    @property
+    def weights(self):
+        return [w for layer in self._owner.layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self):
+        return [w for layer in self._owner.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self):
+        return [w for layer in self._owner.layers for w in layer.non_trainable_weights]
+
+
+def trace_value_call(model, shapes, error):
+    """``(inputs, output)`` of a graph whose one step runs the model's own ``call`` on
+    values (a tape per call gives its backward), for a model that tracing could not
+    turn into layers; a model with several inputs keeps ``error``."""
+    import numpy as np
+
+    from tinyann import backend
+
+    if len(shapes) != 1:
+        raise error
+    user_call = type(model).call
+    takes_training = _accepts(user_call, "training")
+
+    def run(x, training=False):
+        return user_call(model, x, training=training) if takes_training else user_call(model, x)
+
+    sample = np.zeros((1,) + tuple(shapes[0])[1:], dtype=backend.floatx())
+    out_shape = (None,) + np.shape(run(sample))[1:]   # builds the model's layers
+    step = ValueCall(model, run)
+    call, backward = _taped_call_and_backward(step, run, error)
+    step.__dict__.update(call=call, backward=backward,
+                         compute_output_shape=_fixed_output_shape(out_shape))
+    step.built = True
+    tensor = Input(batch_shape=(None,) + tuple(shapes[0])[1:])
+    out = KerasTensor(out_shape)
+    step._inbound_nodes.append(Node(step, [tensor], [out]))
+    return tensor, out
