@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tinyann"
 # reach up to the models that assemble them or the loops that train them
 BLOCKS = ("layers", "optimizers", "datasets", "utils", "kernels", "losses", "activations",
           "initializers", "regularizers", "callbacks", "variables", "backend", "config",
-          "metrics", "_identifiers")
+          "metrics", "_identifiers", "ops", "autodiff", "random")
 MODEL_LEVEL = ("models", "trainers")
 # the models import the loops that train them (trainers) and the files that keep them
 # (saving); those see a model through its attributes and never import models back

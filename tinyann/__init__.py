@@ -17,7 +17,9 @@ from tinyann import (
     losses,
     metrics,
     models,
+    ops,
     optimizers,
+    random,
     regularizers,
     utils,
 )
@@ -28,7 +30,8 @@ from tinyann.variables import Variable
 
 __all__ = ["Sequential", "Model", "Input", "InputLayer", "Layer", "Variable", "activations",
            "backend", "callbacks", "config", "datasets", "initializers", "layers", "losses",
-           "metrics", "models", "optimizers", "preprocessing", "regularizers", "saving", "utils",
+           "metrics", "models", "ops", "optimizers", "preprocessing", "random", "regularizers",
+           "saving", "utils",
            "version",
            "__version__"]
 

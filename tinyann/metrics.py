@@ -18,9 +18,33 @@ class Metric(_identifiers.Configurable):
     def __init__(self, name=None, dtype=None):
         self.name = name or backend.to_snake_case(type(self).__name__)
         self.dtype = dtype or backend.floatx()
-        self.reset_state()
+        # a user's reset_state reads the weights its __init__ makes after this call
+        # (Keras's base __init__ resets nothing): only tinyann's own run here
+        if type(self).reset_state.__module__.startswith("tinyann"):
+            self.reset_state()
+        else:
+            Metric.reset_state(self)
+
+    def add_weight(self, shape=(), initializer="zeros", dtype=None, name=None,
+                   aggregation="sum"):
+        """A state variable of a user's metric (Keras's ``Metric.add_weight``):
+        ``assign`` / ``assign_add`` it in ``update_state``, read it in ``result``;
+        ``reset_state`` sets it back to its initial value."""
+        from tinyann import initializers
+        from tinyann.variables import Variable
+
+        init = initializers.get(initializer)
+        dtype = dtype or self.dtype
+        variable = Variable(init(tuple(shape), dtype=dtype), name=name or "variable",
+                            trainable=False, dtype=dtype)
+        # metrics are never differentiated: a tape does not watch their state
+        self.__dict__.setdefault("_state_variables", []).append(
+            (variable, variable.numpy()))
+        return variable
 
     def reset_state(self) -> None:
+        for variable, initial in self.__dict__.get("_state_variables", ()):
+            variable.assign(initial)
         self.total = 0.0
         self.count = 0.0
 
@@ -400,7 +424,12 @@ class CompileMetrics(Metric):
             m.reset_state()
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        """``y_true`` and ``y_pred``: one array per output (lists)."""
+        """``y_true`` and ``y_pred``: one array per output (lists), or the arrays of a
+        model with one output (a user's ``train_step`` passes them so)."""
+        if not isinstance(y_pred, (list, tuple)):
+            y_true, y_pred = [y_true], [y_pred]
+        if not self.built:
+            self.build([np.shape(y) for y in y_true], [np.shape(p) for p in y_pred])
         for ms, y, p in zip(self.per_output, y_true, y_pred):
             for m in ms:
                 m.update_state(y, p)

@@ -152,6 +152,7 @@ def test_custom_objects_and_registration_resolve_the_class(tmp_path):
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     with saving.custom_object_scope({"Scale": Scale}):
         assert keras.models.load_model(tmp_path / "c.keras").layers[-1].factor == 3.0
+    before = _snapshot()
     try:
         registered = saving.register_keras_serializable("tests")(Scale)
         model = keras.Sequential([keras.Input((3,)), registered(5.0)])
@@ -161,7 +162,7 @@ def test_custom_objects_and_registration_resolve_the_class(tmp_path):
         assert keras.models.load_model(tmp_path / "r.keras").layers[-1].factor == 5.0
         assert saving.get_custom_objects()["tests>Scale"] is Scale
     finally:
-        registry.clear_custom_objects()
+        _restore(before)
 
 
 def test_registration_needs_get_config():
@@ -259,6 +260,7 @@ def test_custom_activation_functions(tmp_path):
         keras.models.load_model(tmp_path / "plain.keras")
     loaded = keras.models.load_model(tmp_path / "plain.keras", custom_objects={"cube": cube})
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    before = _snapshot()
     try:
         saving.register_keras_serializable("tests")(cube)
         model.save(tmp_path / "registered.keras")
@@ -267,4 +269,16 @@ def test_custom_activation_functions(tmp_path):
         loaded = keras.models.load_model(tmp_path / "registered.keras")
         np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     finally:
-        registry.clear_custom_objects()
+        _restore(before)
+
+
+def _snapshot():
+    """The registrations made before a test (other test modules register theirs)."""
+    return dict(registry._GLOBAL_CUSTOM_OBJECTS), dict(registry._GLOBAL_CUSTOM_NAMES)
+
+
+def _restore(before):
+    """Forgets what the test registered, keeping what was there before it."""
+    registry.clear_custom_objects()
+    registry._GLOBAL_CUSTOM_OBJECTS.update(before[0])
+    registry._GLOBAL_CUSTOM_NAMES.update(before[1])

@@ -15,7 +15,9 @@ import inspect
 import numpy as np
 
 from tinyann import backend, initializers
+from tinyann.autodiff import Tensor, recording
 from tinyann.layers.keras_tensor import KerasTensor, Node, flatten, is_symbolic
+from tinyann.layers.taped_call import taped_call
 from tinyann.variables import Variable, current_path, name_scope
 
 _LAYER_KWARGS = ("name", "trainable", "dtype", "input_shape", "batch_input_shape",
@@ -241,7 +243,25 @@ class Layer:
             x = _as_float_array(inputs, self)
             self._maybe_build(x.shape)
             self._check_input(x.shape)
-            return self.call(x, training=bool(training), **kwargs)
+            if self._composite:
+                # a user's call made of ops or layers records itself, op by op
+                out = self.call(inputs if isinstance(inputs, Tensor) else (
+                    Tensor(x) if recording() else x), training=bool(training), **kwargs)
+            elif recording() and not kwargs:
+                return taped_call(self, inputs, x, self._caching_runner(training),
+                                  self.backward)
+            else:
+                out = self.call(x, training=bool(training), **kwargs)
+            # eager results are Tensors, as Keras's (predict keeps returning arrays)
+            return Tensor(out) if isinstance(out, np.ndarray) else out
+
+    def _caching_runner(self, training):
+        """The forward pass a tape differentiates: Keras's mode, caching for backward
+        (``_frozen_call``: inference mode that still caches, for Dropout and
+        BatchNormalization; the other layers compute the same in both modes)."""
+        if not training and hasattr(self, "_frozen_call"):
+            return self._frozen_call
+        return lambda x: self.call(x, training=True)
 
     def _symbolic_call(self, inputs, training=None, **kwargs):
         tensors = flatten(inputs)

@@ -11,7 +11,14 @@ checks), ``base`` (``Loss``, reductions, ``WeightedLoss``), ``probabilistic``
 from __future__ import annotations
 
 from tinyann import _identifiers
-from tinyann.losses.base import Loss, WeightedLoss, _broadcast_weight, _grad_scale, _reduce
+from tinyann.losses.base import (
+    Loss,
+    LossFunctionWrapper,
+    WeightedLoss,
+    _broadcast_weight,
+    _grad_scale,
+    _reduce,
+)
 from tinyann.losses.functions import (
     _check_sparse_labels,
     _sparse_labels_shape,
@@ -33,6 +40,7 @@ __all__ = ["Loss", "WeightedLoss", "SparseCategoricalCrossentropy", "Categorical
            "BinaryCrossentropy", "MeanSquaredError", "MeanAbsoluteError", "Huber",
            "sparse_categorical_crossentropy", "categorical_crossentropy",
            "binary_crossentropy", "mean_squared_error", "mean_absolute_error", "huber",
+           "LossFunctionWrapper",
            "mse", "MSE", "mae", "MAE", "get", "serialize", "deserialize"]
 # the functions are tinyann.losses.X (callbacks and saving recognise them by module)
 for _function in (sparse_categorical_crossentropy, categorical_crossentropy,
@@ -80,6 +88,9 @@ def get(identifier) -> Loss:
         return found
     if callable(identifier) and identifier in _FUNCTIONS:
         return _FUNCTIONS[identifier]()
+    if callable(identifier) and not isinstance(identifier, type):
+        # a user's function written with keras.ops: differentiated by the tape
+        return LossFunctionWrapper(identifier)
     raise _identifiers.not_understood("loss", identifier, (
         "a string such as 'sparse_categorical_crossentropy', a Loss instance or a tinyann "
         "loss function."))

@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-from tinyann import backend
+from tinyann import backend, ops
+from tinyann.autodiff import GradientTape, Tensor, record
 
 
 def _reduce(per_sample, sample_weight):
@@ -64,7 +65,17 @@ class Loss:
         raise NotImplementedError
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        if isinstance(y_pred, Tensor) and self.reduction not in ("none", None) and (
+                type(self).value_and_grad is not Loss.value_and_grad):
+            # a built-in loss on a Tensor: one recorded node whose gradient is the
+            # loss's own dL/dy_pred
+            value, grad = self.value_and_grad(y_true, y_pred.value, sample_weight)
+            grad = np.array(grad, copy=True)
+            return record(np.asarray(value, dtype=y_pred.dtype), (y_pred,),
+                          lambda g: (g * grad,))
         per_sample = self.call(y_true, y_pred)
+        if isinstance(per_sample, Tensor) or isinstance(y_pred, Tensor):
+            return self._reduce_ops(per_sample, sample_weight)
         if self.reduction == "none" or self.reduction is None:
             return per_sample if sample_weight is None else (
                 per_sample * _broadcast_weight(sample_weight, per_sample))
@@ -73,12 +84,39 @@ class Loss:
             return np.asarray((per_sample * w).sum(), dtype=per_sample.dtype)[()]
         return np.asarray(_reduce(per_sample, sample_weight), dtype=per_sample.dtype)[()]
 
+    def _reduce_ops(self, per_sample, sample_weight):
+        """The reduction written with ops, so that a tape records it (a loss whose
+        ``call`` uses ``keras.ops``, or a built-in loss called on a Tensor)."""
+        per_sample = ops.convert_to_tensor(per_sample)
+        if sample_weight is not None:
+            per_sample = per_sample * _broadcast_weight(sample_weight, per_sample.numpy())
+        if self.reduction == "none" or self.reduction is None:
+            return per_sample
+        total = ops.sum(per_sample)
+        if self.reduction == "sum":
+            return total
+        return total / max(per_sample.size, 1)
+
     def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False, checked=False):
         """(reduced loss as a float, dL/dy_pred) — or dL/dlogits when ``fused``.
 
         ``checked``: the targets were validated and converted already (fit does it
-        once per call), so the per-batch checks can be skipped."""
-        raise NotImplementedError
+        once per call), so the per-batch checks can be skipped.
+
+        This default serves a user's loss whose ``call`` is written with ``keras.ops``:
+        the value is computed on a GradientTape that watches ``y_pred``. Built-in
+        losses override it with their own gradient."""
+        pred = Tensor(np.asarray(y_pred))
+        with GradientTape() as tape:
+            tape.watch(pred)
+            value = self(y_true, pred, sample_weight=sample_weight)
+        grad = tape.gradient(value, pred)
+        if grad is None:
+            raise NotImplementedError(
+                f"The loss {type(self).__name__} cannot be trained by tinyann: its `call` "
+                "recorded no keras.ops operation on y_pred. Write `call` with keras.ops "
+                "(ops.mean, ops.square, ...), or define `value_and_grad`.")
+        return float(value), grad.numpy()
 
     def get_config(self) -> dict:
         return {"name": self.name, "reduction": self.reduction}
@@ -88,6 +126,30 @@ class Loss:
         config = dict(config)
         config.pop("dtype", None)
         return cls(**config)
+
+
+class LossFunctionWrapper(Loss):
+    """A user's loss function ``fn(y_true, y_pred) -> per-sample losses`` written with
+    ``keras.ops`` (Keras's ``LossFunctionWrapper``), differentiated by the tape.
+
+    Args:
+        fn: the function.
+        name: the loss's name (the function's by default).
+        reduction: as for every loss.
+        **kwargs: further arguments passed to ``fn``.
+    """
+
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, **kwargs):
+        super().__init__(name=name or getattr(fn, "__name__", None), reduction=reduction)
+        self.fn = fn
+        self._fn_kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "fn": getattr(self.fn, "__name__", None),
+                **self._fn_kwargs}
 
 
 class WeightedLoss(Loss):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyann import backend, optimizers
+from tinyann.autodiff import Tensor, recording
 from tinyann.layers.keras_tensor import KerasTensor, flatten
 from tinyann.layers.layer import (
     Layer,
@@ -18,6 +19,7 @@ from tinyann.layers.layer import (
     defined_outside_tinyann,
     tracked_layers,
 )
+from tinyann.layers.taped_call import taped_call
 from tinyann.models import tracing
 from tinyann.models.functional import Graph, _unique
 from tinyann.trainers import checks, outputs, predicting, trainer
@@ -256,7 +258,14 @@ class Model(Layer):
     def _trace(self, shapes):
         """Traces a subclassed model's ``call`` on inputs of ``shapes``: its graph."""
         with self._name_scope():  # sublayers built here: my_model/dense/kernel, as Keras
-            inputs, outputs = tracing.trace(self, shapes)
+            try:
+                inputs, outputs = tracing.trace(self, shapes)
+            except NotImplementedError as error:
+                if not isinstance(error.__cause__, TypeError) or "has no values" not in str(
+                        error.__cause__):
+                    raise
+                # `call` computes on values (keras.ops): one graph step, a tape inside
+                inputs, outputs = tracing.trace_value_call(self, shapes, error)
         self._set_graph(inputs, outputs)
         # the graph stands in for `call` wherever this model runs inside another
         # model (which calls `layer.call` on arrays and then `layer.backward`)
@@ -301,13 +310,21 @@ class Model(Layer):
                 self._trace([(None,) + np.shape(a)[1:] for a in arrays])
             xs = checks.prepare_inputs(self, inputs)
             floatx = backend.floatx()
-            outs = self._graph.forward([np.asarray(a, dtype=floatx) for a in xs],
-                                       training=bool(training))
+            arrays = [np.asarray(a, dtype=floatx) for a in xs]
+            if recording() and len(arrays) == 1 and len(self._graph.output_slots) == 1:
+                # one recorded node whose gradient is the graph's backward
+                graph = self._graph
+                run = (lambda a: graph.forward([a], training=True)[0]) if training else (
+                    lambda a: graph.forward_frozen([a])[0])
+                return taped_call(self, inputs, arrays[0], run,
+                                  lambda g: graph.backward([g])[0])
+            outs = self._graph.forward(arrays, training=bool(training))
             if not training:
                 # row-major, as Keras returns them (few-unit Dense layers compute
                 # column-major)
                 outs = [np.ascontiguousarray(o) for o in outs]
-            return predicting.as_structure(self, outs)
+            # eager results are Tensors, as Keras's (predict returns arrays)
+            return predicting.as_structure(self, [Tensor(o) for o in outs])
         return super().__call__(inputs, training=training, **kwargs)
 
     # ------------------------------------------------------------------ compile
@@ -365,6 +382,21 @@ class Model(Layer):
         if self._compile_state is None:
             return []
         return self._compile_state.all_metrics()
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss of ``y_pred``, as Keras's ``Model.compute_loss`` for a
+        user's ``train_step``; on a GradientTape the built-in loss is one recorded node.
+        (The weights' regularization penalties are not added here yet.)"""
+        state = checks.require_compiled(self, "compute_loss")
+        return state.loss(y, y_pred, sample_weight)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Updates the compiled metrics (and the loss tracker is left to the caller);
+        returns ``get_metrics_result()``."""
+        for metric in self.metrics:
+            if metric.name != "loss":
+                metric.update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
 
     def get_metrics_result(self):
         """The values of ``metrics`` as a dict ``{name: float}`` (a ``CompileMetrics``

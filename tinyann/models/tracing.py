@@ -20,7 +20,7 @@ import inspect
 
 from tinyann.layers.input_layer import Input
 from tinyann.layers.keras_tensor import KerasTensor, Node, flatten
-from tinyann.layers.layer import set_composite_tracer
+from tinyann.layers.layer import Layer, set_composite_tracer
 from tinyann.models.functional import Graph
 
 
@@ -165,27 +165,71 @@ set_composite_tracer(composite_call)
 
 
 def _untraceable_call(layer, inputs, tensors, error, training=None):
-    """The node of a layer that runs its own ``call``: forward only."""
+    """The node of a layer that runs its own ``call`` on values (``keras.ops``, NumPy):
+    trained through a GradientTape (see ``_taped_call_and_backward``)."""
     import numpy as np
 
     from tinyann import backend
 
     samples = [np.zeros((1,) + tuple(t.shape[1:]), dtype=backend.floatx()) for t in tensors]
     shape = np.shape(layer.call(samples if len(tensors) > 1 else samples[0]))
-
-    def backward(grad_output):
-        raise NotImplementedError(
-            f"The layer '{layer.name}' ({type(layer).__name__}) cannot be trained by "
-            "tinyann: it has no `backward(grad_output)` method and its `call()` could not "
-            f"be traced into tinyann layers ({error}). Define `backward`, or build the "
-            "layer from tinyann layers."
-        )
-
-    layer.__dict__.update(backward=backward,
+    call, backward = _taped_call_and_backward(layer, layer.call, error)
+    layer.__dict__.update(call=call, backward=backward,
                           compute_output_shape=_fixed_output_shape((None,) + shape[1:]))
     out = KerasTensor((None,) + tuple(shape[1:]))
     layer._inbound_nodes.append(Node(layer, tensors, [out], training=training))
     return out
+
+
+def _taped_call_and_backward(layer, user_call, error):
+    """``call`` and ``backward`` for a layer whose ``call`` computes on values: each call
+    runs the user's code on a private GradientTape that watches the input (the layer's
+    trainable weights are watched as they are read); ``backward`` asks that tape for
+    dL/dinput and dL/dweights, and writes the latter into ``Variable.grad`` as a
+    built-in layer does. A user's call that only NumPy can run records nothing and
+    keeps the old error."""
+    import numpy as np
+
+    from tinyann.autodiff import GradientTape, Tensor
+
+    def call(x, training=False):
+        if isinstance(x, Tensor) or (isinstance(x, (list, tuple)) and any(
+                isinstance(a, Tensor) for a in x)):
+            # called by the user (eagerly or on their own tape): the ops record
+            # themselves on the open tapes, and the result stays a Tensor
+            return user_call(x, training=training)
+        several = isinstance(x, (list, tuple))
+        xt = [Tensor(np.asarray(a)) for a in x] if several else Tensor(np.asarray(x))
+        tape = GradientTape()
+        with tape:
+            tape.watch(xt)
+            out = user_call(xt, training=training)
+        layer.__dict__["_tape_step"] = (tape, xt, out)
+        return np.asarray(out)
+
+    def backward(grad_output):
+        tape, xt, out = layer.__dict__.pop("_tape_step")
+        weights = layer.trainable_weights
+        sources = (list(xt) if isinstance(xt, list) else [xt]) + list(weights)
+        if not isinstance(out, Tensor) or id(out) not in tape._watched:
+            # NumPy's own functions return arrays the tape never saw: no gradient
+            raise NotImplementedError(
+                f"The layer '{layer.name}' ({type(layer).__name__}) cannot be trained by "
+                "tinyann: it has no `backward(grad_output)` method, its `call()` could not "
+                f"be traced into tinyann layers ({error}), and its result was not computed "
+                "by keras.ops on a GradientTape (NumPy functions record nothing). Write "
+                "`call` with keras.ops, define "
+                "`backward`, or build the layer from tinyann layers."
+            )
+        grads = tape.gradient(out, sources, output_gradients=np.asarray(grad_output),
+                              unconnected_gradients="zero")
+        n = len(sources) - len(weights)
+        for v, g in zip(weights, grads[n:]):
+            v.grad[...] = g.numpy()
+        dx = [g.numpy() for g in grads[:n]]
+        return dx if isinstance(xt, list) else dx[0]
+
+    return call, backward
 
 
 def _fixed_output_shape(traced_shape):
@@ -214,3 +258,55 @@ def _fixed_input_check(layer, traced_shape):
             )
 
     return check_input
+
+
+class ValueCall(Layer):
+    """The whole ``call`` of a subclassed model that computes on values (``keras.ops``
+    between its layers): one step of the model's graph, trained through a tape. Its
+    weights are the model's layers' weights."""
+
+    def __init__(self, model, run):
+        super().__init__(name=f"{model.name}_call")
+        self.__dict__["_owner"] = model
+        self.__dict__["_run"] = run
+
+    @property
+    def weights(self):
+        return [w for layer in self._owner.layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self):
+        return [w for layer in self._owner.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self):
+        return [w for layer in self._owner.layers for w in layer.non_trainable_weights]
+
+
+def trace_value_call(model, shapes, error):
+    """``(inputs, output)`` of a graph whose one step runs the model's own ``call`` on
+    values (a tape per call gives its backward), for a model that tracing could not
+    turn into layers; a model with several inputs keeps ``error``."""
+    import numpy as np
+
+    from tinyann import backend
+
+    if len(shapes) != 1:
+        raise error
+    user_call = type(model).call
+    takes_training = _accepts(user_call, "training")
+
+    def run(x, training=False):
+        return user_call(model, x, training=training) if takes_training else user_call(model, x)
+
+    sample = np.zeros((1,) + tuple(shapes[0])[1:], dtype=backend.floatx())
+    out_shape = (None,) + np.shape(run(sample))[1:]   # builds the model's layers
+    step = ValueCall(model, run)
+    call, backward = _taped_call_and_backward(step, run, error)
+    step.__dict__.update(call=call, backward=backward,
+                         compute_output_shape=_fixed_output_shape(out_shape))
+    step.built = True
+    tensor = Input(batch_shape=(None,) + tuple(shapes[0])[1:])
+    out = KerasTensor(out_shape)
+    step._inbound_nodes.append(Node(step, [tensor], [out]))
+    return tensor, out

@@ -21,6 +21,8 @@ from tinyann.trainers.train_step import make_train_step
 
 def train_epoch(model, state, data, batch_size, shuffle, cbl, steps_per_epoch=None):
     """One epoch of training steps; returns the number of steps run."""
+    if _overrides(model, "train_step"):
+        return _user_train_epoch(model, data, batch_size, shuffle, cbl, steps_per_epoch)
     outputs = None
     checks_each = not data.in_memory
     if data.in_memory:
@@ -61,6 +63,37 @@ def train_epoch(model, state, data, batch_size, shuffle, cbl, steps_per_epoch=No
     # finite: it shows only in the weights, perhaps after the epoch's last output
     if data.in_memory and not np.isfinite(np.add.reduce(train_step.weights)):
         data.scan_inputs()
+    return step + 1
+
+
+def _overrides(model, name) -> bool:
+    """Whether the model's class defines ``name`` itself (a user's ``train_step``)."""
+    return any(name in vars(k) for k in type(model).__mro__
+               if not k.__module__.startswith("tinyann."))
+
+
+def _user_train_epoch(model, data, batch_size, shuffle, cbl, steps_per_epoch):
+    """An epoch that calls the user's ``model.train_step(data)`` per batch (Keras's
+    contract: ``data`` is ``(x, y)`` or ``(x, y, sample_weight)``, the step returns its
+    logs); the last step's logs become the epoch's (``model._user_step_logs``)."""
+    if data.in_memory:
+        batches = data.batches(batch_size, order=data.epoch_order(shuffle))
+    else:
+        batches = data.batches(batch_size, shuffle)
+    step = -1
+    logs = {}
+    for step, (xs, y, sw) in enumerate(batches):
+        if steps_per_epoch is not None and step >= steps_per_epoch:
+            break
+        cbl.on_train_batch_begin(step, None)
+        x = xs[0] if isinstance(xs, (list, tuple)) and len(xs) == 1 else xs
+        batch = (x, y) if sw is None else (x, y, sw)
+        returned = model.train_step(batch) or {}
+        logs = {k: float(np.asarray(v)) for k, v in returned.items()}
+        cbl.on_train_batch_end(step, logs)
+        if model.stop_training:
+            break
+    model.__dict__["_user_step_logs"] = logs
     return step + 1
 
 

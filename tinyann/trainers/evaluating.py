@@ -30,10 +30,26 @@ def chunk_size(model, batch_size):
     return max(batch_size, (rows // batch_size) * batch_size)
 
 
+def _user_test_loop(model, data, batch_size, cbl):
+    """Calls the user's ``model.test_step(data)`` per batch (Keras's contract, as
+    ``train_step``); the last step's logs become the result (``_user_step_logs``)."""
+    logs = {}
+    for step, (xs, y, sw) in enumerate(data.batches(batch_size)):
+        cbl.on_test_batch_begin(step, None)
+        x = xs[0] if isinstance(xs, (list, tuple)) and len(xs) == 1 else xs
+        returned = model.test_step((x, y) if sw is None else (x, y, sw)) or {}
+        logs = {k: float(np.asarray(v)) for k, v in returned.items()}
+        cbl.on_test_batch_end(step, logs)
+    model.__dict__["_user_step_logs"] = logs
+
+
 def run_test_loop(model, state, data, batch_size, cbl):
     """Loss and metrics over ``data`` (no callbacks per batch unless asked), into the
     model's metrics (reset first, as Keras's evaluate does)."""
     reset_metrics(model)
+    if any("test_step" in vars(k) for k in type(model).__mro__
+           if not k.__module__.startswith("tinyann.")):
+        return _user_test_loop(model, data, batch_size, cbl)
     tracker = state.loss_tracker
     spec = state.output_spec
     graph = model._graph

@@ -207,15 +207,16 @@ def _fit_epochs(model, state, data, val, batch_size, val_batch_size, epochs, ini
                 "batches. You may need to use the `.repeat()` function when building your "
                 "dataset.", UserWarning, stacklevel=3)
             break
-        logs = model_logs(model)
+        # a user's train_step: its last logs, as Keras (else the metrics' results)
+        logs = model.__dict__.pop("_user_step_logs", None) or model_logs(model)
         if val is not None and _should_validate(epoch, validation_freq):
             cbl.on_test_begin(None)
             run_test_loop(model, state, val, val_batch_size, cbl)
-            val_logs = model_logs(model)
+            val_logs = model.__dict__.pop("_user_step_logs", None) or model_logs(model)
             cbl.on_test_end(val_logs)
             logs = dict(sorted({**logs, **{"val_" + k: v for k, v in val_logs.items()}}.items()))
         # (a TerminateOnNaN that stopped the epoch has said it already)
-        if not warned_nan and not model.stop_training and not np.isfinite(logs["loss"]):
+        if not warned_nan and not model.stop_training and not np.isfinite(logs.get("loss", 0.0)):
             warned_nan = True
             warnings.warn(
                 f"The training loss became {logs['loss']} in epoch {epoch + 1}: the weights "
@@ -279,7 +280,7 @@ def evaluate(model, *, x, y, batch_size, verbose, sample_weight, steps, callback
     cbl, _ = make_callbacks(model, callbacks, verbose, steps=num_steps, test_steps=num_steps)
     cbl.on_test_begin(None)
     run_test_loop(model, state, data, batch_size, cbl)
-    logs = model_logs(model)
+    logs = model.__dict__.pop("_user_step_logs", None) or model_logs(model)
     cbl.on_test_end(logs)
     return _format_result(model, logs, return_dict)
 

@@ -4,7 +4,12 @@ Served: ``tf.keras`` (tinyann under Keras's names), ``tf.random.set_seed``,
 ``tf.keras.utils.set_random_seed``, ``tf.config.experimental.enable_op_determinism()``
 (a no-op: tinyann is deterministic), ``tf.config.list_physical_devices``,
 ``tf.data.Dataset`` for in-memory data (see :mod:`tinyann.runner.shims.data`),
-``tf.data.AUTOTUNE``, ``tf.cast`` and the dtype names (``tf.float32`` is ``'float32'``).
+``tf.data.AUTOTUNE``, ``tf.cast`` and the dtype names (``tf.float32`` is ``'float32'``);
+tensors and gradients (``tf.constant``, ``tf.convert_to_tensor``, ``tf.Variable``,
+``tf.GradientTape``, ``tf.stop_gradient``, ``tf.function`` run eagerly), the math
+tutorials use (``tf.reduce_*``, ``tf.matmul``, ``tf.math.*``, ``tf.nn.*``,
+``tf.random.normal`` / ``uniform``), ``tf.newaxis`` and ``tf.version.VERSION``, all
+over :mod:`tinyann.ops` and :mod:`tinyann.autodiff`.
 Any other name raises :class:`~tinyann.runner.shims._errors.NotServedError` (an
 ``AttributeError``) naming the symbol and, where one exists, the NumPy or tinyann
 equivalent.
@@ -18,9 +23,12 @@ import numpy as np
 
 from tinyann import __version__ as _tinyann_version
 from tinyann import backend as _backend
+from tinyann import ops as _ops
+from tinyann.autodiff import GradientTape, Tensor  # noqa: F401  (tf.GradientTape)
 from tinyann.runner.shims import data as _data_impl
 from tinyann.runner.shims._errors import not_served
 from tinyann.runner.shims._tensor import EagerTensor
+from tinyann.variables import Variable as _Variable
 
 #: TensorFlow 2.16 is the first whose tf.keras is Keras 3, the API tinyann follows;
 #: the local part says what really runs.
@@ -29,7 +37,13 @@ __version__ = f"2.16.0+tinyann.{_tinyann_version}"
 #: what a served ``tensorflow`` module shows; other globals here are helpers
 SERVED = ["__version__", "keras", "data", "random", "config", "cast", "float16", "float32",
            "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
-           "uint64", "bool"]
+           "uint64", "bool", "GradientTape", "Tensor", "Variable", "constant",
+           "convert_to_tensor", "stop_gradient", "function", "newaxis", "version",
+           "math", "nn", "reduce_sum", "reduce_mean", "reduce_max", "reduce_min",
+           "reduce_prod", "matmul", "reshape", "transpose", "expand_dims", "squeeze",
+           "concat", "stack", "zeros", "ones", "zeros_like", "ones_like", "argmax", "argmin",
+           "square", "sqrt", "exp", "abs", "add", "subtract", "multiply", "divide", "maximum",
+           "minimum", "where", "one_hot", "shape"]
 
 # TensorFlow name -> NumPy / tinyann equivalent (None: nothing to suggest)
 _HINTS = {
@@ -111,13 +125,150 @@ def cast(x, dtype, name=None):
     return np.asarray(x).astype(dtype, copy=False).view(EagerTensor)
 
 
+# ---------------------------------------------------------------------- tensors, gradients
+newaxis = None
+version = types.SimpleNamespace(VERSION=__version__, VERSION_INFO=__version__)
+
+
+def constant(value, dtype=None, shape=None, name=None):
+    """A Tensor of ``value`` (Python floats become float32, ints int32, as TensorFlow)."""
+    t = _ops.convert_to_tensor(value, dtype=dtype)
+    return Tensor(np.broadcast_to(t.numpy(), shape).copy()) if shape is not None else t
+
+
+def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None):
+    return _ops.convert_to_tensor(value, dtype=dtype or dtype_hint)
+
+
+def Variable(initial_value=None, trainable=True, name=None, dtype=None, **kwargs):  # noqa: N802
+    """``tf.Variable``: a tinyann Variable (arithmetic, ``assign*``, watched by tapes)."""
+    value = initial_value() if callable(initial_value) else initial_value
+    if dtype is None and isinstance(value, (np.ndarray, Tensor)):
+        dtype = np.asarray(value).dtype
+    elif dtype is None and isinstance(value, (int, np.integer)) and value is not True and (
+            value is not False):
+        dtype = "int32"
+    return _Variable(np.asarray(value), name=name or "Variable", trainable=trainable,
+                     dtype=getattr(dtype, "name", dtype))
+
+
+def function(func=None, **kwargs):
+    """``@tf.function`` (with any of its arguments: jit_compile=, reduce_retracing=...):
+    the function itself, run eagerly."""
+    return func if func is not None else (lambda f: f)
+
+
+def _reduction(op):
+    def reduce(input_tensor, axis=None, keepdims=False, name=None):
+        return op(input_tensor, axis=axis, keepdims=keepdims)
+    return reduce
+
+
+reduce_sum, reduce_mean = _reduction(_ops.sum), _reduction(_ops.mean)
+reduce_max, reduce_min = _reduction(_ops.max), _reduction(_ops.min)
+reduce_prod = _reduction(_ops.prod)
+reduce_logsumexp = _reduction(_ops.logsumexp)
+stop_gradient = _ops.stop_gradient
+shape = _ops.shape
+
+
+def matmul(a, b, transpose_a=False, transpose_b=False, name=None):
+    a = _ops.swapaxes(a, -1, -2) if transpose_a else a
+    b = _ops.swapaxes(b, -1, -2) if transpose_b else b
+    return _ops.matmul(a, b)
+
+
+def reshape(tensor, shape, name=None):
+    return _ops.reshape(tensor, shape)
+
+
+def transpose(a, perm=None, name=None):
+    return _ops.transpose(a, perm)
+
+
+def concat(values, axis, name=None):
+    return _ops.concatenate(values, axis=axis)
+
+
+def one_hot(indices, depth, dtype=None, name=None):
+    return _ops.one_hot(indices, depth, dtype=dtype)
+
+
+def _argreduce(op):
+    def arg(input, axis=None, output_type="int64", name=None):  # noqa: A002
+        return _ops.cast(op(input, axis=0 if axis is None else axis), output_type)
+    return arg
+
+
+argmax, argmin = _argreduce(_ops.argmax), _argreduce(_ops.argmin)
+(expand_dims, squeeze, stack, zeros, ones, zeros_like, ones_like, square, sqrt, exp, abs,
+ add, subtract, multiply, divide, maximum, minimum, where) = (
+    _ops.expand_dims, _ops.squeeze, _ops.stack, _ops.zeros, _ops.ones, _ops.zeros_like,
+    _ops.ones_like, _ops.square, _ops.sqrt, _ops.exp, _ops.abs, _ops.add, _ops.subtract,
+    _ops.multiply, _ops.divide, _ops.maximum, _ops.minimum, _ops.where)
+
+math = Namespace(
+    "tensorflow.math", None, reduce_sum=reduce_sum, reduce_mean=reduce_mean,
+    reduce_max=reduce_max, reduce_min=reduce_min, reduce_prod=reduce_prod,
+    reduce_logsumexp=reduce_logsumexp, argmax=argmax, argmin=argmin, add=add,
+    subtract=subtract, multiply=multiply, divide=divide, maximum=maximum, minimum=minimum,
+    square=square, sqrt=sqrt, exp=exp, log=_ops.log, abs=abs, tanh=_ops.tanh,
+    sigmoid=_ops.sigmoid, log1p=_ops.log1p, sin=_ops.sin, cos=_ops.cos, pow=_ops.power,
+    equal=_ops.equal, greater=_ops.greater, less=_ops.less, softplus=_ops.softplus,
+    negative=_ops.negative, reciprocal=_ops.reciprocal)
+
+
+def _softmax(logits, axis=-1, name=None):
+    return _ops.softmax(logits, axis=axis)
+
+
+def _log_softmax(logits, axis=-1, name=None):
+    return _ops.log_softmax(logits, axis=axis)
+
+
+def _sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None):
+    return _ops.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+
+
+def _softmax_cross_entropy_with_logits(labels=None, logits=None, axis=-1, name=None):
+    return _ops.categorical_crossentropy(labels, logits, from_logits=True, axis=axis)
+
+
+def _sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
+    return _ops.binary_crossentropy(labels, logits, from_logits=True)
+
+
+nn = Namespace(
+    "tensorflow.nn", None, relu=_ops.relu, relu6=_ops.relu6, sigmoid=_ops.sigmoid,
+    tanh=_ops.tanh, softmax=_softmax, log_softmax=_log_softmax, softplus=_ops.softplus,
+    gelu=_ops.gelu, silu=_ops.silu, swish=_ops.silu, elu=_ops.elu,
+    leaky_relu=_ops.leaky_relu, moments=_ops.moments,
+    sparse_softmax_cross_entropy_with_logits=_sparse_softmax_cross_entropy_with_logits,
+    softmax_cross_entropy_with_logits=_softmax_cross_entropy_with_logits,
+    sigmoid_cross_entropy_with_logits=_sigmoid_cross_entropy_with_logits)
+
+
 # ---------------------------------------------------------------------- tf.random
 def set_seed(seed):
     """Seeds tinyann's random state (and NumPy's and Python's, as Keras's set_random_seed)."""
     _backend.set_random_seed(seed)
 
 
-random = Namespace("tensorflow.random", _RANDOM_HINTS, set_seed=set_seed)
+def _random_normal(shape, mean=0.0, stddev=1.0, dtype="float32", seed=None, name=None):
+    rng = np.random.default_rng(seed) if seed is not None else _backend.rng()
+    return Tensor(rng.normal(mean, stddev, size=tuple(shape)).astype(dtype))
+
+
+def _random_uniform(shape, minval=0, maxval=None, dtype="float32", seed=None, name=None):
+    rng = np.random.default_rng(seed) if seed is not None else _backend.rng()
+    if np.dtype(dtype).kind in "iu":
+        return Tensor(rng.integers(minval, maxval, size=tuple(shape)).astype(dtype))
+    high = 1.0 if maxval is None else maxval
+    return Tensor(rng.uniform(minval, high, size=tuple(shape)).astype(dtype))
+
+
+random = Namespace("tensorflow.random", _RANDOM_HINTS, set_seed=set_seed,
+                   normal=_random_normal, uniform=_random_uniform)
 
 
 # ---------------------------------------------------------------------- tf.config

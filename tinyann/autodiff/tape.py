@@ -1,0 +1,244 @@
+"""GradientTape: records the ops applied to watched values, then differentiates them.
+
+The engine in the shape of micrograd: each recorded op is one entry
+``(output, inputs, vjp)``, where ``vjp(g)`` turns the gradient of the output into
+the gradients of the inputs (the op's local chain rule, written beside its forward in
+``tinyann.ops``). Entries are appended in the order the ops run, so walking them
+backwards visits every output before the inputs it came from: that order is the
+topological order ``gradient`` needs, without building one.
+
+Which ops a tape records follows TensorFlow: an op is recorded when one of its inputs
+is watched (``tape.watch``, a trainable variable read inside the ``with`` block, or an
+output the tape already recorded). Several tapes may be open at once; each keeps its
+own entries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import numpy as np
+
+from tinyann.autodiff.tensor import Tensor
+from tinyann.variables import Variable
+
+_state = threading.local()
+
+
+def _open_tapes() -> list:
+    tapes = getattr(_state, "tapes", None)
+    if tapes is None:
+        tapes = _state.tapes = []
+    return tapes
+
+
+def recording() -> bool:
+    """Whether a tape is open (ops skip closures and bookkeeping when none is)."""
+    return bool(getattr(_state, "tapes", None))
+
+
+@contextlib.contextmanager
+def paused():
+    """No tape records inside the block (a built-in layer's forward and backward run
+    here: the whole call is one node, recorded once it is done)."""
+    tapes = _open_tapes()
+    saved = tapes[:]
+    tapes.clear()
+    try:
+        yield
+    finally:
+        tapes[:] = saved
+
+
+def record(value, inputs, vjp) -> Tensor:
+    """Wraps an op's result in a Tensor and records it on the open tapes that watch
+    one of ``inputs``.
+
+    Args:
+        value: the op's result, an ndarray.
+        inputs: the op's operands as given (Tensors, Variables, arrays, numbers).
+        vjp: ``vjp(g) -> tuple`` of one gradient (or None) per input, for ``g`` of
+            ``value``'s shape.
+    """
+    out = Tensor(value)
+    tapes = getattr(_state, "tapes", None)
+    if tapes:
+        for tape in tapes:
+            tape._record(out, inputs, vjp)
+    return out
+
+
+def _flatten(structure) -> list:
+    if isinstance(structure, dict):
+        return [x for key in sorted(structure) for x in _flatten(structure[key])]
+    if isinstance(structure, (list, tuple)):
+        return [x for item in structure for x in _flatten(item)]
+    return [structure]
+
+
+def _pack_like(structure, flat: list):
+    """``flat``'s items in the nesting of ``structure`` (lists, tuples, dicts)."""
+    items = iter(flat)
+
+    def pack(s):
+        if isinstance(s, dict):
+            packed = {key: pack(s[key]) for key in sorted(s)}
+            return type(s)((key, packed[key]) for key in s) if type(s) is not dict else {
+                key: packed[key] for key in s}
+        if isinstance(s, (list, tuple)):
+            values = [pack(item) for item in s]
+            return values if isinstance(s, list) else type(s)(values)
+        return next(items)
+
+    return pack(structure)
+
+
+def _value(x):
+    return x.value if isinstance(x, (Tensor, Variable)) else np.asarray(x)
+
+
+class GradientTape:
+    """Records operations for automatic differentiation (TensorFlow's ``tf.GradientTape``).
+
+    Args:
+        persistent: whether ``gradient`` may be called more than once.
+        watch_accessed_variables: whether trainable variables read while the tape is
+            open are watched without ``tape.watch``.
+
+    Example:
+        with GradientTape() as tape:
+            loss = ops.sum(ops.square(w))
+        grad = tape.gradient(loss, w)   # 2 * w
+    """
+
+    def __init__(self, persistent=False, watch_accessed_variables=True):
+        self._persistent = bool(persistent)
+        self._watch_accessed = bool(watch_accessed_variables)
+        self._watched: dict[int, object] = {}   # id -> the object, kept alive so ids stay unique
+        self._entries: list[tuple] = []
+        self._used = False
+
+    # ------------------------------------------------------------------ recording
+    def __enter__(self):
+        _open_tapes().append(self)
+        return self
+
+    def __exit__(self, *exc):
+        tapes = _open_tapes()
+        if self in tapes:
+            tapes.remove(self)
+        return False
+
+    def _record(self, out, inputs, vjp):
+        watched = self._watched
+        hit = False
+        for x in inputs:
+            if id(x) in watched:
+                hit = True
+            elif (self._watch_accessed and isinstance(x, Variable) and x.trainable):
+                watched[id(x)] = x
+                hit = True
+        if hit:
+            watched[id(out)] = out
+            self._entries.append((out, inputs, vjp))
+
+    def watch(self, tensor) -> None:
+        """Makes the tape record the ops applied to ``tensor`` (a Tensor, Variable or a
+        nest of them)."""
+        for x in _flatten(tensor):
+            if not isinstance(x, (Tensor, Variable)):
+                raise ValueError(
+                    f"Passed in object of type {type(x)}, not a Tensor or Variable. "
+                    f"Convert it first with ops.convert_to_tensor(x). Received: {x!r:.80}")
+            self._watched[id(x)] = x
+
+    def watched_variables(self) -> tuple:
+        """The variables the tape watches, in the order it first saw them."""
+        return tuple(x for x in self._watched.values() if isinstance(x, Variable))
+
+    @contextlib.contextmanager
+    def stop_recording(self):
+        """Ops run inside this block are not recorded on this tape."""
+        tapes = _open_tapes()
+        if self not in tapes:
+            raise ValueError("Tape.stop_recording() needs the tape to be recording.")
+        index = tapes.index(self)
+        tapes.remove(self)
+        try:
+            yield
+        finally:
+            tapes.insert(index, self)
+
+    def reset(self) -> None:
+        """Forgets everything recorded and watched."""
+        self._watched.clear()
+        self._entries.clear()
+
+    # ------------------------------------------------------------------ differentiating
+    def gradient(self, target, sources, output_gradients=None,
+                 unconnected_gradients="none"):
+        """The gradients of ``target`` (summed over its items) with respect to ``sources``.
+
+        Args:
+            target: a Tensor or a nest of Tensors.
+            sources: a Tensor, Variable or a nest (list, tuple, dict) of them.
+            output_gradients: the gradients of ``target``'s items (ones by default).
+            unconnected_gradients: ``"none"`` (None for a source the target does not
+                depend on) or ``"zero"`` (zeros of its shape).
+
+        Returns:
+            The gradients in the nesting of ``sources``, Tensors of the sources' shapes.
+        """
+        if self._used and not self._persistent:
+            raise RuntimeError(
+                "A non-persistent GradientTape can only be used to compute one set of "
+                "gradients (or jacobians)")
+        if unconnected_gradients not in ("none", "zero"):
+            raise ValueError(
+                f"Unknown value for unconnected_gradients: {unconnected_gradients!r}; "
+                f"expected 'none' or 'zero'")
+        self._used = True
+        targets = _flatten(target)
+        if output_gradients is None:
+            seeds = [None] * len(targets)
+        else:
+            seeds = _flatten(output_gradients)
+            if len(seeds) != len(targets):
+                raise ValueError(
+                    f"output_gradients must match target: {len(targets)} targets, "
+                    f"received {len(seeds)} output gradients")
+        grads: dict[int, np.ndarray] = {}
+        for t, seed in zip(targets, seeds):
+            v = _value(t)
+            g = np.ones_like(v) if seed is None else np.broadcast_to(_value(seed), v.shape)
+            grads[id(t)] = grads[id(t)] + g if id(t) in grads else np.array(g, copy=True)
+        # reverse order of recording = outputs before their inputs
+        for out, inputs, vjp in reversed(self._entries):
+            g = grads.get(id(out))
+            if g is None:
+                continue
+            for x, gx in zip(inputs, vjp(g)):
+                if gx is None or not isinstance(x, (Tensor, Variable)):
+                    continue
+                key = id(x)
+                grads[key] = grads[key] + gx if key in grads else gx
+        flat_sources = _flatten(sources)
+        result = []
+        for s in flat_sources:
+            if not isinstance(s, (Tensor, Variable)):
+                raise ValueError(
+                    f"gradient() takes Tensors and Variables as sources. Received: "
+                    f"{type(s).__name__}")
+            v = s.value
+            g = grads.get(id(s)) if (id(s) in self._watched or any(
+                s is t for t in targets)) else None
+            if g is None:
+                result.append(Tensor(np.zeros_like(v)) if unconnected_gradients == "zero"
+                              else None)
+            else:
+                result.append(Tensor(np.asarray(g, dtype=v.dtype).reshape(v.shape)))
+        if not self._persistent:
+            # a used tape frees what it held (TensorFlow does the same)
+            self._entries = []
+        return _pack_like(sources, result)

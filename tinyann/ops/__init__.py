@@ -1,0 +1,54 @@
+"""``keras.ops``: NumPy-like and neural-network ops on Tensors, differentiable under a
+GradientTape (see ``tinyann.autodiff``).
+
+    from tinyann import ops
+    y = ops.relu(ops.matmul(x, w) + b)
+"""
+
+from tinyann.autodiff import Tensor
+from tinyann.ops import core, nn, numpy
+from tinyann.ops._operators import install as _install_operators
+from tinyann.ops.core import (
+    cast,
+    convert_to_numpy,
+    convert_to_tensor,
+    is_tensor,
+    shape,
+    stop_gradient,
+)
+from tinyann.ops.nn import (
+    average_pool,
+    binary_crossentropy,
+    categorical_crossentropy,
+    conv,
+    elu,
+    gelu,
+    leaky_relu,
+    log_softmax,
+    max_pool,
+    moments,
+    normalize,
+    one_hot,
+    relu,
+    relu6,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    sparse_categorical_crossentropy,
+    swish,
+)
+from tinyann.ops.numpy import *  # noqa: F403  (Keras's flat namespace: ops.add, ops.sum, ...)
+from tinyann.variables import Variable
+
+# the engine's Tensor and the weights' Variable get their operators from these ops
+_install_operators(Tensor)
+_install_operators(Variable)
+
+__all__ = [name for name in dir(numpy) if not name.startswith("_") and callable(
+    getattr(numpy, name)) and getattr(getattr(numpy, name), "__module__", "") == numpy.__name__]
+__all__ += ["cast", "convert_to_numpy", "convert_to_tensor", "is_tensor", "shape",
+            "stop_gradient", "binary_crossentropy", "categorical_crossentropy", "elu", "gelu",
+            "leaky_relu", "log_softmax", "moments", "normalize", "one_hot", "relu", "relu6",
+            "sigmoid", "silu", "softmax", "softplus", "sparse_categorical_crossentropy",
+            "swish", "conv", "max_pool", "average_pool", "core", "nn", "numpy"]
