@@ -60,8 +60,21 @@ def check_input_shapes(model, shapes):
     return [slot_shapes[i] for i in graph.output_slots]
 
 
+def input_names(model):
+    """The names a dict of inputs is keyed by, in the graph's input order: the keys
+    of a model made on a dict of inputs, else its ``Input`` layers' names (None
+    while the model has no graph)."""
+    graph = model._graph
+    if graph is None:
+        return None
+    struct = getattr(model, "_inputs_struct", None)
+    if isinstance(struct, dict) and len(struct) == len(graph.inputs):
+        return sorted(struct)  # the graph's inputs are the dict's in sorted key order
+    return [t.node.layer.name if t.node is not None else t.name for t in graph.inputs]
+
+
 def prepare_inputs(model, x, what="x"):
-    xs = as_input_arrays(x, what)
+    xs = as_input_arrays(x, what, input_names(model))
     ensure_built(model, xs)
     check_input_shapes(model, [a.shape for a in xs])
     return xs

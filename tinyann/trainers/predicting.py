@@ -16,7 +16,13 @@ from tinyann import backend
 from tinyann.callbacks.progbar_logger import ProgbarLogger
 from tinyann.trainers import data_adapters as data_module
 from tinyann.trainers import half_batches
-from tinyann.trainers.checks import check_input_shapes, check_verbose, ensure_built, prepare_inputs
+from tinyann.trainers.checks import (
+    check_input_shapes,
+    check_verbose,
+    ensure_built,
+    input_names,
+    prepare_inputs,
+)
 from tinyann.trainers.data_adapters import probe_finite, raise_if_nonfinite
 from tinyann.trainers.evaluating import chunk_size
 from tinyann.trainers.trainer import make_callbacks
@@ -85,7 +91,7 @@ def _predict_arrays(model, xs, n, batch_size, cbl, forward):
 
 
 def _predict_iterable(model, x, batch_size, verbose, steps, callbacks):
-    source = data_module.IterableData(x, steps)
+    source = data_module.IterableData(x, steps, input_names=lambda: input_names(model))
     cbl, _ = make_callbacks(model, callbacks, verbose, steps=source.num_steps())
     cbl.on_predict_begin(None)
     parts = []
