@@ -108,3 +108,27 @@ def test_h5_keeps_loss_and_metric_objects(tmp_path):
     loaded = keras.models.load_model(tmp_path / "m.h5")
     assert isinstance(loaded.loss, keras.losses.SparseCategoricalCrossentropy)
     assert loaded.loss.get_config()["from_logits"] is True
+
+
+class TwoInputs(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.concat = layers.Concatenate()
+        self.out = layers.Dense(1)
+
+    def call(self, inputs):
+        return self.out(self.concat([inputs["a"], inputs["b"]]))
+
+
+@pytest.mark.parametrize("first", ["call", "fit"])
+def test_a_subclassed_model_takes_a_dict_of_inputs(data, first):
+    model = TwoInputs()
+    x = {"b": data["b"], "a": data["a"]}
+    if first == "call":
+        assert model(x).shape == (16, 1)
+    model.compile("sgd", "mse")
+    model.fit(x, data["p"], epochs=1, verbose=0)
+    concat = np.concatenate([data["a"], data["b"]], axis=1)
+    kernel, bias = model.out.get_weights()
+    np.testing.assert_allclose(model.predict(x, verbose=0), concat @ kernel + bias, rtol=1e-5,
+                               atol=1e-6)

@@ -253,10 +253,11 @@ class Model(Layer):
         """Builds a subclassed model from the first data it sees."""
         self.build(batch_shape)
 
-    def _trace(self, shapes):
-        """Traces a subclassed model's ``call`` on inputs of ``shapes``: its graph."""
+    def _trace(self, shapes, keys=None):
+        """Traces a subclassed model's ``call`` on inputs of ``shapes`` (a dict keyed
+        by ``keys``, sorted, if given): its graph."""
         with self._name_scope():  # sublayers built here: my_model/dense/kernel, as Keras
-            inputs, outputs = tracing.trace(self, shapes)
+            inputs, outputs = tracing.trace(self, shapes, keys)
         self._set_graph(inputs, outputs)
         # the graph stands in for `call` wherever this model runs inside another
         # model (which calls `layer.call` on arrays and then `layer.backward`)
@@ -297,8 +298,10 @@ class Model(Layer):
                 isinstance(inputs, (list, tuple)) and any(isinstance(t, KerasTensor)
                                                          for t in inputs)):
             if self._graph is None and self._subclassed:
-                arrays = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-                self._trace([(None,) + np.shape(a)[1:] for a in arrays])
+                keys = sorted(inputs) if isinstance(inputs, dict) else None
+                arrays = ([inputs[k] for k in keys] if keys else
+                          inputs if isinstance(inputs, (list, tuple)) else [inputs])
+                self._trace([(None,) + np.shape(a)[1:] for a in arrays], keys)
             xs = checks.prepare_inputs(self, inputs)
             floatx = backend.floatx()
             outs = self._graph.forward([np.asarray(a, dtype=floatx) for a in xs],

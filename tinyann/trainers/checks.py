@@ -22,12 +22,18 @@ def check_verbose(verbose):
     return int(verbose)
 
 
-def ensure_built(model, xs):
+def ensure_built(model, xs, keys=None):
     """Builds a Sequential without an input shape, or a subclassed model, from the
-    first data it sees."""
+    first data it sees (``keys``: the sorted keys of a dict of inputs, which a
+    subclassed model's ``call`` then gets as a dict)."""
     if model._graph is None:
         if getattr(model, "_subclassed", False):
-            model.build([(None,) + a.shape[1:] for a in xs])
+            shapes = [(None,) + a.shape[1:] for a in xs]
+            if keys is not None:
+                model._trace(shapes, keys)
+                model.built = True
+            else:
+                model.build(shapes)
             return
         if not hasattr(model, "_build_from_shape"):
             raise ValueError(f"The model '{model.name}' has no layers graph to run.")

@@ -117,7 +117,8 @@ def _start(model, x, what):
         raise ValueError(f"`{what}()` needs {'training ' if what == 'fit' else ''}data: "
                          "received x=None.")
     if model._graph is None and not adapters.is_iterable_data(x):
-        ensure_built(model, adapters.as_input_arrays(x))
+        ensure_built(model, adapters.as_input_arrays(x),
+                     sorted(x) if isinstance(x, dict) else None)
     return require_compiled(model, what)
 
 
