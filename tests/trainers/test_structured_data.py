@@ -50,7 +50,8 @@ def test_dicts_lists_and_tuples_give_the_same_training(data):
 
 
 def test_a_dict_missing_an_input_names_it(data):
-    with pytest.raises(ValueError, match=r"Missing data for input\(s\) \['b'\]"):
+    with pytest.raises(ValueError, match=r'Missing data for input "b". You passed a data '
+                                         r"dictionary with keys \['a'\]"):
         two_by_two().predict({"a": data["a"]}, verbose=0)
 
 

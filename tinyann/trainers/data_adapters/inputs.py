@@ -27,8 +27,8 @@ def flatten_inputs(x, names=None) -> list:
         missing = [n for n in names if n not in x]
         if missing:
             raise ValueError(
-                f"Missing data for input(s) {missing}. The model expects the inputs "
-                f"{list(names)}; received a dict with keys {list(x)}."
+                f'Missing data for input "{missing[0]}". You passed a data dictionary '
+                f"with keys {list(x)}. Expected the following keys: {list(names)}"
             )
         return [x[n] for n in names]
     if isinstance(x, (list, tuple)):
