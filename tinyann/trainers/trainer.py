@@ -278,7 +278,7 @@ def evaluate(model, *, x, y, batch_size, verbose, sample_weight, steps, callback
     state = _start(model, x, "evaluate")
     data = _make_data(model, state, x, y, sample_weight, None, steps, "evaluate")
     num_steps = steps or data.num_steps(batch_size)
-    cbl, _ = make_callbacks(model, callbacks, verbose, steps=num_steps, test_steps=num_steps)
+    cbl, _ = make_callbacks(model, callbacks, verbose, epochs=1, steps=num_steps)
     cbl.on_test_begin({})
     run_test_loop(model, state, data, batch_size, cbl)
     logs = model_logs(model)
