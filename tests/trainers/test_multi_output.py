@@ -422,10 +422,6 @@ def test_what_is_not_supported_says_so(data):
                                                   r"`loss`\) is not supported"):
         two_output_model(data).compile(optimizer="sgd", loss=[None, "mse"])
     model = compiled(data)
-    batches = [(data["x"][:8], [data["y_a"][:8], data["y_b"][:8]])]
-    with pytest.raises(NotImplementedError, match=r"several outputs take their data as "
-                                                  r"arrays"):
-        model.fit(iter(batches), verbose=0)
     with pytest.raises(ValueError, match=r"Each output's `sample_weight` must have one weight "
                                          r"per sample"):
         model.evaluate(data["x"], [data["y_a"], data["y_b"]],

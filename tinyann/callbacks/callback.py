@@ -114,6 +114,9 @@ class CallbackList:
 
     def _call(self, hook, *args):
         targets = self._batch[hook] if hook in self._batch else self.callbacks
+        if args and args[-1] is None:
+            # Keras 3 gives every hook a dict, empty where there is nothing to say
+            args = args[:-1] + ({},)
         for cb in targets:
             try:
                 getattr(cb, hook)(*args)

@@ -255,11 +255,12 @@ class Model(Layer):
         """Builds a subclassed model from the first data it sees."""
         self.build(batch_shape)
 
-    def _trace(self, shapes):
-        """Traces a subclassed model's ``call`` on inputs of ``shapes``: its graph."""
+    def _trace(self, shapes, keys=None):
+        """Traces a subclassed model's ``call`` on inputs of ``shapes`` (a dict keyed
+        by ``keys``, sorted, if given): its graph."""
         with self._name_scope():  # sublayers built here: my_model/dense/kernel, as Keras
             try:
-                inputs, outputs = tracing.trace(self, shapes)
+                inputs, outputs = tracing.trace(self, shapes, keys)
             except NotImplementedError as error:
                 if not isinstance(error.__cause__, TypeError) or "has no values" not in str(
                         error.__cause__):
@@ -306,8 +307,10 @@ class Model(Layer):
                 isinstance(inputs, (list, tuple)) and any(isinstance(t, KerasTensor)
                                                          for t in inputs)):
             if self._graph is None and self._subclassed:
-                arrays = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-                self._trace([(None,) + np.shape(a)[1:] for a in arrays])
+                keys = sorted(inputs) if isinstance(inputs, dict) else None
+                arrays = ([inputs[k] for k in keys] if keys else
+                          inputs if isinstance(inputs, (list, tuple)) else [inputs])
+                self._trace([(None,) + np.shape(a)[1:] for a in arrays], keys)
             xs = checks.prepare_inputs(self, inputs)
             floatx = backend.floatx()
             arrays = [np.asarray(a, dtype=floatx) for a in xs]

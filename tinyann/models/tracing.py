@@ -32,9 +32,10 @@ def input_shapes(input_shape) -> list[tuple]:
     return [tuple(input_shape)]
 
 
-def trace(model, shapes):
+def trace(model, shapes, keys=None):
     """Runs ``model.call`` (a model's or a composite layer's) on symbolic inputs of
-    ``shapes`` (batch axis included).
+    ``shapes`` (batch axis included); with ``keys`` (sorted, one per shape) ``call``
+    gets them as a dict keyed so, as a model called on a dict of arrays.
 
     Returns:
         ``(inputs, outputs)``: the input tensors (a tensor, or a list for several
@@ -46,6 +47,8 @@ def trace(model, shapes):
     for training in ((True, False) if takes_training else (None,)):
         tensors = [Input(batch_shape=(None,) + tuple(s)[1:]) for s in shapes]
         inputs = tensors[0] if len(tensors) == 1 else tensors
+        if keys is not None:
+            inputs = dict(zip(keys, tensors))
         kwargs = {} if training is None else {"training": training}
         try:
             outputs = model.call(inputs, **kwargs)

@@ -81,7 +81,9 @@ def _write(f, model, entry, compile_config, include_optimizer) -> None:
         training = {k: v for k, v in compile_config.items() if k != "optimizer"}
         # Keras 3's legacy loader cannot read the aliases 'mse' and 'mae' (it fails
         # on its own files): write the full names, which mean the same
-        training["loss"] = _ALIASES.get(training.get("loss"), training.get("loss"))
+        loss = training.get("loss")
+        if isinstance(loss, str):  # (a loss object's config is a dict, kept as it is)
+            training["loss"] = _ALIASES.get(loss, loss)
         if training.get("metrics"):
             training["metrics"] = [_ALIASES.get(m, m) if isinstance(m, str) else m
                                    for m in training["metrics"]]

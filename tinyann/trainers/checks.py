@@ -22,12 +22,18 @@ def check_verbose(verbose):
     return int(verbose)
 
 
-def ensure_built(model, xs):
+def ensure_built(model, xs, keys=None):
     """Builds a Sequential without an input shape, or a subclassed model, from the
-    first data it sees."""
+    first data it sees (``keys``: the sorted keys of a dict of inputs, which a
+    subclassed model's ``call`` then gets as a dict)."""
     if model._graph is None:
         if getattr(model, "_subclassed", False):
-            model.build([(None,) + a.shape[1:] for a in xs])
+            shapes = [(None,) + a.shape[1:] for a in xs]
+            if keys is not None:
+                model._trace(shapes, keys)
+                model.built = True
+            else:
+                model.build(shapes)
             return
         if not hasattr(model, "_build_from_shape"):
             raise ValueError(f"The model '{model.name}' has no layers graph to run.")
@@ -60,8 +66,21 @@ def check_input_shapes(model, shapes):
     return [slot_shapes[i] for i in graph.output_slots]
 
 
+def input_names(model):
+    """The names a dict of inputs is keyed by, in the graph's input order: the keys
+    of a model made on a dict of inputs, else its ``Input`` layers' names (None
+    while the model has no graph)."""
+    graph = model._graph
+    if graph is None:
+        return None
+    struct = getattr(model, "_inputs_struct", None)
+    if isinstance(struct, dict) and len(struct) == len(graph.inputs):
+        return sorted(struct)  # the graph's inputs are the dict's in sorted key order
+    return [t.node.layer.name if t.node is not None else t.name for t in graph.inputs]
+
+
 def prepare_inputs(model, x, what="x"):
-    xs = as_input_arrays(x, what)
+    xs = as_input_arrays(x, what, input_names(model))
     ensure_built(model, xs)
     check_input_shapes(model, [a.shape for a in xs])
     return xs

@@ -118,15 +118,7 @@ def check_batch(model, state, xs, y):
         raise ValueError("Training needs targets: the data yielded batches without `y`.")
     ensure_built(model, xs)
     check_input_shapes(model, [a.shape for a in xs])
-    check_single_output(model, "a dataset or generator")
     y = prepare_targets(model, y)
     state.build(model, y)
     return y
 
-
-def check_single_output(model, what):
-    if model._graph is not None and len(model._graph.outputs) > 1:
-        raise NotImplementedError(
-            f"Models with several outputs take their data as arrays in tinyann "
-            f"(x, [y1, y2] or a dict of targets): {what} is not supported for them yet."
-        )

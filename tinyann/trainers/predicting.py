@@ -16,7 +16,13 @@ from tinyann import backend
 from tinyann.callbacks.progbar_logger import ProgbarLogger
 from tinyann.trainers import data_adapters as data_module
 from tinyann.trainers import half_batches
-from tinyann.trainers.checks import check_input_shapes, check_verbose, ensure_built, prepare_inputs
+from tinyann.trainers.checks import (
+    check_input_shapes,
+    check_verbose,
+    ensure_built,
+    input_names,
+    prepare_inputs,
+)
 from tinyann.trainers.data_adapters import probe_finite, raise_if_nonfinite
 from tinyann.trainers.evaluating import chunk_size
 from tinyann.trainers.trainer import make_callbacks
@@ -38,7 +44,7 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
         outs = [np.ascontiguousarray(o) for o in outs]
         return as_structure(model, outs)
     num_steps = math.ceil(n / batch_size)
-    cbl, _ = make_callbacks(model, callbacks, verbose, steps=num_steps)
+    cbl, _ = make_callbacks(model, callbacks, verbose, epochs=1, steps=num_steps)
     if half_batches.applies(model, min(n, batch_size)):
         with half_batches.blas_one_thread(True):
             outs = _predict_arrays(model, xs, n, batch_size, cbl,
@@ -57,8 +63,10 @@ def _predict_arrays(model, xs, n, batch_size, cbl, forward):
     if n <= batch_size:
         outs = forward([np.asarray(a, dtype=floatx) for a in xs], False)
         outs = [np.ascontiguousarray(o, dtype=floatx) for o in outs]
+        if cbl.wants("on_predict_batch_begin"):
+            cbl.on_predict_batch_begin(0, None)
         if cbl.wants("on_predict_batch_end"):
-            cbl.on_predict_batch_end(0, {"outputs": outs})
+            cbl.on_predict_batch_end(0, {"outputs": as_structure(model, outs)})
     else:
         per_batch = any(not isinstance(c, ProgbarLogger) for c in cbl._batch[
             "on_predict_batch_end"]) or cbl.wants("on_predict_batch_begin")
@@ -79,22 +87,24 @@ def _predict_arrays(model, xs, n, batch_size, cbl, forward):
                 o[start:start + chunk] = p
             step += math.ceil(len(part[0]) / batch_size)
             if cbl.wants("on_predict_batch_end"):
-                cbl.on_predict_batch_end(step - 1, {"outputs": part})
+                cbl.on_predict_batch_end(step - 1, {"outputs": as_structure(model, part)})
     cbl.on_predict_end(None)
     return outs
 
 
 def _predict_iterable(model, x, batch_size, verbose, steps, callbacks):
-    source = data_module.IterableData(x, steps)
-    cbl, _ = make_callbacks(model, callbacks, verbose, steps=source.num_steps())
+    source = data_module.IterableData(x, steps, input_names=lambda: input_names(model))
+    cbl, _ = make_callbacks(model, callbacks, verbose, epochs=1, steps=source.num_steps())
     cbl.on_predict_begin(None)
     parts = []
     for step, (xs, _, _) in enumerate(source.batches()):
+        if cbl.wants("on_predict_batch_begin"):
+            cbl.on_predict_batch_begin(step, None)
         ensure_built(model, xs)
         check_input_shapes(model, [a.shape for a in xs])
         parts.append(model._graph.forward(xs, False))
         if cbl.wants("on_predict_batch_end"):
-            cbl.on_predict_batch_end(step, {"outputs": parts[-1]})
+            cbl.on_predict_batch_end(step, {"outputs": as_structure(model, parts[-1])})
     cbl.on_predict_end(None)
     if not parts:
         raise ValueError("`predict()` received a dataset that yielded no batches.")

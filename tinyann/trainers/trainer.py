@@ -25,11 +25,12 @@ from tinyann.trainers import half_batches
 from tinyann.trainers.checks import (
     check_verbose,
     ensure_built,
+    input_names,
     prepare_inputs,
     prepare_targets,
     require_compiled,
 )
-from tinyann.trainers.epoch_loop import check_single_output, train_epoch
+from tinyann.trainers.epoch_loop import train_epoch
 from tinyann.trainers.evaluating import run_test_loop
 from tinyann.trainers.logs import model_logs, reset_metrics, values_in_order
 from tinyann.trainers.outputs import Targets, split_per_output
@@ -64,8 +65,8 @@ def _make_data(model, state, x, y, sample_weight, class_weight, steps, what):
                 "`sample_weight` is not supported when `x` is a dataset or generator: "
                 "yield (x, y, sample_weight) batches instead."
             )
-        check_single_output(model, "a dataset or generator")
-        return adapters.IterableData(x, steps, class_weight=class_weight)
+        return adapters.IterableData(x, steps, class_weight=class_weight,
+                                     input_names=lambda: input_names(model))
     if y is None:
         raise ValueError(f"`{what}()` needs targets: received x but y=None.")
     if sample_weight is not None and class_weight is not None:
@@ -116,7 +117,8 @@ def _start(model, x, what):
         raise ValueError(f"`{what}()` needs {'training ' if what == 'fit' else ''}data: "
                          "received x=None.")
     if model._graph is None and not adapters.is_iterable_data(x):
-        ensure_built(model, adapters.as_input_arrays(x))
+        ensure_built(model, adapters.as_input_arrays(x),
+                     sorted(x) if isinstance(x, dict) else None)
     return require_compiled(model, what)
 
 
@@ -175,7 +177,7 @@ def fit(model, *, x, y, batch_size, epochs, verbose, callbacks, validation_split
     model.stop_training = False
     val_batch_size = adapters.check_batch_size(validation_batch_size, batch_size)
     model._initial_epoch = None
-    cbl.on_train_begin(None)
+    cbl.on_train_begin({})
     # BackupAndRestore sets the epoch to resume from in on_train_begin, as in Keras
     initial_epoch = model._initial_epoch or initial_epoch
     model._initial_epoch = None
@@ -198,7 +200,7 @@ def _fit_epochs(model, state, data, val, batch_size, val_batch_size, epochs, ini
     warned_nan = False
     for epoch in range(initial_epoch, epochs):
         reset_metrics(model)
-        cbl.on_epoch_begin(epoch, None)
+        cbl.on_epoch_begin(epoch, {})
         steps_run = train_epoch(model, state, data, batch_size, shuffle, cbl, steps_per_epoch)
         if steps_run == 0:
             warnings.warn(
@@ -210,7 +212,7 @@ def _fit_epochs(model, state, data, val, batch_size, val_batch_size, epochs, ini
         # a user's train_step: its last logs, as Keras (else the metrics' results)
         logs = model.__dict__.pop("_user_step_logs", None) or model_logs(model)
         if val is not None and _should_validate(epoch, validation_freq):
-            cbl.on_test_begin(None)
+            cbl.on_test_begin({})
             run_test_loop(model, state, val, val_batch_size, cbl)
             val_logs = model.__dict__.pop("_user_step_logs", None) or model_logs(model)
             cbl.on_test_end(val_logs)
@@ -254,8 +256,8 @@ def _check_validation_freq(freq):
 
 def _validation_source(model, state, validation_data, validation_steps):
     if adapters.is_iterable_data(validation_data):
-        check_single_output(model, "validation data from a dataset or generator")
-        return adapters.IterableData(validation_data, validation_steps)
+        return adapters.IterableData(validation_data, validation_steps,
+                                     input_names=lambda: input_names(model))
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise ValueError(
             "`validation_data` must be a tuple (x_val, y_val) or (x_val, y_val, "
@@ -277,8 +279,8 @@ def evaluate(model, *, x, y, batch_size, verbose, sample_weight, steps, callback
     state = _start(model, x, "evaluate")
     data = _make_data(model, state, x, y, sample_weight, None, steps, "evaluate")
     num_steps = steps or data.num_steps(batch_size)
-    cbl, _ = make_callbacks(model, callbacks, verbose, steps=num_steps, test_steps=num_steps)
-    cbl.on_test_begin(None)
+    cbl, _ = make_callbacks(model, callbacks, verbose, epochs=1, steps=num_steps)
+    cbl.on_test_begin({})
     run_test_loop(model, state, data, batch_size, cbl)
     logs = model.__dict__.pop("_user_step_logs", None) or model_logs(model)
     cbl.on_test_end(logs)

@@ -15,11 +15,12 @@ from tinyann.trainers.data_adapters.inputs import (
     check_batch_size,
     check_lengths,
     class_weight_to_sample_weights,
+    flatten_inputs,
     is_iterable_data,
 )
 from tinyann.trainers.data_adapters.iterables import IterableData, unpack_batch
 
 __all__ = ["ArrayData", "IterableData", "as_float_chunk", "as_input_arrays",
            "as_target_array", "check_batch_size", "check_lengths",
-           "class_weight_to_sample_weights", "is_iterable_data", "probe_finite",
+           "class_weight_to_sample_weights", "flatten_inputs", "is_iterable_data", "probe_finite",
            "raise_if_nonfinite", "scratch", "unpack_batch"]

@@ -12,11 +12,34 @@ def _name(i, n):
     return "x" if n == 1 else f"x[{i}]"
 
 
-def as_input_arrays(x, what="x") -> list[np.ndarray]:
-    """``x`` as a list of C-contiguous float arrays with at least one axis."""
-    items = list(x) if isinstance(x, (list, tuple)) else [x]
+def flatten_inputs(x, names=None) -> list:
+    """``x`` (an array, a list / tuple of arrays, or a dict keyed by input name) as a
+    list in the model's input order.
+
+    Args:
+        x: the inputs as the user gave them.
+        names: the model's input names in its input order (None: not known yet, a
+            dict is then read in sorted key order, as Keras flattens dicts).
+    """
     if isinstance(x, dict):
-        raise ValueError("Dict inputs are not supported by tinyann yet; pass arrays or a list.")
+        if names is None:
+            return [x[k] for k in sorted(x)]
+        missing = [n for n in names if n not in x]
+        if missing:
+            raise ValueError(
+                f'Missing data for input "{missing[0]}". You passed a data dictionary '
+                f"with keys {list(x)}. Expected the following keys: {list(names)}"
+            )
+        return [x[n] for n in names]
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    return [x]
+
+
+def as_input_arrays(x, what="x", names=None) -> list[np.ndarray]:
+    """``x`` as a list of arrays with at least one axis, in the model's input order
+    (``names``, see ``flatten_inputs``)."""
+    items = flatten_inputs(x, names)
     out = []
     for i, item in enumerate(items):
         if item is None:
@@ -106,7 +129,7 @@ def class_weight_to_sample_weights(class_weight, y) -> np.ndarray:
 
 def is_iterable_data(x) -> bool:
     """Whether ``x`` is a source of batches rather than an array or list of arrays."""
-    if isinstance(x, (np.ndarray, list, tuple)) or x is None:
+    if isinstance(x, (np.ndarray, list, tuple, dict)) or x is None:
         return False
     if hasattr(x, "__array__") or np.isscalar(x):
         return False

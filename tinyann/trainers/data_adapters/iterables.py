@@ -30,7 +30,7 @@ class IterableData:
 
     num_samples = None  # unknown until read
 
-    def __init__(self, source, steps=None, class_weight=None):
+    def __init__(self, source, steps=None, class_weight=None, input_names=None):
         _check_steps(steps)
         if class_weight is not None and not _is_sequence(source):
             raise ValueError(
@@ -38,6 +38,8 @@ class IterableData:
                 f"Received: class_weight={class_weight}"
             )
         self.source, self.steps, self.class_weight = source, steps, class_weight
+        # a callable giving the model's input names once it is built (dict batches)
+        self.input_names = input_names or (lambda: None)
         self._iterator = None
 
     @staticmethod
@@ -84,7 +86,7 @@ class IterableData:
                 # fit() warns and stops when an epoch gets no batch at all
                 self._iterator = None
                 break
-            xs, y, w = unpack_batch(item)
+            xs, y, w = unpack_batch(item, self.input_names())
             if self.class_weight is not None and y is not None:
                 if w is not None:
                     raise ValueError(
@@ -126,7 +128,7 @@ def _sequence_length(source):
     return len(source)
 
 
-def unpack_batch(item):
+def unpack_batch(item, input_names=None):
     """``x`` / ``(x,)`` / ``(x, y)`` / ``(x, y, w)`` -> ``(xs, y, w)`` checked arrays."""
     if isinstance(item, tuple):
         if not 1 <= len(item) <= 3:
@@ -140,10 +142,28 @@ def unpack_batch(item):
     # float32 as ArrayData gives: the layers' preallocated buffers reject float64
     # (tf.data pipelines yield float64 batches after `x / 255.0`)
     floatx = np.dtype(backend.floatx())
-    xs = [a if a.dtype == floatx else a.astype(floatx) for a in as_input_arrays(x)]
-    y = None if y is None else as_target_array(y)
-    w = None if w is None else np.asarray(w, dtype=floatx)
-    check_lengths(xs, y, w)
+    xs = [a if a.dtype == floatx else a.astype(floatx)
+          for a in as_input_arrays(x, names=input_names)]
+    # several outputs' targets stay a list / dict: prepare_targets splits them
+    y = None if y is None else _per_output(y, as_target_array)
+    w = None if w is None else _per_output(w, lambda a: np.asarray(a, dtype=floatx))
+    check_lengths(xs, _first(y), _first(w))
     return xs, y, w
 
 
+
+
+def _first(value):
+    """One array of ``value`` (targets or weights, perhaps one per output) for the
+    length check."""
+    while isinstance(value, (list, tuple, dict)) and len(value):
+        value = next(iter(value.values())) if isinstance(value, dict) else value[0]
+    return None if value is None else np.asarray(value)
+
+
+def _per_output(value, convert):
+    if isinstance(value, dict):
+        return {k: convert(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [convert(v) for v in value]
+    return convert(value)
