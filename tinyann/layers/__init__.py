@@ -1,6 +1,7 @@
 """Layers with Keras's names and arguments."""
 
 from tinyann.layers import _registry
+from tinyann.layers.activations import LeakyReLU, ReLU, Softmax
 from tinyann.layers.convolutional import Conv2D
 from tinyann.layers.core import Activation, Dense
 from tinyann.layers.input_layer import Input, InputLayer
@@ -28,6 +29,7 @@ from tinyann.layers.pooling import (
     GlobalMaxPooling2D,
     MaxPooling2D,
 )
+from tinyann.layers.preprocessing import CenterCrop, Rescaling
 from tinyann.layers.regularization import Dropout
 from tinyann.layers.reshaping import Flatten, Reshape
 
@@ -38,6 +40,7 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Re
            "GlobalMaxPool2D", "BatchNormalization", "Add", "Subtract", "Multiply", "Average",
            "Maximum", "Minimum", "Concatenate", "add", "subtract", "multiply", "average",
            "maximum", "minimum", "concatenate"]
+__all__ += ["Softmax", "ReLU", "LeakyReLU", "Rescaling", "CenterCrop"]
 
 # Keras's aliases
 Convolution2D = Conv2D
