@@ -53,6 +53,8 @@ OPS = (
     # optimizer updates, in place on the weights and slots; how many weights at a time
     "update_block", "weight_decay_update", "sgd_update", "rmsprop_update", "adam_update",
     "adamax_update", "adagrad_update", "adadelta_update",
+    # image resizing (half-pixel centers) and its gradient
+    "resize_forward", "resize_backward",
 )
 
 # name -> (module, the set it takes missing ops from)

@@ -29,7 +29,7 @@ from tinyann.layers.pooling import (
     GlobalMaxPooling2D,
     MaxPooling2D,
 )
-from tinyann.layers.preprocessing import CenterCrop, Rescaling
+from tinyann.layers.preprocessing import CenterCrop, Rescaling, Resizing
 from tinyann.layers.regularization import Dropout
 from tinyann.layers.reshaping import Flatten, Reshape
 
@@ -41,6 +41,7 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Re
            "Maximum", "Minimum", "Concatenate", "add", "subtract", "multiply", "average",
            "maximum", "minimum", "concatenate"]
 __all__ += ["Softmax", "ReLU", "LeakyReLU", "Rescaling", "CenterCrop"]
+__all__ += ["Resizing"]
 
 # Keras's aliases
 Convolution2D = Conv2D

@@ -35,6 +35,16 @@ CASES = {
     "rescaling": (keras.layers.Rescaling, {"scale": 1 / 255.0}, "image"),
     "rescaling_offset": (keras.layers.Rescaling, {"scale": 1 / 127.5, "offset": -1.0}, "image"),
     "center_crop": (keras.layers.CenterCrop, {"height": 4, "width": 3}, "image"),
+    "resize_up_bilinear": (keras.layers.Resizing, {"height": 11, "width": 13}, "image"),
+    "resize_down_bilinear": (keras.layers.Resizing, {"height": 3, "width": 5}, "image"),
+    "resize_up_nearest": (keras.layers.Resizing, {"height": 11, "width": 13,
+                                                  "interpolation": "nearest"}, "image"),
+    "resize_down_nearest": (keras.layers.Resizing, {"height": 3, "width": 5,
+                                                    "interpolation": "nearest"}, "image"),
+    "resize_crop_wide": (keras.layers.Resizing, {"height": 4, "width": 8,
+                                                 "crop_to_aspect_ratio": True}, "image"),
+    "resize_crop_tall": (keras.layers.Resizing, {"height": 9, "width": 4,
+                                                 "crop_to_aspect_ratio": True}, "image"),
     "center_crop_odd": (keras.layers.CenterCrop, {"height": 3, "width": 6}, "image"),
 }
 
