@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from tinyann.backend import set_random_seed
+from tinyann.utils.image_dataset import image_dataset_from_directory
 from tinyann.utils.plot_model import plot_model
 from tinyann.utils.progbar import Progbar
 from tinyann.utils.py_dataset import PyDataset, Sequence
 
 __all__ = ["set_random_seed", "to_categorical", "normalize", "Progbar", "PyDataset",
            "Sequence", "plot_model"]
+__all__ += ["image_dataset_from_directory"]
 
 
 def to_categorical(x, num_classes=None) -> np.ndarray:
