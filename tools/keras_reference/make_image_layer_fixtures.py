@@ -45,6 +45,11 @@ CASES = {
                                                  "crop_to_aspect_ratio": True}, "image"),
     "resize_crop_tall": (keras.layers.Resizing, {"height": 9, "width": 4,
                                                  "crop_to_aspect_ratio": True}, "image"),
+    "random_flip": (keras.layers.RandomFlip, {}, "image"),
+    "random_flip_seeded": (keras.layers.RandomFlip, {"mode": "horizontal", "seed": 3}, "image"),
+    "random_contrast": (keras.layers.RandomContrast, {"factor": 0.2}, "image"),
+    "random_contrast_range": (keras.layers.RandomContrast, {"factor": (0.1, 0.5), "seed": 2,
+                                                            "value_range": (0, 1)}, "image"),
     "center_crop_odd": (keras.layers.CenterCrop, {"height": 3, "width": 6}, "image"),
 }
 
@@ -53,6 +58,9 @@ BAD = {
     "relu_negative_slope": (keras.layers.ReLU, {"negative_slope": -0.5}),
     "relu_threshold": (keras.layers.ReLU, {"threshold": -2.0}),
     "leaky_relu_negative": (keras.layers.LeakyReLU, {"negative_slope": -0.1}),
+    "random_contrast_big": (keras.layers.RandomContrast, {"factor": 1.5}),
+    "random_contrast_three": (keras.layers.RandomContrast, {"factor": (0.1, 0.2, 0.3)}),
+    "random_contrast_string": (keras.layers.RandomContrast, {"factor": "0.1"}),
 }
 
 
@@ -76,6 +84,9 @@ def main():
         except Exception as e:  # noqa: BLE001 - the type is the fact recorded
             facts["errors"][name] = {"class_name": cls.__name__, "kwargs": kwargs,
                                      "type": type(e).__name__, "message": str(e)}
+    # the random layers in training mode with nothing left to chance
+    contrast = keras.layers.RandomContrast(0.0)
+    arrays["random_contrast_zero_training"] = np.asarray(contrast(image, training=True))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         layer = keras.layers.LeakyReLU(alpha=0.2)

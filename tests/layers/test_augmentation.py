@@ -1,0 +1,143 @@
+"""RandomFlip and RandomContrast: training-only, seeded, what they do to images
+(TensorFlow's random streams cannot be matched, so properties are tested), gradients."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinyann as keras
+from tinyann import layers
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "keras"
+
+
+def _images(n=64, rows=5, cols=6, seed=0):
+    return np.random.default_rng(seed).uniform(0, 255, size=(n, rows, cols, 3)).astype("float32")
+
+
+@pytest.mark.parametrize("mode", ["horizontal", "vertical", "horizontal_and_vertical"])
+def test_flips_are_flips_about_half_the_time(mode):
+    x = _images(400)
+    y = layers.RandomFlip(mode, seed=1)(x)  # a direct call trains, as in Keras
+    kinds = []
+    for a, b in zip(x, y):
+        options = {"none": a, "horizontal": a[:, ::-1], "vertical": a[::-1],
+                   "both": a[::-1, ::-1]}
+        found = [k for k, v in options.items() if np.array_equal(v, b)]
+        assert len(found) == 1
+        kinds.append(found[0])
+    allowed = {"horizontal": {"none", "horizontal"}, "vertical": {"none", "vertical"},
+               "horizontal_and_vertical": {"none", "horizontal", "vertical", "both"}}[mode]
+    assert set(kinds) == allowed
+    # each flip with probability 1/2: 400 draws keep every share within 4 sigma
+    share = sum(k != "none" for k in kinds) / len(kinds)
+    expected = 0.75 if mode == "horizontal_and_vertical" else 0.5
+    assert abs(share - expected) < 4 * np.sqrt(expected * (1 - expected) / len(kinds))
+
+
+@pytest.mark.parametrize("make", [lambda: layers.RandomFlip(seed=2),
+                                  lambda: layers.RandomContrast(0.5, seed=2)])
+def test_identity_at_inference_and_in_predict(make):
+    x = _images(8)
+    layer = make()
+    np.testing.assert_array_equal(layer(x, training=False), x)
+    model = keras.Sequential([keras.Input((5, 6, 3)), layer])
+    np.testing.assert_array_equal(model.predict(x, verbose=0), x)
+    assert not np.array_equal(layer(x, training=True), x)
+
+
+def test_seeds_reproduce():
+    x = _images(16)
+    a = layers.RandomFlip(seed=5)(x)
+    b = layers.RandomFlip(seed=5)(x)
+    np.testing.assert_array_equal(a, b)
+    keras.utils.set_random_seed(11)
+    c = layers.RandomContrast(0.4)(x)
+    keras.utils.set_random_seed(11)
+    d = layers.RandomContrast(0.4)(x)
+    np.testing.assert_array_equal(c, d)
+
+
+def test_contrast_scales_distance_to_the_mean_within_the_range():
+    x = _images(200, seed=3)
+    y = layers.RandomContrast((0.1, 0.3), seed=4, value_range=(-1e6, 1e6))(x)
+    x, y = x.astype("float64"), y.astype("float64")
+    mean = x.mean(axis=(1, 2), keepdims=True)
+    # one factor per image, shared by its channels and pixels: least squares, then the fit
+    d = x - mean
+    factor = (np.sum((y - mean) * d, axis=(1, 2, 3)) / np.sum(d * d, axis=(1, 2, 3)))
+    np.testing.assert_allclose(y, mean + factor[:, None, None, None] * d, atol=1e-3)
+    per_image = factor[:, None]
+    assert per_image.min() >= 0.9 - 1e-4 and per_image.max() <= 1.3 + 1e-4
+    assert per_image[:, 0].max() - per_image[:, 0].min() > 0.2  # spread over the range
+
+
+def test_contrast_clips_to_value_range_and_factor_zero_is_keras_identity():
+    with np.load(FIXTURES / "image_layers.npz", allow_pickle=False) as data:
+        image, expected = data["image"], data["random_contrast_zero_training"]
+    np.testing.assert_allclose(layers.RandomContrast(0.0)(image), expected, rtol=1e-6)
+    y = layers.RandomContrast((1.0, 1.0), seed=0)(_images(20))
+    assert y.min() >= 0 and y.max() <= 255
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="unknown mode argument 'diagonal'"):
+        layers.RandomFlip("diagonal")
+    with pytest.raises(ValueError, match="rank 3 or 4"):
+        layers.RandomFlip()(np.zeros((4, 4)))
+    # RandomContrast's factor errors: test_activation_layers.py, against Keras's messages
+
+
+@pytest.mark.parametrize("make", [lambda: layers.RandomFlip(seed=3),
+                                  lambda: layers.RandomContrast((0.2, 0.6), seed=3,
+                                                                value_range=(-1e3, 1e3))])
+def test_gradients(gradcheck, helpers, make):
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(4, 3, 5, 2))
+
+    class Replay:
+        """The layer with its generator reset before each call: the same draw, so the
+        numerical derivative sees the same function."""
+
+        def __init__(self, layer):
+            self.layer, self.trainable_weights = layer, []
+
+        def __call__(self, inputs, training=True):
+            self.layer._rng = np.random.default_rng(3)
+            return self.layer(inputs, training=training)
+
+        def backward(self, g):
+            return self.layer.backward(g)
+
+    helpers.check_layer(gradcheck, Replay(make()), x, rng)
+
+
+def test_single_image_and_saving(tmp_path):
+    image = _images(1)[0]
+    flipped = layers.RandomFlip("horizontal", seed=0)
+    outs = {flipped(image).tobytes() for _ in range(20)}
+    assert outs == {image.tobytes(), image[:, ::-1].copy().tobytes()}
+    model = keras.Sequential([keras.Input((5, 6, 3)), layers.RandomFlip("vertical", seed=4),
+                              layers.RandomContrast((0.1, 0.2), seed=9), layers.Flatten(),
+                              layers.Dense(2)])
+    for suffix in (".keras", ".h5"):
+        model.save(tmp_path / f"m{suffix}")
+        loaded = keras.models.load_model(tmp_path / f"m{suffix}")
+        for a, b in zip(loaded.layers, model.layers):
+            assert a.get_config() == b.get_config()
+        x = _images(3)
+        np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                                   rtol=1e-6)
+
+
+def test_fit_runs_the_augmentation():
+    x = _images(32) / 255
+    y = (x.mean(axis=(1, 2, 3)) > 0.5).astype("int64")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((5, 6, 3)), layers.RandomFlip(),
+                              layers.RandomContrast(0.2, value_range=(0, 1)), layers.Flatten(),
+                              layers.Dense(2, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    history = model.fit(x, y, epochs=3, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))

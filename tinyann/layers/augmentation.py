@@ -1,0 +1,160 @@
+"""Random image augmentation: RandomFlip and RandomContrast.
+
+Active in training only (``fit``, or a direct call, which Keras runs in training
+mode); the identity in ``predict``/``evaluate`` and with ``training=False``.
+Seeded by ``seed=`` (a generator of the layer's own) or else by
+``keras.utils.set_random_seed`` (tinyann's global generator).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyann import backend
+from tinyann.layers.keras_tensor import is_symbolic
+from tinyann.layers.layer import Layer
+from tinyann.layers.preprocessing import _check_channels_last
+
+HORIZONTAL, VERTICAL = "horizontal", "vertical"
+HORIZONTAL_AND_VERTICAL = "horizontal_and_vertical"
+
+
+class _RandomLayer(Layer):
+    """Shared by the random layers: Keras's training default, the generator."""
+
+    def __init__(self, seed=None, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.data_format = _check_channels_last(data_format)
+        self._rng = None if seed is None else np.random.default_rng(seed)
+
+    def __call__(self, inputs, training=None, **kwargs):
+        # called directly on images, Keras's augmentation layers default to training
+        if training is None and not is_symbolic(inputs):
+            training = True
+        return super().__call__(inputs, training=training, **kwargs)
+
+    def _check_input(self, shape):
+        if len(shape) not in (3, 4):
+            raise ValueError("Expected the input image to be rank 3 or 4. Received "
+                             f"inputs.shape={tuple(shape)}")
+
+    def _generator(self):
+        return self._rng if self._rng is not None else backend.rng()
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(seed=self.seed, data_format=self.data_format)
+        return config
+
+
+class RandomFlip(_RandomLayer):
+    """Flips each image left-right and/or upside down, each with probability 1/2.
+
+    Args:
+        mode: ``'horizontal'``, ``'vertical'`` or ``'horizontal_and_vertical'``.
+        seed: integer seed of the layer's own generator.
+    """
+
+    def __init__(self, mode=HORIZONTAL_AND_VERTICAL, seed=None, data_format=None, **kwargs):
+        if mode not in (HORIZONTAL, VERTICAL, HORIZONTAL_AND_VERTICAL):
+            raise ValueError(f"RandomFlip layer {kwargs.get('name', '')!s} received an unknown "
+                             f"mode argument {mode!r}. Expected one of {HORIZONTAL!r}, "
+                             f"{VERTICAL!r}, {HORIZONTAL_AND_VERTICAL!r}.")
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        self.mode = mode
+        self._flips = None
+
+    def _flip(self, x, flips):
+        rows, cols = flips
+        x = x.copy()
+        x[cols] = x[cols][:, :, ::-1]
+        x[rows] = x[rows][:, ::-1]
+        return x
+
+    def call(self, inputs, training=False):
+        if not training:
+            self._flips = None
+            return inputs
+        x = inputs if inputs.ndim == 4 else inputs[None]
+        rng = self._generator()
+        n = x.shape[0]
+        cols = rng.random(n) < 0.5 if self.mode != VERTICAL else np.zeros(n, bool)
+        rows = rng.random(n) < 0.5 if self.mode != HORIZONTAL else np.zeros(n, bool)
+        self._flips = (rows, cols)
+        y = self._flip(x, self._flips)
+        return y if inputs.ndim == 4 else y[0]
+
+    def backward(self, grad_output):
+        if self._flips is None:
+            return grad_output
+        g = grad_output if grad_output.ndim == 4 else grad_output[None]
+        # a flip is its own inverse, and so its own transpose
+        dx = self._flip(g, self._flips)
+        return dx if grad_output.ndim == 4 else dx[0]
+
+    def get_config(self):
+        config = super().get_config()
+        config["mode"] = self.mode
+        return config
+
+
+class RandomContrast(_RandomLayer):
+    """Scales each image's distance to its mean (per channel) by a random factor in
+    ``[1 - lower, 1 + upper]``, then clips to ``value_range``.
+
+    Args:
+        factor: a number in [0, 1] (``lower = 0``, ``upper = factor``, as Keras 3) or a
+            pair ``(lower, upper)``.
+        value_range: the images' range, e.g. ``(0, 255)``.
+        seed: integer seed of the layer's own generator.
+    """
+
+    def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        message = ("The `factor` argument should be a number (or a list of two numbers) in "
+                   f"the range [0, 1]. Received: factor={factor}")
+        if isinstance(factor, (tuple, list)):
+            if len(factor) != 2 or factor[0] > 1 or factor[1] < 0:
+                raise ValueError(message)
+            lower, upper = sorted(factor)
+        elif isinstance(factor, (int, float)) and not isinstance(factor, bool):
+            if not 0 <= factor <= 1:
+                raise ValueError(message)
+            lower, upper = max(-abs(factor), 0), abs(factor)
+        else:
+            raise ValueError(message)
+        self.factor = (lower, upper)
+        self.value_range = tuple(value_range)
+        self._scale = self._kept = None
+
+    def call(self, inputs, training=False):
+        if not training:
+            self._scale = None
+            return inputs
+        x = inputs if inputs.ndim == 4 else inputs[None]
+        lower, upper = self.factor
+        scale = self._generator().uniform(1.0 - lower, 1.0 + upper, size=(x.shape[0], 1, 1, 1))
+        scale = scale.astype(x.dtype)
+        mean = x.mean(axis=(1, 2), keepdims=True)
+        y = (x - mean) * scale + mean
+        low, high = self.value_range
+        self._scale = scale
+        self._kept = (y >= low) & (y <= high)  # the clip passes no gradient
+        y = np.clip(y, low, high).astype(x.dtype, copy=False)
+        return y if inputs.ndim == 4 else y[0]
+
+    def backward(self, grad_output):
+        if self._scale is None:
+            return grad_output
+        g = grad_output if grad_output.ndim == 4 else grad_output[None]
+        g = g * self._kept
+        # y = s * x + (1 - s) * mean(x): dx = s * g + (1 - s) * mean(g) over the image
+        dx = self._scale * g + (1 - self._scale) * g.mean(axis=(1, 2), keepdims=True)
+        dx = dx.astype(grad_output.dtype, copy=False)
+        return dx if grad_output.ndim == 4 else dx[0]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(factor=list(self.factor), value_range=list(self.value_range))
+        return config
