@@ -30,8 +30,10 @@ def _without_name(config):
 def test_output_and_config_match_keras(arrays, case):
     fact = FACTS["configs"][case]
     layer = getattr(layers, fact["class_name"])(**fact["kwargs"])
-    if case.startswith("random"):
-        # a direct call trains, so the output is random: the config is the fact here
+    factor = fact["config"].get("factor")
+    if case.startswith("random") and (factor is None or factor[0] != factor[1]):
+        # a direct call trains, so the output is random (unless the factor's range is
+        # one point): the config is the fact here
         # (tests/layers/test_augmentation.py checks what the random layers do)
         assert _without_name(layer.get_config()) == _without_name(fact["config"])
         return
@@ -40,7 +42,9 @@ def test_output_and_config_match_keras(arrays, case):
     assert y.shape == arrays[case].shape
     # resizing sums its weighted pixels in another order than TensorFlow (float32)
     rtol = 1e-5 if case.startswith("resize") else 1e-6
-    np.testing.assert_allclose(y, arrays[case], rtol=rtol, atol=1e-7)
+    # a rotation's sampling points carry float32 sin/cos rounding in TensorFlow
+    atol = 1e-3 if case.startswith("random_rotation") else 1e-7
+    np.testing.assert_allclose(y, arrays[case], rtol=rtol, atol=atol)
     assert _without_name(layer.get_config()) == _without_name(fact["config"])
     # and the config rebuilds an equal layer
     again = type(layer).from_config(layer.get_config())

@@ -1,4 +1,4 @@
-"""RandomFlip and RandomContrast: training-only, seeded, what they do to images
+"""RandomFlip, RandomContrast and RandomRotation: training-only, seeded, what they do to images
 (TensorFlow's random streams cannot be matched, so properties are tested), gradients."""
 
 from pathlib import Path
@@ -37,7 +37,8 @@ def test_flips_are_flips_about_half_the_time(mode):
 
 
 @pytest.mark.parametrize("make", [lambda: layers.RandomFlip(seed=2),
-                                  lambda: layers.RandomContrast(0.5, seed=2)])
+                                  lambda: layers.RandomContrast(0.5, seed=2),
+                                  lambda: layers.RandomRotation(0.3, seed=2)])
 def test_identity_at_inference_and_in_predict(make):
     x = _images(8)
     layer = make()
@@ -89,9 +90,15 @@ def test_bad_arguments():
     # RandomContrast's factor errors: test_activation_layers.py, against Keras's messages
 
 
-@pytest.mark.parametrize("make", [lambda: layers.RandomFlip(seed=3),
-                                  lambda: layers.RandomContrast((0.2, 0.6), seed=3,
-                                                                value_range=(-1e3, 1e3))])
+@pytest.mark.parametrize("make", [
+    lambda: layers.RandomFlip(seed=3),
+    lambda: layers.RandomContrast((0.2, 0.6), seed=3, value_range=(-1e3, 1e3)),
+    lambda: layers.RandomRotation(0.2, seed=3),
+    lambda: layers.RandomRotation(0.4, seed=3, fill_mode="constant", fill_value=2.0),
+    lambda: layers.RandomRotation(0.3, seed=3, fill_mode="wrap"),
+    lambda: layers.RandomRotation(0.3, seed=3, fill_mode="nearest", interpolation="nearest"),
+], ids=["flip", "contrast", "rotation", "rotation_constant", "rotation_wrap",
+        "rotation_nearest"])
 def test_gradients(gradcheck, helpers, make):
     rng = np.random.default_rng(6)
     x = rng.normal(size=(4, 3, 5, 2))
@@ -119,6 +126,7 @@ def test_single_image_and_saving(tmp_path):
     outs = {flipped(image).tobytes() for _ in range(20)}
     assert outs == {image.tobytes(), image[:, ::-1].copy().tobytes()}
     model = keras.Sequential([keras.Input((5, 6, 3)), layers.RandomFlip("vertical", seed=4),
+                              layers.RandomRotation(0.1, fill_mode="constant", seed=1),
                               layers.RandomContrast((0.1, 0.2), seed=9), layers.Flatten(),
                               layers.Dense(2)])
     for suffix in (".keras", ".h5"):
@@ -141,3 +149,33 @@ def test_fit_runs_the_augmentation():
     model.compile("adam", "sparse_categorical_crossentropy")
     history = model.fit(x, y, epochs=3, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
+
+
+def test_rotation_by_the_sampled_angle():
+    # a quarter turn of a square image is exact: counter-clockwise, as np.rot90
+    x = _images(3, rows=5, cols=5)
+    y = layers.RandomRotation((0.25, 0.25))(x)
+    np.testing.assert_allclose(y, np.rot90(x, k=1, axes=(1, 2)), atol=1e-3)
+    # a random angle within the range: the centre pixel stays (odd size), and the
+    # sampled angles spread over [-f, f]
+    layer = layers.RandomRotation(0.1, seed=0)
+    transforms = layer._transforms(500, 5, 5)  # rows [cos, -sin, ., sin, cos, ...]
+    angles = np.degrees(np.arctan2(transforms[:, 3], transforms[:, 0]))
+    assert angles.min() < -30 and angles.max() > 30 and np.abs(angles).max() <= 36 + 1e-6
+    np.testing.assert_allclose(layer(x)[:, 2, 2], x[:, 2, 2], rtol=1e-5)
+
+
+def test_rotation_fill_modes_differ_only_outside():
+    x = _images(1, rows=6, cols=6)
+    constant = layers.RandomRotation((0.125, 0.125), fill_mode="constant", fill_value=-7.0)(x)
+    reflect = layers.RandomRotation((0.125, 0.125))(x)
+    corners = constant[0, [0, 0, -1, -1], [0, -1, 0, -1]]
+    np.testing.assert_allclose(corners, -7.0)  # the corners read from outside
+    assert np.all(reflect[0, [0, 0, -1, -1], [0, -1, 0, -1]] >= 0)
+    np.testing.assert_allclose(constant[0, 2:4, 2:4], reflect[0, 2:4, 2:4], rtol=1e-6)
+    with pytest.raises(ValueError, match="fill_mode"):
+        layers.RandomRotation(0.1, fill_mode="mirror")
+    with pytest.raises(ValueError, match="interpolation"):
+        layers.RandomRotation(0.1, interpolation="bicubic")
+    with pytest.raises(ValueError, match=r"range \[-1, 1\]"):
+        layers.RandomRotation(1.5)

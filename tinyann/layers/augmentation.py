@@ -1,4 +1,4 @@
-"""Random image augmentation: RandomFlip and RandomContrast.
+"""Random image augmentation: RandomFlip, RandomContrast and RandomRotation.
 
 Active in training only (``fit``, or a direct call, which Keras runs in training
 mode); the identity in ``predict``/``evaluate`` and with ``training=False``.
@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyann import backend
+from tinyann import backend, kernels
 from tinyann.layers.keras_tensor import is_symbolic
 from tinyann.layers.layer import Layer
 from tinyann.layers.preprocessing import _check_channels_last
 
 HORIZONTAL, VERTICAL = "horizontal", "vertical"
 HORIZONTAL_AND_VERTICAL = "horizontal_and_vertical"
+FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 
 
 class _RandomLayer(Layer):
@@ -157,4 +158,86 @@ class RandomContrast(_RandomLayer):
     def get_config(self):
         config = super().get_config()
         config.update(factor=list(self.factor), value_range=list(self.value_range))
+        return config
+
+
+def _symmetric_factor(factor, bounds=(-1, 1)):
+    """Keras's factor rule: a number ``f`` means ``(-|f|, |f|)``; a pair is sorted."""
+    message = ("The `factor` argument should be a number (or a list of two numbers) in the "
+               f"range [{bounds[0]}, {bounds[1]}]. Received: factor={factor}")
+    if isinstance(factor, (tuple, list)):
+        if len(factor) != 2 or factor[0] > bounds[1] or factor[1] < bounds[0]:
+            raise ValueError(message)
+        return tuple(sorted(factor))
+    if isinstance(factor, (int, float)) and not isinstance(factor, bool):
+        if not bounds[0] <= factor <= bounds[1]:
+            raise ValueError(message)
+        return (max(-abs(factor), bounds[0]), abs(factor))
+    raise ValueError(message)
+
+
+def _check_fill(fill_mode, interpolation):
+    if fill_mode not in FILL_MODES:
+        raise ValueError(f"Unknown `fill_mode` {fill_mode}. Expected of one "
+                         f"{FILL_MODES}.")
+    if interpolation not in ("bilinear", "nearest"):
+        raise ValueError(f"Unknown `interpolation` {interpolation}. Expected of one "
+                         "('bilinear', 'nearest').")
+
+
+class RandomRotation(_RandomLayer):
+    """Rotates each image about its centre by a random angle, a fraction of a full turn
+    drawn from ``factor`` (positive: counter-clockwise).
+
+    Args:
+        factor: a number ``f`` (angles in ``[-f, f] * 360`` degrees) or a pair.
+        fill_mode: ``'reflect'`` (default), ``'wrap'``, ``'constant'`` or ``'nearest'``:
+            how pixels read from outside the image are filled.
+        interpolation: ``'bilinear'`` or ``'nearest'``.
+        seed: integer seed of the layer's own generator.
+        fill_value: the value outside the image with ``fill_mode='constant'``.
+    """
+
+    def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None,
+                 fill_value=0.0, value_range=(0, 255), data_format=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        self.factor = _symmetric_factor(factor)
+        _check_fill(fill_mode, interpolation)
+        self.fill_mode, self.interpolation = fill_mode, interpolation
+        self.fill_value = fill_value
+        self.value_range = value_range
+        self._sampling = None
+
+    def _transforms(self, n, rows, cols):
+        lower, upper = self.factor
+        angle = np.deg2rad(self._generator().uniform(lower * 360.0, upper * 360.0, size=n))
+        cos, sin = np.cos(angle), np.sin(angle)
+        cx, cy = 0.5 * (cols - 1), 0.5 * (rows - 1)
+        # the output pixel reads the input rotated back about the centre (Keras's matrix)
+        return np.stack([cos, -sin, cx - cx * cos + cy * sin,
+                         sin, cos, cy - cx * sin - cy * cos,
+                         np.zeros(n), np.zeros(n)], axis=1)
+
+    def call(self, inputs, training=False):
+        if not training:
+            self._sampling = None
+            return inputs
+        x = inputs if inputs.ndim == 4 else inputs[None]
+        transforms = self._transforms(*x.shape[:3])
+        self._sampling = kernels.affine_sampling(x.shape, transforms, self.interpolation,
+                                                 self.fill_mode)
+        y = kernels.affine_transform_forward(x, self._sampling, self.fill_value)
+        return y if inputs.ndim == 4 else y[0]
+
+    def backward(self, grad_output):
+        if self._sampling is None:
+            return grad_output
+        g = grad_output if grad_output.ndim == 4 else grad_output[None]
+        dx = kernels.affine_transform_backward(g, self._sampling)
+        return dx if grad_output.ndim == 4 else dx[0]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(factor=list(self.factor), fill_mode=self.fill_mode,
+                      fill_value=self.fill_value, interpolation=self.interpolation)
         return config

@@ -50,6 +50,17 @@ CASES = {
     "random_contrast": (keras.layers.RandomContrast, {"factor": 0.2}, "image"),
     "random_contrast_range": (keras.layers.RandomContrast, {"factor": (0.1, 0.5), "seed": 2,
                                                             "value_range": (0, 1)}, "image"),
+    "random_rotation": (keras.layers.RandomRotation, {"factor": 0.2}, "image"),
+    "random_rotation_quarter": (keras.layers.RandomRotation, {"factor": (0.25, 0.25)},
+                                "image"),
+    "random_rotation_wrap": (keras.layers.RandomRotation, {"factor": (0.1, 0.1),
+                                                           "fill_mode": "wrap"}, "image"),
+    "random_rotation_constant": (keras.layers.RandomRotation, {
+        "factor": (-0.07, -0.07), "fill_mode": "constant", "fill_value": 9.0}, "image"),
+    "random_rotation_nearest": (keras.layers.RandomRotation, {
+        "factor": (0.3, 0.3), "fill_mode": "nearest", "interpolation": "nearest"}, "image"),
+    "random_rotation_reflect": (keras.layers.RandomRotation, {"factor": (0.12, 0.12)},
+                                "image"),
     "center_crop_odd": (keras.layers.CenterCrop, {"height": 3, "width": 6}, "image"),
 }
 
