@@ -1,4 +1,5 @@
-"""RandomFlip, RandomContrast and RandomRotation: training-only, seeded, what they do to images
+"""RandomFlip, RandomContrast, RandomRotation, RandomTranslation and RandomZoom:
+training-only, seeded, what they do to images
 (TensorFlow's random streams cannot be matched, so properties are tested), gradients."""
 
 from pathlib import Path
@@ -38,7 +39,9 @@ def test_flips_are_flips_about_half_the_time(mode):
 
 @pytest.mark.parametrize("make", [lambda: layers.RandomFlip(seed=2),
                                   lambda: layers.RandomContrast(0.5, seed=2),
-                                  lambda: layers.RandomRotation(0.3, seed=2)])
+                                  lambda: layers.RandomRotation(0.3, seed=2),
+                                  lambda: layers.RandomTranslation(0.3, 0.3, seed=2),
+                                  lambda: layers.RandomZoom(0.3, seed=2)])
 def test_identity_at_inference_and_in_predict(make):
     x = _images(8)
     layer = make()
@@ -97,8 +100,10 @@ def test_bad_arguments():
     lambda: layers.RandomRotation(0.4, seed=3, fill_mode="constant", fill_value=2.0),
     lambda: layers.RandomRotation(0.3, seed=3, fill_mode="wrap"),
     lambda: layers.RandomRotation(0.3, seed=3, fill_mode="nearest", interpolation="nearest"),
+    lambda: layers.RandomTranslation(0.3, (-0.2, 0.4), seed=3, fill_mode="constant"),
+    lambda: layers.RandomZoom((-0.5, 0.5), width_factor=0.2, seed=3),
 ], ids=["flip", "contrast", "rotation", "rotation_constant", "rotation_wrap",
-        "rotation_nearest"])
+        "rotation_nearest", "translation", "zoom"])
 def test_gradients(gradcheck, helpers, make):
     rng = np.random.default_rng(6)
     x = rng.normal(size=(4, 3, 5, 2))
@@ -127,6 +132,8 @@ def test_single_image_and_saving(tmp_path):
     assert outs == {image.tobytes(), image[:, ::-1].copy().tobytes()}
     model = keras.Sequential([keras.Input((5, 6, 3)), layers.RandomFlip("vertical", seed=4),
                               layers.RandomRotation(0.1, fill_mode="constant", seed=1),
+                              layers.RandomTranslation((-0.1, 0.2), 0.1, seed=2),
+                              layers.RandomZoom(0.2, width_factor=(0.1, 0.3), seed=5),
                               layers.RandomContrast((0.1, 0.2), seed=9), layers.Flatten(),
                               layers.Dense(2)])
     for suffix in (".keras", ".h5"):
@@ -179,3 +186,29 @@ def test_rotation_fill_modes_differ_only_outside():
         layers.RandomRotation(0.1, interpolation="bicubic")
     with pytest.raises(ValueError, match=r"range \[-1, 1\]"):
         layers.RandomRotation(1.5)
+
+
+def test_translation_by_whole_pixels_is_a_shift():
+    x = _images(2, rows=5, cols=10)
+    # 0.2 of 5 rows down, -0.3 of 10 columns (left): whole pixels, no interpolation
+    y = layers.RandomTranslation((0.2, 0.2), (-0.3, -0.3), fill_mode="constant",
+                                 fill_value=-1.0)(x)
+    np.testing.assert_allclose(y[:, 1:, :7], x[:, :4, 3:], atol=1e-4)
+    np.testing.assert_allclose(y[:, 0], -1.0)
+    np.testing.assert_allclose(y[:, :, 7:], -1.0)
+
+
+def test_zoom_keeps_the_centre_and_width_follows_height():
+    x = _images(4, rows=7, cols=7)
+    layer = layers.RandomZoom((-0.5, 0.5), seed=1)
+    transforms = layer._transforms(200, 7, 7)
+    np.testing.assert_array_equal(transforms[:, 0], transforms[:, 4])  # one zoom, both axes
+    assert transforms[:, 0].min() >= 0.5 and transforms[:, 0].max() <= 1.5
+    np.testing.assert_allclose(layer(x)[:, 3, 3], x[:, 3, 3], rtol=1e-5)
+    # zooming in by 2 about the centre: output (r, c) reads input (3 + (r - 3) / 2, ...)
+    y = layers.RandomZoom((-0.5, -0.5), interpolation="nearest")(x)
+    np.testing.assert_allclose(y[:, 3, 3], x[:, 3, 3])
+    with pytest.raises(ValueError, match="height_factor"):
+        layers.RandomZoom((-1.5, 0.2))
+    with pytest.raises(ValueError, match="width_factor"):
+        layers.RandomTranslation(0.1, "wide")

@@ -2,7 +2,13 @@
 
 from tinyann.layers import _registry
 from tinyann.layers.activations import LeakyReLU, ReLU, Softmax
-from tinyann.layers.augmentation import RandomContrast, RandomFlip, RandomRotation
+from tinyann.layers.augmentation import (
+    RandomContrast,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+)
 from tinyann.layers.convolutional import Conv2D
 from tinyann.layers.core import Activation, Dense
 from tinyann.layers.input_layer import Input, InputLayer
@@ -43,7 +49,8 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Re
            "maximum", "minimum", "concatenate"]
 __all__ += ["Softmax", "ReLU", "LeakyReLU", "Rescaling", "CenterCrop"]
 __all__ += ["Resizing"]
-__all__ += ["RandomFlip", "RandomContrast", "RandomRotation"]
+__all__ += ["RandomFlip", "RandomContrast", "RandomRotation", "RandomTranslation",
+            "RandomZoom"]
 
 # Keras's aliases
 Convolution2D = Conv2D

@@ -1,4 +1,5 @@
-"""Random image augmentation: RandomFlip, RandomContrast and RandomRotation.
+"""Random image augmentation: RandomFlip, RandomContrast, RandomRotation,
+RandomTranslation and RandomZoom.
 
 Active in training only (``fit``, or a direct call, which Keras runs in training
 mode); the identity in ``predict``/``evaluate`` and with ``training=False``.
@@ -240,4 +241,129 @@ class RandomRotation(_RandomLayer):
         config = super().get_config()
         config.update(factor=list(self.factor), fill_mode=self.fill_mode,
                       fill_value=self.fill_value, interpolation=self.interpolation)
+        return config
+
+
+def _plain(factor):
+    return list(factor) if isinstance(factor, tuple) else factor
+
+
+def _factor_pair(factor, name):
+    """A number ``f`` means ``(-f, f)``; a pair is kept; no bound below -1."""
+    if isinstance(factor, (tuple, list)):
+        if len(factor) != 2:
+            raise ValueError(f"`{name}` should be a float or a tuple of 2 floats. "
+                             f"Received: {name}={factor}")
+        lower, upper = float(factor[0]), float(factor[1])
+    elif isinstance(factor, (int, float)) and not isinstance(factor, bool):
+        lower, upper = -abs(factor), abs(factor)
+    else:
+        raise ValueError(f"`{name}` should be a float or a tuple of 2 floats. "
+                         f"Received: {name}={factor}")
+    if lower > upper or lower < -1.0 or (name.endswith("_factor") and upper > 1.0
+                                         and not name.startswith("zoom")):
+        raise ValueError(f"`{name}` must be in the range [-1, 1] with lower <= upper. "
+                         f"Received: {name}={factor}")
+    return lower, upper
+
+
+class _AffineLayer(_RandomLayer):
+    """A random affine transform per image (subclasses give the matrices)."""
+
+    def __init__(self, fill_mode, interpolation, seed, fill_value, data_format, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        _check_fill(fill_mode, interpolation)
+        self.fill_mode, self.interpolation = fill_mode, interpolation
+        self.fill_value = fill_value
+        self._sampling = None
+
+    def call(self, inputs, training=False):
+        if not training:
+            self._sampling = None
+            return inputs
+        x = inputs if inputs.ndim == 4 else inputs[None]
+        transforms = self._transforms(*x.shape[:3])
+        self._sampling = kernels.affine_sampling(x.shape, transforms, self.interpolation,
+                                                 self.fill_mode)
+        y = kernels.affine_transform_forward(x, self._sampling, self.fill_value)
+        return y if inputs.ndim == 4 else y[0]
+
+    def backward(self, grad_output):
+        if self._sampling is None:
+            return grad_output
+        g = grad_output if grad_output.ndim == 4 else grad_output[None]
+        dx = kernels.affine_transform_backward(g, self._sampling)
+        return dx if grad_output.ndim == 4 else dx[0]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(fill_mode=self.fill_mode, fill_value=self.fill_value,
+                      interpolation=self.interpolation)
+        return config
+
+
+class RandomTranslation(_AffineLayer):
+    """Shifts each image by a random fraction of its height and width.
+
+    Args:
+        height_factor, width_factor: a number ``f`` (shift in ``[-f, f]`` of the size;
+            positive: down / right) or a pair ``(lower, upper)``.
+        fill_mode, interpolation, seed, fill_value: as RandomRotation.
+    """
+
+    def __init__(self, height_factor, width_factor, fill_mode="reflect",
+                 interpolation="bilinear", seed=None, fill_value=0.0, data_format=None,
+                 **kwargs):
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
+        self.height_factor = height_factor
+        self.width_factor = width_factor
+        self._height = _factor_pair(height_factor, "height_factor")
+        self._width = _factor_pair(width_factor, "width_factor")
+
+    def _transforms(self, n, rows, cols):
+        rng = self._generator()
+        dy = rng.uniform(*self._height, size=n) * rows
+        dx = rng.uniform(*self._width, size=n) * cols
+        one, zero = np.ones(n), np.zeros(n)
+        return np.stack([one, zero, -dx, zero, one, -dy, zero, zero], axis=1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(height_factor=_plain(self.height_factor),
+                      width_factor=_plain(self.width_factor))
+        return config
+
+
+class RandomZoom(_AffineLayer):
+    """Zooms each image about its centre by a random factor: ``1 + f`` with ``f``
+    drawn from ``height_factor`` (positive: zoom out, the image shrinks).
+
+    Args:
+        height_factor: a number ``f`` (``[-f, f]``) or a pair ``(lower, upper)``, >= -1.
+        width_factor: the same for the width; None zooms both axes alike.
+        fill_mode, interpolation, seed, fill_value: as RandomRotation.
+    """
+
+    def __init__(self, height_factor, width_factor=None, fill_mode="reflect",
+                 interpolation="bilinear", seed=None, fill_value=0.0, data_format=None,
+                 **kwargs):
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
+        self.height_factor = height_factor
+        self.width_factor = width_factor
+        self._height = _factor_pair(height_factor, "zoom height_factor")
+        self._width = None if width_factor is None else _factor_pair(
+            width_factor, "zoom width_factor")
+
+    def _transforms(self, n, rows, cols):
+        rng = self._generator()
+        zoom_y = 1.0 + rng.uniform(*self._height, size=n)
+        zoom_x = zoom_y if self._width is None else 1.0 + rng.uniform(*self._width, size=n)
+        zero = np.zeros(n)
+        return np.stack([zoom_x, zero, (cols - 1) / 2.0 * (1.0 - zoom_x),
+                         zero, zoom_y, (rows - 1) / 2.0 * (1.0 - zoom_y), zero, zero], axis=1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(height_factor=_plain(self.height_factor),
+                      width_factor=_plain(self.width_factor))
         return config

@@ -61,6 +61,19 @@ CASES = {
         "factor": (0.3, 0.3), "fill_mode": "nearest", "interpolation": "nearest"}, "image"),
     "random_rotation_reflect": (keras.layers.RandomRotation, {"factor": (0.12, 0.12)},
                                 "image"),
+    "random_translation": (keras.layers.RandomTranslation, {"height_factor": 0.2,
+                                                            "width_factor": (-0.1, 0.3)},
+                           "image"),
+    "random_translation_fixed": (keras.layers.RandomTranslation, {
+        "height_factor": (0.2, 0.2), "width_factor": (-0.3, -0.3)}, "image"),
+    "random_translation_constant": (keras.layers.RandomTranslation, {
+        "height_factor": (-0.25, -0.25), "width_factor": (0.15, 0.15),
+        "fill_mode": "constant", "fill_value": 3.0}, "image"),
+    "random_zoom": (keras.layers.RandomZoom, {"height_factor": 0.3}, "image"),
+    "random_zoom_in": (keras.layers.RandomZoom, {"height_factor": (-0.4, -0.4)}, "image"),
+    "random_zoom_out_wrap": (keras.layers.RandomZoom, {
+        "height_factor": (0.5, 0.5), "width_factor": (0.2, 0.2), "fill_mode": "wrap"},
+                             "image"),
     "center_crop_odd": (keras.layers.CenterCrop, {"height": 3, "width": 6}, "image"),
 }
 
