@@ -212,3 +212,19 @@ def test_zoom_keeps_the_centre_and_width_follows_height():
         layers.RandomZoom((-1.5, 0.2))
     with pytest.raises(ValueError, match="width_factor"):
         layers.RandomTranslation(0.1, "wide")
+
+
+@pytest.mark.parametrize("make", [lambda: layers.RandomFlip(seed=1),
+                                  lambda: layers.RandomContrast(0.5, seed=1),
+                                  lambda: layers.RandomRotation(0.2, seed=1),
+                                  lambda: layers.RandomTranslation(0.2, 0.2, seed=1),
+                                  lambda: layers.RandomZoom(0.3, seed=1)])
+def test_frozen_calls_are_the_identity(make):
+    """``layer(x, training=False)`` inside a training step: no augmentation, and the
+    gradient passes through unchanged."""
+    x = _images(4)
+    layer = make()
+    layer(x, training=True)
+    np.testing.assert_array_equal(layer._frozen_call(x), x)
+    g = np.ones_like(x)
+    np.testing.assert_array_equal(layer.backward(g), g)

@@ -321,6 +321,13 @@ _SAME_IN_BOTH_MODES = {
     "Maximum": (keras.layers.Maximum, _merge_inputs),
     "Minimum": (keras.layers.Minimum, _merge_inputs),
     "Concatenate": (keras.layers.Concatenate, _merge_inputs),
+    "Softmax": (keras.layers.Softmax, lambda r: r.normal(size=(3, 4))),
+    "ReLU": (lambda: keras.layers.ReLU(max_value=1.0), lambda r: r.normal(size=(3, 4))),
+    "LeakyReLU": (keras.layers.LeakyReLU, lambda r: r.normal(size=(3, 4))),
+    "Rescaling": (lambda: keras.layers.Rescaling(0.5), lambda r: r.normal(size=(3, 4))),
+    "Resizing": (lambda: keras.layers.Resizing(3, 5), lambda r: r.normal(size=(2, 4, 4, 2))),
+    "CenterCrop": (lambda: keras.layers.CenterCrop(2, 3),
+                   lambda r: r.normal(size=(2, 4, 4, 2))),
 }
 
 
@@ -333,6 +340,9 @@ def test_every_layer_class_is_covered_here():
     aliases = {"Convolution2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D",
                "GlobalMaxPool2D"}
     special = {"Layer", "Input", "InputLayer", "Dropout", "BatchNormalization"}
+    # the random augmentation layers: tests/layers/test_augmentation.py
+    special |= {"RandomFlip", "RandomContrast", "RandomRotation", "RandomTranslation",
+                "RandomZoom"}
     assert classes - aliases - special == set(_SAME_IN_BOTH_MODES)
 
 

@@ -41,6 +41,11 @@ class _RandomLayer(Layer):
             raise ValueError("Expected the input image to be rank 3 or 4. Received "
                              f"inputs.shape={tuple(shape)}")
 
+    def _frozen_call(self, inputs):
+        """Inference mode in a training step (``training=False`` in the model): the
+        identity, and so is backward."""
+        return self.call(inputs, training=False)
+
     def _generator(self):
         return self._rng if self._rng is not None else backend.rng()
 
