@@ -228,3 +228,26 @@ def test_frozen_calls_are_the_identity(make):
     np.testing.assert_array_equal(layer._frozen_call(x), x)
     g = np.ones_like(x)
     np.testing.assert_array_equal(layer.backward(g), g)
+
+
+def test_fit_augments_and_predict_does_not():
+    seen = []
+
+    class Spy(keras.layers.Layer):
+        """Records what reaches it; the identity both ways."""
+
+        def call(self, x, training=False):
+            seen.append(np.array(x))
+            return x
+
+        def backward(self, g):
+            return g
+
+    x = _images(8) / 255
+    model = keras.Sequential([keras.Input((5, 6, 3)), layers.RandomFlip(seed=1), Spy(),
+                              layers.Flatten(), layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(x, np.zeros((8, 1)), epochs=1, batch_size=8, verbose=0, shuffle=False)
+    assert not np.array_equal(seen[-1], x)
+    model.predict(x, verbose=0)
+    np.testing.assert_array_equal(seen[-1], x)
