@@ -323,6 +323,13 @@ _SAME_IN_BOTH_MODES = {
     "Concatenate": (keras.layers.Concatenate, _merge_inputs),
     "Embedding": (lambda: keras.layers.Embedding(5, 3),
                   lambda r: r.integers(0, 5, (3, 4)).astype("float32")),
+    "Softmax": (keras.layers.Softmax, lambda r: r.normal(size=(3, 4))),
+    "ReLU": (lambda: keras.layers.ReLU(max_value=1.0), lambda r: r.normal(size=(3, 4))),
+    "LeakyReLU": (keras.layers.LeakyReLU, lambda r: r.normal(size=(3, 4))),
+    "Rescaling": (lambda: keras.layers.Rescaling(0.5), lambda r: r.normal(size=(3, 4))),
+    "Resizing": (lambda: keras.layers.Resizing(3, 5), lambda r: r.normal(size=(2, 4, 4, 2))),
+    "CenterCrop": (lambda: keras.layers.CenterCrop(2, 3),
+                   lambda r: r.normal(size=(2, 4, 4, 2))),
 }
 
 
@@ -337,6 +344,9 @@ def test_every_layer_class_is_covered_here():
     # the recurrent layers' dropout depends on `training`: they have `_frozen_call`
     special = {"Layer", "Input", "InputLayer", "Dropout", "BatchNormalization", "SimpleRNN",
                "LSTM", "GRU"}
+    # the random augmentation layers: tests/layers/test_augmentation.py
+    special |= {"RandomFlip", "RandomContrast", "RandomRotation", "RandomTranslation",
+                "RandomZoom"}
     assert classes - aliases - special == set(_SAME_IN_BOTH_MODES)
 
 

@@ -45,6 +45,19 @@ LAYERS = {
     "LSTM": lambda: layers.LSTM(8, dropout=0.2, recurrent_dropout=0.1, seed=3,
                                 unit_forget_bias=False),
     "GRU": lambda: layers.GRU(8, reset_after=False, activation="relu"),
+    "Softmax": lambda: layers.Softmax(axis=(1, 2)),
+    "ReLU": lambda: layers.ReLU(max_value=6.0, negative_slope=0.1, threshold=0.5),
+    "LeakyReLU": lambda: layers.LeakyReLU(negative_slope=0.2),
+    "Rescaling": lambda: layers.Rescaling(1 / 127.5, offset=-1.0),
+    "Resizing": lambda: layers.Resizing(10, 12, interpolation="nearest",
+                                        crop_to_aspect_ratio=True),
+    "CenterCrop": lambda: layers.CenterCrop(4, 6),
+    "RandomFlip": lambda: layers.RandomFlip("vertical", seed=3),
+    "RandomContrast": lambda: layers.RandomContrast((0.1, 0.4), value_range=(0, 1), seed=1),
+    "RandomRotation": lambda: layers.RandomRotation((-0.1, 0.2), fill_mode="constant",
+                                                    fill_value=1.0, seed=2),
+    "RandomTranslation": lambda: layers.RandomTranslation(0.1, (-0.2, 0.1), seed=4),
+    "RandomZoom": lambda: layers.RandomZoom(0.3, width_factor=0.1, interpolation="nearest"),
 }
 
 

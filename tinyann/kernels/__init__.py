@@ -56,6 +56,10 @@ OPS = (
     # optimizer updates, in place on the weights and slots; how many weights at a time
     "update_block", "weight_decay_update", "sgd_update", "rmsprop_update", "adam_update",
     "adamax_update", "adagrad_update", "adadelta_update",
+    # image resizing (half-pixel centers) and its gradient
+    "resize_forward", "resize_backward",
+    # affine image transforms (rotation, zoom, translation) with TF's fill modes
+    "affine_sampling", "affine_transform_forward", "affine_transform_backward",
 )
 
 # name -> (module, the set it takes missing ops from)

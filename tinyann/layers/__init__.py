@@ -1,6 +1,14 @@
 """Layers with Keras's names and arguments."""
 
 from tinyann.layers import _registry
+from tinyann.layers.activations import LeakyReLU, ReLU, Softmax
+from tinyann.layers.augmentation import (
+    RandomContrast,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+)
 from tinyann.layers.convolutional import Conv2D
 from tinyann.layers.core import Activation, Dense
 from tinyann.layers.embedding import Embedding
@@ -29,6 +37,7 @@ from tinyann.layers.pooling import (
     GlobalMaxPooling2D,
     MaxPooling2D,
 )
+from tinyann.layers.preprocessing import CenterCrop, Rescaling, Resizing
 from tinyann.layers.recurrent import GRU, LSTM, SimpleRNN
 from tinyann.layers.regularization import Dropout
 from tinyann.layers.reshaping import Flatten, Reshape
@@ -39,7 +48,10 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Re
            "AvgPool2D", "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPooling2D",
            "GlobalMaxPool2D", "BatchNormalization", "Add", "Subtract", "Multiply", "Average",
            "Maximum", "Minimum", "Concatenate", "add", "subtract", "multiply", "average",
-           "maximum", "minimum", "concatenate", "Embedding", "SimpleRNN", "LSTM", "GRU"]
+           "maximum", "minimum", "concatenate", "Embedding", "SimpleRNN", "LSTM", "GRU",
+           "Softmax", "ReLU", "LeakyReLU", "Rescaling", "CenterCrop", "Resizing",
+           "RandomFlip", "RandomContrast", "RandomRotation", "RandomTranslation",
+           "RandomZoom"]
 
 # Keras's aliases
 Convolution2D = Conv2D

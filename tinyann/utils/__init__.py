@@ -6,13 +6,14 @@ from __future__ import annotations
 import numpy as np
 
 from tinyann.backend import set_random_seed
+from tinyann.utils.image_dataset import image_dataset_from_directory
 from tinyann.utils.plot_model import plot_model
 from tinyann.utils.progbar import Progbar
 from tinyann.utils.py_dataset import PyDataset, Sequence
 from tinyann.utils.sequence_utils import pad_sequences
 
 __all__ = ["set_random_seed", "to_categorical", "normalize", "Progbar", "PyDataset",
-           "Sequence", "plot_model", "pad_sequences"]
+           "Sequence", "plot_model", "pad_sequences", "image_dataset_from_directory"]
 
 
 def to_categorical(x, num_classes=None) -> np.ndarray:
