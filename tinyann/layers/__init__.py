@@ -32,6 +32,7 @@ from tinyann.layers.pooling import (
 from tinyann.layers.recurrent import GRU, LSTM, SimpleRNN
 from tinyann.layers.regularization import Dropout
 from tinyann.layers.reshaping import Flatten, Reshape
+from tinyann.layers.wrappers import Bidirectional, TimeDistributed
 
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Reshape",
            "Dropout", "serialize", "deserialize", "get_class",
@@ -39,7 +40,8 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Re
            "AvgPool2D", "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPooling2D",
            "GlobalMaxPool2D", "BatchNormalization", "Add", "Subtract", "Multiply", "Average",
            "Maximum", "Minimum", "Concatenate", "add", "subtract", "multiply", "average",
-           "maximum", "minimum", "concatenate", "Embedding", "SimpleRNN", "LSTM", "GRU"]
+           "maximum", "minimum", "concatenate", "Embedding", "SimpleRNN", "LSTM", "GRU",
+           "Bidirectional", "TimeDistributed"]
 
 # Keras's aliases
 Convolution2D = Conv2D
