@@ -45,6 +45,9 @@ LAYERS = {
     "LSTM": lambda: layers.LSTM(8, dropout=0.2, recurrent_dropout=0.1, seed=3,
                                 unit_forget_bias=False),
     "GRU": lambda: layers.GRU(8, reset_after=False, activation="relu"),
+    "Bidirectional": lambda: layers.Bidirectional(layers.LSTM(4, return_sequences=True),
+                                                  merge_mode="sum"),
+    "TimeDistributed": lambda: layers.TimeDistributed(layers.Dense(3, activation="relu")),
 }
 
 

@@ -8,21 +8,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinyann.layers import _registry
 from tinyann.layers.layer import Layer
 
 MERGE_MODES = ("sum", "mul", "ave", "concat", None)
 
 
 def _serialize(layer):
-    from tinyann.layers import serialize
-
-    return serialize(layer)
+    """Keras's form of a nested layer (as ``keras.layers.serialize``)."""
+    return {"module": "keras.layers", "class_name": type(layer).__name__,
+            "config": layer.get_config(), "registered_name": None}
 
 
 def _deserialize(config):
-    from tinyann.layers import deserialize
-
-    return deserialize(config)
+    return _registry.get_class(config["class_name"]).from_config(config.get("config") or {})
 
 
 def _clone(layer, name, **changes):
