@@ -211,3 +211,26 @@ def test_errors_as_keras():
         layers.TimeDistributed(layers.Dense(2)).build((None, 4))
     with pytest.raises(NotImplementedError, match="merge_mode=None"):
         layers.Bidirectional(layers.LSTM(4), merge_mode=None)
+
+
+def test_frozen_wrappers_train_in_inference_mode():
+    """Called with training=False in a model, the wrappers run without dropout in a
+    training step (Keras's frozen mode), and their weights still train."""
+    rng = np.random.default_rng(5)
+    inputs = keras.Input((6, 3))
+    bi = layers.Bidirectional(layers.LSTM(4, dropout=0.5, return_sequences=True))
+    td = layers.TimeDistributed(layers.Dropout(0.5))
+    x = td(bi(inputs, training=False), training=False)
+    outputs = layers.Dense(1, activation="sigmoid")(layers.Flatten()(x))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    data = rng.normal(size=(8, 6, 3)).astype(np.float32)
+    before = [w.copy() for w in model.get_weights()]
+    np.testing.assert_allclose(bi._frozen_call(data), bi(data, training=False), rtol=1e-6)
+    np.testing.assert_array_equal(td._frozen_call(data), data)
+    labels = rng.integers(0, 2, 8)
+    expected = model.evaluate(data, labels, verbose=0)
+    history = model.fit(data, labels, batch_size=8, epochs=1, verbose=0)
+    # one batch: the step's loss is the loss before the update, without dropout
+    np.testing.assert_allclose(history.history["loss"][0], expected, rtol=1e-5)
+    assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
