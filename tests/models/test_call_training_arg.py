@@ -343,7 +343,9 @@ def test_every_layer_class_is_covered_here():
                "GlobalMaxPool2D"}
     # the recurrent layers' dropout depends on `training`: they have `_frozen_call`
     special = {"Layer", "Input", "InputLayer", "Dropout", "BatchNormalization", "SimpleRNN",
-               "LSTM", "GRU"}
+               "LSTM", "GRU",
+               # wrappers: their `_frozen_call` runs the wrapped layers' own
+               "Bidirectional", "TimeDistributed"}
     # the random augmentation layers: tests/layers/test_augmentation.py
     special |= {"RandomFlip", "RandomContrast", "RandomRotation", "RandomTranslation",
                 "RandomZoom"}

@@ -58,6 +58,9 @@ LAYERS = {
                                                     fill_value=1.0, seed=2),
     "RandomTranslation": lambda: layers.RandomTranslation(0.1, (-0.2, 0.1), seed=4),
     "RandomZoom": lambda: layers.RandomZoom(0.3, width_factor=0.1, interpolation="nearest"),
+    "Bidirectional": lambda: layers.Bidirectional(layers.LSTM(4, return_sequences=True),
+                                                  merge_mode="sum"),
+    "TimeDistributed": lambda: layers.TimeDistributed(layers.Dense(3, activation="relu")),
 }
 
 

@@ -41,6 +41,7 @@ from tinyann.layers.preprocessing import CenterCrop, Rescaling, Resizing
 from tinyann.layers.recurrent import GRU, LSTM, SimpleRNN
 from tinyann.layers.regularization import Dropout
 from tinyann.layers.reshaping import Flatten, Reshape
+from tinyann.layers.wrappers import Bidirectional, TimeDistributed
 
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Reshape",
            "Dropout", "serialize", "deserialize", "get_class",
@@ -51,7 +52,7 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Re
            "maximum", "minimum", "concatenate", "Embedding", "SimpleRNN", "LSTM", "GRU",
            "Softmax", "ReLU", "LeakyReLU", "Rescaling", "CenterCrop", "Resizing",
            "RandomFlip", "RandomContrast", "RandomRotation", "RandomTranslation",
-           "RandomZoom"]
+           "RandomZoom", "Bidirectional", "TimeDistributed"]
 
 # Keras's aliases
 Convolution2D = Conv2D

@@ -74,6 +74,21 @@ def _cases(keras, layers, rng):
     simple.compile(optimizer="adam", loss="binary_crossentropy")
     yield "simple_rnn", simple, [rng.random((16, 7, 3), dtype=np.float32)], \
         rng.integers(0, 2, 16)
+    # Bidirectional and TimeDistributed (tinyann/layers/wrappers.py)
+    bidi = keras.Sequential([keras.Input((7,)), layers.Embedding(20, 5, mask_zero=True),
+                             layers.Bidirectional(layers.LSTM(4)),
+                             layers.Dense(1, activation="sigmoid")])
+    bidi.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-2),
+                 loss="binary_crossentropy")
+    yield "bidirectional", bidi, [rng.integers(0, 20, (16, 7)).astype(np.float32)], \
+        rng.integers(0, 2, 16)
+    steps = keras.Sequential([keras.Input((7, 3)),
+                              layers.Bidirectional(layers.GRU(3, return_sequences=True),
+                                                   merge_mode="sum"),
+                              layers.TimeDistributed(layers.Dense(1, activation="sigmoid"))])
+    steps.compile(optimizer="adam", loss="binary_crossentropy")
+    yield "time_distributed", steps, [rng.random((16, 7, 3), dtype=np.float32)], \
+        rng.integers(0, 2, (16, 7, 1))
 
     plain = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
     yield "uncompiled", plain, [rng.standard_normal((4, 3)).astype(np.float32)], None
