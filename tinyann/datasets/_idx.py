@@ -18,6 +18,7 @@ Every problem (bad gzip stream, wrong magic, short or long payload) raises
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -117,7 +118,8 @@ def parse_idx(data: bytes | bytearray, source: str, ndim: int | None = None) -> 
             f"{dims} dimensions, got {len(data)}"
         )
     shape = struct.unpack_from(f">{dims}I", data, 4)
-    payload = int(np.prod(shape, dtype=np.int64))
+    # Python's exact product: np.prod in int64 wraps (2**28 * 64 * 2**30 == 0 there)
+    payload = math.prod(shape)
     if len(data) != header + payload:
         kind = "truncated" if len(data) < header + payload else "trailing bytes in"
         raise ValueError(

@@ -93,8 +93,9 @@ def read_notebook(path):
     try:
         notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
     except Exception as error:  # nbformat's own reader: any failure means a bad file
-        raise NotebookFileError(f"{path} is not a valid notebook: "
-                                f"{str(error).splitlines()[0]}") from None
+        # (some of nbformat's failures carry no message: an AssertionError, say)
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise NotebookFileError(f"{path} is not a valid notebook: {first}") from None
     return notebook
 
 
