@@ -253,3 +253,10 @@ def test_command_lines_parse_or_exit_2_with_one_error_line(argv):
         assert stop.code == 2
         errors = [line for line in stderr.getvalue().splitlines() if ": error: " in line]
         assert len(errors) == 1 and errors[0].startswith("tinyann"), stderr.getvalue()
+
+
+def test_an_empty_idx_array_with_huge_sizes_is_refused_by_name():
+    # found by the fuzzing: numpy cannot even make an empty array of this shape
+    data = _header(0, 0x08, 4, (0, 2**32 - 1, 2**32 - 1, 2**32 - 1))
+    with pytest.raises(ValueError, match=r"fuzz\.idx: bad IDX header: expected sizes"):
+        _idx.parse_idx(data, "fuzz.idx")

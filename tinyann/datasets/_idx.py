@@ -120,6 +120,12 @@ def parse_idx(data: bytes | bytearray, source: str, ndim: int | None = None) -> 
     shape = struct.unpack_from(f">{dims}I", data, 4)
     # Python's exact product: np.prod in int64 wraps (2**28 * 64 * 2**30 == 0 there)
     payload = math.prod(shape)
+    # numpy refuses shapes whose non-zero sizes multiply past intp, even empty ones
+    if math.prod(d for d in shape if d) > np.iinfo(np.intp).max:
+        raise ValueError(
+            f"{source}: bad IDX header: expected sizes that fit in an array, "
+            f"got shape {shape}"
+        )
     if len(data) != header + payload:
         kind = "truncated" if len(data) < header + payload else "trailing bytes in"
         raise ValueError(
