@@ -260,3 +260,16 @@ def test_an_empty_idx_array_with_huge_sizes_is_refused_by_name():
     data = _header(0, 0x08, 4, (0, 2**32 - 1, 2**32 - 1, 2**32 - 1))
     with pytest.raises(ValueError, match=r"fuzz\.idx: bad IDX header: expected sizes"):
         _idx.parse_idx(data, "fuzz.idx")
+
+
+@pytest.mark.parametrize("cells", [{}, [1], [{"source": "x"}]])
+def test_a_notebook_whose_cells_are_not_cells_is_refused_by_name(warm_notebook_reader,
+                                                                 tmp_path, cells):
+    # found by the fuzzing: nbformat only logs these, and the run failed later
+    from tinyann.runner.notebook import NotebookFileError, read_notebook
+
+    path = tmp_path / "x.ipynb"
+    path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4,
+                                "nbformat_minor": 5}))
+    with pytest.raises(NotebookFileError, match=r"x\.ipynb is not a valid notebook: "):
+        read_notebook(path)
