@@ -273,3 +273,9 @@ def test_a_notebook_whose_cells_are_not_cells_is_refused_by_name(warm_notebook_r
                                 "nbformat_minor": 5}))
     with pytest.raises(NotebookFileError, match=r"x\.ipynb is not a valid notebook: "):
         read_notebook(path)
+
+
+def test_an_idx_scalar_is_refused_as_the_writer_refuses_it():
+    # found by the fuzzing: 0 dimensions decoded to a 0-d array that encode_idx rejects
+    with pytest.raises(ValueError, match=r"fuzz\.idx: bad IDX header: expected 1 to 255"):
+        _idx.parse_idx(_header(0, 0x08, 0, ()) + b"\x07", "fuzz.idx")

@@ -111,6 +111,9 @@ def parse_idx(data: bytes | bytearray, source: str, ndim: int | None = None) -> 
             f"{source}: bad IDX magic number: expected {want} "
             f"(unsigned bytes), got 0x{magic:08X} ({what}, {dims} dims)"
         )
+    if dims == 0:
+        # a scalar: no data set is one, and encode_idx does not write them
+        raise ValueError(f"{source}: bad IDX header: expected 1 to 255 dimensions, got 0")
     header = 4 + 4 * dims
     if len(data) < header:
         raise ValueError(
