@@ -11,7 +11,7 @@ venv: $(BIN)/.installed
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[app,dev,notebook,fast]'
+	$(BIN)/pip install --quiet -e '.[app,dev,notebook,fast,tensorboard]'
 	touch $@
 
 # Fashion-MNIST: Debian's package when apt-get works as root, else the download

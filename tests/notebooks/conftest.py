@@ -4,12 +4,16 @@ installs it, and skips elsewhere)."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -81,9 +85,63 @@ def stream_text(notebook, index, name="stdout"):
                    if o["output_type"] == "stream" and o["name"] == name)
 
 
+def _wait_for_server(url, process, seconds=120):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"JupyterLab exited with status {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"JupyterLab did not answer {url} in {seconds} s")
+
+
+@contextlib.contextmanager
+def jupyterlab(tmp_path, notebooks):
+    """JupyterLab on a free port of 127.0.0.1 serving tmp_path/work, where ``notebooks``
+    ({file name: cells}) are written for the tinyann kernel, installed in a temporary Jupyter
+    data folder; yields (base URL, token); stopped (then killed) after."""
+    home = {"JUPYTER_DATA_DIR": str(tmp_path / "data"), "JUPYTER_PATH": "",
+            "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+            "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
+            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces")}
+    installed = tinyann_cli(["jupyter", "install", "--user"], cwd=tmp_path, **home)
+    assert installed.returncode == 0, installed.stderr
+    work = tmp_path / "work"
+    work.mkdir()
+    for name, cells in notebooks.items():
+        make_notebook(work / name, *cells, kernel="tinyann")
+    port, token = free_port(), secrets.token_hex(16)
+    log = open(tmp_path / "jupyterlab.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+         f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}",
+         "--allow-root", "--expose-app-in-browser", "--LabApp.news_url=",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         "--LabApp.extension_manager=readonly"],  # CI runs as root; nothing fetched
+        cwd=work, stdout=log, stderr=subprocess.STDOUT, env=child_env(**home))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_server(f"{base}/api/status?token={token}", server)
+        yield base, token
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+        log.close()
+
+
 @pytest.fixture
 def nb():
     """The helpers above for a test."""
     return SimpleNamespace(make=make_notebook, cli=tinyann_cli, read=read_notebook,
                            outputs=outputs_of, stream=stream_text, env=child_env, repo=REPO,
-                           free_port=free_port)
+                           free_port=free_port, jupyterlab=jupyterlab)

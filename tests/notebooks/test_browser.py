@@ -4,12 +4,6 @@ and an inline plot. The server runs in a temporary Jupyter home and is stopped a
 
 from __future__ import annotations
 
-import secrets
-import subprocess
-import sys
-import time
-import urllib.request
-
 import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("notebook_extra")]
@@ -26,56 +20,11 @@ CELLS = [
 ]
 
 
-def _wait_for_server(url, process, seconds=120):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited with status {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"JupyterLab did not answer {url} in {seconds} s")
-
-
 @pytest.fixture
 def jupyterlab(nb, tmp_path):
-    """JupyterLab serving tmp_path/work with the tinyann kernel installed in a temporary
-    Jupyter data folder; yields (base URL, token); stopped (then killed) after."""
-    home = {"JUPYTER_DATA_DIR": str(tmp_path / "data"), "JUPYTER_PATH": "",
-            "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-            "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
-            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces")}
-    installed = nb.cli(["jupyter", "install", "--user"], cwd=tmp_path, **home)
-    assert installed.returncode == 0, installed.stderr
-    work = tmp_path / "work"
-    work.mkdir()
-    nb.make(work / "fit.ipynb", *CELLS, kernel="tinyann")
-    port, token = nb.free_port(), secrets.token_hex(16)
-    log = open(tmp_path / "jupyterlab.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}",
-         "--allow-root", "--expose-app-in-browser", "--LabApp.news_url=",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         "--LabApp.extension_manager=readonly"],  # CI runs as root; nothing fetched
-        cwd=work, stdout=log, stderr=subprocess.STDOUT, env=nb.env(**home))
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for_server(f"{base}/api/status?token={token}", server)
+    """JupyterLab serving tmp_path/work (fit.ipynb in it) on the tinyann kernel."""
+    with nb.jupyterlab(tmp_path, {"fit.ipynb": CELLS}) as (base, token):
         yield base, token
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
-        log.close()
 
 
 def test_jupyterlab_runs_a_notebook_on_the_tinyann_kernel(browser, jupyterlab):

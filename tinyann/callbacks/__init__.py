@@ -11,8 +11,10 @@ from tinyann.callbacks.model_checkpoint import ModelCheckpoint
 from tinyann.callbacks.monitor import MonitorCallback
 from tinyann.callbacks.progbar_logger import ProgbarLogger
 from tinyann.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from tinyann.callbacks.tensorboard import TensorBoard
 from tinyann.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = ["BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping",
            "History", "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint",
            "MonitorCallback", "ProgbarLogger", "ReduceLROnPlateau", "TerminateOnNaN"]
+__all__ += ["TensorBoard"]

@@ -18,6 +18,7 @@ Every problem (bad gzip stream, wrong magic, short or long payload) raises
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -110,6 +111,9 @@ def parse_idx(data: bytes | bytearray, source: str, ndim: int | None = None) -> 
             f"{source}: bad IDX magic number: expected {want} "
             f"(unsigned bytes), got 0x{magic:08X} ({what}, {dims} dims)"
         )
+    if dims == 0:
+        # a scalar: no data set is one, and encode_idx does not write them
+        raise ValueError(f"{source}: bad IDX header: expected 1 to 255 dimensions, got 0")
     header = 4 + 4 * dims
     if len(data) < header:
         raise ValueError(
@@ -117,7 +121,14 @@ def parse_idx(data: bytes | bytearray, source: str, ndim: int | None = None) -> 
             f"{dims} dimensions, got {len(data)}"
         )
     shape = struct.unpack_from(f">{dims}I", data, 4)
-    payload = int(np.prod(shape, dtype=np.int64))
+    # Python's exact product: np.prod in int64 wraps (2**28 * 64 * 2**30 == 0 there)
+    payload = math.prod(shape)
+    # numpy refuses shapes whose non-zero sizes multiply past intp, even empty ones
+    if math.prod(d for d in shape if d) > np.iinfo(np.intp).max:
+        raise ValueError(
+            f"{source}: bad IDX header: expected sizes that fit in an array, "
+            f"got shape {shape}"
+        )
     if len(data) != header + payload:
         kind = "truncated" if len(data) < header + payload else "trailing bytes in"
         raise ValueError(

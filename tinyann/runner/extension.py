@@ -11,6 +11,9 @@ which the tinyann kernel sets explicitly), so ``plt.show()`` is left as it is.
 
 from __future__ import annotations
 
+import os
+import sys
+
 from tinyann.runner.serving import install_serving
 
 _UNDO = []
@@ -21,6 +24,16 @@ def load_ipython_extension(ipython) -> None:
     if _UNDO:
         return
     _UNDO.append(install_serving())
+    _point_tensorboard_at_this_environment()
+
+
+def _point_tensorboard_at_this_environment() -> None:
+    """``%tensorboard`` runs the ``tensorboard`` command found on PATH; a kernel started
+    from a virtual environment that is not activated would not find it, so the one beside
+    this Python is named (``TENSORBOARD_BINARY``, TensorBoard's own setting) unless set."""
+    script = os.path.join(os.path.dirname(sys.executable), "tensorboard")
+    if "TENSORBOARD_BINARY" not in os.environ and os.path.isfile(script):
+        os.environ["TENSORBOARD_BINARY"] = script
 
 
 def unload_ipython_extension(ipython) -> None:

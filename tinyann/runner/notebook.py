@@ -93,9 +93,24 @@ def read_notebook(path):
     try:
         notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
     except Exception as error:  # nbformat's own reader: any failure means a bad file
-        raise NotebookFileError(f"{path} is not a valid notebook: "
-                                f"{str(error).splitlines()[0]}") from None
+        # (some of nbformat's failures carry no message: an AssertionError, say)
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise NotebookFileError(f"{path} is not a valid notebook: {first}") from None
+    # nbformat only logs schema problems; the runner needs at least a list of cells
+    cells = notebook.get("cells")
+    if not isinstance(cells, list) or not all(
+            isinstance(c, dict) and isinstance(c.get("cell_type"), str) for c in cells):
+        raise NotebookFileError(f"{path} is not a valid notebook: expected 'cells' to be a "
+                                f"list of cells with a 'cell_type', got {_shape(cells)}")
     return notebook
+
+
+def _shape(cells) -> str:
+    if not isinstance(cells, list):
+        return type(cells).__name__
+    bad = next(c for c in cells if not isinstance(c, dict)
+               or not isinstance(c.get("cell_type"), str))
+    return f"a cell {json.dumps(bad, default=str)[:60]}"
 
 
 def default_output(path) -> str:

@@ -15,8 +15,14 @@ from __future__ import annotations
 import contextlib
 import importlib.machinery
 import sys
+import types
 
 from tinyann.runner.shims import modules
+
+# TensorBoard's switch to its own TensorFlow stub (tensorboard.compat.tf imports
+# `tensorboard.compat.notf` first): the served `tensorflow` has no tf.io for its event
+# writer and readers, so while serving, TensorBoard must not take it for TensorFlow.
+_TENSORBOARD_NO_TF = "tensorboard.compat.notf"
 
 __all__ = ["served_modules", "install_serving", "is_serving"]
 
@@ -50,11 +56,16 @@ def install_serving():
         del sys.modules[name]
     finder = _ServingFinder()
     sys.meta_path.insert(0, finder)
+    marked = _TENSORBOARD_NO_TF not in sys.modules
+    if marked:
+        sys.modules[_TENSORBOARD_NO_TF] = types.ModuleType(_TENSORBOARD_NO_TF)
 
     def undo():
         if finder not in sys.meta_path:
             return
         sys.meta_path.remove(finder)
+        if marked:
+            sys.modules.pop(_TENSORBOARD_NO_TF, None)
         for name in [n for n in sys.modules if modules.is_served_name(n)]:
             del sys.modules[name]
         sys.modules.update(saved)
