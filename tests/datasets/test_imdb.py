@@ -193,3 +193,18 @@ def test_safe_reader_equals_numpy_on_a_keras_format_file(tmp_path):
             assert [list(v) if isinstance(v, list) else v for v in safe[key]] == \
                 [list(v) if isinstance(v, list) else v for v in trusted[key]]
     assert pickle.loads(pickle.dumps(1)) == 1  # the module leaves pickle itself alone
+
+
+def test_synthetic_signal_sets_the_share_of_opinion_words(tmp_path):
+    # the same seed draws the same words; a higher signal turns more of them into
+    # opinion words, so more ids differ from the signal-free file
+    def words(signal):
+        path = synthetic_imdb.write(tmp_path / str(signal), train=300, test=100, seed=2,
+                                    signal=signal)
+        with pytest.warns(UserWarning):
+            (x, _), _ = imdb.load_data(path=path)
+        return np.concatenate([np.asarray(r) for r in x])
+
+    plain = words(0.0)
+    low, high = np.mean(words(0.08) != plain), np.mean(words(0.3) != plain)
+    assert 0.03 < low < 0.1 and 0.2 < high < 0.35

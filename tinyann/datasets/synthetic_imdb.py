@@ -51,9 +51,12 @@ def _object_array(lists):
     return array
 
 
-def write(directory=None, train=25_000, test=25_000, vocabulary=10_000, seed=0) -> str:
+def write(directory=None, train=25_000, test=25_000, vocabulary=10_000, seed=0,
+          signal=0.08) -> str:
     """Writes ``imdb.npz`` and ``imdb_word_index.json`` (words ``w1``, ``w2``...) into
-    ``directory`` (default ``$TINYANN_DATA_DIR/imdb``); returns the npz's path."""
+    ``directory`` (default ``$TINYANN_DATA_DIR/imdb``); returns the npz's path.
+    ``signal`` is :func:`reviews`'s share of opinion words (tests raise it to learn
+    from fewer reviews)."""
     if directory is None:
         root = os.environ.get(_sources.ENV_DATA_DIR)
         if not root:
@@ -61,7 +64,7 @@ def write(directory=None, train=25_000, test=25_000, vocabulary=10_000, seed=0) 
                              "goes to $TINYANN_DATA_DIR/imdb, where load_data looks)")
         directory = os.path.join(os.path.expanduser(root), NAME)
     os.makedirs(directory, exist_ok=True)
-    x, y = reviews(train + test, vocabulary=vocabulary, seed=seed)
+    x, y = reviews(train + test, vocabulary=vocabulary, signal=signal, seed=seed)
     target = os.path.join(directory, "imdb.npz")
     # np.savez pickles the object arrays the way Keras's file holds them
     tmp = target + ".part.npz"
