@@ -150,11 +150,22 @@ class _Recurrent(Layer):
         return (input_shape[0], self.units)
 
     # ------------------------------------------------------------ math
-    def _activation_names(self):
+    def _kernel_options(self):
+        """The kernels' keyword arguments: the activations by name (and GRU's form)."""
         names = {"activation": _kernel_activation(self.activation)}
         if self.uses_recurrent_activation:
             names["recurrent_activation"] = _kernel_activation(self.recurrent_activation)
         return names
+
+    def _forward(self, x, kernel, recurrent, bias, mask, recurrent_mask):
+        """The whole sequence: ``kernels.<kind>_forward`` (``lstm_forward``...)."""
+        forward = getattr(kernels, f"{self.kind}_forward")
+        return forward(x, kernel, recurrent, bias, mask=mask, recurrent_mask=recurrent_mask,
+                       **self._kernel_options())
+
+    def _backward(self, d_outputs, cache, dkernel, drecurrent, dbias):
+        backward = getattr(kernels, f"{self.kind}_backward")
+        return backward(d_outputs, cache, dkernel, drecurrent, dbias)
 
     def _dropout_mask(self, shape, rate, dtype):
         if rate <= 0:
@@ -268,13 +279,6 @@ class SimpleRNN(_Recurrent):
         kwargs.pop("recurrent_activation", None)
         super().__init__(units, activation=activation, use_bias=use_bias, **kwargs)
 
-    def _forward(self, x, kernel, recurrent, bias, mask, recurrent_mask):
-        return kernels.simple_rnn_forward(x, kernel, recurrent, bias, mask=mask,
-                                          recurrent_mask=recurrent_mask,
-                                          **self._activation_names())
-
-    def _backward(self, d_outputs, cache, dkernel, drecurrent, dbias):
-        return kernels.simple_rnn_backward(d_outputs, cache, dkernel, drecurrent, dbias)
 
 
 class LSTM(_Recurrent):
@@ -294,13 +298,6 @@ class LSTM(_Recurrent):
         super().__init__(units, **kwargs)
         self.unit_forget_bias = bool(unit_forget_bias)
 
-    def _forward(self, x, kernel, recurrent, bias, mask, recurrent_mask):
-        return kernels.lstm_forward(x, kernel, recurrent, bias, mask=mask,
-                                    recurrent_mask=recurrent_mask,
-                                    **self._activation_names())
-
-    def _backward(self, d_outputs, cache, dkernel, drecurrent, dbias):
-        return kernels.lstm_backward(d_outputs, cache, dkernel, drecurrent, dbias)
 
 
 class GRU(_Recurrent):
@@ -324,10 +321,6 @@ class GRU(_Recurrent):
             cell.bias_shape = lambda: (2, 3 * self.units)
         return cell
 
-    def _forward(self, x, kernel, recurrent, bias, mask, recurrent_mask):
-        return kernels.gru_forward(x, kernel, recurrent, bias, mask=mask,
-                                   recurrent_mask=recurrent_mask,
-                                   reset_after=self.reset_after, **self._activation_names())
+    def _kernel_options(self):
+        return dict(super()._kernel_options(), reset_after=self.reset_after)
 
-    def _backward(self, d_outputs, cache, dkernel, drecurrent, dbias):
-        return kernels.gru_backward(d_outputs, cache, dkernel, drecurrent, dbias)
