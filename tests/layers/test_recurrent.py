@@ -13,7 +13,7 @@ import pytest
 import tinyann as keras
 from tinyann import layers
 
-from .conftest import check_layer
+from .conftest import assert_trains_as_keras, check_layer
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "keras" / "recurrent"
 FACTS = json.loads((FIXTURES / "facts.json").read_text(encoding="utf-8"))
@@ -51,15 +51,7 @@ def build(case):
 @pytest.mark.parametrize("case", sorted(FACTS["cases"]))
 def test_weights_after_10_steps_match_keras(case):
     ref = np.load(FIXTURES / f"{case}.npz")
-    model = build(case)
-    count = FACTS["cases"][case]["weights"]
-    model.set_weights([ref[f"initial_{k}"] for k in range(count)])
-    model.fit(ref["x"], ref["y"], batch_size=16, epochs=1, shuffle=False, verbose=0)
-    for k, (got, variable) in enumerate(zip(model.get_weights(), model.weights)):
-        np.testing.assert_allclose(got, ref[f"trained_{k}"], atol=1e-5, rtol=0,
-                                   err_msg=variable.path)
-    np.testing.assert_allclose(model.predict(ref["x"][:20], verbose=0), ref["pred"],
-                               atol=1e-5)
+    assert_trains_as_keras(build(case), ref, FACTS["cases"][case]["weights"])
 
 
 @pytest.mark.parametrize("case", sorted(FACTS["cases"]))

@@ -11,7 +11,7 @@ import pytest
 import tinyann as keras
 from tinyann import layers
 
-from .conftest import check_layer
+from .conftest import assert_trains_as_keras, check_layer
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "keras" / "wrappers"
 FACTS = json.loads((FIXTURES / "facts.json").read_text(encoding="utf-8"))
@@ -50,13 +50,7 @@ def test_weights_after_10_steps_match_keras(case):
     model = build(case)
     facts = FACTS["cases"][case]
     assert [v.path for v in model.weights] == facts["paths"]
-    model.set_weights([ref[f"initial_{k}"] for k in range(facts["weights"])])
-    model.fit(ref["x"], ref["y"], batch_size=16, epochs=1, shuffle=False, verbose=0)
-    for k, (got, variable) in enumerate(zip(model.get_weights(), model.weights)):
-        np.testing.assert_allclose(got, ref[f"trained_{k}"], atol=1e-5, rtol=0,
-                                   err_msg=variable.path)
-    np.testing.assert_allclose(model.predict(ref["x"][:20], verbose=0), ref["pred"],
-                               atol=1e-5)
+    assert_trains_as_keras(model, ref, facts["weights"])
 
 
 @pytest.mark.parametrize("case", sorted(FACTS["cases"]))
