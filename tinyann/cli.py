@@ -80,10 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=_positive_int, default=32)
     train.add_argument("--optimizer", default=None,
                        help="sgd, rmsprop, adam, adagrad... (default: rmsprop for linear, "
-                       "adam for mlp)")
+                       "adam for mlp and cnn, and with --data)")
     train.add_argument("--learning-rate", type=_positive_float, default=None)
     train.add_argument("--seed", type=int, default=42)
-    train.add_argument("--out", default=None, help="run folder (default: runs/<model>-<time>)")
+    train.add_argument("--out", default=None, help="run folder (default: runs/<model>-<time>, "
+                       "with --data runs/<DIR's name>-<model>-<time>)")
     train.add_argument("--data-dir", default=None, help="a directory with the IDX files")
     train.add_argument("--verbose", type=int, choices=[0, 1, 2], default=None,
                        help="progress output (default: Keras's 'auto')")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import os
 import time
 
@@ -70,6 +71,8 @@ def _section(anchor, title, body) -> str:
 
 
 def _fmt(value) -> str:
+    if isinstance(value, (dict, list)):  # an image-folder run's classes, input and counts
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, float):
         return f"{value:.4f}" if abs(value) < 1000 else f"{value:.1f}"
     return str(value)
@@ -198,7 +201,9 @@ def learned_section(model, x_test, cmap="gray_r") -> str:
                                  f"({type(layer).__name__}), output {out.shape}</p>" +
                                  _img(plots.feature_maps(out[..., :32]), f"{layer.name} maps"))
     if not parts:
-        parts.append("<p class=note>This model has no Dense layer on the 784 pixels and no "
+        what = "the 784 pixels" if x_test[0].size == 784 else \
+            f"28x28 pixels (its input is {x_test[0].shape})"
+        parts.append(f"<p class=note>This model has no Dense layer on {what} and no "
                      "convolution to show.</p>")
     return _section("learned", "What the network learned", "".join(parts))
 
