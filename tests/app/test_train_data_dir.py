@@ -156,6 +156,30 @@ def png(image) -> bytes:
     return buffer.getvalue()
 
 
+def test_the_model_file_alone_is_refused_with_a_hint(trained, capsys):
+    _, run, pictures = trained
+    status, _, err = run_cli(capsys, "predict", os.path.join(run, "model.keras"),
+                             pictures["circle"])
+    assert status == 2
+    assert "expects inputs of shape (32, 32, 3)" in err and "trained with `tinyann train " \
+        "--data DIR`" in err
+
+
+def test_the_split_is_stratified_disjoint_and_complete():
+    from tinyann.app import UsageError, folders
+
+    labels = np.repeat([0, 1, 2], [10, 20, 7])
+    train, val, test = folders.split(labels, 0.2, 0.3, seed=3)
+    together = np.concatenate([train, val, test])
+    assert sorted(together.tolist()) == list(range(len(labels)))  # each image once
+    assert np.bincount(labels[val]).tolist() == [2, 4, 1]
+    assert np.bincount(labels[test]).tolist() == [3, 6, 2]
+    again = folders.split(labels, 0.2, 0.3, seed=3)
+    assert all((a == b).all() for a, b in zip(again, (train, val, test)))
+    with pytest.raises(UsageError, match="class 'b' has 2 image"):
+        folders.split(np.array([0, 0, 0, 1, 1]), 0.2, 0.2, names=["a", "b"])
+
+
 def test_serve_answers_with_the_run_classes_and_input(trained):
     from fastapi.testclient import TestClient
 

@@ -127,7 +127,8 @@ def check_classifier(model, path="the model", classes=None) -> None:
     outputs = tuple(model.output_shape[1:])
     if int(np.prod(inputs)) != 784 or None in inputs:
         raise ValueError(f"{path} expects inputs of shape {inputs}; expected a Fashion-MNIST "
-                         "model taking 28x28 images: (784,), (28, 28) or (28, 28, 1)")
+                         "model taking 28x28 images: (784,), (28, 28) or (28, 28, 1), or the "
+                         "run folder of a model trained with `tinyann train --data DIR`")
     wanted = "at least 2" if classes is None else str(classes)
     if len(outputs) != 1 or outputs[0] is None or outputs[0] < 2 or (
             classes is not None and outputs[0] != classes):
