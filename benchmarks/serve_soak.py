@@ -6,7 +6,8 @@ memory (RSS) sampled as it goes, to show whether it stays flat.
 
 Starts the server on a free port of 127.0.0.1 (``--no-test-images``), sends one request
 every 1/rate seconds (waiting for each answer, so the rate is a ceiling), reads VmRSS from
-/proc/PID/status every ``--sample`` seconds, stops the server, and writes
+/proc/PID/status of the server and its worker processes (summed) every ``--sample``
+seconds, stops the server, and writes
 ``seconds,rss_mb,requests,errors`` rows (atomically, at the end and after each sample).
 Linux only (/proc).
 """
@@ -28,11 +29,19 @@ def _free_port():
 
 
 def rss_mb(pid: int) -> float:
+    """The resident memory of ``pid`` and all its descendants (the worker processes)."""
     with open(f"/proc/{pid}/status") as status:
         for line in status:
             if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
+                own = int(line.split()[1]) / 1024
+                break
+        else:
+            raise RuntimeError(f"no VmRSS for process {pid}")
+    children = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as listed:
+            children += [int(child) for child in listed.read().split()]
+    return own + sum(rss_mb(child) for child in children)
 
 
 def _write(path, rows):
@@ -53,11 +62,14 @@ def main(argv=None) -> int:
     parser.add_argument("--rate", type=float, default=20.0, help="requests per second")
     parser.add_argument("--sample", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--out", default="serve_soak_rss.csv")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="server processes (default: tinyann serve's own default)")
     args = parser.parse_args(argv)
     payload = open(args.photo, "rb").read()
     port = _free_port()
     server = subprocess.Popen([sys.executable, "-m", "tinyann", "serve", args.run, "--port",
-                               str(port), "--no-test-images"],
+                               str(port), "--no-test-images"]
+                              + (["--workers", str(args.workers)] if args.workers else []),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     rows, sent, errors = [], 0, 0

@@ -145,6 +145,35 @@ def test_serve_bad_port(capsys, tiny_run, port):
     assert_one_line_error(2, capsys.readouterr().err, "expected a port number 0-65535")
 
 
+@pytest.mark.parametrize("workers", ["0", "65", "two"])
+def test_serve_bad_worker_count(capsys, tiny_run, workers):
+    with pytest.raises(SystemExit):
+        main(["serve", tiny_run, "--workers", workers])
+    assert_one_line_error(2, capsys.readouterr().err,
+                          "expected a number of processes from 1 to 64")
+
+
+def test_default_workers_is_one_per_core_at_most_four(monkeypatch):
+    from tinyann.app import server
+
+    for cores, expected in [(1, 1), (2, 2), (3, 3), (16, 4)]:
+        monkeypatch.setattr(server.os, "sched_getaffinity", lambda _, n=cores: set(range(n)))
+        assert server.default_workers() == expected
+
+
+def test_worker_processes_build_the_app_from_the_environment(monkeypatch, tiny_run):
+    from tinyann.app import server
+
+    monkeypatch.delenv(server.OPTIONS_VARIABLE, raising=False)
+    with pytest.raises(RuntimeError, match="TINYANN_SERVE_OPTIONS is not set"):
+        server.app_from_environment()
+    options = server.ServeOptions(tiny_run, None, test_images=False)
+    monkeypatch.setenv(server.OPTIONS_VARIABLE, options.to_json())
+    app = server.app_from_environment()
+    state = app.state.tinyann
+    assert state.run.name == "tiny" and len(state.labels) == 0
+
+
 # ------------------------------------------------------------------ real data
 @pytest.mark.slow
 def test_baseline_is_the_seeds_number(capsys):

@@ -241,3 +241,30 @@ def test_big_jpeg_is_decoded_small_but_reports_its_size():
     assert result.original_size == (4000, 3000)
     rows = np.flatnonzero(result.image.max(axis=1) > 0.5)
     assert len(rows) == 28  # a square item fills the 28x28
+
+
+def test_shrink_keeps_the_longest_edge_at_least_the_working_size():
+    big = Image.new("RGB", (1000, 500))
+    small, factor = preprocess.shrink(big)
+    assert factor == 1000 // preprocess.WORK_SIDE
+    assert max(small.size) >= preprocess.WORK_SIDE
+    assert small.size == (-(-1000 // factor), -(-500 // factor))  # Pillow rounds up
+    assert preprocess.shrink(Image.new("RGB", (200, 100))) [1] == 1  # under twice the size
+    # transparency and palettes are not averaged: they keep their size
+    for mode in ("RGBA", "P", "LA", "1"):
+        image = Image.new(mode, (1000, 500))
+        assert preprocess.shrink(image) == (image, 1)
+
+
+def test_box_is_in_the_photos_pixels_after_shrinking():
+    photo = Image.new("RGB", (600, 480), (240, 240, 240))
+    photo.paste((10, 10, 10), (120, 96, 360, 336))  # left, top, right, bottom
+    result = preprocess.preprocess(png_bytes(photo))
+    top, left, bottom, right = result.box
+    factor = 600 // preprocess.WORK_SIDE
+    assert abs(top - 96) <= factor and abs(left - 120) <= factor
+    assert abs(bottom - 336) <= factor and abs(right - 360) <= factor
+    # the square fills the 28x28 as at full size; only its edge rows may be part-covered
+    same = preprocess.fit_28(np.ones((240, 240), dtype=np.float32))
+    assert np.abs(result.image - same).mean() < 0.01
+    np.testing.assert_allclose(result.image[1:-1, 1:-1], same[1:-1, 1:-1], atol=0.02)

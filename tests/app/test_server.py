@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import numpy as np
@@ -123,6 +125,47 @@ def test_bad_uploads_get_400_and_the_server_keeps_answering(client, make, status
     assert isinstance(detail, str) and "\n" not in detail
     assert re.search(match, detail)
     assert_alive(client)
+
+
+def test_big_uploads_go_through_the_thread_pool_with_the_same_answer(client):
+    from tinyann.app import server
+
+    rng = np.random.default_rng(0)
+    photo = np.full((700, 600, 3), 235, dtype=np.uint8)
+    photo[150:550, 100:500] = rng.integers(0, 90, (400, 400, 3))  # noise: a big PNG
+    big = encode(Image.fromarray(photo))
+    small = encode(Image.fromarray(photo).resize((300, 350)))
+    assert len(big) > server.INLINE_UPLOAD >= len(small)
+    answers = [client.post("/api/predict", files={"file": ("p.png", data)}) for data in
+               (big, small)]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[0].json()["label"] == answers[1].json()["label"]
+
+
+def test_the_load_clients_raw_request_is_answered(server):
+    import asyncio
+    from urllib.parse import urlsplit
+
+    from tinyann.app import loadtest
+
+    parts = urlsplit(server.url)
+
+    def post(request):
+        # in a thread of its own: Playwright's sync API (the browser tests, earlier in
+        # the session) keeps an event loop running in this one
+        with ThreadPoolExecutor(1) as pool:
+            coroutine = loadtest._post(parts.hostname, parts.port, request)
+            return pool.submit(asyncio.run, coroutine).result()
+
+    photo_with_item = Image.new("RGB", (60, 60), "white")
+    photo_with_item.paste((0, 0, 0), (20, 10, 40, 50))
+    request = loadtest.upload_request(parts.hostname, parts.port, encode(photo_with_item),
+                                      'a "quoted".png')
+    status, body = post(request)
+    assert status == 200 and 0 <= json.loads(body)["label"] < 10
+    status, body = post(loadtest.upload_request(parts.hostname, parts.port, b"not an image",
+                                                "x.png"))
+    assert status == 400 and "not an image" in json.loads(body)["detail"]
 
 
 def test_truncated_jpeg(client, images):

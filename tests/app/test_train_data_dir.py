@@ -208,6 +208,19 @@ def test_serve_answers_with_the_run_classes_and_input(trained):
         assert bad.status_code == 400 and "not an image" in bad.json()["detail"]
 
 
+def test_each_serve_worker_browses_the_runs_own_test_images(trained):
+    from fastapi.testclient import TestClient
+
+    from tinyann.app import server
+
+    _, run, _ = trained
+    for browse, expected in ((True, 60), (False, 0)):
+        app = server.app_for(server.ServeOptions(run, None, test_images=browse))
+        with TestClient(app) as client:
+            health = client.get("/api/health").json()
+        assert health["classes"] == list(CLASSES) and health["test_images"] == expected
+
+
 def test_serve_without_stored_images_says_so(trained, tmp_path):
     import shutil
 

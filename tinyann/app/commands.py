@@ -42,6 +42,10 @@ def _port(text):
     return _int_in_range(text, 0, 65535, "a port number 0-65535")
 
 
+def _workers(text):
+    return _int_in_range(text, 1, 64, "a number of processes from 1 to 64")
+
+
 def _run_parser(sub, name, help, description):
     """A subcommand whose first argument is RUN_OR_MODEL."""
     parser = sub.add_parser(name, help=help, description=description)
@@ -99,6 +103,9 @@ def add_parsers(sub) -> None:
     serve.add_argument("--data-dir", help=data_help)
     serve.add_argument("--no-test-images", action="store_true",
                        help="serve predictions only, without browsing the test images")
+    serve.add_argument("--workers", type=_workers, default=0,
+                       help="server processes, each with its own copy of the model "
+                       "(default: one per CPU core, at most 4)")
 
 
 def build_cnn(keras):
@@ -297,24 +304,23 @@ def cmd_serve(args) -> int:
     except ImportError as error:
         raise _usage_error(f"serving needs FastAPI and uvicorn ({error}): "
                            "pip install 'tinyann[app]'") from None
-    import numpy as np
-
-    from tinyann.app import runs
-
-    run = runs.load_run(args.run)
-    test_data = None  # an image-folder run's own held-out images (see server.create_app)
-    if args.no_test_images:
-        test_data = (np.zeros((0, 28, 28), dtype=np.uint8), np.zeros(0, dtype=np.uint8))
-    elif run.spec is None:
-        try:
-            test_data = runs.load_split("test", args.data_dir)
-        except OSError as error:
-            raise _usage_error(f"{str(error).splitlines()[0]} (serve without browsing the "
-                               "test images: --no-test-images)") from None
-    app = server.create_app(run, test_data=test_data)
-    print(f"serving {args.run} on http://{args.host}:{args.port}/ (Ctrl+C stops); test "
-          f"images: {app.state.tinyann.test_source}")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    options = server.ServeOptions(args.run, args.data_dir, not args.no_test_images)
+    try:
+        app = server.app_for(options)  # loads once here, so bad input stops us early
+    except OSError as error:
+        raise _usage_error(f"{str(error).splitlines()[0]} (serve without browsing the "
+                           "test images: --no-test-images)") from None
+    workers = args.workers or server.default_workers()
+    print(f"serving {args.run} on http://{args.host}:{args.port}/ with {workers} worker "
+          f"process{'es' if workers > 1 else ''} (Ctrl+C stops); test images: "
+          f"{app.state.tinyann.test_source}")
+    if workers == 1:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    else:
+        # each worker process builds its own app from the options in the environment
+        os.environ[server.OPTIONS_VARIABLE] = options.to_json()
+        uvicorn.run(server.FACTORY, factory=True, workers=workers, host=args.host,
+                    port=args.port, log_level="info")
     return 0
 
 
