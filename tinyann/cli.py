@@ -22,6 +22,8 @@ EPILOG = """examples:
   tinyann data --synthetic imdb     IMDB-shaped synthetic reviews in $TINYANN_DATA_DIR/imdb
   tinyann train                     the seeds' model, 5 epochs, into runs/<time>
   tinyann train --model mlp --optimizer adam --epochs 10 --out runs/mlp
+  tinyann train --data photos/ --image-size 64 64 --out runs/mine
+                                    your pictures, a subfolder per class
   tinyann report runs/mlp            rewrite runs/mlp/report.html (open it in a browser)
   tinyann evaluate runs/mlp --split val
   tinyann predict runs/mlp shirt.jpg shoe.png --top 3 --lang ko
@@ -60,28 +62,46 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--dir", help="with --synthetic: the folder to write into")
     data.add_argument("--path", help="a directory holding the four IDX files")
 
-    train = sub.add_parser("train", help="train on Fashion-MNIST and save the run",
+    train = sub.add_parser("train", help="train on Fashion-MNIST or your image folders, "
+                           "and save the run",
                            description="Trains on Fashion-MNIST with the seeds' split "
                            "(train_test_split(test_size=0.2, random_state=42)), prints "
-                           "validation and test accuracy and saves the run folder.")
-    train.add_argument("--model", choices=["linear", "mlp", "cnn"], default="linear",
-                       help="linear: Input(784) -> Dense(10, softmax), the seeds' model; "
-                       "mlp: Flatten -> Dense(100, relu) -> Dense(10, softmax); "
+                           "validation and test accuracy and saves the run folder. With "
+                           "--data DIR: trains on your own pictures, a subfolder of DIR per "
+                           "class, resized to --image-size.")
+    train.add_argument("--model", choices=["linear", "mlp", "cnn"], default=None,
+                       help="linear (default): Input(784) -> Dense(10, softmax), the seeds' "
+                       "model; mlp: Flatten -> Dense(100, relu) -> Dense(10, softmax); "
                        "cnn: the textbook's Conv2D(32)-pool-Conv2D(64)-pool-Dense(100)-"
-                       "Dropout(0.4)-Dense(10) (needs tinyann.layers.Conv2D)")
+                       "Dropout(0.4)-Dense(10) (needs tinyann.layers.Conv2D). With --data: "
+                       "cnn (default) is Conv2D(16)-pool-Conv2D(32)-pool-Dense(64)-"
+                       "Dropout(0.3)-Dense(classes)")
     train.add_argument("--epochs", type=_positive_int, default=5)
     train.add_argument("--batch-size", type=_positive_int, default=32)
     train.add_argument("--optimizer", default=None,
                        help="sgd, rmsprop, adam, adagrad... (default: rmsprop for linear, "
-                       "adam for mlp)")
+                       "adam for mlp and cnn, and with --data)")
     train.add_argument("--learning-rate", type=_positive_float, default=None)
     train.add_argument("--seed", type=int, default=42)
-    train.add_argument("--out", default=None, help="run folder (default: runs/<model>-<time>)")
+    train.add_argument("--out", default=None, help="run folder (default: runs/<model>-<time>, "
+                       "with --data runs/<DIR's name>-<model>-<time>)")
     train.add_argument("--data-dir", default=None, help="a directory with the IDX files")
     train.add_argument("--verbose", type=int, choices=[0, 1, 2], default=None,
                        help="progress output (default: Keras's 'auto')")
     train.add_argument("--no-report", action="store_true",
                        help="skip writing report.html into the run folder")
+    mine = train.add_argument_group("your own pictures")
+    mine.add_argument("--data", metavar="DIR", default=None,
+                      help="a folder with one subfolder of pictures per class (JPEG, PNG, "
+                      "BMP, GIF; any size and colour); the subfolders' names are the classes")
+    mine.add_argument("--image-size", type=_positive_int, nargs=2, metavar=("HEIGHT", "WIDTH"),
+                      default=None, help="the size pictures are resized to (default 64 64)")
+    mine.add_argument("--color-mode", choices=["rgb", "grayscale"], default=None,
+                      help="rgb (default) or grayscale")
+    mine.add_argument("--validation-split", type=_fraction, default=None,
+                      help="the fraction of each class held out for validation (default 0.2)")
+    mine.add_argument("--test-split", type=_fraction, default=None,
+                      help="the fraction of each class held out for the test (default 0.2)")
     run = sub.add_parser(
         "run", help="run a Keras / tf.keras script or notebook unchanged, on tinyann",
         description="Runs SCRIPT as __main__ with `keras`, `tensorflow` and `tensorflow.keras` "
@@ -115,23 +135,30 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive_int(text):
+def _positive(text, convert, expected):
+    """``convert(text)`` when it is > 0, else argparse's error saying ``expected``."""
     try:
-        value = int(text)
+        value = convert(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        value = None
+    if value is None or not value > 0:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
 
 
+def _positive_int(text):
+    return _positive(text, int, "a positive integer")
+
+
 def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return _positive(text, float, "a positive number")
+
+
+def _fraction(text):
+    """A held-out fraction: a number in (0, 0.5)."""
+    value = _positive(text, float, "a fraction between 0 and 0.5")
+    if not value < 0.5:
+        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 0.5, got {text!r}")
     return value
 
 
@@ -221,12 +248,33 @@ def prepare_training(kind, seed=42, optimizer=None, learning_rate=None, data_dir
 
 
 def cmd_train(args) -> int:
+    from tinyann.app import train_folders
+
+    train_folders.check_options(args)
+    if args.data is not None:
+        return train_folders.train(args)
+    args.model = args.model or "linear"
+    model, name, train, val, test = prepare_training(
+        args.model, args.seed, args.optimizer, args.learning_rate, args.data_dir)
+    out = args.out or os.path.join("runs", f"{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
+    model, out, metrics, history = fit_and_save(args, model, name, train, val, test,
+                                                args.model, out)
+    if not args.no_report:
+        from tinyann.app.commands import report_after_training
+
+        report_after_training(model, out, metrics, history, args.data_dir)
+    return 0
+
+
+def fit_and_save(args, model, name, train, val, test, kind, out, extra=None):
+    """Fits a compiled model on ``train`` = (x, y) watching ``val``, scores ``val`` and
+    ``test``, prints them and saves the run folder ``out``; ``extra`` joins the metrics.
+    Returns (model, out, metrics, history dict)."""
     import numpy as np
 
     import tinyann as keras
 
-    model, name, (x_tr, y_tr), (x_val, y_val), (x_test, y_test) = prepare_training(
-        args.model, args.seed, args.optimizer, args.learning_rate, args.data_dir)
+    (x_tr, y_tr), (x_val, y_val), (x_test, y_test) = train, val, test
     optimizer = model.optimizer
     model.summary()
     verbose = "auto" if args.verbose is None else args.verbose
@@ -240,26 +288,21 @@ def cmd_train(args) -> int:
     print(f"test accuracy:       {test_acc:.4f} (loss {test_loss:.4f})")
     print(f"training time:       {fit_seconds:.2f} s")
 
-    out = args.out or os.path.join("runs", f"{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
     os.makedirs(out, exist_ok=True)
     model.save(os.path.join(out, "model.keras"))
     metrics = {
-        "model": args.model, "optimizer": name, "epochs": args.epochs,
+        "model": kind, "optimizer": name, "epochs": args.epochs,
         "batch_size": args.batch_size, "seed": args.seed,
         "learning_rate": float(np.asarray(optimizer.learning_rate)),
         "val_loss": val_loss, "val_accuracy": val_acc,
         "test_loss": test_loss, "test_accuracy": test_acc, "fit_seconds": fit_seconds,
-        "tinyann_version": keras.__version__,
+        "tinyann_version": keras.__version__, **(extra or {}),
     }
     _write_json(os.path.join(out, "metrics.json"), metrics)
     _write_json(os.path.join(out, "history.json"), history.history)
     _write_history_csv(os.path.join(out, "history.csv"), history.history)
     print(f"saved the model, history and metrics in {out}/")
-    if not args.no_report:
-        from tinyann.app.commands import report_after_training
-
-        report_after_training(model, out, metrics, history.history, args.data_dir)
-    return 0
+    return model, out, metrics, history.history
 
 
 def split(x, y, test_size, random_state):

@@ -201,3 +201,16 @@ def images():
     """Paths of the fixture photos, and helpers to make pictures."""
     return SimpleNamespace(dir=FIXTURES, path=lambda name: os.path.join(FIXTURES, name),
                            photo_of_shape=photo_of_shape, draw_shape=draw_shape)
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page that records console errors and uncaught exceptions."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.problems = []
+    page.on("console", lambda m: page.problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.problems.append(str(e)))
+    page.set_default_timeout(15000)
+    yield page
+    context.close()

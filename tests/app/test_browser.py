@@ -13,19 +13,6 @@ from tinyann.app.labels import CLASS_NAMES_EN, CLASS_NAMES_KO
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def page(browser):
-    """A fresh page that records console errors and uncaught exceptions."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.problems = []
-    page.on("console", lambda m: page.problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: page.problems.append(str(e)))
-    page.set_default_timeout(15000)
-    yield page
-    context.close()
-
-
 def open_app(page, server):
     page.goto(server.url + "/")
     page.wait_for_selector("body[data-ready=true]")

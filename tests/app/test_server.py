@@ -7,6 +7,7 @@ import io
 import json
 import re
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import numpy as np
@@ -148,15 +149,22 @@ def test_the_load_clients_raw_request_is_answered(server):
     from tinyann.app import loadtest
 
     parts = urlsplit(server.url)
+
+    def post(request):
+        # in a thread of its own: Playwright's sync API (the browser tests, earlier in
+        # the session) keeps an event loop running in this one
+        with ThreadPoolExecutor(1) as pool:
+            coroutine = loadtest._post(parts.hostname, parts.port, request)
+            return pool.submit(asyncio.run, coroutine).result()
+
     photo_with_item = Image.new("RGB", (60, 60), "white")
     photo_with_item.paste((0, 0, 0), (20, 10, 40, 50))
     request = loadtest.upload_request(parts.hostname, parts.port, encode(photo_with_item),
                                       'a "quoted".png')
-    status, body = asyncio.run(loadtest._post(parts.hostname, parts.port, request))
+    status, body = post(request)
     assert status == 200 and 0 <= json.loads(body)["label"] < 10
-    status, body = asyncio.run(loadtest._post(
-        parts.hostname, parts.port, loadtest.upload_request(parts.hostname, parts.port,
-                                                            b"not an image", "x.png")))
+    status, body = post(loadtest.upload_request(parts.hostname, parts.port, b"not an image",
+                                                "x.png"))
     assert status == 400 and "not an image" in json.loads(body)["detail"]
 
 

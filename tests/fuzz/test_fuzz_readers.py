@@ -235,6 +235,7 @@ def test_notebook_files_read_or_raise_a_one_line_notebook_error(warm_notebook_re
 _WORDS = ["data", "train", "run", "jupyter", "install", "uninstall", "predict", "report",
           "serve", "baseline", "--model", "cnn", "--epochs", "--batch-size", "--seed",
           "--learning-rate", "--verbose", "--out", "--port", "--host", "--workers", "x.py",
+          "--data", "--image-size", "--color-mode", "rgb", "--test-split", "0.6",
           "-1", "0", "3", "1e-3", "nan", "inf", "--", "-", "--nope", "=", "é", ""]
 
 

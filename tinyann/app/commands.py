@@ -46,6 +46,13 @@ def _workers(text):
     return _int_in_range(text, 1, 64, "a number of processes from 1 to 64")
 
 
+def _run_parser(sub, name, help, description):
+    """A subcommand whose first argument is RUN_OR_MODEL."""
+    parser = sub.add_parser(name, help=help, description=description)
+    parser.add_argument("run", metavar="RUN_OR_MODEL")
+    return parser
+
+
 def add_parsers(sub) -> None:
     """Adds the app's subcommands to ``tinyann``'s subparsers."""
     data_help = "a directory with the Fashion-MNIST IDX files"
@@ -57,27 +64,27 @@ def add_parsers(sub) -> None:
     report.add_argument("--out", help="where to write the HTML (default: RUN/report.html)")
     report.add_argument("--data-dir", help=data_help)
 
-    evaluate = sub.add_parser("evaluate", help="loss, accuracy and per-class report",
-                              description="Loss, accuracy, scikit-learn's per-class precision "
-                              "and recall, and the most confused pairs.")
-    evaluate.add_argument("run", metavar="RUN_OR_MODEL")
+    evaluate = _run_parser(sub, "evaluate", "loss, accuracy and per-class report",
+                           "Loss, accuracy, scikit-learn's per-class precision and recall, "
+                           "and the most confused pairs.")
     evaluate.add_argument("--split", choices=["val", "test"], default="test",
                           help="val: the seeds' 20%% validation split; test: the 10000 "
-                          "test images (default)")
+                          "test images (default; for a run trained with --data DIR, its "
+                          "held-out test images)")
     evaluate.add_argument("--data-dir", help=data_help)
 
-    predict = sub.add_parser("predict", help="classify your own photos",
-                             description="Classifies photos of any size and colour: they are "
-                             "turned grey, light-on-dark, cropped to the item and fitted into "
-                             "28x28 as Fashion-MNIST was made.")
-    predict.add_argument("run", metavar="RUN_OR_MODEL")
+    predict = _run_parser(sub, "predict", "classify your own photos",
+                          "Classifies photos of any size and colour: for a Fashion-MNIST "
+                          "model they are turned grey, light-on-dark, cropped to the item and "
+                          "fitted into 28x28 as Fashion-MNIST was made; for a run trained with "
+                          "--data DIR they are resized to its image size and colour mode.")
     predict.add_argument("images", metavar="IMAGE", nargs="+")
     predict.add_argument("--top", type=_top, default=3, help="how many classes (default 3)")
     predict.add_argument("--json", action="store_true", help="print JSON")
     predict.add_argument("--lang", choices=sorted(LANGUAGES), default="en",
                          help="class names in English or Korean")
     predict.add_argument("--show-input", nargs="?", const=".", metavar="DIR",
-                         help="save the 28x28 image the model saw as DIR/<name>-28x28.png")
+                         help="save the image the model saw as DIR/<name>-<H>x<W>.png")
 
     baseline = sub.add_parser("baseline", help="the seeds' logistic-regression baseline",
                               description="SGDClassifier(loss='log_loss', max_iter=5, "
@@ -87,11 +94,10 @@ def add_parsers(sub) -> None:
                           help="also save baseline.json in this run folder for its report")
     baseline.add_argument("--data-dir", help=data_help)
 
-    serve = sub.add_parser("serve", help="a web page and JSON API for a model",
-                           description="Serves a page to drop or draw an item and see the "
-                           "model's answer, and to browse the test images; JSON API at "
-                           "/api/predict, schema at /openapi.json.")
-    serve.add_argument("run", metavar="RUN_OR_MODEL")
+    serve = _run_parser(sub, "serve", "a web page and JSON API for a model",
+                        "Serves a page to drop or draw an item and see the model's answer, "
+                        "and to browse the test images (a run trained with --data DIR: its "
+                        "held-out ones); JSON API at /api/predict, schema at /openapi.json.")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=8000)
     serve.add_argument("--data-dir", help=data_help)
@@ -148,8 +154,14 @@ def cmd_evaluate(args) -> int:
     from tinyann.app import runs
     from tinyann.app.labels import CLASS_NAMES_EN
 
-    run = runs.load_run(args.run, classes=10)  # scored on Fashion-MNIST's 10 classes
-    x, y = runs.load_split(args.split, args.data_dir)
+    # a Fashion-MNIST model is scored on its 10 classes; an image-folder run on its own
+    run = runs.load_run(args.run, classes=10)
+    names = CLASS_NAMES_EN
+    if run.spec is None:
+        x, y = runs.load_split(args.split, args.data_dir)
+    else:
+        names = runs.class_names(run)[0]
+        x, y = _held_out(run, args.split)
     start = time.perf_counter()
     probs = runs.predict_proba(run.model, x)
     seconds = time.perf_counter() - start
@@ -160,38 +172,71 @@ def cmd_evaluate(args) -> int:
     print()
     from sklearn.metrics import classification_report
 
-    print(classification_report(y, pred, labels=list(range(10)),
-                                target_names=list(CLASS_NAMES_EN), digits=4, zero_division=0))
+    print(classification_report(y, pred, labels=list(range(len(names))),
+                                target_names=list(names), digits=4, zero_division=0))
     print("most confused pairs (true -> predicted: images):")
-    for count, true, predicted, _, _ in runs.most_confused(runs.confusion(y, pred),
-                                                           CLASS_NAMES_EN):
+    for count, true, predicted, _, _ in runs.most_confused(
+            runs.confusion(y, pred, len(names)), names):
         print(f"  {true:>11s} -> {predicted:<11s} {count}")
     return 0
+
+
+def _held_out(run, split):
+    """(images, labels) of the held-out test images of a run trained on image folders."""
+    from tinyann.app import runs
+
+    if split != "test":
+        raise _usage_error(f"--split {split}: {run.folder} was trained on image folders and "
+                           "keeps only its held-out test images; expected --split test")
+    stored = runs.load_images(run.folder)
+    if stored is None:
+        raise _usage_error(f"{run.folder or run.model_path} has no {runs.IMAGES_FILE}; expected "
+                           "the run folder that `tinyann train --data DIR` wrote")
+    return stored["test_images"], stored["test_labels"]
+
+
+def _prepare_photos(run, paths, lang):
+    """(class names in ``lang``, prepared photos, their input descriptions) for the run:
+    the Fashion-MNIST pipeline, or resizing to an image-folder run's input."""
+    from tinyann.app import preprocess, resize, runs
+    from tinyann.app.labels import class_names
+
+    spec = run.spec
+    if spec is None:
+        prepared = [preprocess.preprocess(path) for path in paths]
+        inputs = [{"size": list(p.original_size), "mode": p.mode, "inverted": p.inverted,
+                   "box": list(p.box)} for p in prepared]
+        return class_names(lang), prepared, inputs
+    english, korean = runs.class_names(run)
+    prepared = [resize.prepare(path, spec) for path in paths]
+    inputs = [{"size": list(p.original_size), "mode": p.mode,
+               "resized_to": list(spec.image_size), "color_mode": spec.color_mode}
+              for p in prepared]
+    return (korean if lang == "ko" else english), prepared, inputs
 
 
 def cmd_predict(args) -> int:
     import numpy as np
 
     from tinyann.app import preprocess, runs
-    from tinyann.app.labels import class_names
     from tinyann.utils.files import atomic_write_bytes
 
-    run = runs.load_run(args.run, classes=10)  # named with Fashion-MNIST's classes
-    names = class_names(args.lang)
-    prepared = [preprocess.preprocess(path) for path in args.images]
+    # a Fashion-MNIST model is named with its 10 classes; an image-folder run with its own
+    run = runs.load_run(args.run, classes=10)
+    names, prepared, inputs = _prepare_photos(run, args.images, args.lang)
     probs = runs.predict_proba(run.model, np.stack([p.image for p in prepared]))
     results = []
-    for path, item, p in zip(args.images, prepared, probs):
+    for path, item, described, p in zip(args.images, prepared, inputs, probs):
         order = np.argsort(-p, kind="stable")[:args.top]
         result = {"image": path,
                   "top": [{"label": int(i), "class_name": names[i],
                            "probability": round(float(p[i]), 6)} for i in order],
-                  "input": {"size": list(item.original_size), "mode": item.mode,
-                            "inverted": item.inverted, "box": list(item.box)}}
+                  "input": described}
         if args.show_input:
             os.makedirs(args.show_input, exist_ok=True)
             stem = os.path.splitext(os.path.basename(path))[0]
-            saved = os.path.join(args.show_input, f"{stem}-28x28.png")
+            height, width = item.image.shape[:2]
+            saved = os.path.join(args.show_input, f"{stem}-{height}x{width}.png")
             atomic_write_bytes(saved, preprocess.to_png(item.image))
             result["input"]["saved"] = saved
         results.append(result)
@@ -267,7 +312,8 @@ def cmd_serve(args) -> int:
                            "test images: --no-test-images)") from None
     workers = args.workers or server.default_workers()
     print(f"serving {args.run} on http://{args.host}:{args.port}/ with {workers} worker "
-          f"process{'es' if workers > 1 else ''} (Ctrl+C stops)")
+          f"process{'es' if workers > 1 else ''} (Ctrl+C stops); test images: "
+          f"{app.state.tinyann.test_source}")
     if workers == 1:
         uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     else:

@@ -33,7 +33,8 @@ def _png(fig) -> bytes:
 
 def image_grid(images, titles=None, cols=10, cmap="gray_r", cell=1.0, vmin=None,
                vmax=None, title_size=7) -> bytes:
-    """A grid of (N, H, W) images, optionally titled; the seeds draw samples 'gray_r'."""
+    """A grid of (N, H, W) images, or (N, H, W, 3) colour ones, optionally titled; the
+    seeds draw samples 'gray_r'."""
     plt = _plt()
     images = np.asarray(images)
     n = len(images)
@@ -41,7 +42,7 @@ def image_grid(images, titles=None, cols=10, cmap="gray_r", cell=1.0, vmin=None,
         raise ValueError("image_grid needs at least one image; received 0")
     cols = min(cols, n)
     rows = -(-n // cols)
-    if titles is None:
+    if titles is None and images.ndim == 3:
         return _mosaic(images, rows, cols, cmap, cell, vmin, vmax)
     extra = 0.35
     fig, axes = plt.subplots(rows, cols, figsize=(cols * cell, rows * (cell + extra)),

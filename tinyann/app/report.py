@@ -6,12 +6,17 @@ script, so the file opens from disk, offline, in any browser. Sections: the data
 (confusion matrix, per-class accuracy, precision and recall, most confused pairs,
 worst mistakes), what the network learned (first Dense layer's weights, or the
 CNN's filters and feature maps) and the run's settings, timings and baseline.
+
+A run trained on image folders (``tinyann train --data DIR``) is reported with its
+own class names, its held-out test images and training samples (``images.npz``),
+its pictures in their own colours; the Fashion-MNIST baseline is left out.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import json
 import os
 import time
 
@@ -66,26 +71,35 @@ def _section(anchor, title, body) -> str:
 
 
 def _fmt(value) -> str:
+    if isinstance(value, (dict, list)):  # an image-folder run's classes, input and counts
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, float):
         return f"{value:.4f}" if abs(value) < 1000 else f"{value:.1f}"
     return str(value)
 
 
-def data_section(x_train, y_train) -> str:
-    names = CLASS_NAMES_EN
-    first = _img(plots.image_grid(x_train[:10], [names[int(c)] for c in y_train[:10]]),
-                 "the first ten training images")
-    picks = [int(np.flatnonzero(y_train == c)[0]) for c in range(10) if np.any(y_train == c)]
-    per_class = _img(plots.image_grid(x_train[picks], [names[int(y_train[i])] for i in picks]),
-                     "one training image of each class")
-    labels, counts = np.unique(y_train, return_counts=True)
-    full = np.zeros(10, dtype=np.int64)
-    full[labels.astype(int)] = counts
+def data_section(x_train, y_train, names=CLASS_NAMES_EN, names_ko=CLASS_NAMES_KO,
+                 counts=None, intro=None, cmap="gray_r") -> str:
+    """``x_train`` (N, H, W[, 3]) uint8 and labels; ``counts`` (k,) training images per
+    class when ``x_train`` is only a sample of them."""
+    k = len(names)
+    first = _img(plots.image_grid(x_train[:10], [names[int(c)] for c in y_train[:10]],
+                                  cmap=cmap), "the first ten training images")
+    picks = [int(np.flatnonzero(y_train == c)[0]) for c in range(k) if np.any(y_train == c)]
+    per_class = _img(plots.image_grid(x_train[picks], [names[int(y_train[i])] for i in picks],
+                                      cmap=cmap), "one training image of each class")
+    if counts is None:
+        labels, found = np.unique(y_train, return_counts=True)
+        full = np.zeros(k, dtype=np.int64)
+        full[labels.astype(int)] = found
+    else:
+        full = np.asarray(counts, dtype=np.int64)
     table = _table(["label", "class", "클래스", "images"],
-                   [(i, names[i], CLASS_NAMES_KO[i], int(full[i])) for i in range(10)], left=3)
+                   [(i, names[i], names_ko[i], int(full[i])) for i in range(k)], left=3)
+    intro = intro or (f"{len(x_train)} training images of 28x28 grey pixels, shown as the "
+                      "seeds do (<code>cmap='gray_r'</code>).")
     return _section("data", "The data", (
-        f"<p>{len(x_train)} training images of 28x28 grey pixels, shown as the seeds do "
-        "(<code>cmap='gray_r'</code>).</p><h3>The first ten training images</h3>" + first +
+        f"<p>{intro}</p><h3>The first ten training images</h3>" + first +
         "<h3>One image of each class</h3>" + per_class +
         "<h3>Images per class</h3>" + _img(plots.class_counts(full, names),
                                            "bar chart of images per class") + table))
@@ -105,19 +119,19 @@ def training_section(history: dict) -> str:
         _table(["epoch"] + keys, rows, left=0)))
 
 
-def test_section(y_test, probs, x_test, loss) -> str:
-    names = CLASS_NAMES_EN
+def test_section(y_test, probs, x_test, loss, names=CLASS_NAMES_EN, cmap="gray_r") -> str:
+    k = len(names)
     pred = probs.argmax(axis=1)
-    matrix = runs.confusion(y_test, pred)
+    matrix = runs.confusion(y_test, pred, k)
     support = matrix.sum(axis=1)
     predicted = matrix.sum(axis=0)
-    recall = np.divide(np.diag(matrix), support, out=np.zeros(10), where=support > 0)
-    precision = np.divide(np.diag(matrix), predicted, out=np.zeros(10), where=predicted > 0)
-    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(10),
+    recall = np.divide(np.diag(matrix), support, out=np.zeros(k), where=support > 0)
+    precision = np.divide(np.diag(matrix), predicted, out=np.zeros(k), where=predicted > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(k),
                    where=(precision + recall) > 0)
     accuracy = float(np.mean(pred == y_test))
     rows = [(names[i], f"{precision[i]:.3f}", f"{recall[i]:.3f}", f"{f1[i]:.3f}",
-             int(support[i])) for i in range(10)]
+             int(support[i])) for i in range(k)]
     pairs = runs.most_confused(matrix, names, top=8)
     pair_rows = [(t, p, c) for c, t, p, _, _ in pairs]
     wrong = np.flatnonzero(pred != y_test)
@@ -125,7 +139,7 @@ def test_section(y_test, probs, x_test, loss) -> str:
     mistakes = (_img(plots.image_grid(
         x_test[worst], [f"true: {names[y_test[i]]}\npred: {names[pred[i]]} "
                         f"{probs[i, pred[i]]:.0%}" for i in worst], cols=10, cell=1.2,
-        title_size=6), "the most confident mistakes") if len(worst)
+        title_size=6, cmap=cmap), "the most confident mistakes") if len(worst)
                 else "<p>No mistakes on the test set.</p>")
     return _section("test", "On the test set", (
         f'<div class=kpi>accuracy<b>{accuracy:.4f}</b></div>'
@@ -153,7 +167,7 @@ def _layer_outputs(model, image):
     return outputs
 
 
-def learned_section(model, x_test) -> str:
+def learned_section(model, x_test, cmap="gray_r") -> str:
     parts = []
     kernels = [(layer, layer.get_weights()[0]) for layer in model.layers
                if layer.get_weights() and np.ndim(layer.get_weights()[0]) in (2, 4)]
@@ -179,14 +193,17 @@ def learned_section(model, x_test) -> str:
             parts.append(f"<p class=note>No feature maps: {html.escape(str(error))}</p>")
         else:
             parts.append("<h3>Feature maps of the first test image</h3>" +
-                         _img(plots.image_grid(x_test[:1], cols=1, cell=1.4), "input image"))
+                         _img(plots.image_grid(x_test[:1], cols=1, cell=1.4, cmap=cmap),
+                              "input image"))
             for layer, out in outputs:
                 if out.ndim == 3:
                     parts.append(f"<p><code>{html.escape(layer.name)}</code> "
                                  f"({type(layer).__name__}), output {out.shape}</p>" +
                                  _img(plots.feature_maps(out[..., :32]), f"{layer.name} maps"))
     if not parts:
-        parts.append("<p class=note>This model has no Dense layer on the 784 pixels and no "
+        what = "the 784 pixels" if x_test[0].size == 784 else \
+            f"28x28 pixels (its input is {x_test[0].shape})"
+        parts.append(f"<p class=note>This model has no Dense layer on {what} and no "
                      "convolution to show.</p>")
     return _section("learned", "What the network learned", "".join(parts))
 
@@ -196,6 +213,10 @@ def settings_section(run, timings, baseline) -> str:
     rows.append(("model file", run.model_path))
     rows.append(("parameters", model_params(run.model)))
     timing_rows = [(k, f"{v:.2f} s") for k, v in timings.items()]
+    if run.spec is not None:  # the seeds' baseline is Fashion-MNIST's
+        return _section("settings", "Settings and timings", (
+            _table(["setting", "value"], rows) + "<h3>Timings</h3>" +
+            _table(["step", "time"], timing_rows)))
     if baseline is not None and "mean_accuracy" in baseline:
         base = (f"<p>Logistic-regression baseline (scikit-learn SGDClassifier, 5-fold "
                 f"cross-validation), measured by <code>tinyann baseline</code>: "
@@ -221,7 +242,8 @@ def model_params(model) -> int:
 
 
 def build_report(run, x_train, y_train, x_test, y_test, baseline=None) -> str:
-    """The report's HTML for a loaded :class:`runs.Run` and the data (uint8 images)."""
+    """The report's HTML for a loaded :class:`runs.Run` and the data (uint8 images:
+    Fashion-MNIST's, or for image folders the training samples and test images)."""
     timings = {}
     if isinstance(run.metrics.get("fit_seconds"), (int, float)):
         timings["training (fit)"] = float(run.metrics["fit_seconds"])
@@ -230,9 +252,13 @@ def build_report(run, x_train, y_train, x_test, y_test, baseline=None) -> str:
     timings[f"predicting {len(x_test)} test images"] = time.perf_counter() - start
     loss = runs.cross_entropy(probs, y_test)
     start = time.perf_counter()
-    body = (data_section(x_train, y_train) + training_section(run.history) +
-            test_section(np.asarray(y_test), probs, x_test, loss) +
-            learned_section(run.model, x_test))
+    spec = run.spec
+    if spec is None:
+        body = (data_section(x_train, y_train) + training_section(run.history) +
+                test_section(np.asarray(y_test), probs, x_test, loss) +
+                learned_section(run.model, x_test))
+    else:
+        body = _folder_sections(run, spec, x_train, y_train, x_test, y_test, probs, loss)
     timings["drawing this report"] = time.perf_counter() - start
     body += settings_section(run, timings, baseline)
     title = f"tinyann run {run.name}"
@@ -250,12 +276,47 @@ def build_report(run, x_train, y_train, x_test, y_test, baseline=None) -> str:
         "</main></body></html>\n")
 
 
+def _folder_sections(run, spec, x_train, y_train, x_test, y_test, probs, loss) -> str:
+    """The data, training, test and learned sections of a run trained on image folders."""
+    names, names_ko = runs.class_names(run)
+    cmap = "gray" if spec.color_mode == "grayscale" else None
+    images = run.metrics.get("images", {}) if isinstance(run.metrics.get("images"), dict) \
+        else {}
+    counts = images.get("train")
+    if not (isinstance(counts, list) and len(counts) == len(names)):
+        counts = None
+    total = int(np.sum(counts)) if counts is not None else len(x_train)
+    source = html.escape(str(run.metrics.get("data", "image folders")))
+    intro = (f"{total} training pictures from <code>{source}</code>, a folder per class, "
+             f"resized to {spec.describe()}; shown here: up to "
+             f"{len(x_train) // max(1, len(names))} of each class.")
+    return (data_section(x_train, y_train, names, names_ko, counts, intro, cmap) +
+            training_section(run.history) +
+            test_section(np.asarray(y_test), probs, x_test, loss, names, cmap) +
+            learned_section(run.model, x_test, cmap))
+
+
+def report_data(run, data_dir=None) -> tuple:
+    """((x_train, y_train), (x_test, y_test)) for the report: Fashion-MNIST's, or the
+    samples and test images of a run trained on image folders (its images.npz)."""
+    if run.spec is None:
+        from tinyann.datasets import fashion_mnist
+
+        return fashion_mnist.load_data(path=data_dir)
+    stored = runs.load_images(run.folder)
+    if stored is None or not len(stored["test_labels"]):
+        raise ValueError(f"{run.folder or run.model_path} has no held-out test images "
+                         f"({runs.IMAGES_FILE}); expected the run folder that `tinyann train "
+                         "--data DIR` wrote")
+    return ((stored["sample_images"], stored["sample_labels"]),
+            (stored["test_images"], stored["test_labels"]))
+
+
 def write_run_report(run, data_dir=None, out=None) -> str:
     """Writes the report of a loaded run atomically (default: RUN/report.html)."""
-    from tinyann.datasets import fashion_mnist
     from tinyann.utils.files import atomic_write_text
 
-    (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data(path=data_dir)
+    (x_train, y_train), (x_test, y_test) = report_data(run, data_dir)
     baseline = None
     if run.folder:
         baseline = runs.read_json(os.path.join(run.folder, "baseline.json"))

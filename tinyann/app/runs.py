@@ -16,6 +16,8 @@ import numpy as np
 MODEL_FILE = "model.keras"
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 SPLITS = ("train", "val", "test")
+IMAGES_FILE = "images.npz"
+_IMAGE_KEYS = ("test_images", "test_labels", "test_files", "sample_images", "sample_labels")
 
 
 @dataclass
@@ -31,6 +33,13 @@ class Run:
     @property
     def name(self) -> str:
         return os.path.basename(os.path.normpath(self.folder or self.model_path))
+
+    @property
+    def spec(self):
+        """The ``resize.ImageSpec`` of a run trained on image folders; None otherwise."""
+        from tinyann.app.resize import ImageSpec
+
+        return ImageSpec.from_metrics(self.metrics)
 
 
 def model_path(run_or_model) -> str:
@@ -79,7 +88,9 @@ def read_json(path, default=None):
 def load_run(run_or_model, classes=None) -> Run:
     """The model and, for a run folder, its metrics and history.
 
-    ``classes``: the number of class probabilities the caller needs (None: any, >= 2).
+    ``classes``: the number of class probabilities a Fashion-MNIST model must give
+    (None: any, >= 2). A run trained on image folders must take its stored input
+    shape and give one probability per stored class name instead.
     """
     path = model_path(run_or_model)
     folder = os.fspath(run_or_model) if os.path.isdir(run_or_model) else None
@@ -87,8 +98,26 @@ def load_run(run_or_model, classes=None) -> Run:
     if folder:
         run.metrics = read_json(os.path.join(folder, "metrics.json"), {}) or {}
         run.history = read_json(os.path.join(folder, "history.json"), {}) or {}
-    check_classifier(run.model, path, classes)
+    spec = run.spec
+    if spec is None:
+        check_classifier(run.model, path, classes)
+    else:
+        check_folder_classifier(run, spec)
     return run
+
+
+def check_folder_classifier(run, spec) -> None:
+    """Checks a model trained on image folders takes ``spec.input_shape`` and gives one
+    probability per class name of its run."""
+    inputs = tuple(run.model.input_shape[1:])
+    outputs = tuple(run.model.output_shape[1:])
+    if inputs != spec.input_shape:
+        raise ValueError(f"{run.model_path} expects inputs of shape {inputs}; its run's "
+                         f"metrics.json says {spec.input_shape} ({spec.describe()})")
+    names = run.metrics.get("class_names")
+    if not (isinstance(names, list) and len(names) >= 2 and outputs == (len(names),)):
+        raise ValueError(f"{run.model_path} gives outputs of shape {outputs}; expected one "
+                         f"probability per class name in its metrics.json ({names!r})")
 
 
 def check_classifier(model, path="the model", classes=None) -> None:
@@ -98,7 +127,8 @@ def check_classifier(model, path="the model", classes=None) -> None:
     outputs = tuple(model.output_shape[1:])
     if int(np.prod(inputs)) != 784 or None in inputs:
         raise ValueError(f"{path} expects inputs of shape {inputs}; expected a Fashion-MNIST "
-                         "model taking 28x28 images: (784,), (28, 28) or (28, 28, 1)")
+                         "model taking 28x28 images: (784,), (28, 28) or (28, 28, 1), or the "
+                         "run folder of a model trained with `tinyann train --data DIR`")
     wanted = "at least 2" if classes is None else str(classes)
     if len(outputs) != 1 or outputs[0] is None or outputs[0] < 2 or (
             classes is not None and outputs[0] != classes):
@@ -133,7 +163,8 @@ def class_names(run) -> tuple[list[str], list[str]]:
 
 
 def as_model_input(model, images) -> np.ndarray:
-    """(N, 28, 28) images, uint8 0-255 or float 0-1 -> float32 in the model's input shape."""
+    """(N, 28, 28) images (or (N, H, W[, 3]) for image folders), uint8 0-255 or float
+    0-1 -> float32 in the model's input shape."""
     images = np.asarray(images)
     scaled = images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else \
         images.astype(np.float32, copy=False)
@@ -166,6 +197,46 @@ def load_split(split="test", data_dir=None):
     x_tr, x_val, y_tr, y_val = train_test_split(x_train, y_train, test_size=0.2,
                                                 random_state=42)
     return (x_tr, y_tr) if split == "train" else (x_val, y_val)
+
+
+def save_images(folder, test_images, test_labels, test_files, sample_images,
+                sample_labels) -> str:
+    """Writes ``folder/images.npz`` atomically: the held-out test images (uint8
+    (N, H, W[, 3])), their labels (N,) and files (N,), and training samples (M, ...)."""
+    import io
+
+    from tinyann.utils.files import atomic_write_bytes
+
+    arrays = dict(zip(_IMAGE_KEYS, (
+        np.asarray(test_images, dtype=np.uint8), np.asarray(test_labels, dtype=np.int64),
+        np.asarray(test_files, dtype=str), np.asarray(sample_images, dtype=np.uint8),
+        np.asarray(sample_labels, dtype=np.int64))))
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    path = os.path.join(folder, IMAGES_FILE)
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def load_images(folder) -> dict | None:
+    """``images.npz`` of a run folder as a dict of arrays (see :func:`save_images`);
+    None when the run has none. ValueError naming the file when it is unreadable."""
+    if not folder:
+        return None
+    path = os.path.join(folder, IMAGES_FILE)
+    if not os.path.exists(path):
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in _IMAGE_KEYS}
+    except (OSError, ValueError, KeyError) as error:
+        raise ValueError(f"{path} is not a readable images file ({error}); expected the "
+                         f"arrays {list(_IMAGE_KEYS)} as `tinyann train --data` writes "
+                         "them") from None
+    if len(arrays["test_images"]) != len(arrays["test_labels"]):
+        raise ValueError(f"{path} holds {len(arrays['test_images'])} test images but "
+                         f"{len(arrays['test_labels'])} labels; expected as many of each")
+    return arrays
 
 
 def cross_entropy(probs, labels, epsilon=1e-7) -> float:

@@ -1,8 +1,8 @@
 """``tinyann serve``: the web page and its JSON API (FastAPI).
 
     GET  /                         the page (static/index.html; no build step)
-    GET  /api/health               model, classes, test accuracy
-    POST /api/predict              multipart ``file`` -> probabilities and the 28x28 input
+    GET  /api/health               model, classes, input size and colour, test accuracy
+    POST /api/predict              multipart ``file`` -> probabilities and the model's input
     GET  /api/confusion            the test set's confusion matrix
     GET  /api/test-images          test images filtered by true / predicted class, mistakes
     GET  /api/test-images/{i}      one test image's prediction
@@ -10,7 +10,10 @@
     GET  /openapi.json, /docs      the schema and its browsable form
 
 Uploads over :data:`MAX_UPLOAD` bytes get 413 before any decoding; anything that is
-not a usable image gets 400 with a one-line ``detail``.
+not a usable image gets 400 with a one-line ``detail``. A Fashion-MNIST model gets
+photos through ``preprocess`` (28x28, light-on-dark) and browses Fashion-MNIST's test
+set; a run trained on image folders gets them resized to its input (``resize``) and
+browses its held-out test images (``images.npz``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from tinyann.app import preprocess, runs
+from tinyann.app import preprocess, resize, runs
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 MAX_UPLOAD = preprocess.MAX_BYTES
@@ -74,7 +77,10 @@ class Health(BaseModel):
     input_shape: list[int | None]
     classes: list[str]
     classes_ko: list[str]
+    image_size: list[int]
+    color_mode: str
     test_images: int
+    test_images_source: str
     test_accuracy: float | None
 
 
@@ -160,6 +166,7 @@ class _State:
     def __init__(self, run, images, labels):
         self.run = run
         self.model = run.model
+        self.spec = run.spec
         self.names, self.names_ko = runs.class_names(run)
         k = len(self.names)
         images, labels = np.asarray(images), np.asarray(labels, dtype=np.int64)
@@ -194,12 +201,42 @@ class _State:
     def classify_upload(self, data: bytes, started: float) -> dict:
         """Decodes and classifies one uploaded photo (runs in a worker thread)."""
         try:
-            item = preprocess.preprocess(data)
+            item = self.prepare(data)
         except preprocess.ImageTooLarge as error:
             raise HTTPException(413, str(error)) from None
         except preprocess.ImageError as error:
             raise HTTPException(400, str(error)) from None
         return self.classify(item.image, started=started)
+
+    def prepare(self, data: bytes):
+        """An upload -> the model's input (``.image``): Fashion-MNIST's pipeline, or
+        resized to the input of a run trained on image folders."""
+        if self.spec is None:
+            return preprocess.preprocess(data)
+        return resize.prepare(data, self.spec)
+
+    def input_description(self) -> tuple[list, str]:
+        """([height, width], 'grayscale' or 'rgb') of the images the model takes."""
+        if self.spec is None:
+            return [preprocess.SIZE, preprocess.SIZE], "grayscale"
+        return list(self.spec.image_size), self.spec.color_mode
+
+
+def default_test_data(run, data_dir=None) -> tuple:
+    """(images, labels, where they come from) to browse: Fashion-MNIST's test split, or
+    the held-out images of a run trained on image folders (empty when not stored)."""
+    spec = run.spec
+    if spec is None:
+        images, labels = runs.load_split("test", data_dir)
+        return images, labels, "the Fashion-MNIST test set"
+    stored = runs.load_images(run.folder)
+    if stored is None:
+        shape = (0, *spec.image_size) + ((3,) if spec.color_mode == "rgb" else ())
+        return (np.zeros(shape, dtype=np.uint8), np.zeros(0, dtype=np.int64),
+                f"none: the run has no {runs.IMAGES_FILE} (trained before it was written, "
+                "or a bare model file)")
+    return (stored["test_images"], stored["test_labels"],
+            f"the run's held-out test images ({runs.IMAGES_FILE})")
 
 
 def create_app(source, data_dir=None, test_data=None) -> FastAPI:
@@ -208,17 +245,28 @@ def create_app(source, data_dir=None, test_data=None) -> FastAPI:
     Args:
         source: path or ``runs.Run``.
         data_dir: where Fashion-MNIST is (default: the usual places).
-        test_data: (images uint8 (N, 28, 28), labels) instead of the test split.
+        test_data: (images uint8 (N, 28, 28), labels) instead of the test split (for
+            a run trained on image folders: (N, H, W[, 3])).
     """
     run = source if isinstance(source, runs.Run) else runs.load_run(source)
-    images, labels = test_data if test_data is not None else runs.load_split("test", data_dir)
+    if test_data is None:
+        images, labels, where = default_test_data(run, data_dir)
+    else:
+        (images, labels), where = test_data, "given to the server"
     state = _State(run, images, labels)
+    if not len(labels):
+        where = where if where.startswith("none") else "none: no test images were given"
+    elif not len(state.labels):
+        where = f"none: the model has no class for the labels of {where}"
+    state.test_source = where
+    image_size, color_mode = state.input_description()
     top = len(state.names) - 1  # the highest class label
     bad = {400: {"model": Error, "description": "not a usable image"},
            413: {"model": Error, "description": f"larger than {MAX_UPLOAD} bytes"}}
-    app = FastAPI(title="tinyann", version=_version(),
-                  description="Classify photos of clothes with a tinyann model trained on "
-                  "Fashion-MNIST.")
+    about = ("Classify photos of clothes with a tinyann model trained on Fashion-MNIST."
+             if state.spec is None else "Classify pictures into "
+             f"{', '.join(state.names)} with a tinyann model trained on image folders.")
+    app = FastAPI(title="tinyann", version=_version(), description=about)
     app.state.tinyann = state
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -236,11 +284,13 @@ def create_app(source, data_dir=None, test_data=None) -> FastAPI:
         return {"status": "ok", "model": run.name,
                 "input_shape": list(state.model.input_shape),
                 "classes": state.names, "classes_ko": state.names_ko,
-                "test_images": int(len(state.labels)), "test_accuracy": state.accuracy}
+                "image_size": image_size, "color_mode": color_mode,
+                "test_images": int(len(state.labels)), "test_images_source": where,
+                "test_accuracy": state.accuracy}
 
     @app.post("/api/predict", response_model=Prediction, responses=bad)
     async def predict(file: Annotated[UploadFile, File(description=_FILE_HELP)]):
-        """Classifies one photo; returns every class's probability and the 28x28 input."""
+        """Classifies one photo; returns every class's probability and the model's input."""
         started = time.perf_counter()
         data = await file.read(MAX_UPLOAD + 1)
         if len(data) <= INLINE_UPLOAD:
@@ -296,7 +346,7 @@ def create_app(source, data_dir=None, test_data=None) -> FastAPI:
     @app.get("/api/test-images/{index}/image.png", response_class=Response,
              responses={200: {"content": {"image/png": {}}}, **not_found})
     def test_image_png(index: int = Path(..., ge=0)):
-        """The 28x28 test image as a PNG."""
+        """The test image as a PNG (28x28 grey, or the run's size and colour)."""
         png = preprocess.to_png(state.images[_index(index)])
         return Response(png, media_type="image/png",
                         headers={"Cache-Control": "max-age=3600"})
@@ -331,10 +381,11 @@ def default_workers() -> int:
 def app_for(options: ServeOptions) -> FastAPI:
     """The app for ``options``; raises OSError when the test images are not found."""
     run = runs.load_run(options.source)
-    if options.test_images:
-        test_data = runs.load_split("test", options.data_dir)
-    else:
+    test_data = None  # an image-folder run's own held-out images (default_test_data)
+    if not options.test_images:
         test_data = (np.zeros((0, 28, 28), dtype=np.uint8), np.zeros(0, dtype=np.uint8))
+    elif run.spec is None:
+        test_data = runs.load_split("test", options.data_dir)
     return create_app(run, test_data=test_data)
 
 

@@ -221,6 +221,21 @@ async function loadGrid(reset) {
 
 let confusionData = null;
 
+// The run's own input and classes: a model trained on image folders is not Fashion-MNIST's.
+function describeInput(health) {
+  const [height, width] = health.image_size;
+  const colour = health.color_mode === "rgb" ? "colour" : "grey";
+  $("input-caption").textContent = `what the model saw (${height}x${width}, ${colour})`;
+  $("input28").alt = `the ${height}x${width} image the model saw`;
+  if (!(height === 28 && width === 28 && health.color_mode === "grayscale")) {
+    $("drop-text").textContent = `Drop a picture (${health.classes.join(" / ")}) here`;
+  }
+  if (health.test_images === 0) {
+    $("no-test-images").hidden = false;
+    $("no-test-images").textContent = `No test images to browse: ${health.test_images_source}`;
+  }
+}
+
 function relabel() {
   fillSelect($("filter-label"), names());
   fillSelect($("filter-predicted"), names());
@@ -239,6 +254,7 @@ async function start() {
     const accuracy = health.test_accuracy === null ? "" :
       ` · test accuracy ${(health.test_accuracy * 100).toFixed(2)}%`;
     $("model-info").textContent = `model ${health.model}${accuracy}`;
+    describeInput(health);
     confusionData = await api("/api/confusion");
   } catch (error) {
     showError(`The server did not answer: ${error.message}`);
