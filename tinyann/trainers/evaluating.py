@@ -20,7 +20,10 @@ _CHUNK_ELEMENTS = 1_000_000
 
 
 def chunk_size(model, batch_size):
-    """Rows per evaluate/predict chunk: whole batches, a few MB per layer output."""
+    """Rows per evaluate/predict chunk: whole batches, a few MB per layer output;
+    one batch for a model with a stateful layer (its batch size is fixed)."""
+    if any(getattr(layer, "stateful", False) for layer, _, _ in model._graph.steps):
+        return batch_size
     widest = 1
     nodes = [layer._inbound_nodes[0] for layer, _, _ in model._graph.steps
              if layer._inbound_nodes]
