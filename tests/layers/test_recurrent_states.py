@@ -220,3 +220,215 @@ def test_stateful_errors():
     with pytest.raises(ValueError, match="Expected batch size: 4\n- Received batch size: 3"):
         model.predict(np.zeros((3, 3, 2)), verbose=0)
     assert model.get_config()["layers"][-1]["config"]["stateful"] is True
+
+
+# ------------------------------------------------------------------ parity with Keras 3
+VOCAB, T_IN, T_OUT = 20, 7, 5
+
+
+def _encdec_lstm():
+    enc_in = keras.Input((T_IN,), name="enc_tokens")
+    dec_in = keras.Input((T_OUT,), name="dec_tokens")
+    _, h, c = layers.LSTM(8, return_state=True, name="encoder")(layers.Embedding(VOCAB, 6)(
+        enc_in))
+    seq = layers.LSTM(8, return_sequences=True, name="decoder")(
+        layers.Embedding(VOCAB, 6)(dec_in), initial_state=[h, c])
+    out = layers.Dense(VOCAB, activation="softmax", name="next_token")(seq)
+    model = keras.Model([enc_in, dec_in], out)
+    model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def _encdec_gru():
+    enc_in, dec_in = keras.Input((T_IN, 3)), keras.Input((T_OUT, 2))
+    _, h = layers.GRU(6, return_state=True, name="encoder")(enc_in)
+    seq = layers.GRU(6, return_sequences=True, name="decoder")(dec_in, initial_state=h)
+    model = keras.Model([enc_in, dec_in], layers.Dense(2, name="out")(seq))
+    model.compile(keras.optimizers.RMSprop(1e-2), "mse")
+    return model
+
+
+def _encdec_simple_rnn_states_out():
+    inp = keras.Input((T_IN, 3))
+    seq, h = layers.SimpleRNN(5, return_state=True, return_sequences=True, name="first")(inp)
+    last = layers.SimpleRNN(5, name="second")(seq, initial_state=[h])
+    model = keras.Model(inp, [layers.Dense(1, name="value")(last),
+                              layers.Dense(2, name="state_head")(h)])
+    model.compile(keras.optimizers.SGD(0.05), ["mse", "mse"])
+    return model
+
+
+def _masked_lstm_td():
+    model = keras.Sequential([
+        keras.Input((T_IN,)), layers.Embedding(VOCAB, 6, mask_zero=True),
+        layers.LSTM(8, return_sequences=True),
+        layers.TimeDistributed(layers.Dense(4, activation="softmax"))])
+    model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def _masked_gru_dense():
+    model = keras.Sequential([
+        keras.Input((T_IN,)), layers.Embedding(VOCAB, 5, mask_zero=True),
+        layers.GRU(6, return_sequences=True), layers.Dense(1)])
+    model.compile(keras.optimizers.RMSprop(1e-2), "mse", metrics=["mae"])
+    return model
+
+
+def _stateful_lstm():
+    model = keras.Sequential([keras.Input((T_IN, 3), batch_size=4),
+                              layers.LSTM(5, stateful=True), layers.Dense(1)])
+    model.compile(keras.optimizers.Adam(1e-2), "mse")
+    return model
+
+
+def _bidirectional_none():
+    inp = keras.Input((T_IN, 3))
+    fwd, bwd = layers.Bidirectional(layers.LSTM(4, return_sequences=True), merge_mode=None,
+                                    name="bi_none")(inp)
+    both = layers.Concatenate()([fwd, bwd])
+    merged, _, h_b = layers.Bidirectional(layers.GRU(3, return_state=True), merge_mode="sum",
+                                          name="bi_state")(both)
+    out = layers.Dense(1, name="out")(layers.Concatenate()([merged, h_b]))
+    model = keras.Model(inp, out)
+    model.compile(keras.optimizers.Adam(1e-2), "mse")
+    return model
+
+
+BUILD = {f.__name__[1:]: f for f in (
+    _encdec_lstm, _encdec_gru, _encdec_simple_rnn_states_out, _masked_lstm_td,
+    _masked_gru_dense, _stateful_lstm, _bidirectional_none)}
+
+
+def _case_data(case):
+    ref = np.load(FIXTURES / f"state_{case}.npz")
+    count = lambda prefix: sum(k.startswith(prefix) for k in ref.files)  # noqa: E731
+    xs = [ref[f"x_{k}"] for k in range(count("x_"))]
+    ys = [ref[f"y_{k}"] for k in range(count("y_"))]
+    preds = [ref[f"pred_{k}"] for k in range(count("pred_"))]
+    sw = ref["sample_weight"] if "sample_weight" in ref.files else None
+    return ref, xs, ys, preds, sw
+
+
+def _one(arrays):
+    return arrays[0] if len(arrays) == 1 else arrays
+
+
+def _trained_as_keras(case):
+    """The case's model from Keras's initial weights (matched by path), trained as
+    the fixture script trained it; returns the model and the fixture."""
+    fact = FACTS["cases"][case]
+    ref, xs, ys, preds, sw = _case_data(case)
+    keras.backend.clear_session()
+    model = BUILD[case]()
+    by_path = {v.path: v for v in model.weights}
+    assert sorted(by_path) == sorted(fact["paths"])
+    for k, path in enumerate(fact["paths"]):
+        by_path[path].assign(ref[f"initial_{k}"])
+    options = fact["options"]
+    batch_size = options.get("batch_size", 16)
+    model.fit(_one(xs), _one(ys), sample_weight=sw, batch_size=batch_size,
+              epochs=options.get("epochs", 1), shuffle=False, verbose=0)
+    for k, path in enumerate(fact["paths"]):
+        np.testing.assert_allclose(by_path[path].numpy(), ref[f"trained_{k}"], atol=1e-5,
+                                   rtol=0, err_msg=path)
+    return model, fact, (xs, ys, preds, sw, batch_size)
+
+
+needs_fixtures = pytest.mark.skipif(not FACTS["cases"], reason="state fixtures not made")
+
+
+@needs_fixtures
+@pytest.mark.parametrize("case", sorted(BUILD))
+def test_training_matches_keras(case):
+    """Weights after training within 1e-5 of Keras's, then Keras's predictions and
+    evaluate's loss and metrics (masked ones: the mean over unmasked steps)."""
+    model, fact, (xs, ys, preds, sw, batch_size) = _trained_as_keras(case)
+    n_pred = preds[0].shape[0]
+    got = model.predict(_one([x[:n_pred] for x in xs]), batch_size=batch_size, verbose=0)
+    for want, have in zip(preds, got if isinstance(got, list) else [got]):
+        np.testing.assert_allclose(have, want, atol=1e-5)
+    if case == "stateful_lstm":
+        model.layers[0].reset_state()
+    evaluated = model.evaluate(_one(xs), _one(ys), sample_weight=sw, batch_size=batch_size,
+                               verbose=0, return_dict=True)
+    assert sorted(evaluated) == sorted(fact["evaluate"])
+    for name, value in fact["evaluate"].items():
+        assert evaluated[name] == pytest.approx(value, rel=1e-5, abs=1e-6), name
+
+
+@needs_fixtures
+@pytest.mark.parametrize("case", sorted(BUILD))
+def test_keras_files_load_and_round_trip(tmp_path, case):
+    """Keras's .keras file loads (initial_state read from the call's kwargs) and gives
+    Keras's predictions; tinyann's own file reads back the same."""
+    fact = FACTS["cases"][case]
+    ref, xs, ys, preds, sw = _case_data(case)
+    loaded = keras.models.load_model(FIXTURES / f"state_{case}.keras")
+    # (a loaded Sequential's layers are built alone: their paths lose "sequential/")
+    by_path = {v.path: v.numpy() for v in loaded.weights}
+    for k, path in enumerate(fact["paths"]):
+        path = path.removeprefix("sequential/")
+        np.testing.assert_array_equal(by_path[path], ref[f"trained_{k}"], err_msg=path)
+    batch_size = fact["options"].get("batch_size", 16)
+    inputs = _one([x[:preds[0].shape[0]] for x in xs])
+    got = loaded.predict(inputs, batch_size=batch_size, verbose=0)
+    got = got if isinstance(got, list) else [got]
+    if case != "stateful_lstm":  # (Keras predicted from the state training left)
+        for want, have in zip(preds, got):
+            np.testing.assert_allclose(have, want, atol=1e-5)
+    if fact["inbound_nodes"]:
+        config = loaded.get_config()
+        for entry in config["layers"]:
+            want = fact["inbound_nodes"][entry["name"]]
+            assert [n["kwargs"].get("initial_state") for n in entry["inbound_nodes"]] == [
+                n["kwargs"].get("initial_state") for n in want], entry["name"]
+    path = tmp_path / "again.keras"
+    if case == "stateful_lstm":
+        loaded.reset_states()
+    loaded.save(path)
+    again = keras.models.load_model(path)
+    if case == "stateful_lstm":
+        loaded.reset_states()
+    expected = loaded.predict(inputs, batch_size=batch_size, verbose=0)
+    result = again.predict(inputs, batch_size=batch_size, verbose=0)
+    for want, have in zip(expected if isinstance(expected, list) else [expected],
+                          result if isinstance(result, list) else [result]):
+        np.testing.assert_array_equal(have, want)
+
+
+def test_gradient_tape_through_states(reference_float64):
+    """Eager calls on a GradientTape: ``return_state`` outputs and ``initial_state``
+    inputs are differentiated (the states' and weights' gradients, numerically)."""
+    from tinyann import ops
+    from tinyann.autodiff import GradientTape
+
+    rng = np.random.default_rng(8)
+    lstm = layers.LSTM(3, return_sequences=True, return_state=True)
+    x = rng.normal(size=(2, 4, 2))
+    h0, c0 = rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
+    lstm.build(x.shape)
+    _perturbed(lstm, rng)
+    g_seq, g_c = rng.normal(size=(2, 4, 3)), rng.normal(size=(2, 3))
+
+    def loss_of(h0_, c0_):
+        seq, _, c = lstm(x, initial_state=[h0_, c0_])
+        return ops.sum(seq * g_seq) + ops.sum(c * g_c)
+
+    h0_t, c0_t = ops.convert_to_tensor(h0), ops.convert_to_tensor(c0)
+    with GradientTape() as tape:
+        tape.watch(h0_t)
+        tape.watch(c0_t)
+        loss = loss_of(h0_t, c0_t)
+    grads = tape.gradient(loss, [h0_t, c0_t, *lstm.trainable_weights])
+
+    def value():
+        return float(np.asarray(loss_of(h0, c0)))
+
+    check = reference_float64
+    check.assert_close(np.asarray(grads[0]), check.numerical_grad(value, h0))
+    check.assert_close(np.asarray(grads[1]), check.numerical_grad(value, c0))
+    for v, grad in zip(lstm.trainable_weights, grads[2:]):
+        check.assert_close(np.asarray(grad), check.numerical_grad(value, v.value))

@@ -73,9 +73,10 @@ class Node:
     ``base_model(x, training=False)``: inference mode, even in ``fit``); ``None``
     follows the mode of the model's call.
 
-    ``tensor_kwargs``: ``{argument: count}`` when the last ``count`` of ``inputs``
-    were given as a keyword argument holding a list of tensors (a recurrent layer's
-    ``initial_state=[h, c]``); the layer's ``call`` receives all ``inputs`` as one list.
+    ``tensor_kwargs``: ``{argument: (count, as_list)}`` when the last ``count`` of
+    ``inputs`` were given as a keyword argument holding tensors (a recurrent layer's
+    ``initial_state=[h, c]``, as a list, or ``initial_state=h``); the layer's ``call``
+    receives all ``inputs`` as one list.
     """
 
     def __init__(self, layer, inputs, outputs, training=None, tensor_kwargs=None):

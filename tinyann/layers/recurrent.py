@@ -21,9 +21,11 @@ from __future__ import annotations
 import numpy as np
 
 from tinyann import activations, backend, initializers, kernels, regularizers
+from tinyann.autodiff import recording
 from tinyann.layers._kernel_layer import is_positive_int
 from tinyann.layers.keras_tensor import is_symbolic
 from tinyann.layers.layer import Layer, _is_shape_list
+from tinyann.layers.taped_call import taped_call_many
 
 
 class _Cell(Layer):
@@ -174,10 +176,12 @@ class _Recurrent(Layer):
     def __call__(self, inputs, initial_state=None, training=None, **kwargs):
         """``initial_state``: a list of ``state_count`` tensors (or arrays), each
         ``(batch, units)``; the layer's call then reads ``[sequences, *states]``."""
-        if initial_state is None:
+        if initial_state is None and not (self.return_state and recording()):
             return super().__call__(inputs, training=training, **kwargs)
-        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [
-            initial_state]
+        states = [] if initial_state is None else list(initial_state) if isinstance(
+            initial_state, (list, tuple)) else [initial_state]
+        if recording() and not is_symbolic([inputs, *states]):
+            return self._taped_call([inputs, *states], training)
         if len(states) != self.state_count:
             raise ValueError(
                 f"Layer '{self.name}' ({type(self).__name__}) expects "
@@ -185,9 +189,21 @@ class _Recurrent(Layer):
                 f"({'[h, c]' if self.state_count == 2 else '[h]'}), but received "
                 f"{len(states)} initial state(s).")
         out = super().__call__([inputs, *states], training=training, **kwargs)
-        if is_symbolic(states) or is_symbolic(inputs):
-            self._inbound_nodes[-1].tensor_kwargs = {"initial_state": len(states)}
+        if is_symbolic([inputs, *states]):
+            self._inbound_nodes[-1].tensor_kwargs = {
+                "initial_state": (len(states), isinstance(initial_state, (list, tuple)))}
         return out
+    def _taped_call(self, operands, training):
+        """An eager call on a GradientTape with initial states or ``return_state``: one
+        recorded node (its gradient: this layer's ``backward``)."""
+        arrays = [np.asarray(getattr(o, "value", o), dtype=self.dtype) for o in operands]
+        self._maybe_build(arrays[0].shape)
+        self._check_input(arrays[0].shape)
+        run = (lambda a: self.call(a, training=True)) if training else self._frozen_call
+        given = len(operands) > 1
+        return taped_call_many(self, operands, arrays,
+                               lambda a: run(a if given else a[0]), self.backward)
+
     def _check_input(self, shape):
         if _is_shape_list(shape):
             self._check_states(shape[0], shape[1:])

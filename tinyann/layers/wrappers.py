@@ -122,7 +122,8 @@ class Bidirectional(Layer):
                 f"received {len(states)}.")
         out = super().__call__([inputs, *states], training=training, **kwargs)
         if is_symbolic(states) or is_symbolic(inputs):
-            self._inbound_nodes[-1].tensor_kwargs = {"initial_state": len(states)}
+            self._inbound_nodes[-1].tensor_kwargs = {
+                "initial_state": (len(states), isinstance(initial_state, (list, tuple)))}
         return out
 
     def _halves(self, shape_or_inputs):

@@ -90,7 +90,32 @@ class Graph:
         # the masks of the outputs in the last masked pass (the loss and metrics read
         # them: Keras weighs masked steps 0)
         self.output_masks = [None] * len(self.outputs)
+        # whether a mask can reach each output (then fit and evaluate read the masks)
+        self.masked_outputs = (self._masks_reaching_outputs() if self.uses_masks
+                               else [False] * len(self.outputs))
         self.set_needs_input_grad(False)
+
+    def _masks_reaching_outputs(self):
+        """Per output, whether a mask may reach it: from a mask source, through the
+        layers whose ``compute_mask`` passes one on (asked with a stand-in mask; a
+        layer that needs its inputs to answer is taken to pass it)."""
+        has = [False] * self.num_slots
+        for layer, ins, out in self.steps:
+            if getattr(layer, "mask_zero", False):
+                result = True
+            elif not (has[ins[0]] and (len(ins) == 1 or getattr(layer, "takes_mask", False))):
+                result = None
+            else:
+                try:
+                    result = layer.compute_mask(None, True)
+                except Exception:  # noqa: BLE001 - it reads the inputs: assume it passes
+                    result = True
+            if isinstance(out, tuple):
+                result = result if isinstance(result, (list, tuple)) else [result] * len(out)
+                _store(has, out, [r is not None and r is not False for r in result])
+            else:
+                _store(has, out, result is not None and result is not False)
+        return [has[i] for i in self.output_slots]
 
     def _find_frozen_blocker(self, pass_mode):
         """A layer tinyann cannot back-propagate through after a pass in ``pass_mode``

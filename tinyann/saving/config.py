@@ -177,8 +177,9 @@ def functional_config(model) -> dict:
                 tensors, kwargs = list(node.inputs), dict(node.call_kwargs)
                 # tensors given as keyword arguments (initial_state=[h, c]) are the
                 # last inputs, and Keras writes them among the kwargs
-                for key, count in reversed(list(node.tensor_kwargs.items())):
-                    kwargs[key] = [tensor_config(t) for t in tensors[-count:]]
+                for key, (count, as_list) in reversed(list(node.tensor_kwargs.items())):
+                    given = [tensor_config(t) for t in tensors[-count:]]
+                    kwargs[key] = given if as_list else given[0]
                     tensors = tensors[:-count]
                 args = [tensor_config(t) for t in tensors]
                 # Keras's form of the call's arguments: {"training": false} for
