@@ -5,6 +5,7 @@ with real Keras 3 (fixtures: tools/keras_reference/make_recurrent_state_fixtures
 """
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -312,6 +313,12 @@ def _case_data(case):
     return ref, xs, ys, preds, sw
 
 
+def _layer_entries(path):
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))["config"]
+    return {(e.get("name") or e["config"]["name"]): e for e in config["layers"]}
+
+
 def _one(arrays):
     return arrays[0] if len(arrays) == 1 else arrays
 
@@ -389,6 +396,10 @@ def test_keras_files_load_and_round_trip(tmp_path, case):
     if case == "stateful_lstm":
         loaded.reset_states()
     loaded.save(path)
+    # the build configs Keras reads back (a decoder's shapes_dict with its states)
+    ours, theirs = (_layer_entries(p) for p in (path, FIXTURES / f"state_{case}.keras"))
+    assert {k: v.get("build_config") for k, v in ours.items()} == {
+        k: v.get("build_config") for k, v in theirs.items()}
     again = keras.models.load_model(path)
     if case == "stateful_lstm":
         loaded.reset_states()
@@ -432,3 +443,19 @@ def test_gradient_tape_through_states(reference_float64):
     check.assert_close(np.asarray(grads[1]), check.numerical_grad(value, c0))
     for v, grad in zip(lstm.trainable_weights, grads[2:]):
         check.assert_close(np.asarray(grad), check.numerical_grad(value, v.value))
+
+
+def test_clone_model_keeps_initial_state_as_a_keyword():
+    enc_in, dec_in = keras.Input((4, 3)), keras.Input((3, 2))
+    _, h = layers.GRU(3, return_state=True)(enc_in)
+    seq = layers.GRU(3, return_sequences=True)(dec_in, initial_state=h)
+    model = keras.Model([enc_in, dec_in], seq)
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    rng = np.random.default_rng(9)
+    xs = [rng.normal(size=(2, 4, 3)).astype("float32"),
+          rng.normal(size=(2, 3, 2)).astype("float32")]
+    np.testing.assert_array_equal(clone.predict(xs, verbose=0), model.predict(xs, verbose=0))
+    decoder = clone.get_config()["layers"][-1]
+    assert decoder["inbound_nodes"][0]["kwargs"]["initial_state"]["config"][
+        "keras_history"][2] == 1  # the encoder's second output, h, as a single tensor

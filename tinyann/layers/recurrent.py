@@ -173,6 +173,27 @@ class _Recurrent(Layer):
         """Keras's compatibility alias of :meth:`reset_state`."""
         self.reset_state()
 
+    def _maybe_build(self, input_shape):
+        """Built for the sequences; the initial states' shapes, when given, are kept
+        for the saved build config (Keras's ``shapes_dict``)."""
+        if _is_shape_list(input_shape):
+            if not self.built:
+                self._initial_state_shapes = [tuple(s) for s in input_shape[1:]]
+            input_shape = input_shape[0]
+        super()._maybe_build(input_shape)
+
+    def build_config(self):
+        """The saved ``build_config``: Keras's ``shapes_dict`` when the layer was built
+        with initial states (a single state as given alone), else None."""
+        states = getattr(self, "_initial_state_shapes", None)
+        if not states or self._build_shape is None:
+            return None
+        shapes = [list(s) for s in states]
+        return {"shapes_dict": {
+            "sequences_shape": list(self._build_shape),
+            "initial_state_shape": shapes if getattr(self, "_states_as_list", True) or len(
+                shapes) > 1 else shapes[0]}}
+
     def __call__(self, inputs, initial_state=None, training=None, **kwargs):
         """``initial_state``: a list of ``state_count`` tensors (or arrays), each
         ``(batch, units)``; the layer's call then reads ``[sequences, *states]``."""
@@ -182,6 +203,8 @@ class _Recurrent(Layer):
             initial_state, (list, tuple)) else [initial_state]
         if recording() and not is_symbolic([inputs, *states]):
             return self._taped_call([inputs, *states], training)
+        if not self.built:
+            self._states_as_list = isinstance(initial_state, (list, tuple))
         if len(states) != self.state_count:
             raise ValueError(
                 f"Layer '{self.name}' ({type(self).__name__}) expects "

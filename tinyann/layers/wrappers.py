@@ -10,7 +10,7 @@ import numpy as np
 
 from tinyann.layers import _registry
 from tinyann.layers.keras_tensor import is_symbolic
-from tinyann.layers.layer import Layer
+from tinyann.layers.layer import Layer, _is_shape_list
 
 MERGE_MODES = ("sum", "mul", "ave", "concat", None)
 
@@ -109,6 +109,27 @@ class Bidirectional(Layer):
     def _state_count(self):
         return getattr(self.forward_layer, "state_count", 1)
 
+    def _maybe_build(self, input_shape):
+        """Built for the sequences; the initial states' shapes, when given, are kept
+        for the saved build config (Keras's ``shapes_dict``)."""
+        if _is_shape_list(input_shape):
+            if not self.built:
+                self._initial_state_shapes = [tuple(s) for s in input_shape[1:]]
+            input_shape = input_shape[0]
+        super()._maybe_build(input_shape)
+
+    def build_config(self):
+        """The saved ``build_config``: Keras's ``shapes_dict`` when the layer was built
+        with initial states (a single state as given alone), else None."""
+        states = getattr(self, "_initial_state_shapes", None)
+        if not states or self._build_shape is None:
+            return None
+        shapes = [list(s) for s in states]
+        return {"shapes_dict": {
+            "sequences_shape": list(self._build_shape),
+            "initial_state_shape": shapes if getattr(self, "_states_as_list", True) or len(
+                shapes) > 1 else shapes[0]}}
+
     def __call__(self, inputs, initial_state=None, training=None, **kwargs):
         """``initial_state``: the forward layer's states, then the backward layer's."""
         if initial_state is None:
@@ -120,6 +141,8 @@ class Bidirectional(Layer):
                 f"Layer '{self.name}' (Bidirectional) expects {2 * self._state_count} "
                 "initial states (the forward layer's, then the backward layer's), but "
                 f"received {len(states)}.")
+        if not self.built:
+            self._states_as_list = isinstance(initial_state, (list, tuple))
         out = super().__call__([inputs, *states], training=training, **kwargs)
         if is_symbolic(states) or is_symbolic(inputs):
             self._inbound_nodes[-1].tensor_kwargs = {

@@ -103,7 +103,9 @@ def serialize_layer(layer) -> dict:
                                              "registered_name": "function"}
     shape = getattr(layer, "_build_shape", None)
     if layer.built and shape is not None and not isinstance(layer, InputLayer):
-        entry["build_config"] = {"input_shape": _jsonable_shape(shape)}
+        own = getattr(layer, "build_config", None)  # Keras's shapes_dict (initial states)
+        entry["build_config"] = (own() if own is not None else None) or {
+            "input_shape": _jsonable_shape(shape)}
     return entry
 
 
@@ -225,6 +227,15 @@ def _build_alone(layer, build_config) -> None:
     if layer.built or not isinstance(build_config, dict):
         return
     shape = build_config.get("input_shape")
+    shapes = build_config.get("shapes_dict")
+    if shape is None and isinstance(shapes, dict) and "sequences_shape" in shapes:
+        # a recurrent layer built with initial states: [sequences, *states]
+        states = shapes.get("initial_state_shape")
+        if isinstance(states, list) and states and not _is_shape(states):
+            shape = [shapes["sequences_shape"], *states]
+        else:
+            shape = [shapes["sequences_shape"]] + ([states] if states else [])
+            layer._states_as_list = False
     if not _is_shape(shape) and not (isinstance(shape, list) and shape
                                      and all(_is_shape(s) for s in shape)):
         return  # none saved: the layer is built when its model calls it
