@@ -208,9 +208,12 @@ def test_stateful_carries_the_state_and_resets():
     model.reset_states()  # Keras 2's name, kept for old tutorials
     np.testing.assert_allclose(model.predict(x[:, :3], verbose=0, batch_size=2), first,
                                atol=1e-6)
-    # the states are not weights: the saved weights are the kernel, recurrent, bias
+    # the states are not weights (Keras's rnn_state variables are untracked): the saved
+    # weights are the kernel, recurrent kernel and bias
     assert [v.path.split("/")[-1] for v in model.weights] == ["kernel", "recurrent_kernel",
                                                             "bias"]
+    if FACTS["cases"]:
+        assert FACTS["cases"]["stateful_lstm"]["weight_count"] == 3
 
 
 def test_stateful_errors():
@@ -459,3 +462,12 @@ def test_clone_model_keeps_initial_state_as_a_keyword():
     decoder = clone.get_config()["layers"][-1]
     assert decoder["inbound_nodes"][0]["kwargs"]["initial_state"]["config"][
         "keras_history"][2] == 1  # the encoder's second output, h, as a single tensor
+
+
+def test_sequential_with_several_outputs_before_a_layer():
+    with pytest.raises(ValueError, match='Layer "dense" expects 1 input\\(s\\), but it '
+                                         "received 3 input tensors"):
+        keras.Sequential([keras.Input((5, 3)), layers.LSTM(4, return_state=True),
+                          layers.Dense(1, name="dense")])
+    last = keras.Sequential([keras.Input((5, 3)), layers.LSTM(4, return_state=True)])
+    assert [o.shape for o in last.predict(np.zeros((2, 5, 3)), verbose=0)] == [(2, 4)] * 3

@@ -8,6 +8,10 @@ mask's size, ``valid``: its unmasked count; 0 when all are masked), times the sa
 weight, so a batch's loss is ``sum(loss * sample_weight over unmasked) / valid``;
 with ``sum`` the mask is the weight as is. A metric weighs its values by the mask
 alone (compiled ``metrics`` take no sample weight): the mean over unmasked elements.
+
+Sample weights may be per step ``(batch, steps)`` or per sample ``(batch,)``; Keras
+3.15 fails on the latter with a mask (``Incompatible shapes for broadcasting``),
+tinyann spreads each sample's weight over its steps.
 """
 
 from __future__ import annotations
