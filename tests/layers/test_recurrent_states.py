@@ -471,3 +471,28 @@ def test_sequential_with_several_outputs_before_a_layer():
                           layers.Dense(1, name="dense")])
     last = keras.Sequential([keras.Input((5, 3)), layers.LSTM(4, return_state=True)])
     assert [o.shape for o in last.predict(np.zeros((2, 5, 3)), verbose=0)] == [(2, 4)] * 3
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_kernel_sets_agree_on_states(use_kernels, kind):
+    """The default set (compiled kernels where it has them, the reference
+    ``*_with_state`` pair elsewhere) and the reference set: same outputs, states and
+    gradients for a return_state layer fed initial states."""
+    rng = np.random.default_rng(10)
+    x = rng.normal(size=(3, 5, 4)).astype("float32")
+    n = 2 if kind == "lstm" else 1
+    states = [rng.normal(size=(3, 2)).astype("float32") for _ in range(n)]
+    grads = [rng.normal(size=(3, 5, 2)).astype("float32")] + [
+        rng.normal(size=(3, 2)).astype("float32") for _ in range(n)]
+    layer = KINDS[kind](2, return_sequences=True, return_state=True)
+    layer.build(x.shape)
+    results = []
+    for kernel_set in ("fast", "reference"):
+        use_kernels(kernel_set)
+        plain = layer.call(x, training=True)
+        d_plain = layer.backward([g.copy() for g in grads])
+        given = layer.call([x, *states], training=True)
+        d_given = layer.backward([g.copy() for g in grads])
+        results.append([*plain, d_plain, *given, *d_given])
+    for fast, ref in zip(*results):
+        np.testing.assert_allclose(fast, ref, atol=2e-6)

@@ -329,7 +329,10 @@ class _Recurrent(Layer):
 
     def _run(self, inputs, mask, record, dropout):
         inputs, initial_state, states_given = self._initial_state(inputs)
-        with_state = states_given or self.return_state or self.stateful
+        # the states at both ends need the *_with_state kernels, except a final h alone
+        # (SimpleRNN's, GRU's): it is the last output
+        with_state = states_given or self.stateful or (self.return_state
+                                                       and self.state_count > 1)
         if mask is not None:
             mask = np.asarray(mask, dtype=bool)
             mask = mask[:, ::-1] if self.go_backwards else mask
@@ -354,6 +357,8 @@ class _Recurrent(Layer):
                 self.states = [np.array(s) for s in final]
         else:
             outputs, cache = self._forward(*weights, mask, recurrent_mask)
+            if self.return_state:
+                final = [outputs[:, -1]]
         if record:
             self._cache = (cache, input_mask, inputs.shape, with_state, states_given)
         output = outputs if self.return_sequences else outputs[:, -1]
@@ -376,6 +381,11 @@ class _Recurrent(Layer):
             d_outputs = np.zeros((shape[0], shape[1], self.units), dtype)
             if grad_output is not None:
                 d_outputs[:, -1] = grad_output
+        if not with_state and d_final and d_final[0] is not None:
+            # h_T is the last output (SimpleRNN, GRU without initial states)
+            if d_outputs is grad_output:
+                d_outputs = d_outputs.copy()
+            d_outputs[:, -1] += d_final[0]
         c = self.cell
         grads = (c.kernel.grad, c.recurrent_kernel.grad, None if c.bias is None else c.bias.grad)
         d_initial = None
