@@ -423,16 +423,22 @@ class CompileMetrics(Metric):
         for m in self.metrics:
             m.reset_state()
 
-    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+    def update_state(self, y_true, y_pred, sample_weight=None, metric_masks=None) -> None:
         """``y_true`` and ``y_pred``: one array per output (lists), or the arrays of a
-        model with one output (a user's ``train_step`` passes them so)."""
+        model with one output (a user's ``train_step`` passes them so).
+        ``metric_masks``: per output, None or the weights of its values (a sequence
+        mask, as Keras weighs compiled metrics by the output's mask)."""
         if not isinstance(y_pred, (list, tuple)):
             y_true, y_pred = [y_true], [y_pred]
         if not self.built:
             self.build([np.shape(y) for y in y_true], [np.shape(p) for p in y_pred])
-        for ms, y, p in zip(self.per_output, y_true, y_pred):
+        weights = metric_masks or [None] * len(y_pred)
+        for ms, y, p, w in zip(self.per_output, y_true, y_pred, weights):
             for m in ms:
-                m.update_state(y, p)
+                if w is None:
+                    m.update_state(y, p)
+                else:
+                    m.update_state(y, p, w)
 
     def result(self) -> dict:
         if not self.built:

@@ -111,3 +111,54 @@ def test_embedding(gradcheck):
 
     gradcheck.assert_close(dtable, gradcheck.numerical_grad(loss, table))
     assert np.all(dtable[[3, 4]] == 0)  # ids never seen get no gradient
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["no_mask", "mask"])
+@pytest.mark.parametrize("cell,options", CASES)
+def test_states_at_both_ends(gradcheck, cell, options, masked):
+    """``*_with_state``: gradients for the initial states, and from the final states
+    (the scalar reads the outputs, h_T and, for LSTM, c_T)."""
+    rng = np.random.default_rng(11 + len(cell) + 5 * masked)
+    x = rng.normal(size=(BATCH, STEPS, FEATURES))
+    kernel, recurrent, bias = _weights(rng, cell, options.get("reset_after", True))
+    mask = None
+    if masked:  # the second sequence ends on masked steps: h_T is an earlier state
+        mask = np.array([[False, True, True, False, True], [True, False, True, False, False]])
+    rmask = rng.uniform(0.5, 1.5, size=(BATCH, UNITS))
+    n_states = 2 if cell == "lstm" else 1
+    states = [rng.normal(size=(BATCH, UNITS)) for _ in range(n_states)]
+    forward = REF[f"{cell}_forward_with_state"]
+    backward = REF[f"{cell}_backward_with_state"]
+
+    def run():
+        return forward(x, kernel, recurrent, bias, states, mask, rmask, **options)
+
+    outputs, final, cache = run()
+    g = rng.normal(size=outputs.shape)
+    g_final = [rng.normal(size=(BATCH, UNITS)) for _ in range(n_states)]
+    dkernel, drecurrent, dbias = (np.empty_like(a) for a in (kernel, recurrent, bias))
+    dx, d_states = backward(g, g_final, cache, dkernel, drecurrent, dbias)
+
+    def loss():
+        out, fin, _ = run()
+        return np.sum(g * out) + sum(np.sum(a * b) for a, b in zip(g_final, fin))
+
+    pairs = [(dx, x), (dkernel, kernel), (drecurrent, recurrent), (dbias, bias)]
+    pairs += list(zip(d_states, states))
+    for analytic, wrt in pairs:
+        gradcheck.assert_close(analytic, gradcheck.numerical_grad(loss, wrt))
+
+
+@pytest.mark.parametrize("cell", ["simple_rnn", "lstm", "gru"])
+def test_zero_initial_state_is_the_plain_kernel(cell):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(BATCH, STEPS, FEATURES))
+    kernel, recurrent, bias = _weights(rng, cell)
+    plain, _ = REF[f"{cell}_forward"](x, kernel, recurrent, bias)
+    zeros = [np.zeros((BATCH, UNITS))] * (2 if cell == "lstm" else 1)
+    out, final, _ = REF[f"{cell}_forward_with_state"](x, kernel, recurrent, bias, zeros)
+    np.testing.assert_array_equal(out, plain)
+    np.testing.assert_array_equal(final[0], plain[:, -1])
+    with pytest.raises(ValueError, match=r"Initial state 0 must have shape \(2, 3\)"):
+        REF[f"{cell}_forward_with_state"](x, kernel, recurrent, bias,
+                                          [np.zeros((3, UNITS))] * len(zeros))

@@ -203,7 +203,7 @@ def test_textbook_forms_build():
     (lambda: layers.LSTM(0), "units"),
     (lambda: layers.GRU(4, dropout=1.5), "dropout"),
     (lambda: layers.Embedding(0, 4), "input_dim"),
-    (lambda: layers.LSTM(4, stateful=True), "stateful"),
+    (lambda: layers.LSTM(4, kernel_constraint="max_norm"), "kernel_constraint"),
 ])
 def test_bad_arguments(make, match):
     with pytest.raises((ValueError, NotImplementedError), match=match):

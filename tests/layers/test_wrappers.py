@@ -203,8 +203,11 @@ def test_errors_as_keras():
         layers.TimeDistributed("dense")
     with pytest.raises(ValueError, match="at least 3 dimensions"):
         layers.TimeDistributed(layers.Dense(2)).build((None, 4))
-    with pytest.raises(NotImplementedError, match="merge_mode=None"):
-        layers.Bidirectional(layers.LSTM(4), merge_mode=None)
+    with pytest.raises(ValueError, match="same `return_state`"):
+        layers.Bidirectional(layers.LSTM(4, return_state=True), backward_layer=layers.LSTM(
+            4, go_backwards=True))
+    with pytest.raises(AttributeError, match="Layer must be stateful."):
+        layers.Bidirectional(layers.LSTM(4)).reset_state()
 
 
 def test_frozen_wrappers_train_in_inference_mode():

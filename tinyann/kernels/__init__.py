@@ -51,6 +51,10 @@ OPS = (
     # recurrent layers: the whole sequence forward, backward through time; embeddings
     "simple_rnn_forward", "simple_rnn_backward", "lstm_forward", "lstm_backward",
     "gru_forward", "gru_backward", "embedding_forward", "embedding_backward",
+    # ... with the states at both ends (initial_state, return_state, stateful), in pairs
+    "simple_rnn_forward_with_state", "simple_rnn_backward_with_state",
+    "lstm_forward_with_state", "lstm_backward_with_state",
+    "gru_forward_with_state", "gru_backward_with_state",
     # softmax (sigmoid) + cross-entropy
     "softmax_cross_entropy", "softmax_cross_entropy_grad",
     # optimizer updates, in place on the weights and slots; how many weights at a time

@@ -28,6 +28,8 @@ class Dense(KernelLayer):
     """
 
     _config_keys = ("units",)
+    # Keras's: a mask (Embedding(mask_zero=True) -> LSTM(return_sequences)) goes on
+    supports_masking = True
 
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",

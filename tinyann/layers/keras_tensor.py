@@ -72,13 +72,19 @@ class Node:
     ``False`` fixes that layer's mode wherever the model runs (Keras's
     ``base_model(x, training=False)``: inference mode, even in ``fit``); ``None``
     follows the mode of the model's call.
+
+    ``tensor_kwargs``: ``{argument: (count, as_list)}`` when the last ``count`` of
+    ``inputs`` were given as a keyword argument holding tensors (a recurrent layer's
+    ``initial_state=[h, c]``, as a list, or ``initial_state=h``); the layer's ``call``
+    receives all ``inputs`` as one list.
     """
 
-    def __init__(self, layer, inputs, outputs, training=None):
+    def __init__(self, layer, inputs, outputs, training=None, tensor_kwargs=None):
         self.layer = layer
         self.inputs = list(inputs)
         self.outputs = list(outputs)
         self.training = training
+        self.tensor_kwargs = dict(tensor_kwargs or {})
         for t in self.outputs:
             t.node = self
 

@@ -274,6 +274,10 @@ class Layer:
                 self._maybe_build(inputs.shape)
                 self._check_input(inputs.shape)
                 out_shape = self.compute_output_shape(inputs.shape)
+        if _is_shape_list(out_shape):  # several outputs (return_state=True ...)
+            outs = [KerasTensor(shape) for shape in out_shape]
+            self._inbound_nodes.append(Node(self, tensors, outs, training=training))
+            return outs
         out = KerasTensor(out_shape)
         node = Node(self, tensors, [out], training=training)
         self._inbound_nodes.append(node)
@@ -402,6 +406,12 @@ def _tracking_setattr(self, name, value):
     elif name in self.__dict__.get("_tracked", ()):
         del self.__dict__["_tracked"][name]
     object.__setattr__(self, name, value)
+
+
+def _is_shape_list(shape) -> bool:
+    """Whether ``compute_output_shape`` gave one shape per output (a list of tuples)."""
+    return isinstance(shape, (list, tuple)) and bool(shape) and all(
+        isinstance(s, (list, tuple)) for s in shape)
 
 
 def _as_shape(shape) -> tuple:

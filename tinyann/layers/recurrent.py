@@ -8,6 +8,12 @@ textbook step-by-step math), and ``backward`` runs backward through time.
 
 Dropout (training only): one input mask ``(batch, features)`` and one recurrent mask
 ``(batch, units)`` per batch, reused at every step, as Keras.
+
+States, as Keras 3: ``return_state=True`` returns ``[output, h]`` (LSTM ``[output, h,
+c]``, each state ``(batch, units)``); ``layer(x, initial_state=[h0, c0])`` starts from
+given states (gradients flow into them); ``stateful=True`` starts each batch from the
+previous batch's final states (``reset_state()`` zeros them; they are not weights and
+are not saved). These run the ``kernels.<kind>_forward_with_state`` pair.
 """
 
 from __future__ import annotations
@@ -15,8 +21,11 @@ from __future__ import annotations
 import numpy as np
 
 from tinyann import activations, backend, initializers, kernels, regularizers
+from tinyann.autodiff import recording
 from tinyann.layers._kernel_layer import is_positive_int
-from tinyann.layers.layer import Layer
+from tinyann.layers.keras_tensor import is_symbolic
+from tinyann.layers.layer import Layer, _is_shape_list
+from tinyann.layers.taped_call import taped_call_many
 
 
 class _Cell(Layer):
@@ -92,10 +101,6 @@ class _Recurrent(Layer):
                        "recurrent_constraint": recurrent_constraint,
                        "bias_constraint": bias_constraint}
         unsupported = [k for k, v in unsupported.items() if v is not None]
-        if stateful:
-            unsupported.append("stateful=True")
-        if return_state:
-            unsupported.append("return_state=True")
         if unsupported:
             raise NotImplementedError(f"{type(self).__name__}: {', '.join(unsupported)} "
                                       "is not supported by tinyann yet")
@@ -115,7 +120,10 @@ class _Recurrent(Layer):
         self.seed = seed
         self._rng = None if seed is None else np.random.default_rng(seed)
         self.return_sequences = bool(return_sequences)
-        self.return_state = False
+        self.return_state = bool(return_state)
+        self.stateful = bool(stateful)
+        self.states = None  # a stateful layer's states (arrays), made when it builds
+        self._expected_batch_size = None
         self.go_backwards = bool(go_backwards)
         self.unroll = bool(unroll)
         self.zero_output_for_mask = bool(zero_output_for_mask)
@@ -128,26 +136,131 @@ class _Recurrent(Layer):
         return type(f"{type(self).__name__}Cell", (_Cell,), {"gates": self.cell_gates})(self)
 
     # ------------------------------------------------------------ shapes
+    @property
+    def state_count(self) -> int:
+        """How many states the cell carries: 2 for LSTM (h, c), else 1 (h)."""
+        return 2 if self.kind == "lstm" else 1
+
     def build(self, input_shape):
+        if _is_shape_list(input_shape):  # [sequences, *initial states]
+            input_shape = input_shape[0]
         if len(input_shape) != 3:
             raise ValueError(
                 f"Input 0 of layer '{self.name}' is incompatible with the layer: expected "
                 f"ndim=3, found ndim={len(input_shape)}. Full shape received: "
                 f"{tuple(input_shape)}")
         self.cell._maybe_build(input_shape)
+        if self.stateful:
+            if input_shape[0] is None:
+                raise ValueError(
+                    "When using `stateful=True` in a RNN, the batch size must be static. "
+                    f"Found dynamic batch size: sequence.shape={tuple(input_shape)}. Give "
+                    "it with `Input(shape, batch_size=...)` or `batch_input_shape=`.")
+            self._expected_batch_size = int(input_shape[0])
+            self.reset_state()
         self.built = True
 
+    # ------------------------------------------------------------ states
+    def reset_state(self):
+        """Zeros a stateful layer's states (``(batch, units)`` each); does nothing for
+        a layer that is not stateful, as Keras 3."""
+        if self.stateful and self._expected_batch_size is not None:
+            dtype = self.cell.kernel.dtype if self.cell.built else self.dtype
+            self.states = [np.zeros((self._expected_batch_size, self.units), dtype)
+                           for _ in range(self.state_count)]
+
+    def reset_states(self):
+        """Keras's compatibility alias of :meth:`reset_state`."""
+        self.reset_state()
+
+    def _maybe_build(self, input_shape):
+        """Built for the sequences; the initial states' shapes, when given, are kept
+        for the saved build config (Keras's ``shapes_dict``)."""
+        if _is_shape_list(input_shape):
+            if not self.built:
+                self._initial_state_shapes = [tuple(s) for s in input_shape[1:]]
+            input_shape = input_shape[0]
+        super()._maybe_build(input_shape)
+
+    def build_config(self):
+        """The saved ``build_config``: Keras's ``shapes_dict`` when the layer was built
+        with initial states (a single state as given alone), else None."""
+        states = getattr(self, "_initial_state_shapes", None)
+        if not states or self._build_shape is None:
+            return None
+        shapes = [list(s) for s in states]
+        return {"shapes_dict": {
+            "sequences_shape": list(self._build_shape),
+            "initial_state_shape": shapes if getattr(self, "_states_as_list", True) or len(
+                shapes) > 1 else shapes[0]}}
+
+    def __call__(self, inputs, initial_state=None, training=None, **kwargs):
+        """``initial_state``: a list of ``state_count`` tensors (or arrays), each
+        ``(batch, units)``; the layer's call then reads ``[sequences, *states]``."""
+        if initial_state is None and not (self.return_state and recording()):
+            return super().__call__(inputs, training=training, **kwargs)
+        states = [] if initial_state is None else list(initial_state) if isinstance(
+            initial_state, (list, tuple)) else [initial_state]
+        if recording() and not is_symbolic([inputs, *states]):
+            return self._taped_call([inputs, *states], training)
+        if not self.built:
+            self._states_as_list = isinstance(initial_state, (list, tuple))
+        if len(states) != self.state_count:
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}) expects "
+                f"{self.state_count} initial state(s) "
+                f"({'[h, c]' if self.state_count == 2 else '[h]'}), but received "
+                f"{len(states)} initial state(s).")
+        out = super().__call__([inputs, *states], training=training, **kwargs)
+        if is_symbolic([inputs, *states]):
+            self._inbound_nodes[-1].tensor_kwargs = {
+                "initial_state": (len(states), isinstance(initial_state, (list, tuple)))}
+        return out
+    def _taped_call(self, operands, training):
+        """An eager call on a GradientTape with initial states or ``return_state``: one
+        recorded node (its gradient: this layer's ``backward``)."""
+        arrays = [np.asarray(getattr(o, "value", o), dtype=self.dtype) for o in operands]
+        self._maybe_build(arrays[0].shape)
+        self._check_input(arrays[0].shape)
+        run = (lambda a: self.call(a, training=True)) if training else self._frozen_call
+        given = len(operands) > 1
+        return taped_call_many(self, operands, arrays,
+                               lambda a: run(a if given else a[0]), self.backward)
+
     def _check_input(self, shape):
+        if _is_shape_list(shape):
+            self._check_states(shape[0], shape[1:])
+            shape = shape[0]
         if len(shape) != 3 or shape[-1] != self.cell.kernel.shape[0]:
             raise ValueError(
                 f"Input 0 of layer '{self.name}' is incompatible with the layer: expected "
                 f"shape=(None, None, {self.cell.kernel.shape[0]}), found "
                 f"shape={tuple(shape)}")
 
+    def _check_states(self, input_shape, state_shapes):
+        for i, shape in enumerate(state_shapes):
+            if tuple(shape[1:]) != (self.units,) or len(shape) != 2:
+                raise ValueError(
+                    f"Layer '{self.name}': initial state {i} must have shape (batch, "
+                    f"{self.units}). Received: shape={tuple(shape)}")
+            if None not in (shape[0], input_shape[0]) and shape[0] != input_shape[0]:
+                raise ValueError(
+                    f"Layer '{self.name}': initial state {i} has batch size {shape[0]} "
+                    f"but the sequences have batch size {input_shape[0]}.")
+
     def compute_output_shape(self, input_shape):
+        """``(batch, units)`` or ``(batch, steps, units)``; with ``return_state`` a list:
+        that, then one ``(batch, units)`` per state."""
+        if _is_shape_list(input_shape):
+            self._check_states(input_shape[0], input_shape[1:])
+            input_shape = input_shape[0]
         if self.return_sequences:
-            return (input_shape[0], input_shape[1], self.units)
-        return (input_shape[0], self.units)
+            output = (input_shape[0], input_shape[1], self.units)
+        else:
+            output = (input_shape[0], self.units)
+        if self.return_state:
+            return [output] + [(input_shape[0], self.units)] * self.state_count
+        return output
 
     # ------------------------------------------------------------ math
     def _kernel_options(self):
@@ -175,11 +288,21 @@ class _Recurrent(Layer):
         return keep * dtype.type(1.0 / (1.0 - rate)) if rate < 1 else keep * dtype.type(0)
 
     def compute_mask(self, inputs, mask=None):
-        """Keras's: the input's mask goes on with the sequences, not with the last output."""
-        return mask if self.return_sequences else None
+        """Keras's: the input's mask goes on with the sequences, not with the last output
+        (nor with the states)."""
+        output_mask = mask if self.return_sequences else None
+        if self.return_state:
+            return [output_mask] + [None] * self.state_count
+        return output_mask
 
-    def call(self, inputs, training=False, mask=None):
-        """``mask (batch, steps)``: at a masked step the state is kept (Keras's)."""
+    def call(self, inputs, training=False, mask=None, initial_state=None):
+        """``inputs``: the sequences ``(batch, steps, features)``, or the list
+        ``[sequences, *initial states]``. ``mask (batch, steps)``: at a masked step the
+        state is kept (Keras's). Returns the output, or with ``return_state`` the list
+        ``[output, *final states]``."""
+        if initial_state is not None:
+            inputs = [inputs, *(initial_state if isinstance(initial_state, (list, tuple))
+                                else [initial_state])]
         return self._run(inputs, mask, record=training, dropout=training)
 
     def _frozen_call(self, inputs):
@@ -187,7 +310,29 @@ class _Recurrent(Layer):
         a model): no dropout, but what backward needs is recorded."""
         return self._run(inputs, None, record=True, dropout=False)
 
+    def _initial_state(self, inputs):
+        """``(sequences, initial states or None, whether they came with the inputs)``."""
+        if isinstance(inputs, (list, tuple)):
+            x, states = inputs[0], [np.asarray(s, dtype=inputs[0].dtype) for s in inputs[1:]]
+            self._check_states(x.shape, [s.shape for s in states])
+            return x, states, True
+        if self.stateful:
+            if self._expected_batch_size is not None and inputs.shape[0] != \
+                    self._expected_batch_size:
+                raise ValueError(
+                    "If an RNN is stateful, the batch size of the input sequences must be "
+                    "the same as the batch size of the initial state.\n- Expected batch "
+                    f"size: {self._expected_batch_size}\n- Received batch size: "
+                    f"{inputs.shape[0]}")
+            return inputs, self.states, False
+        return inputs, None, False
+
     def _run(self, inputs, mask, record, dropout):
+        inputs, initial_state, states_given = self._initial_state(inputs)
+        # the states at both ends need the *_with_state kernels, except a final h alone
+        # (SimpleRNN's, GRU's): it is the last output
+        with_state = states_given or self.stateful or (self.return_state
+                                                       and self.state_count > 1)
         if mask is not None:
             mask = np.asarray(mask, dtype=bool)
             mask = mask[:, ::-1] if self.go_backwards else mask
@@ -201,32 +346,65 @@ class _Recurrent(Layer):
         if input_mask is not None:
             x = x * input_mask[:, None, :]
         c = self.cell
-        outputs, cache = self._forward(
-            np.ascontiguousarray(x), c.kernel.value, c.recurrent_kernel.value,
-            None if c.bias is None else c.bias.value, mask, recurrent_mask)
+        weights = (np.ascontiguousarray(x), c.kernel.value, c.recurrent_kernel.value,
+                   None if c.bias is None else c.bias.value)
+        final = None
+        if with_state:
+            forward = getattr(kernels, f"{self.kind}_forward_with_state")
+            outputs, final, cache = forward(*weights, initial_state, mask, recurrent_mask,
+                                            **self._kernel_options())
+            if self.stateful:  # the next batch starts here (no gradient flows back)
+                self.states = [np.array(s) for s in final]
+        else:
+            outputs, cache = self._forward(*weights, mask, recurrent_mask)
+            if self.return_state:
+                final = [outputs[:, -1]]
         if record:
-            self._cache = (cache, input_mask, inputs.shape)
-        return outputs if self.return_sequences else outputs[:, -1]
+            self._cache = (cache, input_mask, inputs.shape, with_state, states_given)
+        output = outputs if self.return_sequences else outputs[:, -1]
+        if self.return_state:
+            return [output, *(np.array(s) for s in final)]
+        return output
 
     def backward(self, grad_output):
-        cache, input_mask, shape = self._cache
-        if self.return_sequences:
+        """dL/dinputs from dL/doutput (with ``return_state`` a list ``[d output, *d
+        states]``, None for unused ones); a list ``[dx, *d initial states]`` when the
+        call was given initial states."""
+        cache, input_mask, shape, with_state, states_given = self._cache
+        d_final = None
+        if self.return_state:
+            grad_output, d_final = grad_output[0], list(grad_output[1:])
+        if self.return_sequences and grad_output is not None:
             d_outputs = grad_output
         else:
-            d_outputs = np.zeros((shape[0], shape[1], self.units), grad_output.dtype)
-            d_outputs[:, -1] = grad_output
+            dtype = next(g for g in [grad_output, *(d_final or [])] if g is not None).dtype
+            d_outputs = np.zeros((shape[0], shape[1], self.units), dtype)
+            if grad_output is not None:
+                d_outputs[:, -1] = grad_output
+        if not with_state and d_final and d_final[0] is not None:
+            # h_T is the last output (SimpleRNN, GRU without initial states)
+            if d_outputs is grad_output:
+                d_outputs = d_outputs.copy()
+            d_outputs[:, -1] += d_final[0]
         c = self.cell
-        dx = self._backward(np.ascontiguousarray(d_outputs), cache, c.kernel.grad,
-                            c.recurrent_kernel.grad, None if c.bias is None else c.bias.grad)
+        grads = (c.kernel.grad, c.recurrent_kernel.grad, None if c.bias is None else c.bias.grad)
+        d_initial = None
+        if with_state:
+            backward = getattr(kernels, f"{self.kind}_backward_with_state")
+            dx, d_initial = backward(np.ascontiguousarray(d_outputs), d_final, cache, *grads)
+        else:
+            dx = self._backward(np.ascontiguousarray(d_outputs), cache, *grads)
         if input_mask is not None:
             dx *= input_mask[:, None, :]
-        return dx[:, ::-1] if self.go_backwards else dx
+        dx = dx[:, ::-1] if self.go_backwards else dx
+        return [dx, *d_initial] if states_given else dx
 
     # ------------------------------------------------------------ config
     def get_config(self):
         config = super().get_config()
         config.update(return_sequences=self.return_sequences, return_state=self.return_state,
-                      go_backwards=self.go_backwards, stateful=False, unroll=self.unroll,
+                      go_backwards=self.go_backwards, stateful=self.stateful,
+                      unroll=self.unroll,
                       zero_output_for_mask=self.zero_output_for_mask, units=self.units,
                       activation=activations.serialize(self.activation))
         if self.uses_recurrent_activation:

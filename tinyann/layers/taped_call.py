@@ -91,3 +91,58 @@ def taped_call(owner, operand, array, run, backward):
         return (dx, *grads)
 
     return record(out, (operand, *weights), vjp)
+
+
+def taped_call_many(owner, operands, arrays, run, backward):
+    """:func:`taped_call` for a call with several inputs or outputs (a recurrent
+    layer's ``initial_state`` or ``return_state``): one recorded node whose value is
+    every output flattened and joined, then one recorded slice per output.
+
+    Args:
+        operands: the inputs as the caller gave them; ``arrays``: as ndarrays.
+        run: ``run(arrays) -> output array or list of them`` (caching for backward).
+        backward: ``backward(grad or list of grads) -> grad or list of grads`` (one
+            per input), writing the weights' gradients into ``Variable.grad``.
+
+    Returns:
+        The output Tensor, or a list of them.
+    """
+    layers = _all_layers(owner)
+    weights = list(owner.trainable_weights)
+    with paused():
+        result = run(arrays)
+    outs = [np.array(o, copy=True) for o in (result if isinstance(result, list) else [result])]
+    sizes = np.cumsum([0] + [o.size for o in outs])
+    saved = _state(layers, copy=True)
+
+    def vjp(g):
+        current = _state(layers, copy=False)
+        _restore(saved)
+        needs = [(layer, layer.__dict__.get("_needs_input_grad")) for layer in layers]
+        for layer in layers:
+            layer.__dict__["_needs_input_grad"] = True
+        try:
+            for v in weights:
+                v.grad[...] = 0
+            grads = [np.array(g[a:b], dtype=o.dtype).reshape(o.shape)
+                     for a, b, o in zip(sizes[:-1], sizes[1:], outs)]
+            with paused():
+                d_inputs = backward(grads if isinstance(result, list) else grads[0])
+            weight_grads = [v.grad.copy() for v in weights]
+        finally:
+            for layer, flag in needs:
+                layer.__dict__["_needs_input_grad"] = flag
+            _restore(current)
+        d_inputs = d_inputs if isinstance(d_inputs, list) else [d_inputs]
+        return (*d_inputs, *weight_grads)
+
+    joined = record(np.concatenate([o.ravel() for o in outs]), (*operands, *weights), vjp)
+    pieces = []
+    for a, b, o in zip(sizes[:-1], sizes[1:], outs):
+        def piece_vjp(g, a=a, b=b):
+            full = np.zeros(joined.value.shape, dtype=g.dtype)
+            full[a:b] = g.ravel()
+            return (full,)
+
+        pieces.append(record(joined.value[a:b].reshape(o.shape), (joined,), piece_vjp))
+    return pieces if isinstance(result, list) else pieces[0]

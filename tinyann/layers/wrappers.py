@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from tinyann.layers import _registry
-from tinyann.layers.layer import Layer
+from tinyann.layers.keras_tensor import is_symbolic
+from tinyann.layers.layer import Layer, _is_shape_list
 
 MERGE_MODES = ("sum", "mul", "ave", "concat", None)
 
@@ -42,14 +43,18 @@ class Bidirectional(Layer):
     Args:
         layer: a SimpleRNN, LSTM or GRU; it is copied as ``forward_<name>``.
         merge_mode: how the two outputs combine: ``'concat'`` (default, the last
-            axis doubles), ``'sum'``, ``'mul'``, ``'ave'``.
+            axis doubles), ``'sum'``, ``'mul'``, ``'ave'``, or None: the list
+            ``[forward output, backward output]``.
         backward_layer: the backward layer (``go_backwards=True``); a copy of
             ``layer`` named ``backward_<name>`` when None.
 
     Input shape: ``(batch, steps, features)``. Output shape: ``(batch, 2 * units)``
     with ``'concat'`` (``(batch, steps, 2 * units)`` with ``return_sequences``), else
     ``(batch, units)``. With ``return_sequences`` the backward outputs are put back
-    in time order before merging, as Keras does.
+    in time order before merging, as Keras does. With the layer's ``return_state``
+    the outputs are a list: the merged output (or the two outputs), then the forward
+    layer's states, then the backward layer's. ``initial_state=``: the forward
+    layer's states, then the backward layer's.
     """
 
     takes_mask = True
@@ -62,9 +67,6 @@ class Bidirectional(Layer):
         if merge_mode not in MERGE_MODES:
             raise ValueError(f"Invalid merge mode. Received: {merge_mode}. Merge mode "
                              'should be one of {"sum", "mul", "ave", "concat", None}')
-        if merge_mode is None:
-            raise NotImplementedError("Bidirectional: merge_mode=None (a list of two "
-                                      "outputs) is not supported by tinyann yet")
         if weights is not None:
             raise NotImplementedError("Bidirectional: `weights=` is not supported by "
                                       "tinyann yet; use set_weights after building")
@@ -89,6 +91,8 @@ class Bidirectional(Layer):
                                  f"`{attribute}`.")
         self.merge_mode = merge_mode
         self.return_sequences = self.forward_layer.return_sequences
+        self.return_state = self.forward_layer.return_state
+        self.stateful = getattr(self.forward_layer, "stateful", False)
         self._tracked = {"forward_layer": self.forward_layer,
                          "backward_layer": self.backward_layer}
         self._cache = None
@@ -101,34 +105,118 @@ class Bidirectional(Layer):
     def _check_input(self, shape):
         self.forward_layer._check_input(shape)
 
+    @property
+    def _state_count(self):
+        return getattr(self.forward_layer, "state_count", 1)
+
+    def _maybe_build(self, input_shape):
+        """Built for the sequences; the initial states' shapes, when given, are kept
+        for the saved build config (Keras's ``shapes_dict``)."""
+        if _is_shape_list(input_shape):
+            if not self.built:
+                self._initial_state_shapes = [tuple(s) for s in input_shape[1:]]
+            input_shape = input_shape[0]
+        super()._maybe_build(input_shape)
+
+    def build_config(self):
+        """The saved ``build_config``: Keras's ``shapes_dict`` when the layer was built
+        with initial states (a single state as given alone), else None."""
+        states = getattr(self, "_initial_state_shapes", None)
+        if not states or self._build_shape is None:
+            return None
+        shapes = [list(s) for s in states]
+        return {"shapes_dict": {
+            "sequences_shape": list(self._build_shape),
+            "initial_state_shape": shapes if getattr(self, "_states_as_list", True) or len(
+                shapes) > 1 else shapes[0]}}
+
+    def __call__(self, inputs, initial_state=None, training=None, **kwargs):
+        """``initial_state``: the forward layer's states, then the backward layer's."""
+        if initial_state is None:
+            return super().__call__(inputs, training=training, **kwargs)
+        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [
+            initial_state]
+        if len(states) != 2 * self._state_count:
+            raise ValueError(
+                f"Layer '{self.name}' (Bidirectional) expects {2 * self._state_count} "
+                "initial states (the forward layer's, then the backward layer's), but "
+                f"received {len(states)}.")
+        if not self.built:
+            self._states_as_list = isinstance(initial_state, (list, tuple))
+        out = super().__call__([inputs, *states], training=training, **kwargs)
+        if is_symbolic(states) or is_symbolic(inputs):
+            self._inbound_nodes[-1].tensor_kwargs = {
+                "initial_state": (len(states), isinstance(initial_state, (list, tuple)))}
+        return out
+
+    def _halves(self, shape_or_inputs):
+        """``(forward layer's input, backward layer's input)``: the sequences, with
+        half of the initial states each when given."""
+        if not isinstance(shape_or_inputs, list):
+            return shape_or_inputs, shape_or_inputs
+        x, states = shape_or_inputs[0], shape_or_inputs[1:]
+        half = len(states) // 2
+        return [x, *states[:half]], [x, *states[half:]]
+
     def compute_output_shape(self, input_shape):
-        shape = tuple(self.forward_layer.compute_output_shape(input_shape))
+        """The merged output's shape (two with ``merge_mode=None``), then the states'."""
+        if isinstance(input_shape, list):
+            input_shape = input_shape[0]
+        shape = self.forward_layer.compute_output_shape(input_shape)
+        states = []
+        if self.return_state:
+            shape, states = shape[0], list(shape[1:])
+        shape = tuple(shape)
         if self.merge_mode == "concat":
             shape = shape[:-1] + (2 * shape[-1],)
-        return shape
+        outputs = [shape, shape] if self.merge_mode is None else [shape]
+        if self.return_state:
+            return outputs + states + states
+        return outputs if self.merge_mode is None else shape
 
     def compute_mask(self, inputs, mask=None):
-        return mask if self.return_sequences else None
+        output_mask = mask if self.return_sequences else None
+        masks = [output_mask] * (2 if self.merge_mode is None else 1)
+        if self.return_state:
+            return masks + [None] * (2 * self._state_count)
+        return masks if self.merge_mode is None else output_mask
+
+    def reset_state(self):
+        """Zeros both layers' states (Keras raises for a layer that is not stateful)."""
+        if not self.stateful:
+            raise AttributeError("Layer must be stateful.")
+        self.forward_layer.reset_state()
+        self.backward_layer.reset_state()
+
+    def reset_states(self):
+        """Keras's compatibility alias of :meth:`reset_state`."""
+        self.reset_state()
 
     # ------------------------------------------------------------ math
     def call(self, inputs, training=False, mask=None):
         """``mask (batch, steps)``: both directions keep their state over masked steps;
         with ``return_sequences`` the outputs there are zeros (Keras's
         ``zero_output_for_mask``)."""
+        forward_in, backward_in = self._halves(inputs)
         if mask is None:
-            y = self.forward_layer.call(inputs, training=training)
-            y_rev = self.backward_layer.call(inputs, training=training)
+            y = self.forward_layer.call(forward_in, training=training)
+            y_rev = self.backward_layer.call(backward_in, training=training)
         else:
-            y = self.forward_layer.call(inputs, training=training, mask=mask)
-            y_rev = self.backward_layer.call(inputs, training=training, mask=mask)
+            y = self.forward_layer.call(forward_in, training=training, mask=mask)
+            y_rev = self.backward_layer.call(backward_in, training=training, mask=mask)
         return self._merge(y, y_rev, mask, record=training)
 
     def _frozen_call(self, inputs):
-        y = _frozen(self.forward_layer, inputs)
-        y_rev = _frozen(self.backward_layer, inputs)
+        forward_in, backward_in = self._halves(inputs)
+        y = _frozen(self.forward_layer, forward_in)
+        y_rev = _frozen(self.backward_layer, backward_in)
         return self._merge(y, y_rev, None, record=True)
 
     def _merge(self, y, y_rev, mask, record):
+        states = []
+        if self.return_state:
+            states = list(y[1:]) + list(y_rev[1:])
+            y, y_rev = y[0], y_rev[0]
         if self.return_sequences:
             y_rev = y_rev[:, ::-1]
         keep = None
@@ -138,16 +226,36 @@ class Bidirectional(Layer):
         if record:
             self._cache = (y, y_rev, keep)
         if self.merge_mode == "concat":
-            return np.concatenate([y, y_rev], axis=-1)
-        if self.merge_mode == "sum":
-            return y + y_rev
-        if self.merge_mode == "ave":
-            return (y + y_rev) / 2
-        return y * y_rev
+            outputs = [np.concatenate([y, y_rev], axis=-1)]
+        elif self.merge_mode == "sum":
+            outputs = [y + y_rev]
+        elif self.merge_mode == "ave":
+            outputs = [(y + y_rev) / 2]
+        elif self.merge_mode == "mul":
+            outputs = [y * y_rev]
+        else:
+            outputs = [y, np.ascontiguousarray(y_rev)]
+        if self.return_state or self.merge_mode is None:
+            return outputs + states
+        return outputs[0]
 
     def backward(self, grad_output):
+        """dL/dinputs from dL/doutputs (a list with ``merge_mode=None`` or
+        ``return_state``, None for unused outputs)."""
         y, y_rev, keep = self._cache
-        if self.merge_mode == "concat":
+        state_grads = [None] * (2 * self._state_count)
+        if isinstance(grad_output, list):
+            n_out = 2 if self.merge_mode is None else 1
+            if self.return_state:
+                state_grads = list(grad_output[n_out:])
+            grad_output = grad_output[:n_out] if self.merge_mode is None else grad_output[0]
+        if self.merge_mode is None:
+            g, g_rev = grad_output
+            g = np.zeros_like(y) if g is None else g
+            g_rev = np.zeros_like(y_rev) if g_rev is None else g_rev
+        elif grad_output is None:
+            g, g_rev = np.zeros_like(y), np.zeros_like(y_rev)
+        elif self.merge_mode == "concat":
             units = y.shape[-1]
             g, g_rev = grad_output[..., :units], grad_output[..., units:]
         elif self.merge_mode == "sum":
@@ -160,8 +268,15 @@ class Bidirectional(Layer):
             g, g_rev = g * keep, g_rev * keep
         if self.return_sequences:
             g_rev = g_rev[:, ::-1]
-        dx = self.forward_layer.backward(np.ascontiguousarray(g))
-        return dx + self.backward_layer.backward(np.ascontiguousarray(g_rev))
+        g, g_rev = np.ascontiguousarray(g), np.ascontiguousarray(g_rev)
+        if self.return_state:
+            half = self._state_count
+            g, g_rev = [g, *state_grads[:half]], [g_rev, *state_grads[half:]]
+        dx = self.forward_layer.backward(g)
+        dx_rev = self.backward_layer.backward(g_rev)
+        if isinstance(dx, list):  # initial states given: [dx, *forward, *backward states]
+            return [dx[0] + dx_rev[0], *dx[1:], *dx_rev[1:]]
+        return dx + dx_rev
 
     # ------------------------------------------------------------ config
     def get_config(self):

@@ -32,12 +32,19 @@ def _broadcast_weight(sample_weight, per_sample):
 
 
 def _grad_scale(sample_weight, per_sample_shape, dtype):
-    """dL/dloss_i: w_i / number of elements, shaped to broadcast over classes."""
+    """dL/dloss_i: w_i / number of elements, shaped to broadcast over classes.
+    ``sample_weight``: one per sample ``(batch,)``, or one per element of the
+    per-sample losses (``(batch, steps)``: a sequence mask folded in)."""
     count = max(math.prod(per_sample_shape), 1)
     if sample_weight is None:
         return dtype.type(1.0 / count)
-    w = np.asarray(sample_weight, dtype=dtype).reshape(per_sample_shape[:1] + (1,) *
-                                                       (len(per_sample_shape) - 1))
+    w = np.asarray(sample_weight, dtype=dtype)
+    while w.ndim > len(per_sample_shape) and w.shape[-1] == 1:
+        w = w[..., 0]
+    if w.ndim == 1:
+        w = w.reshape(per_sample_shape[:1] + (1,) * (len(per_sample_shape) - 1))
+    else:
+        w = w.reshape(w.shape + (1,) * (len(per_sample_shape) - w.ndim))
     return (w / count)[..., None]
 
 

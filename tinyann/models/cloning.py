@@ -61,8 +61,13 @@ def clone(model, input_tensors=None, clone_function=None):
             if id(layer) not in new_layers:
                 new_layers[id(layer)] = clone_layer(layer)
             args = [tensor_map[id(t)] for t in node.inputs]
+            kwargs = {}
+            # tensors given as keyword arguments (initial_state=[h, c]): the last inputs
+            for key, (count, as_list) in reversed(list(node.tensor_kwargs.items())):
+                kwargs[key] = args[-count:] if as_list else args[-1]
+                args = args[:-count]
             out = new_layers[id(layer)](args[0] if len(args) == 1 else args,
-                                        training=node.training)
+                                        training=node.training, **kwargs)
             for old, new in zip(node.outputs, flatten(out)):
                 tensor_map[id(old)] = new
             pending.remove(node)

@@ -24,7 +24,9 @@ _INFER, _TRAIN, _FROZEN = 0, 1, 2
 
 
 class Graph:
-    """An ordered list of steps ``(layer, input slots, output slot)``.
+    """An ordered list of steps ``(layer, input slots, output slot)``; a layer with
+    several outputs (``return_state=True``) has a tuple of output slots, and its
+    ``call`` returns (``backward`` receives, with None for unused ones) a list.
 
     Args:
         inputs: list of ``KerasTensor`` made by ``Input``.
@@ -55,8 +57,11 @@ class Graph:
                     )
                 continue
             ins = [slot[id(t)] for t in node.inputs]
-            slot[id(node.outputs[0])] = len(slot)
-            self.steps.append((node.layer, ins, slot[id(node.outputs[0])]))
+            outs = []
+            for t in node.outputs:
+                slot[id(t)] = len(slot)
+                outs.append(slot[id(t)])
+            self.steps.append((node.layer, ins, outs[0] if len(outs) == 1 else tuple(outs)))
             self.nodes.append(node)
         self.num_slots = len(slot)
         self.output_slots = [slot[id(t)] for t in self.outputs]
@@ -82,7 +87,35 @@ class Graph:
         # Keras's masks (Embedding(mask_zero=True) -> the recurrent layers): only graphs
         # with a mask source take the masked loop, so the others pay nothing
         self.uses_masks = any(getattr(layer, "mask_zero", False) for layer, _, _ in self.steps)
+        # the masks of the outputs in the last masked pass (the loss and metrics read
+        # them: Keras weighs masked steps 0)
+        self.output_masks = [None] * len(self.outputs)
+        # whether a mask can reach each output (then fit and evaluate read the masks)
+        self.masked_outputs = (self._masks_reaching_outputs() if self.uses_masks
+                               else [False] * len(self.outputs))
         self.set_needs_input_grad(False)
+
+    def _masks_reaching_outputs(self):
+        """Per output, whether a mask may reach it: from a mask source, through the
+        layers whose ``compute_mask`` passes one on (asked with a stand-in mask; a
+        layer that needs its inputs to answer is taken to pass it)."""
+        has = [False] * self.num_slots
+        for layer, ins, out in self.steps:
+            if getattr(layer, "mask_zero", False):
+                result = True
+            elif not (has[ins[0]] and (len(ins) == 1 or getattr(layer, "takes_mask", False))):
+                result = None
+            else:
+                try:
+                    result = layer.compute_mask(None, True)
+                except Exception:  # noqa: BLE001 - it reads the inputs: assume it passes
+                    result = True
+            if isinstance(out, tuple):
+                result = result if isinstance(result, (list, tuple)) else [result] * len(out)
+                _store(has, out, [r is not None and r is not False for r in result])
+            else:
+                _store(has, out, result is not None and result is not False)
+        return [has[i] for i in self.output_slots]
 
     def _find_frozen_blocker(self, pass_mode):
         """A layer tinyann cannot back-propagate through after a pass in ``pass_mode``
@@ -180,7 +213,7 @@ class Graph:
         values[: len(arrays)] = arrays
         for layer, ins, out in self.steps:
             x = values[ins[0]] if len(ins) == 1 else [values[i] for i in ins]
-            values[out] = layer.call(x, training=training)
+            _store(values, out, layer.call(x, training=training))
         return [values[i] for i in self.output_slots]
 
     def _masked_forward(self, arrays, training):
@@ -193,13 +226,16 @@ class Graph:
         values[: len(arrays)] = arrays
         for layer, ins, out in self.steps:
             x = values[ins[0]] if len(ins) == 1 else [values[i] for i in ins]
-            mask = masks[ins[0]] if len(ins) == 1 else None
-            if mask is not None and getattr(layer, "takes_mask", False):
-                values[out] = layer.call(x, training=training, mask=mask)
+            takes_mask = getattr(layer, "takes_mask", False)
+            # (a recurrent layer given initial states reads its sequence's mask)
+            mask = masks[ins[0]] if len(ins) == 1 or takes_mask else None
+            if mask is not None and takes_mask:
+                _store(values, out, layer.call(x, training=training, mask=mask))
             else:
-                values[out] = layer.call(x, training=training)
+                _store(values, out, layer.call(x, training=training))
             compute = getattr(layer, "compute_mask", None)
-            masks[out] = compute(x, mask) if compute is not None else None
+            _store(masks, out, compute(x, mask) if compute is not None else None)
+        self.output_masks = [masks[i] for i in self.output_slots]
         return [values[i] for i in self.output_slots]
 
     def forward_frozen(self, arrays):
@@ -221,7 +257,7 @@ class Graph:
         values = [None] * self.num_slots
         values[: len(arrays)] = arrays
         for (_, ins, out), run in zip(self.steps, runs):
-            values[out] = run(values[ins[0]] if len(ins) == 1 else [values[i] for i in ins])
+            _store(values, out, run(values[ins[0]] if len(ins) == 1 else [values[i] for i in ins]))
         return [values[i] for i in self.output_slots]
 
     def _relu_pool_chain_forward(self, x, training, runs=None):
@@ -288,9 +324,14 @@ class Graph:
             slot_grads[i] = g
         last_out = self.output_slots[0]
         for layer, ins, out in reversed(self.steps):
-            g = slot_grads[out]
-            if g is None:
-                continue
+            if isinstance(out, tuple):  # a layer with several outputs: a list, Nones kept
+                g = [slot_grads[o] for o in out]
+                if all(gi is None for gi in g):
+                    continue
+            else:
+                g = slot_grads[out]
+                if g is None:
+                    continue
             if first_preactivation and out == last_out:
                 g_in = layer.backward_preactivation(g)
             else:
@@ -303,6 +344,17 @@ class Graph:
                 if gi is not None:
                     slot_grads[i] = gi if slot_grads[i] is None else slot_grads[i] + gi
         return slot_grads[: len(self.inputs)]
+
+
+def _store(values, out, result):
+    """Puts a step's result in its slot, or a list of results in its slots."""
+    if isinstance(out, tuple):
+        if result is None:
+            result = [None] * len(out)
+        for slot, value in zip(out, result):
+            values[slot] = value
+    else:
+        values[out] = result
 
 
 def _step_mode(pass_mode, training):

@@ -330,6 +330,16 @@ class Model(Layer):
             return predicting.as_structure(self, [Tensor(o) for o in outs])
         return super().__call__(inputs, training=training, **kwargs)
 
+    def reset_states(self):
+        """Zeros the states of the model's stateful recurrent layers (nested models
+        included). Keras 2's ``model.reset_states()``, which Keras 3 removed (there:
+        ``layer.reset_state()`` per layer); kept for the tutorials that call it."""
+        for layer in self.layers:
+            if isinstance(layer, Model):
+                layer.reset_states()
+            elif getattr(layer, "stateful", False) and hasattr(layer, "reset_state"):
+                layer.reset_state()
+
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 weighted_metrics=None, **kwargs):

@@ -114,6 +114,11 @@ class Sequential(Model):
         with self._name_scope():
             x = self._input_layer.output
             for layer in self._stack:
+                if isinstance(x, list) and not hasattr(layer, "_set_graph"):
+                    # a layer with several outputs (return_state=True) before another
+                    raise ValueError(
+                        f'Layer "{layer.name}" expects 1 input(s), but it received '
+                        f"{len(x)} input tensors. Inputs received: {x}")
                 x = layer(x)
             self._set_graph(self._input_layer.output, x)
 

@@ -103,7 +103,9 @@ def serialize_layer(layer) -> dict:
                                              "registered_name": "function"}
     shape = getattr(layer, "_build_shape", None)
     if layer.built and shape is not None and not isinstance(layer, InputLayer):
-        entry["build_config"] = {"input_shape": _jsonable_shape(shape)}
+        own = getattr(layer, "build_config", None)  # Keras's shapes_dict (initial states)
+        entry["build_config"] = (own() if own is not None else None) or {
+            "input_shape": _jsonable_shape(shape)}
     return entry
 
 
@@ -174,11 +176,18 @@ def functional_config(model) -> dict:
         entry["inbound_nodes"] = []
         for node in layer._inbound_nodes:
             if id(node) in own_nodes and node.inputs:
-                args = [tensor_config(t) for t in node.inputs]
+                tensors, kwargs = list(node.inputs), dict(node.call_kwargs)
+                # tensors given as keyword arguments (initial_state=[h, c]) are the
+                # last inputs, and Keras writes them among the kwargs
+                for key, (count, as_list) in reversed(list(node.tensor_kwargs.items())):
+                    given = [tensor_config(t) for t in tensors[-count:]]
+                    kwargs[key] = given if as_list else given[0]
+                    tensors = tensors[:-count]
+                args = [tensor_config(t) for t in tensors]
                 # Keras's form of the call's arguments: {"training": false} for
                 # `layer(x, training=False)`, which a loaded model keeps
                 entry["inbound_nodes"].append(
-                    {"args": args if len(args) == 1 else [args], "kwargs": node.call_kwargs})
+                    {"args": args if len(args) == 1 else [args], "kwargs": kwargs})
         entries.append(entry)
     return {"name": model.name, "trainable": model.trainable, "layers": entries,
             "input_layers": _map_structure(io_ref, model._inputs_struct),
@@ -218,6 +227,15 @@ def _build_alone(layer, build_config) -> None:
     if layer.built or not isinstance(build_config, dict):
         return
     shape = build_config.get("input_shape")
+    shapes = build_config.get("shapes_dict")
+    if shape is None and isinstance(shapes, dict) and "sequences_shape" in shapes:
+        # a recurrent layer built with initial states: [sequences, *states]
+        states = shapes.get("initial_state_shape")
+        if isinstance(states, list) and states and not _is_shape(states):
+            shape = [shapes["sequences_shape"], *states]
+        else:
+            shape = [shapes["sequences_shape"]] + ([states] if states else [])
+            layer._states_as_list = False
     if not _is_shape(shape) and not (isinstance(shape, list) and shape
                                      and all(_is_shape(s) for s in shape)):
         return  # none saved: the layer is built when its model calls it
@@ -298,10 +316,10 @@ def functional_from_config(cls, config, custom_objects=None):
         for name in order:
             while pending[name]:
                 try:
-                    args, training = _node_args(pending[name][0], created)
+                    args, training, tensor_kwargs = _node_args(pending[name][0], created)
                 except _NotReady:
                     break
-                created[name](args, training=training)
+                created[name](args, training=training, **tensor_kwargs)
                 pending[name].pop(0)
                 progressed = True
         if not progressed:
@@ -348,36 +366,46 @@ def _get_tensor(ref, created, own_node_first=True):
 
 
 def _node_args(node_data, created):
-    """The input (a tensor or a list of them) of one recorded layer call, and the
-    ``training`` it was called with (None when not given)."""
+    """The input (a tensor or a list of them) of one recorded layer call, the
+    ``training`` it was called with (None when not given), and its keyword arguments
+    holding tensors (``{"initial_state": [h, c]}``)."""
     if isinstance(node_data, list):  # Keras 2: [[layer, node, tensor, kwargs], ...]
         tensors = [_get_tensor(item, created) for item in node_data]
         first = node_data[0] if node_data else None
         kwargs = first[3] if isinstance(first, list) and len(first) > 3 else None
-        return tensors[0] if len(tensors) == 1 else tensors, _call_training(kwargs)
+        training, tensor_kwargs = _call_kwargs(kwargs, created)
+        return tensors[0] if len(tensors) == 1 else tensors, training, tensor_kwargs
     if not isinstance(node_data, dict) or not isinstance(node_data.get("args"), list):
         raise InvalidFileError(f"Cannot read the layer call {_short(node_data)}")
-    training = _call_training(node_data.get("kwargs"))
+    training, tensor_kwargs = _call_kwargs(node_data.get("kwargs"), created)
     args = node_data["args"]
     if len(args) != 1:
         raise NotImplementedError(
             f"tinyann layers take one positional input; the config passes {len(args)}")
-    return _tensor_structure(args[0], created), training
+    return _tensor_structure(args[0], created), training, tensor_kwargs
 
 
-def _call_training(kwargs):
-    """``training`` of a recorded call's keyword arguments (``{"training": false}``)."""
+# keyword arguments of a layer call that hold tensors (a recurrent layer's states)
+_TENSOR_KWARGS = ("initial_state",)
+
+
+def _call_kwargs(kwargs, created):
+    """``(training, {argument: tensors})`` of a recorded call's keyword arguments
+    (``{"training": false}``, ``{"initial_state": [...]}``)."""
     if kwargs is None:
-        return None
+        return None, {}
     if not isinstance(kwargs, dict):
         raise InvalidFileError(
             f"The keyword arguments of a layer call must be a dict. Received: {_short(kwargs)}")
+    tensor_kwargs = {}
     for key, value in kwargs.items():
-        if not (key == "training" and (value is None or isinstance(value, bool))
-                or key == "mask" and value is None):
+        if key in _TENSOR_KWARGS and value is not None:
+            tensor_kwargs[key] = _tensor_structure(value, created)
+        elif not (key == "training" and (value is None or isinstance(value, bool))
+                  or key in ("mask", ) + _TENSOR_KWARGS and value is None):
             raise NotImplementedError(
                 f"tinyann cannot replay a layer call with the argument {key}={value!r}")
-    return kwargs.get("training")
+    return kwargs.get("training"), tensor_kwargs
 
 
 def _tensor_structure(value, created):

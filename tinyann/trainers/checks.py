@@ -62,7 +62,12 @@ def check_input_shapes(model, shapes):
         in_shape = slot_shapes[ins[0]] if len(ins) == 1 else [slot_shapes[i] for i in ins]
         if len(ins) == 1:
             layer._check_input(in_shape)
-        slot_shapes[out] = layer.compute_output_shape(in_shape)
+        shape = layer.compute_output_shape(in_shape)
+        if isinstance(out, tuple):  # one shape per output
+            for slot, one in zip(out, shape):
+                slot_shapes[slot] = one
+        else:
+            slot_shapes[out] = shape
     return [slot_shapes[i] for i in graph.output_slots]
 
 

@@ -100,7 +100,8 @@ def _user_train_epoch(model, data, batch_size, shuffle, cbl, steps_per_epoch):
 def _kept_outputs(model, state, data, order, batch_size):
     """``(EpochOutputs, SparseTargets)`` for an epoch over arrays (None, None: a model
     with several outputs updates its metrics at each step)."""
-    if state.output_spec is not None:
+    if state.output_spec is not None or any(model._graph.masked_outputs):
+        # (a masked output: its loss and metrics weigh the mask, step by step)
         return None, None
     out_shape = model._graph.outputs[0].shape
     onehot = None

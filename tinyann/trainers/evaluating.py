@@ -9,18 +9,22 @@ import numpy as np
 
 from tinyann import losses
 from tinyann.callbacks.progbar_logger import ProgbarLogger
-from tinyann.trainers import half_batches
+from tinyann.trainers import half_batches, masks
 from tinyann.trainers.data_adapters import probe_finite, raise_if_nonfinite
 from tinyann.trainers.epoch_loop import check_batch
 from tinyann.trainers.logs import RunningLogs, reset_metrics
 from tinyann.trainers.outputs import Targets
+from tinyann.trainers.train_step import output_masks
 
 # rough number of floats one evaluate/predict chunk may hold per layer output
 _CHUNK_ELEMENTS = 1_000_000
 
 
 def chunk_size(model, batch_size):
-    """Rows per evaluate/predict chunk: whole batches, a few MB per layer output."""
+    """Rows per evaluate/predict chunk: whole batches, a few MB per layer output;
+    one batch for a model with a stateful layer (its batch size is fixed)."""
+    if any(getattr(layer, "stateful", False) for layer, _, _ in model._graph.steps):
+        return batch_size
     widest = 1
     nodes = [layer._inbound_nodes[0] for layer, _, _ in model._graph.steps
              if layer._inbound_nodes]
@@ -76,19 +80,28 @@ def run_test_loop(model, state, data, batch_size, cbl):
             outs = (forward or graph.forward)(xs, training=False)
             n = outs[0].shape[0]
             if spec is None:
-                tracker.total += _summed_loss(state.loss, y, outs[0], sw, n, xs, indices)
+                mask = graph.output_masks[0] if graph.masked_outputs[0] else None
+                tracker.total += _summed_loss(state.loss, y, outs[0], sw, n, xs, indices,
+                                              mask, batch_size)
                 for m in state.metric_list:
-                    m.update_state(y, outs[0])
+                    if mask is None:
+                        m.update_state(y, outs[0])
+                    else:
+                        m.update_state(y, outs[0], masks.metric_weights(mask))
             else:
                 preds = [outs[i] for i in spec.order]
                 for k, (loss_fn, weight) in enumerate(zip(spec.losses, spec.weights)):
                     w_k = sw.arrays[k] if isinstance(sw, Targets) else sw
-                    total = _summed_loss(loss_fn, y.arrays[k], preds[k], w_k, n, xs, indices)
+                    slot = spec.order[k]
+                    mask = graph.output_masks[slot] if graph.masked_outputs[slot] else None
+                    total = _summed_loss(loss_fn, y.arrays[k], preds[k], w_k, n, xs, indices,
+                                         mask, batch_size)
                     spec.loss_trackers[k].total += total
                     spec.loss_trackers[k].count += n
                     tracker.total += total if weight is None else total * weight
                 if state.metrics is not None:
-                    state.metrics.update_state(y.arrays, preds)
+                    state.metrics.update_state(y.arrays, preds,
+                                               metric_masks=output_masks(spec, graph))
             tracker.count += n
             step += max(1, math.ceil(n / batch_size))
             if cbl.wants("on_test_batch_end"):
@@ -105,12 +118,33 @@ def run_test_loop(model, state, data, batch_size, cbl):
     return tracker
 
 
-def _summed_loss(loss_fn, y, out, sw, n, xs, indices):
+def _summed_loss(loss_fn, y, out, sw, n, xs, indices, mask=None, batch_size=None):
     """A chunk's loss summed over its samples (each sample's mean over inner axes):
-    a running mean of per-batch ``sum_over_batch_size`` losses gives the same."""
+    a running mean of per-batch ``sum_over_batch_size`` losses gives the same. With
+    an output ``mask``, Keras's masked loss of each batch (its mean over the batch's
+    unmasked steps) times the batch's size."""
+    if mask is not None:
+        return _summed_masked_loss(loss_fn, y, out, sw, n, xs, indices, mask, batch_size)
     per_sample = loss_fn.call(y, out)
     if not np.isfinite(np.add.reduce(per_sample, axis=None)):
         raise_if_nonfinite(xs, indices)
     if sw is not None:
         per_sample = per_sample * losses._broadcast_weight(sw, per_sample)
     return float(per_sample.sum()) / max(per_sample.size // n, 1)
+
+
+def _summed_masked_loss(loss_fn, y, out, sw, n, xs, indices, mask, batch_size):
+    per_sample = loss_fn.call(y, out)
+    if not np.isfinite(np.add.reduce(per_sample, axis=None)):
+        raise_if_nonfinite(xs, indices)
+    total = 0.0
+    for start in range(0, n, batch_size):
+        rows = slice(start, start + batch_size)
+        weights = masks.loss_weights(mask[rows], None if sw is None else sw[rows],
+                                     loss_fn.reduction, per_sample.dtype)
+        per = per_sample[rows]
+        batch_loss = float((per * losses._broadcast_weight(weights, per)).sum())
+        if loss_fn.reduction in ("sum_over_batch_size", "mean"):
+            batch_loss /= max(per.size, 1)
+        total += batch_loss * per.shape[0]
+    return total

@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from tinyann import kernels, losses
+from tinyann.trainers import masks
 from tinyann.trainers.half_batches import HalfBatches
 from tinyann.trainers.outputs import Targets
 
@@ -59,6 +60,7 @@ def make_train_step(model, state, on_nonfinite, outputs=None, onehot=None):
     cached = [0, None]  # the rows of the last batch and its 1 / n
     # (p - onehot) * scale, the one fused gradient (tinyann.kernels), bound for the epoch
     fused_grad = kernels.softmax_cross_entropy_grad
+    masked = graph.masked_outputs[0]  # a mask may reach the (first) output
 
     def train_step(xs, y, sw, position):
         outs = forward(xs, training=True)
@@ -67,13 +69,21 @@ def make_train_step(model, state, on_nonfinite, outputs=None, onehot=None):
             n = preds[0].shape[0]
             if compile_metrics is not None:
                 # before backward, which may reuse the output buffers
-                compile_metrics.update_state(y.arrays, preds)
+                compile_metrics.update_state(y.arrays, preds,
+                                             metric_masks=output_masks(spec, graph))
             loss, out_grads = output_losses(spec, y, preds, sw, n, graph)
         else:
             out = outs[0]
             n = out.shape[0]
+            mask = graph.output_masks[0] if masked else None
+            if mask is not None:  # Keras's masked loss: masked steps weigh 0
+                sw = masks.loss_weights(mask, sw, loss_fn.reduction, out.dtype)
             if outputs is not None:
                 outputs.add(out)  # a copy: the gradient below may overwrite `out`
+            elif mask is not None:
+                weights = masks.metric_weights(mask)
+                for m in metrics:
+                    m.update_state(y, out, weights)
             else:
                 for m in metrics:
                     m.update_state(y, out)
@@ -116,6 +126,10 @@ def output_losses(spec, y, preds, sw, n, graph):
     grads = [None] * len(graph.outputs)
     for k, (loss_fn, weight) in enumerate(zip(spec.losses, spec.weights)):
         w_k = sw.arrays[k] if isinstance(sw, Targets) else sw
+        slot = spec.order[k]
+        if graph.masked_outputs[slot] and graph.output_masks[slot] is not None:
+            w_k = masks.loss_weights(graph.output_masks[slot], w_k, loss_fn.reduction,
+                                     preds[k].dtype)
         value, grad = loss_fn.value_and_grad(y.arrays[k], preds[k], w_k, False, True)
         tracker = spec.loss_trackers[k]
         tracker.total += value * n
@@ -126,6 +140,17 @@ def output_losses(spec, y, preds, sw, n, graph):
         total += value
         grads[spec.order[k]] = grad
     return total, _per_slot(graph, grads)
+
+
+def output_masks(spec, graph):
+    """The metrics' weights per output (None where no mask reaches it), or None."""
+    if not any(graph.masked_outputs):
+        return None
+    found = []
+    for slot in spec.order:
+        mask = graph.output_masks[slot] if graph.masked_outputs[slot] else None
+        found.append(None if mask is None else masks.metric_weights(mask))
+    return found
 
 
 def _per_slot(graph, grads):

@@ -41,7 +41,8 @@ def _graph_of(model):
         index = nodes.index(layer)
         for slot in ins:
             edges.append((producer[slot], index))
-        producer[out] = index
+        for slot in (out if isinstance(out, tuple) else (out,)):
+            producer[slot] = index
     return nodes, edges
 
 

@@ -143,7 +143,8 @@ def _connections(layer):
     names = []
     for t in nodes[0].inputs:
         producer = t.node.layer if t.node is not None else None
-        names.append(f"{producer.name}[0][0]" if producer is not None else "?")
+        index = t.node.outputs.index(t) if producer is not None else 0
+        names.append(f"{producer.name}[0][{index}]" if producer is not None else "?")
     return ", ".join(names)
 
 

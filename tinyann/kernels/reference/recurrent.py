@@ -15,6 +15,15 @@ takes dL/doutputs for every step (zeros where only the last output is used), wri
 (not adds) the weights' gradients and returns dL/dx ``(batch, steps, features)``.
 The activations are tanh and the gates' sigmoid (Keras 3's defaults); a layer with
 other activations passes them by name.
+
+The ``*_with_state`` pairs add the states at both ends (``initial_state=``,
+``return_state``, ``stateful``): ``*_forward_with_state(x, kernel, recurrent_kernel,
+bias, initial_state, mask, recurrent_mask, ...)`` starts from ``initial_state`` (a
+list: ``[h0]``, LSTM ``[h0, c0]``, each ``(batch, units)``; None: zeros) and returns
+``(outputs, final_state, cache)``; ``*_backward_with_state(d_outputs, d_final_state,
+cache, dkernel, drecurrent, dbias)`` also takes dL/dfinal_state (a list, entries may
+be None) and returns ``(dx, d_initial_state)``. A set defining one of a pair must
+define the other (their caches are private to the set).
 """
 
 from __future__ import annotations
@@ -50,10 +59,19 @@ def _keep(mask, t, new, old):
 def simple_rnn_forward(x, kernel, recurrent_kernel, bias, mask=None, recurrent_mask=None,
                        activation="tanh"):
     """``h_t = act(x_t W + (h_{t-1} * m) U + b)``, ``h_0 = 0``."""
+    outputs, _, cache = simple_rnn_forward_with_state(x, kernel, recurrent_kernel, bias, None,
+                                                      mask, recurrent_mask, activation)
+    return outputs, cache
+
+
+def simple_rnn_forward_with_state(x, kernel, recurrent_kernel, bias, initial_state,
+                                  mask=None, recurrent_mask=None, activation="tanh"):
+    """:func:`simple_rnn_forward` from ``initial_state = [h0]`` (None: zeros); returns
+    ``(outputs, [h_T], cache)``."""
     f, _ = _act(activation)
     batch, steps, _ = x.shape
     units = recurrent_kernel.shape[0]
-    h = np.zeros((batch, units), x.dtype)
+    h = _initial(initial_state, 0, batch, units, x.dtype)
     outputs = np.empty((batch, steps, units), x.dtype)
     hs_prev, news = [], []
     for t in range(steps):
@@ -66,21 +84,29 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias, mask=None, recurrent_m
         news.append(new)
         h = _keep(mask, t, new, h)
         outputs[:, t] = h
-    return outputs, {"x": x, "h_prev": hs_prev, "new": news, "mask": mask,
-                     "recurrent_mask": recurrent_mask, "activation": activation,
-                     "kernel": kernel, "recurrent_kernel": recurrent_kernel}
+    return outputs, [h], {"x": x, "h_prev": hs_prev, "new": news, "mask": mask,
+                          "recurrent_mask": recurrent_mask, "activation": activation,
+                          "kernel": kernel, "recurrent_kernel": recurrent_kernel}
 
 
 def simple_rnn_backward(d_outputs, cache, dkernel, drecurrent, dbias):
     """Backward through time: ``dz = (dh_t) act'(.)``; ``dW += x_t^T dz``,
     ``dU += (h_{t-1} m)^T dz``, ``db += sum dz``, ``dh_{t-1} = (dz U^T) m + kept part``."""
+    return simple_rnn_backward_with_state(d_outputs, None, cache, dkernel, drecurrent,
+                                          dbias)[0]
+
+
+def simple_rnn_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurrent,
+                                   dbias):
+    """:func:`simple_rnn_backward` with dL/dh_T given (``[dh_T]`` or None); returns
+    ``(dx, [dL/dh0])``."""
     _, df = _act(cache["activation"])
     x, mask, rmask = cache["x"], cache["mask"], cache["recurrent_mask"]
     kernel, recurrent = cache["kernel"], cache["recurrent_kernel"]
     dx = np.zeros_like(x)
     dW, dU = np.zeros_like(kernel), np.zeros_like(recurrent)
     db = np.zeros(kernel.shape[1], x.dtype)
-    dh = np.zeros_like(cache["h_prev"][0])
+    dh = _final_grad(d_final_state, 0, cache["h_prev"][0])
     for t in reversed(range(x.shape[1])):
         dh = dh + d_outputs[:, t]
         dnew, dh_kept = _split(mask, t, dh)
@@ -93,7 +119,25 @@ def simple_rnn_backward(d_outputs, cache, dkernel, drecurrent, dbias):
         dhm = dz @ recurrent.T
         dh = dh_kept + (dhm if rmask is None else dhm * rmask)
     _write(dkernel, dW, drecurrent, dU, dbias, db)
-    return dx
+    return dx, [dh]
+
+
+def _initial(initial_state, i, batch, units, dtype):
+    """State ``i`` at the start: ``initial_state[i]`` (copied) or zeros."""
+    if initial_state is None:
+        return np.zeros((batch, units), dtype)
+    state = np.asarray(initial_state[i], dtype=dtype)
+    if state.shape != (batch, units):
+        raise ValueError(f"Initial state {i} must have shape {(batch, units)}. "
+                         f"Received: shape={state.shape}")
+    return state.copy()
+
+
+def _final_grad(d_final_state, i, like):
+    """dL/dstate ``i`` after the last step (zeros when not given)."""
+    if d_final_state is None or d_final_state[i] is None:
+        return np.zeros_like(like)
+    return np.array(d_final_state[i], dtype=like.dtype)
 
 
 def _split(mask, t, dh):
@@ -121,12 +165,23 @@ def lstm_forward(x, kernel, recurrent_kernel, bias, mask=None, recurrent_mask=No
         i = s(z_i)   f = s(z_f)   g = act(z_c)   o = s(z_o)
         c_t = f c_{t-1} + i g     h_t = o act(c_t)
     """
+    outputs, _, cache = lstm_forward_with_state(x, kernel, recurrent_kernel, bias, None, mask,
+                                                recurrent_mask, activation,
+                                                recurrent_activation)
+    return outputs, cache
+
+
+def lstm_forward_with_state(x, kernel, recurrent_kernel, bias, initial_state, mask=None,
+                            recurrent_mask=None, activation="tanh",
+                            recurrent_activation="sigmoid"):
+    """:func:`lstm_forward` from ``initial_state = [h0, c0]`` (None: zeros); returns
+    ``(outputs, [h_T, c_T], cache)``."""
     act, _ = _act(activation)
     sig, _ = _act(recurrent_activation)
     batch, steps, _ = x.shape
     units = recurrent_kernel.shape[0]
-    h = np.zeros((batch, units), x.dtype)
-    c = np.zeros((batch, units), x.dtype)
+    h = _initial(initial_state, 0, batch, units, x.dtype)
+    c = _initial(initial_state, 1, batch, units, x.dtype)
     outputs = np.empty((batch, steps, units), x.dtype)
     saved = []
     for t in range(steps):
@@ -142,7 +197,7 @@ def lstm_forward(x, kernel, recurrent_kernel, bias, mask=None, recurrent_mask=No
         saved.append((h, c, i, f, g, o, tc))
         h, c = _keep(mask, t, h_new, h), _keep(mask, t, c_new, c)
         outputs[:, t] = h
-    return outputs, {"x": x, "saved": saved, "mask": mask, "recurrent_mask": recurrent_mask,
+    return outputs, [h, c], {"x": x, "saved": saved, "mask": mask, "recurrent_mask": recurrent_mask,
                      "activation": activation, "recurrent_activation": recurrent_activation,
                      "kernel": kernel, "recurrent_kernel": recurrent_kernel}
 
@@ -153,6 +208,12 @@ def lstm_backward(d_outputs, cache, dkernel, drecurrent, dbias):
         dc = dh o act'(c_t) + dc_next;  do = dh act(c_t);  di = dc g;  dg = dc i
         df = dc c_{t-1};  dc_{t-1} = dc f;  dz = [di s', df s', dg act', do s']
     """
+    return lstm_backward_with_state(d_outputs, None, cache, dkernel, drecurrent, dbias)[0]
+
+
+def lstm_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurrent, dbias):
+    """:func:`lstm_backward` with ``[dh_T, dc_T]`` given (entries or the list may be
+    None); returns ``(dx, [dL/dh0, dL/dc0])``."""
     _, dact = _act(cache["activation"])
     _, dsig = _act(cache["recurrent_activation"])
     x, mask, rmask = cache["x"], cache["mask"], cache["recurrent_mask"]
@@ -161,8 +222,9 @@ def lstm_backward(d_outputs, cache, dkernel, drecurrent, dbias):
     dW, dU = np.zeros_like(kernel), np.zeros_like(recurrent)
     db = np.zeros(kernel.shape[1], x.dtype)
     units = recurrent.shape[0]
-    dh = np.zeros((x.shape[0], units), x.dtype)
-    dc = np.zeros_like(dh)
+    zeros = np.zeros((x.shape[0], units), x.dtype)
+    dh = _final_grad(d_final_state, 0, zeros)
+    dc = _final_grad(d_final_state, 1, zeros)
     for t in reversed(range(x.shape[1])):
         h_prev, c_prev, i, f, g, o, tc = cache["saved"][t]
         dh = dh + d_outputs[:, t]
@@ -180,7 +242,7 @@ def lstm_backward(d_outputs, cache, dkernel, drecurrent, dbias):
         dh = dh_kept + (dhm if rmask is None else dhm * rmask)
         dc = dc_kept + dc_new * f
     _write(dkernel, dW, drecurrent, dU, dbias, db)
-    return dx
+    return dx, [dh, dc]
 
 
 # ---------------------------------------------------------------- GRU
@@ -195,12 +257,23 @@ def gru_forward(x, kernel, recurrent_kernel, bias, mask=None, recurrent_mask=Non
 
     Without it (``bias (3 units,)``): ``n = act(a_h + (r h_{t-1} * m) U_h)``.
     """
+    outputs, _, cache = gru_forward_with_state(x, kernel, recurrent_kernel, bias, None, mask,
+                                               recurrent_mask, activation,
+                                               recurrent_activation, reset_after)
+    return outputs, cache
+
+
+def gru_forward_with_state(x, kernel, recurrent_kernel, bias, initial_state, mask=None,
+                           recurrent_mask=None, activation="tanh",
+                           recurrent_activation="sigmoid", reset_after=True):
+    """:func:`gru_forward` from ``initial_state = [h0]`` (None: zeros); returns
+    ``(outputs, [h_T], cache)``."""
     act, _ = _act(activation)
     sig, _ = _act(recurrent_activation)
     batch, steps, _ = x.shape
     units = recurrent_kernel.shape[0]
     b_in, b_rec = _gru_biases(bias, reset_after, x.dtype, units)
-    h = np.zeros((batch, units), x.dtype)
+    h = _initial(initial_state, 0, batch, units, x.dtype)
     outputs = np.empty((batch, steps, units), x.dtype)
     saved = []
     for t in range(steps):
@@ -222,7 +295,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias, mask=None, recurrent_mask=Non
         saved.append((h, hm, z, r, n, qh))
         h = _keep(mask, t, h_new, h)
         outputs[:, t] = h
-    return outputs, {"x": x, "saved": saved, "mask": mask, "recurrent_mask": recurrent_mask,
+    return outputs, [h], {"x": x, "saved": saved, "mask": mask, "recurrent_mask": recurrent_mask,
                      "activation": activation, "recurrent_activation": recurrent_activation,
                      "reset_after": reset_after, "kernel": kernel,
                      "recurrent_kernel": recurrent_kernel, "bias_shape": _shape(bias)}
@@ -248,6 +321,12 @@ def gru_backward(d_outputs, cache, dkernel, drecurrent, dbias):
         reset_after:  da_h = dn act';  dq_h = da_h r;  dr = da_h q_h
         otherwise:    da_h = dn act';  d(r h m) = da_h U_h^T;  dr = d(r h m) h m
     """
+    return gru_backward_with_state(d_outputs, None, cache, dkernel, drecurrent, dbias)[0]
+
+
+def gru_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurrent, dbias):
+    """:func:`gru_backward` with ``[dh_T]`` given (or None); returns
+    ``(dx, [dL/dh0])``."""
     _, dact = _act(cache["activation"])
     _, dsig = _act(cache["recurrent_activation"])
     x, mask, rmask = cache["x"], cache["mask"], cache["recurrent_mask"]
@@ -258,7 +337,7 @@ def gru_backward(d_outputs, cache, dkernel, drecurrent, dbias):
     dW, dU = np.zeros_like(kernel), np.zeros_like(recurrent)
     db_in = np.zeros(3 * units, x.dtype)
     db_rec = np.zeros(3 * units, x.dtype)
-    dh = np.zeros((x.shape[0], units), x.dtype)
+    dh = _final_grad(d_final_state, 0, np.zeros((x.shape[0], units), x.dtype))
     for t in reversed(range(x.shape[1])):
         h_prev, hm, z, r, n, qh = cache["saved"][t]
         dh = dh + d_outputs[:, t]
@@ -287,7 +366,7 @@ def gru_backward(d_outputs, cache, dkernel, drecurrent, dbias):
         dh = dh_kept + dh_new * z + (dhm if rmask is None else dhm * rmask)
     db = np.stack([db_in, db_rec]) if reset_after else db_in
     _write(dkernel, dW, drecurrent, dU, dbias, db)
-    return dx
+    return dx, [dh]
 
 
 # ---------------------------------------------------------------- Embedding
