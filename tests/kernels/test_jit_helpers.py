@@ -17,12 +17,15 @@ def test_rational_tanh_and_sigmoid_are_accurate_in_python_and_compiled():
     python = np.array([recurrent._tanh(v) for v in x[::40]])
     np.testing.assert_allclose(python, exact[::40], atol=4e-7)
     # a kernel of the module compiles the helpers with it; they stay callable
-    out = np.empty((1, 4001, 1), np.float32)
-    keep, scale = np.ones((1, 4001), bool), np.ones((1, 1), np.float32)
-    hm, new = np.empty_like(out), np.empty_like(out)
+    steps = len(x)
+    out = np.empty((1, steps, 1), np.float32)
+    keep, scale = np.ones((1, steps), bool), np.ones((1, 1), np.float32)
+    hm, saved = np.empty_like(out), np.empty((steps, 1, 1), np.float32)
     recurrent._simple_forward(x.reshape(1, -1, 1), np.zeros((1, 1), np.float32), keep,
-                              scale, out, hm, new)
-    np.testing.assert_allclose(new.ravel(), exact, atol=4e-7)
+                              scale, np.zeros((1, 1), np.float32), False, True, out, hm,
+                              saved)
+    np.testing.assert_allclose(saved.ravel(), exact, atol=4e-7)
+    assert recurrent._tanh(np.float32(3.0)) == pytest.approx(np.tanh(3.0), abs=4e-7)
     sig = np.array([recurrent._sigmoid(v) for v in x[::40]])
     np.testing.assert_allclose(sig, 1 / (1 + np.exp(-x[::40].astype(np.float64))), atol=4e-7)
 

@@ -21,6 +21,9 @@ SHAPES = {
     "recurrent_dropout": (6, 8, 4, 3, False, True, {}),
     "masked_and_dropout": (3, 6, 2, 4, True, True, {}),
     "relu_falls_back": (3, 5, 2, 3, False, False, {"activation": "relu"}),
+    # 32 samples or more: the compiled set runs two chunks, one in a worker thread
+    "two_chunks": (64, 10, 16, 8, False, False, {}),
+    "two_uneven_chunks_masked_dropout": (41, 6, 4, 3, True, True, {}),
 }
 
 
@@ -72,3 +75,40 @@ def test_gru_without_reset_after_matches(kernel_set):
                rmask, g, options)
     for e, a in zip(expected, got):
         np.testing.assert_allclose(a, e, rtol=2e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("kernel_set", SETS)
+@pytest.mark.parametrize("cell", list(GATES))
+def test_inference_forward_gives_the_same_outputs(kernel_set, cell):
+    """``record=False`` (predict) keeps no cache in the compiled set; the outputs and
+    final states are those of a recording call."""
+    x, kernel, recurrent, bias, mask, rmask, _, _ = _case(cell, SHAPES[
+        "two_uneven_chunks_masked_dropout"])
+    functions = kernels.functions_of(kernel_set)
+    forward = functions[f"{cell}_forward_with_state"]
+    units = recurrent.shape[0]
+    states = [np.full((x.shape[0], units), 0.3, np.float32)] * (2 if cell == "lstm" else 1)
+    out, final, _ = forward(x, kernel, recurrent, bias, states, mask, rmask)
+    out2, final2, cache = forward(x, kernel, recurrent, bias, states, mask, rmask,
+                                  record=False)
+    np.testing.assert_array_equal(out2, out)
+    for a, b in zip(final2, final):
+        np.testing.assert_array_equal(a, b)
+    if kernel_set == "compiled":
+        assert cache["hm"].size == 0 and all(s.size == 0 for s in cache["saved"])
+
+
+@pytest.mark.skipif(not jit.available(), reason="numba is not installed")
+def test_compiled_chunks_and_their_worker():
+    from tinyann.kernels.compiled import recurrent
+
+    assert recurrent.chunks(31) == [(0, 31)]
+    if recurrent._cores() >= 2:
+        assert recurrent.chunks(64) == [(0, 32), (32, 64)]
+        assert recurrent.chunks(33) == [(0, 17), (17, 33)]
+    first = recurrent._worker()
+    assert recurrent._worker() is first
+    # in a forked child the parent's worker thread does not run: a new one is made
+    recurrent._pool_pid = -1
+    assert recurrent._worker() is not first
+    assert recurrent._worker().submit(lambda: 7).result(timeout=10) == 7

@@ -133,7 +133,8 @@ class Kernel:
         module = self.py_func.__globals__
         module["prange"] = numba.prange
         _compile_helpers(numba, module)
-        options = {"parallel": self.parallel, "cache": True, "nogil": True}
+        options = {"parallel": self.parallel, "cache": True, "nogil": True,
+                   "error_model": "numpy"}
         dispatcher = numba.njit(**options)(self.py_func)
         try:
             dispatcher.compile(tuple(numba.typeof(a) for a in args))
@@ -164,7 +165,7 @@ def _compile_helpers(numba, module: dict) -> None:
     kernels), and so do the helpers theirs name; from Python they run as before."""
     for name, value in list(module.items()):
         if isinstance(value, Helper):
-            module[name] = numba.njit(cache=True, nogil=True)(value.py_func)
+            module[name] = numba.njit(cache=True, nogil=True, error_model="numpy")(value.py_func)
             if value.py_func.__globals__ is not module:
                 _compile_helpers(numba, value.py_func.__globals__)
 

@@ -270,11 +270,12 @@ class _Recurrent(Layer):
             names["recurrent_activation"] = _kernel_activation(self.recurrent_activation)
         return names
 
-    def _forward(self, x, kernel, recurrent, bias, mask, recurrent_mask):
-        """The whole sequence: ``kernels.<kind>_forward`` (``lstm_forward``...)."""
+    def _forward(self, x, kernel, recurrent, bias, mask, recurrent_mask, record=True):
+        """The whole sequence: ``kernels.<kind>_forward`` (``lstm_forward``...);
+        ``record=False``: no backward follows, the kernels may keep no cache."""
         forward = getattr(kernels, f"{self.kind}_forward")
         return forward(x, kernel, recurrent, bias, mask=mask, recurrent_mask=recurrent_mask,
-                       **self._kernel_options())
+                       record=record, **self._kernel_options())
 
     def _backward(self, d_outputs, cache, dkernel, drecurrent, dbias):
         backward = getattr(kernels, f"{self.kind}_backward")
@@ -352,11 +353,11 @@ class _Recurrent(Layer):
         if with_state:
             forward = getattr(kernels, f"{self.kind}_forward_with_state")
             outputs, final, cache = forward(*weights, initial_state, mask, recurrent_mask,
-                                            **self._kernel_options())
+                                            record=record, **self._kernel_options())
             if self.stateful:  # the next batch starts here (no gradient flows back)
                 self.states = [np.array(s) for s in final]
         else:
-            outputs, cache = self._forward(*weights, mask, recurrent_mask)
+            outputs, cache = self._forward(*weights, mask, recurrent_mask, record)
             if self.return_state:
                 final = [outputs[:, -1]]
         if record:

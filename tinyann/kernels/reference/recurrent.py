@@ -16,6 +16,9 @@ takes dL/doutputs for every step (zeros where only the last output is used), wri
 The activations are tanh and the gates' sigmoid (Keras 3's defaults); a layer with
 other activations passes them by name.
 
+``record=False`` says that no backward will follow (``predict``): a set may then keep
+no cache (the compiled one does not; this one keeps it, for simplicity).
+
 The ``*_with_state`` pairs add the states at both ends (``initial_state=``,
 ``return_state``, ``stateful``): ``*_forward_with_state(x, kernel, recurrent_kernel,
 bias, initial_state, mask, recurrent_mask, ...)`` starts from ``initial_state`` (a
@@ -57,7 +60,7 @@ def _keep(mask, t, new, old):
 
 # ---------------------------------------------------------------- SimpleRNN
 def simple_rnn_forward(x, kernel, recurrent_kernel, bias, mask=None, recurrent_mask=None,
-                       activation="tanh"):
+                       activation="tanh", record=True):
     """``h_t = act(x_t W + (h_{t-1} * m) U + b)``, ``h_0 = 0``."""
     outputs, _, cache = simple_rnn_forward_with_state(x, kernel, recurrent_kernel, bias, None,
                                                       mask, recurrent_mask, activation)
@@ -65,7 +68,8 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias, mask=None, recurrent_m
 
 
 def simple_rnn_forward_with_state(x, kernel, recurrent_kernel, bias, initial_state,
-                                  mask=None, recurrent_mask=None, activation="tanh"):
+                                  mask=None, recurrent_mask=None, activation="tanh",
+                                  record=True):
     """:func:`simple_rnn_forward` from ``initial_state = [h0]`` (None: zeros); returns
     ``(outputs, [h_T], cache)``."""
     f, _ = _act(activation)
@@ -158,7 +162,7 @@ def _write(dkernel, dW, drecurrent, dU, dbias, db):
 
 # ---------------------------------------------------------------- LSTM
 def lstm_forward(x, kernel, recurrent_kernel, bias, mask=None, recurrent_mask=None,
-                 activation="tanh", recurrent_activation="sigmoid"):
+                 activation="tanh", recurrent_activation="sigmoid", record=True):
     """Keras's gates in the order i, f, c, o (each ``units`` columns)::
 
         z = x_t W + (h_{t-1} * m) U + b
@@ -173,7 +177,7 @@ def lstm_forward(x, kernel, recurrent_kernel, bias, mask=None, recurrent_mask=No
 
 def lstm_forward_with_state(x, kernel, recurrent_kernel, bias, initial_state, mask=None,
                             recurrent_mask=None, activation="tanh",
-                            recurrent_activation="sigmoid"):
+                            recurrent_activation="sigmoid", record=True):
     """:func:`lstm_forward` from ``initial_state = [h0, c0]`` (None: zeros); returns
     ``(outputs, [h_T, c_T], cache)``."""
     act, _ = _act(activation)
@@ -247,7 +251,8 @@ def lstm_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurren
 
 # ---------------------------------------------------------------- GRU
 def gru_forward(x, kernel, recurrent_kernel, bias, mask=None, recurrent_mask=None,
-                activation="tanh", recurrent_activation="sigmoid", reset_after=True):
+                activation="tanh", recurrent_activation="sigmoid", reset_after=True,
+                record=True):
     """Keras's gates in the order z, r, h. With ``reset_after`` (Keras 3's default,
     ``bias (2, 3 units)``: input bias, recurrent bias)::
 
@@ -265,7 +270,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias, mask=None, recurrent_mask=Non
 
 def gru_forward_with_state(x, kernel, recurrent_kernel, bias, initial_state, mask=None,
                            recurrent_mask=None, activation="tanh",
-                           recurrent_activation="sigmoid", reset_after=True):
+                           recurrent_activation="sigmoid", reset_after=True, record=True):
     """:func:`gru_forward` from ``initial_state = [h0]`` (None: zeros); returns
     ``(outputs, [h_T], cache)``."""
     act, _ = _act(activation)
