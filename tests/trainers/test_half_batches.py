@@ -238,3 +238,34 @@ def test_threads_predicting_at_once_leave_blas_as_it_was():
     for out in results:
         np.testing.assert_array_equal(out, expected)
     assert _blas_threads() == before
+
+
+def test_recurrent_models_hold_blas_to_one_thread_in_fit_evaluate_and_predict():
+    """Their compiled kernels run two chunks in two threads (kernels/compiled/recurrent.py)."""
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(1, 50, (96, 7)), rng.integers(0, 2, 96)
+    inner = keras.Sequential([layers.Embedding(50, 4), layers.Bidirectional(layers.GRU(3))])
+    model = keras.Sequential([keras.Input((7,)), inner, layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    assert half_batches.has_recurrent_chunks(model)
+    assert not half_batches.has_recurrent_chunks(_cnn())
+    before = _blas_threads()
+    inside = []
+
+    class Probe(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            inside.append(_blas_threads())
+
+        on_test_batch_end = on_predict_batch_end = on_train_batch_end
+
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0, callbacks=[Probe()])
+    model.evaluate(x, y, batch_size=32, verbose=0, callbacks=[Probe()])
+    model.predict(x, batch_size=32, verbose=0, callbacks=[Probe()])
+    assert len(inside) == 9 and all(n == 1 for threads in inside for _, n in threads)
+    assert _blas_threads() == before
+
+
+def test_recurrent_models_on_the_numpy_set_leave_blas_alone(use_kernels):
+    use_kernels("numpy")
+    model = keras.Sequential([keras.Input((7,)), layers.Embedding(50, 4), layers.LSTM(3)])
+    assert not half_batches.has_recurrent_chunks(model)

@@ -67,7 +67,7 @@ def run_test_loop(model, state, data, batch_size, cbl):
     step = 0
     split = graph is not None and half_batches.applies(model, batch_size)
     forward = half_batches.split_forward(graph) if split else None
-    with half_batches.blas_one_thread(split):
+    with half_batches.blas_one_thread(split or half_batches.has_recurrent_chunks(model)):
         for xs, y, sw in data.batches(chunk):
             if cbl.wants("on_test_batch_begin"):
                 cbl.on_test_batch_begin(step, None)

@@ -80,6 +80,30 @@ def applies(model, batch_size) -> bool:
             and (os.cpu_count() or 1) >= 2 and _have_threadpoolctl())
 
 
+def has_recurrent_chunks(model) -> bool:
+    """Whether ``model`` has recurrent layers whose compiled kernels run a batch in two
+    chunks, one in a worker thread (tinyann/kernels/compiled/recurrent.py). ``fit``,
+    ``evaluate`` and ``predict`` then hold BLAS to one thread, as for half-batches: its
+    threads, spinning after each product, would take the core the worker needs (the
+    chapter's LSTM measured 9x the CPU time a batch with both on a busy machine)."""
+    if not (kernels.kernel_set() == "compiled" and (os.cpu_count() or 1) >= 2
+            and _have_threadpoolctl()):
+        return False
+    from tinyann.layers.recurrent import _Recurrent
+
+    stack, seen = list(getattr(model, "layers", [])), set()
+    while stack:
+        layer = stack.pop()
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        if isinstance(layer, _Recurrent):
+            return True
+        stack.extend(layer._sublayers())
+        stack.extend(getattr(layer, "layers", []))
+    return False
+
+
 _blas_lock = threading.Lock()
 _blas_users = 0  # blocks inside blas_one_thread, in any thread
 _blas_limits = None  # threadpoolctl's limits, while there are any

@@ -50,7 +50,8 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
             outs = _predict_arrays(model, xs, n, batch_size, cbl,
                                    half_batches.split_forward(graph))
     else:
-        outs = _predict_arrays(model, xs, n, batch_size, cbl, graph.forward)
+        with half_batches.blas_one_thread(half_batches.has_recurrent_chunks(model)):
+            outs = _predict_arrays(model, xs, n, batch_size, cbl, graph.forward)
     if not all(np.isfinite(np.add.reduce(o, axis=None)) for o in outs):
         raise_if_nonfinite(xs)
     return as_structure(model, outs)

@@ -184,7 +184,8 @@ def fit(model, *, x, y, batch_size, epochs, verbose, callbacks, validation_split
     data.epochs_ahead = epochs - initial_epoch
     state.half_batches = half_batches.applies(model, batch_size)
     try:
-        with training_settings(), half_batches.blas_one_thread(state.half_batches):
+        one_blas_thread = state.half_batches or half_batches.has_recurrent_chunks(model)
+        with training_settings(), half_batches.blas_one_thread(one_blas_thread):
             logs = _fit_epochs(model, state, data, val, batch_size, val_batch_size, epochs,
                                initial_epoch, shuffle, cbl, steps_per_epoch,
                                validation_freq)
