@@ -236,3 +236,22 @@ def test_bad_browse_requests(client, path, status):
     response = client.get(path)
     assert response.status_code == status
     assert_alive(client)
+
+
+def test_fast_and_fastapi_paths_answer_alike(client, images, tmp_path):
+    """A plain upload is answered without FastAPI's form parsing; one with a second field
+    goes through FastAPI's route: the same classification either way."""
+    with open(images.photo_of_shape(4, tmp_path / "shape.png"), "rb") as handle:
+        photo = handle.read()
+    fast = client.post("/api/predict", files={"file": ("p.png", photo)})
+    routed = client.post("/api/predict", files={"file": ("p.png", photo)},
+                         data={"note": "makes it a two-field form"})
+    assert fast.status_code == routed.status_code == 200
+    a, b = fast.json(), routed.json()
+    for body in (a, b):
+        body.pop("milliseconds")
+    assert a == b
+    bad = [client.post("/api/predict", files={"file": ("p.png", b"not an image")}, data=extra)
+           for extra in (None, {"note": "x"})]
+    assert [r.status_code for r in bad] == [400, 400]
+    assert bad[0].json() == bad[1].json()

@@ -32,7 +32,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from tinyann.app import preprocess, resize, runs
+from tinyann.app import multipart, preprocess, resize, runs
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 MAX_UPLOAD = preprocess.MAX_BYTES
@@ -109,11 +109,13 @@ class Error(BaseModel):
 
 class _UploadLimit:
     """ASGI middleware: a POST body over ``limit`` bytes gets 413 and never reaches the
-    app; smaller bodies are buffered and replayed."""
+    app; smaller bodies are buffered and replayed, or, for a path in ``fast`` (a plain
+    upload to /api/predict), answered by its handler when it takes the body."""
 
-    def __init__(self, app, limit):
+    def __init__(self, app, limit, fast=None):
         self.app = app
         self.limit = limit
+        self.fast = fast or {}
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -143,6 +145,11 @@ class _UploadLimit:
                                     headers={"Connection": "close"})
             return await response(scope, receive, send)
         body = b"".join(chunks)
+        handler = self.fast.get(scope["path"])
+        if handler is not None:
+            response = await handler(dict(scope["headers"]), body)
+            if response is not None:
+                return await response(scope, receive, send)
         sent = False
 
         async def replay():
@@ -351,7 +358,24 @@ def create_app(source, data_dir=None, test_data=None) -> FastAPI:
         return Response(png, media_type="image/png",
                         headers={"Cache-Control": "max-age=3600"})
 
-    app.add_middleware(_UploadLimit, limit=MAX_UPLOAD + _FRAMING)
+    async def fast_predict(headers, body):
+        """/api/predict for the plain upload form (tinyann/app/multipart.py), without
+        FastAPI's form parsing; None leaves the request to the route above."""
+        data = multipart.file_field(headers.get(b"content-type", b""), body)
+        if data is None or len(data) > MAX_UPLOAD:
+            return None
+        started = time.perf_counter()
+        try:
+            if len(data) <= INLINE_UPLOAD:
+                result = state.classify_upload(data, started)
+            else:
+                result = await run_in_threadpool(state.classify_upload, data, started)
+        except HTTPException as error:
+            return JSONResponse({"detail": error.detail}, status_code=error.status_code)
+        return JSONResponse(result)
+
+    app.add_middleware(_UploadLimit, limit=MAX_UPLOAD + _FRAMING,
+                       fast={"/api/predict": fast_predict})
     return app
 
 
