@@ -21,9 +21,11 @@ def test_rational_tanh_and_sigmoid_are_accurate_in_python_and_compiled():
     out = np.empty((1, steps, 1), np.float32)
     keep, scale = np.ones((1, steps), bool), np.ones((1, 1), np.float32)
     hm, saved = np.empty_like(out), np.empty((steps, 1, 1), np.float32)
-    recurrent._simple_forward(x.reshape(1, -1, 1), np.zeros((1, 1), np.float32), keep,
-                              scale, np.zeros((1, 1), np.float32), False, True, out, hm,
-                              saved)
+    none = np.zeros((1, 0), np.float32)
+    recurrent._simple_forward(x.reshape(1, -1, 1), np.zeros((1, 1), np.float32),
+                              np.zeros(0, np.float32), keep, scale,
+                              np.zeros((1, 1), np.float32), none, False, True, out, hm,
+                              saved, none)
     np.testing.assert_allclose(saved.ravel(), exact, atol=4e-7)
     assert recurrent._tanh(np.float32(3.0)) == pytest.approx(np.tanh(3.0), abs=4e-7)
     sig = np.array([recurrent._sigmoid(v) for v in x[::40]])

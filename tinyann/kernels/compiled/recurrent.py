@@ -111,15 +111,15 @@ def chunks(batch: int) -> list:
     return [(0, half), (half, batch)]
 
 
-def _run(parts, task):
-    """``task(start, stop)`` for every chunk: the first in this thread, the second in
-    the worker, at the same time."""
-    if len(parts) == 1:
-        task(*parts[0])
+def _run(count, task):
+    """``task(k)`` for the ``count`` chunks (one or two): the first in this thread, the
+    second in the worker, at the same time."""
+    if count == 1:
+        task(0)
         return
-    future = _worker().submit(task, *parts[1])
+    future = _worker().submit(task, 1)
     try:
-        task(*parts[0])
+        task(0)
     finally:
         future.result()
 
@@ -150,217 +150,168 @@ def _projection(x, kernel, bias):
     return a.reshape(batch, steps, kernel.shape[1])
 
 
-def _weight_grads(x, hm, dz, kernel, dkernel, drecurrent, dbias):
-    """``dW = X^T dZ``, ``dU = (h_{t-1} m)^T dZ``, ``db = sum dZ``; returns ``dx = dZ W^T``."""
-    batch, steps, features = x.shape
-    width = dz.shape[2]
-    dz2 = dz.reshape(batch * steps, width)
-    dkernel[...] = x.reshape(batch * steps, features).T @ dz2
-    drecurrent[...] = hm.reshape(batch * steps, -1).T @ dz2
-    if dbias is not None:
-        dbias[...] = dz2.sum(axis=0)
-    return (dz2 @ kernel.T).reshape(batch, steps, features)
+# ---------------------------------------------------------------- the kernels' pieces
+# Each loops with the chunk's samples innermost (``[unit, sample]``) so that it
+# vectorizes; numba compiles them with the kernels that call them.
+@helper
+def _columns(rows, out):
+    """``out[i, b] = rows[b, i]``: a (samples, units) array laid out samples innermost."""
+    for i in range(out.shape[0]):
+        for b in range(out.shape[1]):
+            out[i, b] = rows[b, i]
 
 
-def _final_grads(d_final_state, count, batch, units, dtype):
-    """dL/d(final states) as arrays (zeros where not given)."""
-    return [_state(d_final_state, i, batch, units, dtype) for i in range(count)]
+@helper
+def _rows(columns, out):
+    """``out[b, j] = columns[j, b]``: back to (samples, units)."""
+    for b in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[b, j] = columns[j, b]
+
+
+@helper
+def _gather(a, t, z):
+    """Step ``t`` of ``a (samples, steps, width)`` into ``z (width, samples)``."""
+    for b in range(z.shape[1]):
+        for j in range(z.shape[0]):
+            z[j, b] = a[b, t, j]
+
+
+@helper
+def _scatter(z, t, out):
+    """``z (width, samples)`` into step ``t`` of ``out (samples, steps, width)``."""
+    for b in range(z.shape[1]):
+        for j in range(z.shape[0]):
+            out[b, t, j] = z[j, b]
+
+
+@helper
+def _times(h, scale, hm):
+    """``hm = h * m``: the state through the recurrent dropout mask."""
+    for i in range(h.shape[0]):
+        for b in range(h.shape[1]):
+            hm[i, b] = h[i, b] * scale[i, b]
+
+
+@helper
+def _add_product(recurrent, hm, z):
+    """``z += (h m) U``, a sample per vector lane."""
+    for i in range(recurrent.shape[0]):
+        for j in range(recurrent.shape[1]):
+            w = recurrent[i, j]
+            for b in range(z.shape[1]):
+                z[j, b] += w * hm[i, b]
+
+
+@helper
+def _back_product(recurrent, dz, scale, dh, dhm):
+    """``dh += (dz U^T) m``: the gradient through the step's product into h_{t-1}
+    (``dhm`` is scratch of dh's shape)."""
+    for i in range(dh.shape[0]):
+        for b in range(dh.shape[1]):
+            dhm[i, b] = _ZERO
+    for j in range(recurrent.shape[1]):
+        for i in range(recurrent.shape[0]):
+            w = recurrent[i, j]
+            for b in range(dh.shape[1]):
+                dhm[i, b] += w * dz[j, b]
+    for i in range(dh.shape[0]):
+        for b in range(dh.shape[1]):
+            dh[i, b] += dhm[i, b] * scale[i, b]
+
+
+@helper
+def _flags(keep, t, km):
+    """``km[b]`` = 1.0 where step ``t`` of sample ``b`` is kept (unmasked), else 0.0."""
+    for b in range(km.shape[0]):
+        km[b] = _ONE if keep[b, t] else _ZERO
+
+
+@helper
+def _copy(source, rows, target):
+    """``target[rows + j] = source[j]`` for every row of ``source``."""
+    for j in range(source.shape[0]):
+        for b in range(source.shape[1]):
+            target[rows + j, b] = source[j, b]
 
 
 # ---------------------------------------------------------------- SimpleRNN
+# Every kernel runs one chunk of samples, with the same arguments: ``a (n, steps,
+# width)`` the input's share; ``b_rec`` GRU's recurrent bias; ``c0``, ``c_last`` the
+# LSTM's cell state (the others get empty arrays); ``saved (steps, rows, n)`` what
+# backward needs, written when ``record``; ``hm_out (n, steps, u)`` each step's
+# ``h_{t-1} m`` for dU.
 @kernel(parallel=False)
-def _simple_forward(a, recurrent, keep, scale, h0, masked, record, out, hm_out, saved):
-    """One chunk: a (n, steps, u); saved (steps, u, n): each step's new value."""
+def _simple_forward(a, recurrent, b_rec, keep, scale, h0, c0, masked, record, out, hm_out,
+                    saved, c_last):
+    """saved rows: each step's new value ``tanh(z)``."""
     n, steps, units = out.shape
-    h = np.empty((units, n), a.dtype)
-    sc = np.empty((units, n), a.dtype)
-    hm = np.empty((units, n), a.dtype)
-    z = np.empty((units, n), a.dtype)
+    h, sc = np.empty((units, n), a.dtype), np.empty((units, n), a.dtype)
+    hm, z = np.empty((units, n), a.dtype), np.empty((units, n), a.dtype)
     km = np.ones(n, a.dtype)
-    for i in range(units):
-        for b in range(n):
-            h[i, b] = h0[b, i]
-            sc[i, b] = scale[b, i]
+    _columns(h0, h)
+    _columns(scale, sc)
     for t in range(steps):
-        for b in range(n):
-            for j in range(units):
-                z[j, b] = a[b, t, j]
-        for i in range(units):
-            for b in range(n):
-                hm[i, b] = h[i, b] * sc[i, b]
-        for i in range(units):  # z += (h m) U, a sample per vector lane
-            for j in range(units):
-                w = recurrent[i, j]
-                for b in range(n):
-                    z[j, b] += w * hm[i, b]
+        _gather(a, t, z)
+        _times(h, sc, hm)
+        _add_product(recurrent, hm, z)
         for j in range(units):  # in place: one array, so the loop vectorizes
             for b in range(n):
                 z[j, b] = _tanh(z[j, b])
         if masked:
-            for b in range(n):
-                km[b] = _ONE if keep[b, t] else _ZERO
-        for j in range(units):
+            _flags(keep, t, km)
+        for j in range(units):  # a masked step keeps the state
             for b in range(n):
                 h[j, b] = km[b] * z[j, b] + (_ONE - km[b]) * h[j, b]
         if record:
-            s = saved[t]
-            for j in range(units):
-                for b in range(n):
-                    s[j, b] = z[j, b]
-            for b in range(n):
-                for j in range(units):
-                    hm_out[b, t, j] = hm[j, b]
-        for b in range(n):
-            for j in range(units):
-                out[b, t, j] = h[j, b]
+            _copy(z, 0, saved[t])
+            _scatter(hm, t, hm_out)
+        _scatter(h, t, out)
 
 
 @kernel(parallel=False)
-def _simple_backward(d_out, recurrent, keep, scale, saved, masked, dh_last, dz_out, dh0):
+def _simple_backward(d_out, recurrent, keep, scale, saved, masked, dh_last, dc_last, dz_out,
+                     dq_out, dh0, dc0):
     n, steps, units = d_out.shape
-    dh = np.empty((units, n), d_out.dtype)
-    dhm = np.empty((units, n), d_out.dtype)
-    sc = np.empty((units, n), d_out.dtype)
-    dz = np.empty((units, n), d_out.dtype)
+    dh, sc = np.empty((units, n), d_out.dtype), np.empty((units, n), d_out.dtype)
+    dz, dt = np.empty((units, n), d_out.dtype), np.empty((units, n), d_out.dtype)
     km = np.ones(n, d_out.dtype)
-    for i in range(units):
-        for b in range(n):
-            sc[i, b] = scale[b, i]
-            dh[i, b] = dh_last[b, i]
+    _columns(scale, sc)
+    _columns(dh_last, dh)
     for t in range(steps - 1, -1, -1):
-        for b in range(n):
-            for j in range(units):
-                dh[j, b] += d_out[b, t, j]
+        _gather(d_out, t, dt)
         s = saved[t]
         if masked:
-            for b in range(n):
-                km[b] = _ONE if keep[b, t] else _ZERO
+            _flags(keep, t, km)
         for j in range(units):  # a masked step kept the state: its gradient passes
             for b in range(n):
+                d = dh[j, b] + dt[j, b]
                 y = s[j, b]
-                dz[j, b] = km[b] * dh[j, b] * (_ONE - y * y)
-                dh[j, b] = (_ONE - km[b]) * dh[j, b]
-        for i in range(units):
-            for b in range(n):
-                dhm[i, b] = _ZERO
-        for j in range(units):  # dh_{t-1} += (dz U^T) m
-            for i in range(units):
-                w = recurrent[i, j]
-                for b in range(n):
-                    dhm[i, b] += w * dz[j, b]
-        for i in range(units):
-            for b in range(n):
-                dh[i, b] += dhm[i, b] * sc[i, b]
-        for b in range(n):
-            for j in range(units):
-                dz_out[b, t, j] = dz[j, b]
-    for b in range(n):
-        for j in range(units):
-            dh0[b, j] = dh[j, b]
-
-
-def simple_rnn_forward(x, kernel, recurrent_kernel, bias, mask=None, recurrent_mask=None,
-                       activation="tanh", record=True):
-    outputs, _, cache = simple_rnn_forward_with_state(
-        x, kernel, recurrent_kernel, bias, None, mask, recurrent_mask, activation, record)
-    return outputs, cache
-
-
-def simple_rnn_forward_with_state(x, kernel, recurrent_kernel, bias, initial_state,
-                                  mask=None, recurrent_mask=None, activation="tanh",
-                                  record=True):
-    if activation != "tanh":
-        return reference.simple_rnn_forward_with_state(
-            x, kernel, recurrent_kernel, bias, initial_state, mask, recurrent_mask,
-            activation)
-    batch, steps = x.shape[:2]
-    units = recurrent_kernel.shape[0]
-    a = _projection(x, kernel, bias)
-    keep, scale = _masks(x, mask, recurrent_mask, units)
-    h0 = _state(initial_state, 0, batch, units, x.dtype)
-    recurrent = np.ascontiguousarray(recurrent_kernel)
-    out = np.empty((batch, steps, units), x.dtype)
-    hm = np.empty_like(out) if record else out[:0]
-    parts = chunks(batch)
-    saved = [np.empty((steps if record else 0, units, stop - start), x.dtype)
-             for start, stop in parts]
-
-    def task(start, stop):
-        k = parts.index((start, stop))
-        _simple_forward(a[start:stop], recurrent, keep[start:stop], scale[start:stop],
-                        h0[start:stop], mask is not None, record, out[start:stop],
-                        hm[start:stop] if record else hm, saved[k])
-
-    _run(parts, task)
-    final = [out[:, -1].copy()] if steps else [h0]
-    return out, final, {"compiled": True, "x": x, "kernel": kernel,
-                        "recurrent_kernel": recurrent, "keep": keep, "scale": scale,
-                        "masked": mask is not None, "hm": hm, "saved": saved,
-                        "parts": parts}
-
-
-def simple_rnn_backward(d_outputs, cache, dkernel, drecurrent, dbias):
-    return simple_rnn_backward_with_state(d_outputs, None, cache, dkernel, drecurrent,
-                                          dbias)[0]
-
-
-def simple_rnn_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurrent,
-                                   dbias):
-    if "compiled" not in cache:
-        return reference.simple_rnn_backward_with_state(d_outputs, d_final_state, cache,
-                                                        dkernel, drecurrent, dbias)
-    batch, steps, units = cache["hm"].shape
-    d_out = np.ascontiguousarray(d_outputs, dtype=cache["x"].dtype)
-    (dh_last,) = _final_grads(d_final_state, 1, batch, units, d_out.dtype)
-    dz = np.empty((batch, steps, units), d_out.dtype)
-    dh0 = np.empty((batch, units), d_out.dtype)
-    keep, scale, parts = cache["keep"], cache["scale"], cache["parts"]
-
-    def task(start, stop):
-        k = parts.index((start, stop))
-        _simple_backward(d_out[start:stop], cache["recurrent_kernel"], keep[start:stop],
-                         scale[start:stop], cache["saved"][k], cache["masked"],
-                         dh_last[start:stop], dz[start:stop], dh0[start:stop])
-
-    _run(parts, task)
-    dx = _weight_grads(cache["x"], cache["hm"], dz, cache["kernel"], dkernel, drecurrent,
-                       dbias)
-    return dx, [dh0]
+                dz[j, b] = km[b] * d * (_ONE - y * y)
+                dh[j, b] = (_ONE - km[b]) * d
+        _back_product(recurrent, dz, sc, dh, dt)
+        _scatter(dz, t, dz_out)
+    _rows(dh, dh0)
 
 
 # ---------------------------------------------------------------- LSTM
 @kernel(parallel=False)
-def _lstm_forward(a, recurrent, keep, scale, h0, c0, masked, record, out, hm_out, saved,
-                  c_last):
-    """One chunk: a (n, steps, 4u); saved (steps, 6u, n) rows i, f, g, o, tanh(c_t),
-    c_{t-1}."""
+def _lstm_forward(a, recurrent, b_rec, keep, scale, h0, c0, masked, record, out, hm_out,
+                  saved, c_last):
+    """saved rows: i, f, g, o, tanh(c_t), c_{t-1}."""
     n, steps, units = out.shape
-    width = 4 * units
-    h = np.empty((units, n), a.dtype)
-    c = np.empty((units, n), a.dtype)
-    c_new = np.empty((units, n), a.dtype)
-    tc = np.empty((units, n), a.dtype)
-    sc = np.empty((units, n), a.dtype)
-    hm = np.empty((units, n), a.dtype)
-    z = np.empty((width, n), a.dtype)
+    h, c = np.empty((units, n), a.dtype), np.empty((units, n), a.dtype)
+    c_new, tc = np.empty((units, n), a.dtype), np.empty((units, n), a.dtype)
+    sc, hm = np.empty((units, n), a.dtype), np.empty((units, n), a.dtype)
+    z = np.empty((4 * units, n), a.dtype)
     km = np.ones(n, a.dtype)
-    for i in range(units):
-        for b in range(n):
-            h[i, b] = h0[b, i]
-            c[i, b] = c0[b, i]
-            sc[i, b] = scale[b, i]
+    _columns(h0, h)
+    _columns(c0, c)
+    _columns(scale, sc)
     for t in range(steps):
-        for b in range(n):
-            for j in range(width):
-                z[j, b] = a[b, t, j]
-        for i in range(units):
-            for b in range(n):
-                hm[i, b] = h[i, b] * sc[i, b]
-        for i in range(units):  # z += (h m) U, a sample per vector lane
-            for j in range(width):
-                w = recurrent[i, j]
-                for b in range(n):
-                    z[j, b] += w * hm[i, b]
+        _gather(a, t, z)
+        _times(h, sc, hm)
+        _add_product(recurrent, hm, z)
         for j in range(2 * units):  # gates i, f, c, o, in place
             for b in range(n):
                 z[j, b] = _sigmoid(z[j, b])
@@ -375,90 +326,253 @@ def _lstm_forward(a, recurrent, keep, scale, h0, c0, masked, record, out, hm_out
             for b in range(n):
                 tc[j, b] = _tanh(c_new[j, b])
         if record:
-            s = saved[t]
-            for j in range(width):
-                for b in range(n):
-                    s[j, b] = z[j, b]
-            for j in range(units):
-                for b in range(n):
-                    s[4 * units + j, b] = tc[j, b]
-                    s[5 * units + j, b] = c[j, b]
-            for b in range(n):
-                for j in range(units):
-                    hm_out[b, t, j] = hm[j, b]
+            _copy(z, 0, saved[t])
+            _copy(tc, 4 * units, saved[t])
+            _copy(c, 5 * units, saved[t])
+            _scatter(hm, t, hm_out)
         if masked:
-            for b in range(n):
-                km[b] = _ONE if keep[b, t] else _ZERO
+            _flags(keep, t, km)
         for j in range(units):  # a masked step keeps the state
             for b in range(n):
                 m = km[b]
                 h[j, b] = m * (z[3 * units + j, b] * tc[j, b]) + (_ONE - m) * h[j, b]
                 c[j, b] = m * c_new[j, b] + (_ONE - m) * c[j, b]
-        for b in range(n):
-            for j in range(units):
-                out[b, t, j] = h[j, b]
-    for b in range(n):
-        for j in range(units):
-            c_last[b, j] = c[j, b]
+        _scatter(h, t, out)
+    _rows(c, c_last)
 
 
 @kernel(parallel=False)
 def _lstm_backward(d_out, recurrent, keep, scale, saved, masked, dh_last, dc_last, dz_out,
-                   dh0, dc0):
+                   dq_out, dh0, dc0):
     n, steps, units = d_out.shape
-    width = 4 * units
-    dh = np.empty((units, n), d_out.dtype)
-    dc = np.empty((units, n), d_out.dtype)
-    dhm = np.empty((units, n), d_out.dtype)
-    sc = np.empty((units, n), d_out.dtype)
-    dz = np.empty((width, n), d_out.dtype)
+    dh, dc = np.empty((units, n), d_out.dtype), np.empty((units, n), d_out.dtype)
+    sc, dt = np.empty((units, n), d_out.dtype), np.empty((units, n), d_out.dtype)
+    dz = np.empty((4 * units, n), d_out.dtype)
     km = np.ones(n, d_out.dtype)
-    for i in range(units):
-        for b in range(n):
-            sc[i, b] = scale[b, i]
-            dh[i, b] = dh_last[b, i]
-            dc[i, b] = dc_last[b, i]
+    _columns(scale, sc)
+    _columns(dh_last, dh)
+    _columns(dc_last, dc)
     for t in range(steps - 1, -1, -1):
-        for b in range(n):
-            for j in range(units):
-                dh[j, b] += d_out[b, t, j]
+        _gather(d_out, t, dt)
         s = saved[t]
         if masked:
-            for b in range(n):
-                km[b] = _ONE if keep[b, t] else _ZERO
+            _flags(keep, t, km)
         for j in range(units):
             for b in range(n):
-                i_ = s[j, b]
-                f_ = s[units + j, b]
-                g_ = s[2 * units + j, b]
-                o_ = s[3 * units + j, b]
-                tc = s[4 * units + j, b]
-                m = km[b]
-                dcn = dc[j, b] + dh[j, b] * o_ * (_ONE - tc * tc)
+                i_, f_ = s[j, b], s[units + j, b]
+                g_, o_ = s[2 * units + j, b], s[3 * units + j, b]
+                tc, m = s[4 * units + j, b], km[b]
+                d = dh[j, b] + dt[j, b]
+                dcn = dc[j, b] + d * o_ * (_ONE - tc * tc)
                 dz[j, b] = m * dcn * g_ * i_ * (_ONE - i_)
                 dz[units + j, b] = m * dcn * s[5 * units + j, b] * f_ * (_ONE - f_)
                 dz[2 * units + j, b] = m * dcn * i_ * (_ONE - g_ * g_)
-                dz[3 * units + j, b] = m * dh[j, b] * tc * o_ * (_ONE - o_)
+                dz[3 * units + j, b] = m * d * tc * o_ * (_ONE - o_)
                 dc[j, b] = m * dcn * f_ + (_ONE - m) * dc[j, b]
-                dh[j, b] = (_ONE - m) * dh[j, b]
-        for i in range(units):
+                dh[j, b] = (_ONE - m) * d
+        _back_product(recurrent, dz, sc, dh, dt)
+        _scatter(dz, t, dz_out)
+    _rows(dh, dh0)
+    _rows(dc, dc0)
+
+
+# ---------------------------------------------------------------- GRU (reset_after)
+@kernel(parallel=False)
+def _gru_forward(a, recurrent, b_rec, keep, scale, h0, c0, masked, record, out, hm_out,
+                 saved, c_last):
+    """saved rows: z, r, n, q_h, h_{t-1}."""
+    n, steps, units = out.shape
+    width = 3 * units
+    h, sc = np.empty((units, n), a.dtype), np.empty((units, n), a.dtype)
+    hm = np.empty((units, n), a.dtype)
+    q, g = np.empty((width, n), a.dtype), np.empty((width, n), a.dtype)
+    km = np.ones(n, a.dtype)
+    _columns(h0, h)
+    _columns(scale, sc)
+    for t in range(steps):
+        _times(h, sc, hm)
+        for j in range(width):
             for b in range(n):
-                dhm[i, b] = _ZERO
-        for j in range(width):  # dh_{t-1} += (dz U^T) m
-            for i in range(units):
-                w = recurrent[i, j]
-                for b in range(n):
-                    dhm[i, b] += w * dz[j, b]
-        for i in range(units):
+                q[j, b] = b_rec[j]
+        _add_product(recurrent, hm, q)  # q = (h m) U + b_rec
+        _gather(a, t, g)
+        for j in range(2 * units):  # z and r, in place
             for b in range(n):
-                dh[i, b] += dhm[i, b] * sc[i, b]
-        for b in range(n):
-            for j in range(width):
-                dz_out[b, t, j] = dz[j, b]
-    for b in range(n):
+                g[j, b] = _sigmoid(g[j, b] + q[j, b])
         for j in range(units):
-            dh0[b, j] = dh[j, b]
-            dc0[b, j] = dc[j, b]
+            for b in range(n):
+                g[2 * units + j, b] += g[units + j, b] * q[2 * units + j, b]
+        for j in range(units):
+            for b in range(n):
+                g[2 * units + j, b] = _tanh(g[2 * units + j, b])
+        if record:
+            _copy(g, 0, saved[t])
+            _copy(q[2 * units:], 3 * units, saved[t])
+            _copy(h, 4 * units, saved[t])
+            _scatter(hm, t, hm_out)
+        if masked:
+            _flags(keep, t, km)
+        for j in range(units):
+            for b in range(n):
+                z_ = g[j, b]
+                new = z_ * h[j, b] + (_ONE - z_) * g[2 * units + j, b]
+                h[j, b] = km[b] * new + (_ONE - km[b]) * h[j, b]
+        _scatter(h, t, out)
+
+
+@kernel(parallel=False)
+def _gru_backward(d_out, recurrent, keep, scale, saved, masked, dh_last, dc_last, dz_out,
+                  dq_out, dh0, dc0):
+    """``dz_out``: dL/d(x W + b_in) of every step; ``dq_out``: dL/dq, for dU."""
+    n, steps, units = d_out.shape
+    dh, sc = np.empty((units, n), d_out.dtype), np.empty((units, n), d_out.dtype)
+    dt, dah = np.empty((units, n), d_out.dtype), np.empty((units, n), d_out.dtype)
+    dq = np.empty((3 * units, n), d_out.dtype)
+    km = np.ones(n, d_out.dtype)
+    _columns(scale, sc)
+    _columns(dh_last, dh)
+    for t in range(steps - 1, -1, -1):
+        _gather(d_out, t, dt)
+        s = saved[t]
+        if masked:
+            _flags(keep, t, km)
+        for j in range(units):
+            for b in range(n):
+                z_, r_, n_, m = s[j, b], s[units + j, b], s[2 * units + j, b], km[b]
+                dsum = dh[j, b] + dt[j, b]
+                d = m * dsum
+                dzg = d * (s[4 * units + j, b] - n_) * z_ * (_ONE - z_)
+                da_h = d * (_ONE - z_) * (_ONE - n_ * n_)
+                dq[j, b] = dzg
+                dq[units + j, b] = da_h * s[3 * units + j, b] * r_ * (_ONE - r_)
+                dq[2 * units + j, b] = da_h * r_
+                dah[j, b] = da_h
+                dh[j, b] = d * z_ + (_ONE - m) * dsum  # the direct path, or kept
+        _back_product(recurrent, dq, sc, dh, dt)
+        _scatter(dq, t, dq_out)
+        _scatter(dq[:2 * units], t, dz_out)
+        for b in range(n):
+            for j in range(units):
+                dz_out[b, t, 2 * units + j] = dah[j, b]
+    _rows(dh, dh0)
+
+
+# ---------------------------------------------------------------- the three, wrapped
+_KERNELS = {"simple_rnn": (_simple_forward, _simple_backward, 1),
+            "lstm": (_lstm_forward, _lstm_backward, 6),
+            "gru": (_gru_forward, _gru_backward, 5)}
+_STATES = {"simple_rnn": 1, "lstm": 2, "gru": 1}
+
+
+def _sequence_forward(kind, x, kernel, recurrent_kernel, bias, initial_state, mask,
+                      recurrent_mask, record):
+    """``(outputs, final states, cache)`` by the compiled kernels, chunk by chunk."""
+    forward, _, rows = _KERNELS[kind]
+    batch, steps = x.shape[:2]
+    units = recurrent_kernel.shape[0]
+    dtype = x.dtype
+    if kind == "gru":  # reset_after: an input bias and a recurrent bias
+        b_in, b_rec = (None, np.zeros(3 * units, dtype)) if bias is None else bias
+    else:
+        b_in, b_rec = bias, np.zeros(0, dtype)
+    a = _projection(x, kernel, b_in)
+    keep, scale = _masks(x, mask, recurrent_mask, units)
+    h0 = _state(initial_state, 0, batch, units, dtype)
+    lstm = kind == "lstm"
+    c0 = _state(initial_state, 1, batch, units, dtype) if lstm else np.zeros((batch, 0), dtype)
+    recurrent = np.ascontiguousarray(recurrent_kernel)
+    b_rec = np.ascontiguousarray(b_rec, dtype=dtype)
+    out = np.empty((batch, steps, units), dtype)
+    hm = np.empty_like(out) if record else out[:0]
+    c_last = np.empty_like(c0)
+    parts = chunks(batch)
+    saved = [np.empty((steps if record else 0, rows * units, stop - start), dtype)
+             for start, stop in parts]
+
+    def task(k):
+        start, stop = parts[k]
+        part = slice(start, stop)
+        forward(a[part], recurrent, b_rec, keep[part], scale[part], h0[part], c0[part],
+                mask is not None, record, out[part], hm[part] if record else hm, saved[k],
+                c_last[part])
+
+    _run(len(parts), task)
+    final = [out[:, -1].copy() if steps else h0] + ([c_last] if lstm else [])
+    return out, final, {"compiled": kind, "x": x, "kernel": kernel,
+                        "recurrent_kernel": recurrent, "keep": keep, "scale": scale,
+                        "masked": mask is not None, "hm": hm, "saved": saved,
+                        "parts": parts}
+
+
+def _sequence_backward(d_outputs, d_final_state, cache, dkernel, drecurrent, dbias):
+    """``(dx, d initial states)``; writes the weights' gradients."""
+    kind = cache["compiled"]
+    _, backward, _ = _KERNELS[kind]
+    x, hm, parts = cache["x"], cache["hm"], cache["parts"]
+    batch, steps, units = hm.shape
+    dtype = x.dtype
+    d_out = np.ascontiguousarray(d_outputs, dtype=dtype)
+    count = _STATES[kind]
+    d_last = [_state(d_final_state, i, batch, units, dtype) for i in range(count)]
+    dh_last = d_last[0]
+    dc_last = d_last[1] if count == 2 else np.zeros((batch, 0), dtype)
+    width = cache["kernel"].shape[1]
+    dz = np.empty((batch, steps, width), dtype)
+    dq = np.empty_like(dz) if kind == "gru" else dz[:0]
+    dh0, dc0 = np.empty_like(dh_last), np.empty_like(dc_last)
+    keep, scale = cache["keep"], cache["scale"]
+
+    def task(k):
+        start, stop = parts[k]
+        part = slice(start, stop)
+        backward(d_out[part], cache["recurrent_kernel"], keep[part], scale[part],
+                 cache["saved"][k], cache["masked"], dh_last[part], dc_last[part], dz[part],
+                 dq[part] if kind == "gru" else dq, dh0[part], dc0[part])
+
+    _run(len(parts), task)
+    # the weights' gradients: products over all steps; dU from dq for GRU
+    dz2 = dz.reshape(batch * steps, width)
+    dq2 = dq.reshape(batch * steps, width) if kind == "gru" else dz2
+    dkernel[...] = x.reshape(batch * steps, -1).T @ dz2
+    drecurrent[...] = hm.reshape(batch * steps, units).T @ dq2
+    if dbias is not None and kind == "gru":
+        dbias[0], dbias[1] = dz2.sum(axis=0), dq2.sum(axis=0)
+    elif dbias is not None:
+        dbias[...] = dz2.sum(axis=0)
+    dx = (dz2 @ cache["kernel"].T).reshape(x.shape)
+    return dx, [dh0, dc0][:count]
+
+
+# ---------------------------------------------------------------- the ops
+def simple_rnn_forward(x, kernel, recurrent_kernel, bias, mask=None, recurrent_mask=None,
+                       activation="tanh", record=True):
+    outputs, _, cache = simple_rnn_forward_with_state(
+        x, kernel, recurrent_kernel, bias, None, mask, recurrent_mask, activation, record)
+    return outputs, cache
+
+
+def simple_rnn_forward_with_state(x, kernel, recurrent_kernel, bias, initial_state,
+                                  mask=None, recurrent_mask=None, activation="tanh",
+                                  record=True):
+    if activation != "tanh":
+        return reference.simple_rnn_forward_with_state(
+            x, kernel, recurrent_kernel, bias, initial_state, mask, recurrent_mask,
+            activation)
+    return _sequence_forward("simple_rnn", x, kernel, recurrent_kernel, bias, initial_state,
+                             mask, recurrent_mask, record)
+
+
+def simple_rnn_backward(d_outputs, cache, dkernel, drecurrent, dbias):
+    return simple_rnn_backward_with_state(d_outputs, None, cache, dkernel, drecurrent,
+                                          dbias)[0]
+
+
+def simple_rnn_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurrent,
+                                   dbias):
+    if "compiled" not in cache:
+        return reference.simple_rnn_backward_with_state(d_outputs, d_final_state, cache,
+                                                        dkernel, drecurrent, dbias)
+    return _sequence_backward(d_outputs, d_final_state, cache, dkernel, drecurrent, dbias)
 
 
 def lstm_forward(x, kernel, recurrent_kernel, bias, mask=None, recurrent_mask=None,
@@ -476,33 +590,8 @@ def lstm_forward_with_state(x, kernel, recurrent_kernel, bias, initial_state, ma
         return reference.lstm_forward_with_state(
             x, kernel, recurrent_kernel, bias, initial_state, mask, recurrent_mask,
             activation, recurrent_activation)
-    batch, steps = x.shape[:2]
-    units = recurrent_kernel.shape[0]
-    a = _projection(x, kernel, bias)
-    keep, scale = _masks(x, mask, recurrent_mask, units)
-    h0 = _state(initial_state, 0, batch, units, x.dtype)
-    c0 = _state(initial_state, 1, batch, units, x.dtype)
-    recurrent = np.ascontiguousarray(recurrent_kernel)
-    out = np.empty((batch, steps, units), x.dtype)
-    hm = np.empty_like(out) if record else out[:0]
-    c_last = np.empty((batch, units), x.dtype)
-    parts = chunks(batch)
-    saved = [np.empty((steps if record else 0, 6 * units, stop - start), x.dtype)
-             for start, stop in parts]
-
-    def task(start, stop):
-        k = parts.index((start, stop))
-        _lstm_forward(a[start:stop], recurrent, keep[start:stop], scale[start:stop],
-                      h0[start:stop], c0[start:stop], mask is not None, record,
-                      out[start:stop], hm[start:stop] if record else hm, saved[k],
-                      c_last[start:stop])
-
-    _run(parts, task)
-    final = [out[:, -1].copy() if steps else h0, c_last]
-    return out, final, {"compiled": True, "x": x, "kernel": kernel,
-                        "recurrent_kernel": recurrent, "keep": keep, "scale": scale,
-                        "masked": mask is not None, "hm": hm, "saved": saved,
-                        "parts": parts}
+    return _sequence_forward("lstm", x, kernel, recurrent_kernel, bias, initial_state, mask,
+                             recurrent_mask, record)
 
 
 def lstm_backward(d_outputs, cache, dkernel, drecurrent, dbias):
@@ -513,149 +602,7 @@ def lstm_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurren
     if "compiled" not in cache:
         return reference.lstm_backward_with_state(d_outputs, d_final_state, cache, dkernel,
                                                   drecurrent, dbias)
-    batch, steps, units = cache["hm"].shape
-    d_out = np.ascontiguousarray(d_outputs, dtype=cache["x"].dtype)
-    dh_last, dc_last = _final_grads(d_final_state, 2, batch, units, d_out.dtype)
-    dz = np.empty((batch, steps, 4 * units), d_out.dtype)
-    dh0, dc0 = np.empty((batch, units), d_out.dtype), np.empty((batch, units), d_out.dtype)
-    keep, scale, parts = cache["keep"], cache["scale"], cache["parts"]
-
-    def task(start, stop):
-        k = parts.index((start, stop))
-        _lstm_backward(d_out[start:stop], cache["recurrent_kernel"], keep[start:stop],
-                       scale[start:stop], cache["saved"][k], cache["masked"],
-                       dh_last[start:stop], dc_last[start:stop], dz[start:stop],
-                       dh0[start:stop], dc0[start:stop])
-
-    _run(parts, task)
-    dx = _weight_grads(cache["x"], cache["hm"], dz, cache["kernel"], dkernel, drecurrent,
-                       dbias)
-    return dx, [dh0, dc0]
-
-
-# ---------------------------------------------------------------- GRU (reset_after)
-@kernel(parallel=False)
-def _gru_forward(a, recurrent, b_rec, keep, scale, h0, masked, record, out, hm_out, saved):
-    """One chunk: a (n, steps, 3u); saved (steps, 5u, n) rows z, r, n, q_h, h_{t-1}."""
-    n, steps, units = out.shape
-    width = 3 * units
-    h = np.empty((units, n), a.dtype)
-    sc = np.empty((units, n), a.dtype)
-    hm = np.empty((units, n), a.dtype)
-    q = np.empty((width, n), a.dtype)
-    g = np.empty((width, n), a.dtype)
-    km = np.ones(n, a.dtype)
-    for i in range(units):
-        for b in range(n):
-            h[i, b] = h0[b, i]
-            sc[i, b] = scale[b, i]
-    for t in range(steps):
-        for i in range(units):
-            for b in range(n):
-                hm[i, b] = h[i, b] * sc[i, b]
-        for j in range(width):
-            for b in range(n):
-                q[j, b] = b_rec[j]
-        for i in range(units):  # q = (h m) U + b_rec, a sample per vector lane
-            for j in range(width):
-                w = recurrent[i, j]
-                for b in range(n):
-                    q[j, b] += w * hm[i, b]
-        for b in range(n):
-            for j in range(width):
-                g[j, b] = a[b, t, j]
-        for j in range(2 * units):  # z and r, in place
-            for b in range(n):
-                g[j, b] = _sigmoid(g[j, b] + q[j, b])
-        for j in range(units):
-            for b in range(n):
-                g[2 * units + j, b] = g[2 * units + j, b] + g[units + j, b] * q[2 * units + j, b]
-        for j in range(units):
-            for b in range(n):
-                g[2 * units + j, b] = _tanh(g[2 * units + j, b])
-        if record:
-            s = saved[t]
-            for j in range(width):
-                for b in range(n):
-                    s[j, b] = g[j, b]
-            for j in range(units):
-                for b in range(n):
-                    s[3 * units + j, b] = q[2 * units + j, b]
-                    s[4 * units + j, b] = h[j, b]
-            for b in range(n):
-                for j in range(units):
-                    hm_out[b, t, j] = hm[j, b]
-        if masked:
-            for b in range(n):
-                km[b] = _ONE if keep[b, t] else _ZERO
-        for j in range(units):
-            for b in range(n):
-                z_ = g[j, b]
-                new = z_ * h[j, b] + (_ONE - z_) * g[2 * units + j, b]
-                h[j, b] = km[b] * new + (_ONE - km[b]) * h[j, b]
-        for b in range(n):
-            for j in range(units):
-                out[b, t, j] = h[j, b]
-
-
-@kernel(parallel=False)
-def _gru_backward(d_out, recurrent, keep, scale, saved, masked, dh_last, da_out, dq_out,
-                  dh0):
-    n, steps, units = d_out.shape
-    width = 3 * units
-    dh = np.empty((units, n), d_out.dtype)
-    dhm = np.empty((units, n), d_out.dtype)
-    sc = np.empty((units, n), d_out.dtype)
-    dq = np.empty((width, n), d_out.dtype)
-    dah = np.empty((units, n), d_out.dtype)
-    km = np.ones(n, d_out.dtype)
-    for i in range(units):
-        for b in range(n):
-            sc[i, b] = scale[b, i]
-            dh[i, b] = dh_last[b, i]
-    for t in range(steps - 1, -1, -1):
-        for b in range(n):
-            for j in range(units):
-                dh[j, b] += d_out[b, t, j]
-        s = saved[t]
-        if masked:
-            for b in range(n):
-                km[b] = _ONE if keep[b, t] else _ZERO
-        for j in range(units):
-            for b in range(n):
-                z_ = s[j, b]
-                r_ = s[units + j, b]
-                n_ = s[2 * units + j, b]
-                m = km[b]
-                d = m * dh[j, b]
-                dzg = d * (s[4 * units + j, b] - n_) * z_ * (_ONE - z_)
-                da_h = d * (_ONE - z_) * (_ONE - n_ * n_)
-                dq[j, b] = dzg
-                dq[units + j, b] = da_h * s[3 * units + j, b] * r_ * (_ONE - r_)
-                dq[2 * units + j, b] = da_h * r_
-                dah[j, b] = da_h
-                dh[j, b] = d * z_ + (_ONE - m) * dh[j, b]  # direct path, or kept
-        for i in range(units):
-            for b in range(n):
-                dhm[i, b] = _ZERO
-        for j in range(width):  # through q: dh_{t-1} += (dq U^T) m
-            for i in range(units):
-                w = recurrent[i, j]
-                for b in range(n):
-                    dhm[i, b] += w * dq[j, b]
-        for i in range(units):
-            for b in range(n):
-                dh[i, b] += dhm[i, b] * sc[i, b]
-        for b in range(n):
-            for j in range(units):
-                da_out[b, t, j] = dq[j, b]
-                da_out[b, t, units + j] = dq[units + j, b]
-                da_out[b, t, 2 * units + j] = dah[j, b]
-            for j in range(width):
-                dq_out[b, t, j] = dq[j, b]
-    for b in range(n):
-        for j in range(units):
-            dh0[b, j] = dh[j, b]
+    return _sequence_backward(d_outputs, d_final_state, cache, dkernel, drecurrent, dbias)
 
 
 def gru_forward(x, kernel, recurrent_kernel, bias, mask=None, recurrent_mask=None,
@@ -674,32 +621,8 @@ def gru_forward_with_state(x, kernel, recurrent_kernel, bias, initial_state, mas
         return reference.gru_forward_with_state(
             x, kernel, recurrent_kernel, bias, initial_state, mask, recurrent_mask,
             activation, recurrent_activation, reset_after)
-    batch, steps = x.shape[:2]
-    units = recurrent_kernel.shape[0]
-    b_in, b_rec = (None, np.zeros(3 * units, x.dtype)) if bias is None else (bias[0], bias[1])
-    a = _projection(x, kernel, b_in)
-    keep, scale = _masks(x, mask, recurrent_mask, units)
-    h0 = _state(initial_state, 0, batch, units, x.dtype)
-    recurrent = np.ascontiguousarray(recurrent_kernel)
-    b_rec = np.ascontiguousarray(b_rec, dtype=x.dtype)
-    out = np.empty((batch, steps, units), x.dtype)
-    hm = np.empty_like(out) if record else out[:0]
-    parts = chunks(batch)
-    saved = [np.empty((steps if record else 0, 5 * units, stop - start), x.dtype)
-             for start, stop in parts]
-
-    def task(start, stop):
-        k = parts.index((start, stop))
-        _gru_forward(a[start:stop], recurrent, b_rec, keep[start:stop], scale[start:stop],
-                     h0[start:stop], mask is not None, record, out[start:stop],
-                     hm[start:stop] if record else hm, saved[k])
-
-    _run(parts, task)
-    final = [out[:, -1].copy() if steps else h0]
-    return out, final, {"compiled": True, "x": x, "kernel": kernel,
-                        "recurrent_kernel": recurrent, "keep": keep, "scale": scale,
-                        "masked": mask is not None, "hm": hm, "saved": saved,
-                        "parts": parts}
+    return _sequence_forward("gru", x, kernel, recurrent_kernel, bias, initial_state, mask,
+                             recurrent_mask, record)
 
 
 def gru_backward(d_outputs, cache, dkernel, drecurrent, dbias):
@@ -710,30 +633,7 @@ def gru_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurrent
     if "compiled" not in cache:
         return reference.gru_backward_with_state(d_outputs, d_final_state, cache, dkernel,
                                                  drecurrent, dbias)
-    batch, steps, units = cache["hm"].shape
-    d_out = np.ascontiguousarray(d_outputs, dtype=cache["x"].dtype)
-    (dh_last,) = _final_grads(d_final_state, 1, batch, units, d_out.dtype)
-    da = np.empty((batch, steps, 3 * units), d_out.dtype)
-    dq = np.empty_like(da)
-    dh0 = np.empty((batch, units), d_out.dtype)
-    keep, scale, parts = cache["keep"], cache["scale"], cache["parts"]
-
-    def task(start, stop):
-        k = parts.index((start, stop))
-        _gru_backward(d_out[start:stop], cache["recurrent_kernel"], keep[start:stop],
-                      scale[start:stop], cache["saved"][k], cache["masked"],
-                      dh_last[start:stop], da[start:stop], dq[start:stop], dh0[start:stop])
-
-    _run(parts, task)
-    x, kernel = cache["x"], cache["kernel"]
-    features = x.shape[2]
-    da2, dq2 = da.reshape(-1, 3 * units), dq.reshape(-1, 3 * units)
-    dkernel[...] = x.reshape(-1, features).T @ da2
-    drecurrent[...] = cache["hm"].reshape(batch * steps, -1).T @ dq2
-    if dbias is not None:
-        dbias[0] = da2.sum(axis=0)
-        dbias[1] = dq2.sum(axis=0)
-    return (da2 @ kernel.T).reshape(batch, steps, features), [dh0]
+    return _sequence_backward(d_outputs, d_final_state, cache, dkernel, drecurrent, dbias)
 
 
 # ---------------------------------------------------------------- Embedding
