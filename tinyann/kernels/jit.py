@@ -9,6 +9,12 @@ none of these is usable, e.g. no HOME or a read-only home), never beside the
 installed sources, which may be read-only. A cache entry that cannot be loaded is
 removed and the kernel compiled afresh.
 
+Kernels and helpers are compiled with ``error_model="numpy"``: a division by zero gives
+inf or nan, as the reference's NumPy does, instead of Python's check before every
+division, a branch that stops LLVM from vectorizing the loop (the recurrent kernels'
+gate loops measured 5-12x slower with it). numba's cache does not key on this option:
+a cache entry made before it is reused until its kernel's source file changes.
+
 Kernels loop with ``prange``: numba then knows the arrays of one iteration do not
 overlap and vectorizes the loop (Adam's update measured 6x faster than the same
 loop with ``range``), whether one thread runs it or several. How many threads run
@@ -165,7 +171,8 @@ def _compile_helpers(numba, module: dict) -> None:
     kernels), and so do the helpers theirs name; from Python they run as before."""
     for name, value in list(module.items()):
         if isinstance(value, Helper):
-            module[name] = numba.njit(cache=True, nogil=True, error_model="numpy")(value.py_func)
+            module[name] = numba.njit(cache=True, nogil=True,
+                                      error_model="numpy")(value.py_func)
             if value.py_func.__globals__ is not module:
                 _compile_helpers(numba, value.py_func.__globals__)
 
