@@ -42,3 +42,19 @@ def test_helper_is_a_plain_function_before_compiling():
 
     assert double(3) == 6 and calls == [3]
     assert double.__name__ == "double"
+
+
+@jit.kernel(parallel=False)
+def _divide(a, b, out):
+    for i in range(a.shape[0]):
+        out[i] = a[i] / b[i]
+
+
+def test_kernels_divide_as_numpy_does():
+    """error_model='numpy': no Python zero check (it stops vectorization), inf and nan
+    as the reference's NumPy gives them."""
+    a, b = np.array([1.0, 0.0, 2.0], np.float32), np.array([0.0, 0.0, 4.0], np.float32)
+    out = np.empty_like(a)
+    _divide(a, b, out)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.testing.assert_array_equal(out, a / b)
