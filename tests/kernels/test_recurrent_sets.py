@@ -112,3 +112,20 @@ def test_compiled_chunks_and_their_worker():
     recurrent._pool_pid = -1
     assert recurrent._worker() is not first
     assert recurrent._worker().submit(lambda: 7).result(timeout=10) == 7
+
+
+@pytest.mark.parametrize("kernel_set", ["reference"] + SETS)
+@pytest.mark.parametrize("cell", list(GATES))
+def test_backward_without_dx_writes_the_same_weight_gradients(kernel_set, cell):
+    """``need_dx=False`` (a first layer): dL/dx is None, the weights' gradients unchanged."""
+    x, kernel, recurrent, bias, mask, rmask, g, options = _case(cell, SHAPES["masked"])
+    functions = kernels.functions_of(kernel_set)
+    out, cache = functions[f"{cell}_forward"](x, kernel, recurrent, bias, mask=mask,
+                                              recurrent_mask=rmask)
+    full = [np.zeros_like(a) for a in (kernel, recurrent, bias)]
+    dx = functions[f"{cell}_backward"](g, cache, *full)
+    bare = [np.zeros_like(a) for a in (kernel, recurrent, bias)]
+    assert functions[f"{cell}_backward"](g, cache, *bare, need_dx=False) is None
+    assert dx is not None
+    for a, b in zip(bare, full):
+        np.testing.assert_array_equal(a, b)

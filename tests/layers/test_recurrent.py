@@ -266,3 +266,27 @@ def test_masked_steps_keep_state_in_a_model():
     np.testing.assert_allclose(model.predict(short, verbose=0),
                                unpadded.predict(short[:, 3:], verbose=0), atol=1e-6)
     assert not np.allclose(model.predict(short, verbose=0), model.predict(shorter, verbose=0))
+
+
+def test_a_first_recurrent_layer_skips_dx_and_trains_the_same():
+    """The model tells its first layer that nothing needs dL/dinput (Dense does the same)."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(12, 5, 4)).astype("float32")
+    y = rng.integers(0, 2, 12)
+
+    def train(with_dx):
+        keras.utils.set_random_seed(1)
+        model = keras.Sequential([keras.Input((5, 4)), keras.layers.LSTM(3),
+                                  keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        assert model.layers[0]._needs_input_grad is False
+        if with_dx:
+            model.layers[0]._needs_input_grad = True
+        model.fit(x, y, batch_size=4, epochs=2, verbose=0)
+        return model
+
+    skipped, computed = train(False), train(True)
+    for a, b in zip(skipped.get_weights(), computed.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert computed.layers[0].backward(np.ones((4, 3), "float32")).shape == (4, 5, 4)
+    assert skipped.layers[0].backward(np.ones((4, 3), "float32")) is None

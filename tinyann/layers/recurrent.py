@@ -277,9 +277,9 @@ class _Recurrent(Layer):
         return forward(x, kernel, recurrent, bias, mask=mask, recurrent_mask=recurrent_mask,
                        record=record, **self._kernel_options())
 
-    def _backward(self, d_outputs, cache, dkernel, drecurrent, dbias):
+    def _backward(self, d_outputs, cache, dkernel, drecurrent, dbias, need_dx=True):
         backward = getattr(kernels, f"{self.kind}_backward")
-        return backward(d_outputs, cache, dkernel, drecurrent, dbias)
+        return backward(d_outputs, cache, dkernel, drecurrent, dbias, need_dx)
 
     def _dropout_mask(self, shape, rate, dtype):
         if rate <= 0:
@@ -390,11 +390,17 @@ class _Recurrent(Layer):
         c = self.cell
         grads = (c.kernel.grad, c.recurrent_kernel.grad, None if c.bias is None else c.bias.grad)
         d_initial = None
+        # False for a first layer: nothing before it needs dL/dx (the one-hot SimpleRNN's
+        # dx alone is a 6400 x 8 by 8 x 200 product a batch); states' gradients still flow
+        need_dx = self._needs_input_grad
         if with_state:
             backward = getattr(kernels, f"{self.kind}_backward_with_state")
-            dx, d_initial = backward(np.ascontiguousarray(d_outputs), d_final, cache, *grads)
+            dx, d_initial = backward(np.ascontiguousarray(d_outputs), d_final, cache, *grads,
+                                     need_dx=need_dx)
         else:
-            dx = self._backward(np.ascontiguousarray(d_outputs), cache, *grads)
+            dx = self._backward(np.ascontiguousarray(d_outputs), cache, *grads, need_dx)
+        if dx is None:  # a first layer: nothing before it needs dL/dx
+            return [dx, *d_initial] if states_given else dx
         if input_mask is not None:
             dx *= input_mask[:, None, :]
         dx = dx[:, ::-1] if self.go_backwards else dx

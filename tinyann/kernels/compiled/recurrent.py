@@ -504,8 +504,9 @@ def _sequence_forward(kind, x, kernel, recurrent_kernel, bias, initial_state, ma
                         "parts": parts}
 
 
-def _sequence_backward(d_outputs, d_final_state, cache, dkernel, drecurrent, dbias):
-    """``(dx, d initial states)``; writes the weights' gradients."""
+def _sequence_backward(d_outputs, d_final_state, cache, dkernel, drecurrent, dbias,
+                       need_dx=True):
+    """``(dx or None, d initial states)``; writes the weights' gradients."""
     kind = cache["compiled"]
     _, backward, _ = _KERNELS[kind]
     x, hm, parts = cache["x"], cache["hm"], cache["parts"]
@@ -539,7 +540,7 @@ def _sequence_backward(d_outputs, d_final_state, cache, dkernel, drecurrent, dbi
         dbias[0], dbias[1] = dz2.sum(axis=0), dq2.sum(axis=0)
     elif dbias is not None:
         dbias[...] = dz2.sum(axis=0)
-    dx = (dz2 @ cache["kernel"].T).reshape(x.shape)
+    dx = (dz2 @ cache["kernel"].T).reshape(x.shape) if need_dx else None
     return dx, [dh0, dc0][:count]
 
 
@@ -562,17 +563,18 @@ def simple_rnn_forward_with_state(x, kernel, recurrent_kernel, bias, initial_sta
                              mask, recurrent_mask, record)
 
 
-def simple_rnn_backward(d_outputs, cache, dkernel, drecurrent, dbias):
+def simple_rnn_backward(d_outputs, cache, dkernel, drecurrent, dbias, need_dx=True):
     return simple_rnn_backward_with_state(d_outputs, None, cache, dkernel, drecurrent,
-                                          dbias)[0]
+                                          dbias, need_dx)[0]
 
 
 def simple_rnn_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurrent,
-                                   dbias):
+                                   dbias, need_dx=True):
     if "compiled" not in cache:
         return reference.simple_rnn_backward_with_state(d_outputs, d_final_state, cache,
-                                                        dkernel, drecurrent, dbias)
-    return _sequence_backward(d_outputs, d_final_state, cache, dkernel, drecurrent, dbias)
+                                                        dkernel, drecurrent, dbias, need_dx)
+    return _sequence_backward(d_outputs, d_final_state, cache, dkernel, drecurrent, dbias,
+                              need_dx)
 
 
 def lstm_forward(x, kernel, recurrent_kernel, bias, mask=None, recurrent_mask=None,
@@ -594,15 +596,18 @@ def lstm_forward_with_state(x, kernel, recurrent_kernel, bias, initial_state, ma
                              recurrent_mask, record)
 
 
-def lstm_backward(d_outputs, cache, dkernel, drecurrent, dbias):
-    return lstm_backward_with_state(d_outputs, None, cache, dkernel, drecurrent, dbias)[0]
+def lstm_backward(d_outputs, cache, dkernel, drecurrent, dbias, need_dx=True):
+    return lstm_backward_with_state(d_outputs, None, cache, dkernel, drecurrent, dbias,
+                                    need_dx)[0]
 
 
-def lstm_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurrent, dbias):
+def lstm_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurrent, dbias,
+                             need_dx=True):
     if "compiled" not in cache:
         return reference.lstm_backward_with_state(d_outputs, d_final_state, cache, dkernel,
-                                                  drecurrent, dbias)
-    return _sequence_backward(d_outputs, d_final_state, cache, dkernel, drecurrent, dbias)
+                                                  drecurrent, dbias, need_dx)
+    return _sequence_backward(d_outputs, d_final_state, cache, dkernel, drecurrent, dbias,
+                              need_dx)
 
 
 def gru_forward(x, kernel, recurrent_kernel, bias, mask=None, recurrent_mask=None,
@@ -625,15 +630,18 @@ def gru_forward_with_state(x, kernel, recurrent_kernel, bias, initial_state, mas
                              recurrent_mask, record)
 
 
-def gru_backward(d_outputs, cache, dkernel, drecurrent, dbias):
-    return gru_backward_with_state(d_outputs, None, cache, dkernel, drecurrent, dbias)[0]
+def gru_backward(d_outputs, cache, dkernel, drecurrent, dbias, need_dx=True):
+    return gru_backward_with_state(d_outputs, None, cache, dkernel, drecurrent, dbias,
+                                   need_dx)[0]
 
 
-def gru_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurrent, dbias):
+def gru_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurrent, dbias,
+                            need_dx=True):
     if "compiled" not in cache:
         return reference.gru_backward_with_state(d_outputs, d_final_state, cache, dkernel,
-                                                 drecurrent, dbias)
-    return _sequence_backward(d_outputs, d_final_state, cache, dkernel, drecurrent, dbias)
+                                                 drecurrent, dbias, need_dx)
+    return _sequence_backward(d_outputs, d_final_state, cache, dkernel, drecurrent, dbias,
+                              need_dx)
 
 
 # ---------------------------------------------------------------- Embedding

@@ -16,6 +16,7 @@ takes dL/doutputs for every step (zeros where only the last output is used), wri
 The activations are tanh and the gates' sigmoid (Keras 3's defaults); a layer with
 other activations passes them by name.
 
+``need_dx=False`` (a first layer): backward returns None for dL/dx and skips it.
 ``record=False`` says that no backward will follow (``predict``): a set may then keep
 no cache (the compiled one does not; this one keeps it, for simplicity).
 
@@ -93,15 +94,15 @@ def simple_rnn_forward_with_state(x, kernel, recurrent_kernel, bias, initial_sta
                           "kernel": kernel, "recurrent_kernel": recurrent_kernel}
 
 
-def simple_rnn_backward(d_outputs, cache, dkernel, drecurrent, dbias):
+def simple_rnn_backward(d_outputs, cache, dkernel, drecurrent, dbias, need_dx=True):
     """Backward through time: ``dz = (dh_t) act'(.)``; ``dW += x_t^T dz``,
     ``dU += (h_{t-1} m)^T dz``, ``db += sum dz``, ``dh_{t-1} = (dz U^T) m + kept part``."""
     return simple_rnn_backward_with_state(d_outputs, None, cache, dkernel, drecurrent,
-                                          dbias)[0]
+                                          dbias, need_dx)[0]
 
 
 def simple_rnn_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurrent,
-                                   dbias):
+                                   dbias, need_dx=True):
     """:func:`simple_rnn_backward` with dL/dh_T given (``[dh_T]`` or None); returns
     ``(dx, [dL/dh0])``."""
     _, df = _act(cache["activation"])
@@ -119,11 +120,12 @@ def simple_rnn_backward_with_state(d_outputs, d_final_state, cache, dkernel, dre
         dW += x[:, t].T @ dz
         dU += hm.T @ dz
         db += dz.sum(axis=0)
-        dx[:, t] = dz @ kernel.T
+        if need_dx:
+            dx[:, t] = dz @ kernel.T
         dhm = dz @ recurrent.T
         dh = dh_kept + (dhm if rmask is None else dhm * rmask)
     _write(dkernel, dW, drecurrent, dU, dbias, db)
-    return dx, [dh]
+    return (dx if need_dx else None), [dh]
 
 
 def _initial(initial_state, i, batch, units, dtype):
@@ -206,16 +208,18 @@ def lstm_forward_with_state(x, kernel, recurrent_kernel, bias, initial_state, ma
                      "kernel": kernel, "recurrent_kernel": recurrent_kernel}
 
 
-def lstm_backward(d_outputs, cache, dkernel, drecurrent, dbias):
+def lstm_backward(d_outputs, cache, dkernel, drecurrent, dbias, need_dx=True):
     """Backward through time of :func:`lstm_forward`::
 
         dc = dh o act'(c_t) + dc_next;  do = dh act(c_t);  di = dc g;  dg = dc i
         df = dc c_{t-1};  dc_{t-1} = dc f;  dz = [di s', df s', dg act', do s']
     """
-    return lstm_backward_with_state(d_outputs, None, cache, dkernel, drecurrent, dbias)[0]
+    return lstm_backward_with_state(d_outputs, None, cache, dkernel, drecurrent, dbias,
+                                    need_dx)[0]
 
 
-def lstm_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurrent, dbias):
+def lstm_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurrent, dbias,
+                             need_dx=True):
     """:func:`lstm_backward` with ``[dh_T, dc_T]`` given (entries or the list may be
     None); returns ``(dx, [dL/dh0, dL/dc0])``."""
     _, dact = _act(cache["activation"])
@@ -241,12 +245,13 @@ def lstm_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurren
         dW += x[:, t].T @ dz
         dU += hm.T @ dz
         db += dz.sum(axis=0)
-        dx[:, t] = dz @ kernel.T
+        if need_dx:
+            dx[:, t] = dz @ kernel.T
         dhm = dz @ recurrent.T
         dh = dh_kept + (dhm if rmask is None else dhm * rmask)
         dc = dc_kept + dc_new * f
     _write(dkernel, dW, drecurrent, dU, dbias, db)
-    return dx, [dh, dc]
+    return (dx if need_dx else None), [dh, dc]
 
 
 # ---------------------------------------------------------------- GRU
@@ -319,17 +324,19 @@ def _gru_biases(bias, reset_after, dtype, units):
     return bias, zero
 
 
-def gru_backward(d_outputs, cache, dkernel, drecurrent, dbias):
+def gru_backward(d_outputs, cache, dkernel, drecurrent, dbias, need_dx=True):
     """Backward through time of :func:`gru_forward`::
 
         dn = dh (1 - z);  dz = dh (h_{t-1} - n);  dh_{t-1} = dh z + (through q)
         reset_after:  da_h = dn act';  dq_h = da_h r;  dr = da_h q_h
         otherwise:    da_h = dn act';  d(r h m) = da_h U_h^T;  dr = d(r h m) h m
     """
-    return gru_backward_with_state(d_outputs, None, cache, dkernel, drecurrent, dbias)[0]
+    return gru_backward_with_state(d_outputs, None, cache, dkernel, drecurrent, dbias,
+                                   need_dx)[0]
 
 
-def gru_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurrent, dbias):
+def gru_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurrent, dbias,
+                            need_dx=True):
     """:func:`gru_backward` with ``[dh_T]`` given (or None); returns
     ``(dx, [dL/dh0])``."""
     _, dact = _act(cache["activation"])
@@ -367,11 +374,12 @@ def gru_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurrent
         da = np.concatenate([dzg, drg, dah], axis=1)
         dW += x[:, t].T @ da
         db_in += da.sum(axis=0)
-        dx[:, t] = da @ kernel.T
+        if need_dx:
+            dx[:, t] = da @ kernel.T
         dh = dh_kept + dh_new * z + (dhm if rmask is None else dhm * rmask)
     db = np.stack([db_in, db_rec]) if reset_after else db_in
     _write(dkernel, dW, drecurrent, dU, dbias, db)
-    return dx, [dh]
+    return (dx if need_dx else None), [dh]
 
 
 # ---------------------------------------------------------------- Embedding
