@@ -23,6 +23,7 @@ import numpy as np
 from tinyann import activations, backend, initializers, kernels, regularizers
 from tinyann.autodiff import recording
 from tinyann.layers._kernel_layer import is_positive_int
+from tinyann.layers._state_inputs import BuiltWithStates
 from tinyann.layers.keras_tensor import is_symbolic
 from tinyann.layers.layer import Layer, _is_shape_list
 from tinyann.layers.taped_call import taped_call_many
@@ -73,7 +74,7 @@ class _UnitForgetBias(initializers.Initializer):
         return value
 
 
-class _Recurrent(Layer):
+class _Recurrent(BuiltWithStates, Layer):
     """What SimpleRNN, LSTM and GRU share: arguments, the cell, masks, the call."""
 
     kind = "rnn"
@@ -172,27 +173,6 @@ class _Recurrent(Layer):
     def reset_states(self):
         """Keras's compatibility alias of :meth:`reset_state`."""
         self.reset_state()
-
-    def _maybe_build(self, input_shape):
-        """Built for the sequences; the initial states' shapes, when given, are kept
-        for the saved build config (Keras's ``shapes_dict``)."""
-        if _is_shape_list(input_shape):
-            if not self.built:
-                self._initial_state_shapes = [tuple(s) for s in input_shape[1:]]
-            input_shape = input_shape[0]
-        super()._maybe_build(input_shape)
-
-    def build_config(self):
-        """The saved ``build_config``: Keras's ``shapes_dict`` when the layer was built
-        with initial states (a single state as given alone), else None."""
-        states = getattr(self, "_initial_state_shapes", None)
-        if not states or self._build_shape is None:
-            return None
-        shapes = [list(s) for s in states]
-        return {"shapes_dict": {
-            "sequences_shape": list(self._build_shape),
-            "initial_state_shape": shapes if getattr(self, "_states_as_list", True) or len(
-                shapes) > 1 else shapes[0]}}
 
     def __call__(self, inputs, initial_state=None, training=None, **kwargs):
         """``initial_state``: a list of ``state_count`` tensors (or arrays), each

@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from tinyann.layers import _registry
+from tinyann.layers._state_inputs import BuiltWithStates
 from tinyann.layers.keras_tensor import is_symbolic
-from tinyann.layers.layer import Layer, _is_shape_list
+from tinyann.layers.layer import Layer
 
 MERGE_MODES = ("sum", "mul", "ave", "concat", None)
 
@@ -37,7 +38,7 @@ def _frozen(layer, x):
     return frozen_call(x) if frozen_call is not None else layer.call(x, training=True)
 
 
-class Bidirectional(Layer):
+class Bidirectional(BuiltWithStates, Layer):
     """Runs a recurrent layer forwards and a copy of it backwards, and merges the two.
 
     Args:
@@ -108,27 +109,6 @@ class Bidirectional(Layer):
     @property
     def _state_count(self):
         return getattr(self.forward_layer, "state_count", 1)
-
-    def _maybe_build(self, input_shape):
-        """Built for the sequences; the initial states' shapes, when given, are kept
-        for the saved build config (Keras's ``shapes_dict``)."""
-        if _is_shape_list(input_shape):
-            if not self.built:
-                self._initial_state_shapes = [tuple(s) for s in input_shape[1:]]
-            input_shape = input_shape[0]
-        super()._maybe_build(input_shape)
-
-    def build_config(self):
-        """The saved ``build_config``: Keras's ``shapes_dict`` when the layer was built
-        with initial states (a single state as given alone), else None."""
-        states = getattr(self, "_initial_state_shapes", None)
-        if not states or self._build_shape is None:
-            return None
-        shapes = [list(s) for s in states]
-        return {"shapes_dict": {
-            "sequences_shape": list(self._build_shape),
-            "initial_state_shape": shapes if getattr(self, "_states_as_list", True) or len(
-                shapes) > 1 else shapes[0]}}
 
     def __call__(self, inputs, initial_state=None, training=None, **kwargs):
         """``initial_state``: the forward layer's states, then the backward layer's."""
