@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -259,3 +260,59 @@ def most_confused(matrix, names, top=5) -> list[tuple]:
              for i in range(len(matrix)) for j in range(len(matrix)) if i != j and matrix[i, j]]
     pairs.sort(key=lambda p: (-p[0], p[3], p[4]))
     return pairs[:top]
+
+
+# ---------------------------------------------------------------- saving a run
+def fit_and_save(args, model, name, train, val, test, kind, out, extra=None):
+    """Fits a compiled model on ``train`` = (x, y) watching ``val``, scores ``val`` and
+    ``test``, prints them and saves the run folder ``out``; ``extra`` joins the metrics.
+    Returns (model, out, metrics, history dict)."""
+    import numpy as np
+
+    import tinyann as keras
+
+    (x_tr, y_tr), (x_val, y_val), (x_test, y_test) = train, val, test
+    optimizer = model.optimizer
+    model.summary()
+    verbose = "auto" if args.verbose is None else args.verbose
+    start = time.perf_counter()
+    history = model.fit(x_tr, y_tr, epochs=args.epochs, batch_size=args.batch_size,
+                        validation_data=(x_val, y_val), verbose=verbose)
+    fit_seconds = time.perf_counter() - start
+    val_loss, val_acc = model.evaluate(x_val, y_val, verbose=0)
+    test_loss, test_acc = model.evaluate(x_test, y_test, verbose=0)
+    print(f"validation accuracy: {val_acc:.4f} (loss {val_loss:.4f})")
+    print(f"test accuracy:       {test_acc:.4f} (loss {test_loss:.4f})")
+    print(f"training time:       {fit_seconds:.2f} s")
+
+    os.makedirs(out, exist_ok=True)
+    model.save(os.path.join(out, "model.keras"))
+    metrics = {
+        "model": kind, "optimizer": name, "epochs": args.epochs,
+        "batch_size": args.batch_size, "seed": args.seed,
+        "learning_rate": float(np.asarray(optimizer.learning_rate)),
+        "val_loss": val_loss, "val_accuracy": val_acc,
+        "test_loss": test_loss, "test_accuracy": test_acc, "fit_seconds": fit_seconds,
+        "tinyann_version": keras.__version__, **(extra or {}),
+    }
+    write_json(os.path.join(out, "metrics.json"), metrics)
+    write_json(os.path.join(out, "history.json"), history.history)
+    write_history_csv(os.path.join(out, "history.csv"), history.history)
+    print(f"saved the model, history and metrics in {out}/")
+    return model, out, metrics, history.history
+
+
+def write_json(path, obj):
+    from tinyann.utils.files import atomic_write_text
+
+    atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
+
+
+def write_history_csv(path, history):
+    from tinyann.utils.files import atomic_write_text
+
+    keys = list(history)
+    rows = ["epoch," + ",".join(keys)]
+    for i in range(len(history[keys[0]]) if keys else 0):
+        rows.append(f"{i}," + ",".join(repr(float(history[k][i])) for k in keys))
+    atomic_write_text(path, "\n".join(rows) + "\n")

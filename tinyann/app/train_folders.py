@@ -68,7 +68,7 @@ def _samples(labels, per_class) -> np.ndarray:
 def train(args) -> int:
     """Reads args.data, trains, prints the accuracies and saves the run folder."""
     import tinyann as keras
-    from tinyann.cli import fit_and_save
+    from tinyann.app.runs import fit_and_save
 
     check_options(args)
     spec = ImageSpec(tuple(args.image_size or DEFAULT_SIZE), args.color_mode or "rgb")
