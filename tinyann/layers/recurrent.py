@@ -110,12 +110,12 @@ class _Recurrent(BuiltWithStates, Layer):
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_initializer, self.recurrent_initializer, self.bias_initializer = (
+            initializers.get(v) for v in (kernel_initializer, recurrent_initializer,
+                                          bias_initializer))
+        self.kernel_regularizer, self.recurrent_regularizer, self.bias_regularizer = (
+            regularizers.get(v) for v in (kernel_regularizer, recurrent_regularizer,
+                                          bias_regularizer))
         self.dropout = min(1.0, max(0.0, float(dropout)))
         self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
         self.seed = seed

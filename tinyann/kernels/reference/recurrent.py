@@ -117,15 +117,25 @@ def simple_rnn_backward_with_state(d_outputs, d_final_state, cache, dkernel, dre
         dnew, dh_kept = _split(mask, t, dh)
         dz = dnew * df(cache["new"][t])
         hm = cache["h_prev"][t] if rmask is None else cache["h_prev"][t] * rmask
-        dW += x[:, t].T @ dz
-        dU += hm.T @ dz
-        db += dz.sum(axis=0)
-        if need_dx:
-            dx[:, t] = dz @ kernel.T
-        dhm = dz @ recurrent.T
-        dh = dh_kept + (dhm if rmask is None else dhm * rmask)
+        dh = dh_kept + _through_step(x, t, dz, hm, kernel, recurrent, rmask, (dW, dU, db),
+                                     dx if need_dx else None)
     _write(dkernel, dW, drecurrent, dU, dbias, db)
     return (dx if need_dx else None), [dh]
+
+
+def _through_step(x, t, dz, hm, kernel, recurrent, rmask, sums, dx):
+    """Step ``t``'s share of the gradients, from ``dz = dL/dz_t`` (batch, gates * units):
+    adds ``x_t^T dz`` to dW, ``(h_{t-1} m)^T dz`` to dU and ``sum dz`` to db (``sums``),
+    writes ``dx[:, t] = dz W^T`` (unless ``dx`` is None) and returns the gradient
+    reaching h_{t-1} through the step's product, ``(dz U^T) m``."""
+    dW, dU, db = sums
+    dW += x[:, t].T @ dz
+    dU += hm.T @ dz
+    db += dz.sum(axis=0)
+    if dx is not None:
+        dx[:, t] = dz @ kernel.T
+    dhm = dz @ recurrent.T
+    return dhm if rmask is None else dhm * rmask
 
 
 def _initial(initial_state, i, batch, units, dtype):
@@ -242,13 +252,8 @@ def lstm_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurren
         dz = np.concatenate([dc_new * g * dsig(i), dc_new * c_prev * dsig(f),
                              dc_new * i * dact(g), dh_new * tc * dsig(o)], axis=1)
         hm = h_prev if rmask is None else h_prev * rmask
-        dW += x[:, t].T @ dz
-        dU += hm.T @ dz
-        db += dz.sum(axis=0)
-        if need_dx:
-            dx[:, t] = dz @ kernel.T
-        dhm = dz @ recurrent.T
-        dh = dh_kept + (dhm if rmask is None else dhm * rmask)
+        dh = dh_kept + _through_step(x, t, dz, hm, kernel, recurrent, rmask, (dW, dU, db),
+                                     dx if need_dx else None)
         dc = dc_kept + dc_new * f
     _write(dkernel, dW, drecurrent, dU, dbias, db)
     return (dx if need_dx else None), [dh, dc]
