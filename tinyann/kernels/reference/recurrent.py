@@ -106,8 +106,7 @@ def simple_rnn_backward_with_state(d_outputs, d_final_state, cache, dkernel, dre
     """:func:`simple_rnn_backward` with dL/dh_T given (``[dh_T]`` or None); returns
     ``(dx, [dL/dh0])``."""
     _, df = _act(cache["activation"])
-    x, mask, rmask = cache["x"], cache["mask"], cache["recurrent_mask"]
-    kernel, recurrent = cache["kernel"], cache["recurrent_kernel"]
+    x, mask, rmask, kernel, recurrent = _read(cache)
     dx = np.zeros_like(x)
     dW, dU = np.zeros_like(kernel), np.zeros_like(recurrent)
     db = np.zeros(kernel.shape[1], x.dtype)
@@ -121,6 +120,12 @@ def simple_rnn_backward_with_state(d_outputs, d_final_state, cache, dkernel, dre
                                      dx if need_dx else None)
     _write(dkernel, dW, drecurrent, dU, dbias, db)
     return (dx if need_dx else None), [dh]
+
+
+def _read(cache):
+    """``(x, mask, recurrent mask, kernel, recurrent kernel)`` from a forward's cache."""
+    return (cache["x"], cache["mask"], cache["recurrent_mask"], cache["kernel"],
+            cache["recurrent_kernel"])
 
 
 def _through_step(x, t, dz, hm, kernel, recurrent, rmask, sums, dx):
@@ -234,8 +239,7 @@ def lstm_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurren
     None); returns ``(dx, [dL/dh0, dL/dc0])``."""
     _, dact = _act(cache["activation"])
     _, dsig = _act(cache["recurrent_activation"])
-    x, mask, rmask = cache["x"], cache["mask"], cache["recurrent_mask"]
-    kernel, recurrent = cache["kernel"], cache["recurrent_kernel"]
+    x, mask, rmask, kernel, recurrent = _read(cache)
     dx = np.zeros_like(x)
     dW, dU = np.zeros_like(kernel), np.zeros_like(recurrent)
     db = np.zeros(kernel.shape[1], x.dtype)
@@ -346,8 +350,7 @@ def gru_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurrent
     ``(dx, [dL/dh0])``."""
     _, dact = _act(cache["activation"])
     _, dsig = _act(cache["recurrent_activation"])
-    x, mask, rmask = cache["x"], cache["mask"], cache["recurrent_mask"]
-    kernel, recurrent = cache["kernel"], cache["recurrent_kernel"]
+    x, mask, rmask, kernel, recurrent = _read(cache)
     reset_after = cache["reset_after"]
     units = recurrent.shape[0]
     dx = np.zeros_like(x)
