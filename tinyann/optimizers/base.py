@@ -3,9 +3,12 @@
 Slots (momentums, velocities...) are flat arrays over all variables, in the
 order the variables were given to ``build``. When the variables are views into
 one packed buffer (a model's fast path), ``apply_packed`` updates every weight
-with one set of NumPy calls; ``apply_gradients`` does the same update one
-variable at a time through views into the same slots, so both paths give
-identical numbers. The update formulas themselves are ops (``tinyann.kernels``:
+with one set of NumPy calls. ``apply_gradients`` packs the variables it is given
+into one buffer (``pack_variables``, as fit does) and takes the same path, reading
+gradients in place when they tile one flat buffer alike (a packed model's gradients
+from a GradientTape) and gathering them into a reused one otherwise; variables of
+mixed dtypes are updated one at a time through views into the same slots. All
+paths give identical numbers. The update formulas themselves are ops (``tinyann.kernels``:
 ``adam_update`` and the others, reference and fast); a subclass's ``_update``
 passes them the weight, its gradient, its slots and two scratch arrays.
 """
