@@ -176,6 +176,47 @@ def run_torch(workload):
     return time.perf_counter() - start
 
 
+def interleaved(steps, rounds):
+    """tinyann alone, in this process: ``steps`` steps of each workload in turn,
+    ``rounds`` times; the median of each. On a machine shared with other work, the
+    ratios drift less this way than across fresh processes minutes apart."""
+    import statistics
+    import time
+
+    sys.path.insert(0, os.environ.get("BENCH_TINYANN_TREE", REPO))
+    import tinyann as keras
+
+    keras.utils.set_random_seed(0)
+    x, y = data()
+    n = steps * BATCH
+    runs = {}
+    for workload in WORKLOADS:
+        model = keras_model(keras, workload)
+        if workload == "tape":
+            step = tape_step(keras, model, "tinyann")
+
+            def run(step=step):
+                for i in range(0, n, BATCH):
+                    step(x[i:i + BATCH], y[i:i + BATCH])
+        else:
+            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+
+            def run(model=model):
+                model.fit(x[:n], y[:n], batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
+        run()  # warm-up
+        runs[workload] = run
+    times = {w: [] for w in runs}
+    for _ in range(rounds):
+        for workload, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[workload].append((time.perf_counter() - start) / steps * 1e6)
+    med = {w: statistics.median(t) for w, t in times.items()}
+    print(" ".join(f"{w} {v:.0f} us/step" for w, v in med.items()))
+    print(f"tape / fit {med['tape'] / med['fit']:.2f}, ops / ops_base "
+          f"{med['ops'] / med['ops_base']:.2f}")
+
+
 def child(framework, workload):
     if framework == "torch":
         seconds = run_torch(workload)
@@ -219,11 +260,16 @@ def main():
     parser.add_argument("--frameworks", nargs="*",
                         help="only these of tinyann, tinyann-baseline, keras-tensorflow, "
                         "keras-jax, torch")
+    parser.add_argument("--interleaved", nargs=2, type=int, metavar=("STEPS", "ROUNDS"),
+                        help="tinyann only, one process: STEPS steps of each workload in "
+                        "turn, ROUNDS times")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", nargs="*", default=list(WORKLOADS))
     args = parser.parse_args()
     if args.child:
         return child(*args.child)
+    if args.interleaved:
+        return interleaved(*args.interleaved)
     runners = {"tinyann": sys.executable}
     if args.baseline:
         runners["tinyann-baseline"] = sys.executable

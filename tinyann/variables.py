@@ -183,7 +183,7 @@ def packed_base(arrays, offsets, dtype, like=None) -> np.ndarray | None:
     (``arrays[i]`` at ``offsets[i] = (start, stop)``, in its own memory order), or None.
 
     The buffer must hold exactly these arrays, so that an update over it touches
-    nothing else. ``like``: arrays whose shapes and memory orders ``arrays`` must have
+    nothing else. ``like``: packed arrays whose shapes and strides ``arrays`` must have
     (gradients laid out as their variables).
     """
     if not arrays or len(arrays) != len(offsets):
@@ -195,11 +195,15 @@ def packed_base(arrays, offsets, dtype, like=None) -> np.ndarray | None:
     origin = base.__array_interface__["data"][0]
     item = base.itemsize
     for i, (a, (start, stop)) in enumerate(zip(arrays, offsets)):
-        if not isinstance(a, np.ndarray) or a.base is not base or a.size != stop - start or (
-                a.__array_interface__["data"][0] != origin + start * item) or not (
-                a.flags.c_contiguous or a.flags.f_contiguous):
+        if not isinstance(a, np.ndarray) or a.base is not base or a.size != stop - start:
             return None
-        if like is not None and (a.shape != like[i].shape or (
-                _memory_order(a) != _memory_order(like[i]))):
+        if like is not None:
+            # the same shape and strides as a packed variable: contiguous, same order
+            # (cheaper than the flags, for a check made at every step)
+            if a.shape != like[i].shape or a.strides != like[i].strides:
+                return None
+        elif not (a.flags.c_contiguous or a.flags.f_contiguous):
+            return None
+        if a.__array_interface__["data"][0] != origin + start * item:
             return None
     return base
