@@ -141,3 +141,28 @@ def test_packed_model_gradients_are_views_of_one_buffer_the_optimizer_reads(floa
             np.testing.assert_allclose(v.numpy(), w - 0.1 * g.numpy(), rtol=1e-12)
     bases = {id(g.numpy().base) for g in grads}
     assert len(bases) == 1 and np.isnan(optimizer._flat_grads).all()   # not gathered
+
+
+def test_flat_gradient_copies_reuse_a_buffer_only_once_nothing_holds_it(float64):
+    model = _model()
+    optimizer = keras.optimizers.SGD(0.1)
+    x = np.random.default_rng(7).standard_normal((4, 4))
+
+    def step():
+        with GradientTape() as tape:
+            loss = ops.sum(ops.square(model(x, training=True)))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return grads
+
+    step()   # packs the weights
+    first = step()
+    first_copy = [g.numpy().copy() for g in first]
+    second = step()
+    buffer = id(first[0].numpy().base)   # an id: a reference would hold the buffer
+    assert id(second[0].numpy().base) != buffer   # the first step's are still held
+    for g, kept in zip(first, first_copy):
+        np.testing.assert_array_equal(g.numpy(), kept)
+    del first, g
+    third = step()
+    assert id(third[0].numpy().base) == buffer   # the pool keeps it: the id is its own
