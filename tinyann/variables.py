@@ -165,11 +165,45 @@ def pack_variables(variables) -> tuple[np.ndarray, np.ndarray]:
     for v in variables:
         stop = start + v.size
         # keep each variable's memory order (see Variable's `order`)
-        order = "F" if v.value.ndim > 1 and v.value.flags.f_contiguous and not (
-            v.value.flags.c_contiguous) else "C"
+        order = _memory_order(v.value)
         values[start:stop] = v.value.ravel(order=order)
         v.value = values[start:stop].reshape(v.shape, order=order)
         v.grad = grads[start:stop].reshape(v.shape, order=order)
         start = stop
     return values, grads
 
+
+
+def _memory_order(a) -> str:
+    return "F" if a.ndim > 1 and a.flags.f_contiguous and not a.flags.c_contiguous else "C"
+
+
+def packed_base(arrays, offsets, dtype, like=None) -> np.ndarray | None:
+    """The flat buffer ``arrays`` are laid out in as ``pack_variables`` lays them out
+    (``arrays[i]`` at ``offsets[i] = (start, stop)``, in its own memory order), or None.
+
+    The buffer must hold exactly these arrays, so that an update over it touches
+    nothing else. ``like``: packed arrays whose shapes and strides ``arrays`` must have
+    (gradients laid out as their variables).
+    """
+    if not arrays or len(arrays) != len(offsets):
+        return None
+    base = arrays[0].base if isinstance(arrays[0], np.ndarray) else None
+    if base is None or base.ndim != 1 or base.dtype != dtype or (
+            base.shape[0] != offsets[-1][1]) or not base.flags.c_contiguous:
+        return None
+    origin = base.__array_interface__["data"][0]
+    item = base.itemsize
+    for i, (a, (start, stop)) in enumerate(zip(arrays, offsets)):
+        if not isinstance(a, np.ndarray) or a.base is not base or a.size != stop - start:
+            return None
+        if like is not None:
+            # the same shape and strides as a packed variable: contiguous, same order
+            # (cheaper than the flags, for a check made at every step)
+            if a.shape != like[i].shape or a.strides != like[i].strides:
+                return None
+        elif not (a.flags.c_contiguous or a.flags.f_contiguous):
+            return None
+        if a.__array_interface__["data"][0] != origin + start * item:
+            return None
+    return base

@@ -143,6 +143,13 @@ def _run_apply_gradients(opt, init, grads):
     return history
 
 
+def _run_per_variable(opt, init, grads):
+    """apply_gradients one variable at a time (its path for variables that cannot
+    share a buffer, such as mixed dtypes)."""
+    opt._packed_values = lambda variables: None
+    return _run_apply_gradients(opt, init, grads)
+
+
 def _run_packed(opt, init, grads):
     variables = [Variable(w) for w in init]
     values, grad_buffer = pack_variables(variables)
@@ -163,7 +170,7 @@ def test_update_matches_keras_formula_float64(float64, case):
     _, cls, kwargs, reference, ref_kwargs = case
     init, grads = _data("float64")
     expected = _reference(cls(**kwargs), reference, ref_kwargs, init, grads)
-    for run in (_run_apply_gradients, _run_packed):
+    for run in (_run_apply_gradients, _run_per_variable, _run_packed):
         opt = cls(**kwargs)
         got = run(opt, init, grads)
         assert opt.iterations == STEPS
@@ -195,9 +202,47 @@ def test_packed_path_identical_to_apply_gradients(dtype, case, request):
     init, grads = _data(dtype, seed=2)
     a = _run_apply_gradients(cls(**kwargs), init, grads)
     b = _run_packed(cls(**kwargs), init, grads)
-    for step_a, step_b in zip(a, b):
-        for x, y in zip(step_a, step_b):
+    c = _run_per_variable(cls(**kwargs), init, grads)
+    for step_a, step_b, step_c in zip(a, b, c):
+        for x, y, z in zip(step_a, step_b, step_c):
             np.testing.assert_array_equal(x, y)
+            np.testing.assert_array_equal(x, z)
+
+
+def test_apply_gradients_packs_the_variables_and_reads_packed_gradients_in_place():
+    """Given variables apart, apply_gradients moves them into one buffer (fit's
+    blocked update); gradients that are views into one flat buffer laid out alike
+    are read there, others are gathered into the optimizer's own buffer."""
+    init = [np.linspace(-1, 1, 6).reshape(3, 2), np.array([0.5, -0.5])]
+    variables = [Variable(init[0], order="F"), Variable(init[1])]
+    others = [Variable(init[0], order="F"), Variable(init[1])]
+    opt, ref = optimizers.Adam(0.1), optimizers.Adam(0.1)
+    ref._packed_values = lambda vs: None  # one variable at a time
+    first = [np.ones((3, 2)), np.ones(2)]
+    opt.apply_gradients(zip(first, variables))
+    ref.apply_gradients(zip(first, others))
+    values = variables[0].value.base
+    assert values is not None and values.shape == (8,)
+    assert all(v.value.base is values for v in variables)
+    gathered = opt._flat_grads
+    assert gathered is not None
+    flat = np.arange(8.0, dtype=values.dtype)
+    views = [flat[:6].reshape((3, 2), order="F"), flat[6:]]
+    opt.apply_gradients(zip(views, variables))
+    assert opt._flat_grads is gathered and np.all(gathered == 1)  # not copied into
+    np.testing.assert_array_equal(flat, np.arange(8.0))  # the caller's, unchanged
+    ref.apply_gradients(zip([np.ascontiguousarray(views[0]), views[1]], others))
+    for v, w in zip(variables, others):
+        np.testing.assert_array_equal(v.numpy(), w.numpy())
+
+
+def test_variables_of_mixed_dtypes_update_one_at_a_time():
+    variables = [Variable(np.ones(2), dtype="float32"), Variable(np.ones(3), dtype="float64")]
+    opt = optimizers.SGD(0.5)
+    opt.apply_gradients(zip([np.ones(2), np.ones(3)], variables))
+    assert variables[0].value.base is None and variables[1].value.base is None
+    np.testing.assert_array_equal(variables[0].numpy(), [0.5, 0.5])
+    np.testing.assert_array_equal(variables[1].numpy(), [0.5, 0.5, 0.5])
 
 
 def test_zero_gradient_leaves_weights_without_decay():

@@ -91,7 +91,12 @@ def _pack_like(structure, flat: list):
             return values if isinstance(s, list) else type(s)(values)
         return next(items)
 
-    return pack(structure)
+    try:
+        return pack(structure)
+    finally:
+        # `pack` refers to itself through its closure, a cycle that would keep the
+        # gradients alive until the next garbage collection
+        del pack
 
 
 def _value(x):

@@ -3,9 +3,12 @@
 Slots (momentums, velocities...) are flat arrays over all variables, in the
 order the variables were given to ``build``. When the variables are views into
 one packed buffer (a model's fast path), ``apply_packed`` updates every weight
-with one set of NumPy calls; ``apply_gradients`` does the same update one
-variable at a time through views into the same slots, so both paths give
-identical numbers. The update formulas themselves are ops (``tinyann.kernels``:
+with one set of NumPy calls. ``apply_gradients`` packs the variables it is given
+into one buffer (``pack_variables``, as fit does) and takes the same path, reading
+gradients in place when they tile one flat buffer alike (a packed model's gradients
+from a GradientTape) and gathering them into a reused one otherwise; variables of
+mixed dtypes are updated one at a time through views into the same slots. All
+paths give identical numbers. The update formulas themselves are ops (``tinyann.kernels``:
 ``adam_update`` and the others, reference and fast); a subclass's ``_update``
 passes them the weight, its gradient, its slots and two scratch arrays.
 """
@@ -17,7 +20,7 @@ import warnings
 import numpy as np
 
 from tinyann import _identifiers, backend, kernels
-from tinyann.variables import Variable
+from tinyann.variables import Variable, pack_variables, packed_base
 
 
 def _check_non_negative(name, value):
@@ -25,6 +28,10 @@ def _check_non_negative(name, value):
         raise ValueError(
             f"Argument `{name}` must be a non-negative number. Received: {name}={value!r}"
         )
+
+
+def _fortran(a) -> bool:
+    return a.ndim > 1 and a.flags.f_contiguous and not a.flags.c_contiguous
 
 
 class Optimizer:
@@ -84,6 +91,8 @@ class Optimizer:
         self._offsets: list[tuple[int, int]] = []
         self._scratch_arrays = None
         self._constant_arrays = None
+        self._packed_cache = None   # (flat values, the variables' value views)
+        self._flat_grads = None     # apply's gathered gradients
         self.built = False
 
     # ------------------------------------------------------------ learning rate
@@ -126,6 +135,7 @@ class Optimizer:
             start += v.size
         dtype = self._variables[0].value.dtype if self._variables else backend.floatx()
         self._slots = {name: self._initial_slot(name, start, dtype) for name in self.slot_names}
+        self._packed_cache = None
         self.built = True
 
     def _initial_slot(self, name, size, dtype) -> np.ndarray:
@@ -136,8 +146,7 @@ class Optimizer:
         value = self._variables[index].value
         # the slots follow the variable's memory order (a transposed small kernel is
         # packed column by column), so element (i, j) of a view matches the weight's
-        order = "F" if value.ndim > 1 and value.flags.f_contiguous and not (
-            value.flags.c_contiguous) else "C"
+        order = "F" if _fortran(value) else "C"
         return {k: s[start:stop].reshape(value.shape, order=order)
                 for k, s in self._slots.items()}
 
@@ -224,6 +233,17 @@ class Optimizer:
         # clipping works in place: copy, so the caller's gradient arrays stay as given
         clipping = self.clipvalue is not None or self.clipnorm is not None or (
             self.global_clipnorm is not None)
+        values = self._packed_values(trainable_variables)
+        if values is not None:
+            # fit's update: one blocked pass over the flat buffers (per variable, a
+            # Fortran-order kernel against C-order temporaries costs ~3x more)
+            flat = None if clipping else packed_base(
+                [getattr(g, "value", g) for g in grads], self._offsets, values.dtype,
+                like=[v.value for v in trainable_variables])
+            if flat is None:
+                flat = self._gather(grads, trainable_variables, values)
+            self.apply_packed(values, flat)
+            return self.iterations
         as_array = np.array if clipping else np.asarray
         grads = [as_array(g, dtype=v.value.dtype) for g, v in zip(grads, trainable_variables)]
         grads = self._clip(grads)
@@ -233,6 +253,39 @@ class Optimizer:
             self._update(v.value, g, lr, self._slot_views(i))
         self.iterations += 1
         return self.iterations
+
+    def _packed_values(self, variables) -> np.ndarray | None:
+        """The flat buffer ``variables`` (those built for) are views into, in order;
+        they are packed into one first if they share a dtype. None: the per-variable
+        update."""
+        cache = self._packed_cache
+        if cache is not None and len(cache[1]) == len(variables) and all(
+                v.value is a for v, a in zip(variables, cache[1])):
+            return cache[0]
+        self._packed_cache = None
+        if not variables or not all(isinstance(v, Variable) for v in variables) or len(
+                {v.value.dtype for v in variables}) != 1:
+            return None
+        values = packed_base([v.value for v in variables], self._offsets,
+                             variables[0].value.dtype)
+        if values is None:
+            # the variables move into one buffer, as fit does with a model's weights;
+            # their values and gradients stay where `Variable.value` / `.grad` point
+            values = pack_variables(variables)[0]
+        self._packed_cache = (values, [v.value for v in variables])
+        return values
+
+    def _gather(self, grads, variables, values) -> np.ndarray:
+        """The gradients copied into one reused flat buffer laid out as ``values``."""
+        flat = self._flat_grads
+        if flat is None or flat.shape != values.shape or flat.dtype != values.dtype:
+            flat = self._flat_grads = np.empty_like(values)
+        for g, v, (start, stop) in zip(grads, variables, self._offsets):
+            # the slots' layout: the variable's own memory order
+            view = flat[start:stop].reshape(v.value.shape, order="F" if _fortran(v.value)
+                                            else "C")
+            np.copyto(view, getattr(g, "value", g), casting="unsafe")
+        return flat
 
     def apply_packed(self, values: np.ndarray, grads: np.ndarray) -> None:
         """The fast path: ``values`` and ``grads`` are the flat buffers behind the
