@@ -79,24 +79,20 @@ def _flatten(structure) -> list:
 
 def _pack_like(structure, flat: list):
     """``flat``'s items in the nesting of ``structure`` (lists, tuples, dicts)."""
-    items = iter(flat)
+    return _pack(structure, iter(flat))
 
-    def pack(s):
-        if isinstance(s, dict):
-            packed = {key: pack(s[key]) for key in sorted(s)}
-            return type(s)((key, packed[key]) for key in s) if type(s) is not dict else {
-                key: packed[key] for key in s}
-        if isinstance(s, (list, tuple)):
-            values = [pack(item) for item in s]
-            return values if isinstance(s, list) else type(s)(values)
-        return next(items)
 
-    try:
-        return pack(structure)
-    finally:
-        # `pack` refers to itself through its closure, a cycle that would keep the
-        # gradients alive until the next garbage collection
-        del pack
+def _pack(s, items):
+    # a module-level function, not a closure: a closure that calls itself is a reference
+    # cycle, which kept each step's gradients alive until the next garbage collection
+    if isinstance(s, dict):
+        packed = {key: _pack(s[key], items) for key in sorted(s)}
+        return type(s)((key, packed[key]) for key in s) if type(s) is not dict else {
+            key: packed[key] for key in s}
+    if isinstance(s, (list, tuple)):
+        values = [_pack(item, items) for item in s]
+        return values if isinstance(s, list) else type(s)(values)
+    return next(items)
 
 
 def _value(x):

@@ -254,15 +254,18 @@ def taped_call_many(owner, operands, arrays, run, backward):
     """
     layers = _all_layers(owner)
     weights = list(owner.trainable_weights)
+    _save_pending(layers)  # an earlier node of taped_call may still need their caches
     with paused():
         result = run(arrays)
     outs = [np.array(o, copy=True) for o in (result if isinstance(result, list) else [result])]
     sizes = np.cumsum([0] + [o.size for o in outs])
-    saved = _state(layers, copy=True)
+    # this rarer path keeps its own copy of the caches at once
+    saved = [(layer, _cache(layer, copy=True)) for layer in layers]
 
     def vjp(g):
-        current = _state(layers, copy=False)
-        _restore(saved)
+        current = [(layer, _cache(layer, copy=False)) for layer in layers]
+        for layer, cache in saved:
+            vars(layer).update(cache)
         needs = [(layer, layer.__dict__.get("_needs_input_grad")) for layer in layers]
         for layer in layers:
             layer.__dict__["_needs_input_grad"] = True
@@ -277,7 +280,8 @@ def taped_call_many(owner, operands, arrays, run, backward):
         finally:
             for layer, flag in needs:
                 layer.__dict__["_needs_input_grad"] = flag
-            _restore(current)
+            for layer, cache in current:
+                vars(layer).update(cache)
         d_inputs = d_inputs if isinstance(d_inputs, list) else [d_inputs]
         return (*d_inputs, *weight_grads)
 
