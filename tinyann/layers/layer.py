@@ -16,6 +16,7 @@ import numpy as np
 
 from tinyann import backend, initializers
 from tinyann.autodiff import Tensor, recording
+from tinyann.autodiff.tape import labelled
 from tinyann.layers.keras_tensor import KerasTensor, Node, flatten, is_symbolic
 from tinyann.layers.taped_call import taped_call
 from tinyann.variables import Variable, current_path, name_scope
@@ -248,12 +249,17 @@ class Layer:
                 out = self.call(inputs if isinstance(inputs, Tensor) else (
                     Tensor(x) if recording() else x), training=bool(training), **kwargs)
             elif recording() and not kwargs:
-                return taped_call(self, inputs, x, self._caching_runner(training),
-                                  self.backward)
+                with labelled(self._tape_label()):
+                    return taped_call(self, inputs, x, self._caching_runner(training),
+                                      self.backward)
             else:
                 out = self.call(x, training=bool(training), **kwargs)
             # eager results are Tensors, as Keras's (predict keeps returning arrays)
             return Tensor(out) if isinstance(out, np.ndarray) else out
+
+    def _tape_label(self) -> str:
+        """How a tape's error names this layer's NumPy-only gradient."""
+        return f"layer '{self.name}' ({type(self).__name__})"
 
     def _caching_runner(self, training):
         """The forward pass a tape differentiates: Keras's mode, caching for backward

@@ -12,6 +12,7 @@ import numpy as np
 
 from tinyann import backend, optimizers
 from tinyann.autodiff import Tensor, recording
+from tinyann.autodiff.tape import labelled
 from tinyann.layers.keras_tensor import KerasTensor, flatten
 from tinyann.layers.layer import (
     Layer,
@@ -319,8 +320,9 @@ class Model(Layer):
                 graph = self._graph
                 run = (lambda a: graph.forward([a], training=True)[0]) if training else (
                     lambda a: graph.forward_frozen([a])[0])
-                return taped_call(self, inputs, arrays[0], run,
-                                  lambda g: graph.backward([g])[0])
+                with labelled(self._tape_label()):
+                    return taped_call(self, inputs, arrays[0], run,
+                                      lambda g: graph.backward([g])[0])
             outs = self._graph.forward(arrays, training=bool(training))
             if not training:
                 # row-major, as Keras returns them (few-unit Dense layers compute
