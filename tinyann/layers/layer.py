@@ -19,6 +19,7 @@ from tinyann.autodiff import Tensor, recording
 from tinyann.autodiff.tape import labelled
 from tinyann.layers.keras_tensor import KerasTensor, Node, flatten, is_symbolic
 from tinyann.layers.taped_call import taped_call
+from tinyann.layers.taped_packing import taped_multi_call
 from tinyann.variables import Variable, current_path, name_scope
 
 _LAYER_KWARGS = ("name", "trainable", "dtype", "input_shape", "batch_input_shape",
@@ -240,6 +241,18 @@ class Layer:
             if isinstance(inputs, (list, tuple)):
                 arrays = [_as_float_array(x, self) for x in inputs]
                 self._maybe_build([a.shape for a in arrays])
+                if recording() and not kwargs:
+                    if self._composite and "backward" not in self.__dict__:
+                        # a user's call of ops records itself: give it Tensors
+                        return self.call([x if isinstance(x, Tensor) else Tensor(a)
+                                          for x, a in zip(inputs, arrays)],
+                                         training=bool(training))
+                    # one node for the several inputs (else their gradients are None)
+                    run = self._caching_runner(training)
+                    with labelled(self._tape_label()):
+                        return taped_multi_call(
+                            self, list(inputs), arrays, lambda xs: [run(xs)],
+                            lambda gs: list(self.backward(gs[0])))[0]
                 return self.call(arrays, training=bool(training), **kwargs)
             x = _as_float_array(inputs, self)
             self._maybe_build(x.shape)

@@ -21,10 +21,13 @@ from tinyann.layers.layer import (
     tracked_layers,
 )
 from tinyann.layers.taped_call import taped_call
+from tinyann.layers.taped_packing import taped_multi_call
 from tinyann.models import tracing
 from tinyann.models.functional import Graph, _unique
 from tinyann.trainers import checks, outputs, predicting, trainer
 from tinyann.trainers.compile_state import CompileState
+from tinyann.trainers.data_adapters.inputs import flatten_inputs
+from tinyann.trainers.train_step import _per_slot as _summed
 from tinyann.trainers.logs import metrics_result
 from tinyann.variables import pack_variables
 
@@ -323,6 +326,17 @@ class Model(Layer):
                 with labelled(self._tape_label()):
                     return taped_call(self, inputs, arrays[0], run,
                                       lambda g: graph.backward([g])[0])
+            if recording():
+                # several inputs or outputs: still one node, packed (else the weights'
+                # gradients would be None)
+                graph = self._graph
+                run = (lambda xs: graph.forward(xs, training=True)) if training else (
+                    graph.forward_frozen)
+                operands = flatten_inputs(inputs, checks.input_names(self))
+                with labelled(self._tape_label()):
+                    outs = taped_multi_call(self, operands, arrays, run,
+                                            lambda gs: graph.backward(_summed(graph, gs)))
+                return predicting.as_structure(self, outs)
             outs = self._graph.forward(arrays, training=bool(training))
             if not training:
                 # row-major, as Keras returns them (few-unit Dense layers compute
