@@ -26,7 +26,8 @@ class RunningLogs(Mapping):
         if key == "loss":
             if self.outputs is not None:
                 self.outputs.flush()
-            return float(self.model._compile_state.loss_tracker.result())
+            return float(metrics_module.result_value(
+                self.model._compile_state.loss_tracker))
         return self._dict()[key]
 
     def __iter__(self):
@@ -41,7 +42,7 @@ def metrics_result(model) -> dict:
     ``CompileMetrics`` contributing one entry per metric."""
     found = {}
     for m in model.metrics:
-        value = m.result()
+        value = metrics_module.result_value(m)
         if isinstance(value, dict):
             found.update(value)
         else:
@@ -55,7 +56,7 @@ def model_logs(model, prefix="") -> dict:
     state = model._compile_state
     if state.metrics is not None and not state.metrics.built:
         # before the first data (Keras raises here): the loss alone
-        return {prefix + "loss": float(state.loss_tracker.result())}
+        return {prefix + "loss": float(metrics_module.result_value(state.loss_tracker))}
     return {prefix + k: v for k, v in sorted(metrics_result(model).items())}
 
 
