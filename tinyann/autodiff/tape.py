@@ -135,11 +135,13 @@ def _pack_like(structure, flat: list):
 
 
 def _reshaped(g, like):
-    """Tensor ``g`` in ``like``'s shape and dtype, recorded (ops imported here: the
-    engine sits below them)."""
-    from tinyann.ops import core, numpy as knp
-
-    return core.cast(knp.reshape(g, like.shape), like.dtype)
+    """Tensor ``g`` in ``like``'s shape and dtype (an array), recorded on the open
+    tapes. Its own gradient is NumPy (the engine sits below the ops): a third
+    derivative through such a conversion says so."""
+    shape, dtype = g.shape, g.dtype
+    return record(np.asarray(g.value, dtype=like.dtype).reshape(like.shape), (g,),
+                  lambda gg: (np.asarray(gg, dtype=dtype).reshape(shape),),
+                  label="a gradient's reshape or dtype conversion")
 
 
 def _value(x):
