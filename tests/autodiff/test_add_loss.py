@@ -166,3 +166,89 @@ def test_add_loss_refuses_what_is_not_a_number():
     layer = layers.Dense(2)
     with pytest.raises(TypeError, match="expects a number or a Tensor"):
         layer.add_loss("0.1")
+
+
+class InnerOpsModel(keras.Model):
+    """A subclassed model of ops with its own term, used as a layer of another model."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = layers.Dense(3)
+
+    def call(self, x):
+        h = ops.tanh(self.dense(x))
+        self.add_loss(0.1 * ops.sum(h * h))
+        return h * 2.0
+
+
+class Block(layers.Layer):
+    """A layer made of layers (traced) whose second sublayer runs ops and adds a term."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.first = layers.Dense(3)
+        self.second = ActivityPenalty(2, rate=0.2)
+
+    def call(self, x):
+        return self.second(self.first(x))
+
+
+def nested_model():
+    inputs = keras.Input((5,))
+    return keras.Model(inputs, layers.Dense(1)(InnerOpsModel()(layers.Dense(4)(inputs))))
+
+
+def block_model():
+    return keras.Sequential([keras.Input((5,)), Block(), layers.Dense(1)])
+
+
+@pytest.mark.parametrize("make", [nested_model, block_model], ids=["nested-model", "block"])
+def test_terms_deep_inside_a_model_on_a_tape_and_in_fit(gradcheck, make):
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal((4, 5)), rng.standard_normal((4, 1))
+    model = make()
+
+    def value():
+        out = model(x)
+        return float(ops.mean(ops.square(out - y))) + sum(float(t) for t in model.losses)
+    with GradientTape() as tape:
+        out = model(x, training=True)
+        loss = ops.mean(ops.square(out - y)) + ops.sum(ops.stack(model.losses))
+    assert len(model.losses) == 1
+    grads = tape.gradient(loss, model.trainable_weights)
+    for w, g in zip(model.trainable_weights, grads):
+        gradcheck.assert_close(g.numpy(), gradcheck.numerical_grad(value, w.value))
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    history = model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    assert history.history["loss"][0] == pytest.approx(float(loss), rel=1e-10)
+    for w, start, g in zip(model.trainable_weights, before, grads):
+        np.testing.assert_allclose(w.numpy(), start - 0.1 * g.numpy(), atol=1e-12)
+
+
+def test_a_term_on_weights_only_is_recomputed_at_every_step():
+    # the call would trace into layers; its add_loss makes it run on values instead,
+    # so the term follows the weights as they change
+    class WeightPenalty(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = layers.Dense(1)
+
+        def call(self, x):
+            out = self.dense(x)   # builds the kernel (Keras needs this order too)
+            self.add_loss(0.5 * ops.sum(ops.square(self.dense.kernel)))
+            return out
+
+    x, y = data()
+    model = WeightPenalty()
+    model(x)
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    losses = []
+    for _ in range(3):
+        expected, grads = tape_loss_and_grads(model, x, y)
+        kernel = model.dense.kernel.numpy().copy()
+        losses.append(model.train_on_batch(x, y))
+        assert losses[-1] == pytest.approx(expected, rel=1e-5)
+        np.testing.assert_allclose(model.dense.kernel.numpy(), kernel - 0.1 * grads[0].numpy(),
+                                   atol=1e-6)
+    assert losses[2] < losses[0]
