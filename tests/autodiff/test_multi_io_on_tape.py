@@ -133,3 +133,25 @@ def test_users_ops_layer_with_two_inputs(gradcheck):
     check_against_numeric(gradcheck, Wrapped(), lambda y: ops.sum(ops.square(y)),
                           [xa, xb], watch=(xa, xb))
 
+
+
+def test_a_layer_called_with_a_mask_is_recorded(gradcheck):
+    # `layer(x, mask=m)` on a tape used to run unrecorded: gradients silently None
+    rng = np.random.default_rng(6)
+    rnn = layers.SimpleRNN(3, return_sequences=True)
+    x = rng.standard_normal((2, 4, 5))
+    mask = np.array([[1, 1, 1, 0], [1, 1, 0, 0]], dtype=bool)
+    rnn(x)
+
+    def value():
+        return float(ops.sum(ops.square(rnn(x, mask=mask))))
+    with GradientTape() as tape:
+        loss = ops.sum(ops.square(rnn(x, mask=mask, training=True)))
+    assert float(loss) == pytest.approx(value(), rel=1e-12)
+    for w, g in zip(rnn.trainable_weights, tape.gradient(loss, rnn.trainable_weights)):
+        assert g is not None, w.path
+        # the recurrent kernels are exact to ~1e-7 relative here
+        gradcheck.assert_close(g.numpy(), gradcheck.numerical_grad(value, w.value, eps=1e-5),
+                               rtol=1e-5, atol=1e-6)
+    with GradientTape(), pytest.raises(NotImplementedError, match=r"received \['mask'\]"):
+        rnn(x, mask=mask, training=False)

@@ -262,15 +262,15 @@ class Layer:
         if isinstance(inputs, (list, tuple)):
             arrays = [_as_float_array(x, self) for x in inputs]
             self._maybe_build([a.shape for a in arrays])
-            if recording() and not kwargs:
+            if recording():
                 if self._composite and ("backward" not in self.__dict__ or getattr(
                         self.__dict__.get("call"), "runs_user_code", False)):
                     # a user's call of ops records itself: give it Tensors
                     return self.call([x if isinstance(x, Tensor) else Tensor(a)
                                       for x, a in zip(inputs, arrays)],
-                                     training=bool(training))
+                                     training=bool(training), **kwargs)
                 # one node for the several inputs (else their gradients are None)
-                run = self._caching_runner(training)
+                run = self._caching_runner(training, kwargs)
                 with labelled(self._tape_label()):
                     return taped_multi_call(
                         self, list(inputs), arrays, lambda xs: [run(xs)],
@@ -283,9 +283,9 @@ class Layer:
             # a user's call made of ops or layers records itself, op by op
             out = self.call(inputs if isinstance(inputs, Tensor) else (
                 Tensor(x) if recording() else x), training=bool(training), **kwargs)
-        elif recording() and not kwargs:
+        elif recording():
             with labelled(self._tape_label()):
-                return taped_call(self, inputs, x, self._caching_runner(training),
+                return taped_call(self, inputs, x, self._caching_runner(training, kwargs),
                                   self.backward)
         else:
             out = self.call(x, training=bool(training), **kwargs)
@@ -296,12 +296,21 @@ class Layer:
         """How a tape's error names this layer's NumPy-only gradient."""
         return f"layer '{self.name}' ({type(self).__name__})"
 
-    def _caching_runner(self, training):
+    def _caching_runner(self, training, kwargs=None):
         """The forward pass a tape differentiates: Keras's mode, caching for backward
         (``_frozen_call``: inference mode that still caches, for Dropout and
-        BatchNormalization; the other layers compute the same in both modes)."""
+        BatchNormalization; the other layers compute the same in both modes).
+        ``kwargs``: the call's other arguments (``mask=``), passed on."""
         if not training and hasattr(self, "_frozen_call"):
+            if kwargs:
+                # the frozen pass takes the input alone: refuse rather than drop them
+                raise NotImplementedError(
+                    f"{self._tape_label()} on a GradientTape with training=False takes "
+                    f"no other arguments in tinyann; received {sorted(kwargs)}. Call it "
+                    "with training=True, or without them.")
             return self._frozen_call
+        if kwargs:
+            return lambda x: self.call(x, training=True, **kwargs)
         return lambda x: self.call(x, training=True)
 
     def _symbolic_call(self, inputs, training=None, **kwargs):
