@@ -155,3 +155,39 @@ def test_a_layer_called_with_a_mask_is_recorded(gradcheck):
                                rtol=1e-5, atol=1e-6)
     with GradientTape(), pytest.raises(NotImplementedError, match=r"received \['mask'\]"):
         rnn(x, mask=mask, training=False)
+
+
+class TwoTowerOps(keras.Model):
+    """Two inputs combined with keras.ops (not traceable into layers): list or dict."""
+
+    def __init__(self, keyed=False, **kwargs):
+        super().__init__(**kwargs)
+        self.keyed = keyed
+        self.da = layers.Dense(3, activation="tanh")
+        self.db = layers.Dense(3)
+        self.head = layers.Dense(1)
+
+    def call(self, inputs):
+        a, b = (inputs["a"], inputs["b"]) if self.keyed else inputs
+        return self.head(ops.sin(self.da(a)) * self.db(b))
+
+
+@pytest.mark.parametrize("keyed", [False, True], ids=["list", "dict"])
+def test_subclassed_ops_model_with_two_inputs_on_a_tape_and_in_fit(gradcheck, keyed):
+    rng = np.random.default_rng(7)
+    xa, xb = rng.standard_normal((6, 2)), rng.standard_normal((6, 4))
+    y = rng.standard_normal((6, 1))
+    inputs = {"a": xa, "b": xb} if keyed else [xa, xb]
+    model = TwoTowerOps(keyed=keyed)
+    model(inputs)
+    check_against_numeric(gradcheck, model, lambda out: ops.mean(ops.square(out - y)), inputs)
+    with GradientTape() as tape:
+        loss = ops.mean(ops.square(model(inputs, training=True) - y))
+    grads = tape.gradient(loss, model.trainable_weights)
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    history = model.fit(inputs, y, batch_size=6, epochs=1, shuffle=False, verbose=0)
+    assert history.history["loss"][0] == pytest.approx(float(loss), rel=1e-10)
+    for w, start, g in zip(model.trainable_weights, before, grads):
+        np.testing.assert_allclose(w.numpy(), start - 0.1 * g.numpy(), atol=1e-12)
+    np.testing.assert_allclose(model.predict(inputs, verbose=0), model(inputs).numpy())

@@ -271,7 +271,7 @@ class Model(Layer):
                         error.__cause__):
                     raise
                 # `call` computes on values (keras.ops): one graph step, a tape inside
-                inputs, outputs = tracing.trace_value_call(self, shapes, error)
+                inputs, outputs = tracing.trace_value_call(self, shapes, error, keys)
         self._set_graph(inputs, outputs)
         # the graph stands in for `call` wherever this model runs inside another
         # model (which calls `layer.call` on arrays and then `layer.backward`)

@@ -302,31 +302,39 @@ class ValueCall(Layer):
         return [w for layer in self._owner.layers for w in layer.non_trainable_weights]
 
 
-def trace_value_call(model, shapes, error):
+def trace_value_call(model, shapes, error, keys=None):
     """``(inputs, output)`` of a graph whose one step runs the model's own ``call`` on
     values (a tape per call gives its backward), for a model that tracing could not
-    turn into layers; a model with several inputs keeps ``error``."""
+    turn into layers. Several inputs reach ``call`` as a list, or as a dict keyed by
+    ``keys`` (sorted); a ``call`` with several outputs keeps ``error``."""
     import numpy as np
 
     from tinyann import backend
+    from tinyann.autodiff import Tensor
 
-    if len(shapes) != 1:
-        raise error
     user_call = type(model).call
     takes_training = _accepts(user_call, "training")
+    several = len(shapes) > 1 or keys is not None
 
     def run(x, training=False):
+        if several:
+            x = dict(zip(keys, x)) if keys is not None else list(x)
         return user_call(model, x, training=training) if takes_training else user_call(model, x)
 
-    sample = np.zeros((1,) + tuple(shapes[0])[1:], dtype=backend.floatx())
+    samples = [np.zeros((1,) + tuple(s)[1:], dtype=backend.floatx()) for s in shapes]
     with added_losses.tracing(False):   # a run on values (it may add loss terms)
-        out_shape = (None,) + np.shape(run(sample))[1:]   # builds the model's layers
+        sample_out = run(samples if several else samples[0])   # builds the model's layers
+    if not isinstance(sample_out, (Tensor, np.ndarray)):
+        raise error
+    out_shape = (None,) + np.shape(sample_out)[1:]
     step = ValueCall(model, run)
     call, backward = _taped_call_and_backward(step, run, error, owner=model)
     step.__dict__.update(call=call, backward=backward,
                          compute_output_shape=_fixed_output_shape(out_shape))
     step.built = True
-    tensor = Input(batch_shape=(None,) + tuple(shapes[0])[1:])
+    tensors = [Input(batch_shape=(None,) + tuple(s)[1:]) for s in shapes]
     out = KerasTensor(out_shape)
-    step._inbound_nodes.append(Node(step, [tensor], [out]))
-    return tensor, out
+    step._inbound_nodes.append(Node(step, tensors, [out]))
+    if keys is not None:
+        return dict(zip(keys, tensors)), out
+    return (tensors if several else tensors[0]), out
