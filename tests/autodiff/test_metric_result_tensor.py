@@ -77,3 +77,38 @@ def test_fit_and_evaluate_logs_stay_python_floats(tiny_data):
                  model.get_metrics_result()]:
         assert set(logs) >= {"loss", "accuracy", "ratio"}
         assert all(type(v) is float for v in logs.values()), logs
+
+
+def test_train_step_returning_each_metrics_result_gives_float_logs():
+    # Keras's documented `return {m.name: m.result() for m in self.metrics}`: the
+    # compiled metrics' entry is a dict of results, flattened into the logs
+    class Stepped(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(3)
+
+        def call(self, x):
+            return self.dense(x)
+
+        def train_step(self, data):
+            x, y = data
+            with keras.autodiff.GradientTape() as tape:
+                pred = self(x, training=True)
+                loss = self.compute_loss(y=y, y_pred=pred)
+            grads = tape.gradient(loss, self.trainable_weights)
+            self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+            for m in self.metrics:
+                if m.name == "loss":
+                    m.update_state(loss)
+                else:
+                    m.update_state(y, pred)
+            results = {m.name: m.result() for m in self.metrics}
+            assert isinstance(results["loss"], Tensor)
+            return results
+
+    rng = np.random.default_rng(0)
+    model = Stepped()
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(rng.random((16, 4)), rng.integers(0, 3, 16), epochs=2, verbose=0)
+    assert set(history.history) == {"loss", "accuracy"}
+    assert all(type(v) is float for values in history.history.values() for v in values)

@@ -21,7 +21,7 @@ def check_against_numeric(gradcheck, model, loss_of, inputs, watch=()):
     weights = model.trainable_weights
     grads = tape.gradient(value, [*weights, *watch])
     assert len(weights) > 0
-    for i, (w, g) in enumerate(zip(weights, grads)):
+    for w, g in zip(weights, grads):
         assert g is not None, f"no gradient for {w.path}"
         numeric = gradcheck.numerical_grad(lambda: loss_of(model(inputs)), w.value)
         gradcheck.assert_close(g.numpy(), numeric, rtol=1e-6)

@@ -13,6 +13,7 @@ import numpy as np
 from tinyann import backend, optimizers
 from tinyann.autodiff import Tensor, recording
 from tinyann.autodiff.tape import labelled
+from tinyann.layers import added_losses
 from tinyann.layers.keras_tensor import KerasTensor, flatten
 from tinyann.layers.layer import (
     Layer,
@@ -21,15 +22,14 @@ from tinyann.layers.layer import (
     tracked_layers,
 )
 from tinyann.layers.taped_call import taped_call
-from tinyann.layers import added_losses
 from tinyann.layers.taped_packing import taped_multi_call
 from tinyann.models import tracing
 from tinyann.models.functional import Graph, _unique
 from tinyann.trainers import checks, outputs, predicting, trainer
 from tinyann.trainers.compile_state import CompileState
 from tinyann.trainers.data_adapters.inputs import flatten_inputs
-from tinyann.trainers.train_step import _per_slot as _summed
 from tinyann.trainers.logs import metrics_result
+from tinyann.trainers.train_step import _per_slot as _summed
 from tinyann.variables import pack_variables
 
 _IGNORED_COMPILE_KWARGS = ("run_eagerly", "steps_per_execution", "jit_compile",

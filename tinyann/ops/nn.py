@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from tinyann.autodiff import Tensor, record
-from tinyann.ops.numpy import _rec
 from tinyann.ops import numpy as knp
 from tinyann.ops.core import value_of as _v
+from tinyann.ops.numpy import _rec
 
 
 def relu(x):

@@ -13,7 +13,7 @@ from tinyann.layers import added_losses
 from tinyann.trainers import half_batches
 from tinyann.trainers.data_adapters import probe_finite, raise_if_nonfinite
 from tinyann.trainers.epoch_loop import check_batch
-from tinyann.trainers.logs import RunningLogs, reset_metrics
+from tinyann.trainers.logs import RunningLogs, python_logs, reset_metrics
 from tinyann.trainers.outputs import Targets
 
 # rough number of floats one evaluate/predict chunk may hold per layer output
@@ -39,7 +39,7 @@ def _user_test_loop(model, data, batch_size, cbl):
         cbl.on_test_batch_begin(step, None)
         x = xs[0] if isinstance(xs, (list, tuple)) and len(xs) == 1 else xs
         returned = model.test_step((x, y) if sw is None else (x, y, sw)) or {}
-        logs = {k: float(np.asarray(v)) for k, v in returned.items()}
+        logs = python_logs(returned)
         cbl.on_test_batch_end(step, logs)
     model.__dict__["_user_step_logs"] = logs
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
+
 from tinyann import metrics as metrics_module
 
 
@@ -35,6 +37,20 @@ class RunningLogs(Mapping):
 
     def __len__(self):
         return len(self._dict())
+
+
+def python_logs(returned) -> dict:
+    """What a user's ``train_step`` / ``test_step`` returned as logs of Python floats:
+    Tensors and arrays as floats, a nested dict (``CompileMetrics.result()`` in
+    ``{m.name: m.result() for m in self.metrics}``) flattened into its entries, as
+    Keras does."""
+    logs = {}
+    for key, value in returned.items():
+        if isinstance(value, Mapping):
+            logs.update(python_logs(value))
+        else:
+            logs[key] = float(np.asarray(value))
+    return logs
 
 
 def metrics_result(model) -> dict:
