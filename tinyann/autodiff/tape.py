@@ -314,10 +314,9 @@ class GradientTape:
             g = grads.get(id(out))
             if g is None:
                 continue
-            if not higher:
-                # the op's closure computes with ops on plain arrays (Tensors back)
-                gs = vjp(g)
-            elif label is None:
+            if not higher or label is None:
+                # (without an outer tape an op's closure computes with ops on plain
+                # arrays and returns Tensors, unwrapped below)
                 gs = vjp(g)
             else:
                 # NumPy-only gradient: its results become nodes of the outer tape that
