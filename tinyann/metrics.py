@@ -7,13 +7,50 @@ is the true mean over the samples seen, whatever the batch sizes.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from tinyann import _identifiers, backend, losses
 
 
+def _as_tensor(value, dtype):
+    """A metric's result as Keras gives it: a scalar Tensor (a dict of results, as
+    CompileMetrics gives, stays a dict)."""
+    from tinyann.autodiff import Tensor
+
+    if isinstance(value, (Tensor, dict)):
+        return value
+    array = np.asarray(getattr(value, "value", value))
+    return Tensor(array.astype(dtype if array.dtype.kind in "biuf" else array.dtype))
+
+
+def _tensor_result(fn):
+    """``result`` returning a Tensor; the function it wraps stays reachable as
+    ``raw`` (fit's logs read the float it computes, without a float32 round trip)."""
+    @functools.wraps(fn)
+    def result(self):
+        return _as_tensor(fn(self), self.dtype)
+    result.raw = fn
+    return result
+
+
+def result_value(metric):
+    """``metric.result()`` as fit's logs take it: the wrapped function's own value
+    (a float for tinyann's metrics), or the user's Tensor / number."""
+    fn = type(metric).result
+    return getattr(fn, "raw", fn)(metric)
+
+
 class Metric(_identifiers.Configurable):
-    """Base class for stateful metrics."""
+    """Base class for stateful metrics. ``result()`` returns a scalar Tensor (Keras's),
+    for tinyann's metrics and for a subclass's own ``result``."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("result")
+        if own is not None and not hasattr(own, "raw"):
+            cls.result = _tensor_result(own)
 
     def __init__(self, name=None, dtype=None):
         self.name = name or backend.to_snake_case(type(self).__name__)
@@ -51,7 +88,8 @@ class Metric(_identifiers.Configurable):
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         raise NotImplementedError
 
-    def result(self) -> float:
+    @_tensor_result
+    def result(self):
         return self.total / self.count if self.count else 0.0
 
     def __call__(self, y_true, y_pred, sample_weight=None):
@@ -268,7 +306,7 @@ class RootMeanSquaredError(Mean):
         super().update_state(mean_squared_error(y_true, y_pred), sample_weight)
 
     def result(self):
-        return float(np.sqrt(super().result()))
+        return float(np.sqrt(Mean.result.raw(self)))
 
 
 def _pop_defaults(cls, config, **defaults) -> dict:
@@ -454,7 +492,7 @@ class CompileMetrics(Metric):
                     name = f"{name}_{seen[name] - 1}"
                 else:
                     seen[name] = 1
-                results[name] = float(m.result())
+                results[name] = float(result_value(m))
         return results
 
     @property

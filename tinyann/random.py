@@ -94,4 +94,5 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
         value.shape[i] if n is None else n for i, n in enumerate(noise_shape))
     keep = _generator(seed).random(shape) >= rate
     mask = (keep / (1 - rate)).astype(value.dtype)
-    return record(value * mask, (inputs,), lambda g: (g * mask,))
+    # linear in g (Tensor or array alike): differentiable again
+    return record(value * mask, (inputs,), lambda g: (g * mask,), differentiable=True)

@@ -11,6 +11,14 @@ Which ops a tape records follows TensorFlow: an op is recorded when one of its i
 is watched (``tape.watch``, a trainable variable read inside the ``with`` block, or an
 output the tape already recorded). Several tapes may be open at once; each keeps its
 own entries.
+
+Gradients of gradients: the ops' ``vjp`` closures are written with the ops themselves
+(``record(..., differentiable=True)``). When ``gradient`` runs while another tape is
+open, the closures get the gradient as a Tensor, so that outer tape records the
+backward pass like any other computation and can differentiate it again. Entries
+recorded without ``differentiable`` (a built-in layer's hand-written ``backward``, a
+built-in loss's gradient) compute with NumPy only: on an outer tape their results are
+recorded as nodes that raise a clear error if that tape differentiates through them.
 """
 
 from __future__ import annotations
@@ -51,7 +59,20 @@ def paused():
         tapes[:] = saved
 
 
-def record(value, inputs, vjp) -> Tensor:
+@contextlib.contextmanager
+def labelled(label: str):
+    """Names the NumPy-only entries recorded inside the block (``"layer 'dense'
+    (Dense)"``): the error raised when an outer tape tries to differentiate their
+    gradient says which computation it was."""
+    saved = getattr(_state, "label", None)
+    _state.label = label
+    try:
+        yield
+    finally:
+        _state.label = saved
+
+
+def record(value, inputs, vjp, differentiable=False, label=None) -> Tensor:
     """Wraps an op's result in a Tensor and records it on the open tapes that watch
     one of ``inputs``.
 
@@ -60,13 +81,32 @@ def record(value, inputs, vjp) -> Tensor:
         inputs: the op's operands as given (Tensors, Variables, arrays, numbers).
         vjp: ``vjp(g) -> tuple`` of one gradient (or None) per input, for ``g`` of
             ``value``'s shape.
+        differentiable: ``vjp`` is written with ops and accepts ``g`` as a Tensor (its
+            results are then recorded on the open tapes: gradients of gradients).
+            False: ``vjp`` takes and returns ndarrays only.
+        label: names a NumPy-only ``vjp`` in errors (``"ops.einsum"``).
     """
     out = Tensor(value)
     tapes = getattr(_state, "tapes", None)
     if tapes:
+        if differentiable:
+            label = None
+        elif label is None:
+            label = getattr(_state, "label", None) or "an op"
         for tape in tapes:
-            tape._record(out, inputs, vjp)
+            tape._record(out, inputs, vjp, label)
     return out
+
+
+def _not_twice_differentiable(label):
+    def vjp(g):
+        raise NotImplementedError(
+            f"Gradient of a gradient: the gradient of {label} is computed by hand-written "
+            "NumPy code, which is not differentiable again (only keras.ops' gradients "
+            "are). Expected the inner gradient to come from keras.ops only; received a "
+            f"path through {label}. Write that part with keras.ops to take its second "
+            "derivative.")
+    return vjp
 
 
 def _flatten(structure) -> list:
@@ -93,6 +133,16 @@ def _pack(s, items):
         values = [_pack(item, items) for item in s]
         return values if isinstance(s, list) else type(s)(values)
     return next(items)
+
+
+def _reshaped(g, like):
+    """Tensor ``g`` in ``like``'s shape and dtype (an array), recorded on the open
+    tapes. Its own gradient is NumPy (the engine sits below the ops): a third
+    derivative through such a conversion says so."""
+    shape, dtype = g.shape, g.dtype
+    return record(np.asarray(g.value, dtype=like.dtype).reshape(like.shape), (g,),
+                  lambda gg: (np.asarray(gg, dtype=dtype).reshape(shape),),
+                  label="a gradient's reshape or dtype conversion")
 
 
 def _value(x):
@@ -131,7 +181,7 @@ class GradientTape:
             tapes.remove(self)
         return False
 
-    def _record(self, out, inputs, vjp):
+    def _record(self, out, inputs, vjp, label=None):
         watched = self._watched
         hit = False
         for x in inputs:
@@ -142,7 +192,7 @@ class GradientTape:
                 hit = True
         if hit:
             watched[id(out)] = out
-            self._entries.append((out, inputs, vjp))
+            self._entries.append((out, inputs, vjp, label))
 
     def watch(self, tensor) -> None:
         """Makes the tape record the ops applied to ``tensor`` (a Tensor, Variable or a
@@ -200,31 +250,20 @@ class GradientTape:
                 f"Unknown value for unconnected_gradients: {unconnected_gradients!r}; "
                 f"expected 'none' or 'zero'")
         self._used = True
-        targets = _flatten(target)
-        if output_gradients is None:
-            seeds = [None] * len(targets)
-        else:
-            seeds = _flatten(output_gradients)
-            if len(seeds) != len(targets):
-                raise ValueError(
-                    f"output_gradients must match target: {len(targets)} targets, "
-                    f"received {len(seeds)} output gradients")
-        grads: dict[int, np.ndarray] = {}
-        for t, seed in zip(targets, seeds):
-            v = _value(t)
-            g = np.ones_like(v) if seed is None else np.broadcast_to(_value(seed), v.shape)
-            grads[id(t)] = grads[id(t)] + g if id(t) in grads else np.array(g, copy=True)
-        # reverse order of recording = outputs before their inputs
-        for out, inputs, vjp in reversed(self._entries):
-            g = grads.get(id(out))
-            if g is None:
-                continue
-            for x, gx in zip(inputs, vjp(g)):
-                if gx is None or not isinstance(x, (Tensor, Variable)):
-                    continue
-                key = id(x)
-                grads[key] = grads[key] + gx if key in grads else gx
+        tapes = _open_tapes()
+        # a gradient asked for inside this tape's own block is not recorded on it; any
+        # other open tape records it (gradients of gradients, as TensorFlow)
+        own = tapes.index(self) if self in tapes else None
+        if own is not None:
+            tapes.remove(self)
+        try:
+            higher = bool(tapes)
+            grads = self._backward(_flatten(target), output_gradients, higher)
+        finally:
+            if own is not None:
+                tapes.insert(own, self)
         flat_sources = _flatten(sources)
+        targets = _flatten(target)
         result = []
         for s in flat_sources:
             if not isinstance(s, (Tensor, Variable)):
@@ -237,9 +276,60 @@ class GradientTape:
             if g is None:
                 result.append(Tensor(np.zeros_like(v)) if unconnected_gradients == "zero"
                               else None)
+            elif isinstance(g, Tensor):
+                # kept as the Tensor the outer tape recorded, so it can differentiate it
+                result.append(g if g.shape == v.shape and g.dtype == v.dtype
+                              else _reshaped(g, v))
             else:
                 result.append(Tensor(np.asarray(g, dtype=v.dtype).reshape(v.shape)))
         if not self._persistent:
             # a used tape frees what it held (TensorFlow does the same)
             self._entries = []
         return _pack_like(sources, result)
+
+    def _backward(self, targets, output_gradients, higher) -> dict:
+        """id -> gradient of every value the walk reaches: ndarrays, or Tensors when
+        ``higher`` (another tape is open and records this backward pass)."""
+        if output_gradients is None:
+            seeds = [None] * len(targets)
+        else:
+            seeds = _flatten(output_gradients)
+            if len(seeds) != len(targets):
+                raise ValueError(
+                    f"output_gradients must match target: {len(targets)} targets, "
+                    f"received {len(seeds)} output gradients")
+        grads: dict = {}
+        for t, seed in zip(targets, seeds):
+            v = _value(t)
+            if seed is None:
+                g = np.ones_like(v)
+            elif higher and isinstance(seed, Tensor) and seed.shape == v.shape:
+                g = seed   # a seed the outer tape watches stays connected
+            else:
+                g = np.array(np.broadcast_to(_value(seed), v.shape))
+            if higher and not isinstance(g, Tensor):
+                g = Tensor(g)
+            grads[id(t)] = grads[id(t)] + g if id(t) in grads else g
+        # reverse order of recording = outputs before their inputs
+        for out, inputs, vjp, label in reversed(self._entries):
+            g = grads.get(id(out))
+            if g is None:
+                continue
+            if not higher or label is None:
+                # (without an outer tape an op's closure computes with ops on plain
+                # arrays and returns Tensors, unwrapped below)
+                gs = vjp(g)
+            else:
+                # NumPy-only gradient: its results become nodes of the outer tape that
+                # refuse to be differentiated (rather than silently give zero)
+                gs = [None if gx is None else record(
+                    np.asarray(gx), (g, *inputs), _not_twice_differentiable(label),
+                    differentiable=True) for gx in vjp(np.array(g.value, copy=True))]
+            for x, gx in zip(inputs, gs):
+                if gx is None or not isinstance(x, (Tensor, Variable)):
+                    continue
+                if not higher and isinstance(gx, Tensor):
+                    gx = gx.value
+                key = id(x)
+                grads[key] = grads[key] + gx if key in grads else gx
+        return grads

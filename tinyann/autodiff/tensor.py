@@ -86,6 +86,16 @@ class Tensor:
     def __int__(self):
         return int(self.value)
 
+    def __format__(self, spec):
+        # f"{metric.result():.4f}": a scalar formats as its number, as TensorFlow's
+        if self.value.ndim == 0:
+            return format(self.value.item(), spec)
+        return format(str(self), spec)
+
+    def __round__(self, ndigits=None):
+        return round(self.value.item(), ndigits) if self.value.ndim == 0 else \
+            Tensor(np.round(self.value, ndigits or 0))
+
     def __index__(self):
         return self.value.__index__()
 

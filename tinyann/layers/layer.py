@@ -16,8 +16,11 @@ import numpy as np
 
 from tinyann import backend, initializers
 from tinyann.autodiff import Tensor, recording
+from tinyann.autodiff.tape import labelled
+from tinyann.layers import added_losses
 from tinyann.layers.keras_tensor import KerasTensor, Node, flatten, is_symbolic
 from tinyann.layers.taped_call import taped_call
+from tinyann.layers.taped_packing import taped_multi_call
 from tinyann.variables import Variable, current_path, name_scope
 
 _LAYER_KWARGS = ("name", "trainable", "dtype", "input_shape", "batch_input_shape",
@@ -191,11 +194,25 @@ class Layer:
             )
         return int(sum(v.size for v in self.variables))
 
+    def add_loss(self, loss) -> None:
+        """Adds a loss term (a scalar Tensor or number, or a list of them) in ``call``:
+        ``fit`` adds the terms of each batch's call to the loss (and differentiates
+        them when computed with ops); ``losses`` lists them until the next call."""
+        terms = added_losses.check_term(self, loss)
+        added_losses.note_used()
+        self.__dict__.setdefault("_call_losses", []).extend(terms)
+
     @property
-    def losses(self) -> list[float]:
-        """Regularization penalties of this layer's weights, as floats."""
-        return [float(v.regularizer(v.value)) for v in self.variables
-                if getattr(v, "regularizer", None) is not None]
+    def losses(self) -> list:
+        """The loss terms added in the last call (``add_loss``, this layer's and the
+        layers' inside it), then the weights' regularization penalties: scalar Tensors
+        computed with ops, as Keras 3's ``layer.losses``."""
+        return added_losses.terms(self) + added_losses.regularization(self.variables)
+
+    def _regularization_penalty(self) -> float:
+        """The weights' regularization penalties summed, a float (the logs)."""
+        return float(sum(v.regularizer(v.value) for v in self.variables
+                         if getattr(v, "regularizer", None) is not None))
 
     # ---------------------------------------------------------------- building
     def build(self, input_shape) -> None:
@@ -236,31 +253,64 @@ class Layer:
                 if self._composite and "backward" not in self.__dict__:
                     return _composite_tracer[0](self, inputs, training=training)
                 return self._symbolic_call(inputs, training=training, **kwargs)
-            if isinstance(inputs, (list, tuple)):
-                arrays = [_as_float_array(x, self) for x in inputs]
-                self._maybe_build([a.shape for a in arrays])
-                return self.call(arrays, training=bool(training), **kwargs)
-            x = _as_float_array(inputs, self)
-            self._maybe_build(x.shape)
-            self._check_input(x.shape)
-            if self._composite:
-                # a user's call made of ops or layers records itself, op by op
-                out = self.call(inputs if isinstance(inputs, Tensor) else (
-                    Tensor(x) if recording() else x), training=bool(training), **kwargs)
-            elif recording() and not kwargs:
-                return taped_call(self, inputs, x, self._caching_runner(training),
-                                  self.backward)
-            else:
-                out = self.call(x, training=bool(training), **kwargs)
-            # eager results are Tensors, as Keras's (predict keeps returning arrays)
-            return Tensor(out) if isinstance(out, np.ndarray) else out
+            # add_loss terms are per call: the outermost call clears the old ones
+            with added_losses.outermost_call(self):
+                return self._eager_call(inputs, training, kwargs)
 
-    def _caching_runner(self, training):
+    def _eager_call(self, inputs, training, kwargs):
+        """``__call__`` on values (arrays or Tensors), on a tape or not."""
+        if isinstance(inputs, (list, tuple)):
+            arrays = [_as_float_array(x, self) for x in inputs]
+            self._maybe_build([a.shape for a in arrays])
+            if recording():
+                if self._composite and ("backward" not in self.__dict__ or getattr(
+                        self.__dict__.get("call"), "runs_user_code", False)):
+                    # a user's call of ops records itself: give it Tensors
+                    return self.call([x if isinstance(x, Tensor) else Tensor(a)
+                                      for x, a in zip(inputs, arrays)],
+                                     training=bool(training), **kwargs)
+                # one node for the several inputs (else their gradients are None)
+                run = self._caching_runner(training, kwargs)
+                with labelled(self._tape_label()):
+                    return taped_multi_call(
+                        self, list(inputs), arrays, lambda xs: [run(xs)],
+                        lambda gs: list(self.backward(gs[0])))[0]
+            return self.call(arrays, training=bool(training), **kwargs)
+        x = _as_float_array(inputs, self)
+        self._maybe_build(x.shape)
+        self._check_input(x.shape)
+        if self._composite:
+            # a user's call made of ops or layers records itself, op by op
+            out = self.call(inputs if isinstance(inputs, Tensor) else (
+                Tensor(x) if recording() else x), training=bool(training), **kwargs)
+        elif recording():
+            with labelled(self._tape_label()):
+                return taped_call(self, inputs, x, self._caching_runner(training, kwargs),
+                                  self.backward)
+        else:
+            out = self.call(x, training=bool(training), **kwargs)
+        # eager results are Tensors, as Keras's (predict keeps returning arrays)
+        return Tensor(out) if isinstance(out, np.ndarray) else out
+
+    def _tape_label(self) -> str:
+        """How a tape's error names this layer's NumPy-only gradient."""
+        return f"layer '{self.name}' ({type(self).__name__})"
+
+    def _caching_runner(self, training, kwargs=None):
         """The forward pass a tape differentiates: Keras's mode, caching for backward
         (``_frozen_call``: inference mode that still caches, for Dropout and
-        BatchNormalization; the other layers compute the same in both modes)."""
+        BatchNormalization; the other layers compute the same in both modes).
+        ``kwargs``: the call's other arguments (``mask=``), passed on."""
         if not training and hasattr(self, "_frozen_call"):
+            if kwargs:
+                # the frozen pass takes the input alone: refuse rather than drop them
+                raise NotImplementedError(
+                    f"{self._tape_label()} on a GradientTape with training=False takes "
+                    f"no other arguments in tinyann; received {sorted(kwargs)}. Call it "
+                    "with training=True, or without them.")
             return self._frozen_call
+        if kwargs:
+            return lambda x: self.call(x, training=True, **kwargs)
         return lambda x: self.call(x, training=True)
 
     def _symbolic_call(self, inputs, training=None, **kwargs):

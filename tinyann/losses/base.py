@@ -79,7 +79,8 @@ class Loss:
             value, grad = self.value_and_grad(y_true, y_pred.value, sample_weight)
             grad = np.array(grad, copy=True)
             return record(np.asarray(value, dtype=y_pred.dtype), (y_pred,),
-                          lambda g: (g * grad,))
+                          lambda g: (g * grad,),
+                          label=f"the built-in loss '{self.name}' ({type(self).__name__})")
         per_sample = self.call(y_true, y_pred)
         if isinstance(per_sample, Tensor) or isinstance(y_pred, Tensor):
             return self._reduce_ops(per_sample, sample_weight)

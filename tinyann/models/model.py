@@ -12,6 +12,8 @@ import numpy as np
 
 from tinyann import backend, optimizers
 from tinyann.autodiff import Tensor, recording
+from tinyann.autodiff.tape import labelled
+from tinyann.layers import added_losses
 from tinyann.layers.keras_tensor import KerasTensor, flatten
 from tinyann.layers.layer import (
     Layer,
@@ -20,11 +22,14 @@ from tinyann.layers.layer import (
     tracked_layers,
 )
 from tinyann.layers.taped_call import taped_call
+from tinyann.layers.taped_packing import taped_multi_call
 from tinyann.models import tracing
 from tinyann.models.functional import Graph, _unique
 from tinyann.trainers import checks, outputs, predicting, trainer
 from tinyann.trainers.compile_state import CompileState
+from tinyann.trainers.data_adapters.inputs import flatten_inputs
 from tinyann.trainers.logs import metrics_result
+from tinyann.trainers.train_step import _per_slot as _summed
 from tinyann.variables import pack_variables
 
 _IGNORED_COMPILE_KWARGS = ("run_eagerly", "steps_per_execution", "jit_compile",
@@ -266,7 +271,7 @@ class Model(Layer):
                         error.__cause__):
                     raise
                 # `call` computes on values (keras.ops): one graph step, a tape inside
-                inputs, outputs = tracing.trace_value_call(self, shapes, error)
+                inputs, outputs = tracing.trace_value_call(self, shapes, error, keys)
         self._set_graph(inputs, outputs)
         # the graph stands in for `call` wherever this model runs inside another
         # model (which calls `layer.call` on arrays and then `layer.backward`)
@@ -314,21 +319,44 @@ class Model(Layer):
             xs = checks.prepare_inputs(self, inputs)
             floatx = backend.floatx()
             arrays = [np.asarray(a, dtype=floatx) for a in xs]
-            if recording() and len(arrays) == 1 and len(self._graph.output_slots) == 1:
-                # one recorded node whose gradient is the graph's backward
-                graph = self._graph
-                run = (lambda a: graph.forward([a], training=True)[0]) if training else (
-                    lambda a: graph.forward_frozen([a])[0])
+            # add_loss terms are per call: the outermost call clears the old ones
+            with added_losses.outermost_call(self):
+                return self._call_on_values(inputs, arrays, training)
+        return super().__call__(inputs, training=training, **kwargs)
+
+    def _call_on_values(self, inputs, arrays, training):
+        """``__call__`` on arrays or Tensors: one recorded node on a tape (the graph's
+        backward is its gradient), layer by layer when a step runs user code."""
+        graph = self._graph
+        if recording() and _runs_user_code(graph):
+            # Keras's eager semantics: the user's ops (and their add_loss terms) are
+            # recorded on the caller's tape, the built-in layers as one node each
+            operands = flatten_inputs(inputs, checks.input_names(self))
+            return predicting.as_structure(self, _steps_on_tape(graph, operands, training))
+        if recording() and len(arrays) == 1 and len(graph.output_slots) == 1:
+            # one recorded node whose gradient is the graph's backward
+            run = (lambda a: graph.forward([a], training=True)[0]) if training else (
+                lambda a: graph.forward_frozen([a])[0])
+            with labelled(self._tape_label()):
                 return taped_call(self, inputs, arrays[0], run,
                                   lambda g: graph.backward([g])[0])
-            outs = self._graph.forward(arrays, training=bool(training))
-            if not training:
-                # row-major, as Keras returns them (few-unit Dense layers compute
-                # column-major)
-                outs = [np.ascontiguousarray(o) for o in outs]
-            # eager results are Tensors, as Keras's (predict returns arrays)
-            return predicting.as_structure(self, [Tensor(o) for o in outs])
-        return super().__call__(inputs, training=training, **kwargs)
+        if recording():
+            # several inputs or outputs: still one node, packed (else the weights'
+            # gradients would be None)
+            run = (lambda xs: graph.forward(xs, training=True)) if training else (
+                graph.forward_frozen)
+            operands = flatten_inputs(inputs, checks.input_names(self))
+            with labelled(self._tape_label()):
+                outs = taped_multi_call(self, operands, arrays, run,
+                                        lambda gs: graph.backward(_summed(graph, gs)))
+            return predicting.as_structure(self, outs)
+        outs = graph.forward(arrays, training=bool(training))
+        if not training:
+            # row-major, as Keras returns them (few-unit Dense layers compute
+            # column-major)
+            outs = [np.ascontiguousarray(o) for o in outs]
+        # eager results are Tensors, as Keras's (predict returns arrays)
+        return predicting.as_structure(self, [Tensor(o) for o in outs])
 
     def reset_states(self):
         """Zeros the states of the model's stateful recurrent layers (nested models
@@ -397,11 +425,23 @@ class Model(Layer):
         return self._compile_state.all_metrics()
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """The compiled loss of ``y_pred``, as Keras's ``Model.compute_loss`` for a
-        user's ``train_step``; on a GradientTape the built-in loss is one recorded node.
-        (The weights' regularization penalties are not added here yet.)"""
+        """The compiled loss of ``y_pred`` plus ``self.losses`` (the last call's
+        ``add_loss`` terms and the weights' regularization penalties), as Keras 3's
+        ``Model.compute_loss`` for a user's ``train_step``. On a GradientTape the
+        built-in loss is one recorded node and the other terms are ops: the whole sum
+        is differentiable."""
         state = checks.require_compiled(self, "compute_loss")
-        return state.loss(y, y_pred, sample_weight)
+        loss = state.loss(y, y_pred, sample_weight)
+        extra = self.losses
+        if not extra:
+            return loss
+        from tinyann import ops
+
+        total = ops.convert_to_tensor(loss)
+        for term in extra:
+            # a non-scalar term counts as its sum, as Keras's
+            total = total + (ops.sum(term) if np.ndim(term) else term)
+        return total
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         """Updates the compiled metrics (and the loss tracker is left to the caller);
@@ -525,3 +565,31 @@ class Model(Layer):
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
+
+def _runs_user_code(graph) -> bool:
+    """Whether a step of ``graph`` (or of a model inside it) runs a user's ``call`` on
+    values (keras.ops) at each step."""
+    for layer, _, _ in graph.steps:
+        if getattr(layer.__dict__.get("call"), "runs_user_code", False):
+            return True
+        inner = getattr(layer, "_graph", None)
+        if inner is not None and inner is not graph and _runs_user_code(inner):
+            return True
+    return False
+
+
+def _steps_on_tape(graph, operands, training) -> list:
+    """The graph run step by step on Tensors (each step recorded on the open tapes);
+    the outputs in the graph's order."""
+    values = {i: x if isinstance(x, Tensor) or hasattr(x, "trainable") else Tensor(
+        np.asarray(x, dtype=backend.floatx())) for i, x in enumerate(operands)}
+    for (layer, ins, out), node in zip(graph.steps, graph.nodes):
+        mode = bool(training) if node.training is None else node.training
+        args = [values[i] for i in ins]
+        x = args[0] if len(args) == 1 else args
+        if getattr(layer.__dict__.get("call"), "runs_user_code", False):
+            with added_losses.outermost_call(layer):
+                values[out] = layer.call(x, training=mode)
+        else:
+            values[out] = layer(x, training=mode)
+    return [values[i] for i in graph.output_slots]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 
+from tinyann.layers import added_losses
 from tinyann.layers.input_layer import Input
 from tinyann.layers.keras_tensor import KerasTensor, Node, flatten
 from tinyann.layers.layer import Layer, set_composite_tracer
@@ -51,7 +52,8 @@ def trace(model, shapes, keys=None):
             inputs = dict(zip(keys, tensors))
         kwargs = {} if training is None else {"training": training}
         try:
-            outputs = model.call(inputs, **kwargs)
+            with added_losses.tracing():
+                outputs = model.call(inputs, **kwargs)
         except Exception as error:  # noqa: BLE001 - reworded with the rule it broke
             raise NotImplementedError(
                 f"tinyann could not trace `call()` of the subclassed {kind} "
@@ -175,7 +177,8 @@ def _untraceable_call(layer, inputs, tensors, error, training=None):
     from tinyann import backend
 
     samples = [np.zeros((1,) + tuple(t.shape[1:]), dtype=backend.floatx()) for t in tensors]
-    shape = np.shape(layer.call(samples if len(tensors) > 1 else samples[0]))
+    with added_losses.tracing(False):   # a run on values (it may add loss terms)
+        shape = np.shape(layer.call(samples if len(tensors) > 1 else samples[0]))
     call, backward = _taped_call_and_backward(layer, layer.call, error)
     layer.__dict__.update(call=call, backward=backward,
                           compute_output_shape=_fixed_output_shape((None,) + shape[1:]))
@@ -184,16 +187,23 @@ def _untraceable_call(layer, inputs, tensors, error, training=None):
     return out
 
 
-def _taped_call_and_backward(layer, user_call, error):
+def _taped_call_and_backward(layer, user_call, error, owner=None):
     """``call`` and ``backward`` for a layer whose ``call`` computes on values: each call
     runs the user's code on a private GradientTape that watches the input (the layer's
     trainable weights are watched as they are read); ``backward`` asks that tape for
     dL/dinput and dL/dweights, and writes the latter into ``Variable.grad`` as a
     built-in layer does. A user's call that only NumPy can run records nothing and
-    keeps the old error."""
+    keeps the old error.
+
+    ``add_loss`` terms of the call (of ``owner``, the layer or the model the step
+    stands for, and the layers inside it) are cleared at each call and differentiated
+    with the output by ``backward``: each gets the seed 1, as fit adds them to the loss.
+    """
     import numpy as np
 
     from tinyann.autodiff import GradientTape, Tensor
+
+    losses_of = owner if owner is not None else layer
 
     def call(x, training=False):
         if isinstance(x, Tensor) or (isinstance(x, (list, tuple)) and any(
@@ -204,14 +214,19 @@ def _taped_call_and_backward(layer, user_call, error):
         several = isinstance(x, (list, tuple))
         xt = [Tensor(np.asarray(a)) for a in x] if several else Tensor(np.asarray(x))
         tape = GradientTape()
-        with tape:
+        with added_losses.outermost_call(losses_of), tape:
             tape.watch(xt)
             out = user_call(xt, training=training)
-        layer.__dict__["_tape_step"] = (tape, xt, out)
+        terms = [t for t in added_losses.terms(losses_of) if id(t) in tape._watched]
+        layer.__dict__["_tape_step"] = (tape, xt, out, terms)
         return np.asarray(out)
 
+    # Model.__call__ on a tape calls this `call` on Tensors (the user's code then
+    # records on the caller's tape) rather than making the step one node
+    call.runs_user_code = True
+
     def backward(grad_output):
-        tape, xt, out = layer.__dict__.pop("_tape_step")
+        tape, xt, out, terms = layer.__dict__.pop("_tape_step")
         weights = layer.trainable_weights
         sources = (list(xt) if isinstance(xt, list) else [xt]) + list(weights)
         if not isinstance(out, Tensor) or id(out) not in tape._watched:
@@ -224,8 +239,9 @@ def _taped_call_and_backward(layer, user_call, error):
                 "`call` with keras.ops, define "
                 "`backward`, or build the layer from tinyann layers."
             )
-        grads = tape.gradient(out, sources, output_gradients=np.asarray(grad_output),
-                              unconnected_gradients="zero")
+        grads = tape.gradient([out, *terms], sources, output_gradients=[
+            np.asarray(grad_output), *[np.ones(t.shape, t.dtype) for t in terms]],
+            unconnected_gradients="zero")
         n = len(sources) - len(weights)
         for v, g in zip(weights, grads[n:]):
             v.grad[...] = g.numpy()
@@ -286,30 +302,39 @@ class ValueCall(Layer):
         return [w for layer in self._owner.layers for w in layer.non_trainable_weights]
 
 
-def trace_value_call(model, shapes, error):
+def trace_value_call(model, shapes, error, keys=None):
     """``(inputs, output)`` of a graph whose one step runs the model's own ``call`` on
     values (a tape per call gives its backward), for a model that tracing could not
-    turn into layers; a model with several inputs keeps ``error``."""
+    turn into layers. Several inputs reach ``call`` as a list, or as a dict keyed by
+    ``keys`` (sorted); a ``call`` with several outputs keeps ``error``."""
     import numpy as np
 
     from tinyann import backend
+    from tinyann.autodiff import Tensor
 
-    if len(shapes) != 1:
-        raise error
     user_call = type(model).call
     takes_training = _accepts(user_call, "training")
+    several = len(shapes) > 1 or keys is not None
 
     def run(x, training=False):
+        if several:
+            x = dict(zip(keys, x)) if keys is not None else list(x)
         return user_call(model, x, training=training) if takes_training else user_call(model, x)
 
-    sample = np.zeros((1,) + tuple(shapes[0])[1:], dtype=backend.floatx())
-    out_shape = (None,) + np.shape(run(sample))[1:]   # builds the model's layers
+    samples = [np.zeros((1,) + tuple(s)[1:], dtype=backend.floatx()) for s in shapes]
+    with added_losses.tracing(False):   # a run on values (it may add loss terms)
+        sample_out = run(samples if several else samples[0])   # builds the model's layers
+    if not isinstance(sample_out, (Tensor, np.ndarray)):
+        raise error
+    out_shape = (None,) + np.shape(sample_out)[1:]
     step = ValueCall(model, run)
-    call, backward = _taped_call_and_backward(step, run, error)
+    call, backward = _taped_call_and_backward(step, run, error, owner=model)
     step.__dict__.update(call=call, backward=backward,
                          compute_output_shape=_fixed_output_shape(out_shape))
     step.built = True
-    tensor = Input(batch_shape=(None,) + tuple(shapes[0])[1:])
+    tensors = [Input(batch_shape=(None,) + tuple(s)[1:]) for s in shapes]
     out = KerasTensor(out_shape)
-    step._inbound_nodes.append(Node(step, [tensor], [out]))
-    return tensor, out
+    step._inbound_nodes.append(Node(step, tensors, [out]))
+    if keys is not None:
+        return dict(zip(keys, tensors)), out
+    return (tensors if several else tensors[0]), out

@@ -48,7 +48,7 @@ def convert_to_tensor(x, dtype=None, sparse=None):
     dtype = _standard_dtype(dtype)
     if isinstance(x, (Tensor, Variable)):
         value = x.value if dtype is None else x.value.astype(dtype)
-        return record(value, (x,), lambda g: (g,)) if dtype is None or \
+        return record(value, (x,), lambda g: (g,), differentiable=True) if dtype is None or \
             dtype.kind == "f" else Tensor(value)
     if dtype is None:
         array = np.asarray(x)
@@ -73,7 +73,8 @@ def cast(x, dtype):
     if dtype.kind != "f":
         return Tensor(out)
     source = np.asarray(v).dtype
-    return record(out, (x,), lambda g: (g.astype(source),))
+    # (written with cast itself, so a gradient of this gradient is recorded too)
+    return record(out, (x,), lambda g: (cast(g, source),), differentiable=True)
 
 
 def shape(x) -> tuple:

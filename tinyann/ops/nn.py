@@ -1,7 +1,10 @@
 """Keras's neural-network ops (``keras.ops.relu``, ``softmax``, the cross-entropies, ...).
 
 The activations with a short derivative record it directly; the rest are composed of
-the NumPy-like ops, whose gradients compose by the chain rule.
+the NumPy-like ops, whose gradients compose by the chain rule. As in ``ops.numpy``,
+each gradient closure is written with ops (on the operand and the output Tensor), so
+a tape open around ``gradient`` can differentiate it again; conv and pooling keep
+NumPy-only closures (first derivatives only).
 """
 
 from __future__ import annotations
@@ -11,26 +14,28 @@ import numpy as np
 from tinyann.autodiff import Tensor, record
 from tinyann.ops import numpy as knp
 from tinyann.ops.core import value_of as _v
+from tinyann.ops.numpy import _rec
 
 
 def relu(x):
     # relu'(x) = 1 for x > 0, else 0
     a = np.asarray(_v(x))
-    return record(np.maximum(a, 0), (x,), lambda g: (g * (a > 0),))
+    return _rec(np.maximum(a, 0), (x,), lambda g: (knp.multiply(g, a > 0),))
 
 
 def relu6(x):
     # the gradient passes where 0 < x < 6
     a = np.asarray(_v(x))
-    return record(np.clip(a, 0, 6), (x,), lambda g: (g * ((a > 0) & (a < 6)),))
+    return _rec(np.clip(a, 0, 6), (x,), lambda g: (knp.multiply(g, (a > 0) & (a < 6)),))
 
 
 def sigmoid(x):
     # σ'(x) = σ(x) (1 - σ(x)); σ computed without overflow on both sides
     a = np.asarray(_v(x))
     e = np.exp(-np.abs(a))
-    y = np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
-    return record(y, (x,), lambda g: (g * y * (1 - y),))
+    value = np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+    y = _rec(value, (x,), lambda g: (knp.multiply(g, knp.multiply(y, knp.subtract(1.0, y))),))
+    return y
 
 
 tanh = knp.tanh
@@ -40,7 +45,7 @@ def softplus(x):
     # log(1 + e^x) = max(x, 0) + log1p(e^-|x|); its derivative is σ(x)
     a = np.asarray(_v(x))
     y = np.maximum(a, 0) + np.log1p(np.exp(-np.abs(a)))
-    return record(y, (x,), lambda g: (g / (1 + np.exp(-a)),))
+    return _rec(y, (x,), lambda g: (knp.multiply(g, sigmoid(x)),))
 
 
 def silu(x):
@@ -54,15 +59,19 @@ swish = silu
 def elu(x, alpha=1.0):
     # x for x > 0, alpha (e^x - 1) else; the derivative is 1, or alpha e^x
     a = np.asarray(_v(x))
-    y = np.where(a > 0, a, alpha * np.expm1(np.minimum(a, 0)))
-    return record(y, (x,), lambda g: (g * np.where(a > 0, 1, alpha * np.exp(np.minimum(a, 0))),))
+    value = np.where(a > 0, a, alpha * np.expm1(np.minimum(a, 0)))
+    # where x <= 0 the derivative alpha e^x is y + alpha
+    y = _rec(value, (x,), lambda g: (
+        knp.multiply(g, knp.where(a > 0, 1.0, knp.add(y, float(alpha)))),))
+    return y
 
 
 def leaky_relu(x, negative_slope=0.2):
     # x for x > 0, slope x else
     a = np.asarray(_v(x))
-    return record(np.where(a > 0, a, negative_slope * a), (x,),
-                  lambda g: (g * np.where(a > 0, 1, negative_slope),))
+    slope = np.where(a > 0, 1, negative_slope).astype(a.dtype)
+    return _rec(np.where(a > 0, a, negative_slope * a), (x,),
+                lambda g: (knp.multiply(g, slope),))
 
 
 def gelu(x, approximate=True):
@@ -76,25 +85,35 @@ def gelu(x, approximate=True):
     from math import erf
     a = np.asarray(_v(x))
     cdf = 0.5 * (1 + np.vectorize(erf)(a / np.sqrt(2))).astype(a.dtype)
-    pdf = np.exp(-0.5 * a * a) / np.sqrt(2 * np.pi)
-    # (x Φ(x))' = Φ(x) + x φ(x)
-    return record(a * cdf, (x,), lambda g: (g * (cdf + a * pdf),))
+
+    def pdf():
+        # φ(x) = e^(-x²/2) / √(2π), with ops (its own derivative is -x φ(x))
+        return knp.multiply(knp.exp(knp.multiply(knp.square(x), -0.5)),
+                            float(1 / np.sqrt(2 * np.pi)))
+    # Φ(x) as a recorded Tensor whose derivative is φ(x), then (x Φ(x))' = Φ(x) + x φ(x)
+    phi = _rec(cdf, (x,), lambda g: (knp.multiply(g, pdf()),))
+    return _rec(a * cdf, (x,), lambda g: (
+        knp.multiply(g, knp.add(phi, knp.multiply(x, pdf()))),))
 
 
 def softmax(x, axis=-1):
     # dx = y (g - Σ g y) along the axis (the Jacobian diag(y) - y yᵀ applied to g)
     a = np.asarray(_v(x))
     e = np.exp(a - np.max(a, axis=axis, keepdims=True))
-    y = e / np.sum(e, axis=axis, keepdims=True)
-    return record(y, (x,), lambda g: (y * (g - np.sum(g * y, axis=axis, keepdims=True)),))
+    value = e / np.sum(e, axis=axis, keepdims=True)
+    y = _rec(value, (x,), lambda g: (knp.multiply(y, knp.subtract(
+        g, knp.sum(knp.multiply(g, y), axis=axis, keepdims=True))),))
+    return y
 
 
 def log_softmax(x, axis=-1):
     # x - logsumexp(x); dx = g - softmax(x) Σ g
     a = np.asarray(_v(x))
     shifted = a - np.max(a, axis=axis, keepdims=True)
-    y = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-    return record(y, (x,), lambda g: (g - np.exp(y) * np.sum(g, axis=axis, keepdims=True),))
+    value = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    y = _rec(value, (x,), lambda g: (knp.subtract(
+        g, knp.multiply(knp.exp(y), knp.sum(g, axis=axis, keepdims=True))),))
+    return y
 
 
 def moments(x, axes, keepdims=False, synchronized=False):
@@ -200,7 +219,7 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
         dk = np.empty_like(k)
         dx = ref.conv2d_backward(np.ascontiguousarray(g), ctx, k, dk, None, need_dx=True)
         return dx, dk
-    return record(z, (inputs, kernel), vjp)
+    return record(z, (inputs, kernel), vjp, label="ops.conv")
 
 
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
@@ -212,7 +231,8 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
     size = _pair(pool_size, "pool_size")
     y, ctx = ref.max_pool2d_forward(x, size, _pair(strides or size, "strides"),
                                     padding.lower())
-    return record(y, (inputs,), lambda g: (ref.max_pool2d_backward(g, ctx),))
+    return record(y, (inputs,), lambda g: (ref.max_pool2d_backward(g, ctx),),
+                  label="ops.max_pool")
 
 
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
@@ -224,4 +244,5 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
     size = _pair(pool_size, "pool_size")
     y, ctx = ref.avg_pool2d_forward(x, size, _pair(strides or size, "strides"),
                                     padding.lower())
-    return record(y, (inputs,), lambda g: (ref.avg_pool2d_backward(g, ctx),))
+    return record(y, (inputs,), lambda g: (ref.avg_pool2d_backward(g, ctx),),
+                  label="ops.average_pool")

@@ -3,6 +3,12 @@
 Each op computes its result with NumPy and records, for the open GradientTapes, a
 closure ``vjp(g)`` that gives the gradient of each operand from ``g``, the gradient of
 the result. The math of each closure is in the comment beside it.
+
+The closures are written with these same ops, on the operands as given and on the
+op's output Tensor (not on copies of their values): when a tape's gradient is taken
+while another tape is open, that tape records the backward pass and can differentiate
+it again (Hessian-vector products). Without an open tape the ops inside a closure only
+compute. The few ops whose closure is NumPy only (einsum, prod) say so.
 """
 
 from __future__ import annotations
@@ -12,35 +18,68 @@ import string
 import numpy as np
 
 from tinyann.autodiff import Tensor, record
-from tinyann.ops.core import unbroadcast as _unb
 from tinyann.ops.core import value_of as _v
+from tinyann.variables import Variable
+
+
+def _rec(value, inputs, vjp):
+    """``record`` for a closure written with ops (differentiable again)."""
+    return record(value, inputs, vjp, differentiable=True)
+
+
+def _tracked(x) -> bool:
+    """Whether an operand can receive a gradient (constants get None: no work)."""
+    return isinstance(x, (Tensor, Variable))
+
+
+def _shape(g) -> tuple:
+    return np.shape(g.value if isinstance(g, Tensor) else g)
+
+
+def _unb(g, x):
+    """``g`` summed over the axes broadcasting added to operand ``x`` (dL/dx of a
+    broadcast operand is the sum of dL/dy over the copies made of it); None for a
+    constant operand."""
+    if not _tracked(x):
+        return None
+    shape = x.value.shape
+    gshape = _shape(g)
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
+                                      if n == 1 and gshape[lead + i] != 1)
+    return reshape(sum(g, axis=axes), shape)
 
 
 # ---------------------------------------------------------------------- arithmetic
 def add(x1, x2):
     # d(a+b) = da + db
     a, b = _v(x1), _v(x2)
-    return record(np.add(a, b), (x1, x2), lambda g: (_unb(g, x1), _unb(g, x2)))
+    return _rec(np.add(a, b), (x1, x2), lambda g: (_unb(g, x1), _unb(g, x2)))
 
 
 def subtract(x1, x2):
     # d(a-b) = da - db
     a, b = _v(x1), _v(x2)
-    return record(np.subtract(a, b), (x1, x2), lambda g: (_unb(g, x1), _unb(-g, x2)))
+    return _rec(np.subtract(a, b), (x1, x2),
+                lambda g: (_unb(g, x1), _unb(negative(g), x2) if _tracked(x2) else None))
 
 
 def multiply(x1, x2):
     # d(ab) = b da + a db
     a, b = _v(x1), _v(x2)
-    return record(np.multiply(a, b), (x1, x2),
-                  lambda g: (_unb(g * b, x1), _unb(g * a, x2)))
+    return _rec(np.multiply(a, b), (x1, x2),
+                lambda g: (_unb(multiply(g, x2), x1) if _tracked(x1) else None,
+                           _unb(multiply(g, x1), x2) if _tracked(x2) else None))
 
 
 def divide(x1, x2):
     # d(a/b) = da / b - a db / b^2
     a, b = _v(x1), _v(x2)
-    return record(np.true_divide(a, b), (x1, x2),
-                  lambda g: (_unb(g / b, x1), _unb(-g * a / np.square(b), x2)))
+    return _rec(np.true_divide(a, b), (x1, x2), lambda g: (
+        _unb(divide(g, x2), x1) if _tracked(x1) else None,
+        _unb(negative(divide(multiply(g, x1), square(x2))), x2) if _tracked(x2) else None))
 
 
 true_divide = divide
@@ -49,37 +88,41 @@ true_divide = divide
 def power(x1, x2):
     # d(a^b) = b a^(b-1) da + a^b log(a) db  (log taken where a > 0, else 0)
     a, b = _v(x1), _v(x2)
-    out = np.power(a, b)
 
     def vjp(g):
-        ga = g * b * np.power(a, np.subtract(b, 1))
-        gb = None
-        if isinstance(x2, Tensor) or hasattr(x2, "trainable"):
-            safe = np.where(np.asarray(a) > 0, a, 1)
-            gb = _unb(g * out * np.log(safe), x2)
-        return _unb(ga, x1), gb
-    return record(out, (x1, x2), vjp)
+        ga = gb = None
+        if _tracked(x1):
+            exponent = subtract(x2, 1) if _tracked(x2) else np.subtract(b, 1)
+            ga = _unb(multiply(g, multiply(x2, power(x1, exponent))), x1)
+        if _tracked(x2):
+            safe = where(np.asarray(a) > 0, x1, 1.0)
+            gb = _unb(multiply(multiply(g, out), log(safe)), x2)
+        return ga, gb
+    out = _rec(np.power(a, b), (x1, x2), vjp)
+    return out
 
 
 def negative(x):
     # d(-a) = -da
-    return record(np.negative(_v(x)), (x,), lambda g: (-g,))
+    return _rec(np.negative(_v(x)), (x,), lambda g: (negative(g),))
 
 
 def maximum(x1, x2):
     # the gradient goes to the larger operand (to x1 on ties, as TensorFlow)
     a, b = _v(x1), _v(x2)
     pick = np.greater_equal(a, b)
-    return record(np.maximum(a, b), (x1, x2),
-                  lambda g: (_unb(g * pick, x1), _unb(g * ~pick, x2)))
+    return _rec(np.maximum(a, b), (x1, x2), lambda g: (
+        _unb(multiply(g, pick), x1) if _tracked(x1) else None,
+        _unb(multiply(g, ~pick), x2) if _tracked(x2) else None))
 
 
 def minimum(x1, x2):
     # the gradient goes to the smaller operand (to x1 on ties)
     a, b = _v(x1), _v(x2)
     pick = np.less_equal(a, b)
-    return record(np.minimum(a, b), (x1, x2),
-                  lambda g: (_unb(g * pick, x1), _unb(g * ~pick, x2)))
+    return _rec(np.minimum(a, b), (x1, x2), lambda g: (
+        _unb(multiply(g, pick), x1) if _tracked(x1) else None,
+        _unb(multiply(g, ~pick), x2) if _tracked(x2) else None))
 
 
 def _compare(fn):
@@ -107,39 +150,45 @@ def logical_not(x):
 
 # ---------------------------------------------------------------------- elementwise math
 def _unary(fn, local):
-    """An elementwise op whose derivative is ``local(x, y)`` (y = fn(x))."""
+    """An elementwise op whose gradient is ``local(g, x, y)`` (y = fn(x)), written with
+    ops on the operand ``x`` and the output Tensor ``y``."""
     def op(x):
-        a = _v(x)
-        y = fn(a)
-        return record(y, (x,), lambda g: (g * local(a, y),))
+        y = _rec(fn(_v(x)), (x,), lambda g: (local(g, x, y),))
+        return y
     op.__name__ = fn.__name__
     op.__doc__ = f"Elementwise ``{fn.__name__}``."
     return op
 
 
-exp = _unary(np.exp, lambda x, y: y)                               # (e^x)' = e^x
-log = _unary(np.log, lambda x, y: 1 / x)                           # (log x)' = 1/x
-log1p = _unary(np.log1p, lambda x, y: 1 / (1 + x))
-expm1 = _unary(np.expm1, lambda x, y: y + 1)
-sqrt = _unary(np.sqrt, lambda x, y: 0.5 / y)                       # (√x)' = 1/(2√x)
-square = _unary(np.square, lambda x, y: 2 * x)
-abs = _unary(np.abs, lambda x, y: np.sign(x))                      # 0 at 0, as TF
+def _zero_gradient(g, x, y):
+    # a step function: zero almost everywhere
+    return Tensor(np.zeros_like(_v(x), dtype=np.result_type(_v(x), 0.0)))
+
+
+exp = _unary(np.exp, lambda g, x, y: multiply(g, y))                # (e^x)' = e^x
+log = _unary(np.log, lambda g, x, y: divide(g, x))                  # (log x)' = 1/x
+log1p = _unary(np.log1p, lambda g, x, y: divide(g, add(x, 1.0)))
+expm1 = _unary(np.expm1, lambda g, x, y: multiply(g, add(y, 1.0)))
+sqrt = _unary(np.sqrt, lambda g, x, y: divide(multiply(g, 0.5), y))  # (√x)' = 1/(2√x)
+square = _unary(np.square, lambda g, x, y: multiply(g, multiply(x, 2.0)))
+abs = _unary(np.abs, lambda g, x, y: multiply(g, np.sign(_v(x))))   # 0 at 0, as TF
 absolute = abs
-sin = _unary(np.sin, lambda x, y: np.cos(x))
-cos = _unary(np.cos, lambda x, y: -np.sin(x))
-tanh = _unary(np.tanh, lambda x, y: 1 - y * y)                     # 1 - tanh²
-reciprocal = _unary(np.reciprocal, lambda x, y: -y * y)            # (1/x)' = -1/x²
-sign = _unary(np.sign, lambda x, y: np.zeros_like(x))
-floor = _unary(np.floor, lambda x, y: np.zeros_like(x))
-ceil = _unary(np.ceil, lambda x, y: np.zeros_like(x))
-round = _unary(np.round, lambda x, y: np.zeros_like(x))
+sin = _unary(np.sin, lambda g, x, y: multiply(g, cos(x)))
+cos = _unary(np.cos, lambda g, x, y: negative(multiply(g, sin(x))))
+tanh = _unary(np.tanh, lambda g, x, y: multiply(g, subtract(1.0, square(y))))  # 1 - tanh²
+reciprocal = _unary(np.reciprocal,                                  # (1/x)' = -1/x²
+                    lambda g, x, y: negative(multiply(g, square(y))))
+sign = _unary(np.sign, _zero_gradient)
+floor = _unary(np.floor, _zero_gradient)
+ceil = _unary(np.ceil, _zero_gradient)
+round = _unary(np.round, _zero_gradient)
 
 
 def clip(x, x_min, x_max):
     # the gradient passes where x is inside [x_min, x_max]
     a = _v(x)
     inside = (a >= x_min) & (a <= x_max)
-    return record(np.clip(a, x_min, x_max), (x,), lambda g: (g * inside,))
+    return _rec(np.clip(a, x_min, x_max), (x,), lambda g: (multiply(g, inside),))
 
 
 def where(condition, x1=None, x2=None):
@@ -148,8 +197,9 @@ def where(condition, x1=None, x2=None):
     if x1 is None and x2 is None:
         return tuple(Tensor(i) for i in np.nonzero(c))
     a, b = _v(x1), _v(x2)
-    return record(np.where(c, a, b), (x1, x2),
-                  lambda g: (_unb(np.where(c, g, 0), x1), _unb(np.where(c, 0, g), x2)))
+    return _rec(np.where(c, a, b), (x1, x2), lambda g: (
+        _unb(where(c, g, 0.0), x1) if _tracked(x1) else None,
+        _unb(where(c, 0.0, g), x2) if _tracked(x2) else None))
 
 
 # ---------------------------------------------------------------------- products
@@ -159,23 +209,30 @@ def matmul(x1, x2):
     a, b = np.asarray(_v(x1)), np.asarray(_v(x2))
 
     def vjp(g):
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
         g2 = g
         if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
+            g2 = expand_dims(g2, -2)
         if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
-        ga = np.matmul(g2, np.swapaxes(b2, -1, -2))
-        gb = np.matmul(np.swapaxes(a2, -1, -2), g2)
-        if a.ndim == 1:
-            ga = ga.sum(axis=tuple(range(ga.ndim - 2))).reshape(a.shape) if ga.ndim > 2 \
-                else ga.reshape(a.shape)
-        if b.ndim == 1:
-            gb = gb.sum(axis=tuple(range(gb.ndim - 2))).reshape(b.shape) if gb.ndim > 2 \
-                else gb.reshape(b.shape)
-        return _unb(ga, x1), _unb(gb, x2)
-    return record(np.matmul(a, b), (x1, x2), vjp)
+            g2 = expand_dims(g2, -1)
+        ga = gb = None
+        if _tracked(x1):
+            b2 = expand_dims(x2, -1) if b.ndim == 1 else x2
+            ga = matmul(g2, swapaxes(b2, -1, -2))
+            ga = _unb(_vector_grad(ga, a.shape) if a.ndim == 1 else ga, x1)
+        if _tracked(x2):
+            a2 = expand_dims(x1, 0) if a.ndim == 1 else x1
+            gb = matmul(swapaxes(a2, -1, -2), g2)
+            gb = _unb(_vector_grad(gb, b.shape) if b.ndim == 1 else gb, x2)
+        return ga, gb
+    return _rec(np.matmul(a, b), (x1, x2), vjp)
+
+
+def _vector_grad(g, shape):
+    """The gradient of a 1-D matmul operand promoted to a matrix: summed over the
+    batch axes, then back to the vector's shape."""
+    if len(_shape(g)) > 2:
+        g = sum(g, axis=tuple(range(len(_shape(g)) - 2)))
+    return reshape(g, shape)
 
 
 def _letters(n, skip=""):
@@ -223,7 +280,8 @@ def einsum(subscripts, *operands):
                                           "operand (a trace) are not supported")
             grads.append(np.broadcast_to(gi, shape).copy())
         return tuple(grads)
-    return record(out, tuple(operands), vjp)
+    # NumPy-only closure (np.einsum on the gradient): first derivatives only
+    return record(out, tuple(operands), vjp, label="ops.einsum")
 
 
 def tensordot(x1, x2, axes=2):
@@ -267,15 +325,15 @@ def _axes(axis, ndim):
 
 def _expand(g, axes, keepdims):
     """A reduced gradient with its reduced axes back as size 1, to broadcast."""
-    return g if keepdims else np.expand_dims(g, axes)
+    return g if keepdims or not axes else expand_dims(g, axes)
 
 
 def sum(x, axis=None, keepdims=False):
     # d(sum x) / dx_i = 1: the gradient is broadcast back over the summed axes
     a = np.asarray(_v(x))
     axes = _axes(axis, a.ndim)
-    return record(np.sum(a, axis=axes, keepdims=keepdims), (x,),
-                  lambda g: (np.broadcast_to(_expand(g, axes, keepdims), a.shape),))
+    return _rec(np.sum(a, axis=axes, keepdims=keepdims), (x,),
+                lambda g: (broadcast_to(_expand(g, axes, keepdims), a.shape),))
 
 
 def mean(x, axis=None, keepdims=False):
@@ -286,8 +344,9 @@ def mean(x, axis=None, keepdims=False):
     out = np.mean(a, axis=axes, keepdims=keepdims)
     if a.dtype.kind in "iub":
         out = out.astype(np.float32)
-    return record(out, (x,),
-                  lambda g: (np.broadcast_to(_expand(g, axes, keepdims), a.shape) / n,))
+    return _rec(out, (x,),
+                lambda g: (divide(broadcast_to(_expand(g, axes, keepdims), a.shape),
+                                  float(n)),))
 
 
 def _extreme(fn):
@@ -299,9 +358,9 @@ def _extreme(fn):
 
         def vjp(g):
             hit = a == out
-            share = hit / hit.sum(axis=axes, keepdims=True)
-            return (share * _expand(g, axes, keepdims),)
-        return record(out if keepdims else np.squeeze(out, axes), (x,), vjp)
+            share = (hit / hit.sum(axis=axes, keepdims=True)).astype(a.dtype)
+            return (multiply(_expand(g, axes, keepdims), share),)
+        return _rec(out if keepdims else np.squeeze(out, axes), (x,), vjp)
     op.__name__ = fn.__name__
     op.__doc__ = f"``{fn.__name__}`` over ``axis``."
     return op
@@ -329,8 +388,9 @@ def prod(x, axis=None, keepdims=False, dtype=None):
                 rest[idx] = 1
                 sel = [slice(None) if i in axes else idx[i] for i in range(a.ndim)]
                 others[idx] = np.prod(rest[tuple(sel)])
-        return (others * _expand(g, axes, keepdims),)
-    return record(out if keepdims else np.squeeze(out, axes), (x,), vjp)
+        return (others * (g if keepdims else np.expand_dims(g, axes)),)
+    # NumPy-only closure: first derivatives only
+    return record(out if keepdims else np.squeeze(out, axes), (x,), vjp, label="ops.prod")
 
 
 def var(x, axis=None, keepdims=False):
@@ -348,9 +408,14 @@ def logsumexp(x, axis=None, keepdims=False):
     a = np.asarray(_v(x))
     axes = _axes(axis, a.ndim)
     m = np.max(a, axis=axes, keepdims=True)
-    out = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
-    return record(out if keepdims else np.squeeze(out, axes), (x,),
-                  lambda g: (np.exp(a - out) * _expand(g, axes, keepdims),))
+    kept = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
+
+    def vjp(g):
+        # softmax(x) = exp(x - logsumexp(x)), with the output as recorded
+        lse = y if keepdims else expand_dims(y, axes)
+        return (multiply(exp(subtract(x, lse)), _expand(g, axes, keepdims)),)
+    y = _rec(kept if keepdims else np.squeeze(kept, axes), (x,), vjp)
+    return y
 
 
 def argmax(x, axis=None, keepdims=False):
@@ -365,40 +430,42 @@ def cumsum(x, axis=None, dtype=None):
     # the gradient of a running sum is the running sum of g from the end
     a = np.asarray(_v(x))
     if axis is None:
-        out = np.cumsum(a.ravel())
-        return record(out, (x,), lambda g: (np.flip(np.cumsum(np.flip(g))).reshape(a.shape),))
-    return record(np.cumsum(a, axis=axis), (x,),
-                  lambda g: (np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis),))
+        return cumsum(reshape(x, (-1,)), axis=0)
+    axis = axis % a.ndim
+    backwards = (slice(None),) * axis + (slice(None, None, -1),)
+    return _rec(np.cumsum(a, axis=axis), (x,), lambda g: (
+        getitem(cumsum(getitem(g, backwards), axis=axis), backwards),))
 
 
 # ---------------------------------------------------------------------- shapes
 def reshape(x, newshape):
     # a reshape moves no value: the gradient is reshaped back
     a = np.asarray(_v(x))
-    return record(a.reshape(newshape), (x,), lambda g: (g.reshape(a.shape),))
+    return _rec(a.reshape(newshape), (x,), lambda g: (reshape(g, a.shape),))
 
 
 def transpose(x, axes=None):
     # the gradient is transposed back by the inverse permutation
     a = np.asarray(_v(x))
     perm = tuple(range(a.ndim))[::-1] if axes is None else tuple(axes)
-    return record(np.transpose(a, perm), (x,), lambda g: (np.transpose(g, np.argsort(perm)),))
+    return _rec(np.transpose(a, perm), (x,),
+                lambda g: (transpose(g, tuple(int(i) for i in np.argsort(perm))),))
 
 
 def swapaxes(x, axis1, axis2):
     # swapping the same two axes again is the inverse
     a = np.asarray(_v(x))
-    return record(np.swapaxes(a, axis1, axis2), (x,), lambda g: (np.swapaxes(g, axis1, axis2),))
+    return _rec(np.swapaxes(a, axis1, axis2), (x,), lambda g: (swapaxes(g, axis1, axis2),))
 
 
 def expand_dims(x, axis):
     a = np.asarray(_v(x))
-    return record(np.expand_dims(a, axis), (x,), lambda g: (g.reshape(a.shape),))
+    return _rec(np.expand_dims(a, axis), (x,), lambda g: (reshape(g, a.shape),))
 
 
 def squeeze(x, axis=None):
     a = np.asarray(_v(x))
-    return record(np.squeeze(a, axis), (x,), lambda g: (g.reshape(a.shape),))
+    return _rec(np.squeeze(a, axis), (x,), lambda g: (reshape(g, a.shape),))
 
 
 def ravel(x):
@@ -408,21 +475,26 @@ def ravel(x):
 def broadcast_to(x, shape):
     # a broadcast copies x: its gradient is the sum over the copies
     a = _v(x)
-    return record(np.broadcast_to(a, shape).copy(), (x,), lambda g: (_unb(g, x),))
+    return _rec(np.broadcast_to(a, shape).copy(), (x,), lambda g: (_unb(g, x),))
 
 
 def concatenate(xs, axis=0):
     # each operand gets its slice of the gradient
     values = [np.asarray(_v(x)) for x in xs]
-    cuts = np.cumsum([v.shape[axis] for v in values])[:-1]
-    return record(np.concatenate(values, axis=axis), tuple(xs),
-                  lambda g: tuple(np.split(g, cuts, axis=axis)))
+    out = np.concatenate(values, axis=axis)
+    ends = np.cumsum([v.shape[axis] for v in values])
+    lead = (slice(None),) * (axis % out.ndim)
+    return _rec(out, tuple(xs), lambda g: tuple(
+        getitem(g, lead + (slice(int(end - v.shape[axis]), int(end)),)) if _tracked(x)
+        else None for x, v, end in zip(xs, values, ends)))
 
 
 def stack(x, axis=0):
     values = [np.asarray(_v(t)) for t in x]
-    return record(np.stack(values, axis=axis), tuple(x),
-                  lambda g: tuple(np.moveaxis(g, axis, 0)))
+    out = np.stack(values, axis=axis)
+    lead = (slice(None),) * (axis % out.ndim)
+    return _rec(out, tuple(x), lambda g: tuple(
+        getitem(g, lead + (i,)) if _tracked(t) else None for i, t in enumerate(x)))
 
 
 def tile(x, repeats):
@@ -434,9 +506,9 @@ def tile(x, repeats):
 
     def vjp(g):
         split = [d for pair in zip(reps, base) for d in pair]
-        summed = g.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
-        return (summed.reshape(a.shape),)
-    return record(out, (x,), vjp)
+        summed = sum(reshape(g, split), axis=tuple(range(0, len(split), 2)))
+        return (reshape(summed, a.shape),)
+    return _rec(out, (x,), vjp)
 
 
 def getitem(x, key):
@@ -448,11 +520,16 @@ def getitem(x, key):
     elif isinstance(key, tuple):
         key = tuple(k.value if isinstance(k, Tensor) else k for k in key)
 
-    def vjp(g):
-        full = np.zeros(a.shape, dtype=g.dtype)
-        np.add.at(full, key, g)
-        return (full,)
-    return record(a[key], (x,), vjp)
+    return _rec(a[key], (x,), lambda g: (_scatter_add(g, key, a.shape),))
+
+
+def _scatter_add(g, key, shape):
+    """Zeros of ``shape`` with ``g`` added at ``key`` (the gradient of ``x[key]``);
+    linear in ``g``, its own gradient is ``gg[key]``."""
+    gv = np.asarray(_v(g))
+    full = np.zeros(shape, dtype=gv.dtype)
+    np.add.at(full, key, gv)
+    return _rec(full, (g,), lambda gg: (getitem(gg, key),))
 
 
 def take(x, indices, axis=None):

@@ -15,7 +15,7 @@ from tinyann import losses
 from tinyann.callbacks.progbar_logger import ProgbarLogger
 from tinyann.trainers.checks import check_input_shapes, ensure_built, prepare_targets
 from tinyann.trainers.epoch_outputs import EpochOutputs, SparseTargets
-from tinyann.trainers.logs import RunningLogs
+from tinyann.trainers.logs import RunningLogs, python_logs
 from tinyann.trainers.train_step import make_train_step
 
 
@@ -89,7 +89,7 @@ def _user_train_epoch(model, data, batch_size, shuffle, cbl, steps_per_epoch):
         x = xs[0] if isinstance(xs, (list, tuple)) and len(xs) == 1 else xs
         batch = (x, y) if sw is None else (x, y, sw)
         returned = model.train_step(batch) or {}
-        logs = {k: float(np.asarray(v)) for k, v in returned.items()}
+        logs = python_logs(returned)
         cbl.on_train_batch_end(step, logs)
         if model.stop_training:
             break

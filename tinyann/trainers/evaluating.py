@@ -9,10 +9,11 @@ import numpy as np
 
 from tinyann import losses
 from tinyann.callbacks.progbar_logger import ProgbarLogger
+from tinyann.layers import added_losses
 from tinyann.trainers import half_batches, masks
 from tinyann.trainers.data_adapters import probe_finite, raise_if_nonfinite
 from tinyann.trainers.epoch_loop import check_batch
-from tinyann.trainers.logs import RunningLogs, reset_metrics
+from tinyann.trainers.logs import RunningLogs, python_logs, reset_metrics
 from tinyann.trainers.outputs import Targets
 from tinyann.trainers.train_step import output_masks
 
@@ -42,7 +43,7 @@ def _user_test_loop(model, data, batch_size, cbl):
         cbl.on_test_batch_begin(step, None)
         x = xs[0] if isinstance(xs, (list, tuple)) and len(xs) == 1 else xs
         returned = model.test_step((x, y) if sw is None else (x, y, sw)) or {}
-        logs = {k: float(np.asarray(v)) for k, v in returned.items()}
+        logs = python_logs(returned)
         cbl.on_test_batch_end(step, logs)
     model.__dict__["_user_step_logs"] = logs
 
@@ -60,7 +61,10 @@ def run_test_loop(model, state, data, batch_size, cbl):
     per_batch = cbl.wants("on_test_batch_begin") or any(
         not isinstance(c, ProgbarLogger) for c in cbl._batch["on_test_batch_end"])
     checked = data.in_memory
-    chunk = chunk_size(model, batch_size) if checked and not per_batch else batch_size
+    # add_loss terms are per batch (Keras adds each batch's): no chunks of batches then
+    loss_layers = added_losses.loss_layers(model)
+    chunk = chunk_size(model, batch_size) if checked and not per_batch and not loss_layers \
+        else batch_size
     # integer inputs (uint8 images) cannot hold NaN or inf
     probe = not checked or any(a.dtype.kind == "f" for a in data.xs)
     logs = RunningLogs(model)
@@ -102,6 +106,8 @@ def run_test_loop(model, state, data, batch_size, cbl):
                 if state.metrics is not None:
                     state.metrics.update_state(y.arrays, preds,
                                                metric_masks=output_masks(spec, graph))
+            if loss_layers:
+                tracker.total += added_losses.total(loss_layers) * n
             tracker.count += n
             step += max(1, math.ceil(n / batch_size))
             if cbl.wants("on_test_batch_end"):
@@ -112,7 +118,7 @@ def run_test_loop(model, state, data, batch_size, cbl):
             "once: pass a list of batches or a keras.utils.PyDataset, or a generator that "
             "repeats together with `steps` / `validation_steps`."
         )
-    reg = sum(sum(layer.losses) for layer in model.layers)
+    reg = sum(layer._regularization_penalty() for layer in model.layers)
     if reg:
         tracker.total += reg * tracker.count
     return tracker

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
+
 from tinyann import metrics as metrics_module
 
 
@@ -26,7 +28,8 @@ class RunningLogs(Mapping):
         if key == "loss":
             if self.outputs is not None:
                 self.outputs.flush()
-            return float(self.model._compile_state.loss_tracker.result())
+            return float(metrics_module.result_value(
+                self.model._compile_state.loss_tracker))
         return self._dict()[key]
 
     def __iter__(self):
@@ -36,12 +39,26 @@ class RunningLogs(Mapping):
         return len(self._dict())
 
 
+def python_logs(returned) -> dict:
+    """What a user's ``train_step`` / ``test_step`` returned as logs of Python floats:
+    Tensors and arrays as floats, a nested dict (``CompileMetrics.result()`` in
+    ``{m.name: m.result() for m in self.metrics}``) flattened into its entries, as
+    Keras does."""
+    logs = {}
+    for key, value in returned.items():
+        if isinstance(value, Mapping):
+            logs.update(python_logs(value))
+        else:
+            logs[key] = float(np.asarray(value))
+    return logs
+
+
 def metrics_result(model) -> dict:
     """``get_metrics_result()``: each of ``model.metrics``'s results, a
     ``CompileMetrics`` contributing one entry per metric."""
     found = {}
     for m in model.metrics:
-        value = m.result()
+        value = metrics_module.result_value(m)
         if isinstance(value, dict):
             found.update(value)
         else:
@@ -55,7 +72,7 @@ def model_logs(model, prefix="") -> dict:
     state = model._compile_state
     if state.metrics is not None and not state.metrics.built:
         # before the first data (Keras raises here): the loss alone
-        return {prefix + "loss": float(state.loss_tracker.result())}
+        return {prefix + "loss": float(metrics_module.result_value(state.loss_tracker))}
     return {prefix + k: v for k, v in sorted(metrics_result(model).items())}
 
 

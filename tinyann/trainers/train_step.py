@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from tinyann import kernels, losses
+from tinyann.layers import added_losses
 from tinyann.trainers import masks
 from tinyann.trainers.half_batches import HalfBatches
 from tinyann.trainers.outputs import Targets
@@ -54,6 +55,9 @@ def make_train_step(model, state, on_nonfinite, outputs=None, onehot=None):
         forward, backward = runner.forward, runner.backward
     apply_update = model.optimizer.apply_packed
     reg_vars = [v for v in variables if getattr(v, "regularizer", None) is not None]
+    # layers whose call adds loss terms (add_loss): their terms join each batch's loss
+    # (their gradient comes with the layers' backward, see tracing._taped_call_and_backward)
+    loss_layers = added_losses.loss_layers(model)
     loss_fn, fused, spec, tracker = state.loss, state.fused, state.output_spec, state.loss_tracker
     metrics = state.metric_list
     compile_metrics = state.metrics
@@ -102,7 +106,7 @@ def make_train_step(model, state, on_nonfinite, outputs=None, onehot=None):
         if loss is not None and (loss != loss or loss in (math.inf, -math.inf)):
             on_nonfinite(xs)
         backward(out_grads, fused)
-        penalty = 0.0
+        penalty = added_losses.total(loss_layers) if loss_layers else 0.0
         for v in reg_vars:
             v.grad += v.regularizer.gradient(v.value)
             penalty += v.regularizer(v.value)
