@@ -21,6 +21,10 @@ HORIZONTAL_AND_VERTICAL = "horizontal_and_vertical"
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 
 
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
 class _RandomLayer(Layer):
     """Shared by the random layers: Keras's training default, the generator, and
     ``call`` / ``backward``: the identity unless training, else the subclass's
@@ -65,9 +69,13 @@ class _RandomLayer(Layer):
     def _generator(self):
         return self._rng if self._rng is not None else backend.rng()
 
+    # the attributes a config holds, in Keras's order (a subclass adds its own)
+    _config_keys = ("seed", "data_format")
+
     def get_config(self):
         config = super().get_config()
-        config.update(seed=self.seed, data_format=self.data_format)
+        # tuples as JSON's lists, as Keras's configs have them
+        config.update({key: _plain(getattr(self, key)) for key in self._config_keys})
         return config
 
 
@@ -78,6 +86,8 @@ class RandomFlip(_RandomLayer):
         mode: ``'horizontal'``, ``'vertical'`` or ``'horizontal_and_vertical'``.
         seed: integer seed of the layer's own generator.
     """
+
+    _config_keys = _RandomLayer._config_keys + ("mode",)
 
     def __init__(self, mode=HORIZONTAL_AND_VERTICAL, seed=None, data_format=None, **kwargs):
         if mode not in (HORIZONTAL, VERTICAL, HORIZONTAL_AND_VERTICAL):
@@ -105,10 +115,6 @@ class RandomFlip(_RandomLayer):
         # a flip is its own inverse, and so its own transpose
         return self._flip(g, flips)
 
-    def get_config(self):
-        config = super().get_config()
-        config["mode"] = self.mode
-        return config
 
 
 class RandomContrast(_RandomLayer):
@@ -121,6 +127,8 @@ class RandomContrast(_RandomLayer):
         value_range: the images' range, e.g. ``(0, 255)``.
         seed: integer seed of the layer's own generator.
     """
+
+    _config_keys = _RandomLayer._config_keys + ("factor", "value_range")
 
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
@@ -156,10 +164,6 @@ class RandomContrast(_RandomLayer):
         dx = scale * g + (1 - scale) * g.mean(axis=(1, 2), keepdims=True)
         return dx.astype(g.dtype, copy=False)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(factor=list(self.factor), value_range=list(self.value_range))
-        return config
 
 
 def _symmetric_factor(factor, bounds=(-1, 1)):
@@ -189,6 +193,8 @@ def _check_fill(fill_mode, interpolation):
 class _AffineLayer(_RandomLayer):
     """A random affine transform per image (subclasses give the matrices)."""
 
+    _config_keys = _RandomLayer._config_keys + ("fill_mode", "fill_value", "interpolation")
+
     def __init__(self, fill_mode, interpolation, seed, fill_value, data_format, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         _check_fill(fill_mode, interpolation)
@@ -204,11 +210,6 @@ class _AffineLayer(_RandomLayer):
     def _augment_backward(self, g, sampling):
         return kernels.affine_transform_backward(g, sampling)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(fill_mode=self.fill_mode, fill_value=self.fill_value,
-                      interpolation=self.interpolation)
-        return config
 
 
 class RandomRotation(_AffineLayer):
@@ -223,6 +224,8 @@ class RandomRotation(_AffineLayer):
         seed: integer seed of the layer's own generator.
         fill_value: the value outside the image with ``fill_mode='constant'``.
     """
+
+    _config_keys = _AffineLayer._config_keys + ("factor",)
 
     def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None,
                  fill_value=0.0, value_range=(0, 255), data_format=None, **kwargs):
@@ -240,14 +243,6 @@ class RandomRotation(_AffineLayer):
                          sin, cos, cy - cx * sin - cy * cos,
                          np.zeros(n), np.zeros(n)], axis=1)
 
-    def get_config(self):
-        config = super().get_config()
-        config["factor"] = list(self.factor)
-        return config
-
-
-def _plain(factor):
-    return list(factor) if isinstance(factor, tuple) else factor
 
 
 def _factor_pair(factor, name):
@@ -278,6 +273,8 @@ class RandomTranslation(_AffineLayer):
         fill_mode, interpolation, seed, fill_value: as RandomRotation.
     """
 
+    _config_keys = _AffineLayer._config_keys + ("height_factor", "width_factor")
+
     def __init__(self, height_factor, width_factor, fill_mode="reflect",
                  interpolation="bilinear", seed=None, fill_value=0.0, data_format=None,
                  **kwargs):
@@ -294,11 +291,6 @@ class RandomTranslation(_AffineLayer):
         one, zero = np.ones(n), np.zeros(n)
         return np.stack([one, zero, -dx, zero, one, -dy, zero, zero], axis=1)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(height_factor=_plain(self.height_factor),
-                      width_factor=_plain(self.width_factor))
-        return config
 
 
 class RandomZoom(_AffineLayer):
@@ -310,6 +302,8 @@ class RandomZoom(_AffineLayer):
         width_factor: the same for the width; None zooms both axes alike.
         fill_mode, interpolation, seed, fill_value: as RandomRotation.
     """
+
+    _config_keys = _AffineLayer._config_keys + ("height_factor", "width_factor")
 
     def __init__(self, height_factor, width_factor=None, fill_mode="reflect",
                  interpolation="bilinear", seed=None, fill_value=0.0, data_format=None,
@@ -329,8 +323,3 @@ class RandomZoom(_AffineLayer):
         return np.stack([zoom_x, zero, (cols - 1) / 2.0 * (1.0 - zoom_x),
                          zero, zoom_y, (rows - 1) / 2.0 * (1.0 - zoom_y), zero, zero], axis=1)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(height_factor=_plain(self.height_factor),
-                      width_factor=_plain(self.width_factor))
-        return config
