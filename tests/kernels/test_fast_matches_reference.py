@@ -381,6 +381,9 @@ RESIZE = {  # input shape, output (height, width)
     "same_rows": ((2, 6, 5, 3), (6, 2)),  # one axis unchanged (the fast set skips it)
     "same_size": ((1, 4, 5, 2), (4, 5)),
     "big_shrink": ((1, 40, 33, 1), (6, 5)),
+    # large enough for the compiled set's banded sums (kernels/compiled/image.py)
+    "large_up": ((4, 130, 140, 3), (150, 171)),
+    "large_down": ((3, 200, 180, 3), (97, 61)),
 }
 
 
@@ -402,6 +405,24 @@ def test_resize(fast, name, interpolation, antialias, order):
     close_sums(dx, REF["resize_backward"](g, shape, *args))
     if (height, width) == shape[1:3]:
         np.testing.assert_array_equal(y, x)  # the same size is the identity
+
+
+@pytest.mark.skipif(not jit.available(), reason="numba is not installed")
+def test_resize_large_images_take_the_compiled_banded_sums():
+    from tinyann.kernels.compiled import image
+
+    for name in ("large_up", "large_down"):
+        shape, (height, width) = RESIZE[name]
+        grad_shape = (shape[0], height, width, shape[3])
+        for interpolation in ("bilinear", "nearest", "bicubic", "area", "lanczos3"):
+            # forward: the images to (height, width); backward: the gradient to the input
+            assert image._plan(shape, "<f4", height, width, interpolation, False,
+                               False) is not None
+            assert image._plan(grad_shape, "<f4", shape[1], shape[2], interpolation, False,
+                               True) is not None
+    # small images stay with the NumPy set's products
+    shape, (height, width) = RESIZE["rgb_down"]
+    assert image._plan(shape, "<f4", height, width, "bilinear", False, False) is None
 
 
 def _transforms(n, rows, cols, rng):

@@ -22,16 +22,22 @@ from tinyann.kernels.reference import image as reference
 
 
 @functools.lru_cache(maxsize=64)
-def _weights(in_size, out_size, interpolation, antialias, dtype):
-    """The reference's (out_size, in_size) matrix, kept; None for the identity."""
-    if in_size == out_size:
-        # half-pixel centers fall on the input's centres: every kernel weighs one pixel
-        # (tests/kernels/test_fast_matches_reference.py checks it for each interpolation)
-        return None
+def resize_matrix(in_size, out_size, interpolation, antialias, dtype):
+    """The reference's (out_size, in_size) matrix, kept (read-only); ``dtype`` a
+    NumPy dtype string such as ``'<f4'``."""
     weights = reference.resize_weights(in_size, out_size, interpolation, antialias,
                                        np.dtype(dtype))
     weights.setflags(write=False)
     return weights
+
+
+def _weights(in_size, out_size, interpolation, antialias, dtype):
+    """``resize_matrix``, or None for the identity: when the size does not change,
+    half-pixel centers fall on the input's centres and every kernel weighs one pixel
+    (tests/kernels/test_fast_matches_reference.py checks it for each interpolation)."""
+    if in_size == out_size:
+        return None
+    return resize_matrix(in_size, out_size, interpolation, antialias, dtype)
 
 
 @functools.lru_cache(maxsize=64)
