@@ -370,3 +370,92 @@ def test_conv2d_inference_in_several_threads_at_once(fast):
     for expected, runs in zip(serial, results):
         for got in runs:
             np.testing.assert_array_equal(got, expected)
+
+
+# ---------------------------------------------------------------------- images
+INTERPOLATIONS = ["bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5"]
+RESIZE = {  # input shape, output (height, width)
+    "batch1_gray_up": ((1, 5, 7, 1), (9, 11)),
+    "rgb_down": ((2, 7, 8, 3), (3, 5)),
+    "odd_mixed": ((3, 9, 4, 3), (4, 11)),
+    "same_rows": ((2, 6, 5, 3), (6, 2)),  # one axis unchanged (the fast set skips it)
+    "same_size": ((1, 4, 5, 2), (4, 5)),
+    "big_shrink": ((1, 40, 33, 1), (6, 5)),
+    # large enough for the compiled set's banded sums (kernels/compiled/image.py)
+    "large_up": ((4, 130, 140, 3), (150, 171)),
+    "large_down": ((3, 200, 180, 3), (97, 61)),
+}
+
+
+@pytest.mark.parametrize("name", RESIZE)
+@pytest.mark.parametrize("interpolation", INTERPOLATIONS)
+@pytest.mark.parametrize("antialias", [False, True], ids=["plain", "antialias"])
+@pytest.mark.parametrize("order", ORDERS)
+def test_resize(fast, name, interpolation, antialias, order):
+    shape, (height, width) = RESIZE[name]
+    rng = np.random.default_rng(len(name))
+    x = ordered(rng.uniform(0, 255, size=shape).astype("float32"), order)
+    args = (interpolation, antialias)
+    y = fast["resize_forward"](x, height, width, *args)
+    assert y.dtype == np.float32 and y.shape == (shape[0], height, width, shape[3])
+    close_sums(y, REF["resize_forward"](x, height, width, *args))
+    g = ordered(rng.normal(size=y.shape).astype("float32"), order)
+    dx = fast["resize_backward"](g, shape, *args)
+    assert dx.dtype == np.float32 and dx.shape == shape
+    close_sums(dx, REF["resize_backward"](g, shape, *args))
+    if (height, width) == shape[1:3]:
+        np.testing.assert_array_equal(y, x)  # the same size is the identity
+
+
+@pytest.mark.skipif(not jit.available(), reason="numba is not installed")
+def test_resize_large_images_take_the_compiled_banded_sums():
+    from tinyann.kernels.compiled import image
+
+    for name in ("large_up", "large_down"):
+        shape, (height, width) = RESIZE[name]
+        grad_shape = (shape[0], height, width, shape[3])
+        for interpolation in ("bilinear", "nearest", "bicubic", "area", "lanczos3"):
+            # forward: the images to (height, width); backward: the gradient to the input
+            assert image._plan(shape, "<f4", height, width, interpolation, False,
+                               False) is not None
+            assert image._plan(grad_shape, "<f4", shape[1], shape[2], interpolation, False,
+                               True) is not None
+    # small images stay with the NumPy set's products
+    shape, (height, width) = RESIZE["rgb_down"]
+    assert image._plan(shape, "<f4", height, width, "bilinear", False, False) is None
+
+
+def _transforms(n, rows, cols, rng):
+    """Rotations about the centre, a zoom and a shift: reads inside and outside."""
+    angle = rng.uniform(-0.6, 0.6, size=n)
+    zoom = rng.uniform(0.7, 1.4, size=n)
+    cos, sin = np.cos(angle) * zoom, np.sin(angle) * zoom
+    cx, cy = (cols - 1) / 2, (rows - 1) / 2
+    shift = rng.uniform(-2, 2, size=(2, n))
+    zeros = np.zeros(n)
+    return np.stack([cos, -sin, cx - cx * cos + cy * sin + shift[0],
+                     sin, cos, cy - cx * sin - cy * cos + shift[1], zeros, zeros], axis=1)
+
+
+AFFINE = {"batch1_gray": (1, 5, 7, 1), "rgb": (2, 7, 8, 3), "odd_tall": (3, 9, 4, 3),
+          "one_row": (2, 1, 6, 2)}
+
+
+@pytest.mark.parametrize("name", AFFINE)
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+@pytest.mark.parametrize("fill_mode", ["reflect", "wrap", "constant", "nearest"])
+def test_affine_transform(fast, name, interpolation, fill_mode):
+    shape = AFFINE[name]
+    rng = np.random.default_rng(len(name) + len(fill_mode))
+    x = rng.uniform(0, 255, size=shape).astype("float32")
+    transforms = _transforms(shape[0], shape[1], shape[2], rng)
+    results = {}
+    for set_name, functions in (("fast", fast), ("ref", REF)):
+        sampling = functions["affine_sampling"](shape, transforms, interpolation, fill_mode)
+        y = functions["affine_transform_forward"](x, sampling, 2.5)
+        g = np.random.default_rng(1).normal(size=y.shape).astype("float32")
+        dx = functions["affine_transform_backward"](g, sampling)
+        assert y.dtype == dx.dtype == np.float32 and y.shape == dx.shape == shape
+        results[set_name] = (y, dx)
+    close_sums(results["fast"][0], results["ref"][0])
+    close_sums(results["fast"][1], results["ref"][1])

@@ -180,3 +180,37 @@ def test_global_pooling(gradcheck, mode, keepdims):
     dx = REF[f"global_{mode}_pool2d_backward"](g, ctx)
     gradcheck.assert_close(dx, gradcheck.numerical_grad(lambda: np.sum(g * forward(x, keepdims)[0]),
                                                         x))
+
+
+@pytest.mark.parametrize("interpolation",
+                         ["bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5"])
+@pytest.mark.parametrize("antialias", [False, True], ids=["plain", "antialias"])
+def test_resize(gradcheck, interpolation, antialias):
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(2, 6, 5, 2))
+    g = rng.normal(size=(2, 4, 7, 2))
+    dx = REF["resize_backward"](g, x.shape, interpolation, antialias)
+
+    def loss():
+        return np.sum(g * REF["resize_forward"](x, 4, 7, interpolation, antialias))
+
+    gradcheck.assert_close(dx, gradcheck.numerical_grad(loss, x))
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+@pytest.mark.parametrize("fill_mode", ["reflect", "wrap", "constant", "nearest"])
+def test_affine_transform(gradcheck, interpolation, fill_mode):
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(2, 5, 6, 2))
+    # a rotation by 0.4 rad about (1.3, 2.1) and a zoom: sampling points off the grid
+    cos, sin = 1.2 * np.cos(0.4), 1.2 * np.sin(0.4)
+    transforms = np.array([[cos, -sin, 1.3, sin, cos, -2.1, 0.0, 0.0],
+                           [1.1, 0.0, -0.6, 0.0, 0.8, 0.7, 0.0, 0.0]])
+    sampling = REF["affine_sampling"](x.shape, transforms, interpolation, fill_mode)
+    g = rng.normal(size=x.shape)
+    dx = REF["affine_transform_backward"](g, sampling)
+
+    def loss():
+        return np.sum(g * REF["affine_transform_forward"](x, sampling, 1.5))
+
+    gradcheck.assert_close(dx, gradcheck.numerical_grad(loss, x))

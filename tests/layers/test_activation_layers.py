@@ -119,9 +119,7 @@ def test_relu_values_at_the_switch_points():
     np.testing.assert_array_equal(layer(x), [[-1.0, -0.5, 0.0, 1.5, 2.0, 2.0]])
 
 
-def test_center_crop_rejects_small_images_and_wrong_ranks():
-    with pytest.raises(ValueError, match=r"Received: input shape \(1, 3, 3, 1\)"):
-        layers.CenterCrop(4, 4)(np.zeros((1, 3, 3, 1)))
+def test_center_crop_rejects_wrong_ranks():
     with pytest.raises(ValueError, match="rank 3 or 4"):
         layers.CenterCrop(1, 1)(np.zeros((3, 3)))
     with pytest.raises(ValueError, match="channels_last"):
@@ -182,7 +180,10 @@ def test_resizing_single_image_symbolic_shape_and_errors():
     np.testing.assert_allclose(layers.Resizing(5, 6)(image), image, rtol=1e-6)
     with pytest.raises(ValueError, match="Received: interpolation='cubic'"):
         layers.Resizing(2, 2, interpolation="cubic")
-    with pytest.raises(ValueError, match="supports interpolation"):
-        layers.Resizing(2, 2, interpolation="bicubic")
+    with pytest.raises(ValueError, match="Only `'constant'` is supported. Received: "
+                       "fill_mode=reflect"):
+        layers.Resizing(2, 2, pad_to_aspect_ratio=True, fill_mode="reflect")
+    with pytest.raises(ValueError, match="Only one of"):
+        layers.Resizing(2, 2, pad_to_aspect_ratio=True, crop_to_aspect_ratio=True)
     with pytest.raises(ValueError, match="rank 3 or 4"):
         layers.Resizing(2, 2)(np.zeros((4, 4)))

@@ -14,21 +14,41 @@ import numpy as np
 from tinyann import backend, kernels
 from tinyann.layers.keras_tensor import is_symbolic
 from tinyann.layers.layer import Layer
-from tinyann.layers.preprocessing import _check_channels_last
+from tinyann.layers.preprocessing import _as_batch, _check_channels_last, _like
 
 HORIZONTAL, VERTICAL = "horizontal", "vertical"
 HORIZONTAL_AND_VERTICAL = "horizontal_and_vertical"
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 
 
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
 class _RandomLayer(Layer):
-    """Shared by the random layers: Keras's training default, the generator."""
+    """Shared by the random layers: Keras's training default, the generator, and
+    ``call`` / ``backward``: the identity unless training, else the subclass's
+    ``_augment(batch) -> (output, draw)`` and ``_augment_backward(grad, draw) -> dx``
+    on batches (batch, rows, cols, channels), the draw kept for backward."""
 
     def __init__(self, seed=None, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.seed = seed
         self.data_format = _check_channels_last(data_format)
         self._rng = None if seed is None else np.random.default_rng(seed)
+        self._draw = None  # what the last training call drew, for backward
+
+    def call(self, inputs, training=False):
+        if not training:
+            self._draw = None
+            return inputs
+        y, self._draw = self._augment(_as_batch(inputs))
+        return _like(y, inputs)
+
+    def backward(self, grad_output):
+        if self._draw is None:
+            return grad_output
+        return _like(self._augment_backward(_as_batch(grad_output), self._draw), grad_output)
 
     def __call__(self, inputs, training=None, **kwargs):
         # called directly on images, Keras's augmentation layers default to training
@@ -49,9 +69,13 @@ class _RandomLayer(Layer):
     def _generator(self):
         return self._rng if self._rng is not None else backend.rng()
 
+    # the attributes a config holds, in Keras's order (a subclass adds its own)
+    _config_keys = ("seed", "data_format")
+
     def get_config(self):
         config = super().get_config()
-        config.update(seed=self.seed, data_format=self.data_format)
+        # tuples as JSON's lists, as Keras's configs have them
+        config.update({key: _plain(getattr(self, key)) for key in self._config_keys})
         return config
 
 
@@ -63,6 +87,8 @@ class RandomFlip(_RandomLayer):
         seed: integer seed of the layer's own generator.
     """
 
+    _config_keys = _RandomLayer._config_keys + ("mode",)
+
     def __init__(self, mode=HORIZONTAL_AND_VERTICAL, seed=None, data_format=None, **kwargs):
         if mode not in (HORIZONTAL, VERTICAL, HORIZONTAL_AND_VERTICAL):
             raise ValueError(f"RandomFlip layer {kwargs.get('name', '')!s} received an unknown "
@@ -70,7 +96,6 @@ class RandomFlip(_RandomLayer):
                              f"{VERTICAL!r}, {HORIZONTAL_AND_VERTICAL!r}.")
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         self.mode = mode
-        self._flips = None
 
     def _flip(self, x, flips):
         rows, cols = flips
@@ -79,31 +104,17 @@ class RandomFlip(_RandomLayer):
         x[rows] = x[rows][:, ::-1]
         return x
 
-    def call(self, inputs, training=False):
-        if not training:
-            self._flips = None
-            return inputs
-        x = inputs if inputs.ndim == 4 else inputs[None]
+    def _augment(self, x):
         rng = self._generator()
         n = x.shape[0]
         cols = rng.random(n) < 0.5 if self.mode != VERTICAL else np.zeros(n, bool)
         rows = rng.random(n) < 0.5 if self.mode != HORIZONTAL else np.zeros(n, bool)
-        self._flips = (rows, cols)
-        y = self._flip(x, self._flips)
-        return y if inputs.ndim == 4 else y[0]
+        return self._flip(x, (rows, cols)), (rows, cols)
 
-    def backward(self, grad_output):
-        if self._flips is None:
-            return grad_output
-        g = grad_output if grad_output.ndim == 4 else grad_output[None]
+    def _augment_backward(self, g, flips):
         # a flip is its own inverse, and so its own transpose
-        dx = self._flip(g, self._flips)
-        return dx if grad_output.ndim == 4 else dx[0]
+        return self._flip(g, flips)
 
-    def get_config(self):
-        config = super().get_config()
-        config["mode"] = self.mode
-        return config
 
 
 class RandomContrast(_RandomLayer):
@@ -116,6 +127,8 @@ class RandomContrast(_RandomLayer):
         value_range: the images' range, e.g. ``(0, 255)``.
         seed: integer seed of the layer's own generator.
     """
+
+    _config_keys = _RandomLayer._config_keys + ("factor", "value_range")
 
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
@@ -133,38 +146,24 @@ class RandomContrast(_RandomLayer):
             raise ValueError(message)
         self.factor = (lower, upper)
         self.value_range = tuple(value_range)
-        self._scale = self._kept = None
 
-    def call(self, inputs, training=False):
-        if not training:
-            self._scale = None
-            return inputs
-        x = inputs if inputs.ndim == 4 else inputs[None]
+    def _augment(self, x):
         lower, upper = self.factor
         scale = self._generator().uniform(1.0 - lower, 1.0 + upper, size=(x.shape[0], 1, 1, 1))
         scale = scale.astype(x.dtype)
         mean = x.mean(axis=(1, 2), keepdims=True)
         y = (x - mean) * scale + mean
         low, high = self.value_range
-        self._scale = scale
-        self._kept = (y >= low) & (y <= high)  # the clip passes no gradient
-        y = np.clip(y, low, high).astype(x.dtype, copy=False)
-        return y if inputs.ndim == 4 else y[0]
+        kept = (y >= low) & (y <= high)  # the clip passes no gradient
+        return np.clip(y, low, high).astype(x.dtype, copy=False), (scale, kept)
 
-    def backward(self, grad_output):
-        if self._scale is None:
-            return grad_output
-        g = grad_output if grad_output.ndim == 4 else grad_output[None]
-        g = g * self._kept
+    def _augment_backward(self, g, draw):
+        scale, kept = draw
+        g = g * kept
         # y = s * x + (1 - s) * mean(x): dx = s * g + (1 - s) * mean(g) over the image
-        dx = self._scale * g + (1 - self._scale) * g.mean(axis=(1, 2), keepdims=True)
-        dx = dx.astype(grad_output.dtype, copy=False)
-        return dx if grad_output.ndim == 4 else dx[0]
+        dx = scale * g + (1 - scale) * g.mean(axis=(1, 2), keepdims=True)
+        return dx.astype(g.dtype, copy=False)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(factor=list(self.factor), value_range=list(self.value_range))
-        return config
 
 
 def _symmetric_factor(factor, bounds=(-1, 1)):
@@ -191,7 +190,29 @@ def _check_fill(fill_mode, interpolation):
                          "('bilinear', 'nearest').")
 
 
-class RandomRotation(_RandomLayer):
+class _AffineLayer(_RandomLayer):
+    """A random affine transform per image (subclasses give the matrices)."""
+
+    _config_keys = _RandomLayer._config_keys + ("fill_mode", "fill_value", "interpolation")
+
+    def __init__(self, fill_mode, interpolation, seed, fill_value, data_format, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        _check_fill(fill_mode, interpolation)
+        self.fill_mode, self.interpolation = fill_mode, interpolation
+        self.fill_value = fill_value
+
+    def _augment(self, x):
+        transforms = self._transforms(*x.shape[:3])
+        sampling = kernels.affine_sampling(x.shape, transforms, self.interpolation,
+                                           self.fill_mode)
+        return kernels.affine_transform_forward(x, sampling, self.fill_value), sampling
+
+    def _augment_backward(self, g, sampling):
+        return kernels.affine_transform_backward(g, sampling)
+
+
+
+class RandomRotation(_AffineLayer):
     """Rotates each image about its centre by a random angle, a fraction of a full turn
     drawn from ``factor`` (positive: counter-clockwise).
 
@@ -204,15 +225,13 @@ class RandomRotation(_RandomLayer):
         fill_value: the value outside the image with ``fill_mode='constant'``.
     """
 
+    _config_keys = _AffineLayer._config_keys + ("factor",)
+
     def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None,
                  fill_value=0.0, value_range=(0, 255), data_format=None, **kwargs):
-        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
         self.factor = _symmetric_factor(factor)
-        _check_fill(fill_mode, interpolation)
-        self.fill_mode, self.interpolation = fill_mode, interpolation
-        self.fill_value = fill_value
         self.value_range = value_range
-        self._sampling = None
 
     def _transforms(self, n, rows, cols):
         lower, upper = self.factor
@@ -224,33 +243,6 @@ class RandomRotation(_RandomLayer):
                          sin, cos, cy - cx * sin - cy * cos,
                          np.zeros(n), np.zeros(n)], axis=1)
 
-    def call(self, inputs, training=False):
-        if not training:
-            self._sampling = None
-            return inputs
-        x = inputs if inputs.ndim == 4 else inputs[None]
-        transforms = self._transforms(*x.shape[:3])
-        self._sampling = kernels.affine_sampling(x.shape, transforms, self.interpolation,
-                                                 self.fill_mode)
-        y = kernels.affine_transform_forward(x, self._sampling, self.fill_value)
-        return y if inputs.ndim == 4 else y[0]
-
-    def backward(self, grad_output):
-        if self._sampling is None:
-            return grad_output
-        g = grad_output if grad_output.ndim == 4 else grad_output[None]
-        dx = kernels.affine_transform_backward(g, self._sampling)
-        return dx if grad_output.ndim == 4 else dx[0]
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(factor=list(self.factor), fill_mode=self.fill_mode,
-                      fill_value=self.fill_value, interpolation=self.interpolation)
-        return config
-
-
-def _plain(factor):
-    return list(factor) if isinstance(factor, tuple) else factor
 
 
 def _factor_pair(factor, name):
@@ -272,41 +264,6 @@ def _factor_pair(factor, name):
     return lower, upper
 
 
-class _AffineLayer(_RandomLayer):
-    """A random affine transform per image (subclasses give the matrices)."""
-
-    def __init__(self, fill_mode, interpolation, seed, fill_value, data_format, **kwargs):
-        super().__init__(seed=seed, data_format=data_format, **kwargs)
-        _check_fill(fill_mode, interpolation)
-        self.fill_mode, self.interpolation = fill_mode, interpolation
-        self.fill_value = fill_value
-        self._sampling = None
-
-    def call(self, inputs, training=False):
-        if not training:
-            self._sampling = None
-            return inputs
-        x = inputs if inputs.ndim == 4 else inputs[None]
-        transforms = self._transforms(*x.shape[:3])
-        self._sampling = kernels.affine_sampling(x.shape, transforms, self.interpolation,
-                                                 self.fill_mode)
-        y = kernels.affine_transform_forward(x, self._sampling, self.fill_value)
-        return y if inputs.ndim == 4 else y[0]
-
-    def backward(self, grad_output):
-        if self._sampling is None:
-            return grad_output
-        g = grad_output if grad_output.ndim == 4 else grad_output[None]
-        dx = kernels.affine_transform_backward(g, self._sampling)
-        return dx if grad_output.ndim == 4 else dx[0]
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(fill_mode=self.fill_mode, fill_value=self.fill_value,
-                      interpolation=self.interpolation)
-        return config
-
-
 class RandomTranslation(_AffineLayer):
     """Shifts each image by a random fraction of its height and width.
 
@@ -315,6 +272,8 @@ class RandomTranslation(_AffineLayer):
             positive: down / right) or a pair ``(lower, upper)``.
         fill_mode, interpolation, seed, fill_value: as RandomRotation.
     """
+
+    _config_keys = _AffineLayer._config_keys + ("height_factor", "width_factor")
 
     def __init__(self, height_factor, width_factor, fill_mode="reflect",
                  interpolation="bilinear", seed=None, fill_value=0.0, data_format=None,
@@ -332,11 +291,6 @@ class RandomTranslation(_AffineLayer):
         one, zero = np.ones(n), np.zeros(n)
         return np.stack([one, zero, -dx, zero, one, -dy, zero, zero], axis=1)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(height_factor=_plain(self.height_factor),
-                      width_factor=_plain(self.width_factor))
-        return config
 
 
 class RandomZoom(_AffineLayer):
@@ -348,6 +302,8 @@ class RandomZoom(_AffineLayer):
         width_factor: the same for the width; None zooms both axes alike.
         fill_mode, interpolation, seed, fill_value: as RandomRotation.
     """
+
+    _config_keys = _AffineLayer._config_keys + ("height_factor", "width_factor")
 
     def __init__(self, height_factor, width_factor=None, fill_mode="reflect",
                  interpolation="bilinear", seed=None, fill_value=0.0, data_format=None,
@@ -367,8 +323,3 @@ class RandomZoom(_AffineLayer):
         return np.stack([zoom_x, zero, (cols - 1) / 2.0 * (1.0 - zoom_x),
                          zero, zoom_y, (rows - 1) / 2.0 * (1.0 - zoom_y), zero, zero], axis=1)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(height_factor=_plain(self.height_factor),
-                      width_factor=_plain(self.width_factor))
-        return config

@@ -10,6 +10,19 @@ from __future__ import annotations
 from tinyann import backend
 
 
+def _merging_operators(class_name, symbol):
+    """``x <symbol> y`` and its reflected form ``y <symbol> x`` (Python's ``__radd__``
+    ...) as the merging layer ``class_name`` on the two tensors, in their order."""
+
+    def operator(self, other):
+        return _merge(class_name, self, other, symbol)
+
+    def reflected(self, other):
+        return _merge(class_name, other, self, symbol)
+
+    return operator, reflected
+
+
 class KerasTensor:
     """A placeholder with a shape such as ``(None, 784)``; holds no data."""
 
@@ -28,23 +41,9 @@ class KerasTensor:
 
     # `x + y` between layer outputs (a subclassed model's `call`, a functional graph)
     # is the matching merging layer, as in Keras
-    def __add__(self, other):
-        return _merge("Add", self, other, "+")
-
-    def __radd__(self, other):
-        return _merge("Add", other, self, "+")
-
-    def __sub__(self, other):
-        return _merge("Subtract", self, other, "-")
-
-    def __rsub__(self, other):
-        return _merge("Subtract", other, self, "-")
-
-    def __mul__(self, other):
-        return _merge("Multiply", self, other, "*")
-
-    def __rmul__(self, other):
-        return _merge("Multiply", other, self, "*")
+    __add__, __radd__ = _merging_operators("Add", "+")
+    __sub__, __rsub__ = _merging_operators("Subtract", "-")
+    __mul__, __rmul__ = _merging_operators("Multiply", "*")
 
     def __array__(self, dtype=None, copy=None):
         raise TypeError(

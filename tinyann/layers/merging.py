@@ -18,6 +18,13 @@ def _is_shape_list(input_shape):
         isinstance(s, (list, tuple)) for s in input_shape)
 
 
+def _check_list(inputs, layer, note=""):
+    """Raises Keras's error (``layer`` its subject) unless ``inputs`` is a list or tuple."""
+    if not isinstance(inputs, (list, tuple)):
+        raise ValueError(f"{layer} should be called on a list of inputs. "
+                         f"Received: inputs={inputs!r}{note}")
+
+
 def _broadcast_shapes(shape1, shape2):
     """Keras's elementwise output shape (without the batch axis)."""
     if len(shape1) < len(shape2):
@@ -96,11 +103,7 @@ class _Merge(Layer):
         return self._check_shapes(input_shape)
 
     def call(self, inputs, training=False):
-        if not isinstance(inputs, (list, tuple)):
-            raise ValueError(
-                "A merge layer should be called on a list of inputs. "
-                f"Received: inputs={inputs!r} (not a list of tensors)"
-            )
+        _check_list(inputs, "A merge layer", " (not a list of tensors)")
         self._check_shapes([x.shape for x in inputs])
         if training:
             self._shapes = [x.shape for x in inputs]
@@ -267,11 +270,7 @@ class Concatenate(Layer):
         self.built = True
 
     def call(self, inputs, training=False):
-        if not isinstance(inputs, (list, tuple)):
-            raise ValueError(
-                "A `Concatenate` layer should be called on a list of inputs. "
-                f"Received: inputs={inputs!r}"
-            )
+        _check_list(inputs, "A `Concatenate` layer")
         self.compute_output_shape([x.shape for x in inputs])
         if training:
             self._sizes = [x.shape[self.axis] for x in inputs]

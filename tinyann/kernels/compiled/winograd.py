@@ -46,7 +46,7 @@ import numpy as np
 
 from tinyann.kernels.fast.buffers import output_buffer, workspaces
 from tinyann.kernels.geometry import ConvGeometry
-from tinyann.kernels.jit import kernel, prange
+from tinyann.kernels.jit import helper, kernel, prange
 
 # the offsets a prediction does not keep (never written)
 NO_OFFSETS = np.zeros((1, 1, 1, 1), np.uint8)
@@ -295,7 +295,108 @@ def conv2d_max_pool_backward(dy, ws, kernel, dkernel, dbias, need_dx=True):
 # ---------------------------------------------------------------------- kernels
 # Each loops over the tiles of the images it is given (a chunk of the batch: the
 # tile arrays may be longer); the innermost loop runs over channels, contiguous in
-# every array, so it vectorizes. The 16 elements of a tile are written out by hand.
+# every array, so it vectorizes. The 16 elements of a tile are written out by hand,
+# four at a time by the 1-D transforms below (helpers: LLVM inlines them, the same
+# operations in the same order as written in place, the same bits).
+
+@helper
+def tile_position(t, tiles_w, per_image):
+    """Tile ``t`` of the flattened (image, tile row, tile column) order:
+    ``(image, tile row, tile column)``; its top-left pixel is ``(2 * row, 2 * column)``."""
+    return t // per_image, (t % per_image) // tiles_w, t % tiles_w
+
+
+@helper
+def tile_origin(t, tiles_w, per_image, rows, cols):
+    """Tile ``t``'s image, top-left pixel and whether its second row and column lie
+    inside a ``rows x cols`` image: ``(image, row, col, two_rows, two_cols)``."""
+    b, a, q = tile_position(t, tiles_w, per_image)
+    return b, 2 * a, 2 * q, 2 * a + 1 < rows, 2 * q + 1 < cols
+
+
+@helper
+def bt(x0, x1, x2, x3):
+    """``B^T x`` of F(2x2, 3x3) for one 4-vector."""
+    return x0 - x2, x1 + x2, x2 - x1, x1 - x3
+
+
+@helper
+def column_bt(padded, b, r, s, ch):
+    """``B^T`` of column ``s``, rows ``r .. r + 3`` of image ``b``, channel ``ch``."""
+    return bt(padded[b, r, s, ch], padded[b, r + 1, s, ch], padded[b, r + 2, s, ch],
+              padded[b, r + 3, s, ch])
+
+
+@helper
+def put_bt(inputs, k, t, ch, x0, x1, x2, x3):
+    """``inputs[k:k + 4, t, ch] = B^T x`` (one row of a tile's ``(B^T d) B``)."""
+    inputs[k, t, ch], inputs[k + 1, t, ch], inputs[k + 2, t, ch], inputs[k + 3, t, ch] = (
+        bt(x0, x1, x2, x3))
+
+
+@helper
+def put_g(grads, k, t, f, a, b, half):
+    """``grads[k:k + 4, t, f] = G' (a, b)``: ``[a, (a + b)/2, (a - b)/2, -b]``."""
+    grads[k, t, f] = a
+    grads[k + 1, t, f] = (a + b) * half
+    grads[k + 2, t, f] = (a - b) * half
+    grads[k + 3, t, f] = -b
+
+
+@helper
+def first_max(v0, v1, v2, v3):
+    """The largest of a 2x2 window's values (row-major) and the offset 0-3 of its
+    first occurrence, as max pooling routes ties: ``(best, offset)``."""
+    best, k = v0, 0
+    if v1 > best:
+        best, k = v1, 1
+    if v2 > best:
+        best, k = v2, 2
+    if v3 > best:
+        best, k = v3, 3
+    return best, k
+
+
+@helper
+def routed(g, k, zero):
+    """``g`` at offset ``k`` of a 2x2 window, zero at the other three (selects only,
+    so the loops calling it vectorize)."""
+    return (g if k == 0 else zero, g if k == 1 else zero, g if k == 2 else zero,
+            g if k == 3 else zero)
+
+
+@helper
+def tile_output(products, t, f, bias):
+    """The 2x2 output tile ``A^T M A + bias`` of tile ``t``, filter ``f``:
+    ``(y00, y01, y10, y11)`` (shared by the plain and the pooled convolution)."""
+    # A^T M: rows 0+1+2 and 1-2-3, column by column
+    p00 = products[0, t, f] + products[4, t, f] + products[8, t, f]
+    p01 = products[1, t, f] + products[5, t, f] + products[9, t, f]
+    p02 = products[2, t, f] + products[6, t, f] + products[10, t, f]
+    p03 = products[3, t, f] + products[7, t, f] + products[11, t, f]
+    p10 = products[4, t, f] - products[8, t, f] - products[12, t, f]
+    p11 = products[5, t, f] - products[9, t, f] - products[13, t, f]
+    p12 = products[6, t, f] - products[10, t, f] - products[14, t, f]
+    p13 = products[7, t, f] - products[11, t, f] - products[15, t, f]
+    return (p00 + p01 + p02 + bias, p01 - p02 - p03 + bias,
+            p10 + p11 + p12 + bias, p11 - p12 - p13 + bias)
+
+
+@helper
+def write_tile_gradient(grads, t, f, g00, g01, g10, g11, half):
+    """``grads[:, t, f] = G' g G'^T`` for the 2x2 gradient ``g`` of one output tile
+    (shared by the plain and the pooled convolution's backward)."""
+    # G' g: [g0, (g0 + g1)/2, (g0 - g1)/2, -g1] down the rows
+    h0, h1 = g00, g01
+    h2, h3 = (g00 + g10) * half, (g01 + g11) * half
+    h4, h5 = (g00 - g10) * half, (g01 - g11) * half
+    h6, h7 = -g10, -g11
+    # (G' g) G'^T: the same along the columns
+    put_g(grads, 0, t, f, h0, h1, half)
+    put_g(grads, 4, t, f, h2, h3, half)
+    put_g(grads, 8, t, f, h4, h5, half)
+    put_g(grads, 12, t, f, h6, h7, half)
+
 
 @kernel
 def input_tiles(padded, tiles_h, tiles_w, inputs):
@@ -304,44 +405,19 @@ def input_tiles(padded, tiles_h, tiles_w, inputs):
     per_image = tiles_h * tiles_w
     channels = padded.shape[3]
     for t in prange(padded.shape[0] * per_image):
-        b = t // per_image
-        r = 2 * ((t % per_image) // tiles_w)
-        s = 2 * (t % tiles_w)
+        b, a, q = tile_position(t, tiles_w, per_image)
+        r, s = 2 * a, 2 * q
         for ch in range(channels):
             # B^T d: the rows combined, column by column
-            e00 = padded[b, r, s, ch] - padded[b, r + 2, s, ch]
-            e01 = padded[b, r, s + 1, ch] - padded[b, r + 2, s + 1, ch]
-            e02 = padded[b, r, s + 2, ch] - padded[b, r + 2, s + 2, ch]
-            e03 = padded[b, r, s + 3, ch] - padded[b, r + 2, s + 3, ch]
-            e10 = padded[b, r + 1, s, ch] + padded[b, r + 2, s, ch]
-            e11 = padded[b, r + 1, s + 1, ch] + padded[b, r + 2, s + 1, ch]
-            e12 = padded[b, r + 1, s + 2, ch] + padded[b, r + 2, s + 2, ch]
-            e13 = padded[b, r + 1, s + 3, ch] + padded[b, r + 2, s + 3, ch]
-            e20 = padded[b, r + 2, s, ch] - padded[b, r + 1, s, ch]
-            e21 = padded[b, r + 2, s + 1, ch] - padded[b, r + 1, s + 1, ch]
-            e22 = padded[b, r + 2, s + 2, ch] - padded[b, r + 1, s + 2, ch]
-            e23 = padded[b, r + 2, s + 3, ch] - padded[b, r + 1, s + 3, ch]
-            e30 = padded[b, r + 1, s, ch] - padded[b, r + 3, s, ch]
-            e31 = padded[b, r + 1, s + 1, ch] - padded[b, r + 3, s + 1, ch]
-            e32 = padded[b, r + 1, s + 2, ch] - padded[b, r + 3, s + 2, ch]
-            e33 = padded[b, r + 1, s + 3, ch] - padded[b, r + 3, s + 3, ch]
+            e00, e10, e20, e30 = column_bt(padded, b, r, s, ch)
+            e01, e11, e21, e31 = column_bt(padded, b, r, s + 1, ch)
+            e02, e12, e22, e32 = column_bt(padded, b, r, s + 2, ch)
+            e03, e13, e23, e33 = column_bt(padded, b, r, s + 3, ch)
             # (B^T d) B: the columns combined, row by row
-            inputs[0, t, ch] = e00 - e02
-            inputs[1, t, ch] = e01 + e02
-            inputs[2, t, ch] = e02 - e01
-            inputs[3, t, ch] = e01 - e03
-            inputs[4, t, ch] = e10 - e12
-            inputs[5, t, ch] = e11 + e12
-            inputs[6, t, ch] = e12 - e11
-            inputs[7, t, ch] = e11 - e13
-            inputs[8, t, ch] = e20 - e22
-            inputs[9, t, ch] = e21 + e22
-            inputs[10, t, ch] = e22 - e21
-            inputs[11, t, ch] = e21 - e23
-            inputs[12, t, ch] = e30 - e32
-            inputs[13, t, ch] = e31 + e32
-            inputs[14, t, ch] = e32 - e31
-            inputs[15, t, ch] = e31 - e33
+            put_bt(inputs, 0, t, ch, e00, e01, e02, e03)
+            put_bt(inputs, 4, t, ch, e10, e11, e12, e13)
+            put_bt(inputs, 8, t, ch, e20, e21, e22, e23)
+            put_bt(inputs, 12, t, ch, e30, e31, e32, e33)
 
 
 @kernel
@@ -351,27 +427,16 @@ def output_tiles(products, bias, tiles_h, tiles_w, out):
     per_image = tiles_h * tiles_w
     rows, cols, filters = out.shape[1], out.shape[2], out.shape[3]
     for t in prange(out.shape[0] * per_image):
-        b = t // per_image
-        r = 2 * ((t % per_image) // tiles_w)
-        s = 2 * (t % tiles_w)
-        two_rows, two_cols = r + 1 < rows, s + 1 < cols
+        b, r, s, two_rows, two_cols = tile_origin(t, tiles_w, per_image, rows, cols)
         for f in range(filters):
-            # A^T M: rows 0+1+2 and 1-2-3, column by column
-            p00 = products[0, t, f] + products[4, t, f] + products[8, t, f]
-            p01 = products[1, t, f] + products[5, t, f] + products[9, t, f]
-            p02 = products[2, t, f] + products[6, t, f] + products[10, t, f]
-            p03 = products[3, t, f] + products[7, t, f] + products[11, t, f]
-            p10 = products[4, t, f] - products[8, t, f] - products[12, t, f]
-            p11 = products[5, t, f] - products[9, t, f] - products[13, t, f]
-            p12 = products[6, t, f] - products[10, t, f] - products[14, t, f]
-            p13 = products[7, t, f] - products[11, t, f] - products[15, t, f]
-            out[b, r, s, f] = p00 + p01 + p02 + bias[f]
+            y00, y01, y10, y11 = tile_output(products, t, f, bias[f])
+            out[b, r, s, f] = y00
             if two_cols:
-                out[b, r, s + 1, f] = p01 - p02 - p03 + bias[f]
+                out[b, r, s + 1, f] = y01
             if two_rows:
-                out[b, r + 1, s, f] = p10 + p11 + p12 + bias[f]
+                out[b, r + 1, s, f] = y10
                 if two_cols:
-                    out[b, r + 1, s + 1, f] = p11 - p12 - p13 + bias[f]
+                    out[b, r + 1, s + 1, f] = y11
 
 
 @kernel
@@ -383,37 +448,13 @@ def grad_tiles(dz, tiles_h, tiles_w, half, grads):
     per_image = tiles_h * tiles_w
     rows, cols, filters = dz.shape[1], dz.shape[2], dz.shape[3]
     for t in prange(dz.shape[0] * per_image):
-        b = t // per_image
-        r = 2 * ((t % per_image) // tiles_w)
-        s = 2 * (t % tiles_w)
-        two_rows, two_cols = r + 1 < rows, s + 1 < cols
+        b, r, s, two_rows, two_cols = tile_origin(t, tiles_w, per_image, rows, cols)
         for f in range(filters):
             g00 = dz[b, r, s, f]
             g01 = dz[b, r, s + 1, f] if two_cols else zero
             g10 = dz[b, r + 1, s, f] if two_rows else zero
             g11 = dz[b, r + 1, s + 1, f] if two_rows and two_cols else zero
-            # G' g: [g0, (g0 + g1)/2, (g0 - g1)/2, -g1] down the rows
-            h0, h1 = g00, g01
-            h2, h3 = (g00 + g10) * half, (g01 + g11) * half
-            h4, h5 = (g00 - g10) * half, (g01 - g11) * half
-            h6, h7 = -g10, -g11
-            # (G' g) G'^T: the same along the columns
-            grads[0, t, f] = h0
-            grads[1, t, f] = (h0 + h1) * half
-            grads[2, t, f] = (h0 - h1) * half
-            grads[3, t, f] = -h1
-            grads[4, t, f] = h2
-            grads[5, t, f] = (h2 + h3) * half
-            grads[6, t, f] = (h2 - h3) * half
-            grads[7, t, f] = -h3
-            grads[8, t, f] = h4
-            grads[9, t, f] = (h4 + h5) * half
-            grads[10, t, f] = (h4 - h5) * half
-            grads[11, t, f] = -h5
-            grads[12, t, f] = h6
-            grads[13, t, f] = (h6 + h7) * half
-            grads[14, t, f] = (h6 - h7) * half
-            grads[15, t, f] = -h7
+            write_tile_gradient(grads, t, f, g00, g01, g10, g11, half)
 
 
 @kernel
@@ -424,30 +465,12 @@ def pooled_output_tiles(products, bias, tiles_h, tiles_w, out, offsets, keep):
     per_image = tiles_h * tiles_w
     pooled_rows, pooled_cols, filters = out.shape[1], out.shape[2], out.shape[3]
     for t in prange(out.shape[0] * per_image):
-        b = t // per_image
-        a = (t % per_image) // tiles_w
-        q = t % tiles_w
+        b, a, q = tile_position(t, tiles_w, per_image)
         if a >= pooled_rows or q >= pooled_cols:
             continue
         for f in range(filters):
-            p00 = products[0, t, f] + products[4, t, f] + products[8, t, f]
-            p01 = products[1, t, f] + products[5, t, f] + products[9, t, f]
-            p02 = products[2, t, f] + products[6, t, f] + products[10, t, f]
-            p03 = products[3, t, f] + products[7, t, f] + products[11, t, f]
-            p10 = products[4, t, f] - products[8, t, f] - products[12, t, f]
-            p11 = products[5, t, f] - products[9, t, f] - products[13, t, f]
-            p12 = products[6, t, f] - products[10, t, f] - products[14, t, f]
-            p13 = products[7, t, f] - products[11, t, f] - products[15, t, f]
-            best, k = p00 + p01 + p02 + bias[f], 0
-            v = p01 - p02 - p03 + bias[f]
-            if v > best:
-                best, k = v, 1
-            v = p10 + p11 + p12 + bias[f]
-            if v > best:
-                best, k = v, 2
-            v = p11 - p12 - p13 + bias[f]
-            if v > best:
-                best, k = v, 3
+            y00, y01, y10, y11 = tile_output(products, t, f, bias[f])
+            best, k = first_max(y00, y01, y10, y11)
             out[b, a, q, f] = best
             if keep:
                 offsets[b, a, q, f] = k
@@ -464,9 +487,7 @@ def pooled_grad_tiles(dy, offsets, tiles_h, tiles_w, half, grads, padded, top, l
     pooled_rows, pooled_cols, filters = dy.shape[1], dy.shape[2], dy.shape[3]
     zero = half - half
     for t in prange(dy.shape[0] * per_image):
-        b = t // per_image
-        a = (t % per_image) // tiles_w
-        q = t % tiles_w
+        b, a, q = tile_position(t, tiles_w, per_image)
         if a >= pooled_rows or q >= pooled_cols:  # an odd last row or column of tiles
             for k in range(16):
                 for f in range(filters):
@@ -475,35 +496,11 @@ def pooled_grad_tiles(dy, offsets, tiles_h, tiles_w, half, grads, padded, top, l
         # the loops over filters hold no branch (selects only), so they vectorize
         for f in range(filters):
             g, k = dy[b, a, q, f], offsets[b, a, q, f]
-            g00 = g if k == 0 else zero
-            g01 = g if k == 1 else zero
-            g10 = g if k == 2 else zero
-            g11 = g if k == 3 else zero
-            h0, h1 = g00, g01
-            h2, h3 = (g00 + g10) * half, (g01 + g11) * half
-            h4, h5 = (g00 - g10) * half, (g01 - g11) * half
-            h6, h7 = -g10, -g11
-            grads[0, t, f] = h0
-            grads[1, t, f] = (h0 + h1) * half
-            grads[2, t, f] = (h0 - h1) * half
-            grads[3, t, f] = -h1
-            grads[4, t, f] = h2
-            grads[5, t, f] = (h2 + h3) * half
-            grads[6, t, f] = (h2 - h3) * half
-            grads[7, t, f] = -h3
-            grads[8, t, f] = h4
-            grads[9, t, f] = (h4 + h5) * half
-            grads[10, t, f] = (h4 - h5) * half
-            grads[11, t, f] = -h5
-            grads[12, t, f] = h6
-            grads[13, t, f] = (h6 + h7) * half
-            grads[14, t, f] = (h6 - h7) * half
-            grads[15, t, f] = -h7
+            g00, g01, g10, g11 = routed(g, k, zero)
+            write_tile_gradient(grads, t, f, g00, g01, g10, g11, half)
         if write_padded:
             r, s = top + 2 * a, left + 2 * q
             for f in range(filters):
                 g, k = dy[b, a, q, f], offsets[b, a, q, f]
-                padded[b, r, s, f] = g if k == 0 else zero
-                padded[b, r, s + 1, f] = g if k == 1 else zero
-                padded[b, r + 1, s, f] = g if k == 2 else zero
-                padded[b, r + 1, s + 1, f] = g if k == 3 else zero
+                (padded[b, r, s, f], padded[b, r, s + 1, f], padded[b, r + 1, s, f],
+                 padded[b, r + 1, s + 1, f]) = routed(g, k, zero)

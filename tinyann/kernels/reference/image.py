@@ -1,53 +1,115 @@
-"""Image resizing as TensorFlow does it (half-pixel centers, no antialiasing).
+"""Image resizing as TensorFlow's ``tf.image.resize`` does it, and affine transforms
+with its fill modes (ImageProjectiveTransform).
 
-Both interpolations are separable: the output is ``R @ image @ C^T`` per channel,
-with ``R`` (out_rows, in_rows) and ``C`` (out_cols, in_cols) weight matrices, so the
-backward pass is the same product with the matrices transposed.
+Every interpolation is separable and linear: the output is ``R @ image @ C^T`` per
+channel, with ``R`` (out_rows, in_rows) and ``C`` (out_cols, in_cols) weight matrices,
+so the backward pass is the same product with the matrices transposed.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-INTERPOLATIONS = ("bilinear", "nearest")
+INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5")
+
+# TensorFlow's legacy bicubic op evaluates its kernel from a table of this many steps
+# per pixel: the fractional position is rounded to 1/1024 (computed exactly instead,
+# outputs differ from TensorFlow's by 5e-4 of the pixel range)
+_CUBIC_TABLE_STEPS = 1024
 
 
-def resize_weights(in_size, out_size, interpolation, dtype=np.float64):
+def _keys_cubic(x):
+    """Keys's cubic convolution kernel with a = -0.5 (support |x| < 2)."""
+    x = np.abs(x)
+    near = ((1.5 * x - 2.5) * x) * x + 1.0
+    far = ((-0.5 * x + 2.5) * x - 4.0) * x + 2.0
+    return np.where(x < 1.0, near, np.where(x < 2.0, far, 0.0))
+
+
+def _triangle(x):
+    return np.maximum(0.0, 1.0 - np.abs(x))
+
+
+def _lanczos(radius):
+    def kernel(x):
+        # sinc(x) * sinc(x / radius) inside the radius
+        return np.where(np.abs(x) < radius, np.sinc(x) * np.sinc(x / radius), 0.0)
+    return kernel
+
+
+# the kernels of TensorFlow's ScaleAndTranslate op: name -> (kernel, radius)
+_KERNELS = {"bilinear": (_triangle, 1), "bicubic": (_keys_cubic, 2),
+            "lanczos3": (_lanczos(3), 3), "lanczos5": (_lanczos(5), 5)}
+
+
+def _normalised(weights):
+    """Rows scaled to sum to 1 (taps outside the image were dropped)."""
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def resize_weights(in_size, out_size, interpolation, antialias=False, dtype=np.float64):
     """The (out_size, in_size) matrix mapping one image axis to its resized axis.
 
-    Output pixel ``o`` samples the input at ``(o + 0.5) * in_size / out_size - 0.5``
-    (half-pixel centers). Bilinear mixes the two neighbours (clamped at the edges);
-    nearest takes ``floor((o + 0.5) * scale)``, clamped to the last pixel.
+    Output pixel ``o`` is centred on input position ``s = (o + 0.5) * in_size / out_size``
+    (pixel ``i`` covers ``[i, i + 1)``), as TensorFlow with half-pixel centers:
+
+    * nearest: input ``floor(s)`` (the position computed in float32, as TensorFlow),
+      clamped to the last pixel;
+    * bilinear, lanczos3, lanczos5 (and bicubic with ``antialias``): the kernel
+      ``k((i + 0.5 - s) / m)`` over the input pixels ``i``, rows normalised to sum 1,
+      where ``m = max(in_size / out_size, 1)`` with ``antialias`` (the kernel widened
+      when shrinking) and 1 without;
+    * bicubic: Keys's cubic (a = -0.5) at the 4 pixels around ``s - 0.5``, its
+      fraction rounded to 1/1024 (TensorFlow's table), taps outside the image dropped
+      and the rest normalised;
+    * area: each output pixel is the mean of the input span
+      ``[o, o + 1) * in_size / out_size`` (partly covered pixels weighted by their cover).
+
+    ``antialias`` changes only the kernel-based interpolations (as tf.image.resize).
     """
-    scale = in_size / out_size
-    weights = np.zeros((out_size, in_size), dtype)
-    rows = np.arange(out_size)
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"Unknown interpolation {interpolation!r}: expected one of "
+                         f"{INTERPOLATIONS}")
+    out = np.arange(out_size)
+    source = np.arange(in_size)
     if interpolation == "nearest":
-        src = np.minimum(np.floor((rows + 0.5) * scale).astype(np.int64), in_size - 1)
-        weights[rows, src] = 1.0
+        scale = np.float32(in_size) / np.float32(out_size)
+        pos = np.floor((out.astype(np.float32) + np.float32(0.5)) * scale).astype(np.int64)
+        weights = np.zeros((out_size, in_size), dtype)
+        weights[out, np.minimum(pos, in_size - 1)] = 1.0
         return weights
-    pos = (rows + 0.5) * scale - 0.5
-    low = np.floor(pos)
-    frac = pos - low
-    lower = np.clip(low, 0, in_size - 1).astype(np.int64)
-    upper = np.clip(low + 1, 0, in_size - 1).astype(np.int64)
-    np.add.at(weights, (rows, lower), 1.0 - frac)
-    np.add.at(weights, (rows, upper), frac)
-    return weights
+    scale = in_size / out_size
+    if interpolation == "area":
+        low, high = out[:, None] * scale, (out[:, None] + 1) * scale
+        cover = np.minimum(high, source + 1.0) - np.maximum(low, source)
+        return (np.maximum(cover, 0.0) / scale).astype(dtype)
+    centre = (out[:, None] + 0.5) * scale
+    if interpolation == "bicubic" and not antialias:
+        pos = (out.astype(np.float32) + np.float32(0.5)) * np.float32(scale) - np.float32(0.5)
+        base = np.floor(pos)
+        step = np.rint((pos - base) * _CUBIC_TABLE_STEPS) / _CUBIC_TABLE_STEPS
+        offset = source[None, :] - base[:, None]  # tap i sits at distance offset - step
+        weights = np.where((offset >= -1) & (offset <= 2),
+                           _keys_cubic(offset - step[:, None]), 0.0)
+        return _normalised(weights).astype(dtype)
+    kernel, _ = _KERNELS[interpolation]
+    widen = max(scale, 1.0) if antialias else 1.0
+    weights = kernel((source[None, :] + 0.5 - centre) / widen)
+    return _normalised(weights).astype(dtype)
 
 
-def resize_forward(images, height, width, interpolation="bilinear"):
+def resize_forward(images, height, width, interpolation="bilinear", antialias=False):
     """Resizes ``images`` (batch, rows, cols, channels) to (batch, height, width, channels)."""
-    r = resize_weights(images.shape[1], height, interpolation, images.dtype)
-    c = resize_weights(images.shape[2], width, interpolation, images.dtype)
+    r = resize_weights(images.shape[1], height, interpolation, antialias, images.dtype)
+    c = resize_weights(images.shape[2], width, interpolation, antialias, images.dtype)
     return np.einsum("oh,nhwc,pw->nopc", r, images, c, optimize=True)
 
 
-def resize_backward(grad_output, input_shape, interpolation="bilinear"):
+def resize_backward(grad_output, input_shape, interpolation="bilinear", antialias=False):
     """dL/dimages (``input_shape``) from dL/doutputs (batch, height, width, channels)."""
     _, height, width, _ = grad_output.shape
-    r = resize_weights(input_shape[1], height, interpolation, grad_output.dtype)
-    c = resize_weights(input_shape[2], width, interpolation, grad_output.dtype)
+    r = resize_weights(input_shape[1], height, interpolation, antialias, grad_output.dtype)
+    c = resize_weights(input_shape[2], width, interpolation, antialias, grad_output.dtype)
     return np.einsum("oh,nopc,pw->nhwc", r, grad_output, c, optimize=True)
 
 

@@ -291,11 +291,16 @@ def _buffer_shuffle(items, buffer_size, rng):
 _END = object()
 
 
-class _Take(_Unary):
+class _Counted(_Unary):
+    """take, skip and repeat: an op with a count of elements (or of repetitions),
+    negative for all of them."""
+
     def __init__(self, child, count):
         super().__init__(child)
         self.count = count
 
+
+class _Take(_Counted):
     def _cardinality(self):
         n = self.child._cardinality()
         if self.count < 0:
@@ -313,11 +318,7 @@ class _Take(_Unary):
         return iter(self.child) if self.count < 0 else itertools.islice(self.child, self.count)
 
 
-class _Skip(_Unary):
-    def __init__(self, child, count):
-        super().__init__(child)
-        self.count = count
-
+class _Skip(_Counted):
     def _cardinality(self):
         n = self.child._cardinality()
         if n < 0:
@@ -337,11 +338,7 @@ class _Skip(_Unary):
         return itertools.islice(self.child, self.count, None)
 
 
-class _Repeat(_Unary):
-    def __init__(self, child, count):
-        super().__init__(child)
-        self.count = count
-
+class _Repeat(_Counted):
     def _cardinality(self):
         n = self.child._cardinality()
         if self.count < 0:
