@@ -22,9 +22,9 @@ from threading import get_ident
 import numpy as np
 
 from tinyann.kernels.compiled import conv, pooling, winograd
+from tinyann.kernels.compiled.winograd import first_max, routed
 from tinyann.kernels.fast.buffers import FEW_CHANNELS, output_buffer, workspaces
 from tinyann.kernels.geometry import ConvGeometry
-from tinyann.kernels.compiled.winograd import first_max, routed
 from tinyann.kernels.jit import helper, kernel, prange
 from tinyann.kernels.reference.conv_pool import composed
 
