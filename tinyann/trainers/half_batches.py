@@ -64,6 +64,11 @@ def set_enabled(flag: bool) -> None:
 
 
 @functools.cache
+def _cpu_count() -> int:
+    return os.cpu_count() or 1  # about 8 us a call: predict on one sample checks it
+
+
+@functools.cache
 def _have_threadpoolctl() -> bool:
     return importlib.util.find_spec("threadpoolctl") is not None
 
@@ -86,7 +91,7 @@ def has_recurrent_chunks(model) -> bool:
     ``evaluate`` and ``predict`` then hold BLAS to one thread, as for half-batches: its
     threads, spinning after each product, would take the core the worker needs (the
     chapter's LSTM measured 9x the CPU time a batch with both on a busy machine)."""
-    if not (kernels.kernel_set() == "compiled" and (os.cpu_count() or 1) >= 2
+    if not (kernels.kernel_set() == "compiled" and _cpu_count() >= 2
             and _have_threadpoolctl()):
         return False
     from tinyann.layers.recurrent import _Recurrent

@@ -49,9 +49,12 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
         with half_batches.blas_one_thread(True):
             outs = _predict_arrays(model, xs, n, batch_size, cbl,
                                    half_batches.split_forward(graph))
-    else:
-        with half_batches.blas_one_thread(half_batches.has_recurrent_chunks(model)):
+    elif min(n, batch_size) >= 32 and half_batches.has_recurrent_chunks(model):
+        # recurrent kernels run two chunks in two threads from 2 * MIN_CHUNK samples on
+        with half_batches.blas_one_thread(True):
             outs = _predict_arrays(model, xs, n, batch_size, cbl, graph.forward)
+    else:
+        outs = _predict_arrays(model, xs, n, batch_size, cbl, graph.forward)
     if not all(np.isfinite(np.add.reduce(o, axis=None)) for o in outs):
         raise_if_nonfinite(xs)
     return as_structure(model, outs)

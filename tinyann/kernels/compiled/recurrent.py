@@ -141,13 +141,13 @@ def _masks(x, mask, recurrent_mask, units):
     return keep, scale
 
 
-def _projection(x, kernel, bias):
-    """``a = x W + b`` for every step at once: (batch, steps, width)."""
+def _projection(x, kernel, bias, out):
+    """``out = x W + b`` for every step at once: (batch, steps, width)."""
     batch, steps, features = x.shape
-    a = x.reshape(batch * steps, features) @ kernel
+    np.matmul(x.reshape(batch * steps, features), kernel,
+              out=out.reshape(batch * steps, kernel.shape[1]))
     if bias is not None:
-        a += bias
-    return a.reshape(batch, steps, kernel.shape[1])
+        out += bias
 
 
 # ---------------------------------------------------------------- the kernels' pieces
@@ -475,7 +475,7 @@ def _sequence_forward(kind, x, kernel, recurrent_kernel, bias, initial_state, ma
         b_in, b_rec = (None, np.zeros(3 * units, dtype)) if bias is None else bias
     else:
         b_in, b_rec = bias, np.zeros(0, dtype)
-    a = _projection(x, kernel, b_in)
+    a = np.empty((batch, steps, kernel.shape[1]), np.result_type(x, kernel))
     keep, scale = _masks(x, mask, recurrent_mask, units)
     h0 = _state(initial_state, 0, batch, units, dtype)
     lstm = kind == "lstm"
@@ -492,6 +492,8 @@ def _sequence_forward(kind, x, kernel, recurrent_kernel, bias, initial_state, ma
     def task(k):
         start, stop = parts[k]
         part = slice(start, stop)
+        # the chunk's input projection in its own thread: the two run at once
+        _projection(x[part], kernel, b_in, out=a[part])
         forward(a[part], recurrent, b_rec, keep[part], scale[part], h0[part], c0[part],
                 mask is not None, record, out[part], hm[part] if record else hm, saved[k],
                 c_last[part])
@@ -523,24 +525,35 @@ def _sequence_backward(d_outputs, d_final_state, cache, dkernel, drecurrent, dbi
     dh0, dc0 = np.empty_like(dh_last), np.empty_like(dc_last)
     keep, scale = cache["keep"], cache["scale"]
 
+    kernel = cache["kernel"]
+    dx = np.empty(x.shape, dtype) if need_dx else None
+    shares = [None] * len(parts)
+
     def task(k):
         start, stop = parts[k]
         part = slice(start, stop)
         backward(d_out[part], cache["recurrent_kernel"], keep[part], scale[part],
                  cache["saved"][k], cache["masked"], dh_last[part], dc_last[part], dz[part],
                  dq[part] if kind == "gru" else dq, dh0[part], dc0[part])
+        # the chunk's share of the weights' gradients, products over its steps, in its
+        # own thread (dU from dq for GRU); the shares are summed below
+        rows = (stop - start) * steps
+        dz2 = dz[part].reshape(rows, width)
+        dq2 = dq[part].reshape(rows, width) if kind == "gru" else dz2
+        shares[k] = (x[part].reshape(rows, -1).T @ dz2, hm[part].reshape(rows, units).T @ dq2,
+                     dz2.sum(axis=0), dq2.sum(axis=0) if kind == "gru" else None)
+        if need_dx:
+            np.matmul(dz2, kernel.T, out=dx[part].reshape(rows, -1))
 
     _run(len(parts), task)
-    # the weights' gradients: products over all steps; dU from dq for GRU
-    dz2 = dz.reshape(batch * steps, width)
-    dq2 = dq.reshape(batch * steps, width) if kind == "gru" else dz2
-    dkernel[...] = x.reshape(batch * steps, -1).T @ dz2
-    drecurrent[...] = hm.reshape(batch * steps, units).T @ dq2
+    dW, dU, db, db_rec = (sum(values) if values[0] is not None else None
+                          for values in zip(*shares))
+    dkernel[...] = dW
+    drecurrent[...] = dU
     if dbias is not None and kind == "gru":
-        dbias[0], dbias[1] = dz2.sum(axis=0), dq2.sum(axis=0)
+        dbias[0], dbias[1] = db, db_rec
     elif dbias is not None:
-        dbias[...] = dz2.sum(axis=0)
-    dx = (dz2 @ cache["kernel"].T).reshape(x.shape) if need_dx else None
+        dbias[...] = db
     return dx, [dh0, dc0][:count]
 
 
