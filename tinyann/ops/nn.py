@@ -224,25 +224,23 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
 
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """The maximum of each window; the gradient goes to each window's first maximum."""
-    from tinyann.kernels.reference import pooling as ref
-
-    x = np.asarray(_v(inputs))
-    _check_2d(x, data_format, "max_pool")
-    size = _pair(pool_size, "pool_size")
-    y, ctx = ref.max_pool2d_forward(x, size, _pair(strides or size, "strides"),
-                                    padding.lower())
-    return record(y, (inputs,), lambda g: (ref.max_pool2d_backward(g, ctx),),
-                  label="ops.max_pool")
+    return _pool("max", inputs, pool_size, strides, padding, data_format)
 
 
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """The mean of each window's real pixels; each receives dy / count."""
+    return _pool("average", inputs, pool_size, strides, padding, data_format)
+
+
+def _pool(kind, inputs, pool_size, strides, padding, data_format):
+    """``max_pool`` / ``average_pool`` by the reference pooling kernels (NumPy-only
+    gradients)."""
     from tinyann.kernels.reference import pooling as ref
 
+    forward, backward = {"max": (ref.max_pool2d_forward, ref.max_pool2d_backward),
+                         "average": (ref.avg_pool2d_forward, ref.avg_pool2d_backward)}[kind]
     x = np.asarray(_v(inputs))
-    _check_2d(x, data_format, "average_pool")
+    _check_2d(x, data_format, f"{kind}_pool")
     size = _pair(pool_size, "pool_size")
-    y, ctx = ref.avg_pool2d_forward(x, size, _pair(strides or size, "strides"),
-                                    padding.lower())
-    return record(y, (inputs,), lambda g: (ref.avg_pool2d_backward(g, ctx),),
-                  label="ops.average_pool")
+    y, ctx = forward(x, size, _pair(strides or size, "strides"), padding.lower())
+    return record(y, (inputs,), lambda g: (backward(g, ctx),), label=f"ops.{kind}_pool")
