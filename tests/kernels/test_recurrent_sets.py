@@ -103,7 +103,9 @@ def test_compiled_chunks_and_their_worker():
     from tinyann.kernels.compiled import recurrent
 
     assert recurrent.chunks(31) == [(0, 31)]
-    if recurrent._cores() >= 2:
+    from tinyann.utils.cores import usable_cores
+
+    if usable_cores() >= 2:
         assert recurrent.chunks(64) == [(0, 32), (32, 64)]
         assert recurrent.chunks(33) == [(0, 17), (17, 33)]
     first = recurrent._worker()

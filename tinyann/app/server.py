@@ -395,11 +395,9 @@ class ServeOptions:
 def default_workers() -> int:
     """One server process per CPU core this process may use, at most 4: each holds a
     copy of the model and, with Python's GIL, uses one core."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(4, cores))
+    from tinyann.utils.cores import usable_cores
+
+    return max(1, min(4, usable_cores()))
 
 
 def app_for(options: ServeOptions) -> FastAPI:

@@ -42,6 +42,7 @@ import numpy as np
 
 from tinyann import backend, kernels, layers
 from tinyann.kernels import jit
+from tinyann.utils.cores import usable_cores
 
 # each half at least this many samples
 MIN_HALF = 8
@@ -64,11 +65,6 @@ def set_enabled(flag: bool) -> None:
 
 
 @functools.cache
-def _cpu_count() -> int:
-    return os.cpu_count() or 1  # about 8 us a call: predict on one sample checks it
-
-
-@functools.cache
 def _have_threadpoolctl() -> bool:
     return importlib.util.find_spec("threadpoolctl") is not None
 
@@ -82,7 +78,7 @@ def applies(model, batch_size) -> bool:
             and len(graph.inputs) == 1 and len(graph.outputs) == 1
             and any(type(step[0]) is layers.Conv2D for step in graph.steps)
             and all(type(step[0]) in PER_SAMPLE for step in graph.steps)
-            and (os.cpu_count() or 1) >= 2 and _have_threadpoolctl())
+            and usable_cores() >= 2 and _have_threadpoolctl())
 
 
 def has_recurrent_chunks(model) -> bool:
@@ -91,7 +87,7 @@ def has_recurrent_chunks(model) -> bool:
     ``evaluate`` and ``predict`` then hold BLAS to one thread, as for half-batches: its
     threads, spinning after each product, would take the core the worker needs (the
     chapter's LSTM measured 9x the CPU time a batch with both on a busy machine)."""
-    if not (kernels.kernel_set() == "compiled" and _cpu_count() >= 2
+    if not (kernels.kernel_set() == "compiled" and usable_cores() >= 2
             and _have_threadpoolctl()):
         return False
     from tinyann.layers.recurrent import _Recurrent

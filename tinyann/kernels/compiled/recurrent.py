@@ -37,6 +37,7 @@ import numpy as np
 
 from tinyann.kernels.jit import helper, kernel
 from tinyann.kernels.reference import recurrent as reference
+from tinyann.utils.cores import usable_cores
 
 # tanh(x) = p(x) / q(x) on [-7.9053, 7.9053] (saturated beyond), p odd of degree 13,
 # q even of degree 6: the rational approximation Eigen uses for float32. Max error
@@ -95,17 +96,10 @@ def _worker():
     return _pool
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def chunks(batch: int) -> list:
     """``[(start, stop), ...]``: the whole batch, or two halves when there is a second
     core and each half has at least :data:`MIN_CHUNK` samples."""
-    if batch < 2 * MIN_CHUNK or _cores() < 2:
+    if batch < 2 * MIN_CHUNK or usable_cores() < 2:
         return [(0, batch)]
     half = (batch + 1) // 2
     return [(0, half), (half, batch)]
