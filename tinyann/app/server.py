@@ -295,15 +295,19 @@ def create_app(source, data_dir=None, test_data=None) -> FastAPI:
                 "test_images": int(len(state.labels)), "test_images_source": where,
                 "test_accuracy": state.accuracy}
 
+    async def classify(data, started):
+        """Small uploads on the event loop, bigger ones in the thread pool
+        (:data:`INLINE_UPLOAD`)."""
+        if len(data) <= INLINE_UPLOAD:
+            return state.classify_upload(data, started)
+        return await run_in_threadpool(state.classify_upload, data, started)
+
     @app.post("/api/predict", response_model=Prediction, responses=bad)
     async def predict(file: Annotated[UploadFile, File(description=_FILE_HELP)]):
         """Classifies one photo; returns every class's probability and the model's input."""
         started = time.perf_counter()
         data = await file.read(MAX_UPLOAD + 1)
-        if len(data) <= INLINE_UPLOAD:
-            result = state.classify_upload(data, started)
-        else:
-            result = await run_in_threadpool(state.classify_upload, data, started)
+        result = await classify(data, started)
         # a JSONResponse skips re-validating our own output; the schema still documents it
         return JSONResponse(result)
 
@@ -364,12 +368,8 @@ def create_app(source, data_dir=None, test_data=None) -> FastAPI:
         data = multipart.file_field(headers.get(b"content-type", b""), body)
         if data is None or len(data) > MAX_UPLOAD:
             return None
-        started = time.perf_counter()
         try:
-            if len(data) <= INLINE_UPLOAD:
-                result = state.classify_upload(data, started)
-            else:
-                result = await run_in_threadpool(state.classify_upload, data, started)
+            result = await classify(data, time.perf_counter())
         except HTTPException as error:
             return JSONResponse({"detail": error.detail}, status_code=error.status_code)
         return JSONResponse(result)
