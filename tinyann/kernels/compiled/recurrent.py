@@ -5,15 +5,16 @@ steps) is not arithmetic but calls: the reference makes about 15 NumPy calls a s
 forward and backward, 3,000 a batch. Here:
 
 1. the input's share of every step, ``a = x W + b``, is one matrix product over all
-   steps (``(batch * steps, features) @ (features, gates * units)``);
+   the chunk's steps (``(samples * steps, features) @ (features, gates * units)``);
 2. one compiled call runs the whole recurrence of a chunk of samples. Inside it the
    samples are the innermost axis (``z[gate_unit, sample]``), so every loop over them
    is a vector loop: the step's product ``(h m) U``, the gates, the state update;
 3. backward, one compiled call runs the recurrence backward and writes ``dz`` of every
-   step; the weights' gradients are then matrix products over all steps:
-   ``dW = X^T dZ``, ``dU = H_{t-1}^T dZ``, ``db = sum dZ``, and ``dx = dZ W^T``;
-4. a batch of 32 samples or more is cut into two chunks, and the second runs in a
-   worker thread (the kernels release the GIL): the chunks are independent in time.
+   step; the weights' gradients are then matrix products over all the chunk's steps:
+   ``dW = X^T dZ``, ``dU = H_{t-1}^T dZ``, ``db = sum dZ``, and ``dx = dZ W^T``; the
+   chunks' shares are summed;
+4. a batch of 32 samples or more is cut into two chunks, and the second runs (items 1-3)
+   in a worker thread (the kernels release the GIL): the chunks are independent in time.
 
 What makes the loops vectorize (each measured; a loop that does not is 5-12x slower):
 the activations are computed in place in one array (two arrays that numba cannot prove
@@ -517,9 +518,7 @@ def _sequence_backward(d_outputs, d_final_state, cache, dkernel, drecurrent, dbi
     dz = np.empty((batch, steps, width), dtype)
     dq = np.empty_like(dz) if kind == "gru" else dz[:0]
     dh0, dc0 = np.empty_like(dh_last), np.empty_like(dc_last)
-    keep, scale = cache["keep"], cache["scale"]
-
-    kernel = cache["kernel"]
+    keep, scale, kernel = cache["keep"], cache["scale"], cache["kernel"]
     dx = np.empty(x.shape, dtype) if need_dx else None
     shares = [None] * len(parts)
 
