@@ -185,18 +185,3 @@ def test_add_and_unknown_target(monkeypatch, clock):
     bar.add(5, [("loss", 2.0)])
     bar.update(10, [("loss", 2.0)], finalize=True)
     assert stream.getvalue().startswith("     10/Unknown ")
-
-
-def test_usable_cores_is_the_affinity_and_asked_once(monkeypatch):
-    import os
-
-    from tinyann.utils import cores
-
-    cores.usable_cores.cache_clear()
-    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 2, 5}, raising=False)
-    try:
-        assert cores.usable_cores() == 3
-        monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0}, raising=False)
-        assert cores.usable_cores() == 3  # cached: the threads' plans stay consistent
-    finally:
-        cores.usable_cores.cache_clear()

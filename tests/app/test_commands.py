@@ -155,7 +155,7 @@ def test_serve_bad_worker_count(capsys, tiny_run, workers):
 
 def test_default_workers_is_one_per_core_at_most_four(monkeypatch):
     from tinyann.app import server
-    from tinyann.utils import cores as cores_module
+    from tinyann.kernels import cores as cores_module
 
     for cores, expected in [(1, 1), (2, 2), (3, 3), (16, 4)]:
         monkeypatch.setattr(cores_module, "usable_cores", lambda n=cores: n)

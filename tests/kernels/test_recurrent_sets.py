@@ -103,7 +103,7 @@ def test_compiled_chunks_and_their_worker():
     from tinyann.kernels.compiled import recurrent
 
     assert recurrent.chunks(31) == [(0, 31)]
-    from tinyann.utils.cores import usable_cores
+    from tinyann.kernels.cores import usable_cores
 
     if usable_cores() >= 2:
         assert recurrent.chunks(64) == [(0, 32), (32, 64)]

@@ -395,7 +395,7 @@ class ServeOptions:
 def default_workers() -> int:
     """One server process per CPU core this process may use, at most 4: each holds a
     copy of the model and, with Python's GIL, uses one core."""
-    from tinyann.utils.cores import usable_cores
+    from tinyann.kernels.cores import usable_cores
 
     return max(1, min(4, usable_cores()))
 

@@ -42,7 +42,7 @@ import numpy as np
 
 from tinyann import backend, kernels, layers
 from tinyann.kernels import jit
-from tinyann.utils.cores import usable_cores
+from tinyann.kernels.cores import usable_cores
 
 # each half at least this many samples
 MIN_HALF = 8

@@ -36,9 +36,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from tinyann.kernels.cores import usable_cores
 from tinyann.kernels.jit import helper, kernel
 from tinyann.kernels.reference import recurrent as reference
-from tinyann.utils.cores import usable_cores
 
 # tanh(x) = p(x) / q(x) on [-7.9053, 7.9053] (saturated beyond), p odd of degree 13,
 # q even of degree 6: the rational approximation Eigen uses for float32. Max error
