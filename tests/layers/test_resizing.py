@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import tinyann as keras
 from tinyann import layers
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "keras"
@@ -93,3 +94,33 @@ def test_center_crop_of_a_smaller_image_is_the_aspect_crop_resized():
     np.testing.assert_array_equal(layers.CenterCrop(8, 4)(image), expected)
     # the same size is the identity
     np.testing.assert_array_equal(layers.CenterCrop(6, 5)(image), image)
+
+
+# Keras 3.15 on TensorFlow, Resizing(1, 4) of this uint8 row (printed there): integer
+# images stay integers, rounded and clipped (bicubic and lanczos undershoot below 0)
+_UINT8_ROW = np.array([0, 3, 250, 255, 7, 100], np.uint8).reshape(1, 1, 6, 1)
+_KERAS_UINT8 = {"nearest": [0, 250, 255, 100], "bilinear": [1, 188, 193, 77],
+                "bicubic": [0, 200, 203, 77], "area": [1, 168, 172, 69],
+                "lanczos3": [0, 192, 191, 69], "lanczos5": [0, 189, 188, 69]}
+
+
+@pytest.mark.parametrize("interpolation", sorted(_KERAS_UINT8))
+def test_integer_images_keep_their_dtype_as_keras(interpolation):
+    out = layers.Resizing(1, 4, interpolation=interpolation)(_UINT8_ROW)
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(np.asarray(out).ravel(), _KERAS_UINT8[interpolation])
+
+
+def test_integer_images_are_clipped_to_their_dtype():
+    row = np.array([0, 0, 127, -128, 127, 0], np.int8).reshape(1, 1, 6, 1)
+    out = np.asarray(layers.Resizing(1, 9, interpolation="lanczos3")(row))
+    assert out.dtype == np.int8
+    floats = np.asarray(layers.Resizing(1, 9, interpolation="lanczos3")(row.astype("float32")))
+    assert floats.max() > 127 or floats.min() < -128  # the case exercises the clip
+    np.testing.assert_array_equal(out, np.clip(np.round(floats), -128, 127).astype(np.int8))
+
+
+def test_float_images_and_models_stay_float():
+    assert layers.Resizing(1, 4)(_UINT8_ROW.astype("float64")).dtype == np.float32
+    model = keras.Sequential([keras.Input((1, 6, 1)), layers.Resizing(1, 4)])
+    assert model.predict(_UINT8_ROW, verbose=0).dtype == np.float32

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from tinyann import kernels
+from tinyann.autodiff.tensor import Tensor
+from tinyann.layers.keras_tensor import is_symbolic
 from tinyann.layers.layer import Layer
 
 # Keras's interpolations on TensorFlow (tinyann computes them all)
@@ -236,6 +238,18 @@ class Resizing(Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-3]) + (self.height, self.width, input_shape[-1])
+
+    def __call__(self, inputs, training=None, **kwargs):
+        """Integer images come back in their own dtype, rounded (half to even) and
+        clipped to its range, as Keras on TensorFlow (``plt.imshow`` shows a resized
+        uint8 photo as it is; float pixels of 0-255 would show white)."""
+        out = super().__call__(inputs, training=training, **kwargs)
+        dtype = getattr(inputs, "dtype", None)
+        if is_symbolic(inputs) or dtype is None or np.dtype(dtype).kind not in "iu":
+            return out
+        limits = np.iinfo(dtype)
+        values = np.clip(np.round(np.asarray(out)), limits.min, limits.max)
+        return Tensor(values.astype(dtype))
 
     def call(self, inputs, training=False):
         rows, cols = inputs.shape[-3], inputs.shape[-2]
