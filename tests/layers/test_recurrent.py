@@ -290,3 +290,42 @@ def test_a_first_recurrent_layer_skips_dx_and_trains_the_same():
         np.testing.assert_array_equal(a, b)
     assert computed.layers[0].backward(np.ones((4, 3), "float32")).shape == (4, 5, 4)
     assert skipped.layers[0].backward(np.ones((4, 3), "float32")) is None
+
+
+def _padded_ids():
+    rng = np.random.default_rng(3)
+    x = rng.integers(1, 30, size=(12, 9))
+    for i, length in enumerate(rng.integers(2, 9, size=12)):
+        x[i, length:] = 0  # padding at the end, masked by Embedding(mask_zero=True)
+    return x, rng.standard_normal((12, 1)).astype("float32")
+
+
+@pytest.mark.parametrize("wrap", [False, True])
+def test_a_masked_model_called_with_training_false_keeps_its_masks_in_fit(wrap):
+    """A text model called with ``training=False`` inside another (Keras's frozen
+    call) still masks the padding while ``fit`` trains around it: the loss a training
+    step reports equals ``evaluate``'s when the learning rate is 0."""
+    x, y = _padded_ids()
+    recurrent = layers.LSTM(4)
+    inner = keras.Sequential([keras.Input((9,)), layers.Embedding(30, 3, mask_zero=True),
+                              layers.Bidirectional(recurrent) if wrap else recurrent])
+    inputs = keras.Input((9,))
+    outer = keras.Model(inputs, layers.Dense(1)(inner(inputs, training=False)))
+    outer.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="mse")
+    trained = outer.train_on_batch(x, y)
+    np.testing.assert_allclose(trained, outer.evaluate(x, y, verbose=0), rtol=1e-6)
+    unmasked = keras.Sequential([keras.Input((9,)), layers.Embedding(30, 3),
+                                 layers.Bidirectional(layers.LSTM(4)) if wrap
+                                 else layers.LSTM(4)])
+    unmasked.set_weights(inner.get_weights())
+    assert not np.allclose(unmasked.predict(x, verbose=0), inner.predict(x, verbose=0))
+
+
+def test_a_layer_called_with_training_false_in_a_masked_graph_stays_in_inference():
+    x, _ = _padded_ids()
+    inputs = keras.Input((9,))
+    h = layers.LSTM(6, return_sequences=True)(layers.Embedding(30, 4, mask_zero=True)(inputs))
+    out = layers.Dropout(0.9)(h, training=False)
+    model = keras.Model(inputs, layers.LSTM(3)(out))
+    np.testing.assert_allclose(np.asarray(model(x, training=True)),
+                               model.predict(x, verbose=0), rtol=1e-6)

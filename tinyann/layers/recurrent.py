@@ -286,10 +286,10 @@ class _Recurrent(BuiltWithStates, Layer):
                                 else [initial_state])]
         return self._run(inputs, mask, record=training, dropout=training)
 
-    def _frozen_call(self, inputs):
+    def _frozen_call(self, inputs, mask=None):
         """Inference mode in a training step (the layer called with training=False in
         a model): no dropout, but what backward needs is recorded."""
-        return self._run(inputs, None, record=True, dropout=False)
+        return self._run(inputs, mask, record=True, dropout=False)
 
     def _initial_state(self, inputs):
         """``(sequences, initial states or None, whether they came with the inputs)``."""

@@ -32,9 +32,13 @@ def _clone(layer, name, **changes):
     return type(layer).from_config(config)
 
 
-def _frozen(layer, x):
-    """``layer`` in inference mode, recording what its backward needs."""
+def _frozen(layer, x, mask=None):
+    """``layer`` in inference mode, recording what its backward needs (``mask``: the
+    sequence's, for a layer that takes one)."""
     frozen_call = getattr(layer, "_frozen_call", None)
+    if mask is not None and getattr(layer, "takes_mask", False):
+        return (frozen_call(x, mask=mask) if frozen_call is not None
+                else layer.call(x, training=True, mask=mask))
     return frozen_call(x) if frozen_call is not None else layer.call(x, training=True)
 
 
@@ -186,11 +190,11 @@ class Bidirectional(BuiltWithStates, Layer):
             y_rev = self.backward_layer.call(backward_in, training=training, mask=mask)
         return self._merge(y, y_rev, mask, record=training)
 
-    def _frozen_call(self, inputs):
+    def _frozen_call(self, inputs, mask=None):
         forward_in, backward_in = self._halves(inputs)
-        y = _frozen(self.forward_layer, forward_in)
-        y_rev = _frozen(self.backward_layer, backward_in)
-        return self._merge(y, y_rev, None, record=True)
+        y = _frozen(self.forward_layer, forward_in, mask)
+        y_rev = _frozen(self.backward_layer, backward_in, mask)
+        return self._merge(y, y_rev, mask, record=True)
 
     def _merge(self, y, y_rev, mask, record):
         states = []

@@ -199,7 +199,7 @@ class Graph:
     def forward(self, arrays, training=False):
         """Outputs for a list of input arrays (one per model input)."""
         if self.uses_masks:
-            return self._masked_forward(arrays, training)
+            return self._masked_forward(arrays, _TRAIN if training else _INFER)
         if self.fixed_modes is not None:
             return self._run(arrays, _TRAIN if training else _INFER)
         if self.is_chain:
@@ -216,23 +216,28 @@ class Graph:
             _store(values, out, layer.call(x, training=training))
         return [values[i] for i in self.output_slots]
 
-    def _masked_forward(self, arrays, training):
+    def _masked_forward(self, arrays, pass_mode):
         """The forward pass with Keras's masks: each layer's ``compute_mask`` gives the
         mask of its output (a source such as ``Embedding(mask_zero=True)``, or the
         input's mask passed on by a layer that supports masking); a layer whose
-        ``call`` takes ``mask`` (the recurrent layers) receives its input's."""
+        ``call`` takes ``mask`` (the recurrent layers) receives its input's. Each step
+        runs in its mode for the pass (a layer called with ``training=False`` in the
+        graph stays in inference mode, as without masks)."""
         values = [None] * self.num_slots
         masks = [None] * self.num_slots
         values[: len(arrays)] = arrays
-        for layer, ins, out in self.steps:
+        for (layer, ins, out), mode in zip(self.steps, self._modes[pass_mode]):
             x = values[ins[0]] if len(ins) == 1 else [values[i] for i in ins]
             takes_mask = getattr(layer, "takes_mask", False)
             # (a recurrent layer given initial states reads its sequence's mask)
             mask = masks[ins[0]] if len(ins) == 1 or takes_mask else None
             if mask is not None and takes_mask:
-                _store(values, out, layer.call(x, training=training, mask=mask))
+                if mode == _FROZEN and hasattr(layer, "_frozen_call"):
+                    _store(values, out, layer._frozen_call(x, mask=mask))
+                else:
+                    _store(values, out, layer.call(x, training=mode != _INFER, mask=mask))
             else:
-                _store(values, out, layer.call(x, training=training))
+                _store(values, out, _runner(layer, mode)(x))
             compute = getattr(layer, "compute_mask", None)
             _store(masks, out, compute(x, mask) if compute is not None else None)
         self.output_masks = [masks[i] for i in self.output_slots]
@@ -242,6 +247,8 @@ class Graph:
         """Outputs in inference mode, recording what backward needs: the graph of a
         model called with ``training=False``, run in a training step. Its layers
         called with ``training=True`` still train."""
+        if self.uses_masks:
+            return self._masked_forward(arrays, _FROZEN)
         return self._run(arrays, _FROZEN)
 
     def _run(self, arrays, pass_mode):
