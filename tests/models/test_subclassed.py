@@ -8,6 +8,7 @@ import pytest
 
 import tinyann as keras
 from tinyann import layers
+from tinyann.autodiff import GradientTape
 
 
 class MLP(keras.Model):
@@ -218,13 +219,21 @@ def test_call_branching_on_training_is_refused():
         BranchesOnTraining().build((None, 4))
 
 
-def test_layer_called_twice_runs_but_refuses_to_train():
+def test_layer_called_twice_trains_with_the_sum_of_its_calls_gradients():
+    """fit's step equals a tape's gradient, which sums the layer's two calls
+    (tests/models/test_shared_layers.py checks that sum against separate copies)."""
     x, y = _data(n=8, features=4, classes=4)
     model = CallsOneLayerTwice()
     assert model.predict(x, verbose=0).shape == (8, 4)
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    with pytest.raises(NotImplementedError, match="'dense.*' is called more than once"):
-        model.fit(x, y, verbose=0)
+    model.compile(optimizer=keras.optimizers.SGD(1.0), loss="sparse_categorical_crossentropy")
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+    with GradientTape() as tape:
+        loss = loss_fn(y, model(x, training=True))
+    expected = [np.asarray(g) for g in tape.gradient(loss, model.trainable_weights)]
+    before = [np.array(w.numpy()) for w in model.trainable_weights]
+    model.train_on_batch(x, y)
+    for b, w, e in zip(before, model.trainable_weights, expected):
+        np.testing.assert_allclose(b - np.array(w.numpy()), e, rtol=1e-5, atol=1e-7)
 
 
 def test_build_without_shape_and_plain_model_errors():

@@ -14,6 +14,8 @@ moving statistics as constants; a nested model: all its layers frozen).
 
 from __future__ import annotations
 
+import numpy as np
+
 from tinyann import kernels
 from tinyann.layers.input_layer import InputLayer
 from tinyann.layers.keras_tensor import KerasTensor
@@ -72,10 +74,15 @@ class Graph:
         self.relu_pools = set(self.layer_fusions)
         self._fused_outputs = {}  # step index -> the fused pair's output, for backward
         self.layers = _unique([n.layer for n in nodes])
-        # a layer keeps one call's values for its backward pass
+        # a layer keeps one call's values for its backward pass: the steps of a layer
+        # called more than once keep a copy of theirs (see _stepwise_forward)
         called = [layer for layer, _, _ in self.steps]
         self.shared = [layer.name for layer in _unique(called)
                        if sum(c is layer for c in called) > 1]
+        self._shared_steps = {k for k, layer in enumerate(called)
+                              if sum(c is layer for c in called) > 1}
+        self._snapshots = {}  # step index -> its layer's cache after that call
+        self._step_states = {}  # step index -> its own kernel buffers (_kernel_state)
         # the `training=` given in each call (None: the pass's mode); the plain loops
         # of forward run only graphs with none given
         fixed = [node.training for node in self.nodes]
@@ -131,12 +138,6 @@ class Graph:
         return None
 
     def _find_backward_error(self):
-        if self.shared:
-            return (
-                f"The layer '{self.shared[0]}' is called more than once in this model; "
-                "tinyann can run such a model but not train it (each layer keeps one "
-                "call's values for its backward pass). Use a separate layer per call."
-            )
         blocker = self._frozen_blocker[_TRAIN]
         if blocker is not None:
             return (
@@ -152,9 +153,11 @@ class Graph:
     def set_needs_input_grad(self, needed: bool) -> None:
         """Layers reading only model inputs skip dL/dinput unless it is ``needed``
         (a model nested in another needs it; a model trained alone does not)."""
-        for layer, ins, _ in self.steps:
-            reads_inputs_only = all(i < len(self.inputs) for i in ins)
-            layer._needs_input_grad = needed or not reads_inputs_only
+        for layer, _, _ in self.steps:
+            layer._needs_input_grad = needed
+        for layer, ins, _ in self.steps:  # a shared layer: if any of its calls needs it
+            if not all(i < len(self.inputs) for i in ins):
+                layer._needs_input_grad = True
 
     def _is_chain(self) -> bool:
         """One input, one output, each layer reading the previous one's output."""
@@ -198,8 +201,8 @@ class Graph:
     # ------------------------------------------------------------------ running
     def forward(self, arrays, training=False):
         """Outputs for a list of input arrays (one per model input)."""
-        if self.uses_masks:
-            return self._masked_forward(arrays, _TRAIN if training else _INFER)
+        if self.uses_masks or self._shared_steps:
+            return self._stepwise_forward(arrays, _TRAIN if training else _INFER)
         if self.fixed_modes is not None:
             return self._run(arrays, _TRAIN if training else _INFER)
         if self.is_chain:
@@ -216,18 +219,26 @@ class Graph:
             _store(values, out, layer.call(x, training=training))
         return [values[i] for i in self.output_slots]
 
-    def _masked_forward(self, arrays, pass_mode):
-        """The forward pass with Keras's masks: each layer's ``compute_mask`` gives the
-        mask of its output (a source such as ``Embedding(mask_zero=True)``, or the
-        input's mask passed on by a layer that supports masking); a layer whose
-        ``call`` takes ``mask`` (the recurrent layers) receives its input's. Each step
-        runs in its mode for the pass (a layer called with ``training=False`` in the
-        graph stays in inference mode, as without masks)."""
+    def _stepwise_forward(self, arrays, pass_mode):
+        """The forward pass step by step, each step in its mode for the pass (a layer
+        called with ``training=False`` stays in inference mode), with
+
+        - Keras's masks: each layer's ``compute_mask`` gives the mask of its output (a
+          source such as ``Embedding(mask_zero=True)``, or the input's mask passed on
+          by a layer that supports masking); a layer whose ``call`` takes ``mask`` (the
+          recurrent layers) receives its input's;
+        - layers called more than once (a siamese network's shared tower): in a pass
+          that trains, each such call gets buffers of its own for the kernels
+          (``_kernel_state``), and after it a copy of the layer's cache and of its
+          output (a layer may reuse its output buffer), which backward puts back."""
         values = [None] * self.num_slots
         masks = [None] * self.num_slots
         values[: len(arrays)] = arrays
-        for (layer, ins, out), mode in zip(self.steps, self._modes[pass_mode]):
+        shared = self._shared_steps if pass_mode != _INFER else ()
+        for k, ((layer, ins, out), mode) in enumerate(zip(self.steps, self._modes[pass_mode])):
             x = values[ins[0]] if len(ins) == 1 else [values[i] for i in ins]
+            if k in shared:
+                self._own_buffers(k, layer)
             takes_mask = getattr(layer, "takes_mask", False)
             # (a recurrent layer given initial states reads its sequence's mask)
             mask = masks[ins[0]] if len(ins) == 1 or takes_mask else None
@@ -238,17 +249,30 @@ class Graph:
                     _store(values, out, layer.call(x, training=mode != _INFER, mask=mask))
             else:
                 _store(values, out, _runner(layer, mode)(x))
+            if k in shared:
+                self._snapshots[k] = _capture(layer)
+                _store(values, out, _copied(values[out] if not isinstance(out, tuple)
+                                            else [values[o] for o in out]))
             compute = getattr(layer, "compute_mask", None)
             _store(masks, out, compute(x, mask) if compute is not None else None)
         self.output_masks = [masks[i] for i in self.output_slots]
         return [values[i] for i in self.output_slots]
 
+    def _own_buffers(self, k, layer) -> None:
+        """Step ``k``'s own kernel buffers for ``layer`` and the layers inside it (a
+        convolution's context for backward lives in them)."""
+        for each in _within(layer):
+            if "_kernel_state" in vars(each):
+                each._kernel_state = self._step_states.setdefault(
+                    (k, id(each)), {key: v for key, v in each._kernel_state.items()
+                                    if key == "name"})
+
     def forward_frozen(self, arrays):
         """Outputs in inference mode, recording what backward needs: the graph of a
         model called with ``training=False``, run in a training step. Its layers
         called with ``training=True`` still train."""
-        if self.uses_masks:
-            return self._masked_forward(arrays, _FROZEN)
+        if self.uses_masks or self._shared_steps:
+            return self._stepwise_forward(arrays, _FROZEN)
         return self._run(arrays, _FROZEN)
 
     def _run(self, arrays, pass_mode):
@@ -330,7 +354,9 @@ class Graph:
         for i, g in zip(self.output_slots, grads):
             slot_grads[i] = g
         last_out = self.output_slots[0]
-        for layer, ins, out in reversed(self.steps):
+        shared, done = self._shared_steps, set()
+        for k in range(len(self.steps) - 1, -1, -1):
+            layer, ins, out = self.steps[k]
             if isinstance(out, tuple):  # a layer with several outputs: a list, Nones kept
                 g = [slot_grads[o] for o in out]
                 if all(gi is None for gi in g):
@@ -339,10 +365,21 @@ class Graph:
                 g = slot_grads[out]
                 if g is None:
                     continue
+            earlier = None
+            if k in shared:
+                # this call's cache back; the weights' gradients of its later calls kept
+                # (backward overwrites them) and added after
+                for owner, state in self._snapshots[k]:
+                    vars(owner).update(state)
+                if id(layer) in done:
+                    earlier = [(v, v.grad.copy()) for v in _graded(layer)]
+                done.add(id(layer))
             if first_preactivation and out == last_out:
                 g_in = layer.backward_preactivation(g)
             else:
                 g_in = layer.backward(g)
+            for v, grad in earlier or ():
+                v.grad += grad
             if g_in is None:
                 continue
             if len(ins) == 1:
@@ -351,6 +388,62 @@ class Graph:
                 if gi is not None:
                     slot_grads[i] = gi if slot_grads[i] is None else slot_grads[i] + gi
         return slot_grads[: len(self.inputs)]
+
+
+# a layer's private attributes that are not one call's cache: the loss terms of the
+# whole pass, and the kernel buffers (each call of a shared layer has its own)
+_NOT_CACHE = frozenset({"_call_losses", "_kernel_state"})
+
+
+def _within(layer) -> list:
+    """``layer`` and every layer inside it (a model's, a user's layer's), each once."""
+    found, stack = [], [layer]
+    while stack:
+        current = stack.pop()
+        if all(current is not f for f in found):
+            found.append(current)
+            stack.extend(getattr(current, "layers", None) or [])
+            stack.extend(current._sublayers())
+    return found
+
+
+def _capture(layer) -> list:
+    """``[(object, attributes)]`` to put back for the backward of one call of ``layer``:
+    the caches of the layers in it, and what the graphs of the models in it keep
+    between their forward and backward passes."""
+    captured = []
+    for each in _within(layer):
+        captured.append((each, _snapshot(each)))
+        graph = _nested_graph(each)
+        if isinstance(graph, Graph):
+            captured.append((graph, {
+                "_fused_outputs": {i: a.copy() for i, a in graph._fused_outputs.items()},
+                "_snapshots": dict(graph._snapshots),
+                "output_masks": list(graph.output_masks)}))
+    return captured
+
+
+def _snapshot(layer) -> dict:
+    """The layer's forward cache, its private attributes: arrays copied (also in
+    lists and tuples: a recurrent layer's cache), the rest kept as they are (a
+    convolution's context lives in the call's own kernel buffers)."""
+    return {k: _copied(v) for k, v in vars(layer).items()
+            if k.startswith("_") and k not in _NOT_CACHE}
+
+
+def _copied(value):
+    """``value`` with its arrays copied (in lists and tuples too)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (list, tuple)):
+        items = [_copied(v) for v in value]
+        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
+    return value
+
+
+def _graded(layer) -> list:
+    """The layer's variables that backward writes a gradient into."""
+    return [v for v in layer.weights if getattr(v, "grad", None) is not None]
 
 
 def _store(values, out, result):
