@@ -345,7 +345,9 @@ def test_every_layer_class_is_covered_here():
     special = {"Layer", "Input", "InputLayer", "Dropout", "BatchNormalization", "SimpleRNN",
                "LSTM", "GRU",
                # wrappers: their `_frozen_call` runs the wrapped layers' own
-               "Bidirectional", "TimeDistributed"}
+               "Bidirectional", "TimeDistributed",
+               # a user's function: it gets the mode as a user's layer does
+               "Lambda"}
     # the random augmentation layers: tests/layers/test_augmentation.py
     special |= {"RandomFlip", "RandomContrast", "RandomRotation", "RandomTranslation",
                 "RandomZoom"}

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tinyann as keras
-from tinyann import initializers, layers, losses, metrics, optimizers, regularizers
+from tinyann import initializers, layers, losses, metrics, ops, optimizers, regularizers
 
 DEFAULTS = Path(__file__).resolve().parents[1] / "fixtures" / "keras" / "defaults.json"
 # keys Keras 3.15 writes that tinyann leaves out, so that older Keras 3 releases,
@@ -61,6 +61,8 @@ LAYERS = {
     "Bidirectional": lambda: layers.Bidirectional(layers.LSTM(4, return_sequences=True),
                                                   merge_mode="sum"),
     "TimeDistributed": lambda: layers.TimeDistributed(layers.Dense(3, activation="relu")),
+    # a named op round-trips; a Python lambda is refused on loading (tests/layers/test_lambda.py)
+    "Lambda": lambda: layers.Lambda(ops.relu, output_shape=(5,)),
 }
 
 

@@ -13,6 +13,7 @@ from tinyann.layers.convolutional import Conv2D
 from tinyann.layers.core import Activation, Dense
 from tinyann.layers.embedding import Embedding
 from tinyann.layers.input_layer import Input, InputLayer
+from tinyann.layers.lambda_layer import Lambda
 from tinyann.layers.layer import Layer
 from tinyann.layers.merging import (
     Add,
@@ -52,7 +53,7 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Re
            "maximum", "minimum", "concatenate", "Embedding", "SimpleRNN", "LSTM", "GRU",
            "Softmax", "ReLU", "LeakyReLU", "Rescaling", "CenterCrop", "Resizing",
            "RandomFlip", "RandomContrast", "RandomRotation", "RandomTranslation",
-           "RandomZoom", "Bidirectional", "TimeDistributed"]
+           "RandomZoom", "Bidirectional", "TimeDistributed", "Lambda"]
 
 # Keras's aliases
 Convolution2D = Conv2D

@@ -57,6 +57,11 @@ def check_entry(entry, what) -> None:
 
 def _refuse_code(entry) -> None:
     name = entry.get("class_name")
+    config = entry.get("config")
+    if name == "Lambda" and isinstance(config, dict) and not any(
+            isinstance(v, dict) and v.get("class_name") == "__lambda__"
+            for v in config.values()):
+        return  # a Lambda of named functions (keras.ops.relu): found by name, no code
     if name in ("__lambda__", "Lambda", "TFOpLambda", "__typespec__"):
         raise UnsafeObjectError(
             f"Requested the deserialization of a {name!r} object, which holds Python code "
