@@ -13,6 +13,8 @@ import os
 import sys
 import time
 
+import numpy as np
+
 from tinyann.utils.notebook_display import is_kernel_stream
 
 #: the shortest time between redraws in a notebook (each one is a message to the browser)
@@ -109,6 +111,8 @@ class Progbar:
             values = values()
         items = values.items() if hasattr(values, "items") else (values or [])
         for name, value in items:
+            if np.ndim(value):  # a metric at several thresholds: Keras shows their mean
+                value = np.mean(value)
             if name not in self._values:
                 self._order.append(name)
             if self._averaged(name) and not finalize:
