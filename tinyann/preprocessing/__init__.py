@@ -1,5 +1,6 @@
-"""``keras.preprocessing``: the sequence helpers chapter 9 imports from here."""
+"""``keras.preprocessing``: the sequence helpers chapter 9 imports from here, and the
+image ones tutorials import as ``keras.preprocessing.image``."""
 
-from tinyann.preprocessing import sequence
+from tinyann.preprocessing import image, sequence
 
-__all__ = ["sequence"]
+__all__ = ["image", "sequence"]

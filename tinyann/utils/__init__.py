@@ -7,13 +7,15 @@ import numpy as np
 
 from tinyann.backend import set_random_seed
 from tinyann.utils.image_dataset import image_dataset_from_directory
+from tinyann.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from tinyann.utils.plot_model import plot_model
 from tinyann.utils.progbar import Progbar
 from tinyann.utils.py_dataset import PyDataset, Sequence
 from tinyann.utils.sequence_utils import pad_sequences
 
 __all__ = ["set_random_seed", "to_categorical", "normalize", "Progbar", "PyDataset",
-           "Sequence", "plot_model", "pad_sequences", "image_dataset_from_directory"]
+           "Sequence", "plot_model", "pad_sequences", "image_dataset_from_directory",
+           "load_img", "img_to_array", "array_to_img", "save_img"]
 
 
 def to_categorical(x, num_classes=None) -> np.ndarray:
