@@ -311,5 +311,5 @@ def test_get_rejects_other_types(bad):
 
 
 def test_unknown_class_name():
-    with pytest.raises(ValueError, match="Unknown loss class 'Hinge'"):
-        losses.deserialize({"class_name": "Hinge", "config": {}})
+    with pytest.raises(ValueError, match="Unknown loss class 'Triplet'"):
+        losses.deserialize({"class_name": "Triplet", "config": {}})

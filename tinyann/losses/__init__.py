@@ -5,12 +5,14 @@ Each loss is a class (``SparseCategoricalCrossentropy()``), a function
 string for ``compile``. Modules: ``functions`` (per-sample values, target
 checks), ``base`` (``Loss``, reductions, ``WeightedLoss``), ``probabilistic``
 (the cross-entropies, with the fused softmax/sigmoid gradient) and
-``regression`` (MSE, MAE, Huber).
+``regression`` (MSE, MAE, Huber), ``elementwise`` (log-cosh, MSLE, MAPE, hinge, squared
+hinge, Poisson, KL divergence, cosine similarity).
 """
 
 from __future__ import annotations
 
 from tinyann import _identifiers
+from tinyann.losses import elementwise as _elementwise
 from tinyann.losses.base import (
     Loss,
     LossFunctionWrapper,
@@ -18,6 +20,24 @@ from tinyann.losses.base import (
     _broadcast_weight,
     _grad_scale,
     _reduce,
+)
+from tinyann.losses.elementwise import (
+    CosineSimilarity,
+    Hinge,
+    KLDivergence,
+    LogCosh,
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    Poisson,
+    SquaredHinge,
+    cosine_similarity,
+    hinge,
+    kl_divergence,
+    log_cosh,
+    mean_absolute_percentage_error,
+    mean_squared_logarithmic_error,
+    poisson,
+    squared_hinge,
 )
 from tinyann.losses.functions import (
     _check_sparse_labels,
@@ -40,11 +60,16 @@ __all__ = ["Loss", "WeightedLoss", "SparseCategoricalCrossentropy", "Categorical
            "BinaryCrossentropy", "MeanSquaredError", "MeanAbsoluteError", "Huber",
            "sparse_categorical_crossentropy", "categorical_crossentropy",
            "binary_crossentropy", "mean_squared_error", "mean_absolute_error", "huber",
-           "LossFunctionWrapper",
+           "LossFunctionWrapper", "LogCosh", "MeanSquaredLogarithmicError",
+           "MeanAbsolutePercentageError", "Hinge", "SquaredHinge", "Poisson", "KLDivergence",
+           "CosineSimilarity", "log_cosh", "mean_squared_logarithmic_error",
+           "mean_absolute_percentage_error", "hinge", "squared_hinge", "poisson",
+           "kl_divergence", "cosine_similarity", "msle", "MSLE", "mape", "MAPE", "kld", "KLD",
            "mse", "MSE", "mae", "MAE", "get", "serialize", "deserialize"]
 # the functions are tinyann.losses.X (callbacks and saving recognise them by module)
 for _function in (sparse_categorical_crossentropy, categorical_crossentropy,
-                  binary_crossentropy, mean_squared_error, mean_absolute_error, huber):
+                  binary_crossentropy, mean_squared_error, mean_absolute_error, huber,
+                  *_elementwise.FUNCTIONS):
     _function.__module__ = __name__
 # used by the training loops and target checks (the per-batch gradient scale, weights
 # and label checks)
@@ -55,7 +80,7 @@ _PRIVATE_HELPERS = (_broadcast_weight, _grad_scale, _reduce, _check_sparse_label
 _CLASSES = {
     cls.__name__: cls
     for cls in (SparseCategoricalCrossentropy, CategoricalCrossentropy, BinaryCrossentropy,
-                MeanSquaredError, MeanAbsoluteError, Huber)
+                MeanSquaredError, MeanAbsoluteError, Huber, *_elementwise.CLASSES)
 }
 _STRINGS = {
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
@@ -67,6 +92,21 @@ _STRINGS = {
     "mae": MeanAbsoluteError,
     "huber": Huber,
     "huber_loss": Huber,
+    "log_cosh": LogCosh,
+    "logcosh": LogCosh,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "msle": MeanSquaredLogarithmicError,
+    "MSLE": MeanSquaredLogarithmicError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mape": MeanAbsolutePercentageError,
+    "MAPE": MeanAbsolutePercentageError,
+    "hinge": Hinge,
+    "squared_hinge": SquaredHinge,
+    "poisson": Poisson,
+    "kl_divergence": KLDivergence,
+    "kld": KLDivergence,
+    "KLD": KLDivergence,
+    "cosine_similarity": CosineSimilarity,
 }
 _FUNCTIONS = {
     sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
@@ -75,9 +115,13 @@ _FUNCTIONS = {
     mean_squared_error: MeanSquaredError,
     mean_absolute_error: MeanAbsoluteError,
     huber: Huber,
+    **_elementwise.FUNCTIONS,
 }
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
+msle = MSLE = mean_squared_logarithmic_error
+mape = MAPE = mean_absolute_percentage_error
+kld = KLD = kl_divergence
 _IDENTIFIERS = _identifiers.Identifiers("loss", Loss, _STRINGS, _CLASSES, classes_too=True)
 
 
