@@ -59,7 +59,7 @@ OPS = (
     "softmax_cross_entropy", "softmax_cross_entropy_grad",
     # optimizer updates, in place on the weights and slots; how many weights at a time
     "update_block", "weight_decay_update", "sgd_update", "rmsprop_update", "adam_update",
-    "adamax_update", "adagrad_update", "adadelta_update",
+    "adamax_update", "adagrad_update", "adadelta_update", "nadam_update",
     # image resizing (half-pixel centers) and its gradient
     "resize_forward", "resize_backward",
     # affine image transforms (rotation, zoom, translation) with TF's fill modes

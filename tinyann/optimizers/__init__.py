@@ -6,15 +6,16 @@
 from tinyann import _identifiers
 from tinyann.optimizers import schedules
 from tinyann.optimizers.adagrad import Adadelta, Adagrad
-from tinyann.optimizers.adam import Adam, Adamax, AdamW
+from tinyann.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from tinyann.optimizers.base import Optimizer
 from tinyann.optimizers.rmsprop import RMSprop
 from tinyann.optimizers.sgd import SGD
 
-_CLASSES = {c.__name__: c for c in (SGD, RMSprop, Adam, AdamW, Adamax, Adagrad, Adadelta)}
+_CLASSES = {c.__name__: c for c in (SGD, RMSprop, Adam, AdamW, Adamax, Adagrad, Adadelta,
+                                     Nadam)}
 _STRINGS = {name.lower(): cls for name, cls in _CLASSES.items()}
 
-__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adamax", "Adagrad", "Adadelta",
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adamax", "Adagrad", "Adadelta", "Nadam",
            "schedules", "get", "serialize", "deserialize"]
 
 

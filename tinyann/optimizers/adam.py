@@ -1,6 +1,8 @@
-"""Adam, AdamW and Adamax, Keras 3's updates."""
+"""Adam, AdamW, Adamax and Nadam, Keras 3's updates."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from tinyann import kernels
 from tinyann.optimizers.base import Optimizer
@@ -73,3 +75,44 @@ class Adamax(Optimizer):
     def _update(self, w, g, lr, slots):
         kernels.adamax_update(w, g, lr, slots["m"], slots["u"], self.beta_1, self.beta_2,
                           self.epsilon, self.iterations + 1)
+
+
+class Nadam(Optimizer):
+    """Adam with Nesterov momentum (Keras 3's formula: see ``kernels.nadam_update``).
+
+    Keeps one more state variable than Adam, the product of the momentum schedule
+    ``mu_1 ... mu_t``; Keras lists it last among the optimizer's variables.
+    """
+
+    _config_keys = ("beta_1", "beta_2", "epsilon")
+    slot_names = ("momentum", "velocity")
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 name=None, **kwargs):
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self._u_product = np.ones((), dtype="float32")
+        self._u_step = -1  # the iteration whose mu_t is in _u_product
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
+                         name=name, **kwargs)
+
+    def _update(self, w, g, lr, slots):
+        t = self.iterations + 1
+        if self._u_step != self.iterations:  # once a step, however many blocks follow
+            mu_t = np.float32(self.beta_1) * (np.float32(1) - np.float32(0.5) *
+                                              np.float32(0.96) ** np.float32(t))
+            self._u_product[...] = self._u_product * mu_t
+            self._u_step = self.iterations
+        kernels.nadam_update(w, g, lr, slots["momentum"], slots["velocity"], self.beta_1,
+                             self.beta_2, self.epsilon, t, self._u_product)
+
+    @property
+    def variables(self):
+        return super().variables + ([self._u_product] if self.built else [])
+
+    def _variable_names(self):
+        return super()._variable_names() + (["variable"] if self.built else [])
+
+    def set_weights(self, weights):
+        super().set_weights(weights)
+        self._u_step = self.iterations - 1  # the loaded product is the last step's

@@ -77,6 +77,23 @@ def adam_update(w, g, lr, m, v, v_hat, beta_1, beta_2, epsilon, t, scratch=None)
     w -= (m * alpha) / (np.sqrt(v) + f(epsilon))
 
 
+def nadam_update(w, g, lr, m, v, beta_1, beta_2, epsilon, t, u_product, scratch=None):
+    """Nesterov Adam (Keras 3): with ``mu_t = beta_1 (1 - 0.5 * 0.96^t)`` and
+    ``u_product`` = mu_1 ... mu_t,
+    ``m_hat = mu_{t+1} m / (1 - u_product mu_{t+1}) + (1 - mu_t) g / (1 - u_product)``,
+    ``w -= lr m_hat / (sqrt(v / (1 - beta_2^t)) + eps)``."""
+    f = w.dtype.type
+    mu_t = f(beta_1) * (f(1) - f(0.5) * f(0.96) ** f(t))
+    mu_next = f(beta_1) * (f(1) - f(0.5) * f(0.96) ** f(t + 1))
+    u_product = f(u_product)
+    m += (g - m) * f(1.0 - beta_1)
+    v += (g * g - v) * f(1.0 - beta_2)
+    m_hat = (mu_next * m) / (f(1) - u_product * mu_next) + ((f(1) - mu_t) * g) / (
+        f(1) - u_product)
+    v_hat = v / (f(1) - f(beta_2) ** f(t))
+    w -= (m_hat * f(lr)) / (np.sqrt(v_hat) + f(epsilon))
+
+
 def adamax_update(w, g, lr, m, u, beta_1, beta_2, epsilon, t, scratch=None):
     f = w.dtype.type
     m += (g - m) * f(1.0 - beta_1)
