@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from tinyann.utils.py_dataset import PyDataset
+from tinyann.utils.batched_dataset import BatchedDataset
 
 ALLOWED_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 _CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
@@ -113,7 +113,7 @@ def load_image(path, image_size, color_mode="rgb", interpolation="bilinear",
     return resize(pixels)
 
 
-class ImageDataset(PyDataset):
+class ImageDataset(BatchedDataset):
     """Batches of ``(images, labels)`` read from files on demand; ``len()`` batches.
 
     Attributes:
