@@ -24,6 +24,8 @@ from tinyann.confusion_metrics import (  # noqa: F401
 )
 from tinyann.confusion_metrics import CLASSES as _CONFUSION
 from tinyann.metric_base import Metric, result_value  # noqa: F401 - keras.metrics.Metric
+from tinyann.score_metrics import CLASSES as _SCORES
+from tinyann.score_metrics import F1Score, FBetaScore, R2Score  # noqa: F401
 
 
 class Mean(Metric):
@@ -279,7 +281,7 @@ _CLASSES = {
     for cls in (Mean, Accuracy, SparseCategoricalAccuracy, CategoricalAccuracy, BinaryAccuracy,
                 SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy, MeanSquaredError,
                 MeanAbsoluteError, RootMeanSquaredError, SparseCategoricalCrossentropy,
-                CategoricalCrossentropy, BinaryCrossentropy, *_CONFUSION)
+                CategoricalCrossentropy, BinaryCrossentropy, *_CONFUSION, *_SCORES)
 }
 # string -> (class, the name Keras reports in the history)
 _STRINGS = {
@@ -297,7 +299,7 @@ _STRINGS = {
     "categorical_crossentropy": CategoricalCrossentropy,
     "binary_crossentropy": BinaryCrossentropy,
     # Keras finds every metric class by its snake_case name too
-    **{backend.to_snake_case(cls.__name__): cls for cls in _CONFUSION},
+    **{backend.to_snake_case(cls.__name__): cls for cls in (*_CONFUSION, *_SCORES)},
 }
 _ACCURACY_STRINGS = ("accuracy", "acc")
 # every string get() reads; the metric takes the string as its name (the history's key)
