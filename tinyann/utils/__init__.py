@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyann.backend import set_random_seed
+from tinyann.utils.file_utils import get_file
 from tinyann.utils.image_dataset import image_dataset_from_directory
 from tinyann.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from tinyann.utils.plot_model import plot_model
@@ -17,7 +18,7 @@ from tinyann.utils.timeseries_dataset import timeseries_dataset_from_array
 __all__ = ["set_random_seed", "to_categorical", "normalize", "Progbar", "PyDataset",
            "Sequence", "plot_model", "pad_sequences", "image_dataset_from_directory",
            "load_img", "img_to_array", "array_to_img", "save_img",
-           "timeseries_dataset_from_array"]
+           "timeseries_dataset_from_array", "get_file"]
 
 
 def to_categorical(x, num_classes=None) -> np.ndarray:
