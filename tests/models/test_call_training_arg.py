@@ -347,7 +347,9 @@ def test_every_layer_class_is_covered_here():
                # wrappers: their `_frozen_call` runs the wrapped layers' own
                "Bidirectional", "TimeDistributed",
                # a user's function: it gets the mode as a user's layer does
-               "Lambda"}
+               "Lambda",
+               # strings to ids on data, never inside a model
+               "TextVectorization"}
     # the random augmentation layers: tests/layers/test_augmentation.py
     special |= {"RandomFlip", "RandomContrast", "RandomRotation", "RandomTranslation",
                 "RandomZoom"}

@@ -42,6 +42,7 @@ from tinyann.layers.preprocessing import CenterCrop, Rescaling, Resizing
 from tinyann.layers.recurrent import GRU, LSTM, SimpleRNN
 from tinyann.layers.regularization import Dropout
 from tinyann.layers.reshaping import Flatten, Reshape
+from tinyann.layers.text_vectorization import TextVectorization
 from tinyann.layers.wrappers import Bidirectional, TimeDistributed
 
 __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Reshape",
@@ -53,7 +54,7 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Re
            "maximum", "minimum", "concatenate", "Embedding", "SimpleRNN", "LSTM", "GRU",
            "Softmax", "ReLU", "LeakyReLU", "Rescaling", "CenterCrop", "Resizing",
            "RandomFlip", "RandomContrast", "RandomRotation", "RandomTranslation",
-           "RandomZoom", "Bidirectional", "TimeDistributed", "Lambda"]
+           "RandomZoom", "Bidirectional", "TimeDistributed", "Lambda", "TextVectorization"]
 
 # Keras's aliases
 Convolution2D = Conv2D

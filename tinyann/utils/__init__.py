@@ -13,12 +13,13 @@ from tinyann.utils.plot_model import plot_model
 from tinyann.utils.progbar import Progbar
 from tinyann.utils.py_dataset import PyDataset, Sequence
 from tinyann.utils.sequence_utils import pad_sequences
+from tinyann.utils.text_dataset import text_dataset_from_directory
 from tinyann.utils.timeseries_dataset import timeseries_dataset_from_array
 
 __all__ = ["set_random_seed", "to_categorical", "normalize", "Progbar", "PyDataset",
            "Sequence", "plot_model", "pad_sequences", "image_dataset_from_directory",
            "load_img", "img_to_array", "array_to_img", "save_img",
-           "timeseries_dataset_from_array", "get_file"]
+           "timeseries_dataset_from_array", "get_file", "text_dataset_from_directory"]
 
 
 def to_categorical(x, num_classes=None) -> np.ndarray:

@@ -32,6 +32,23 @@ from tinyann import backend
 from tinyann.utils.py_dataset import PyDataset
 
 
+class Batch(np.ndarray):
+    """An array a loop over a dataset gives: NumPy's, plus TensorFlow's ``.numpy()``
+    (tutorials write ``images[i].numpy()``, ``text_batch.numpy()[0]``)."""
+
+    def numpy(self):
+        return self.view(np.ndarray)
+
+
+def _batches(value):
+    """``value``'s arrays as ``Batch`` arrays (in tuples and dicts too)."""
+    if isinstance(value, tuple):
+        return tuple(_batches(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _batches(v) for k, v in value.items()}
+    return value.view(Batch) if isinstance(value, np.ndarray) else value
+
+
 def _arrays(value):
     """A batch's Tensors (a layer's output in ``map``) as NumPy arrays."""
     if isinstance(value, (tuple, list)):
@@ -80,7 +97,7 @@ class BatchedDataset(PyDataset):
 
     def __iter__(self):
         for index in range(len(self)):
-            yield self[index]
+            yield _batches(self[index])
         self.on_epoch_end()  # the next pass is a new one (a new shuffle)
 
 

@@ -15,18 +15,18 @@ _CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
 _PIL_MODES = {"grayscale": "L", "rgb": "RGB", "rgba": "RGBA"}
 
 
-def _valid_files(directory, follow_links):
-    """``(root, filename)`` of the images under ``directory``, in Keras's order
-    (directories sorted by path, files sorted by name)."""
+def _valid_files(directory, follow_links, formats=ALLOWED_FORMATS):
+    """``(root, filename)`` of the files of ``formats`` under ``directory``, in Keras's
+    order (directories sorted by path, files sorted by name)."""
     for root, _, files in sorted(os.walk(directory, followlinks=follow_links),
                                  key=lambda entry: entry[0]):
         for name in sorted(files):
-            if name.lower().endswith(ALLOWED_FORMATS):
+            if name.lower().endswith(formats):
                 yield root, name
 
 
 def index_directory(directory, labels="inferred", class_names=None, shuffle=True, seed=None,
-                    follow_links=False):
+                    follow_links=False, formats=ALLOWED_FORMATS):
     """``(file_paths, labels, class_names)`` as Keras indexes a directory.
 
     Classes are the sorted subfolders (or ``class_names``, in that order); files
@@ -54,7 +54,7 @@ def index_directory(directory, labels="inferred", class_names=None, shuffle=True
     filenames, found = [], []
     for index, subdir in enumerate(subdirs):
         top = os.path.join(directory, subdir)
-        for root, name in _valid_files(top, follow_links):
+        for root, name in _valid_files(top, follow_links, formats):
             filenames.append(os.path.join(subdir, os.path.relpath(os.path.join(root, name), top))
                              if subdir else os.path.relpath(os.path.join(root, name), top))
             found.append(index)
