@@ -92,3 +92,31 @@ def test_the_text_classification_pipeline(tmp_path):
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     history = model.fit(train_ds, validation_data=val_ds, epochs=25, verbose=0)
     assert history.history["val_accuracy"][-1] >= 0.9
+
+
+def test_a_standardize_function_gets_the_batch_as_tensorflow_strings_do():
+    """TensorFlow's text-classification tutorial, its custom_standardization on the shim's
+    tf.strings (as `tinyann run` serves `import tensorflow as tf`)."""
+    import re
+    import string
+
+    from tinyann.runner.shims import tensorflow as tf
+
+    def custom_standardization(input_data):
+        lowercase = tf.strings.lower(input_data)
+        stripped_html = tf.strings.regex_replace(lowercase, "<br />", " ")
+        return tf.strings.regex_replace(stripped_html, "[%s]" % re.escape(string.punctuation),
+                                        "")
+
+    seen = []
+
+    def spy(batch):
+        seen.append(batch)
+        return custom_standardization(batch)
+
+    layer = layers.TextVectorization(standardize=spy, output_sequence_length=4)
+    layer.adapt(np.array(["A <br />great<br />film!", "A dull film."]))
+    assert isinstance(seen[0], np.ndarray) and seen[0].shape == (2,)
+    assert layer.get_vocabulary() == ["", "[UNK]", "film", "a", "great", "dull"]
+    np.testing.assert_array_equal(layer(["GREAT film, dull"]), [[4, 2, 5, 0]])
+    assert tf.strings.lower("AbC") == "abc"

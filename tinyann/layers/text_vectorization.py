@@ -105,14 +105,20 @@ class TextVectorization(Layer):
     def _special(self) -> list:
         return [MASK, OOV] if self.output_mode == "int" else [OOV]
 
-    def _tokens(self, text: str) -> list:
+    def _texts(self, inputs) -> list:
+        """The inputs as standardised strings. A function given as ``standardize`` gets
+        the whole batch (an object array of strings, as Keras gives it a string tensor:
+        ``tf.strings.lower`` and ``regex_replace`` take it)."""
+        texts = _strings(inputs)
         if callable(self.standardize):
-            text = self.standardize(text)
-        else:
-            if self.standardize in ("lower", "lower_and_strip_punctuation"):
-                text = text.lower()
-            if self.standardize in ("strip_punctuation", "lower_and_strip_punctuation"):
-                text = _PUNCTUATION.sub("", text)
+            return _strings(self.standardize(np.array(texts, dtype=object)))
+        if self.standardize in ("lower", "lower_and_strip_punctuation"):
+            texts = [t.lower() for t in texts]
+        if self.standardize in ("strip_punctuation", "lower_and_strip_punctuation"):
+            texts = [_PUNCTUATION.sub("", t) for t in texts]
+        return texts
+
+    def _tokens(self, text: str) -> list:
         if self.split is None:
             tokens = [text]
         elif self.split == "whitespace":
@@ -139,7 +145,7 @@ class TextVectorization(Layer):
         for step, batch in enumerate(batches):
             if steps is not None and step >= steps:
                 break
-            for text in _strings(batch):
+            for text in self._texts(batch):
                 tokens = self._tokens(text)
                 counts.update(tokens)
                 documents.update(set(tokens))
@@ -205,7 +211,7 @@ class TextVectorization(Layer):
             raise ValueError("TextVectorization has no vocabulary: call `adapt(data)` or give "
                              "`vocabulary=` first.")
         single = isinstance(inputs, (str, bytes))
-        texts = _strings([inputs] if single else inputs)
+        texts = self._texts([inputs] if single else inputs)
         index = {t: i for i, t in enumerate(self.get_vocabulary())}
         oov = index[OOV]
         ids = [[index.get(t, oov) for t in self._tokens(text)] for text in texts]

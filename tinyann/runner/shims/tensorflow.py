@@ -17,6 +17,7 @@ equivalent.
 
 from __future__ import annotations
 
+import re
 import types
 
 import numpy as np
@@ -27,7 +28,7 @@ from tinyann import ops as _ops
 from tinyann.autodiff import GradientTape, Tensor  # noqa: F401  (tf.GradientTape)
 from tinyann.runner.shims import data as _data_impl
 from tinyann.runner.shims._errors import not_served
-from tinyann.runner.shims._tensor import EagerTensor
+from tinyann.runner.shims._tensor import EagerTensor, to_numpy
 from tinyann.variables import Variable as _Variable
 
 #: TensorFlow 2.16 is the first whose tf.keras is Keras 3, the API tinyann follows;
@@ -58,7 +59,7 @@ _HINTS = {
     "executing_eagerly": None, "device": None,
     "saved_model": "model.save('model.keras') and keras.models.load_model",
     "test": "tf.config.list_physical_devices('GPU')", "image": "numpy slicing and Pillow",
-    "io": "numpy.load / Pillow", "strings": None, "sparse": None, "lite": None,
+    "io": "numpy.load / Pillow", "sparse": None, "lite": None,
     "distribute": None, "summary": "keras.callbacks or print", "estimator": None,
     "compat": None, "string": None,
 }
@@ -280,6 +281,36 @@ experimental_config = Namespace("tensorflow.config.experimental", _CONFIG_HINTS,
 config = Namespace("tensorflow.config", _CONFIG_HINTS, experimental=experimental_config,
                    list_physical_devices=list_physical_devices,
                    list_logical_devices=list_physical_devices, PhysicalDevice=PhysicalDevice)
+
+
+# ---------------------------------------------------------------------- tf.strings
+def _per_string(fn):
+    """``fn`` of one str, applied to a str, bytes, or an array / list of them (an object
+    array back: NumPy's strings, as TextVectorization's standardize gets them)."""
+    def op(input, *args, name=None, **kwargs):  # noqa: A002 - TensorFlow's argument name
+        if isinstance(input, (str, bytes)):
+            text = input.decode("utf-8") if isinstance(input, bytes) else input
+            return fn(text, *args, **kwargs)
+        array = np.asarray(to_numpy(input), dtype=object)
+        out = np.empty(array.shape, dtype=object)
+        for index, value in np.ndenumerate(array):
+            text = value.decode("utf-8") if isinstance(value, bytes) else str(value)
+            out[index] = fn(text, *args, **kwargs)
+        return out
+    op.__name__ = fn.__name__
+    return op
+
+
+def _regex_replace(text, pattern, rewrite, replace_global=True):
+    # RE2's \1 group references are Python's too
+    return re.sub(pattern, rewrite, text, count=0 if replace_global else 1)
+
+
+strings = Namespace(
+    "tensorflow.strings", {"split": "str.split in Python", "unicode_split": "list(text)"},
+    lower=_per_string(str.lower), upper=_per_string(str.upper),
+    strip=_per_string(str.strip), regex_replace=_per_string(_regex_replace),
+    length=_per_string(len))
 
 
 # ---------------------------------------------------------------------- tf.data
