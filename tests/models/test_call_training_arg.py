@@ -330,6 +330,8 @@ _SAME_IN_BOTH_MODES = {
     "Resizing": (lambda: keras.layers.Resizing(3, 5), lambda r: r.normal(size=(2, 4, 4, 2))),
     "CenterCrop": (lambda: keras.layers.CenterCrop(2, 3),
                    lambda r: r.normal(size=(2, 4, 4, 2))),
+    "Conv2DTranspose": (lambda: keras.layers.Conv2DTranspose(2, 3, strides=2),
+                        lambda r: r.normal(size=(2, 4, 4, 2))),
 }
 
 
@@ -340,7 +342,7 @@ def test_every_layer_class_is_covered_here():
                if isinstance(getattr(keras.layers, name), type)
                and issubclass(getattr(keras.layers, name), keras.layers.Layer)}
     aliases = {"Convolution2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D",
-               "GlobalMaxPool2D"}
+               "GlobalMaxPool2D", "Convolution2DTranspose"}
     # the recurrent layers' dropout depends on `training`: they have `_frozen_call`
     special = {"Layer", "Input", "InputLayer", "Dropout", "BatchNormalization", "SimpleRNN",
                "LSTM", "GRU",

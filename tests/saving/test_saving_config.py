@@ -63,6 +63,8 @@ LAYERS = {
     "TimeDistributed": lambda: layers.TimeDistributed(layers.Dense(3, activation="relu")),
     # a named op round-trips; a Python lambda is refused on loading (tests/layers/test_lambda.py)
     "Lambda": lambda: layers.Lambda(ops.relu, output_shape=(5,)),
+    "Conv2DTranspose": lambda: layers.Conv2DTranspose(3, (2, 3), strides=2, padding="same",
+                                                      output_padding=1, activation="relu"),
     "TextVectorization": lambda: layers.TextVectorization(vocabulary=["a", "b"],
                                                           output_sequence_length=4),
 }

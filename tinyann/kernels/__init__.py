@@ -40,6 +40,8 @@ OPS = (
     "conv2d_forward", "conv2d_backward",
     # conv2d then max pooling, one op (the graph's ReLU convolution + pooling fusion)
     "conv2d_max_pool_forward", "conv2d_max_pool_backward",
+    # the transposed convolution (the gradient of a convolution by its input, forward)
+    "conv2d_transpose_forward", "conv2d_transpose_backward",
     # pooling
     "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
     "global_max_pool2d_forward", "global_max_pool2d_backward",

@@ -9,6 +9,7 @@ from tinyann.layers.augmentation import (
     RandomTranslation,
     RandomZoom,
 )
+from tinyann.layers.conv_transpose import Conv2DTranspose
 from tinyann.layers.convolutional import Conv2D
 from tinyann.layers.core import Activation, Dense
 from tinyann.layers.embedding import Embedding
@@ -54,10 +55,12 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Re
            "maximum", "minimum", "concatenate", "Embedding", "SimpleRNN", "LSTM", "GRU",
            "Softmax", "ReLU", "LeakyReLU", "Rescaling", "CenterCrop", "Resizing",
            "RandomFlip", "RandomContrast", "RandomRotation", "RandomTranslation",
-           "RandomZoom", "Bidirectional", "TimeDistributed", "Lambda", "TextVectorization"]
+           "RandomZoom", "Bidirectional", "TimeDistributed", "Lambda", "TextVectorization",
+           "Conv2DTranspose", "Convolution2DTranspose"]
 
 # Keras's aliases
 Convolution2D = Conv2D
+Convolution2DTranspose = Conv2DTranspose
 MaxPool2D = MaxPooling2D
 AvgPool2D = AveragePooling2D
 GlobalAvgPool2D = GlobalAveragePooling2D
