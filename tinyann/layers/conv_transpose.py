@@ -45,11 +45,8 @@ class Conv2DTranspose(KernelLayer):
                              f"positive value. Received filters={filters}.")
         check_supported(activity_regularizer, kernel_constraint, bias_constraint, None)
         super().__init__(**kwargs)
-        self.filters = int(filters)
-        self.kernel_size = conv_utils.normalize_tuple(kernel_size, 2, "kernel_size")
-        self.strides = conv_utils.normalize_tuple(strides, 2, "strides")
-        self.dilation_rate = conv_utils.normalize_tuple(dilation_rate, 2, "dilation_rate")
-        self.padding = conv_utils.normalize_padding(padding)
+        conv_utils.set_conv_arguments(self, filters, kernel_size, strides, padding,
+                                      dilation_rate, data_format)
         self.output_padding = None if output_padding is None else conv_utils.normalize_tuple(
             output_padding, 2, "output_padding", allow_zero=True)
         if self.output_padding is not None:
@@ -58,7 +55,6 @@ class Conv2DTranspose(KernelLayer):
                     raise ValueError(
                         "Strides must be greater than output padding. Received strides="
                         f"{self.strides}, output_padding={self.output_padding}.")
-        self.data_format = conv_utils.normalize_data_format(data_format)
         self._set_kernel_options(activation, use_bias, kernel_initializer, bias_initializer,
                                  kernel_regularizer, bias_regularizer)
         self._x = self._y = self._windows = None

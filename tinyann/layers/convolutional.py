@@ -60,12 +60,8 @@ class Conv2D(KernelLayer):
             )
         check_supported(activity_regularizer, kernel_constraint, bias_constraint, lora_rank)
         super().__init__(**kwargs)
-        self.filters = int(filters)
-        self.kernel_size = conv_utils.normalize_tuple(kernel_size, 2, "kernel_size")
-        self.strides = conv_utils.normalize_tuple(strides, 2, "strides")
-        self.dilation_rate = conv_utils.normalize_tuple(dilation_rate, 2, "dilation_rate")
-        self.padding = conv_utils.normalize_padding(padding)
-        self.data_format = conv_utils.normalize_data_format(data_format)
+        conv_utils.set_conv_arguments(self, filters, kernel_size, strides, padding,
+                                      dilation_rate, data_format)
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ValueError(
                 "`strides > 1` not supported in conjunction with `dilation_rate > 1`. "

@@ -156,33 +156,24 @@ class CosineSimilarity(Loss):
         return float(_reduce(per, sample_weight)), (grad * scale).astype(p.dtype)
 
 
-# keras.losses.<name>(y_true, y_pred): the per-sample values
-def log_cosh(y_true, y_pred):
-    return LogCosh().call(y_true, y_pred)
+def _per_sample(cls, name):
+    """``keras.losses.<name>(y_true, y_pred)``: the per-sample values of ``cls``."""
+    def fn(y_true, y_pred):
+        return cls().call(y_true, y_pred)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"The per-sample values of {cls.__name__}: (batch, ...) -> (batch,)."
+    return fn
 
 
-def mean_squared_logarithmic_error(y_true, y_pred):
-    return MeanSquaredLogarithmicError().call(y_true, y_pred)
-
-
-def mean_absolute_percentage_error(y_true, y_pred):
-    return MeanAbsolutePercentageError().call(y_true, y_pred)
-
-
-def hinge(y_true, y_pred):
-    return Hinge().call(y_true, y_pred)
-
-
-def squared_hinge(y_true, y_pred):
-    return SquaredHinge().call(y_true, y_pred)
-
-
-def poisson(y_true, y_pred):
-    return Poisson().call(y_true, y_pred)
-
-
-def kl_divergence(y_true, y_pred):
-    return KLDivergence().call(y_true, y_pred)
+log_cosh = _per_sample(LogCosh, "log_cosh")
+mean_squared_logarithmic_error = _per_sample(MeanSquaredLogarithmicError,
+                                             "mean_squared_logarithmic_error")
+mean_absolute_percentage_error = _per_sample(MeanAbsolutePercentageError,
+                                             "mean_absolute_percentage_error")
+hinge = _per_sample(Hinge, "hinge")
+squared_hinge = _per_sample(SquaredHinge, "squared_hinge")
+poisson = _per_sample(Poisson, "poisson")
+kl_divergence = _per_sample(KLDivergence, "kl_divergence")
 
 
 def cosine_similarity(y_true, y_pred, axis=-1):

@@ -57,13 +57,10 @@ class AdamW(Adam):
                          clipnorm, clipvalue, global_clipnorm, name=name, **kwargs)
 
 
-class Adamax(Optimizer):
-    """Adam with the infinity norm: ``u = max(beta_2 u, |g|)``;
-    ``w -= lr m / ((1 - beta_1^t)(u + eps))``."""
+class _TwoMoments(Optimizer):
+    """Adamax's and Nadam's arguments: Adam's without amsgrad."""
 
     _config_keys = ("beta_1", "beta_2", "epsilon")
-
-    slot_names = ("m", "u")
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
@@ -71,30 +68,32 @@ class Adamax(Optimizer):
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
         super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
                          name=name, **kwargs)
+
+
+class Adamax(_TwoMoments):
+    """Adam with the infinity norm: ``u = max(beta_2 u, |g|)``;
+    ``w -= lr m / ((1 - beta_1^t)(u + eps))``."""
+
+    slot_names = ("m", "u")
 
     def _update(self, w, g, lr, slots):
         kernels.adamax_update(w, g, lr, slots["m"], slots["u"], self.beta_1, self.beta_2,
                           self.epsilon, self.iterations + 1)
 
 
-class Nadam(Optimizer):
+class Nadam(_TwoMoments):
     """Adam with Nesterov momentum (Keras 3's formula: see ``kernels.nadam_update``).
 
     Keeps one more state variable than Adam, the product of the momentum schedule
     ``mu_1 ... mu_t``; Keras lists it last among the optimizer's variables.
     """
 
-    _config_keys = ("beta_1", "beta_2", "epsilon")
     slot_names = ("momentum", "velocity")
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name=None, **kwargs):
-        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+    def __init__(self, *args, **kwargs):
         self._u_product = np.ones((), dtype="float32")
         self._u_step = -1  # the iteration whose mu_t is in _u_product
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
-                         name=name, **kwargs)
+        super().__init__(*args, **kwargs)
 
     def _update(self, w, g, lr, slots):
         t = self.iterations + 1

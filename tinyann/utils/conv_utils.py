@@ -110,3 +110,15 @@ def check_image_input(layer, shape, channels=None):
             f"-1 of input shape to have value {channels}, but received input with shape "
             f"{shape}"
         )
+
+
+def set_conv_arguments(layer, filters, kernel_size, strides, padding, dilation_rate,
+                       data_format) -> None:
+    """A convolution layer's ``filters``, ``kernel_size``, ``strides``, ``padding``,
+    ``dilation_rate`` and ``data_format``, checked and normalised as Keras does."""
+    layer.filters = int(filters)
+    layer.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size")
+    layer.strides = normalize_tuple(strides, 2, "strides")
+    layer.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate")
+    layer.padding = normalize_padding(padding)
+    layer.data_format = normalize_data_format(data_format)

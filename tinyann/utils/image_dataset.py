@@ -185,11 +185,6 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
                          'names in the target directory, pass `labels="inferred"`. If you '
                          "wish to get a dataset that only contains images (no labels), pass "
                          f"`labels=None`. Received: labels={labels}")
-    if label_mode not in ("int", "categorical", "binary", None):
-        raise ValueError('`label_mode` argument must be one of "int", "categorical", '
-                         f'"binary", or None. Received: label_mode={label_mode}')
-    if labels is None or label_mode is None:
-        labels = label_mode = None
     if color_mode not in _CHANNELS:
         raise ValueError('`color_mode` must be one of {"rgb", "rgba", "grayscale"}. '
                          f"Received: color_mode={color_mode}")
@@ -197,6 +192,29 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
         raise ValueError("tinyann reads channels_last images without padding. Received: "
                          f"pad_to_aspect_ratio={pad_to_aspect_ratio}, "
                          f"data_format={data_format!r}")
+
+    def build(paths, found, names, mode, seed):
+        return ImageDataset(paths, found, names, mode, batch_size, image_size, color_mode,
+                            interpolation, crop_to_aspect_ratio, shuffle, seed)
+
+    return directory_subsets(
+        directory, labels, label_mode, class_names, shuffle, seed, validation_split, subset,
+        follow_links, verbose, ALLOWED_FORMATS,
+        f"No images found in directory {directory}. Allowed formats: {ALLOWED_FORMATS}",
+        build)
+
+
+def directory_subsets(directory, labels, label_mode, class_names, shuffle, seed,
+                      validation_split, subset, follow_links, verbose, formats, empty, build):
+    """What the folder loaders share (Keras's checks, messages and split): the files of
+    ``formats`` indexed, then ``build(paths, labels, class_names, label_mode, seed)`` for
+    the subset asked for (a list of two for ``'both'``); ``empty``: the error when a
+    subset has no file."""
+    if label_mode not in ("int", "categorical", "binary", None):
+        raise ValueError('`label_mode` argument must be one of "int", "categorical", '
+                         f'"binary", or None. Received: label_mode={label_mode}')
+    if labels is None or label_mode is None:
+        labels = label_mode = None
     if validation_split is not None and not 0 < validation_split < 1:
         raise ValueError("`validation_split` must be between 0 and 1, received: "
                          f"{validation_split}")
@@ -213,7 +231,7 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     if seed is None:
         seed = np.random.randint(1e6)
     paths, found, names = index_directory(directory, labels, class_names, shuffle, seed,
-                                          follow_links)
+                                          follow_links, formats)
     if label_mode == "binary" and len(names) != 2:
         raise ValueError('When passing `label_mode="binary"`, there must be exactly 2 '
                          f"class_names. Received: class_names={names}")
@@ -224,13 +242,10 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     def make(which):
         subset_paths, subset_labels = _split(paths, found, validation_split, which)
         if not subset_paths:
-            raise ValueError(f"No images found in directory {directory}. Allowed formats: "
-                             f"{ALLOWED_FORMATS}")
+            raise ValueError(empty)
         if verbose and which is not None:
             print(f"Using {len(subset_paths)} files for {which}.")
-        return ImageDataset(subset_paths, subset_labels, names, label_mode, batch_size,
-                            image_size, color_mode, interpolation, crop_to_aspect_ratio,
-                            shuffle, seed)
+        return build(subset_paths, subset_labels, names, label_mode, seed)
 
     if subset == "both":
         return [make("training"), make("validation")]

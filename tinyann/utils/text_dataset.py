@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyann.utils.batched_dataset import BatchedDataset
-from tinyann.utils.image_dataset import _split, index_directory
+from tinyann.utils.image_dataset import directory_subsets
 
 
 class TextDataset(BatchedDataset):
@@ -69,45 +69,10 @@ def text_dataset_from_directory(directory, labels="inferred", label_mode="int",
                                 follow_links=False, verbose=True):
     """Texts from ``directory/<class>/*.txt`` (see the module docstring); with
     ``subset='both'`` the pair ``[training, validation]``."""
-    if label_mode not in ("int", "categorical", "binary", None):
-        raise ValueError('`label_mode` argument must be one of "int", "categorical", '
-                         f'"binary", or None. Received: label_mode={label_mode}')
-    if labels is None or label_mode is None:
-        labels = label_mode = None
-    if validation_split is not None and not 0 < validation_split < 1:
-        raise ValueError("`validation_split` must be between 0 and 1, received: "
-                         f"{validation_split}")
-    if subset not in (None, "training", "validation", "both"):
-        raise ValueError('`subset` must be either "training", "validation" or "both", '
-                         f"received: {subset}")
-    if (validation_split is None) != (subset is None):
-        raise ValueError("If `subset` is set, `validation_split` must be set, and inversely."
-                         f" Received: subset={subset}, validation_split={validation_split}")
-    if subset is not None and shuffle and seed is None:
-        raise ValueError("If using `validation_split` and shuffling the data, you must "
-                         "provide a `seed` argument, to make sure that there is no overlap "
-                         "between the training and validation subset.")
-    if seed is None:
-        seed = np.random.randint(1e6)
-    paths, found, names = index_directory(directory, labels, class_names, shuffle, seed,
-                                          follow_links, formats=(".txt",))
-    if label_mode == "binary" and len(names) != 2:
-        raise ValueError('When passing `label_mode="binary"`, there must be exactly 2 '
-                         f"class_names. Received: class_names={names}")
-    if verbose:
-        print(f"Found {len(paths)} files belonging to {len(names)} classes."
-              if names is not None else f"Found {len(paths)} files.")
+    def build(paths, found, names, mode, seed):
+        return TextDataset(paths, found, names, mode, batch_size, max_length, shuffle, seed)
 
-    def make(which):
-        subset_paths, subset_labels = _split(paths, found, validation_split, which)
-        if not subset_paths:
-            raise ValueError(f"No text files found in directory {directory}. Allowed format: "
-                             ".txt")
-        if verbose and which is not None:
-            print(f"Using {len(subset_paths)} files for {which}.")
-        return TextDataset(subset_paths, subset_labels, names, label_mode, batch_size,
-                           max_length, shuffle, seed)
-
-    if subset == "both":
-        return [make("training"), make("validation")]
-    return make(subset)
+    return directory_subsets(
+        directory, labels, label_mode, class_names, shuffle, seed, validation_split, subset,
+        follow_links, verbose, (".txt",),
+        f"No text files found in directory {directory}. Allowed format: .txt", build)
