@@ -63,6 +63,12 @@ LAYERS = {
     "TimeDistributed": lambda: layers.TimeDistributed(layers.Dense(3, activation="relu")),
     # a named op round-trips; a Python lambda is refused on loading (tests/layers/test_lambda.py)
     "Lambda": lambda: layers.Lambda(ops.relu, output_shape=(5,)),
+    "Conv1D": lambda: layers.Conv1D(4, 3, strides=2, padding="causal", activation="relu",
+                                    data_format="channels_first", use_bias=False),
+    "MaxPooling1D": lambda: layers.MaxPooling1D(3, strides=2, padding="same"),
+    "AveragePooling1D": lambda: layers.AveragePooling1D(2, data_format="channels_first"),
+    "GlobalAveragePooling1D": lambda: layers.GlobalAveragePooling1D(keepdims=True),
+    "GlobalMaxPooling1D": lambda: layers.GlobalMaxPooling1D("channels_first"),
 }
 
 

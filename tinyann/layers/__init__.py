@@ -10,6 +10,7 @@ from tinyann.layers.augmentation import (
     RandomZoom,
 )
 from tinyann.layers.convolutional import Conv2D
+from tinyann.layers.convolutional_1d import Conv1D
 from tinyann.layers.core import Activation, Dense
 from tinyann.layers.embedding import Embedding
 from tinyann.layers.input_layer import Input, InputLayer
@@ -38,6 +39,12 @@ from tinyann.layers.pooling import (
     GlobalMaxPooling2D,
     MaxPooling2D,
 )
+from tinyann.layers.pooling_1d import (
+    AveragePooling1D,
+    GlobalAveragePooling1D,
+    GlobalMaxPooling1D,
+    MaxPooling1D,
+)
 from tinyann.layers.preprocessing import CenterCrop, Rescaling, Resizing
 from tinyann.layers.recurrent import GRU, LSTM, SimpleRNN
 from tinyann.layers.regularization import Dropout
@@ -53,7 +60,10 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Re
            "maximum", "minimum", "concatenate", "Embedding", "SimpleRNN", "LSTM", "GRU",
            "Softmax", "ReLU", "LeakyReLU", "Rescaling", "CenterCrop", "Resizing",
            "RandomFlip", "RandomContrast", "RandomRotation", "RandomTranslation",
-           "RandomZoom", "Bidirectional", "TimeDistributed", "Lambda"]
+           "RandomZoom", "Bidirectional", "TimeDistributed", "Lambda",
+           "Conv1D", "Convolution1D", "MaxPooling1D", "MaxPool1D", "AveragePooling1D",
+           "AvgPool1D", "GlobalAveragePooling1D", "GlobalAvgPool1D", "GlobalMaxPooling1D",
+           "GlobalMaxPool1D"]
 
 # Keras's aliases
 Convolution2D = Conv2D
@@ -61,6 +71,11 @@ MaxPool2D = MaxPooling2D
 AvgPool2D = AveragePooling2D
 GlobalAvgPool2D = GlobalAveragePooling2D
 GlobalMaxPool2D = GlobalMaxPooling2D
+Convolution1D = Conv1D
+MaxPool1D = MaxPooling1D
+AvgPool1D = AveragePooling1D
+GlobalAvgPool1D = GlobalAveragePooling1D
+GlobalMaxPool1D = GlobalMaxPooling1D
 
 
 _registry.register_builtin({name: value for name, value in globals().items()
