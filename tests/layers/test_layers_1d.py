@@ -319,3 +319,58 @@ def test_symbolic_shapes():
     assert MaxPooling1D(2)(x).shape == (None, None, 4)
     assert GlobalMaxPooling1D()(x).shape == (None, 4)
     assert conv_utils.output_length(None, 3, "valid", 1) is None
+
+
+def test_tape_gradients_match_keras(ref):
+    """Eager calls on a GradientTape (custom training loops) use the same backward;
+    the mask of GlobalAveragePooling1D goes through as ``mask=``."""
+    from tinyann import ops
+    from tinyann.autodiff import GradientTape
+
+    arrays, facts = ref
+    for name in ("conv_causal_dilated", "avgpool_first_same"):
+        case = facts["cases"][name]
+        layer = getattr(L, case["class_name"])(**case["kwargs"])
+        layer.build(tuple(case["shape"]))
+        layer.set_weights([arrays[f"{name}/w{k}"] for k in range(case["weights"])])
+        x = ops.convert_to_tensor(arrays[f"{name}/x"])
+        with GradientTape() as tape:
+            tape.watch(x)
+            out = layer(x)
+        dx = np.asarray(tape.gradient(out, x, output_gradients=arrays[f"{name}/g"]))
+        np.testing.assert_allclose(dx, arrays[f"{name}/dx"], atol=1e-5, rtol=0)
+    x = ops.convert_to_tensor(arrays["masked_last/x"])
+    with GradientTape() as tape:
+        tape.watch(x)
+        out = GlobalAveragePooling1D()(x, mask=arrays["masked_last/mask"])
+    dx = np.asarray(tape.gradient(out, x, output_gradients=arrays["masked_last/g"]))
+    np.testing.assert_allclose(dx, arrays["masked_last/dx"], atol=1e-6, rtol=0)
+
+
+def test_a_shared_conv_trains_as_the_sum_of_two_copies():
+    """A Conv1D (and pooling) called on two inputs: its gradient is the sum of the two
+    calls', as two separate copies of it get them one each."""
+    rng = np.random.default_rng(8)
+    a, b = rng.normal(size=(2, 16, 10, 2)).astype("float32")
+    y = rng.normal(size=(16, 1)).astype("float32")
+
+    def build(shared):
+        inputs = [keras.Input((10, 2)), keras.Input((10, 2))]
+        convs = [L.Conv1D(3, 3, padding="causal", activation="tanh")]
+        convs = convs * 2 if shared else convs + [L.Conv1D(3, 3, padding="causal",
+                                                           activation="tanh")]
+        pool = L.MaxPooling1D(2)
+        outs = [L.GlobalAveragePooling1D()(pool(c(x))) for c, x in zip(convs, inputs)]
+        model = keras.Model(inputs, L.Dense(1)(L.Add()(outs)))
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+        return model
+
+    shared, separate = build(True), build(False)
+    w = shared.get_weights()
+    separate.set_weights(w[:2] + w[:2] + w[2:])
+    shared.fit([a, b], y, batch_size=16, verbose=0)
+    separate.fit([a, b], y, batch_size=16, verbose=0)
+    got, copies = shared.get_weights(), separate.get_weights()
+    for k in range(2):
+        np.testing.assert_allclose(got[k] - w[k], (copies[k] - w[k]) + (copies[k + 2] - w[k]),
+                                   atol=1e-6)
