@@ -93,6 +93,20 @@ def test_masked_global_average_matches_keras(ref, fmt):
     assert layer.compute_mask(arrays[f"{key}/x"], arrays[f"{key}/mask"]) is None
 
 
+@pytest.mark.parametrize("name, make", [
+    ("ties_gmp", GlobalMaxPooling1D),
+    ("ties_maxpool", lambda: MaxPooling1D(3, strides=2, padding="same"))])
+def test_tied_maxima_as_keras(ref, name, make):
+    """Keras's global max shares the gradient among tied maxima; its max pooling gives
+    it to the first of each window."""
+    arrays = ref[0]
+    layer = make()
+    y = layer(arrays[f"{name}/x"], training=True)
+    np.testing.assert_array_equal(y, arrays[f"{name}/y"])
+    dx = layer.backward(arrays[f"{name}/g"].copy())
+    np.testing.assert_allclose(dx, arrays[f"{name}/dx"], atol=1e-6, rtol=0)
+
+
 def test_fully_masked_rows_give_nan_as_keras():
     x = np.ones((2, 3, 2), "float32")
     mask = np.array([[True, False, False], [False, False, False]])

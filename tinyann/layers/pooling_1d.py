@@ -241,8 +241,9 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
 
 
 class GlobalMaxPooling1D(_GlobalPooling1D):
-    """The maximum over the steps; the gradient goes to the first maximum (as
-    TensorFlow's). A mask is not used (Keras's layer does not support masking).
+    """The maximum over the steps. Tied maxima share the gradient equally (as Keras's
+    ``ops.max`` on TensorFlow and JAX). A mask is not used (Keras's layer does not
+    support masking).
 
     Example:
         >>> GlobalMaxPooling1D()(np.ones((2, 3, 4))).shape
@@ -251,14 +252,14 @@ class GlobalMaxPooling1D(_GlobalPooling1D):
 
     def call(self, inputs, training=False):
         axis = self._steps_axis
-        y = inputs.max(axis=axis, keepdims=self.keepdims)
+        y = inputs.max(axis=axis, keepdims=True)
         if training:
-            self._ctx = (inputs.shape, np.expand_dims(inputs.argmax(axis=axis), axis))
-        return y
+            hits = inputs == y  # NaN is no maximum: its step gets no gradient
+            self._ctx = (inputs.shape, hits / np.maximum(hits.sum(axis=axis, keepdims=True),
+                                                         1).astype(inputs.dtype))
+        return y if self.keepdims else y.squeeze(axis)
 
     def backward(self, grad_output):
-        shape, first = self._ctx
-        dx = np.zeros(shape, grad_output.dtype)
-        np.put_along_axis(dx, first, self._reduced_grad(grad_output, shape),
-                          axis=self._steps_axis)
-        return dx
+        shape, share = self._ctx
+        return (share * self._reduced_grad(grad_output, shape)).astype(grad_output.dtype,
+                                                                       copy=False)

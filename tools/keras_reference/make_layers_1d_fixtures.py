@@ -131,6 +131,17 @@ def masked_gap(rng, arrays):
         arrays[f"masked_{fmt}/dx"] = dx
 
 
+def ties(rng, arrays):
+    """Tied maxima: the global max shares the gradient among them, the local max
+    pooling gives it to the first of each window."""
+    x = rng.integers(0, 3, (2, 6, 3)).astype("float32")
+    for name, layer in (("ties_gmp", L.GlobalMaxPooling1D()),
+                        ("ties_maxpool", L.MaxPooling1D(3, strides=2, padding="same"))):
+        y, (g, dx) = _vjp(layer, rng, x)
+        arrays[f"{name}/x"], arrays[f"{name}/y"] = x, y
+        arrays[f"{name}/g"], arrays[f"{name}/dx"] = g, dx
+
+
 def text_model():
     return keras.Sequential([keras.Input((12,)), L.Embedding(30, 8, mask_zero=True),
                              L.GlobalAveragePooling1D(), L.Dense(8, activation="relu"),
@@ -186,6 +197,7 @@ def main():
     arrays, facts = {}, {"cases": {}, "models": {}, "errors": {}}
     layer_cases(rng, arrays, facts)
     masked_gap(rng, arrays)
+    ties(rng, arrays)
 
     ids = rng.integers(1, 30, (160, 12))
     lengths = rng.integers(1, 13, 160)
