@@ -332,6 +332,15 @@ _SAME_IN_BOTH_MODES = {
                    lambda r: r.normal(size=(2, 4, 4, 2))),
     "Conv2DTranspose": (lambda: keras.layers.Conv2DTranspose(2, 3, strides=2),
                         lambda r: r.normal(size=(2, 4, 4, 2))),
+    "Conv1D": (lambda: keras.layers.Conv1D(2, 3, padding="causal", activation="relu"),
+               lambda r: r.normal(size=(2, 6, 3))),
+    "MaxPooling1D": (keras.layers.MaxPooling1D, lambda r: r.normal(size=(2, 6, 3))),
+    "AveragePooling1D": (lambda: keras.layers.AveragePooling1D(3, padding="same"),
+                         lambda r: r.normal(size=(2, 6, 3))),
+    "GlobalAveragePooling1D": (keras.layers.GlobalAveragePooling1D,
+                               lambda r: r.normal(size=(2, 6, 3))),
+    "GlobalMaxPooling1D": (keras.layers.GlobalMaxPooling1D,
+                           lambda r: r.normal(size=(2, 6, 3))),
 }
 
 
@@ -342,7 +351,8 @@ def test_every_layer_class_is_covered_here():
                if isinstance(getattr(keras.layers, name), type)
                and issubclass(getattr(keras.layers, name), keras.layers.Layer)}
     aliases = {"Convolution2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D",
-               "GlobalMaxPool2D", "Convolution2DTranspose"}
+               "GlobalMaxPool2D", "Convolution2DTranspose", "Convolution1D", "MaxPool1D",
+               "AvgPool1D", "GlobalAvgPool1D", "GlobalMaxPool1D"}
     # the recurrent layers' dropout depends on `training`: they have `_frozen_call`
     special = {"Layer", "Input", "InputLayer", "Dropout", "BatchNormalization", "SimpleRNN",
                "LSTM", "GRU",

@@ -67,6 +67,12 @@ LAYERS = {
                                                       output_padding=1, activation="relu"),
     "TextVectorization": lambda: layers.TextVectorization(vocabulary=["a", "b"],
                                                           output_sequence_length=4),
+    "Conv1D": lambda: layers.Conv1D(4, 3, strides=2, padding="causal", activation="relu",
+                                    data_format="channels_first", use_bias=False),
+    "MaxPooling1D": lambda: layers.MaxPooling1D(3, strides=2, padding="same"),
+    "AveragePooling1D": lambda: layers.AveragePooling1D(2, data_format="channels_first"),
+    "GlobalAveragePooling1D": lambda: layers.GlobalAveragePooling1D(keepdims=True),
+    "GlobalMaxPooling1D": lambda: layers.GlobalMaxPooling1D("channels_first"),
 }
 
 

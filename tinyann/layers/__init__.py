@@ -11,6 +11,7 @@ from tinyann.layers.augmentation import (
 )
 from tinyann.layers.conv_transpose import Conv2DTranspose
 from tinyann.layers.convolutional import Conv2D
+from tinyann.layers.convolutional_1d import Conv1D
 from tinyann.layers.core import Activation, Dense
 from tinyann.layers.embedding import Embedding
 from tinyann.layers.input_layer import Input, InputLayer
@@ -39,6 +40,12 @@ from tinyann.layers.pooling import (
     GlobalMaxPooling2D,
     MaxPooling2D,
 )
+from tinyann.layers.pooling_1d import (
+    AveragePooling1D,
+    GlobalAveragePooling1D,
+    GlobalMaxPooling1D,
+    MaxPooling1D,
+)
 from tinyann.layers.preprocessing import CenterCrop, Rescaling, Resizing
 from tinyann.layers.recurrent import GRU, LSTM, SimpleRNN
 from tinyann.layers.regularization import Dropout
@@ -56,7 +63,10 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Re
            "Softmax", "ReLU", "LeakyReLU", "Rescaling", "CenterCrop", "Resizing",
            "RandomFlip", "RandomContrast", "RandomRotation", "RandomTranslation",
            "RandomZoom", "Bidirectional", "TimeDistributed", "Lambda", "TextVectorization",
-           "Conv2DTranspose", "Convolution2DTranspose"]
+           "Conv2DTranspose", "Convolution2DTranspose",
+           "Conv1D", "Convolution1D", "MaxPooling1D", "MaxPool1D", "AveragePooling1D",
+           "AvgPool1D", "GlobalAveragePooling1D", "GlobalAvgPool1D", "GlobalMaxPooling1D",
+           "GlobalMaxPool1D"]
 
 # Keras's aliases
 Convolution2D = Conv2D
@@ -65,6 +75,11 @@ MaxPool2D = MaxPooling2D
 AvgPool2D = AveragePooling2D
 GlobalAvgPool2D = GlobalAveragePooling2D
 GlobalMaxPool2D = GlobalMaxPooling2D
+Convolution1D = Conv1D
+MaxPool1D = MaxPooling1D
+AvgPool1D = AveragePooling1D
+GlobalAvgPool1D = GlobalAveragePooling1D
+GlobalMaxPool1D = GlobalMaxPooling1D
 
 
 _registry.register_builtin({name: value for name, value in globals().items()
