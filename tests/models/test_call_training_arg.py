@@ -330,6 +330,10 @@ _SAME_IN_BOTH_MODES = {
     "Resizing": (lambda: keras.layers.Resizing(3, 5), lambda r: r.normal(size=(2, 4, 4, 2))),
     "CenterCrop": (lambda: keras.layers.CenterCrop(2, 3),
                    lambda r: r.normal(size=(2, 4, 4, 2))),
+    "Normalization": (lambda: keras.layers.Normalization(mean=[1.0, 2.0, 0.0, -1.0],
+                                                         variance=[4.0, 1.0, 0.5, 2.0]),
+                      lambda r: r.normal(size=(3, 4))),
+    "LayerNormalization": (keras.layers.LayerNormalization, lambda r: r.normal(size=(3, 4))),
 }
 
 

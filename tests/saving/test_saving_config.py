@@ -63,6 +63,10 @@ LAYERS = {
     "TimeDistributed": lambda: layers.TimeDistributed(layers.Dense(3, activation="relu")),
     # a named op round-trips; a Python lambda is refused on loading (tests/layers/test_lambda.py)
     "Lambda": lambda: layers.Lambda(ops.relu, output_shape=(5,)),
+    "Normalization": lambda: layers.Normalization(axis=(1, 2), mean=[[1.0, 2.0]],
+                                                  variance=[[3.0, 4.0]], invert=True),
+    "LayerNormalization": lambda: layers.LayerNormalization(axis=[1, 2], epsilon=1e-5,
+                                                            center=False),
 }
 
 

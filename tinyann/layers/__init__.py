@@ -12,9 +12,11 @@ from tinyann.layers.augmentation import (
 from tinyann.layers.convolutional import Conv2D
 from tinyann.layers.core import Activation, Dense
 from tinyann.layers.embedding import Embedding
+from tinyann.layers.feature_normalization import Normalization
 from tinyann.layers.input_layer import Input, InputLayer
 from tinyann.layers.lambda_layer import Lambda
 from tinyann.layers.layer import Layer
+from tinyann.layers.layer_normalization import LayerNormalization
 from tinyann.layers.merging import (
     Add,
     Average,
@@ -53,7 +55,8 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Re
            "maximum", "minimum", "concatenate", "Embedding", "SimpleRNN", "LSTM", "GRU",
            "Softmax", "ReLU", "LeakyReLU", "Rescaling", "CenterCrop", "Resizing",
            "RandomFlip", "RandomContrast", "RandomRotation", "RandomTranslation",
-           "RandomZoom", "Bidirectional", "TimeDistributed", "Lambda"]
+           "RandomZoom", "Bidirectional", "TimeDistributed", "Lambda",
+           "Normalization", "LayerNormalization"]
 
 # Keras's aliases
 Convolution2D = Conv2D
