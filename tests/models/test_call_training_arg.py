@@ -334,6 +334,12 @@ _SAME_IN_BOTH_MODES = {
                                                          variance=[4.0, 1.0, 0.5, 2.0]),
                       lambda r: r.normal(size=(3, 4))),
     "LayerNormalization": (keras.layers.LayerNormalization, lambda r: r.normal(size=(3, 4))),
+    "ZeroPadding2D": (keras.layers.ZeroPadding2D, lambda r: r.normal(size=(2, 4, 4, 2))),
+    "Cropping2D": (lambda: keras.layers.Cropping2D(1), lambda r: r.normal(size=(2, 4, 4, 2))),
+    "UpSampling2D": (keras.layers.UpSampling2D, lambda r: r.normal(size=(2, 4, 4, 2))),
+    "RepeatVector": (lambda: keras.layers.RepeatVector(2), lambda r: r.normal(size=(3, 4))),
+    "Permute": (lambda: keras.layers.Permute((2, 1)), lambda r: r.normal(size=(3, 2, 4))),
+    "Identity": (keras.layers.Identity, lambda r: r.normal(size=(3, 4))),
 }
 
 
@@ -347,7 +353,8 @@ def test_every_layer_class_is_covered_here():
                "GlobalMaxPool2D"}
     # the recurrent layers' dropout depends on `training`: they have `_frozen_call`
     special = {"Layer", "Input", "InputLayer", "Dropout", "BatchNormalization", "SimpleRNN",
-               "LSTM", "GRU",
+               "LSTM", "GRU", "GaussianNoise", "GaussianDropout", "SpatialDropout1D",
+               "SpatialDropout2D",
                # wrappers: their `_frozen_call` runs the wrapped layers' own
                "Bidirectional", "TimeDistributed",
                # a user's function: it gets the mode as a user's layer does

@@ -67,6 +67,16 @@ LAYERS = {
                                                   variance=[[3.0, 4.0]], invert=True),
     "LayerNormalization": lambda: layers.LayerNormalization(axis=[1, 2], epsilon=1e-5,
                                                             center=False),
+    "ZeroPadding2D": lambda: layers.ZeroPadding2D(((0, 2), (3, 1))),
+    "Cropping2D": lambda: layers.Cropping2D((1, 2), data_format="channels_first"),
+    "UpSampling2D": lambda: layers.UpSampling2D((2, 3), interpolation="bilinear"),
+    "RepeatVector": lambda: layers.RepeatVector(4),
+    "Permute": lambda: layers.Permute((3, 1, 2)),
+    "Identity": lambda: layers.Identity(),
+    "GaussianNoise": lambda: layers.GaussianNoise(0.2, seed=3),
+    "GaussianDropout": lambda: layers.GaussianDropout(0.3, seed=1),
+    "SpatialDropout1D": lambda: layers.SpatialDropout1D(0.3, seed=2),
+    "SpatialDropout2D": lambda: layers.SpatialDropout2D(0.4, data_format="channels_first"),
 }
 
 

@@ -13,6 +13,7 @@ from tinyann.layers.convolutional import Conv2D
 from tinyann.layers.core import Activation, Dense
 from tinyann.layers.embedding import Embedding
 from tinyann.layers.feature_normalization import Normalization
+from tinyann.layers.image_reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 from tinyann.layers.input_layer import Input, InputLayer
 from tinyann.layers.lambda_layer import Lambda
 from tinyann.layers.layer import Layer
@@ -33,6 +34,12 @@ from tinyann.layers.merging import (
     multiply,
     subtract,
 )
+from tinyann.layers.noise import (
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+)
 from tinyann.layers.normalization import BatchNormalization
 from tinyann.layers.pooling import (
     AveragePooling2D,
@@ -41,6 +48,7 @@ from tinyann.layers.pooling import (
     MaxPooling2D,
 )
 from tinyann.layers.preprocessing import CenterCrop, Rescaling, Resizing
+from tinyann.layers.rearranging import Identity, Permute, RepeatVector
 from tinyann.layers.recurrent import GRU, LSTM, SimpleRNN
 from tinyann.layers.regularization import Dropout
 from tinyann.layers.reshaping import Flatten, Reshape
@@ -56,7 +64,9 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Re
            "Softmax", "ReLU", "LeakyReLU", "Rescaling", "CenterCrop", "Resizing",
            "RandomFlip", "RandomContrast", "RandomRotation", "RandomTranslation",
            "RandomZoom", "Bidirectional", "TimeDistributed", "Lambda",
-           "Normalization", "LayerNormalization"]
+           "Normalization", "LayerNormalization", "ZeroPadding2D", "Cropping2D",
+           "UpSampling2D", "RepeatVector", "Permute", "Identity", "GaussianNoise",
+           "GaussianDropout", "SpatialDropout1D", "SpatialDropout2D"]
 
 # Keras's aliases
 Convolution2D = Conv2D
