@@ -340,6 +340,10 @@ _SAME_IN_BOTH_MODES = {
     "RepeatVector": (lambda: keras.layers.RepeatVector(2), lambda r: r.normal(size=(3, 4))),
     "Permute": (lambda: keras.layers.Permute((2, 1)), lambda r: r.normal(size=(3, 2, 4))),
     "Identity": (keras.layers.Identity, lambda r: r.normal(size=(3, 4))),
+    "Masking": (keras.layers.Masking, lambda r: r.normal(size=(3, 2, 4)) * (
+        r.random((3, 2, 1)) > 0.5)),
+    "ActivityRegularization": (lambda: keras.layers.ActivityRegularization(0.1, 0.2),
+                               lambda r: r.normal(size=(3, 4))),
 }
 
 

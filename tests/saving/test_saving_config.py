@@ -77,6 +77,8 @@ LAYERS = {
     "GaussianDropout": lambda: layers.GaussianDropout(0.3, seed=1),
     "SpatialDropout1D": lambda: layers.SpatialDropout1D(0.3, seed=2),
     "SpatialDropout2D": lambda: layers.SpatialDropout2D(0.4, data_format="channels_first"),
+    "Masking": lambda: layers.Masking(mask_value=-1.0),
+    "ActivityRegularization": lambda: layers.ActivityRegularization(l1=0.01, l2=0.1),
 }
 
 

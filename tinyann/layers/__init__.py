@@ -2,6 +2,7 @@
 
 from tinyann.layers import _registry
 from tinyann.layers.activations import LeakyReLU, ReLU, Softmax
+from tinyann.layers.activity_regularization import ActivityRegularization
 from tinyann.layers.augmentation import (
     RandomContrast,
     RandomFlip,
@@ -18,6 +19,7 @@ from tinyann.layers.input_layer import Input, InputLayer
 from tinyann.layers.lambda_layer import Lambda
 from tinyann.layers.layer import Layer
 from tinyann.layers.layer_normalization import LayerNormalization
+from tinyann.layers.masking import Masking
 from tinyann.layers.merging import (
     Add,
     Average,
@@ -66,7 +68,8 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Re
            "RandomZoom", "Bidirectional", "TimeDistributed", "Lambda",
            "Normalization", "LayerNormalization", "ZeroPadding2D", "Cropping2D",
            "UpSampling2D", "RepeatVector", "Permute", "Identity", "GaussianNoise",
-           "GaussianDropout", "SpatialDropout1D", "SpatialDropout2D"]
+           "GaussianDropout", "SpatialDropout1D", "SpatialDropout2D", "Masking",
+           "ActivityRegularization"]
 
 # Keras's aliases
 Convolution2D = Conv2D
