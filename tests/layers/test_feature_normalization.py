@@ -63,6 +63,9 @@ def test_adapt_over_batches_combines_as_keras(ref):
             return data[[0, 16, 30, 40][i]:[0, 16, 30, 40][i + 1]], np.zeros(1)
 
     sources["py_dataset"] = Batches()
+    from tinyann.runner.shims.data import Dataset  # tf.data as `tinyann run` serves it
+
+    sources["dataset"] = Dataset.from_tensor_slices((data, np.zeros(40))).batch(16)
     for name, source in sources.items():
         layer = layers.Normalization()
         layer.adapt(source)
@@ -70,6 +73,17 @@ def test_adapt_over_batches_combines_as_keras(ref):
                                    err_msg=name)
         np.testing.assert_allclose(layer.adapt_variance.numpy(), expected[1], rtol=1e-5,
                                    err_msg=name)
+
+
+def test_adapt_over_an_unbatched_dataset_of_vectors():
+    from tinyann.runner.shims.data import Dataset
+
+    x = np.random.default_rng(5).normal(size=(300, 3)) * [1.0, 5.0, 9.0]
+    layer = layers.Normalization()
+    layer.adapt(Dataset.from_tensor_slices(x))
+    np.testing.assert_allclose(layer.adapt_mean.numpy(), x.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(layer.adapt_variance.numpy(), x.var(axis=0), rtol=1e-5)
+    assert layer(x[:2].astype("float32")).shape == (2, 3)  # built for batches
 
 
 @pytest.mark.parametrize("case", ["vector", "scalar", "scalar_invert"])

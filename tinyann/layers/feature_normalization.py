@@ -149,7 +149,8 @@ class Normalization(Layer):
 
         ``data``: an array (or Tensor), or batches: a ``PyDataset``, a dataset or any
         iterable of arrays (each element a batch, ``x`` or ``(x, y, ...)``), combined by
-        Keras's running formula.
+        Keras's running formula. A dataset of single feature vectors is batched by 128
+        first, as Keras does.
         """
         batches = None
         if isinstance(data, PyDataset):
@@ -178,6 +179,10 @@ class Normalization(Layer):
                     "adapt() expects an iterable that yields arrays or tensors with a "
                     "`.shape` attribute (e.g. numpy arrays or backend tensors). Got an "
                     f"element of type {type(first).__name__}.")
+            if len(first.shape) == 1 and callable(getattr(data, "batch", None)):
+                # an unbatched dataset of feature vectors: Keras batches it by 128
+                batches = iter(data.batch(128))
+                first = _first_of(next(batches))
             shape = tuple(first.shape)
             batches = itertools.chain([first], batches)
         else:
