@@ -341,6 +341,20 @@ _SAME_IN_BOTH_MODES = {
                                lambda r: r.normal(size=(2, 6, 3))),
     "GlobalMaxPooling1D": (keras.layers.GlobalMaxPooling1D,
                            lambda r: r.normal(size=(2, 6, 3))),
+    "Normalization": (lambda: keras.layers.Normalization(mean=[1.0, 2.0, 0.0, -1.0],
+                                                         variance=[4.0, 1.0, 0.5, 2.0]),
+                      lambda r: r.normal(size=(3, 4))),
+    "LayerNormalization": (keras.layers.LayerNormalization, lambda r: r.normal(size=(3, 4))),
+    "ZeroPadding2D": (keras.layers.ZeroPadding2D, lambda r: r.normal(size=(2, 4, 4, 2))),
+    "Cropping2D": (lambda: keras.layers.Cropping2D(1), lambda r: r.normal(size=(2, 4, 4, 2))),
+    "UpSampling2D": (keras.layers.UpSampling2D, lambda r: r.normal(size=(2, 4, 4, 2))),
+    "RepeatVector": (lambda: keras.layers.RepeatVector(2), lambda r: r.normal(size=(3, 4))),
+    "Permute": (lambda: keras.layers.Permute((2, 1)), lambda r: r.normal(size=(3, 2, 4))),
+    "Identity": (keras.layers.Identity, lambda r: r.normal(size=(3, 4))),
+    "Masking": (keras.layers.Masking, lambda r: r.normal(size=(3, 2, 4)) * (
+        r.random((3, 2, 1)) > 0.5)),
+    "ActivityRegularization": (lambda: keras.layers.ActivityRegularization(0.1, 0.2),
+                               lambda r: r.normal(size=(3, 4))),
 }
 
 
@@ -355,7 +369,8 @@ def test_every_layer_class_is_covered_here():
                "AvgPool1D", "GlobalAvgPool1D", "GlobalMaxPool1D"}
     # the recurrent layers' dropout depends on `training`: they have `_frozen_call`
     special = {"Layer", "Input", "InputLayer", "Dropout", "BatchNormalization", "SimpleRNN",
-               "LSTM", "GRU",
+               "LSTM", "GRU", "GaussianNoise", "GaussianDropout", "SpatialDropout1D",
+               "SpatialDropout2D",
                # wrappers: their `_frozen_call` runs the wrapped layers' own
                "Bidirectional", "TimeDistributed",
                # a user's function: it gets the mode as a user's layer does

@@ -73,6 +73,22 @@ LAYERS = {
     "AveragePooling1D": lambda: layers.AveragePooling1D(2, data_format="channels_first"),
     "GlobalAveragePooling1D": lambda: layers.GlobalAveragePooling1D(keepdims=True),
     "GlobalMaxPooling1D": lambda: layers.GlobalMaxPooling1D("channels_first"),
+    "Normalization": lambda: layers.Normalization(axis=(1, 2), mean=[[1.0, 2.0]],
+                                                  variance=[[3.0, 4.0]], invert=True),
+    "LayerNormalization": lambda: layers.LayerNormalization(axis=[1, 2], epsilon=1e-5,
+                                                            center=False),
+    "ZeroPadding2D": lambda: layers.ZeroPadding2D(((0, 2), (3, 1))),
+    "Cropping2D": lambda: layers.Cropping2D((1, 2), data_format="channels_first"),
+    "UpSampling2D": lambda: layers.UpSampling2D((2, 3), interpolation="bilinear"),
+    "RepeatVector": lambda: layers.RepeatVector(4),
+    "Permute": lambda: layers.Permute((3, 1, 2)),
+    "Identity": lambda: layers.Identity(),
+    "GaussianNoise": lambda: layers.GaussianNoise(0.2, seed=3),
+    "GaussianDropout": lambda: layers.GaussianDropout(0.3, seed=1),
+    "SpatialDropout1D": lambda: layers.SpatialDropout1D(0.3, seed=2),
+    "SpatialDropout2D": lambda: layers.SpatialDropout2D(0.4, data_format="channels_first"),
+    "Masking": lambda: layers.Masking(mask_value=-1.0),
+    "ActivityRegularization": lambda: layers.ActivityRegularization(l1=0.01, l2=0.1),
 }
 
 

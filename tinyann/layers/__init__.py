@@ -2,6 +2,7 @@
 
 from tinyann.layers import _registry
 from tinyann.layers.activations import LeakyReLU, ReLU, Softmax
+from tinyann.layers.activity_regularization import ActivityRegularization
 from tinyann.layers.augmentation import (
     RandomContrast,
     RandomFlip,
@@ -14,9 +15,13 @@ from tinyann.layers.convolutional import Conv2D
 from tinyann.layers.convolutional_1d import Conv1D
 from tinyann.layers.core import Activation, Dense
 from tinyann.layers.embedding import Embedding
+from tinyann.layers.feature_normalization import Normalization
+from tinyann.layers.image_reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 from tinyann.layers.input_layer import Input, InputLayer
 from tinyann.layers.lambda_layer import Lambda
 from tinyann.layers.layer import Layer
+from tinyann.layers.layer_normalization import LayerNormalization
+from tinyann.layers.masking import Masking
 from tinyann.layers.merging import (
     Add,
     Average,
@@ -33,6 +38,12 @@ from tinyann.layers.merging import (
     multiply,
     subtract,
 )
+from tinyann.layers.noise import (
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+)
 from tinyann.layers.normalization import BatchNormalization
 from tinyann.layers.pooling import (
     AveragePooling2D,
@@ -47,6 +58,7 @@ from tinyann.layers.pooling_1d import (
     MaxPooling1D,
 )
 from tinyann.layers.preprocessing import CenterCrop, Rescaling, Resizing
+from tinyann.layers.rearranging import Identity, Permute, RepeatVector
 from tinyann.layers.recurrent import GRU, LSTM, SimpleRNN
 from tinyann.layers.regularization import Dropout
 from tinyann.layers.reshaping import Flatten, Reshape
@@ -66,7 +78,11 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Re
            "Conv2DTranspose", "Convolution2DTranspose",
            "Conv1D", "Convolution1D", "MaxPooling1D", "MaxPool1D", "AveragePooling1D",
            "AvgPool1D", "GlobalAveragePooling1D", "GlobalAvgPool1D", "GlobalMaxPooling1D",
-           "GlobalMaxPool1D"]
+           "GlobalMaxPool1D",
+           "Normalization", "LayerNormalization", "ZeroPadding2D", "Cropping2D",
+           "UpSampling2D", "RepeatVector", "Permute", "Identity", "GaussianNoise",
+           "GaussianDropout", "SpatialDropout1D", "SpatialDropout2D", "Masking",
+           "ActivityRegularization"]
 
 # Keras's aliases
 Convolution2D = Conv2D
