@@ -15,13 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tarfile
 import tempfile
-import urllib.error
-import urllib.parse
-import urllib.request
 import warnings
-import zipfile
 
 from tinyann.utils.files import atomic_path
 
@@ -61,6 +56,9 @@ def _inside(base, name) -> bool:
 def extract_archive(file_path, path=".", archive_format="auto") -> bool:
     """Extracts a tar (any compression) or zip archive into ``path``; False if the file
     is neither."""
+    import tarfile  # (here: `import tinyann` stays light)
+    import zipfile
+
     if archive_format is None:
         return False
     formats = ["tar", "zip"] if archive_format == "auto" else (
@@ -96,6 +94,9 @@ def extract_archive(file_path, path=".", archive_format="auto") -> bool:
 
 
 def _fetch(origin, target, file_hash, hash_algorithm) -> None:
+    import urllib.error
+    import urllib.request
+
     print(f"Downloading data from {origin}")
     with atomic_path(target) as tmp:
         try:
@@ -118,6 +119,8 @@ def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None
              archive_format="auto", cache_dir=None, force_download=False) -> str:
     """The local path of ``origin``'s file (fetched if needed); with ``extract``, the
     folder of its contents. See the module docstring for the paths."""
+    import urllib.parse
+
     if origin is None:
         raise ValueError('Please specify the "origin" argument (URL of the file to download).')
     if md5_hash is not None and file_hash is None:
