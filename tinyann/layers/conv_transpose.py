@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from tinyann import kernels
 from tinyann.kernels.reference.conv_transpose import transpose_window
-from tinyann.layers._kernel_layer import KernelLayer, check_supported, is_positive_int
+from tinyann.layers._kernel_layer import KernelLayer, check_supported
 from tinyann.utils import conv_utils
 
 
@@ -40,9 +40,7 @@ class Conv2DTranspose(KernelLayer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
                  **kwargs):
-        if not is_positive_int(filters):
-            raise ValueError("Invalid value for argument `filters`. Expected a strictly "
-                             f"positive value. Received filters={filters}.")
+        conv_utils.check_filters_and_groups(filters)
         check_supported(activity_regularizer, kernel_constraint, bias_constraint, None)
         super().__init__(**kwargs)
         conv_utils.set_conv_arguments(self, filters, kernel_size, strides, padding,
@@ -61,10 +59,7 @@ class Conv2DTranspose(KernelLayer):
 
     def build(self, input_shape):
         conv_utils.check_image_input(self, input_shape)
-        channels = input_shape[-1]
-        if channels is None:
-            raise ValueError("The channel dimension of the inputs should be defined. The "
-                             f"input_shape received is {tuple(input_shape)}.")
+        channels = conv_utils.channels_of(input_shape)
         # the kernel is (kh, kw, filters, channels): its bias follows the filters
         self.kernel = self.add_weight(self.kernel_size + (self.filters, channels),
                                       self.kernel_initializer, name="kernel",

@@ -12,7 +12,7 @@ tinyann/kernels/fast/conv.py for the buffered one)::
 from __future__ import annotations
 
 from tinyann import kernels
-from tinyann.layers._kernel_layer import KernelLayer, check_supported, is_positive_int
+from tinyann.layers._kernel_layer import KernelLayer, check_supported
 from tinyann.utils import conv_utils
 
 
@@ -49,24 +49,12 @@ class Conv2D(KernelLayer):
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
                  **kwargs):
-        if not is_positive_int(filters):
-            raise ValueError(
-                "Invalid value for argument `filters`. Expected a strictly positive value. "
-                f"Received filters={filters}."
-            )
-        if groups != 1:
-            raise NotImplementedError(
-                f"Grouped convolutions are not supported by tinyann yet. Received: groups={groups}"
-            )
+        conv_utils.check_filters_and_groups(filters, groups)
         check_supported(activity_regularizer, kernel_constraint, bias_constraint, lora_rank)
         super().__init__(**kwargs)
         conv_utils.set_conv_arguments(self, filters, kernel_size, strides, padding,
                                       dilation_rate, data_format)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(
-                "`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
-                f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}"
-            )
+        conv_utils.check_strides_and_dilation(self.strides, self.dilation_rate)
         self.groups = 1
         self._set_kernel_options(activation, use_bias, kernel_initializer, bias_initializer,
                                  kernel_regularizer, bias_regularizer)
@@ -75,13 +63,7 @@ class Conv2D(KernelLayer):
 
     def build(self, input_shape):
         conv_utils.check_image_input(self, input_shape)
-        channels = input_shape[-1]
-        if channels is None:
-            raise ValueError(
-                "The channel dimension of the inputs should be defined. The input_shape "
-                f"received is {tuple(input_shape)}, where axis -1 (0-based) is the channel "
-                "dimension, which found to be `None`."
-            )
+        channels = conv_utils.channels_of(input_shape)
         self.compute_output_shape(input_shape)  # fails early on too small inputs
         self._add_kernel_and_bias(self.kernel_size + (channels, self.filters))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyann import kernels
-from tinyann.layers._kernel_layer import KernelLayer, check_supported, is_positive_int
+from tinyann.layers._kernel_layer import KernelLayer, check_supported
 from tinyann.layers.pooling_1d import (
     check_sequence_input,
     from_channels_last,
@@ -67,15 +67,7 @@ class Conv1D(KernelLayer):
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
                  **kwargs):
-        if not is_positive_int(filters):
-            raise ValueError(
-                "Invalid value for argument `filters`. Expected a strictly positive value. "
-                f"Received filters={filters}."
-            )
-        if groups != 1:
-            raise NotImplementedError(
-                f"Grouped convolutions are not supported by tinyann yet. Received: groups={groups}"
-            )
+        conv_utils.check_filters_and_groups(filters, groups)
         check_supported(activity_regularizer, kernel_constraint, bias_constraint, lora_rank)
         super().__init__(**kwargs)
         self.filters = int(filters)
@@ -84,11 +76,7 @@ class Conv1D(KernelLayer):
         self.dilation_rate = conv_utils.normalize_tuple(dilation_rate, 1, "dilation_rate")
         self.padding = _normalize_padding(padding)
         self.data_format = normalize_data_format(data_format)
-        if self.strides[0] > 1 and self.dilation_rate[0] > 1:
-            raise ValueError(
-                "`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
-                f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}"
-            )
+        conv_utils.check_strides_and_dilation(self.strides, self.dilation_rate)
         self.groups = 1
         self._set_kernel_options(activation, use_bias, kernel_initializer, bias_initializer,
                                  kernel_regularizer, bias_regularizer)
@@ -101,13 +89,7 @@ class Conv1D(KernelLayer):
 
     def build(self, input_shape):
         check_sequence_input(self, input_shape, min_ndim=True)
-        channels = input_shape[self._channel_axis]
-        if channels is None:
-            raise ValueError(
-                "The channel dimension of the inputs should be defined. The input_shape "
-                f"received is {tuple(input_shape)}, where axis {self._channel_axis} "
-                "(0-based) is the channel dimension, which found to be `None`."
-            )
+        channels = conv_utils.channels_of(input_shape, self._channel_axis)
         self.compute_output_shape(input_shape)  # fails early on too short inputs
         self._add_kernel_and_bias(self.kernel_size + (channels, self.filters))
 

@@ -54,10 +54,7 @@ class _Pooling2D(Layer):
         return backward(grad_output, self._ctx)
 
     def get_config(self):
-        config = super().get_config()
-        config.update(pool_size=self.pool_size, padding=self.padding, strides=self.strides,
-                      data_format=self.data_format)
-        return config
+        return conv_utils.pooling_config(self, super().get_config())
 
 
 class MaxPooling2D(_Pooling2D):

@@ -25,13 +25,7 @@ from tinyann.utils import conv_utils
 
 def normalize_data_format(value) -> str:
     """``'channels_last'`` (default) or ``'channels_first'``, else Keras's ValueError."""
-    data_format = "channels_last" if value is None else str(value).lower()
-    if data_format not in ("channels_last", "channels_first"):
-        raise ValueError(
-            "The `data_format` argument must be one of {'channels_first', 'channels_last'}. "
-            f"Received: data_format={value}"
-        )
-    return data_format
+    return conv_utils.normalize_data_format(value, channels_first=True)
 
 
 def check_sequence_input(layer, shape, channels=None, channel_axis=-1, min_ndim=False):
@@ -123,10 +117,7 @@ class _Pooling1D(Layer):
         return from_channels_last(dx.reshape(shape), self.data_format)
 
     def get_config(self):
-        config = super().get_config()
-        config.update(pool_size=self.pool_size, padding=self.padding, strides=self.strides,
-                      data_format=self.data_format)
-        return config
+        return conv_utils.pooling_config(self, super().get_config())
 
 
 class MaxPooling1D(_Pooling1D):

@@ -44,15 +44,16 @@ def normalize_padding(value) -> str:
     return padding
 
 
-def normalize_data_format(value) -> str:
-    """Only ``'channels_last'`` (the Keras default) is implemented."""
+def normalize_data_format(value, channels_first=False) -> str:
+    """``'channels_last'`` (the Keras default), or ``'channels_first'`` for the layers
+    that take it (``channels_first=True``: the 1-D ones); else Keras's errors."""
     data_format = "channels_last" if value is None else str(value).lower()
     if data_format not in ("channels_last", "channels_first"):
         raise ValueError(
             "The `data_format` argument must be one of {'channels_first', 'channels_last'}. "
             f"Received: data_format={value}"
         )
-    if data_format == "channels_first":
+    if data_format == "channels_first" and not channels_first:
         raise NotImplementedError(
             "tinyann implements channels_last images (batch, rows, cols, channels) only. "
             "Received: data_format='channels_first'; transpose the data with "
@@ -112,6 +113,26 @@ def check_image_input(layer, shape, channels=None):
         )
 
 
+def check_filters_and_groups(filters, groups=1) -> None:
+    """Keras's errors for a convolution's ``filters`` and (unsupported) ``groups``."""
+    if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
+        raise ValueError(
+            "Invalid value for argument `filters`. Expected a strictly positive value. "
+            f"Received filters={filters}."
+        )
+    if groups != 1:
+        raise NotImplementedError(
+            f"Grouped convolutions are not supported by tinyann yet. Received: groups={groups}"
+        )
+
+
+def pooling_config(layer, config) -> dict:
+    """A pooling layer's config entries, after the base ones in ``config``."""
+    config.update(pool_size=layer.pool_size, padding=layer.padding, strides=layer.strides,
+                  data_format=layer.data_format)
+    return config
+
+
 def set_conv_arguments(layer, filters, kernel_size, strides, padding, dilation_rate,
                        data_format) -> None:
     """A convolution layer's ``filters``, ``kernel_size``, ``strides``, ``padding``,
@@ -122,3 +143,24 @@ def set_conv_arguments(layer, filters, kernel_size, strides, padding, dilation_r
     layer.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate")
     layer.padding = normalize_padding(padding)
     layer.data_format = normalize_data_format(data_format)
+
+
+def channels_of(input_shape, axis=-1) -> int:
+    """The channel count of ``input_shape`` at ``axis``; Keras's error when unknown."""
+    channels = input_shape[axis]
+    if channels is None:
+        raise ValueError(
+            "The channel dimension of the inputs should be defined. The input_shape "
+            f"received is {tuple(input_shape)}, where axis {axis} (0-based) is the channel "
+            "dimension, which found to be `None`."
+        )
+    return channels
+
+
+def check_strides_and_dilation(strides, dilation_rate) -> None:
+    """Keras refuses strides above 1 together with a dilation above 1."""
+    if max(strides) > 1 and max(dilation_rate) > 1:
+        raise ValueError(
+            "`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
+            f"Received: strides={strides} and dilation_rate={dilation_rate}"
+        )

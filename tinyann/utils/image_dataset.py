@@ -113,23 +113,18 @@ def load_image(path, image_size, color_mode="rgb", interpolation="bilinear",
     return resize(pixels)
 
 
-class ImageDataset(BatchedDataset):
-    """Batches of ``(images, labels)`` read from files on demand; ``len()`` batches.
+class FileDataset(BatchedDataset):
+    """Batches read from files, a batch at a time: ``(inputs, labels)``, or the inputs
+    alone without labels; a new order each pass with ``shuffle`` (as tf.data's
+    reshuffle_each_iteration). Subclasses read one file (``_read(path)``) and stack."""
 
-    Attributes:
-        class_names: the class of each label index (None without labels).
-        file_paths: the files, in the dataset's order.
-    """
-
-    def __init__(self, paths, labels, class_names, label_mode, batch_size, image_size,
-                 color_mode, interpolation, crop_to_aspect_ratio, shuffle, seed):
+    def __init__(self, paths, labels, class_names, label_mode, batch_size, shuffle, seed):
         super().__init__()
         self.file_paths = list(paths)
         self.class_names = class_names
         self._labels = None if labels is None else np.asarray(labels)
         self._label_mode = label_mode
         self._batch_size = batch_size
-        self._options = (tuple(image_size), color_mode, interpolation, crop_to_aspect_ratio)
         self._shuffle = shuffle
         self._rng = np.random.default_rng(seed)
         self._order = np.arange(len(self.file_paths))
@@ -146,23 +141,42 @@ class ImageDataset(BatchedDataset):
             return labels.astype("float32").reshape(-1, 1)
         return np.eye(len(self.class_names), dtype="float32")[labels]
 
+    def _stack(self, items):
+        return np.stack(items)
+
     def __getitem__(self, index):
         if not 0 <= index < len(self):
             raise IndexError(f"Batch index {index} out of range for {len(self)} batches.")
         size = self._batch_size or 1
         rows = self._order[index * size:(index + 1) * size]
-        images = np.stack([load_image(self.file_paths[i], *self._options) for i in rows])
+        inputs = self._stack([self._read(self.file_paths[i]) for i in rows])
         if self._batch_size is None:
-            images = images[0]
+            inputs = inputs[0]
         if self._labels is None or self._label_mode is None:
-            return images
+            return inputs
         targets = self._targets(rows)
-        return images, (targets if self._batch_size else targets[0])
+        return inputs, (targets if self._batch_size else targets[0])
 
     def on_epoch_end(self):
-        # a new order each epoch, as tf.data's reshuffle_each_iteration
         if self._shuffle:
             self._order = self._rng.permutation(len(self.file_paths))
+
+
+class ImageDataset(FileDataset):
+    """Batches of ``(images, labels)`` read from files on demand; ``len()`` batches.
+
+    Attributes:
+        class_names: the class of each label index (None without labels).
+        file_paths: the files, in the dataset's order.
+    """
+
+    def __init__(self, paths, labels, class_names, label_mode, batch_size, image_size,
+                 color_mode, interpolation, crop_to_aspect_ratio, shuffle, seed):
+        super().__init__(paths, labels, class_names, label_mode, batch_size, shuffle, seed)
+        self._options = (tuple(image_size), color_mode, interpolation, crop_to_aspect_ratio)
+
+    def _read(self, path):
+        return load_image(path, *self._options)
 
 
 def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
