@@ -284,9 +284,11 @@ class Layer:
             out = self.call(inputs if isinstance(inputs, Tensor) else (
                 Tensor(x) if recording() else x), training=bool(training), **kwargs)
         elif recording():
+            activation = output_activation(self)
             with labelled(self._tape_label()):
                 return taped_call(self, inputs, x, self._caching_runner(training, kwargs),
-                                  self.backward)
+                                  self.backward, (activation, self.backward_preactivation)
+                                  if activation else None)
         else:
             out = self.call(x, training=bool(training), **kwargs)
         # eager results are Tensors, as Keras's (predict keeps returning arrays)
@@ -403,6 +405,26 @@ def defined_outside_tinyann(cls, attribute) -> bool:
         if attribute in klass.__dict__:
             return not klass.__module__.startswith("tinyann.")
     return False
+
+
+def output_activation(layer):
+    """The name of the activation ``layer``'s output comes out of, when its backward
+    can start from dL/dz instead (``backward_preactivation``, run when a fused
+    cross-entropy follows, as fit does); None when not, or when a user's ``call`` or
+    ``backward`` may compute something else. A model: its graph's last layer's, when
+    that layer gives its one output."""
+    if hasattr(layer, "_set_graph"):
+        graph = layer._graph
+        if graph is None or not graph.steps or len(graph.output_slots) != 1 or (
+                "backward" in vars(layer)):
+            return None
+        last, _, out = graph.steps[-1]
+        return output_activation(last) if out == graph.output_slots[0] else None
+    if not hasattr(layer, "backward_preactivation") or any(
+            name in vars(layer) or defined_outside_tinyann(type(layer), name)
+            for name in ("call", "backward", "backward_preactivation")):
+        return None
+    return getattr(getattr(layer, "activation", None), "name", None)
 
 
 def _takes_training(function) -> bool:

@@ -179,7 +179,7 @@ def _grads_out(owner, weights):
     return zero_flat, copy_flat
 
 
-def taped_call(owner, operand, array, run, backward):
+def taped_call(owner, operand, array, run, backward, preactivation=None):
     """Runs ``run(array)`` and records it as one node on the open tapes.
 
     Args:
@@ -189,6 +189,9 @@ def taped_call(owner, operand, array, run, backward):
         run: ``run(array) -> output array``, a forward pass that caches for backward.
         backward: ``backward(grad_output) -> grad_input``; writes weights' gradients
             into their ``Variable.grad``.
+        preactivation: ``(activation name, backward_z)`` when the output is that
+            activation of z and ``backward_z(dL/dz)`` runs the rest of ``backward``
+            (a fused cross-entropy on the output then skips the activation, as fit).
 
     Returns:
         The output Tensor; its gradient closure gives the input's gradient (None when
@@ -207,7 +210,7 @@ def taped_call(owner, operand, array, run, backward):
         layer.__dict__[_NODE] = ref
     needs_dx = _watched(operand)
 
-    def vjp(g):
+    def run_backward(backward, g):
         saved = node.saved
         current = node.swap_in() if saved else None
         others = [layer for layer in layers if layer is not owner] if needs_dx else ()
@@ -235,7 +238,13 @@ def taped_call(owner, operand, array, run, backward):
                     vars(layer).update(cache)
         return (dx if needs_dx else None, *grads)
 
-    return record(out, (operand, *weights), vjp)
+    def vjp(g):
+        return run_backward(backward, g)
+
+    if preactivation is not None:
+        activation, backward_z = preactivation
+        preactivation = (activation, lambda dz: run_backward(backward_z, dz))
+    return record(out, (operand, *weights), vjp, preactivation=preactivation)
 
 
 def taped_call_many(owner, operands, arrays, run, backward):

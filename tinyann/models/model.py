@@ -19,6 +19,7 @@ from tinyann.layers.layer import (
     Layer,
     _tracking_setattr,
     defined_outside_tinyann,
+    output_activation,
     tracked_layers,
 )
 from tinyann.layers.taped_call import taped_call
@@ -337,9 +338,12 @@ class Model(Layer):
             # one recorded node whose gradient is the graph's backward
             run = (lambda a: graph.forward([a], training=True)[0]) if training else (
                 lambda a: graph.forward_frozen([a])[0])
+            activation = output_activation(self)
             with labelled(self._tape_label()):
                 return taped_call(self, inputs, arrays[0], run,
-                                  lambda g: graph.backward([g])[0])
+                                  lambda g: graph.backward([g])[0], (activation, lambda dz: (
+                                      graph.backward([dz], first_preactivation=True)[0]))
+                                  if activation else None)
         if recording():
             # several inputs or outputs: still one node, packed (else the weights'
             # gradients would be None)
