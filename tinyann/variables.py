@@ -61,6 +61,22 @@ class name_scope:
         return False
 
 
+# Bumped whenever the weights a model lists may change: a layer's or a variable's
+# `trainable`, a new weight, an attribute set on a model (its graph, its tracked layers),
+# a Sequential's stack. Models keep their weight lists while it stays the same (the
+# tape loop asks for them several times a step).
+_structure = [0]
+
+
+def structure_changed() -> None:
+    """Invalidates the models' cached weight lists."""
+    _structure[0] += 1
+
+
+def structure_version() -> int:
+    return _structure[0]
+
+
 def current_path() -> str:
     """The path of the open name scopes (``''`` when none is open)."""
     parts: list[str] = []
@@ -95,6 +111,15 @@ class Variable:
             path = f"{scope}/{name}" if scope else name
         self.path = path
         self.trainable = trainable
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = value
+        _structure[0] += 1
 
     @property
     def shape(self):

@@ -21,7 +21,7 @@ from tinyann.layers import added_losses
 from tinyann.layers.keras_tensor import KerasTensor, Node, flatten, is_symbolic
 from tinyann.layers.taped_call import taped_call
 from tinyann.layers.taped_packing import taped_multi_call
-from tinyann.variables import Variable, current_path, name_scope
+from tinyann.variables import Variable, current_path, name_scope, structure_changed
 
 _LAYER_KWARGS = ("name", "trainable", "dtype", "input_shape", "batch_input_shape",
                  "batch_size", "input_dim", "autocast")
@@ -115,6 +115,7 @@ class Layer:
                            trainable=trainable, dtype=dtype or self.dtype, order=order)
         var.regularizer = regularizer
         self._variables.append(var)
+        structure_changed()
         return var
 
     @property
@@ -124,6 +125,7 @@ class Layer:
     @trainable.setter
     def trainable(self, value):
         self._trainable = bool(value)
+        structure_changed()
 
     @property
     def weights(self) -> list[Variable]:
@@ -472,12 +474,14 @@ def tracked_layers(values) -> list:
 
 
 def _tracking_setattr(self, name, value):
-    """``__setattr__`` of a user's composite layer: remembers the layers it holds."""
+    """``__setattr__`` of a user's composite layer and of models: remembers the layers
+    it holds (and tells the models' cached weight lists that something changed)."""
     if name != "_tracked" and tracked_layers([value]):
         self.__dict__.setdefault("_tracked", {})[name] = value
     elif name in self.__dict__.get("_tracked", ()):
         del self.__dict__["_tracked"][name]
     object.__setattr__(self, name, value)
+    structure_changed()
 
 
 def _is_shape_list(shape) -> bool:

@@ -23,13 +23,33 @@ import numpy as np
 from tinyann.autodiff import paused, record
 from tinyann.autodiff import tape as _tape
 from tinyann.autodiff.tensor import Tensor
-from tinyann.variables import Variable, packed_base
+from tinyann.variables import Variable, packed_base, structure_version
 
 _NODE = "_taped_node"      # a layer's attribute: a weak reference to its last node
 
 
+_LAYERS = "_taped_layers"   # an owner's attribute: its _all_layers while they stay valid
+
+
 def _all_layers(layer) -> list:
-    """``layer`` and every layer inside it (a model's layers, a user's sublayers)."""
+    """``layer`` and every layer inside it (a model's layers, a user's sublayers).
+    Kept on the layer until ``structure_version`` changes, unless a user's list or
+    dict of layers (changed in place, unseen) or a subclassed model is involved."""
+    cached = layer.__dict__.get(_LAYERS)
+    version = structure_version()
+    if cached is not None and cached["version"] == version:
+        return cached["layers"]
+    found = _find_layers(layer)
+    if not any(getattr(each, "_subclassed", False) or any(
+            not hasattr(type(v), "_sublayers")   # a layer (layer.py imports this module)
+            for v in each.__dict__.get("_tracked", {}).values())
+            for each in found):
+        # (a dict: the copies of layer caches leave dicts out)
+        layer.__dict__[_LAYERS] = {"version": version, "layers": found}
+    return found
+
+
+def _find_layers(layer) -> list:
     found, seen, stack = [], set(), [layer]
     while stack:
         current = stack.pop()

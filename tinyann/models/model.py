@@ -31,7 +31,7 @@ from tinyann.trainers.compile_state import CompileState
 from tinyann.trainers.data_adapters.inputs import flatten_inputs
 from tinyann.trainers.logs import metrics_result
 from tinyann.trainers.train_step import _per_slot as _summed
-from tinyann.variables import pack_variables
+from tinyann.variables import pack_variables, structure_version
 
 _IGNORED_COMPILE_KWARGS = ("run_eagerly", "steps_per_execution", "jit_compile",
                            "auto_scale_loss")
@@ -191,7 +191,16 @@ class Model(Layer):
     def trainable_weights(self):
         if not self.trainable:
             return []
-        return _unique([w for layer in self._weight_layers() for w in layer.trainable_weights])
+        cached = self.__dict__.get("_trainable_cache")
+        version = structure_version()
+        if cached is not None and cached["version"] == version:
+            return list(cached["weights"])
+        layers = self._weight_layers()
+        weights = _unique([w for layer in layers for w in layer.trainable_weights])
+        if _listing_is_cacheable(self, layers):
+            # (a dict: the tape's copies of layer caches leave dicts out)
+            self.__dict__["_trainable_cache"] = {"version": version, "weights": weights}
+        return list(weights)
 
     @property
     def non_trainable_weights(self):
@@ -570,6 +579,23 @@ class Model(Layer):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
+def _listing_is_cacheable(model, layers) -> bool:
+    """Whether ``model``'s weight list changes only through what bumps
+    ``structure_version``: not when a user's list or dict of layers (changed in place,
+    unseen) or a user's own weight listing is involved."""
+    if getattr(model, "_subclassed", False):
+        return False
+    for layer in layers:
+        tracked = layer.__dict__.get("_tracked", {})
+        if type(layer).trainable_weights not in _BUILT_IN_LISTINGS or any(
+                not isinstance(v, Layer) for v in tracked.values()):
+            return False
+        inner = layer._weight_layers() if isinstance(layer, Model) else list(tracked.values())
+        if inner and not _listing_is_cacheable(layer, inner):
+            return False
+    return True
+
+
 def _runs_user_code(graph) -> bool:
     """Whether a step of ``graph`` (or of a model inside it) runs a user's ``call`` on
     values (keras.ops) at each step."""
@@ -597,3 +623,7 @@ def _steps_on_tape(graph, operands, training) -> list:
         else:
             values[out] = layer(x, training=mode)
     return [values[i] for i in graph.output_slots]
+
+
+# the weight listings whose results depend only on what bumps structure_version
+_BUILT_IN_LISTINGS = (Layer.trainable_weights, Model.trainable_weights)
