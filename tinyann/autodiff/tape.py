@@ -316,6 +316,10 @@ class GradientTape:
                 # kept as the Tensor the outer tape recorded, so it can differentiate it
                 result.append(g if g.shape == v.shape and g.dtype == v.dtype
                               else _reshaped(g, v))
+            elif type(g) is np.ndarray and g.shape == v.shape and g.dtype == v.dtype:
+                # the array itself: an optimizer recognises a packed model's gradient
+                # views (variables.spare_copy) by their identity
+                result.append(Tensor(g))
             else:
                 result.append(Tensor(np.asarray(g, dtype=v.dtype).reshape(v.shape)))
         if not self._persistent:

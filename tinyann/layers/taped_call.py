@@ -15,7 +15,6 @@ around its run.
 
 from __future__ import annotations
 
-import sys
 import weakref
 
 import numpy as np
@@ -23,7 +22,7 @@ import numpy as np
 from tinyann.autodiff import paused, record
 from tinyann.autodiff import tape as _tape
 from tinyann.autodiff.tensor import Tensor
-from tinyann.variables import Variable, packed_base, structure_version
+from tinyann.variables import Variable, packed_base, spare_copy, structure_version
 
 _NODE = "_taped_node"      # a layer's attribute: a weak reference to its last node
 
@@ -125,35 +124,6 @@ def _watched(operand) -> bool:
     return False
 
 
-# id(packed gradient buffer) -> (a weak reference to it, buffers handed out before)
-_spares: dict[int, tuple] = {}
-_SPARES = 3
-
-
-def _spare_buffer(flat) -> np.ndarray:
-    """A buffer like ``flat`` that nothing references any more (the caller dropped the
-    gradients of an earlier step: their views hold the buffer), else a new one.
-
-    Why: a new 300 KB array each step is fresh memory from the OS, and its page
-    faults cost the tape loop more than the copy itself (measured 250 us a step
-    against 10).
-    """
-    entry = _spares.get(id(flat))
-    if entry is None or entry[0]() is not flat:
-        for key in [k for k, (ref, _) in _spares.items() if ref() is None]:
-            del _spares[key]
-        entry = _spares[id(flat)] = (weakref.ref(flat), [])
-    pool = entry[1]
-    for i in range(len(pool)):
-        # referenced only by the pool and by getrefcount's argument: no view is alive
-        if sys.getrefcount(pool[i]) == 2:
-            return pool[i]
-    fresh = np.empty_like(flat)
-    if len(pool) < _SPARES:
-        pool.append(fresh)
-    return fresh
-
-
 _GRADS = "_taped_grads"     # an owner's attribute: how its weights' gradients leave
 
 
@@ -190,10 +160,7 @@ def _grads_out(owner, weights):
         flat.fill(0)
 
     def copy_flat():
-        fresh = _spare_buffer(flat)
-        np.copyto(fresh, flat)
-        return [fresh[a:b].reshape(shape, order=order)
-                for (a, b), shape, order in zip(offsets, shapes, orders)]
+        return spare_copy(flat, offsets, shapes, orders)
     # a dict, which the cache copies (_cache) leave out
     owner.__dict__[_GRADS] = {"grads": grads, "out": (zero_flat, copy_flat)}
     return zero_flat, copy_flat
@@ -239,8 +206,10 @@ def taped_call(owner, operand, array, run, backward, preactivation=None):
             layer.__dict__["_needs_input_grad"] = True
         own_flag = owner._needs_input_grad
         if own_flag != needs_dx:
-            # a model's setter sets its graph's first layers (they skip dx unless needed)
-            owner._needs_input_grad = needs_dx
+            # a model's setter sets its graph's first layers (they skip dx unless needed);
+            # object's __setattr__ runs it without a model's, which would count this as
+            # a change of the model's structure
+            object.__setattr__(owner, "_needs_input_grad", needs_dx)
         zero, copy = _grads_out(owner, weights)
         try:
             zero()
@@ -250,7 +219,7 @@ def taped_call(owner, operand, array, run, backward, preactivation=None):
             grads = copy()
         finally:
             if own_flag != needs_dx:
-                owner._needs_input_grad = own_flag
+                object.__setattr__(owner, "_needs_input_grad", own_flag)
             for layer, flag in flags:
                 layer.__dict__["_needs_input_grad"] = flag
             if current is not None:

@@ -1,11 +1,15 @@
-"""A model keeps its ``trainable_weights`` list between calls (the tape loop asks for
-it several times a step); every change to its layers or weights is seen."""
+"""What a model keeps between calls for the tape loop (which asks for the weights
+several times a step and calls the model on same-shaped batches): its
+``trainable_weights`` list and the last input shape it checked. Every change to its
+layers or weights, and every other input, is seen."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import tinyann as keras
+from tinyann import backend
 from tinyann.autodiff import GradientTape
 
 
@@ -90,3 +94,36 @@ def test_a_tape_step_after_freezing_a_layer_leaves_it_alone():
     assert len(grads) == 2
     optimizer.apply_gradients(zip(grads, model.trainable_weights))
     np.testing.assert_array_equal(first.kernel.numpy(), before)
+
+
+def test_each_new_input_is_checked_after_a_checked_one():
+    model = _model()
+    x = np.ones((2, 4), "float32")
+    model(x)
+    with pytest.raises(ValueError, match="incompatible"):
+        model(np.ones((2, 5), "float32"))
+    assert model(x).shape == (2, 2)
+    with pytest.raises(ValueError, match="numeric"):
+        model(np.full((2, 4), "a"))
+    assert model(np.ones((3, 4), "int64")).dtype == np.float32
+
+
+def test_a_rebuilt_model_and_another_floatx_are_checked_again():
+    model = _model()
+    x = np.ones((2, 4), "float32")
+    model(x)
+    model.pop()
+    assert model(x).shape == (2, 3)
+    model.add(keras.layers.Dense(7))
+    assert model(x).shape == (2, 7)
+    first = model.layers[0]
+    model.pop()
+    model.pop()
+    model.add(keras.layers.Dense(2))
+    assert first.built and model(x).shape == (2, 2)
+    previous = backend.floatx()
+    backend.set_floatx("float64")
+    try:
+        assert model(x.astype("float64")).dtype == np.float64
+    finally:
+        backend.set_floatx(previous)
