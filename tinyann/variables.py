@@ -208,19 +208,20 @@ def _memory_order(a) -> str:
 # id(flat buffer) -> (a weak reference to it, its spare copies): each copy is a list
 # [buffer, weak references to the views handed out, their offsets]
 _spares: dict[int, tuple] = {}
-# id(spare buffer) -> its entry above: packed_base knows the views it handed out
+# id(spare buffer) -> its entry above: packed_base knows the views spare_views made
 _handed: dict[int, list] = {}
 _SPARES = 3
 
 
-def spare_copy(flat, offsets, shapes, orders) -> list[np.ndarray]:
-    """``flat``'s contents copied into a buffer like it that nothing references any
-    more (the caller dropped the views of an earlier copy), else a new one; returned
-    as views shaped like the variables packed in ``flat`` (``offsets``, ``shapes``,
-    memory ``orders``), which ``packed_base`` then recognises without checking them.
+def spare_views(flat, offsets, shapes, orders) -> list[np.ndarray]:
+    """Zeros in a buffer like ``flat`` that nothing references any more (the caller
+    dropped the views handed out before), else in a new one; returned as views shaped
+    like the variables packed in ``flat`` (``offsets``, ``shapes``, memory ``orders``),
+    which ``packed_base`` then recognises without checking them. A tape's backward
+    writes a packed model's gradients there, and hands them out.
 
-    Why: a new 300 KB array each step is fresh memory from the OS, and its page
-    faults cost the tape loop more than the copy itself (measured 250 us a step
+    Why reused: a new 300 KB array each step is fresh memory from the OS, and its
+    page faults cost the tape loop more than the work on it (measured 250 us a step
     against 10).
     """
     entry = _spares.get(id(flat))
@@ -242,7 +243,7 @@ def spare_copy(flat, offsets, shapes, orders) -> list[np.ndarray]:
             pool.append(slot)
             _handed[id(slot[0])] = slot
     fresh = slot[0]
-    np.copyto(fresh, flat)
+    fresh.fill(0)
     views = [fresh[a:b].reshape(shape, order=order)
              for (a, b), shape, order in zip(offsets, shapes, orders)]
     slot[1] = [weakref.ref(v) for v in views]

@@ -22,7 +22,7 @@ import numpy as np
 from tinyann.autodiff import paused, record
 from tinyann.autodiff import tape as _tape
 from tinyann.autodiff.tensor import Tensor
-from tinyann.variables import Variable, packed_base, spare_copy, structure_version
+from tinyann.variables import Variable, packed_base, spare_views, structure_version
 
 _NODE = "_taped_node"      # a layer's attribute: a weak reference to its last node
 
@@ -128,10 +128,14 @@ _GRADS = "_taped_grads"     # an owner's attribute: how its weights' gradients l
 
 
 def _grads_out(owner, weights):
-    """How the weights' gradients leave a backward: ``(zero, copy)``. When the weights'
-    ``grad`` views tile one flat buffer (a packed model), one fill and one copy of it,
-    whose views an optimizer reads in place; else one per weight. Kept on the owner
-    while its weights' ``grad`` arrays stay the same objects."""
+    """Where the weights' gradients go during a backward: ``(begin, end)``; ``begin()``
+    zeros them, ``end(token)`` (always called, with what ``begin`` returned) gives
+    them. When the weights' ``grad`` views tile one flat buffer (a packed model),
+    their ``grad`` point for the backward into zeros in a spare buffer
+    (``variables.spare_views``), whose views leave as the gradients (an optimizer
+    reads them in place): no copy, and the model's own buffer is left as it was;
+    else one fill and one copy per weight. Kept on the owner while its weights'
+    ``grad`` arrays stay the same objects."""
     grads = [v.grad for v in weights]
     cached = owner.__dict__.get(_GRADS)
     if cached is not None and len(cached["grads"]) == len(grads) and all(
@@ -147,7 +151,7 @@ def _grads_out(owner, weights):
             for v in weights:
                 v.grad[...] = 0
 
-        def copy():
+        def copy(_):
             return [v.grad.copy() for v in weights]
         # not kept: the weights may be packed by the optimizer's first update
         return zero, copy
@@ -156,14 +160,19 @@ def _grads_out(owner, weights):
                else "C") for g in grads]
     shapes = [g.shape for g in grads]
 
-    def zero_flat():
-        flat.fill(0)
+    def swap_in():
+        views = spare_views(flat, offsets, shapes, orders)
+        for v, view in zip(weights, views):
+            v.grad = view
+        return views
 
-    def copy_flat():
-        return spare_copy(flat, offsets, shapes, orders)
+    def swap_out(views):
+        for v, g in zip(weights, grads):
+            v.grad = g
+        return views
     # a dict, which the cache copies (_cache) leave out
-    owner.__dict__[_GRADS] = {"grads": grads, "out": (zero_flat, copy_flat)}
-    return zero_flat, copy_flat
+    owner.__dict__[_GRADS] = {"grads": grads, "out": (swap_in, swap_out)}
+    return swap_in, swap_out
 
 
 def taped_call(owner, operand, array, run, backward, preactivation=None):
@@ -210,14 +219,14 @@ def taped_call(owner, operand, array, run, backward, preactivation=None):
             # object's __setattr__ runs it without a model's, which would count this as
             # a change of the model's structure
             object.__setattr__(owner, "_needs_input_grad", needs_dx)
-        zero, copy = _grads_out(owner, weights)
+        begin, end = _grads_out(owner, weights)
+        token = begin()
         try:
-            zero()
             # backward may overwrite its argument in place: give it a copy
             with paused():
                 dx = backward(np.array(g, dtype=out.dtype, copy=True))
-            grads = copy()
         finally:
+            grads = end(token)
             if own_flag != needs_dx:
                 object.__setattr__(owner, "_needs_input_grad", own_flag)
             for layer, flag in flags:
