@@ -135,6 +135,12 @@ def _not_twice_differentiable(label):
     return vjp
 
 
+def _is_flat(structure) -> bool:
+    """A list of Variables and Tensors (the usual ``model.trainable_weights``)."""
+    return type(structure) is list and all(
+        type(x) is Variable or type(x) is Tensor for x in structure)
+
+
 def _flatten(structure) -> list:
     if isinstance(structure, dict):
         return [x for key in sorted(structure) for x in _flatten(structure[key])]
@@ -294,8 +300,9 @@ class GradientTape:
             tapes.remove(self)
         try:
             higher = bool(tapes)
-            targets = _flatten(target)
-            flat_sources = _flatten(sources)
+            targets = [target] if type(target) is Tensor else _flatten(target)
+            flat = _is_flat(sources)
+            flat_sources = sources if flat else _flatten(sources)
             grads = self._backward(targets, output_gradients, higher, flat_sources)
         finally:
             if own is not None:
@@ -318,7 +325,7 @@ class GradientTape:
                               else _reshaped(g, v))
             elif type(g) is np.ndarray and g.shape == v.shape and g.dtype == v.dtype:
                 # the array itself: an optimizer recognises a packed model's gradient
-                # views (variables.spare_copy) by their identity
+                # views (variables.spare_views) by their identity
                 result.append(Tensor(g))
             else:
                 result.append(Tensor(np.asarray(g, dtype=v.dtype).reshape(v.shape)))
@@ -327,7 +334,7 @@ class GradientTape:
             self._entries = []
             self._pre = {}
             self._fused = {}
-        return _pack_like(sources, result)
+        return result if flat else _pack_like(sources, result)
 
     def _fusions(self, targets, sources) -> set:
         """The ids of the fused losses whose dL/dz goes straight to the node that made

@@ -354,38 +354,46 @@ class Model(Layer):
         """``__call__`` on arrays or Tensors: one recorded node on a tape (the graph's
         backward is its gradient), layer by layer when a step runs user code."""
         graph = self._graph
-        if recording() and _runs_user_code(graph):
+        if not recording():
+            outs = graph.forward(arrays, training=bool(training))
+            if not training:
+                # row-major, as Keras returns them (few-unit Dense layers compute
+                # column-major)
+                outs = [np.ascontiguousarray(o) for o in outs]
+            # eager results are Tensors, as Keras's (predict returns arrays)
+            return predicting.as_structure(self, [Tensor(o) for o in outs])
+        plan = self.__dict__.get("_tape_plan")
+        version = structure_version()
+        if plan is None or plan["version"] != version or plan["graph"] is not graph:
+            # what the graph runs on a tape, found again only when the model changes
+            # (a dict: the tape's copies of layer caches leave dicts out)
+            plan = self.__dict__["_tape_plan"] = {
+                "version": version, "graph": graph, "user_code": _runs_user_code(graph),
+                "activation": output_activation(self)}
+        if plan["user_code"]:
             # Keras's eager semantics: the user's ops (and their add_loss terms) are
             # recorded on the caller's tape, the built-in layers as one node each
             operands = flatten_inputs(inputs, checks.input_names(self))
             return predicting.as_structure(self, _steps_on_tape(graph, operands, training))
-        if recording() and len(arrays) == 1 and len(graph.output_slots) == 1:
+        if len(arrays) == 1 and len(graph.output_slots) == 1:
             # one recorded node whose gradient is the graph's backward
             run = (lambda a: graph.forward([a], training=True)[0]) if training else (
                 lambda a: graph.forward_frozen([a])[0])
-            activation = output_activation(self)
+            activation = plan["activation"]
             with labelled(self._tape_label()):
                 return taped_call(self, inputs, arrays[0], run,
                                   lambda g: graph.backward([g])[0], (activation, lambda dz: (
                                       graph.backward([dz], first_preactivation=True)[0]))
                                   if activation else None)
-        if recording():
-            # several inputs or outputs: still one node, packed (else the weights'
-            # gradients would be None)
-            run = (lambda xs: graph.forward(xs, training=True)) if training else (
-                graph.forward_frozen)
-            operands = flatten_inputs(inputs, checks.input_names(self))
-            with labelled(self._tape_label()):
-                outs = taped_multi_call(self, operands, arrays, run,
-                                        lambda gs: graph.backward(_summed(graph, gs)))
-            return predicting.as_structure(self, outs)
-        outs = graph.forward(arrays, training=bool(training))
-        if not training:
-            # row-major, as Keras returns them (few-unit Dense layers compute
-            # column-major)
-            outs = [np.ascontiguousarray(o) for o in outs]
-        # eager results are Tensors, as Keras's (predict returns arrays)
-        return predicting.as_structure(self, [Tensor(o) for o in outs])
+        # several inputs or outputs: still one node, packed (else the weights'
+        # gradients would be None)
+        run = (lambda xs: graph.forward(xs, training=True)) if training else (
+            graph.forward_frozen)
+        operands = flatten_inputs(inputs, checks.input_names(self))
+        with labelled(self._tape_label()):
+            outs = taped_multi_call(self, operands, arrays, run,
+                                    lambda gs: graph.backward(_summed(graph, gs)))
+        return predicting.as_structure(self, outs)
 
     def reset_states(self):
         """Zeros the states of the model's stateful recurrent layers (nested models

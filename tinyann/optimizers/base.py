@@ -15,6 +15,7 @@ passes them the weight, its gradient, its slots and two scratch arrays.
 
 from __future__ import annotations
 
+import operator
 import warnings
 
 import numpy as np
@@ -220,9 +221,9 @@ class Optimizer:
         if trainable_variables is None:
             trainable_variables = self._variables
         trainable_variables = list(trainable_variables)
-        if not self.built or [id(v) for v in trainable_variables] != [
-            id(v) for v in self._variables
-        ]:
+        built_for = self._variables
+        if not self.built or len(trainable_variables) != len(built_for) or not all(
+                map(operator.is_, trainable_variables, built_for)):
             if self.built and self.iterations:
                 raise ValueError(
                     f"Optimizer {self.name!r} was built for {len(self._variables)} variables; "
