@@ -213,12 +213,13 @@ _handed: dict[int, list] = {}
 _SPARES = 3
 
 
-def spare_views(flat, offsets, shapes, orders) -> list[np.ndarray]:
-    """Zeros in a buffer like ``flat`` that nothing references any more (the caller
-    dropped the views handed out before), else in a new one; returned as views shaped
-    like the variables packed in ``flat`` (``offsets``, ``shapes``, memory ``orders``),
-    which ``packed_base`` then recognises without checking them. A tape's backward
-    writes a packed model's gradients there, and hands them out.
+def spare_views(flat, offsets, shapes, orders, zero=True) -> list[np.ndarray]:
+    """A buffer like ``flat`` that nothing references any more (the caller dropped
+    the views handed out before), else a new one, zeroed if ``zero`` (else holding
+    whatever it held); returned as views shaped like the variables packed in ``flat``
+    (``offsets``, ``shapes``, memory ``orders``), which ``packed_base`` then
+    recognises without checking them. A tape's backward writes a packed model's
+    gradients there, and hands them out.
 
     Why reused: a new 300 KB array each step is fresh memory from the OS, and its
     page faults cost the tape loop more than the work on it (measured 250 us a step
@@ -243,7 +244,8 @@ def spare_views(flat, offsets, shapes, orders) -> list[np.ndarray]:
             pool.append(slot)
             _handed[id(slot[0])] = slot
     fresh = slot[0]
-    fresh.fill(0)
+    if zero:
+        fresh.fill(0)
     views = [fresh[a:b].reshape(shape, order=order)
              for (a, b), shape, order in zip(offsets, shapes, orders)]
     slot[1] = [weakref.ref(v) for v in views]

@@ -74,3 +74,63 @@ def test_unreached_weights_get_zeros_not_an_earlier_steps_numbers():
                   if any(v is w for w in model.layers[-1].trainable_weights)]
         assert len(unused) == 2 and all(np.any(np.asarray(g) != 0) != bool(step % 2)
                                         for g in unused)
+
+
+@pytest.fixture
+def zeroing(monkeypatch):
+    """Whether each backward zeroed its spare buffer first."""
+    from tinyann.layers import taped_call
+
+    calls = []
+    original = taped_call.spare_views
+
+    def spy(flat, offsets, shapes, orders, zero=True):
+        calls.append(zero)
+        return original(flat, offsets, shapes, orders, zero)
+
+    monkeypatch.setattr(taped_call, "spare_views", spy)
+    return calls
+
+
+def _steps(model, steps=4):
+    rng = np.random.default_rng(5)
+    out = []
+    for _ in range(steps):
+        x = rng.standard_normal((3, 2, 3)).astype("float32")
+        with GradientTape() as tape:
+            loss = ops.sum(ops.square(model(x, training=True)))
+        grads = tape.gradient(loss, model.trainable_weights)
+        out.append([g.numpy().copy() for g in grads])
+    return out
+
+
+def test_a_chain_of_dense_layers_is_not_zeroed_and_gives_the_same_gradients(
+        zeroing, monkeypatch):
+    """Dense writes its gradients in full: no zeros first, the same numbers."""
+    from tinyann.layers import taped_call
+
+    keras.utils.set_random_seed(4)
+    model = keras.Sequential([keras.Input((2, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(5, activation="relu"),
+                              keras.layers.Dropout(0.0), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.ones((2, 2, 3)), np.ones((2, 2)), epochs=1, verbose=0)
+    unzeroed = _steps(model)
+    assert zeroing and not any(zeroing)
+    monkeypatch.setattr(taped_call, "_grads_written", lambda owner, layers: False)
+    zeroed = _steps(model)
+    assert all(zeroing[len(unzeroed):])
+    for a, b in zip(unzeroed, zeroed):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_other_layers_get_zeros_first(zeroing):
+    class MyDense(keras.layers.Dense):   # a user's subclass may add to its gradients
+        pass
+
+    model = keras.Sequential([keras.Input((2, 3)), keras.layers.Flatten(), MyDense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.ones((2, 2, 3)), np.ones((2, 2)), epochs=1, verbose=0)
+    _steps(model, steps=2)
+    assert zeroing and all(zeroing)

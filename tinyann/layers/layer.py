@@ -44,6 +44,11 @@ class Layer:
     # (compute_mask); one that takes_mask receives it in `call(..., mask=)`
     supports_masking = False
     takes_mask = False
+    # set in a tinyann class's own body when its backward writes each of its weights'
+    # gradients in full (never adds to them) and returns dL/dinput whenever
+    # `_needs_input_grad`: a tape then need not zero a model's gradients before its
+    # backward (taped_call; a subclass, which may change backward, does not inherit it)
+    _grads_written = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -110,6 +110,22 @@ def _save_pending(layers) -> None:
             saved[id(layer)] = (layer, _cache(layer, copy=True))
 
 
+def _grads_written(owner, layers) -> bool:
+    """Whether ``owner``'s backward writes every weight's gradient in full, so that
+    they need no zeros first: a model running a chain of layers (its backward reaches
+    every layer) whose classes say so (``Layer._grads_written``), unchanged on the
+    instances."""
+    graph = owner._graph if hasattr(owner, "_set_graph") else None
+    if graph is None or not graph.is_chain or graph.relu_pools:
+        return False
+    for layer in layers:
+        if layer is not owner and ("_grads_written" not in type(layer).__dict__ or any(
+                name in layer.__dict__ for name in ("call", "backward",
+                                                    "backward_preactivation"))):
+            return False
+    return True
+
+
 def _watched(operand) -> bool:
     """Whether an open tape may ask for the gradient of ``operand``."""
     if not isinstance(operand, (Tensor, Variable)):
@@ -128,14 +144,15 @@ _GRADS = "_taped_grads"     # an owner's attribute: how its weights' gradients l
 
 
 def _grads_out(owner, weights):
-    """Where the weights' gradients go during a backward: ``(begin, end)``; ``begin()``
-    zeros them, ``end(token)`` (always called, with what ``begin`` returned) gives
-    them. When the weights' ``grad`` views tile one flat buffer (a packed model),
-    their ``grad`` point for the backward into zeros in a spare buffer
-    (``variables.spare_views``), whose views leave as the gradients (an optimizer
-    reads them in place): no copy, and the model's own buffer is left as it was;
-    else one fill and one copy per weight. Kept on the owner while its weights'
-    ``grad`` arrays stay the same objects."""
+    """Where the weights' gradients go during a backward: ``(begin, end)``;
+    ``begin(zero)`` zeros them if ``zero`` (a backward that writes them all needs
+    none), ``end(token)`` (always called, with what ``begin`` returned) gives them.
+    When the weights' ``grad`` views tile one flat buffer (a packed model), their
+    ``grad`` point for the backward into a spare buffer (``variables.spare_views``),
+    whose views leave as the gradients (an optimizer reads them in place): no copy,
+    and the model's own buffer is left as it was; else one fill and one copy per
+    weight. Kept on the owner while its weights' ``grad`` arrays stay the same
+    objects."""
     grads = [v.grad for v in weights]
     cached = owner.__dict__.get(_GRADS)
     if cached is not None and len(cached["grads"]) == len(grads) and all(
@@ -147,7 +164,7 @@ def _grads_out(owner, weights):
         start += g.size
     flat = packed_base(grads, offsets, grads[0].dtype) if grads else None
     if flat is None:
-        def zero():
+        def zero(_):
             for v in weights:
                 v.grad[...] = 0
 
@@ -160,8 +177,8 @@ def _grads_out(owner, weights):
                else "C") for g in grads]
     shapes = [g.shape for g in grads]
 
-    def swap_in():
-        views = spare_views(flat, offsets, shapes, orders)
+    def swap_in(zero):
+        views = spare_views(flat, offsets, shapes, orders, zero)
         for v, view in zip(weights, views):
             v.grad = view
         return views
@@ -205,6 +222,7 @@ def taped_call(owner, operand, array, run, backward, preactivation=None):
     for layer in layers:
         layer.__dict__[_NODE] = ref
     needs_dx = _watched(operand)
+    written = _grads_written(owner, layers)
 
     def run_backward(backward, g):
         saved = node.saved
@@ -220,7 +238,7 @@ def taped_call(owner, operand, array, run, backward, preactivation=None):
             # a change of the model's structure
             object.__setattr__(owner, "_needs_input_grad", needs_dx)
         begin, end = _grads_out(owner, weights)
-        token = begin()
+        token = begin(not written)
         try:
             # backward may overwrite its argument in place: give it a copy
             with paused():
