@@ -11,6 +11,7 @@ when it was made, then its name (``sequential/dense/kernel``). Layers open a
 
 from __future__ import annotations
 
+import operator
 import sys
 import threading
 import weakref
@@ -205,8 +206,8 @@ def _memory_order(a) -> str:
     return "F" if a.ndim > 1 and a.flags.f_contiguous and not a.flags.c_contiguous else "C"
 
 
-# id(flat buffer) -> (a weak reference to it, its spare copies): each copy is a list
-# [buffer, weak references to the views handed out, their offsets]
+# id(flat buffer) -> (a weak reference to it, its spare buffers): each a list
+# [buffer, the views handed out (the same each time), their offsets]
 _spares: dict[int, tuple] = {}
 # id(spare buffer) -> its entry above: packed_base knows the views spare_views made
 _handed: dict[int, list] = {}
@@ -232,25 +233,32 @@ def spare_views(flat, offsets, shapes, orders, zero=True) -> list[np.ndarray]:
                 _handed.pop(id(slot[0]), None)
         entry = _spares[id(flat)] = (weakref.ref(flat), [])
     pool = entry[1]
-    slot = None
-    for candidate in pool:
-        # referenced only by its slot and by getrefcount's argument: no view is alive
-        if sys.getrefcount(candidate[0]) == 2:
-            slot = candidate
+    for slot in pool:
+        if _unused(slot) and slot[2] == offsets:
             break
-    if slot is None:
-        slot = [np.empty_like(flat), None, None]
+    else:
+        fresh = np.empty_like(flat)
+        views = [fresh[a:b].reshape(shape, order=order)
+                 for (a, b), shape, order in zip(offsets, shapes, orders)]
+        slot = [fresh, views, offsets]
         if len(pool) < _SPARES:
             pool.append(slot)
-            _handed[id(slot[0])] = slot
-    fresh = slot[0]
+            _handed[id(fresh)] = slot
     if zero:
-        fresh.fill(0)
-    views = [fresh[a:b].reshape(shape, order=order)
-             for (a, b), shape, order in zip(offsets, shapes, orders)]
-    slot[1] = [weakref.ref(v) for v in views]
-    slot[2] = offsets
-    return views
+        slot[0].fill(0)
+    return list(slot[1])
+
+
+def _unused(slot) -> bool:
+    """Whether nothing but ``slot`` holds its buffer and its views (the caller dropped
+    the gradients handed out before, and every array made from them)."""
+    views = slot[1]
+    for i in range(len(views)):
+        # referenced by the list and by getrefcount's argument only
+        if sys.getrefcount(views[i]) != 2:
+            return False
+    # the slot, each view (its base) and the argument
+    return sys.getrefcount(slot[0]) == len(views) + 2
 
 
 def packed_base(arrays, offsets, dtype, like=None) -> np.ndarray | None:
@@ -269,7 +277,7 @@ def packed_base(arrays, offsets, dtype, like=None) -> np.ndarray | None:
         return None
     slot = _handed.get(id(base))
     if slot is not None and slot[0] is base and slot[2] == offsets and len(
-            slot[1]) == len(arrays) and all(ref() is a for ref, a in zip(slot[1], arrays)):
+            slot[1]) == len(arrays) and all(map(operator.is_, slot[1], arrays)):
         # spare_copy's views, in the order and at the offsets it made them
         if like is None or all(a.shape == b.shape and a.strides == b.strides
                                for a, b in zip(arrays, like)):

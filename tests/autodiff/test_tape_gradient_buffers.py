@@ -134,3 +134,24 @@ def test_other_layers_get_zeros_first(zeroing):
     model.fit(np.ones((2, 2, 3)), np.ones((2, 2)), epochs=1, verbose=0)
     _steps(model, steps=2)
     assert zeroing and all(zeroing)
+
+
+def test_a_spare_buffer_is_reused_once_its_gradients_are_dropped():
+    model = _packed_model()
+    x = np.ones((2, 3), "float32")
+
+    def grads():
+        with GradientTape() as tape:
+            loss = ops.sum(model(x, training=True))
+        return tape.gradient(loss, model.trainable_weights)
+
+    first = grads()
+    buffer = id(first[0].numpy().base)   # (the pool keeps it alive: the id stays its)
+    del first
+    second = grads()
+    assert id(second[0].numpy().base) == buffer
+    kept = second[1].numpy()[:1]   # a slice of one of them, kept
+    del second
+    third = grads()
+    assert id(third[0].numpy().base) != buffer
+    assert id(kept.base) == buffer

@@ -56,30 +56,42 @@ def recording() -> bool:
     return bool(getattr(_state, "tapes", None))
 
 
-@contextlib.contextmanager
-def paused():
+class paused:
     """No tape records inside the block (a built-in layer's forward and backward run
-    here: the whole call is one node, recorded once it is done)."""
-    tapes = _open_tapes()
-    saved = tapes[:]
-    tapes.clear()
-    try:
-        yield
-    finally:
-        tapes[:] = saved
+    here: the whole call is one node, recorded once it is done). A class rather than
+    a generator: it runs several times a tape step."""
+
+    __slots__ = ("saved",)
+
+    def __enter__(self):
+        tapes = _open_tapes()
+        self.saved = tapes[:]
+        tapes.clear()
+        return self
+
+    def __exit__(self, *exc):
+        _state.tapes[:] = self.saved
+        return False
 
 
-@contextlib.contextmanager
-def labelled(label: str):
+class labelled:
     """Names the NumPy-only entries recorded inside the block (``"layer 'dense'
     (Dense)"``): the error raised when an outer tape tries to differentiate their
     gradient says which computation it was."""
-    saved = getattr(_state, "label", None)
-    _state.label = label
-    try:
-        yield
-    finally:
-        _state.label = saved
+
+    __slots__ = ("label", "saved")
+
+    def __init__(self, label: str):
+        self.label = label
+
+    def __enter__(self):
+        self.saved = getattr(_state, "label", None)
+        _state.label = self.label
+        return self
+
+    def __exit__(self, *exc):
+        _state.label = self.saved
+        return False
 
 
 def record(value, inputs, vjp, differentiable=False, label=None, preactivation=None,
@@ -374,7 +386,8 @@ class GradientTape:
         for t, seed in zip(targets, seeds):
             v = _value(t)
             if seed is None:
-                g = np.ones_like(v)
+                # (a scalar loss: np.ones, cheaper than ones_like's layout logic)
+                g = np.ones((), v.dtype) if v.ndim == 0 else np.ones_like(v)
             elif higher and isinstance(seed, Tensor) and seed.shape == v.shape:
                 g = seed   # a seed the outer tape watches stays connected
             else:
