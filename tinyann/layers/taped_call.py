@@ -119,11 +119,14 @@ def _grads_written(owner, layers) -> bool:
     if graph is None or not graph.is_chain or graph.relu_pools:
         return False
     for layer in layers:
-        if layer is not owner and ("_grads_written" not in type(layer).__dict__ or any(
-                name in layer.__dict__ for name in ("call", "backward",
-                                                    "backward_preactivation"))):
+        if layer is not owner and ("_grads_written" not in type(layer).__dict__ or
+                                   not _OVERRIDES.isdisjoint(layer.__dict__)):
             return False
     return True
+
+
+# what an instance may replace of its class's computation
+_OVERRIDES = frozenset(("call", "backward", "backward_preactivation"))
 
 
 def _watched(operand) -> bool:
