@@ -421,3 +421,18 @@ def test_gradients_kept_by_the_caller_are_not_overwritten():
         _tape_grads(model, 2 * x)
     for g, k in zip(first, kept):
         np.testing.assert_array_equal(g.numpy(), k)
+
+
+def test_apply_gradients_flushes_subnormals_as_fit_and_restores_the_mode():
+    """Slots decaying through subnormal floats are zero in apply_gradients' update (as
+    in fit's, and TensorFlow's kernels); the thread's floating-point mode is restored."""
+    from tinyann.utils import denormals
+
+    if denormals._LIB is None:
+        pytest.skip("flush-to-zero is set on x86-64 Linux only")
+    tiny = np.array([1e-39], np.float32)
+    opt = optimizers.SGD(1.0, momentum=0.5)
+    v = Variable(np.zeros(1, np.float32))
+    opt.apply_gradients([(np.array([-2e-39], np.float32), v)])
+    assert v.numpy()[0] == 0.0   # 2e-39 is subnormal in float32: read as 0
+    assert (tiny * np.float32(1.0))[0] != 0   # the mode is back
