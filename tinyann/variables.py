@@ -207,7 +207,8 @@ def _memory_order(a) -> str:
 
 
 # id(flat buffer) -> (a weak reference to it, its spare buffers): each a list
-# [buffer, the views handed out (the same each time), their offsets]
+# [buffer, the views handed out (the same each time), their offsets, the arrays
+# packed_base last found them laid out like]
 _spares: dict[int, tuple] = {}
 # id(spare buffer) -> its entry above: packed_base knows the views spare_views made
 _handed: dict[int, list] = {}
@@ -240,7 +241,7 @@ def spare_views(flat, offsets, shapes, orders, zero=True) -> list[np.ndarray]:
         fresh = np.empty_like(flat)
         views = [fresh[a:b].reshape(shape, order=order)
                  for (a, b), shape, order in zip(offsets, shapes, orders)]
-        slot = [fresh, views, offsets]
+        slot = [fresh, views, offsets, None]
         if len(pool) < _SPARES:
             pool.append(slot)
             _handed[id(fresh)] = slot
@@ -272,16 +273,21 @@ def packed_base(arrays, offsets, dtype, like=None) -> np.ndarray | None:
     if not arrays or len(arrays) != len(offsets):
         return None
     base = arrays[0].base if isinstance(arrays[0], np.ndarray) else None
+    slot = _handed.get(id(base)) if base is not None else None
+    if slot is not None and slot[0] is base and base.dtype == dtype and (
+            slot[2] == offsets) and len(slot[1]) == len(arrays) and all(
+            map(operator.is_, slot[1], arrays)):
+        # spare_views' views, in the order and at the offsets it made them; `like`
+        # compared once per list of arrays (kept in the slot)
+        if like is None or (slot[3] is not None and len(slot[3]) == len(like) and all(
+                map(operator.is_, slot[3], like))):
+            return base
+        if all(a.shape == b.shape and a.strides == b.strides for a, b in zip(arrays, like)):
+            slot[3] = list(like)
+            return base
+        return None
     if base is None or base.ndim != 1 or base.dtype != dtype or (
             base.shape[0] != offsets[-1][1]) or not base.flags.c_contiguous:
-        return None
-    slot = _handed.get(id(base))
-    if slot is not None and slot[0] is base and slot[2] == offsets and len(
-            slot[1]) == len(arrays) and all(map(operator.is_, slot[1], arrays)):
-        # spare_copy's views, in the order and at the offsets it made them
-        if like is None or all(a.shape == b.shape and a.strides == b.strides
-                               for a, b in zip(arrays, like)):
-            return base
         return None
     origin = base.__array_interface__["data"][0]
     item = base.itemsize
