@@ -206,15 +206,18 @@ def interleaved(steps, rounds):
         run()  # warm-up
         runs[workload] = run
     times = {w: [] for w in runs}
+    cpu = {w: [] for w in runs}   # the process's CPU time (fit's batch thread included)
     for _ in range(rounds):
         for workload, run in runs.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             run()
+            cpu[workload].append((time.process_time() - start_cpu) / steps * 1e6)
             times[workload].append((time.perf_counter() - start) / steps * 1e6)
-    med = {w: statistics.median(t) for w, t in times.items()}
-    print(" ".join(f"{w} {v:.0f} us/step" for w, v in med.items()))
-    print(f"tape / fit {med['tape'] / med['fit']:.2f}, ops / ops_base "
-          f"{med['ops'] / med['ops_base']:.2f}")
+    for label, measured in (("wall", times), ("cpu", cpu)):
+        med = {w: statistics.median(t) for w, t in measured.items()}
+        print(f"{label}: " + " ".join(f"{w} {v:.0f} us/step" for w, v in med.items()))
+        print(f"{label}: tape / fit {med['tape'] / med['fit']:.2f}, ops / ops_base "
+              f"{med['ops'] / med['ops_base']:.2f}")
 
 
 def child(framework, workload):
@@ -262,13 +265,16 @@ def main():
                         "keras-jax, torch")
     parser.add_argument("--interleaved", nargs=2, type=int, metavar=("STEPS", "ROUNDS"),
                         help="tinyann only, one process: STEPS steps of each workload in "
-                        "turn, ROUNDS times")
+                        "turn, ROUNDS times; medians of wall and CPU time")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", nargs="*", default=list(WORKLOADS))
     args = parser.parse_args()
     if args.child:
         return child(*args.child)
     if args.interleaved:
+        if args.threads:   # before NumPy loads its BLAS
+            for key in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+                os.environ[key] = str(args.threads)
         return interleaved(*args.interleaved)
     runners = {"tinyann": sys.executable}
     if args.baseline:

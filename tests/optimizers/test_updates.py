@@ -359,3 +359,80 @@ def test_legacy_decay_argument_is_ignored_with_a_warning():
     with pytest.warns(UserWarning, match="`decay` is no longer supported"):
         opt = optimizers.SGD(decay=0.1)
     assert "decay" not in opt.get_config()
+
+
+def _square_model():
+    """Two Dense layers whose kernels (4, 4) and biases (4,) have the same shapes."""
+    from tinyann import Sequential, layers
+
+    model = Sequential([layers.Input((4,)), layers.Dense(4), layers.Dense(4)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.ones((2, 4)), np.ones((2, 4)), epochs=1, verbose=0)   # packs the weights
+    return model
+
+
+def _tape_grads(model, x):
+    from tinyann import ops
+    from tinyann.autodiff import GradientTape
+
+    with GradientTape() as tape:
+        loss = ops.sum(ops.square(model(x, training=True)))
+    return tape.gradient(loss, model.trainable_weights)
+
+
+def test_a_packed_models_tape_gradients_are_read_in_place_and_checked():
+    """The tape hands a packed model's gradients out as views of one spare buffer,
+    which apply_gradients reads in place; the same views in another order, or other
+    arrays, are never taken for them."""
+    model = _square_model()
+    variables = model.trainable_weights
+    x = np.linspace(-1, 1, 8).reshape(2, 4).astype("float32")
+    opt = optimizers.SGD(0.1)
+    grads = _tape_grads(model, x)
+    base = grads[0].numpy().base
+    assert base is not None and all(g.numpy().base is base for g in grads)
+    before = [v.numpy() for v in variables]
+    opt.apply_gradients(zip(grads, variables))
+    assert opt._flat_grads is None   # read in place, nothing gathered
+    for v, w, g in zip(variables, before, grads):
+        np.testing.assert_allclose(v.numpy(), w - 0.1 * g.numpy(), rtol=1e-6)
+    # swapped: the kernels' gradients exchanged (same shapes, same buffer)
+    grads = _tape_grads(model, x)
+    swapped = [grads[2], grads[1], grads[0], grads[3]]
+    before = [v.numpy() for v in variables]
+    opt.apply_gradients(zip(swapped, variables))
+    for v, w, g in zip(variables, before, swapped):
+        np.testing.assert_allclose(v.numpy(), w - 0.1 * g.numpy(), rtol=1e-6)
+    # one replaced by the user's own array
+    grads = _tape_grads(model, x)
+    edited = [grads[0] * 2.0, *grads[1:]]
+    before = [v.numpy() for v in variables]
+    opt.apply_gradients(zip(edited, variables))
+    for v, w, g in zip(variables, before, edited):
+        np.testing.assert_allclose(v.numpy(), w - 0.1 * np.asarray(g), rtol=1e-6)
+
+
+def test_gradients_kept_by_the_caller_are_not_overwritten():
+    model = _square_model()
+    x = np.linspace(-1, 1, 8).reshape(2, 4).astype("float32")
+    first = _tape_grads(model, x)
+    kept = [g.numpy().copy() for g in first]
+    for _ in range(5):   # more steps than spare buffers
+        _tape_grads(model, 2 * x)
+    for g, k in zip(first, kept):
+        np.testing.assert_array_equal(g.numpy(), k)
+
+
+def test_apply_gradients_flushes_subnormals_as_fit_and_restores_the_mode():
+    """Slots decaying through subnormal floats are zero in apply_gradients' update (as
+    in fit's, and TensorFlow's kernels); the thread's floating-point mode is restored."""
+    from tinyann.utils import denormals
+
+    if denormals._LIB is None:
+        pytest.skip("flush-to-zero is set on x86-64 Linux only")
+    tiny = np.array([1e-39], np.float32)
+    opt = optimizers.SGD(1.0, momentum=0.5)
+    v = Variable(np.zeros(1, np.float32))
+    opt.apply_gradients([(np.array([-2e-39], np.float32), v)])
+    assert v.numpy()[0] == 0.0   # 2e-39 is subnormal in float32: read as 0
+    assert (tiny * np.float32(1.0))[0] != 0   # the mode is back

@@ -19,6 +19,16 @@ backward pass like any other computation and can differentiate it again. Entries
 recorded without ``differentiable`` (a built-in layer's hand-written ``backward``, a
 built-in loss's gradient) compute with NumPy only: on an outer tape their results are
 recorded as nodes that raise a clear error if that tape differentiates through them.
+
+Softmax (sigmoid) + cross-entropy, as ``fit`` runs them: a built-in layer or model
+whose output is an activation records how to run its backward from dL/dz, the
+gradient of the activation's input (``preactivation``); a built-in cross-entropy on
+that output records dL/dz itself (``fused_loss``, ``(p - targets) * scale``). The
+walk hands dL/dz straight to the node, skipping the activation's derivative and
+the loss's gradient through the normalisation, when every use of that output on the
+tape is such a loss and the output is neither a source nor a target (Keras on
+TensorFlow does the same through the output's ``_keras_logits``). Any other use, or
+an outer tape recording the walk, takes the ordinary path.
 """
 
 from __future__ import annotations
@@ -46,33 +56,46 @@ def recording() -> bool:
     return bool(getattr(_state, "tapes", None))
 
 
-@contextlib.contextmanager
-def paused():
+class paused:
     """No tape records inside the block (a built-in layer's forward and backward run
-    here: the whole call is one node, recorded once it is done)."""
-    tapes = _open_tapes()
-    saved = tapes[:]
-    tapes.clear()
-    try:
-        yield
-    finally:
-        tapes[:] = saved
+    here: the whole call is one node, recorded once it is done). A class rather than
+    a generator: it runs several times a tape step."""
+
+    __slots__ = ("saved",)
+
+    def __enter__(self):
+        tapes = _open_tapes()
+        self.saved = tapes[:]
+        tapes.clear()
+        return self
+
+    def __exit__(self, *exc):
+        _state.tapes[:] = self.saved
+        return False
 
 
-@contextlib.contextmanager
-def labelled(label: str):
+class labelled:
     """Names the NumPy-only entries recorded inside the block (``"layer 'dense'
     (Dense)"``): the error raised when an outer tape tries to differentiate their
     gradient says which computation it was."""
-    saved = getattr(_state, "label", None)
-    _state.label = label
-    try:
-        yield
-    finally:
-        _state.label = saved
+
+    __slots__ = ("label", "saved")
+
+    def __init__(self, label: str):
+        self.label = label
+
+    def __enter__(self):
+        self.saved = getattr(_state, "label", None)
+        _state.label = self.label
+        return self
+
+    def __exit__(self, *exc):
+        _state.label = self.saved
+        return False
 
 
-def record(value, inputs, vjp, differentiable=False, label=None) -> Tensor:
+def record(value, inputs, vjp, differentiable=False, label=None, preactivation=None,
+           fused_loss=None) -> Tensor:
     """Wraps an op's result in a Tensor and records it on the open tapes that watch
     one of ``inputs``.
 
@@ -85,6 +108,11 @@ def record(value, inputs, vjp, differentiable=False, label=None) -> Tensor:
             results are then recorded on the open tapes: gradients of gradients).
             False: ``vjp`` takes and returns ndarrays only.
         label: names a NumPy-only ``vjp`` in errors (``"ops.einsum"``).
+        preactivation: ``(activation name, vjp_z)`` for a node whose output is that
+            activation of some z: ``vjp_z(dL/dz)`` gives what ``vjp`` gives.
+        fused_loss: ``(activation name, vjp_logits)`` for a loss on ``inputs[0]``:
+            ``vjp_logits(g)`` is dL/dz of the node that made ``inputs[0]`` through
+            that activation (see the module's docstring).
     """
     out = Tensor(value)
     tapes = getattr(_state, "tapes", None)
@@ -94,8 +122,18 @@ def record(value, inputs, vjp, differentiable=False, label=None) -> Tensor:
         elif label is None:
             label = getattr(_state, "label", None) or "an op"
         for tape in tapes:
-            tape._record(out, inputs, vjp, label)
+            tape._record(out, inputs, vjp, label, preactivation, fused_loss)
     return out
+
+
+def output_activation(tensor):
+    """The activation ``tensor`` came out of, when an open tape recorded it as the
+    output of a node that can take dL/dz (``record(preactivation=...)``); else None."""
+    for tape in getattr(_state, "tapes", None) or ():
+        found = tape._pre.get(id(tensor))
+        if found is not None:
+            return found[0]
+    return None
 
 
 def _not_twice_differentiable(label):
@@ -107,6 +145,12 @@ def _not_twice_differentiable(label):
             f"path through {label}. Write that part with keras.ops to take its second "
             "derivative.")
     return vjp
+
+
+def _is_flat(structure) -> bool:
+    """A list of Variables and Tensors (the usual ``model.trainable_weights``)."""
+    return type(structure) is list and all(
+        type(x) is Variable or type(x) is Tensor for x in structure)
 
 
 def _flatten(structure) -> list:
@@ -168,6 +212,10 @@ class GradientTape:
         self._watch_accessed = bool(watch_accessed_variables)
         self._watched: dict[int, object] = {}   # id -> the object, kept alive so ids stay unique
         self._entries: list[tuple] = []
+        # id(output) -> (activation, vjp_z) of nodes that take dL/dz; id(loss output)
+        # -> (its input, activation, vjp_logits) of losses that give it (module docstring)
+        self._pre: dict[int, tuple] = {}
+        self._fused: dict[int, tuple] = {}
         self._used = False
 
     # ------------------------------------------------------------------ recording
@@ -181,7 +229,7 @@ class GradientTape:
             tapes.remove(self)
         return False
 
-    def _record(self, out, inputs, vjp, label=None):
+    def _record(self, out, inputs, vjp, label=None, preactivation=None, fused_loss=None):
         watched = self._watched
         hit = False
         for x in inputs:
@@ -193,6 +241,10 @@ class GradientTape:
         if hit:
             watched[id(out)] = out
             self._entries.append((out, inputs, vjp, label))
+            if preactivation is not None:
+                self._pre[id(out)] = preactivation
+            if fused_loss is not None:
+                self._fused[id(out)] = (inputs[0], *fused_loss)
 
     def watch(self, tensor) -> None:
         """Makes the tape record the ops applied to ``tensor`` (a Tensor, Variable or a
@@ -225,6 +277,8 @@ class GradientTape:
         """Forgets everything recorded and watched."""
         self._watched.clear()
         self._entries.clear()
+        self._pre.clear()
+        self._fused.clear()
 
     # ------------------------------------------------------------------ differentiating
     def gradient(self, target, sources, output_gradients=None,
@@ -258,12 +312,13 @@ class GradientTape:
             tapes.remove(self)
         try:
             higher = bool(tapes)
-            grads = self._backward(_flatten(target), output_gradients, higher)
+            targets = [target] if type(target) is Tensor else _flatten(target)
+            flat = _is_flat(sources)
+            flat_sources = sources if flat else _flatten(sources)
+            grads = self._backward(targets, output_gradients, higher, flat_sources)
         finally:
             if own is not None:
                 tapes.insert(own, self)
-        flat_sources = _flatten(sources)
-        targets = _flatten(target)
         result = []
         for s in flat_sources:
             if not isinstance(s, (Tensor, Variable)):
@@ -280,14 +335,43 @@ class GradientTape:
                 # kept as the Tensor the outer tape recorded, so it can differentiate it
                 result.append(g if g.shape == v.shape and g.dtype == v.dtype
                               else _reshaped(g, v))
+            elif type(g) is np.ndarray and g.shape == v.shape and g.dtype == v.dtype:
+                # the array itself: an optimizer recognises a packed model's gradient
+                # views (variables.spare_views) by their identity
+                result.append(Tensor(g))
             else:
                 result.append(Tensor(np.asarray(g, dtype=v.dtype).reshape(v.shape)))
         if not self._persistent:
             # a used tape frees what it held (TensorFlow does the same)
             self._entries = []
-        return _pack_like(sources, result)
+            self._pre = {}
+            self._fused = {}
+        return result if flat else _pack_like(sources, result)
 
-    def _backward(self, targets, output_gradients, higher) -> dict:
+    def _fusions(self, targets, sources) -> set:
+        """The ids of the fused losses whose dL/dz goes straight to the node that made
+        their input: the input is a node's output through the loss's activation, and
+        every entry that uses it is such a loss; it is neither a target nor a source
+        (whose dL/doutput must then exist)."""
+        pre, fused = self._pre, self._fused
+        outputs = {}   # id(node output) -> its activation
+        for pred, activation, _ in fused.values():
+            node = pre.get(id(pred))
+            if node is not None and node[0] == activation:
+                outputs[id(pred)] = activation
+        if not outputs:
+            return set()
+        for s in (*targets, *sources):
+            outputs.pop(id(s), None)
+        for out, inputs, _, _ in self._entries:
+            loss = fused.get(id(out)) if fused else None
+            for x in inputs:
+                key = id(x)
+                if key in outputs and (loss is None or loss[1] != outputs[key]):
+                    del outputs[key]
+        return {key for key, (pred, _, _) in fused.items() if id(pred) in outputs}
+
+    def _backward(self, targets, output_gradients, higher, sources=()) -> dict:
         """id -> gradient of every value the walk reaches: ndarrays, or Tensors when
         ``higher`` (another tape is open and records this backward pass)."""
         if output_gradients is None:
@@ -302,7 +386,8 @@ class GradientTape:
         for t, seed in zip(targets, seeds):
             v = _value(t)
             if seed is None:
-                g = np.ones_like(v)
+                # (a scalar loss: np.ones, cheaper than ones_like's layout logic)
+                g = np.ones((), v.dtype) if v.ndim == 0 else np.ones_like(v)
             elif higher and isinstance(seed, Tensor) and seed.shape == v.shape:
                 g = seed   # a seed the outer tape watches stays connected
             else:
@@ -310,9 +395,23 @@ class GradientTape:
             if higher and not isinstance(g, Tensor):
                 g = Tensor(g)
             grads[id(t)] = grads[id(t)] + g if id(t) in grads else g
+        fusing = self._fusions(targets, sources) if self._fused and not higher else None
+        dz: dict = {}   # id(node output) -> dL/dz from the fused losses on it
         # reverse order of recording = outputs before their inputs
         for out, inputs, vjp, label in reversed(self._entries):
             g = grads.get(id(out))
+            if fusing:
+                key = id(out)
+                if key in fusing:
+                    if g is not None:
+                        pred, _, vjp_logits = self._fused[key]
+                        gz = vjp_logits(g)
+                        k = id(pred)
+                        dz[k] = dz[k] + gz if k in dz else gz
+                    continue
+                if key in dz:
+                    # (g is None: every use of this output was a fused loss)
+                    g, vjp = dz.pop(key), self._pre[key][1]
             if g is None:
                 continue
             if not higher or label is None:

@@ -54,18 +54,26 @@ def clear(layer) -> None:
                 terms.clear()
 
 
-@contextlib.contextmanager
-def outermost_call(layer):
+class outermost_call:
     """The terms of the layers inside ``layer`` are cleared when this is the outermost
-    call running (a layer called inside another adds to the same call's terms)."""
-    depth = getattr(_calls, "depth", 0)
-    if depth == 0:
-        clear(layer)
-    _calls.depth = depth + 1
-    try:
-        yield
-    finally:
-        _calls.depth = depth
+    call running (a layer called inside another adds to the same call's terms). A
+    class rather than a generator: it runs at every call of a layer or model."""
+
+    __slots__ = ("layer", "depth")
+
+    def __init__(self, layer):
+        self.layer = layer
+
+    def __enter__(self):
+        depth = self.depth = getattr(_calls, "depth", 0)
+        if depth == 0:
+            clear(self.layer)
+        _calls.depth = depth + 1
+        return self
+
+    def __exit__(self, *exc):
+        _calls.depth = self.depth
+        return False
 
 
 def terms(layer) -> list:

@@ -27,6 +27,8 @@ class Dense(KernelLayer):
         (2, 10)
     """
 
+    _grads_written = True   # (see Layer)
+
     _config_keys = ("units",)
     # Keras's: a mask (Embedding(mask_zero=True) -> LSTM(return_sequences)) goes on
     supports_masking = True
@@ -107,6 +109,8 @@ class Dense(KernelLayer):
 
 class Activation(Layer):
     """Applies an activation function: ``Activation('relu')``. Shape unchanged."""
+
+    _grads_written = True   # (see Layer)
 
     supports_masking = True
 

@@ -14,6 +14,8 @@ class InputLayer(Layer):
         batch_size: optional fixed batch size.
     """
 
+    _grads_written = True   # (see Layer)
+
     def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None,
                  input_tensor=None, optional=False, name=None, input_shape=None,
                  batch_input_shape=None, **kwargs):

@@ -21,7 +21,7 @@ from tinyann.layers import added_losses
 from tinyann.layers.keras_tensor import KerasTensor, Node, flatten, is_symbolic
 from tinyann.layers.taped_call import taped_call
 from tinyann.layers.taped_packing import taped_multi_call
-from tinyann.variables import Variable, current_path, name_scope
+from tinyann.variables import Variable, current_path, name_scope, structure_changed
 
 _LAYER_KWARGS = ("name", "trainable", "dtype", "input_shape", "batch_input_shape",
                  "batch_size", "input_dim", "autocast")
@@ -44,6 +44,11 @@ class Layer:
     # (compute_mask); one that takes_mask receives it in `call(..., mask=)`
     supports_masking = False
     takes_mask = False
+    # set in a tinyann class's own body when its backward writes each of its weights'
+    # gradients in full (never adds to them) and returns dL/dinput whenever
+    # `_needs_input_grad`: a tape then need not zero a model's gradients before its
+    # backward (taped_call; a subclass, which may change backward, does not inherit it)
+    _grads_written = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -115,6 +120,7 @@ class Layer:
                            trainable=trainable, dtype=dtype or self.dtype, order=order)
         var.regularizer = regularizer
         self._variables.append(var)
+        structure_changed()
         return var
 
     @property
@@ -124,6 +130,7 @@ class Layer:
     @trainable.setter
     def trainable(self, value):
         self._trainable = bool(value)
+        structure_changed()
 
     @property
     def weights(self) -> list[Variable]:
@@ -284,9 +291,11 @@ class Layer:
             out = self.call(inputs if isinstance(inputs, Tensor) else (
                 Tensor(x) if recording() else x), training=bool(training), **kwargs)
         elif recording():
+            activation = output_activation(self)
             with labelled(self._tape_label()):
                 return taped_call(self, inputs, x, self._caching_runner(training, kwargs),
-                                  self.backward)
+                                  self.backward, (activation, self.backward_preactivation)
+                                  if activation else None)
         else:
             out = self.call(x, training=bool(training), **kwargs)
         # eager results are Tensors, as Keras's (predict keeps returning arrays)
@@ -405,6 +414,26 @@ def defined_outside_tinyann(cls, attribute) -> bool:
     return False
 
 
+def output_activation(layer):
+    """The name of the activation ``layer``'s output comes out of, when its backward
+    can start from dL/dz instead (``backward_preactivation``, run when a fused
+    cross-entropy follows, as fit does); None when not, or when a user's ``call`` or
+    ``backward`` may compute something else. A model: its graph's last layer's, when
+    that layer gives its one output."""
+    if hasattr(layer, "_set_graph"):
+        graph = layer._graph
+        if graph is None or not graph.steps or len(graph.output_slots) != 1 or (
+                "backward" in vars(layer)):
+            return None
+        last, _, out = graph.steps[-1]
+        return output_activation(last) if out == graph.output_slots[0] else None
+    if not hasattr(layer, "backward_preactivation") or any(
+            name in vars(layer) or defined_outside_tinyann(type(layer), name)
+            for name in ("call", "backward", "backward_preactivation")):
+        return None
+    return getattr(getattr(layer, "activation", None), "name", None)
+
+
 def _takes_training(function) -> bool:
     try:
         params = inspect.signature(function).parameters
@@ -450,12 +479,14 @@ def tracked_layers(values) -> list:
 
 
 def _tracking_setattr(self, name, value):
-    """``__setattr__`` of a user's composite layer: remembers the layers it holds."""
+    """``__setattr__`` of a user's composite layer and of models: remembers the layers
+    it holds (and tells the models' cached weight lists that something changed)."""
     if name != "_tracked" and tracked_layers([value]):
         self.__dict__.setdefault("_tracked", {})[name] = value
     elif name in self.__dict__.get("_tracked", ()):
         del self.__dict__["_tracked"][name]
     object.__setattr__(self, name, value)
+    structure_changed()
 
 
 def _is_shape_list(shape) -> bool:

@@ -19,6 +19,8 @@ class Dropout(Layer):
         seed: an integer for a generator of the layer's own.
     """
 
+    _grads_written = True   # (see Layer)
+
     supports_masking = True
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):

@@ -12,6 +12,8 @@ from tinyann.layers.layer import Layer
 class Flatten(Layer):
     """Flattens every axis but the batch axis. ``(batch, 28, 28)`` -> ``(batch, 784)``."""
 
+    _grads_written = True   # (see Layer)
+
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.data_format = data_format
@@ -41,6 +43,8 @@ class Reshape(Layer):
 
     Example: ``Reshape((28, 28, 1))`` turns ``(batch, 784)`` into ``(batch, 28, 28, 1)``.
     """
+
+    _grads_written = True   # (see Layer)
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)

@@ -15,7 +15,6 @@ around its run.
 
 from __future__ import annotations
 
-import sys
 import weakref
 
 import numpy as np
@@ -23,13 +22,33 @@ import numpy as np
 from tinyann.autodiff import paused, record
 from tinyann.autodiff import tape as _tape
 from tinyann.autodiff.tensor import Tensor
-from tinyann.variables import Variable, packed_base
+from tinyann.variables import Variable, packed_base, spare_views, structure_version
 
 _NODE = "_taped_node"      # a layer's attribute: a weak reference to its last node
 
 
+_LAYERS = "_taped_layers"   # an owner's attribute: its _all_layers while they stay valid
+
+
 def _all_layers(layer) -> list:
-    """``layer`` and every layer inside it (a model's layers, a user's sublayers)."""
+    """``layer`` and every layer inside it (a model's layers, a user's sublayers).
+    Kept on the layer until ``structure_version`` changes, unless a user's list or
+    dict of layers (changed in place, unseen) or a subclassed model is involved."""
+    cached = layer.__dict__.get(_LAYERS)
+    version = structure_version()
+    if cached is not None and cached["version"] == version:
+        return cached["layers"]
+    found = _find_layers(layer)
+    if not any(getattr(each, "_subclassed", False) or any(
+            not hasattr(type(v), "_sublayers")   # a layer (layer.py imports this module)
+            for v in each.__dict__.get("_tracked", {}).values())
+            for each in found):
+        # (a dict: the copies of layer caches leave dicts out)
+        layer.__dict__[_LAYERS] = {"version": version, "layers": found}
+    return found
+
+
+def _find_layers(layer) -> list:
     found, seen, stack = [], set(), [layer]
     while stack:
         current = stack.pop()
@@ -91,6 +110,25 @@ def _save_pending(layers) -> None:
             saved[id(layer)] = (layer, _cache(layer, copy=True))
 
 
+def _grads_written(owner, layers) -> bool:
+    """Whether ``owner``'s backward writes every weight's gradient in full, so that
+    they need no zeros first: a model running a chain of layers (its backward reaches
+    every layer) whose classes say so (``Layer._grads_written``), unchanged on the
+    instances."""
+    graph = owner._graph if hasattr(owner, "_set_graph") else None
+    if graph is None or not graph.is_chain or graph.relu_pools:
+        return False
+    for layer in layers:
+        if layer is not owner and ("_grads_written" not in type(layer).__dict__ or
+                                   not _OVERRIDES.isdisjoint(layer.__dict__)):
+            return False
+    return True
+
+
+# what an instance may replace of its class's computation
+_OVERRIDES = frozenset(("call", "backward", "backward_preactivation"))
+
+
 def _watched(operand) -> bool:
     """Whether an open tape may ask for the gradient of ``operand``."""
     if not isinstance(operand, (Tensor, Variable)):
@@ -105,43 +143,19 @@ def _watched(operand) -> bool:
     return False
 
 
-# id(packed gradient buffer) -> (a weak reference to it, buffers handed out before)
-_spares: dict[int, tuple] = {}
-_SPARES = 3
-
-
-def _spare_buffer(flat) -> np.ndarray:
-    """A buffer like ``flat`` that nothing references any more (the caller dropped the
-    gradients of an earlier step: their views hold the buffer), else a new one.
-
-    Why: a new 300 KB array each step is fresh memory from the OS, and its page
-    faults cost the tape loop more than the copy itself (measured 250 us a step
-    against 10).
-    """
-    entry = _spares.get(id(flat))
-    if entry is None or entry[0]() is not flat:
-        for key in [k for k, (ref, _) in _spares.items() if ref() is None]:
-            del _spares[key]
-        entry = _spares[id(flat)] = (weakref.ref(flat), [])
-    pool = entry[1]
-    for i in range(len(pool)):
-        # referenced only by the pool and by getrefcount's argument: no view is alive
-        if sys.getrefcount(pool[i]) == 2:
-            return pool[i]
-    fresh = np.empty_like(flat)
-    if len(pool) < _SPARES:
-        pool.append(fresh)
-    return fresh
-
-
 _GRADS = "_taped_grads"     # an owner's attribute: how its weights' gradients leave
 
 
 def _grads_out(owner, weights):
-    """How the weights' gradients leave a backward: ``(zero, copy)``. When the weights'
-    ``grad`` views tile one flat buffer (a packed model), one fill and one copy of it,
-    whose views an optimizer reads in place; else one per weight. Kept on the owner
-    while its weights' ``grad`` arrays stay the same objects."""
+    """Where the weights' gradients go during a backward: ``(begin, end)``;
+    ``begin(zero)`` zeros them if ``zero`` (a backward that writes them all needs
+    none), ``end(token)`` (always called, with what ``begin`` returned) gives them.
+    When the weights' ``grad`` views tile one flat buffer (a packed model), their
+    ``grad`` point for the backward into a spare buffer (``variables.spare_views``),
+    whose views leave as the gradients (an optimizer reads them in place): no copy,
+    and the model's own buffer is left as it was; else one fill and one copy per
+    weight. Kept on the owner while its weights' ``grad`` arrays stay the same
+    objects."""
     grads = [v.grad for v in weights]
     cached = owner.__dict__.get(_GRADS)
     if cached is not None and len(cached["grads"]) == len(grads) and all(
@@ -153,11 +167,11 @@ def _grads_out(owner, weights):
         start += g.size
     flat = packed_base(grads, offsets, grads[0].dtype) if grads else None
     if flat is None:
-        def zero():
+        def zero(_):
             for v in weights:
                 v.grad[...] = 0
 
-        def copy():
+        def copy(_):
             return [v.grad.copy() for v in weights]
         # not kept: the weights may be packed by the optimizer's first update
         return zero, copy
@@ -166,20 +180,22 @@ def _grads_out(owner, weights):
                else "C") for g in grads]
     shapes = [g.shape for g in grads]
 
-    def zero_flat():
-        flat.fill(0)
+    def swap_in(zero):
+        views = spare_views(flat, offsets, shapes, orders, zero)
+        for v, view in zip(weights, views):
+            v.grad = view
+        return views
 
-    def copy_flat():
-        fresh = _spare_buffer(flat)
-        np.copyto(fresh, flat)
-        return [fresh[a:b].reshape(shape, order=order)
-                for (a, b), shape, order in zip(offsets, shapes, orders)]
+    def swap_out(views):
+        for v, g in zip(weights, grads):
+            v.grad = g
+        return views
     # a dict, which the cache copies (_cache) leave out
-    owner.__dict__[_GRADS] = {"grads": grads, "out": (zero_flat, copy_flat)}
-    return zero_flat, copy_flat
+    owner.__dict__[_GRADS] = {"grads": grads, "out": (swap_in, swap_out)}
+    return swap_in, swap_out
 
 
-def taped_call(owner, operand, array, run, backward):
+def taped_call(owner, operand, array, run, backward, preactivation=None):
     """Runs ``run(array)`` and records it as one node on the open tapes.
 
     Args:
@@ -189,6 +205,9 @@ def taped_call(owner, operand, array, run, backward):
         run: ``run(array) -> output array``, a forward pass that caches for backward.
         backward: ``backward(grad_output) -> grad_input``; writes weights' gradients
             into their ``Variable.grad``.
+        preactivation: ``(activation name, backward_z)`` when the output is that
+            activation of z and ``backward_z(dL/dz)`` runs the rest of ``backward``
+            (a fused cross-entropy on the output then skips the activation, as fit).
 
     Returns:
         The output Tensor; its gradient closure gives the input's gradient (None when
@@ -206,8 +225,9 @@ def taped_call(owner, operand, array, run, backward):
     for layer in layers:
         layer.__dict__[_NODE] = ref
     needs_dx = _watched(operand)
+    written = _grads_written(owner, layers)
 
-    def vjp(g):
+    def run_backward(backward, g):
         saved = node.saved
         current = node.swap_in() if saved else None
         others = [layer for layer in layers if layer is not owner] if needs_dx else ()
@@ -216,18 +236,20 @@ def taped_call(owner, operand, array, run, backward):
             layer.__dict__["_needs_input_grad"] = True
         own_flag = owner._needs_input_grad
         if own_flag != needs_dx:
-            # a model's setter sets its graph's first layers (they skip dx unless needed)
-            owner._needs_input_grad = needs_dx
-        zero, copy = _grads_out(owner, weights)
+            # a model's setter sets its graph's first layers (they skip dx unless needed);
+            # object's __setattr__ runs it without a model's, which would count this as
+            # a change of the model's structure
+            object.__setattr__(owner, "_needs_input_grad", needs_dx)
+        begin, end = _grads_out(owner, weights)
+        token = begin(not written)
         try:
-            zero()
             # backward may overwrite its argument in place: give it a copy
             with paused():
                 dx = backward(np.array(g, dtype=out.dtype, copy=True))
-            grads = copy()
         finally:
+            grads = end(token)
             if own_flag != needs_dx:
-                owner._needs_input_grad = own_flag
+                object.__setattr__(owner, "_needs_input_grad", own_flag)
             for layer, flag in flags:
                 layer.__dict__["_needs_input_grad"] = flag
             if current is not None:
@@ -235,7 +257,13 @@ def taped_call(owner, operand, array, run, backward):
                     vars(layer).update(cache)
         return (dx if needs_dx else None, *grads)
 
-    return record(out, (operand, *weights), vjp)
+    def vjp(g):
+        return run_backward(backward, g)
+
+    if preactivation is not None:
+        activation, backward_z = preactivation
+        preactivation = (activation, lambda dz: run_backward(backward_z, dz))
+    return record(out, (operand, *weights), vjp, preactivation=preactivation)
 
 
 def taped_call_many(owner, operands, arrays, run, backward):

@@ -12,12 +12,19 @@ import numpy as np
 
 from tinyann import backend, ops
 from tinyann.autodiff import GradientTape, Tensor, record
+from tinyann.autodiff.tape import output_activation
 
 
 def _reduce(per_sample, sample_weight):
     """``sum(w * loss) / number of elements`` (Keras's sum_over_batch_size)."""
     if sample_weight is None:
-        return per_sample.mean() if per_sample.size else 0.0
+        if not per_sample.size:
+            return 0.0
+        if per_sample.dtype in (np.float32, np.float64):
+            # the mean's bits, without ndarray.mean's Python layer (microseconds a step;
+            # float16's mean sums in float32)
+            return np.add.reduce(per_sample, axis=None) / per_sample.size
+        return per_sample.mean()
     w = _broadcast_weight(sample_weight, per_sample)
     return (per_sample * w).sum() / max(per_sample.size, 1)
 
@@ -74,13 +81,7 @@ class Loss:
     def __call__(self, y_true, y_pred, sample_weight=None):
         if isinstance(y_pred, Tensor) and self.reduction not in ("none", None) and (
                 type(self).value_and_grad is not Loss.value_and_grad):
-            # a built-in loss on a Tensor: one recorded node whose gradient is the
-            # loss's own dL/dy_pred
-            value, grad = self.value_and_grad(y_true, y_pred.value, sample_weight)
-            grad = np.array(grad, copy=True)
-            return record(np.asarray(value, dtype=y_pred.dtype), (y_pred,),
-                          lambda g: (g * grad,),
-                          label=f"the built-in loss '{self.name}' ({type(self).__name__})")
+            return self._recorded(y_true, y_pred, sample_weight)
         per_sample = self.call(y_true, y_pred)
         if isinstance(per_sample, Tensor) or isinstance(y_pred, Tensor):
             return self._reduce_ops(per_sample, sample_weight)
@@ -91,6 +92,39 @@ class Loss:
             w = 1.0 if sample_weight is None else _broadcast_weight(sample_weight, per_sample)
             return np.asarray((per_sample * w).sum(), dtype=per_sample.dtype)[()]
         return np.asarray(_reduce(per_sample, sample_weight), dtype=per_sample.dtype)[()]
+
+    def _recorded(self, y_true, y_pred, sample_weight):
+        """A built-in loss on a Tensor: one recorded node whose gradient is the loss's
+        own dL/dy_pred. On the output of a node through this loss's fused activation
+        (softmax, sigmoid), it also records dL/dz, which the tape hands to that node
+        when nothing else uses the output (tinyann.autodiff.tape); dL/dy_pred is then
+        computed only if the tape asks for it."""
+        label = f"the built-in loss '{self.name}' ({type(self).__name__})"
+        pred = y_pred.value
+        # reduction "sum": the sum over the batch's elements, value_and_grad's mean times
+        # their count (the per-sample losses have y_pred's shape without its last axis)
+        count = pred.dtype.type(math.prod(pred.shape[:-1])) if self.reduction == "sum" else None
+        activation = self.fused_activation
+        if activation is None or getattr(self, "from_logits", False) or (
+                output_activation(y_pred) != activation):
+            value, grad = self.value_and_grad(y_true, pred, sample_weight)
+            grad = np.array(grad, copy=True) if count is None else grad * count
+            return record(np.asarray(value if count is None else value * count,
+                                     dtype=pred.dtype),
+                          (y_pred,), lambda g: (g * grad,), label=label)
+        value, grad_z = self.value_and_grad(y_true, pred, sample_weight, fused=True)
+        grad_z = np.array(grad_z, copy=True) if count is None else grad_z * count
+        # the arguments as they are now, for dL/dy_pred later
+        y_true = np.array(y_true, copy=True)
+        sample_weight = None if sample_weight is None else np.array(sample_weight, copy=True)
+
+        def vjp(g):
+            grad = self.value_and_grad(y_true, pred, sample_weight)[1]
+            return (g * (grad if count is None else grad * count),)
+
+        return record(np.asarray(value if count is None else value * count, dtype=pred.dtype),
+                      (y_pred,), vjp, label=label,
+                      fused_loss=(activation, lambda g: g * grad_z))
 
     def _reduce_ops(self, per_sample, sample_weight):
         """The reduction written with ops, so that a tape records it (a loss whose

@@ -19,6 +19,7 @@ from tinyann.layers.layer import (
     Layer,
     _tracking_setattr,
     defined_outside_tinyann,
+    output_activation,
     tracked_layers,
 )
 from tinyann.layers.taped_call import taped_call
@@ -30,7 +31,7 @@ from tinyann.trainers.compile_state import CompileState
 from tinyann.trainers.data_adapters.inputs import flatten_inputs
 from tinyann.trainers.logs import metrics_result
 from tinyann.trainers.train_step import _per_slot as _summed
-from tinyann.variables import pack_variables
+from tinyann.variables import pack_variables, structure_version
 
 _IGNORED_COMPILE_KWARGS = ("run_eagerly", "steps_per_execution", "jit_compile",
                            "auto_scale_loss")
@@ -190,7 +191,16 @@ class Model(Layer):
     def trainable_weights(self):
         if not self.trainable:
             return []
-        return _unique([w for layer in self._weight_layers() for w in layer.trainable_weights])
+        cached = self.__dict__.get("_trainable_cache")
+        version = structure_version()
+        if cached is not None and cached["version"] == version:
+            return list(cached["weights"])
+        layers = self._weight_layers()
+        weights = _unique([w for layer in layers for w in layer.trainable_weights])
+        if _listing_is_cacheable(self, layers):
+            # (a dict: the tape's copies of layer caches leave dicts out)
+            self.__dict__["_trainable_cache"] = {"version": version, "weights": weights}
+        return list(weights)
 
     @property
     def non_trainable_weights(self):
@@ -308,6 +318,17 @@ class Model(Layer):
         checks.check_input_shapes(self, [tuple(shape)])
 
     def __call__(self, inputs, training=None, **kwargs):
+        checked = self.__dict__.get("_checked_input")
+        if checked is not None and (type(inputs) is np.ndarray or type(inputs) is Tensor):
+            # one array like the last one, the model unchanged since: checked already
+            array = inputs.value if type(inputs) is Tensor else inputs
+            if (array.shape == checked["shape"] and array.dtype == checked["dtype"]
+                    and checked["version"] == structure_version()
+                    and checked["graph"] is self._graph
+                    and checked["floatx"] == backend.floatx()):
+                with added_losses.outermost_call(self):
+                    return self._call_on_values(inputs, [np.asarray(
+                        array, dtype=checked["floatx"])], training)
         if not isinstance(inputs, KerasTensor) and not (
                 isinstance(inputs, (list, tuple)) and any(isinstance(t, KerasTensor)
                                                          for t in inputs)):
@@ -319,6 +340,11 @@ class Model(Layer):
             xs = checks.prepare_inputs(self, inputs)
             floatx = backend.floatx()
             arrays = [np.asarray(a, dtype=floatx) for a in xs]
+            if type(inputs) is np.ndarray or type(inputs) is Tensor:
+                # (a dict: the tape's copies of layer caches leave dicts out)
+                self.__dict__["_checked_input"] = {
+                    "shape": xs[0].shape, "dtype": xs[0].dtype, "floatx": floatx,
+                    "graph": self._graph, "version": structure_version()}
             # add_loss terms are per call: the outermost call clears the old ones
             with added_losses.outermost_call(self):
                 return self._call_on_values(inputs, arrays, training)
@@ -328,35 +354,46 @@ class Model(Layer):
         """``__call__`` on arrays or Tensors: one recorded node on a tape (the graph's
         backward is its gradient), layer by layer when a step runs user code."""
         graph = self._graph
-        if recording() and _runs_user_code(graph):
+        if not recording():
+            outs = graph.forward(arrays, training=bool(training))
+            if not training:
+                # row-major, as Keras returns them (few-unit Dense layers compute
+                # column-major)
+                outs = [np.ascontiguousarray(o) for o in outs]
+            # eager results are Tensors, as Keras's (predict returns arrays)
+            return predicting.as_structure(self, [Tensor(o) for o in outs])
+        plan = self.__dict__.get("_tape_plan")
+        version = structure_version()
+        if plan is None or plan["version"] != version or plan["graph"] is not graph:
+            # what the graph runs on a tape, found again only when the model changes
+            # (a dict: the tape's copies of layer caches leave dicts out)
+            plan = self.__dict__["_tape_plan"] = {
+                "version": version, "graph": graph, "user_code": _runs_user_code(graph),
+                "activation": output_activation(self)}
+        if plan["user_code"]:
             # Keras's eager semantics: the user's ops (and their add_loss terms) are
             # recorded on the caller's tape, the built-in layers as one node each
             operands = flatten_inputs(inputs, checks.input_names(self))
             return predicting.as_structure(self, _steps_on_tape(graph, operands, training))
-        if recording() and len(arrays) == 1 and len(graph.output_slots) == 1:
+        if len(arrays) == 1 and len(graph.output_slots) == 1:
             # one recorded node whose gradient is the graph's backward
             run = (lambda a: graph.forward([a], training=True)[0]) if training else (
                 lambda a: graph.forward_frozen([a])[0])
+            activation = plan["activation"]
             with labelled(self._tape_label()):
                 return taped_call(self, inputs, arrays[0], run,
-                                  lambda g: graph.backward([g])[0])
-        if recording():
-            # several inputs or outputs: still one node, packed (else the weights'
-            # gradients would be None)
-            run = (lambda xs: graph.forward(xs, training=True)) if training else (
-                graph.forward_frozen)
-            operands = flatten_inputs(inputs, checks.input_names(self))
-            with labelled(self._tape_label()):
-                outs = taped_multi_call(self, operands, arrays, run,
-                                        lambda gs: graph.backward(_summed(graph, gs)))
-            return predicting.as_structure(self, outs)
-        outs = graph.forward(arrays, training=bool(training))
-        if not training:
-            # row-major, as Keras returns them (few-unit Dense layers compute
-            # column-major)
-            outs = [np.ascontiguousarray(o) for o in outs]
-        # eager results are Tensors, as Keras's (predict returns arrays)
-        return predicting.as_structure(self, [Tensor(o) for o in outs])
+                                  lambda g: graph.backward([g])[0], (activation, lambda dz: (
+                                      graph.backward([dz], first_preactivation=True)[0]))
+                                  if activation else None)
+        # several inputs or outputs: still one node, packed (else the weights'
+        # gradients would be None)
+        run = (lambda xs: graph.forward(xs, training=True)) if training else (
+            graph.forward_frozen)
+        operands = flatten_inputs(inputs, checks.input_names(self))
+        with labelled(self._tape_label()):
+            outs = taped_multi_call(self, operands, arrays, run,
+                                    lambda gs: graph.backward(_summed(graph, gs)))
+        return predicting.as_structure(self, outs)
 
     def reset_states(self):
         """Zeros the states of the model's stateful recurrent layers (nested models
@@ -566,6 +603,23 @@ class Model(Layer):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
+def _listing_is_cacheable(model, layers) -> bool:
+    """Whether ``model``'s weight list changes only through what bumps
+    ``structure_version``: not when a user's list or dict of layers (changed in place,
+    unseen) or a user's own weight listing is involved."""
+    if getattr(model, "_subclassed", False):
+        return False
+    for layer in layers:
+        tracked = layer.__dict__.get("_tracked", {})
+        if type(layer).trainable_weights not in _BUILT_IN_LISTINGS or any(
+                not isinstance(v, Layer) for v in tracked.values()):
+            return False
+        inner = layer._weight_layers() if isinstance(layer, Model) else list(tracked.values())
+        if inner and not _listing_is_cacheable(layer, inner):
+            return False
+    return True
+
+
 def _runs_user_code(graph) -> bool:
     """Whether a step of ``graph`` (or of a model inside it) runs a user's ``call`` on
     values (keras.ops) at each step."""
@@ -593,3 +647,7 @@ def _steps_on_tape(graph, operands, training) -> list:
         else:
             values[out] = layer(x, training=mode)
     return [values[i] for i in graph.output_slots]
+
+
+# the weight listings whose results depend only on what bumps structure_version
+_BUILT_IN_LISTINGS = (Layer.trainable_weights, Model.trainable_weights)

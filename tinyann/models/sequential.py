@@ -6,6 +6,7 @@ from tinyann.layers.input_layer import InputLayer
 from tinyann.layers.keras_tensor import KerasTensor
 from tinyann.layers.layer import Layer
 from tinyann.models.model import Model
+from tinyann.variables import structure_changed
 
 
 class Sequential(Model):
@@ -74,6 +75,7 @@ class Sequential(Model):
                 self._input_layer = InputLayer(shape=layer._input_shape_arg,
                                                batch_size=layer._batch_size_arg)
             self._stack.append(layer)
+        structure_changed()
         if rebuild:
             self._maybe_rebuild()
 
@@ -82,6 +84,7 @@ class Sequential(Model):
         if not self._stack:
             raise TypeError("There are no layers in the model.")
         layer = self._stack.pop()
+        structure_changed()
         if rebuild:
             self._maybe_rebuild()
         return layer

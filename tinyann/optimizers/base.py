@@ -15,11 +15,13 @@ passes them the weight, its gradient, its slots and two scratch arrays.
 
 from __future__ import annotations
 
+import operator
 import warnings
 
 import numpy as np
 
 from tinyann import _identifiers, backend, kernels
+from tinyann.utils.denormals import denormals_flushed
 from tinyann.variables import Variable, pack_variables, packed_base
 
 
@@ -220,9 +222,9 @@ class Optimizer:
         if trainable_variables is None:
             trainable_variables = self._variables
         trainable_variables = list(trainable_variables)
-        if not self.built or [id(v) for v in trainable_variables] != [
-            id(v) for v in self._variables
-        ]:
+        built_for = self._variables
+        if not self.built or len(trainable_variables) != len(built_for) or not all(
+                map(operator.is_, trainable_variables, built_for)):
             if self.built and self.iterations:
                 raise ValueError(
                     f"Optimizer {self.name!r} was built for {len(self._variables)} variables; "
@@ -230,6 +232,12 @@ class Optimizer:
                     "for another model."
                 )
             self.build(trainable_variables)
+        # subnormal floats flushed to zero, as fit's update (and TensorFlow's kernels):
+        # Adam's slots decaying through them made its update up to 5x slower
+        with denormals_flushed():
+            return self._apply(grads, trainable_variables)
+
+    def _apply(self, grads, trainable_variables) -> int:
         # clipping works in place: copy, so the caller's gradient arrays stay as given
         clipping = self.clipvalue is not None or self.clipnorm is not None or (
             self.global_clipnorm is not None)
