@@ -6,8 +6,9 @@ the server's CPU per request.
 Starts ``tinyann serve RUN --no-test-images`` on a free port of 127.0.0.1 (RUN: a run
 folder; without one, the seeds' linear model is trained for one epoch into a temporary
 folder), then for each image kind sends 20 requests to warm up, 50 one at a time, and
-``--rounds`` rounds of ``--requests`` at once with ``tinyann.app.loadtest``'s client. The
-image kinds, made here so every run sends the same bytes:
+``--rounds`` rounds of ``--requests`` at once with ``tinyann.app.loadtest``'s client, then
+``--cpu-requests`` more to measure the CPU per request finely. The image kinds, made here
+so every run sends the same bytes:
 
     png300   the load test's 300x240 PNG (a dark triangle on off-white, 1.3 KB)
     png28    a 28x28 grey PNG, light on dark, as the page's samples are
@@ -125,7 +126,7 @@ def _wait_until_up(url, server, log, seconds=60):
         time.sleep(0.2)
 
 
-def measure(url, pid, payload, filename, rounds, requests, concurrency):
+def measure(url, pid, payload, filename, rounds, requests, concurrency, cpu_requests=0):
     """Prints one line per round; returns [(p50, p99, server ms/request)] of the rounds."""
     run_load(url, payload, filename, requests=20, concurrency=1)  # warm up
     single = run_load(url, payload, filename, requests=50, concurrency=1)
@@ -145,6 +146,14 @@ def measure(url, pid, payload, filename, rounds, requests, concurrency):
               f" ms; CPU per request: server {server_ms:.2f} ms, client {client_ms:.2f} ms;"
               f" statuses {result.statuses}{lost}", flush=True)
         found.append((result.percentile(50), result.percentile(99), server_ms))
+    if cpu_requests:  # /proc counts CPU in 10 ms ticks: many requests for a finer figure
+        server_before, client_before = cpu_seconds(pid), time.process_time()
+        run_load(url, payload, filename, requests=cpu_requests, concurrency=concurrency,
+                 timeout=600)
+        print(f"  CPU per request over {cpu_requests} more: server "
+              f"{(cpu_seconds(pid) - server_before) * 1000 / cpu_requests:.3f} ms, client "
+              f"{(time.process_time() - client_before) * 1000 / cpu_requests:.3f} ms",
+              flush=True)
     return found
 
 
@@ -156,6 +165,8 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument("--cpu-requests", type=int, default=2000,
+                        help="requests after the rounds, for the CPU per request")
     parser.add_argument("--workers", type=int, default=0,
                         help="server processes (default: tinyann serve's own default)")
     parser.add_argument("--serve-option", action="append", default=[],
@@ -178,7 +189,7 @@ def main(argv=None) -> int:
                 payload = image_bytes(kind)
                 print(f"{kind} ({len(payload)} bytes):", flush=True)
                 measure(url, server.pid, payload, f"photo.{kind[:3]}", args.rounds,
-                        args.requests, args.concurrency)
+                        args.requests, args.concurrency, args.cpu_requests)
             print(f"load average {os.getloadavg()[0]:.2f}")
         finally:
             server.terminate()
