@@ -339,13 +339,14 @@ def _png(array: np.ndarray) -> bytes:
     """uint8 (H, W) or (H, W, 3) -> an 8-bit grey or RGB PNG, each row unfiltered.
 
     Written here rather than by Pillow: the server sends one per answer, and for a
-    28x28 image Pillow's machinery cost more than the compression."""
+    28x28 image Pillow's machinery cost more than the compression. zlib's level 1: half
+    the time of level 6 for 30 more bytes on a 28x28 image."""
     height, width = array.shape[:2]
     rows = np.zeros((height, 1 + array[0].size), dtype=np.uint8)  # a 0 byte: no filter
     rows[:, 1:] = array.reshape(height, -1)
     header = struct.pack(">IIBBBBB", width, height, 8, 0 if array.ndim == 2 else 2, 0, 0, 0)
     return b"".join((b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", header),
-                     _chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)), _chunk(b"IEND", b"")))
+                     _chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)), _chunk(b"IEND", b"")))
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
