@@ -14,7 +14,8 @@ so every run sends the same bytes:
     png28    a 28x28 grey PNG, light on dark, as the page's samples are
     jpeg     a 640x480 JPEG photo of the same scene with sensor-like noise (quality 90)
 
-Server CPU is user + system time of the server and its worker processes (Linux /proc)
+``--tinyann TREE`` serves another checkout's code with this client (``git archive
+COMMIT | tar -x -C TREE`` for a before / after). Server CPU is user + system time of the server and its worker processes (Linux /proc)
 over a round, divided by the requests; client CPU is this process's time in the round.
 The load average is printed before and after: the p99 figures mean little above ~1.5
 on two cores.
@@ -34,7 +35,8 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
 
 from tinyann.app.loadtest import run_load  # noqa: E402
 
@@ -101,10 +103,10 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-def _train(folder):
+def _train(folder, env):
     subprocess.run([sys.executable, "-m", "tinyann", "train", "--out", folder, "--epochs",
                     "1", "--no-report", "--verbose", "0"], check=True,
-                   stdout=subprocess.DEVNULL)
+                   stdout=subprocess.DEVNULL, env=env)
     return folder
 
 
@@ -171,20 +173,28 @@ def main(argv=None) -> int:
                         help="server processes (default: tinyann serve's own default)")
     parser.add_argument("--serve-option", action="append", default=[],
                         help="an extra option for tinyann serve (repeatable)")
+    parser.add_argument("--tinyann", default=ROOT, metavar="TREE",
+                        help="the source tree whose tinyann serves (default: this script's; "
+                        "another checkout to compare commits with the same client)")
     args = parser.parse_args(argv)
+    path = os.environ.get("PYTHONPATH")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.abspath(args.tinyann)]
+                                                      + ([path] if path else []))}
     with tempfile.TemporaryDirectory() as scratch:
-        run = args.run or _train(os.path.join(scratch, "linear"))
+        run = args.run or _train(os.path.join(scratch, "linear"), env)
         port = _free_port()
         command = [sys.executable, "-m", "tinyann", "serve", run, "--port", str(port),
                    "--no-test-images", *(["--workers", str(args.workers)] if args.workers
                                          else []), *args.serve_option]
         log = os.path.join(scratch, "serve.log")  # a file: a full pipe would stall the server
         with open(log, "wb") as output:
-            server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+            server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
+                                      env=env, cwd=scratch)
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_until_up(url, server, log)
-            print(f"load average {os.getloadavg()[0]:.2f}; {' '.join(command[1:])}")
+            print(f"load average {os.getloadavg()[0]:.2f}; {' '.join(command[1:])} "
+                  f"(tinyann from {os.path.abspath(args.tinyann)})")
             for kind in args.kinds:
                 payload = image_bytes(kind)
                 print(f"{kind} ({len(payload)} bytes):", flush=True)
