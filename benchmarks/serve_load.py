@@ -15,10 +15,10 @@ so every run sends the same bytes:
     jpeg     a 640x480 JPEG photo of the same scene with sensor-like noise (quality 90)
 
 ``--tinyann TREE`` serves another checkout's code with this client (``git archive
-COMMIT | tar -x -C TREE`` for a before / after). Server CPU is user + system time of the server and its worker processes (Linux /proc)
-over a round, divided by the requests; client CPU is this process's time in the round.
-The load average is printed before and after: the p99 figures mean little above ~1.5
-on two cores.
+COMMIT | tar -x -C TREE`` for a before / after). Server CPU is user + system time of the
+server and its worker processes (Linux /proc) over a round, divided by the requests;
+client CPU is this process's time in the round. The load average is printed before and
+after: the p99 figures mean little above ~1.5 on two cores.
 """
 
 from __future__ import annotations
