@@ -428,6 +428,9 @@ def default_workers() -> int:
 
 def app_for(options: ServeOptions) -> FastAPI:
     """The app for ``options``; raises OSError when the test images are not found."""
+    from tinyann.app import png
+
+    png.warm_up()  # the PNG decoder's compiled loop, before the first upload waits for it
     run = runs.load_run(options.source)
     test_data = None  # an image-folder run's own held-out images (default_test_data)
     if not options.test_images:
