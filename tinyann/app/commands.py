@@ -322,6 +322,7 @@ def cmd_serve(args) -> int:
     settings = {"host": args.host, "port": args.port, "log_level": "info",
                 "access_log": args.access_log, "backlog": 2048}
     if workers == 1:
+        server.warm_up()
         uvicorn.run(app, **settings)
     else:
         # each worker process builds its own app from the options in the environment

@@ -428,9 +428,6 @@ def default_workers() -> int:
 
 def app_for(options: ServeOptions) -> FastAPI:
     """The app for ``options``; raises OSError when the test images are not found."""
-    from tinyann.app import png
-
-    png.warm_up()  # the PNG decoder's compiled loop, before the first upload waits for it
     run = runs.load_run(options.source)
     test_data = None  # an image-folder run's own held-out images (default_test_data)
     if not options.test_images:
@@ -446,7 +443,18 @@ def app_from_environment() -> FastAPI:
     if not text:
         raise RuntimeError(f"{OPTIONS_VARIABLE} is not set; expected the JSON options "
                            "`tinyann serve` writes for its worker processes")
-    return app_for(ServeOptions(**json.loads(text)))
+    app = app_for(ServeOptions(**json.loads(text)))
+    warm_up()
+    return app
+
+
+def warm_up() -> None:
+    """Readies the PNG decoder's compiled loop in a process that will serve, so that the
+    first upload does not wait for it (not in ``tinyann serve``'s parent process, which
+    only supervises its workers: numba costs about 170 MB of memory a process)."""
+    from tinyann.app import png
+
+    png.warm_up()
 
 
 def _version():
