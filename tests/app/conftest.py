@@ -148,7 +148,9 @@ def free_port() -> int:
 
 
 class ServerThread:
-    """uvicorn serving ``app`` on 127.0.0.1 in a thread; stops on exit or after 300 s."""
+    """uvicorn serving ``app`` on 127.0.0.1 in a thread; stops on exit or after 30 min
+    (the session's server must outlive every app test before the last that uses it: on a
+    busy machine they took more than the 5 min this was)."""
 
     def __init__(self, app):
         import uvicorn
@@ -159,7 +161,7 @@ class ServerThread:
                                 lifespan="off")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.guard = threading.Timer(300.0, self.stop)
+        self.guard = threading.Timer(1800.0, self.stop)
         self.guard.daemon = True
 
     def __enter__(self):

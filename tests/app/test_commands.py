@@ -216,3 +216,26 @@ def test_train_writes_the_report_like_make_demo(capsys, tmp_path):
     assert html.count("data:image/png;base64,") == 8
     assert "60000 training images" in html
     assert "one template per class" in html
+
+
+@pytest.mark.parametrize("extra, workers, access_log", [
+    ([], "1", False), (["--access-log"], "1", True), ([], "2", False)])
+def test_serve_passes_its_settings_to_uvicorn(monkeypatch, capsys, tiny_run, extra, workers,
+                                              access_log):
+    import uvicorn
+
+    from tinyann.app import server
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    monkeypatch.setenv(server.OPTIONS_VARIABLE, "")  # restored after the test
+    main(["serve", tiny_run, "--no-test-images", "--workers", workers, "--port", "8123",
+          *extra])
+    (app, settings), = calls
+    assert settings["access_log"] is access_log and settings["backlog"] >= 2048
+    assert settings["port"] == 8123 and settings["host"] == "127.0.0.1"
+    if workers == "1":
+        assert app.state.tinyann.run.name == "tiny"
+    else:
+        assert app == server.FACTORY and settings["workers"] == 2
+        assert os.environ[server.OPTIONS_VARIABLE]

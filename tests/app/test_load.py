@@ -73,3 +73,28 @@ def test_two_hundred_concurrent_requests_all_answered(server_process, images, tm
 def test_load_client_refuses_other_hosts():
     with pytest.raises(ValueError, match="only targets this machine"):
         run_load("http://example.com", b"", requests=1)
+
+
+def test_answers_are_read_whole_or_reported_incomplete():
+    import asyncio
+
+    from tinyann.app.loadtest import _answer
+
+    whole = bytearray(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+    assert _answer(whole, ended=False) == (200, b"{}")
+    short = bytearray(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n{}")
+    assert _answer(short, ended=False) is None
+    with pytest.raises(asyncio.IncompleteReadError):
+        _answer(short, ended=True)
+    unsized = bytearray(b"HTTP/1.1 400 Bad Request\r\n\r\nabc")
+    assert _answer(unsized, ended=False) is None  # its body ends with the connection
+    assert _answer(unsized, ended=True) == (400, b"abc")
+    with pytest.raises(asyncio.IncompleteReadError):
+        _answer(bytearray(b"HTTP/1.1 200"), ended=True)
+
+
+def test_refused_connections_are_counted_as_lost():
+    result = run_load(f"http://127.0.0.1:{_free_port()}", b"x", requests=3, concurrency=3,
+                      timeout=30)
+    assert result.answered == 0 and len(result.errors) == 3
+    assert all(error.startswith("ConnectionRefusedError") for error in result.errors)

@@ -85,3 +85,27 @@ def test_concurrent_predictions_match_sequential_ones(tiny_app, shapes):
         with ThreadPoolExecutor(8) as pool:
             together = list(pool.map(classify, uploads * 4))
     assert together == alone * 4
+
+
+def test_the_prewritten_answer_is_what_jsonresponse_makes_of_classify(tiny_app, shapes):
+    """/api/predict's body is written from pieces made at start-up: the same JSON, key for
+    key and digit for digit, as JSONResponse of the dict the other routes return."""
+    from fastapi.responses import JSONResponse
+
+    state = tiny_app.state.tinyann
+    for image in [shapes.x_test[i].astype(np.float32) / 255 for i in range(5)]:
+        body = state.answer(image, started=0.0)
+        expected = json.loads(JSONResponse(state.classify(image, started=1.0)).body)
+        decoded = json.loads(body)
+        assert decoded.pop("milliseconds") > 0 and expected.pop("milliseconds") >= 0
+        assert decoded == expected
+        # written as JSONResponse writes: compact, Korean as is, floats by their repr
+        assert body == json.dumps(decoded | {"milliseconds": json.loads(body)["milliseconds"]},
+                                  ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def test_a_model_answering_nan_still_fails_as_before(tiny_app, monkeypatch):
+    state = tiny_app.state.tinyann
+    monkeypatch.setattr(runs, "predict_proba", lambda model, x: np.full((1, 10), np.nan))
+    with pytest.raises(ValueError, match="JSON compliant"):
+        state.answer(np.zeros((28, 28), dtype=np.float32), started=0.0)

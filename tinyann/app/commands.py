@@ -106,6 +106,9 @@ def add_parsers(sub) -> None:
     serve.add_argument("--workers", type=_workers, default=0,
                        help="server processes, each with its own copy of the model "
                        "(default: one per CPU core, at most 4)")
+    serve.add_argument("--access-log", action="store_true",
+                       help="print a line for every request (off by default: at a few "
+                       "hundred requests a second the logging costs a tenth of the CPU)")
 
 
 def build_cnn(keras):
@@ -314,13 +317,17 @@ def cmd_serve(args) -> int:
     print(f"serving {args.run} on http://{args.host}:{args.port}/ with {workers} worker "
           f"process{'es' if workers > 1 else ''} (Ctrl+C stops); test images: "
           f"{app.state.tinyann.test_source}")
+    # backlog: 200 users connecting at once must all be queued; a dropped SYN is retried
+    # only after a second (uvicorn's default, said here because it matters)
+    settings = {"host": args.host, "port": args.port, "log_level": "info",
+                "access_log": args.access_log, "backlog": 2048}
     if workers == 1:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+        server.warm_up()
+        uvicorn.run(app, **settings)
     else:
         # each worker process builds its own app from the options in the environment
         os.environ[server.OPTIONS_VARIABLE] = options.to_json()
-        uvicorn.run(server.FACTORY, factory=True, workers=workers, host=args.host,
-                    port=args.port, log_level="info")
+        uvicorn.run(server.FACTORY, factory=True, workers=workers, **settings)
     return 0
 
 

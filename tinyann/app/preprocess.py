@@ -20,10 +20,14 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
+
+from tinyann.app import png
 
 SIZE = 28
 MAX_BYTES = 5 * 1024 * 1024        # uploads and files above this are refused (HTTP 413)
@@ -38,6 +42,8 @@ WORK_SIDE = 4 * SIZE
 #: modes whose channels are plain intensities, which Pillow's ``reduce`` may average
 #: (alpha and palette images keep their full size, so transparency is composited exactly)
 _REDUCIBLE = ("L", "RGB", "CMYK", "I", "F")
+_NO_ITEM = ("found no item in the image: it is a single flat colour (expected an item on "
+            "a plain background)")
 
 
 class ImageError(ValueError):
@@ -57,8 +63,8 @@ class Preprocessed:
         original_size: (width, height) after EXIF rotation.
         mode: the Pillow mode of the file ('RGB', 'CMYK', 'I;16', ...).
         inverted: True when the photo had a light background and was negated.
-        box: (top, left, bottom, right) of the item in the rotated photo as decoded
-            (a big JPEG is decoded at 1/2 to 1/8 scale), to within the shrink factor.
+        box: (top, left, bottom, right) of the item in the upright photo's pixels, to
+            within the factor it was shrunk by (a JPEG is decoded at up to 1/8 scale).
     """
 
     image: np.ndarray
@@ -77,15 +83,21 @@ def _pil():
     return Image, ImageOps
 
 
-def open_image(source, max_bytes: int = MAX_BYTES):
+def open_image(source, max_bytes: int = MAX_BYTES, draft_side: int = 512,
+               grey: bool = False):
     """Opens, checks and decodes an image; applies its EXIF rotation.
 
     Args:
         source: the file's bytes, or a path.
         max_bytes: larger inputs raise :class:`ImageTooLarge` before decoding.
+        draft_side: a JPEG is decoded at 1/2, 1/4 or 1/8 scale inside libjpeg when both
+            its edges stay at least this many pixels long.
+        grey: a colour JPEG is decoded to grey ('L': its luma channel, skipping the
+            chroma and the colour conversion).
 
     Returns:
-        a loaded ``PIL.Image.Image``, upright.
+        a loaded ``PIL.Image.Image``, upright; ``info["original_size"]`` is the file's
+        (width, height) upright and ``info["original_mode"]`` its mode.
     """
     Image, ImageOps = _pil()
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -125,12 +137,22 @@ def open_image(source, max_bytes: int = MAX_BYTES):
     if max(width, height) / min(width, height) > MAX_ASPECT:
         raise ImageError(f"{name} is {width}x{height} pixels; expected an aspect ratio of "
                          f"at most {MAX_ASPECT:g}:1 (a photo of one item)")
+    mode = image.mode
+    # Pillow's pixels, several times faster, for plain PNGs (tinyann/app/png.py); None
+    # for the others and for damaged files, which Pillow decodes or reports below. Under
+    # 64x64 pixels Pillow is as fast
+    pixels = (png.decode(data) if image.format == "PNG" and width * height >= 4096
+              else None)
     try:
         if image.format == "JPEG":
             # decode a big phone photo at 1/2, 1/4 or 1/8 scale inside libjpeg: several
             # times faster, and 28x28 needs far fewer pixels anyway
-            image.draft(None, (512, 512))
-        image.load()
+            image.draft("L" if grey else None, (draft_side, draft_side))
+        if pixels is not None:
+            image = Image.fromarray(pixels)
+        else:
+            image.load()
+        image.info["original_mode"] = mode
         loaded = image.size
         # in place: a photo without an EXIF rotation is not copied
         ImageOps.exif_transpose(image, in_place=True)
@@ -206,8 +228,7 @@ def item_box(image: np.ndarray, threshold: float = ITEM_THRESHOLD) -> tuple:
     exclusive. Raises ImageError when nothing stands out from the background."""
     mask = image > threshold
     if not mask.any():
-        raise ImageError("found no item in the image: it is a single flat colour "
-                         "(expected an item on a plain background)")
+        raise ImageError(_NO_ITEM)
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
     return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
@@ -250,31 +271,94 @@ def shrink(image, side: int = WORK_SIDE):
     return image.reduce(factor), factor
 
 
+def _plain_grey(image) -> tuple[np.ndarray, int]:
+    """An 'L' or 'RGB' image without transparency -> uint8 grey (H, W), shrunk as
+    :func:`shrink` does, and the shrink factor."""
+    if image.mode == "RGB":
+        # grey first: one channel to shrink instead of three (the same luma weights as
+        # to_grey; only the rounding of the averages differs, by at most one level)
+        image = image.convert("L")
+    small, factor = shrink(image)
+    return np.asarray(small), factor
+
+
+def _plain_item(grey: np.ndarray) -> tuple[np.ndarray, bool, tuple]:
+    """:func:`to_light_on_dark` and :func:`crop_to_item` on uint8 grey, working in grey
+    levels so that only the item's box is converted to float: (item float32 in [0, 1],
+    inverted, box)."""
+    h, w = grey.shape
+    k = max(1, min(h, w) // 20)
+    border = np.concatenate((grey[:k].ravel(), grey[-k:].ravel(),
+                             grey[:, :k].ravel(), grey[:, -k:].ravel()))
+    background = float(np.median(border))
+    inverted = background > 127.5  # to_light_on_dark's median > 0.5, in grey levels
+    if inverted:
+        grey = 255 - grey  # the median of 255 - v is 255 - the median of v
+        background = 255.0 - background
+    top = float(grey.max()) - background
+    if top <= 0:
+        raise ImageError(_NO_ITEM)
+    mask = grey > background + ITEM_THRESHOLD * top
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    box = (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
+    item = grey[box[0]:box[2], box[1]:box[3]].astype(np.float32)
+    item -= background
+    np.maximum(item, 0.0, out=item)
+    item /= top
+    return item, inverted, box
+
+
 def preprocess(source, max_bytes: int = MAX_BYTES) -> Preprocessed:
     """A photo (bytes or path) -> :class:`Preprocessed` with the 28x28 model input."""
-    image = open_image(source, max_bytes=max_bytes)
-    mode = image.mode
+    image = open_image(source, max_bytes=max_bytes, draft_side=WORK_SIDE, grey=True)
+    mode = image.info.get("original_mode", image.mode)
     size = image.info.get("original_size", image.size)
-    small, factor = shrink(image)
-    grey = to_grey(small)
-    light, inverted = to_light_on_dark(grey)
-    box = item_box(light)
-    item = light[box[0]:box[2], box[1]:box[3]]
+    # a JPEG decoded at 1/2 to 1/8 scale: the box is given in the photo's own pixels
+    scale = max(1, round(max(size) / max(image.size)))
+    if image.mode in ("L", "RGB") and "transparency" not in image.info:
+        # most photos and drawings: grey levels in uint8 until the item is cut out
+        grey, factor = _plain_grey(image)
+        item, inverted, box = _plain_item(grey)
+    else:  # alpha, palettes, CMYK, 16-bit, float: the general steps
+        small, factor = shrink(image)
+        light, inverted = to_light_on_dark(to_grey(small))
+        box = item_box(light)
+        item = light[box[0]:box[2], box[1]:box[3]]
     return Preprocessed(image=fit_28(item), original_size=size, mode=mode,
-                        inverted=inverted, box=tuple(int(v) * factor for v in box))
+                        inverted=inverted,
+                        box=tuple(int(v) * factor * scale for v in box))
 
 
 def to_png(image: np.ndarray, scale: int = 1) -> bytes:
-    """A float image in [0, 1] (or uint8) -> PNG bytes, grey, enlarged ``scale`` times
-    with nearest-neighbour so the pixels stay visible."""
-    Image, _ = _pil()
+    """A float image in [0, 1] (or uint8) -> PNG bytes, grey (or RGB for (H, W, 3)),
+    enlarged ``scale`` times with nearest-neighbour so the pixels stay visible."""
     array = np.asarray(image)
     if array.dtype != np.uint8:
         array = np.clip(np.rint(array * 255.0), 0, 255).astype(np.uint8)
-    picture = Image.fromarray(array)
     if scale > 1:
-        picture = picture.resize((array.shape[1] * scale, array.shape[0] * scale),
-                                 Image.Resampling.NEAREST)
+        array = array.repeat(scale, axis=0).repeat(scale, axis=1)
+    if array.ndim == 2 or (array.ndim == 3 and array.shape[2] == 3):
+        return _png(array)
+    Image, _ = _pil()  # other channel counts: let Pillow say what it makes of them
     buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
+    Image.fromarray(array).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _png(array: np.ndarray) -> bytes:
+    """uint8 (H, W) or (H, W, 3) -> an 8-bit grey or RGB PNG, each row unfiltered.
+
+    Written here rather than by Pillow: the server sends one per answer, and for a
+    28x28 image Pillow's machinery cost more than the compression. zlib's level 1: half
+    the time of level 6 for 30 more bytes on a 28x28 image."""
+    height, width = array.shape[:2]
+    rows = np.zeros((height, 1 + array[0].size), dtype=np.uint8)  # a 0 byte: no filter
+    rows[:, 1:] = array.reshape(height, -1)
+    header = struct.pack(">IIBBBBB", width, height, 8, 0 if array.ndim == 2 else 2, 0, 0, 0)
+    return b"".join((b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", header),
+                     _chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)), _chunk(b"IEND", b"")))
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
