@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 RUN ?= runs/demo
 
-.PHONY: demo test test-fast lint bench data venv clean browser
+.PHONY: demo test test-fast lint bench data venv clean browser libs
 
 venv: $(BIN)/.installed
 
@@ -50,7 +50,20 @@ REFERENCE_TESTS := tests/kernels tests/layers tests/test_gradients.py tests/test
 	tests/test_activations.py tests/optimizers tests/models \
 	tests/callbacks/test_callback_keras_parity.py tests/saving/test_keras_made_files.py
 
-test: data browser
+# libdeflate: tinyann serve's fast PNG path (tinyann/app/png.py; Pillow decodes without it)
+libs:
+	@if ldconfig -p 2>/dev/null | grep -q libdeflate.so; then \
+	  echo "libdeflate: already installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q libdeflate0 || \
+	   (apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -q libdeflate0)) >/dev/null \
+	  && echo "libdeflate: installed Debian's libdeflate0"; \
+	else \
+	  echo "libdeflate: missing (apt-get install libdeflate0 as root); serve decodes PNGs with Pillow"; \
+	fi
+
+test: data browser libs
 	$(BIN)/ruff check tinyann tests benchmarks tools
 	$(BIN)/python -m pytest -q
 	TINYANN_KERNELS=reference $(BIN)/python -m pytest -q $(REFERENCE_TESTS)
