@@ -25,6 +25,28 @@ def check_supported(activity_regularizer, kernel_constraint, bias_constraint, lo
         )
 
 
+def set_weight_options(layer, initializers_by_weight, regularizers_by_weight):
+    """Sets ``<weight>_initializer`` and ``<weight>_regularizer`` from Keras's arguments
+    (names or objects; the initializers first, as the layers' errors come), and each
+    weight, not made yet, to None."""
+    for weight, initializer in initializers_by_weight.items():
+        setattr(layer, f"{weight}_initializer", initializers.get(initializer))
+    for weight, regularizer in regularizers_by_weight.items():
+        setattr(layer, f"{weight}_regularizer", regularizers.get(regularizer))
+    for weight in initializers_by_weight:
+        setattr(layer, weight, None)
+
+
+def weight_options_config(layer, weights):
+    """The config entries of ``set_weight_options``: the initializers, then the
+    regularizers of ``weights``, in that order (Keras's)."""
+    config = {f"{weight}_initializer": initializers.serialize(
+        getattr(layer, f"{weight}_initializer")) for weight in weights}
+    config.update((f"{weight}_regularizer", regularizers.serialize(
+        getattr(layer, f"{weight}_regularizer"))) for weight in weights)
+    return config
+
+
 class KernelLayer(Layer):
     """Base of the layers with an activation, a ``kernel`` and an optional ``bias``."""
 
@@ -37,11 +59,8 @@ class KernelLayer(Layer):
                             bias_initializer, kernel_regularizer, bias_regularizer):
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel = self.bias = None
+        set_weight_options(self, {"kernel": kernel_initializer, "bias": bias_initializer},
+                           {"kernel": kernel_regularizer, "bias": bias_regularizer})
 
     def _add_kernel_and_bias(self, kernel_shape, order="C"):
         """Makes ``kernel`` (``kernel_shape``) and, with ``use_bias``, ``bias`` (its last
@@ -58,14 +77,8 @@ class KernelLayer(Layer):
         entries, in Keras's order."""
         config = super().get_config()
         config.update((key, getattr(self, key)) for key in self._config_keys)
-        config.update(
-            activation=self.activation.name,
-            use_bias=self.use_bias,
-            kernel_initializer=initializers.serialize(self.kernel_initializer),
-            bias_initializer=initializers.serialize(self.bias_initializer),
-            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
-            bias_regularizer=regularizers.serialize(self.bias_regularizer),
-        )
+        config.update(activation=self.activation.name, use_bias=self.use_bias)
+        config.update(weight_options_config(self, ("kernel", "bias")))
         if self._config_activity_regularizer:
             config["activity_regularizer"] = None
         config.update(kernel_constraint=None, bias_constraint=None)

@@ -16,7 +16,39 @@ from tinyann.layers._kernel_layer import KernelLayer, check_supported
 from tinyann.utils import conv_utils
 
 
-class Conv2D(KernelLayer):
+class _Conv(KernelLayer):
+    """Base of Conv1D and Conv2D, as Keras's BaseConv: the checks of their arguments,
+    the kernel options, the config entries and the ops' state; each layer sets the
+    arguments of its own rank (``_set_conv_arguments``) and keeps Keras's signature."""
+
+    _config_keys = ("filters", "kernel_size", "strides", "padding", "data_format",
+                    "dilation_rate", "groups")
+    _config_activity_regularizer = True
+
+    def __init__(self, filters, kernel_size, strides, padding, data_format, dilation_rate,
+                 groups, activation, use_bias, kernel_initializer, bias_initializer,
+                 kernel_regularizer, bias_regularizer, activity_regularizer,
+                 kernel_constraint, bias_constraint, lora_rank, **kwargs):
+        conv_utils.check_filters_and_groups(filters, groups)
+        check_supported(activity_regularizer, kernel_constraint, bias_constraint, lora_rank)
+        super().__init__(**kwargs)
+        self._set_conv_arguments(filters, kernel_size, strides, padding, dilation_rate,
+                                 data_format)
+        conv_utils.check_strides_and_dilation(self.strides, self.dilation_rate)
+        self.groups = 1
+        self._set_kernel_options(activation, use_bias, kernel_initializer, bias_initializer,
+                                 kernel_regularizer, bias_regularizer)
+        self._ctx = self._y = None  # what backward needs, from the last training call
+        self._kernel_state = {"name": self.name}  # the ops' buffers for this layer
+
+    def _set_conv_arguments(self, filters, kernel_size, strides, padding, dilation_rate,
+                            data_format):
+        """The 2-D ones (Conv1D has its own: 'causal' padding, channels_first)."""
+        conv_utils.set_conv_arguments(self, filters, kernel_size, strides, padding,
+                                      dilation_rate, data_format)
+
+
+class Conv2D(_Conv):
     """2-D convolution layer (cross-correlation, as Keras), channels_last.
 
     Args:
@@ -39,27 +71,16 @@ class Conv2D(KernelLayer):
         (2, 28, 28, 32)
     """
 
-    _config_keys = ("filters", "kernel_size", "strides", "padding", "data_format",
-                    "dilation_rate", "groups")
-    _config_activity_regularizer = True
-
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
                  dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
                  **kwargs):
-        conv_utils.check_filters_and_groups(filters, groups)
-        check_supported(activity_regularizer, kernel_constraint, bias_constraint, lora_rank)
-        super().__init__(**kwargs)
-        conv_utils.set_conv_arguments(self, filters, kernel_size, strides, padding,
-                                      dilation_rate, data_format)
-        conv_utils.check_strides_and_dilation(self.strides, self.dilation_rate)
-        self.groups = 1
-        self._set_kernel_options(activation, use_bias, kernel_initializer, bias_initializer,
-                                 kernel_regularizer, bias_regularizer)
-        self._ctx = self._y = None  # what backward needs, from the last training call
-        self._kernel_state = {"name": self.name}  # the ops' buffers for this layer
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
+                         groups, activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, activity_regularizer,
+                         kernel_constraint, bias_constraint, lora_rank, **kwargs)
 
     def build(self, input_shape):
         conv_utils.check_image_input(self, input_shape)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyann import kernels
-from tinyann.layers._kernel_layer import KernelLayer, check_supported
+from tinyann.layers.convolutional import _Conv
 from tinyann.layers.pooling_1d import (
     check_sequence_input,
     from_channels_last,
@@ -33,7 +33,7 @@ def _normalize_padding(value) -> str:
     return padding
 
 
-class Conv1D(KernelLayer):
+class Conv1D(_Conv):
     """1-D convolution layer (cross-correlation, as Keras).
 
     Args:
@@ -56,9 +56,6 @@ class Conv1D(KernelLayer):
         (2, 94, 32)
     """
 
-    _config_keys = ("filters", "kernel_size", "strides", "padding", "data_format",
-                    "dilation_rate", "groups")
-    _config_activity_regularizer = True
     op_kind = "conv1d"  # no fusion in tinyann.kernels.FUSIONS
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
@@ -67,21 +64,19 @@ class Conv1D(KernelLayer):
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
                  **kwargs):
-        conv_utils.check_filters_and_groups(filters, groups)
-        check_supported(activity_regularizer, kernel_constraint, bias_constraint, lora_rank)
-        super().__init__(**kwargs)
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
+                         groups, activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, activity_regularizer,
+                         kernel_constraint, bias_constraint, lora_rank, **kwargs)
+
+    def _set_conv_arguments(self, filters, kernel_size, strides, padding, dilation_rate,
+                            data_format):
         self.filters = int(filters)
         self.kernel_size = conv_utils.normalize_tuple(kernel_size, 1, "kernel_size")
         self.strides = conv_utils.normalize_tuple(strides, 1, "strides")
         self.dilation_rate = conv_utils.normalize_tuple(dilation_rate, 1, "dilation_rate")
         self.padding = _normalize_padding(padding)
         self.data_format = normalize_data_format(data_format)
-        conv_utils.check_strides_and_dilation(self.strides, self.dilation_rate)
-        self.groups = 1
-        self._set_kernel_options(activation, use_bias, kernel_initializer, bias_initializer,
-                                 kernel_regularizer, bias_regularizer)
-        self._ctx = self._y = None  # what backward needs, from the last training call
-        self._kernel_state = {"name": self.name}  # the ops' buffers for this layer
 
     @property
     def _channel_axis(self):

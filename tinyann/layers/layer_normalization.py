@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from tinyann import initializers, regularizers
+from tinyann.layers._kernel_layer import set_weight_options, weight_options_config
 from tinyann.layers.layer import Layer
 
 
@@ -63,11 +63,8 @@ class LayerNormalization(Layer):
         self.center = bool(center)
         self.scale = bool(scale)
         self.rms_scaling = bool(rms_scaling)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.gamma = self.beta = None
+        set_weight_options(self, {"beta": beta_initializer, "gamma": gamma_initializer},
+                           {"beta": beta_regularizer, "gamma": gamma_regularizer})
         self._cache = None
 
     def _axes(self, ndim):
@@ -170,10 +167,7 @@ class LayerNormalization(Layer):
         config = super().get_config()
         config.update(
             axis=self.axis, epsilon=self.epsilon, center=self.center, scale=self.scale,
-            rms_scaling=self.rms_scaling,
-            beta_initializer=initializers.serialize(self.beta_initializer),
-            gamma_initializer=initializers.serialize(self.gamma_initializer),
-            beta_regularizer=regularizers.serialize(self.beta_regularizer),
-            gamma_regularizer=regularizers.serialize(self.gamma_regularizer),
-            beta_constraint=None, gamma_constraint=None)
+            rms_scaling=self.rms_scaling)
+        config.update(weight_options_config(self, ("beta", "gamma")))
+        config.update(beta_constraint=None, gamma_constraint=None)
         return config

@@ -22,12 +22,18 @@ def _check_fraction(value, name):
 
 
 class _Noise(Layer):
-    """A seeded generator as Dropout's: the layer's own for a ``seed``, else tinyann's."""
+    """Base of GaussianNoise and GaussianDropout: the amount of noise, a fraction in
+    [0, 1] under Keras's name for it (``_amount``: the argument, attribute and config
+    entry), the identity outside training or with no noise (else ``_noisy``), and a
+    seeded generator as Dropout's: the layer's own for a ``seed``, else tinyann's."""
 
     supports_masking = True
+    _amount = None  # "stddev" or "rate"
 
-    def __init__(self, seed=None, **kwargs):
+    def __init__(self, amount, seed=None, **kwargs):
+        amount = _check_fraction(amount, self._amount)
         super().__init__(**kwargs)
+        setattr(self, self._amount, amount)
         self.seed = seed
         self._rng = None if seed is None else np.random.default_rng(seed)
         self._noise = None
@@ -36,11 +42,22 @@ class _Noise(Layer):
         rng = self._rng if self._rng is not None else backend.rng()
         return rng.standard_normal(shape, dtype=np.float64).astype(dtype, copy=False)
 
+    def call(self, inputs, training=False):
+        if not training or getattr(self, self._amount) == 0:
+            self._noise = None
+            return inputs
+        return self._noisy(inputs)
+
     def _frozen_call(self, inputs):
         """Inference mode in a training step (called with ``training=False`` in the
         model): the identity, and so is backward."""
         self._noise = None
         return inputs
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({self._amount: getattr(self, self._amount), "seed": self.seed})
+        return config
 
 
 class GaussianNoise(_Noise):
@@ -52,25 +69,18 @@ class GaussianNoise(_Noise):
         seed: an integer for a generator of the layer's own.
     """
 
-    def __init__(self, stddev, seed=None, **kwargs):
-        stddev = _check_fraction(stddev, "stddev")
-        super().__init__(seed=seed, **kwargs)
-        self.stddev = stddev
+    _amount = "stddev"
 
-    def call(self, inputs, training=False):
-        if not training or self.stddev == 0:
-            return inputs
+    def __init__(self, stddev, seed=None, **kwargs):
+        super().__init__(stddev, seed=seed, **kwargs)
+
+    def _noisy(self, inputs):
         return inputs + self._normal(inputs.shape, inputs.dtype) * inputs.dtype.type(
             self.stddev)
 
     def backward(self, grad_output):
         # additive noise: dx = dy
         return grad_output
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(stddev=self.stddev, seed=self.seed)
-        return config
 
 
 class GaussianDropout(_Noise):
@@ -82,15 +92,12 @@ class GaussianDropout(_Noise):
         seed: an integer for a generator of the layer's own.
     """
 
-    def __init__(self, rate, seed=None, **kwargs):
-        rate = _check_fraction(rate, "rate")
-        super().__init__(seed=seed, **kwargs)
-        self.rate = rate
+    _amount = "rate"
 
-    def call(self, inputs, training=False):
-        if not training or self.rate == 0:
-            self._noise = None
-            return inputs
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(rate, seed=seed, **kwargs)
+
+    def _noisy(self, inputs):
         stddev = math.sqrt(self.rate / (1.0 - self.rate))
         noise = self._normal(inputs.shape, inputs.dtype)
         noise *= inputs.dtype.type(stddev)
@@ -102,11 +109,6 @@ class GaussianDropout(_Noise):
         if self._noise is None:
             return grad_output
         return grad_output * self._noise
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(rate=self.rate, seed=self.seed)
-        return config
 
 
 class _SpatialDropout(Dropout):

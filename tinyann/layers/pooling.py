@@ -90,13 +90,26 @@ class AveragePooling2D(_Pooling2D):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
 
-class _GlobalPooling2D(Layer):
+class _GlobalPooling(Layer):
+    """Base of the global pooling layers, 1-D and 2-D: Keras's ``data_format`` and
+    ``keepdims``."""
+
+    _channels_first = False  # whether the layer takes channels_first inputs (the 1-D ones)
+
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
-        self.data_format = conv_utils.normalize_data_format(data_format)
+        self.data_format = conv_utils.normalize_data_format(
+            data_format, channels_first=self._channels_first)
         self.keepdims = bool(keepdims)
         self._ctx = None  # what backward needs, from the last training call
 
+    def get_config(self):
+        config = super().get_config()
+        config.update(data_format=self.data_format, keepdims=self.keepdims)
+        return config
+
+
+class _GlobalPooling2D(_GlobalPooling):
     def _check_input(self, shape):
         conv_utils.check_image_input(self, shape)
 
@@ -105,11 +118,6 @@ class _GlobalPooling2D(Layer):
         if self.keepdims:
             return (input_shape[0], 1, 1, input_shape[-1])
         return (input_shape[0], input_shape[-1])
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(data_format=self.data_format, keepdims=self.keepdims)
-        return config
 
 
 class GlobalAveragePooling2D(_GlobalPooling2D):

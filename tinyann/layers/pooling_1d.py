@@ -20,6 +20,7 @@ import numpy as np
 
 from tinyann import kernels
 from tinyann.layers.layer import Layer
+from tinyann.layers.pooling import _GlobalPooling
 from tinyann.utils import conv_utils
 
 
@@ -153,12 +154,8 @@ class AveragePooling1D(_Pooling1D):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
 
-class _GlobalPooling1D(Layer):
-    def __init__(self, data_format=None, keepdims=False, **kwargs):
-        super().__init__(**kwargs)
-        self.data_format = normalize_data_format(data_format)
-        self.keepdims = bool(keepdims)
-        self._ctx = None  # what backward needs, from the last training call
+class _GlobalPooling1D(_GlobalPooling):
+    _channels_first = True
 
     @property
     def _steps_axis(self):
@@ -180,11 +177,6 @@ class _GlobalPooling1D(Layer):
         over the steps."""
         return np.expand_dims(grad_output.reshape(self.compute_output_shape(shape)),
                               self._steps_axis) if not self.keepdims else grad_output
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(data_format=self.data_format, keepdims=self.keepdims)
-        return config
 
 
 class GlobalAveragePooling1D(_GlobalPooling1D):
