@@ -151,9 +151,9 @@ def test_get_instances_classes_configs_and_functions():
 
 
 def test_unknown_metric_lists_the_valid_names():
-    with pytest.raises(ValueError, match=r"Could not interpret metric identifier: 'f1_score'\. "
+    with pytest.raises(ValueError, match=r"Could not interpret metric identifier: 'dice_score'\. "
                                          r"Expected one of \[.*'accuracy'.*'mse'"):
-        metrics.get("f1_score")
+        metrics.get("dice_score")
     with pytest.raises(ValueError, match="Unknown metric class 'F1'"):
         metrics.get({"class_name": "F1", "config": {}})
 
