@@ -210,3 +210,24 @@ def use_kernels():
     previous = kernels.kernels()
     yield kernels.set_kernels
     kernels.set_kernels(previous)
+
+
+@pytest.fixture
+def keras_maker(monkeypatch):
+    """``keras_maker('make_x_facts.py')``: a fixture maker of tools/keras_reference/ loaded
+    with tinyann standing in for the ``keras`` it imports, so a test recomputes the maker's
+    answers with tinyann and compares them with the committed Keras ones."""
+    import importlib.util
+
+    import tinyann
+
+    def load(filename):
+        path = Path(__file__).resolve().parents[1] / "tools" / "keras_reference" / filename
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        with monkeypatch.context() as patch:
+            patch.setitem(__import__("sys").modules, "keras", tinyann)
+            spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -3,9 +3,7 @@ shuffle, cache, prefetch, repeat, unbatch/batch) as the TensorFlow tutorials cha
 and timeseries_dataset_from_array against Keras's batches
 (tests/fixtures/keras/timeseries.json, tools/keras_reference/make_timeseries_facts.py)."""
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,26 +15,10 @@ from tinyann.utils.batched_dataset import BatchedDataset
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _facts_of_tinyann():
-    spec = importlib.util.spec_from_file_location(
-        "timeseries_facts", ROOT / "tools" / "keras_reference" / "make_timeseries_facts.py")
-    module = importlib.util.module_from_spec(spec)
-    saved = sys.modules.get("keras")
-    sys.modules["keras"] = keras  # the maker imports keras: tinyann stands in
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        if saved is None:
-            sys.modules.pop("keras", None)
-        else:
-            sys.modules["keras"] = saved
-    return module.facts(keras.utils)
-
-
-def test_timeseries_batches_are_keras():
+def test_timeseries_batches_are_keras(keras_maker):
     expected = json.loads((ROOT / "tests" / "fixtures" / "keras" / "timeseries.json"
                            ).read_text(encoding="utf-8"))
-    got = json.loads(json.dumps(_facts_of_tinyann()))
+    got = json.loads(json.dumps(keras_maker("make_timeseries_facts.py").facts(keras.utils)))
     assert got.keys() == expected.keys()
     for key in expected:
         assert got[key] == expected[key], key

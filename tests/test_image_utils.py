@@ -2,7 +2,6 @@
 answers (tests/fixtures/keras/image_utils.json, made by
 tools/keras_reference/make_image_utils_facts.py), and their errors."""
 
-import importlib.util
 import io
 import json
 from pathlib import Path
@@ -14,29 +13,11 @@ import tinyann as keras
 
 pytest.importorskip("PIL")
 FIXTURE = Path(__file__).parent / "fixtures" / "keras" / "image_utils.json"
-MAKER = Path(__file__).parents[1] / "tools" / "keras_reference" / "make_image_utils_facts.py"
 
 
-def _maker():
-    spec = importlib.util.spec_from_file_location("image_facts", MAKER)
-    module = importlib.util.module_from_spec(spec)
-    # the maker imports keras at the top: give it tinyann under that name
-    import sys
-    saved = sys.modules.get("keras")
-    sys.modules["keras"] = keras
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        if saved is None:
-            del sys.modules["keras"]
-        else:
-            sys.modules["keras"] = saved
-    return module
-
-
-def test_every_case_is_keras():
+def test_every_case_is_keras(keras_maker):
     expected = json.loads(FIXTURE.read_text(encoding="utf-8"))
-    got = json.loads(json.dumps(_maker().facts(keras.utils)))
+    got = json.loads(json.dumps(keras_maker("make_image_utils_facts.py").facts(keras.utils)))
     assert got.keys() == expected.keys()
     for key in expected:
         assert got[key] == expected[key], key

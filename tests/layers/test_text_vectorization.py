@@ -3,9 +3,7 @@ text_vectorization.json, made by tools/keras_reference/make_text_vectorization_f
 its errors and config, and the text-classification pipeline of *Deep Learning with
 Python* (text_dataset_from_directory, adapt on the texts, dataset.map, fit)."""
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,26 +15,11 @@ from tinyann import layers
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _maker():
-    spec = importlib.util.spec_from_file_location(
-        "tv_facts", ROOT / "tools" / "keras_reference" / "make_text_vectorization_facts.py")
-    module = importlib.util.module_from_spec(spec)
-    saved = sys.modules.get("keras")
-    sys.modules["keras"] = keras  # the maker imports keras: tinyann stands in
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        if saved is None:
-            sys.modules.pop("keras", None)
-        else:
-            sys.modules["keras"] = saved
-    return module
-
-
-def test_vocabularies_and_outputs_are_keras():
+def test_vocabularies_and_outputs_are_keras(keras_maker):
     expected = json.loads((ROOT / "tests" / "fixtures" / "keras" / "text_vectorization.json"
                            ).read_text(encoding="utf-8"))
-    got = json.loads(json.dumps(_maker().facts(layers), ensure_ascii=False))
+    facts = keras_maker("make_text_vectorization_facts.py").facts(layers)
+    got = json.loads(json.dumps(facts, ensure_ascii=False))
     assert got.keys() == expected.keys()
     for key in expected:
         assert got[key] == expected[key], key
