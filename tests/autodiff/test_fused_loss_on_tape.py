@@ -263,3 +263,38 @@ def test_a_tape_step_trains_as_fit_does():
         optimizer.apply_gradients(zip(grads, taped.trainable_weights))
     for a, b in zip(fitted.get_weights(), taped.get_weights()):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("labels_dtype", ["int64", "int32", "uint8"])
+@pytest.mark.parametrize("bad, received", [(4, "max label 4"), (-1, "min label -1")])
+def test_labels_out_of_range_on_a_tape(labels_dtype, bad, received):
+    """The one-pass sparse kernel checks the labels itself; a label outside [0, C)
+    gets fit's error, whatever the labels' integer type."""
+    model = _model()
+    x, y, _ = _data()
+    if labels_dtype == "uint8" and bad < 0:
+        bad, received = 255, "max label 255"
+    y[2] = bad
+    with GradientTape():
+        with pytest.raises(ValueError, match=(
+                r"Labels for sparse_categorical_crossentropy must be integers in \[0, 4\)\. "
+                f"Received: {received}")):
+            keras.losses.SparseCategoricalCrossentropy()(y.astype(labels_dtype),
+                                                         model(x, training=True))
+
+
+def test_fused_sparse_step_matches_the_plain_formula(float64):
+    """The fused sparse step on a tape: the loss value and the weights' gradients of
+    -mean(log p_y) through the softmax, computed with ops (no fusion)."""
+    model = _model()
+    x, y, _ = _data()
+    with GradientTape() as tape:
+        loss = keras.losses.SparseCategoricalCrossentropy()(y, model(x, training=True))
+    fused = [g.numpy() for g in tape.gradient(loss, model.trainable_weights)]
+    with GradientTape() as tape:
+        p = model(x, training=True)
+        plain = -ops.mean(ops.log((p * 1.0)[np.arange(len(y)), y]))
+    expected = [g.numpy() for g in tape.gradient(plain, model.trainable_weights)]
+    np.testing.assert_allclose(float(loss), float(plain), rtol=1e-9)
+    for got, want in zip(fused, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-12)

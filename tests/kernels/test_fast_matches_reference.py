@@ -307,6 +307,44 @@ def test_softmax_cross_entropy_grad(fast, rows, weighted, aliased):
     np.testing.assert_allclose(target, expected, **ELEMENTWISE)
 
 
+@pytest.mark.parametrize("rows", [0, 1, 7, 32])
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["1/n", "w/n"])
+def test_sparse_softmax_cross_entropy(fast, rows, order, dtype, weighted):
+    rng = np.random.default_rng(rows + 3)
+    probs = ordered(REF["softmax_forward"](rng.normal(size=(rows, 10))).astype(dtype), order)
+    probs[:1, :1] = 0.0   # clipped to epsilon
+    labels = rng.integers(0, 10, rows)
+    labels[:1] = 0
+    scale = (rng.random((rows, 1)).astype(dtype) / max(rows, 1) if weighted
+             else np.dtype(dtype).type(1.0 / max(rows, 1)))
+    kept = probs.copy()
+    per, dz = fast["sparse_softmax_cross_entropy"](probs, labels, 1e-7, scale)
+    ref_per, ref_dz = REF["sparse_softmax_cross_entropy"](probs, labels, 1e-7, scale)
+    np.testing.assert_array_equal(probs, kept)   # the input is left alone
+    assert per.shape == (rows,) and dz.shape == (rows, 10)
+    assert per.dtype == dz.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(per, ref_per, **ELEMENTWISE)
+    np.testing.assert_allclose(dz, ref_dz, **ELEMENTWISE)
+    # dL/dz as the one-hot fused gradient gives it, bit for bit
+    onehot = np.eye(10, dtype=dtype)[labels]
+    np.testing.assert_array_equal(dz, fast["softmax_cross_entropy_grad"](probs, onehot, scale))
+
+
+@pytest.mark.parametrize("bad", [-1, 10])
+@pytest.mark.parametrize("label_dtype", ["int64", "int32", "uint8"])
+def test_sparse_softmax_cross_entropy_refuses_labels_out_of_range(fast, bad, label_dtype):
+    probs = REF["softmax_forward"](np.zeros((3, 10), "float32"))
+    labels = np.array([1, 2, 3])
+    if bad < 0 and label_dtype == "uint8":
+        bad = 255
+    labels[1] = bad
+    labels = labels.astype(label_dtype)
+    for functions in (fast, REF):
+        assert functions["sparse_softmax_cross_entropy"](probs, labels, 1e-7, 1 / 3) is None
+
+
 # ---------------------------------------------------------------------- optimizers
 OPTIMIZERS = {  # op -> (slot names, hyperparameters after lr, before scratch)
     "sgd": ("sgd_update", [], lambda s: (None, 0.0, False)),

@@ -153,6 +153,27 @@ def test_softmax_cross_entropy_grad(gradcheck, weighted):
     gradcheck.assert_close(grad, gradcheck.numerical_grad(loss, z))
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sparse_softmax_cross_entropy(gradcheck, weighted):
+    """Its dL/dz is d/dz of ``sum(w_i loss_i) / n``, its values the per-sample loss,
+    with the labels as class indices."""
+    rng = np.random.default_rng(6)
+    n, classes = 5, 4
+    z = rng.normal(size=(n, classes))
+    labels = rng.integers(0, classes, n)
+    w = rng.random((n, 1)) + 0.5 if weighted else np.ones((n, 1))
+
+    def loss():
+        per, _ = REF["sparse_softmax_cross_entropy"](REF["softmax_forward"](z), labels,
+                                                      1e-12, 1.0)
+        return np.sum(w[:, 0] * per) / n
+
+    per, grad = REF["sparse_softmax_cross_entropy"](REF["softmax_forward"](z), labels, 1e-12,
+                                                     w / n if weighted else 1.0 / n)
+    np.testing.assert_allclose(per, -np.log(REF["softmax_forward"](z)[np.arange(n), labels]))
+    gradcheck.assert_close(grad, gradcheck.numerical_grad(loss, z))
+
+
 def test_sigmoid_binary_cross_entropy_grad(gradcheck):
     """The same op is the gradient of sigmoid + binary cross-entropy (FUSIONS)."""
     rng = np.random.default_rng(5)

@@ -126,6 +126,21 @@ def record(value, inputs, vjp, differentiable=False, label=None, preactivation=N
     return out
 
 
+_UNITS: dict = {}
+
+
+def unit(dtype) -> np.ndarray:
+    """The seed of a scalar target's walk: a read-only 0-d array of 1 in ``dtype``,
+    the same object each time (a vjp may test ``g is unit(g.dtype)`` to skip
+    multiplying by it)."""
+    one = _UNITS.get(dtype)
+    if one is None:
+        one = np.ones((), dtype)
+        one.flags.writeable = False
+        one = _UNITS.setdefault(np.dtype(dtype), one)
+    return one
+
+
 def output_activation(tensor):
     """The activation ``tensor`` came out of, when an open tape recorded it as the
     output of a node that can take dL/dz (``record(preactivation=...)``); else None."""
@@ -216,6 +231,8 @@ class GradientTape:
         # -> (its input, activation, vjp_logits) of losses that give it (module docstring)
         self._pre: dict[int, tuple] = {}
         self._fused: dict[int, tuple] = {}
+        # ids of such node outputs that an entry other than their fused loss uses
+        self._blocked: set = set()
         self._used = False
 
     # ------------------------------------------------------------------ recording
@@ -241,8 +258,16 @@ class GradientTape:
         if hit:
             watched[id(out)] = out
             self._entries.append((out, inputs, vjp, label))
+            pre = self._pre
+            if pre:
+                # a node output used otherwise than by a loss fused with its activation
+                # takes the ordinary path (_fusions)
+                for x in inputs:
+                    key = id(x)
+                    if key in pre and (fused_loss is None or fused_loss[0] != pre[key][0]):
+                        self._blocked.add(key)
             if preactivation is not None:
-                self._pre[id(out)] = preactivation
+                pre[id(out)] = preactivation
             if fused_loss is not None:
                 self._fused[id(out)] = (inputs[0], *fused_loss)
 
@@ -279,6 +304,7 @@ class GradientTape:
         self._entries.clear()
         self._pre.clear()
         self._fused.clear()
+        self._blocked.clear()
 
     # ------------------------------------------------------------------ differentiating
     def gradient(self, target, sources, output_gradients=None,
@@ -337,8 +363,10 @@ class GradientTape:
                               else _reshaped(g, v))
             elif type(g) is np.ndarray and g.shape == v.shape and g.dtype == v.dtype:
                 # the array itself: an optimizer recognises a packed model's gradient
-                # views (variables.spare_views) by their identity
-                result.append(Tensor(g))
+                # views (variables.spare_views) by their identity (the shared seed of a
+                # target that is its own source is copied: the caller may write to it)
+                result.append(Tensor(g.copy() if g.ndim == 0 and g is _UNITS.get(g.dtype)
+                                     else g))
             else:
                 result.append(Tensor(np.asarray(g, dtype=v.dtype).reshape(v.shape)))
         if not self._persistent:
@@ -346,30 +374,31 @@ class GradientTape:
             self._entries = []
             self._pre = {}
             self._fused = {}
+            self._blocked = set()
         return result if flat else _pack_like(sources, result)
 
     def _fusions(self, targets, sources) -> set:
         """The ids of the fused losses whose dL/dz goes straight to the node that made
         their input: the input is a node's output through the loss's activation, and
-        every entry that uses it is such a loss; it is neither a target nor a source
-        (whose dL/doutput must then exist)."""
-        pre, fused = self._pre, self._fused
-        outputs = {}   # id(node output) -> its activation
-        for pred, activation, _ in fused.values():
-            node = pre.get(id(pred))
-            if node is not None and node[0] == activation:
-                outputs[id(pred)] = activation
-        if not outputs:
-            return set()
-        for s in (*targets, *sources):
-            outputs.pop(id(s), None)
-        for out, inputs, _, _ in self._entries:
-            loss = fused.get(id(out)) if fused else None
-            for x in inputs:
-                key = id(x)
-                if key in outputs and (loss is None or loss[1] != outputs[key]):
-                    del outputs[key]
-        return {key for key, (pred, _, _) in fused.items() if id(pred) in outputs}
+        every entry that uses it is such a loss (none marked it in ``_blocked`` while
+        recording); it is neither a target nor a source (whose dL/doutput must then
+        exist)."""
+        pre, blocked = self._pre, self._blocked
+        found = set()
+        for key, (pred, activation, _) in self._fused.items():
+            k = id(pred)
+            node = pre.get(k)
+            if node is not None and node[0] == activation and k not in blocked:
+                for s in targets:
+                    if s is pred:
+                        break
+                else:
+                    for s in sources:
+                        if s is pred:
+                            break
+                    else:
+                        found.add(key)
+        return found
 
     def _backward(self, targets, output_gradients, higher, sources=()) -> dict:
         """id -> gradient of every value the walk reaches: ndarrays, or Tensors when
@@ -386,8 +415,9 @@ class GradientTape:
         for t, seed in zip(targets, seeds):
             v = _value(t)
             if seed is None:
-                # (a scalar loss: np.ones, cheaper than ones_like's layout logic)
-                g = np.ones((), v.dtype) if v.ndim == 0 else np.ones_like(v)
+                # (a scalar loss: the shared read-only 1, which a fused loss hands on as
+                # its dL/dz itself)
+                g = unit(v.dtype) if v.ndim == 0 else np.ones_like(v)
             elif higher and isinstance(seed, Tensor) and seed.shape == v.shape:
                 g = seed   # a seed the outer tape watches stays connected
             else:

@@ -58,7 +58,7 @@ OPS = (
     "lstm_forward_with_state", "lstm_backward_with_state",
     "gru_forward_with_state", "gru_backward_with_state",
     # softmax (sigmoid) + cross-entropy
-    "softmax_cross_entropy", "softmax_cross_entropy_grad",
+    "softmax_cross_entropy", "softmax_cross_entropy_grad", "sparse_softmax_cross_entropy",
     # optimizer updates, in place on the weights and slots; how many weights at a time
     "update_block", "weight_decay_update", "sgd_update", "rmsprop_update", "adam_update",
     "adamax_update", "adagrad_update", "adadelta_update", "nadam_update",

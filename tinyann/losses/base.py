@@ -12,7 +12,7 @@ import numpy as np
 
 from tinyann import backend, ops
 from tinyann.autodiff import GradientTape, Tensor, record
-from tinyann.autodiff.tape import output_activation
+from tinyann.autodiff.tape import output_activation, unit
 
 
 def _reduce(per_sample, sample_weight):
@@ -99,7 +99,11 @@ class Loss:
         (softmax, sigmoid), it also records dL/dz, which the tape hands to that node
         when nothing else uses the output (tinyann.autodiff.tape); dL/dy_pred is then
         computed only if the tape asks for it."""
-        label = f"the built-in loss '{self.name}' ({type(self).__name__})"
+        label = self.__dict__.get("_tape_label")
+        if label is None or label[0] != self.name:
+            label = self.__dict__["_tape_label"] = (
+                self.name, f"the built-in loss '{self.name}' ({type(self).__name__})")
+        label = label[1]
         pred = y_pred.value
         # reduction "sum": the sum over the batch's elements, value_and_grad's mean times
         # their count (the per-sample losses have y_pred's shape without its last axis)
@@ -124,7 +128,9 @@ class Loss:
 
         return record(np.asarray(value if count is None else value * count, dtype=pred.dtype),
                       (y_pred,), vjp, label=label,
-                      fused_loss=(activation, lambda g: g * grad_z))
+                      # (the walk's seed 1: dL/dz itself, which the node copies)
+                      fused_loss=(activation, lambda g: grad_z if g is unit(g.dtype)
+                                  else g * grad_z))
 
     def _reduce_ops(self, per_sample, sample_weight):
         """The reduction written with ops, so that a tape records it (a loss whose

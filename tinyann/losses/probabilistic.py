@@ -47,6 +47,15 @@ class SparseCategoricalCrossentropy(Loss):
     def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False, checked=False):
         y_pred = _as_float(y_pred)
         y = _sparse_labels_shape(y_true, y_pred)
+        if (fused and not self.from_logits and y_pred.ndim == 2 and sample_weight is None
+                and y.dtype.kind in "iu"):
+            # a softmax output (rows sum to 1) and integer labels: one kernel gives the
+            # values and dL/dz, checking the labels' range itself (a tape's step)
+            n = y_pred.shape[0]
+            found = kernels.sparse_softmax_cross_entropy(
+                y_pred, y, backend.epsilon(), _grad_scale(None, (n,), y_pred.dtype))
+            if found is not None:
+                return float(_reduce(found[0], None)), found[1]
         y = _check_sparse_labels(y, y_pred.shape[-1])
         n = y_pred.shape[0]
         if y_pred.ndim != 2:

@@ -12,4 +12,4 @@ if not jit.available():
     raise ImportError("numba is not installed: pip install 'tinyann[fast]'")
 
 # the modules holding this set's ops (tinyann.kernels collects them from these)
-MODULES = ("conv", "conv_pool", "image", "optimizers", "pooling", "recurrent")
+MODULES = ("conv", "conv_pool", "image", "losses", "optimizers", "pooling", "recurrent")
