@@ -151,13 +151,22 @@ class Graph:
         return None
 
     def set_needs_input_grad(self, needed: bool) -> None:
-        """Layers reading only model inputs skip dL/dinput unless it is ``needed``
-        (a model nested in another needs it; a model trained alone does not)."""
-        for layer, _, _ in self.steps:
-            layer._needs_input_grad = needed
-        for layer, ins, _ in self.steps:  # a shared layer: if any of its calls needs it
-            if not all(i < len(self.inputs) for i in ins):
-                layer._needs_input_grad = True
+        """Layers skip dL/dinput where nothing before them can use it: inputs that are
+        the model's, unless ``needed`` (a model nested in another needs it; a model
+        trained alone does not), or outputs of built-in layers without weights that
+        read only such values (the textbook's Flatten before its first Dense)."""
+        # per slot: whether no gradient is wanted there
+        quiet = [not needed] * len(self.inputs) + [False] * (self.num_slots - len(self.inputs))
+        calls = {}   # id(layer) -> (layer, whether any of its calls needs dL/dinput)
+        for layer, ins, out in self.steps:
+            inputs_quiet = all(quiet[i] for i in ins)
+            _, before = calls.get(id(layer), (layer, False))
+            calls[id(layer)] = (layer, before or not inputs_quiet)
+            passes = inputs_quiet and _without_weights(layer)
+            for o in (out if isinstance(out, tuple) else (out,)):
+                quiet[o] = passes
+        for layer, needs in calls.values():
+            layer._needs_input_grad = needs
 
     def _is_chain(self) -> bool:
         """One input, one output, each layer reading the previous one's output."""
@@ -464,6 +473,26 @@ def _step_mode(pass_mode, training):
     if training:
         return _TRAIN
     return _INFER if pass_mode == _INFER else _FROZEN
+
+
+def _without_weights(layer) -> bool:
+    """A built-in layer without weights or user code (Flatten, Reshape, Dropout,
+    Rescaling...): what reaches its output from before it carries no gradient that its
+    inputs do not. A Lambda (a user's function, which may read variables) and any user
+    class do not count."""
+    cls = type(layer)
+    if not cls.__module__.startswith("tinyann.layers.") or cls.__name__ == "Lambda":
+        return False
+    if _OWN_CODE.intersection(vars(layer)):
+        return False
+    try:
+        return not layer.weights
+    except Exception:  # noqa: BLE001 - a layer that cannot list them: assume it has some
+        return False
+
+
+# what an instance may replace of its class's computation
+_OWN_CODE = frozenset(("call", "backward", "backward_preactivation"))
 
 
 def _nested_graph(layer):
