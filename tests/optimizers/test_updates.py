@@ -423,13 +423,30 @@ def test_gradients_kept_by_the_caller_are_not_overwritten():
         np.testing.assert_array_equal(g.numpy(), k)
 
 
-def test_apply_gradients_flushes_subnormals_as_fit_and_restores_the_mode():
+@pytest.mark.parametrize("way", ["glibc", "compiled"])
+def test_apply_gradients_flushes_subnormals_as_fit_and_restores_the_mode(monkeypatch, way):
     """Slots decaying through subnormal floats are zero in apply_gradients' update (as
-    in fit's, and TensorFlow's kernels); the thread's floating-point mode is restored."""
+    in fit's, and TensorFlow's kernels); the thread's floating-point mode is restored.
+    Both ways of setting it: glibc's calls, and the compiled ones once numba is loaded."""
+    from tinyann.kernels import jit
     from tinyann.utils import denormals
 
     if denormals._LIB is None:
         pytest.skip("flush-to-zero is set on x86-64 Linux only")
+    if way == "compiled":
+        if not jit.available():
+            pytest.skip("numba is not installed")
+        jit._load_numba()
+        monkeypatch.setattr(denormals, "_compiled", None)
+        assert denormals._compiled_mxcsr() is not None
+    else:
+        monkeypatch.setattr(denormals, "_compiled", False)
+        monkeypatch.setattr(denormals, "_compiled_mxcsr", lambda: None)
+    with denormals.denormals_flushed():
+        assert (np.array([1e-39], np.float32) * np.float32(1.0))[0] == 0
+        with denormals.denormals_flushed():   # nested: changes nothing on the way out
+            pass
+        assert (np.array([1e-39], np.float32) * np.float32(1.0))[0] == 0
     tiny = np.array([1e-39], np.float32)
     opt = optimizers.SGD(1.0, momentum=0.5)
     v = Variable(np.zeros(1, np.float32))

@@ -164,8 +164,13 @@ def _not_twice_differentiable(label):
 
 def _is_flat(structure) -> bool:
     """A list of Variables and Tensors (the usual ``model.trainable_weights``)."""
-    return type(structure) is list and all(
-        type(x) is Variable or type(x) is Tensor for x in structure)
+    if type(structure) is not list:
+        return False
+    for x in structure:   # (a loop: all() over a generator costs a microsecond a step)
+        kind = type(x)
+        if kind is not Variable and kind is not Tensor:
+            return False
+    return True
 
 
 def _flatten(structure) -> list:
@@ -346,13 +351,15 @@ class GradientTape:
             if own is not None:
                 tapes.insert(own, self)
         result = []
+        watched = self._watched
         for s in flat_sources:
-            if not isinstance(s, (Tensor, Variable)):
+            if not flat and not isinstance(s, (Tensor, Variable)):
                 raise ValueError(
                     f"gradient() takes Tensors and Variables as sources. Received: "
                     f"{type(s).__name__}")
             v = s.value
-            g = grads.get(id(s)) if (id(s) in self._watched or any(
+            key = id(s)
+            g = grads.get(key) if (key in watched or any(
                 s is t for t in targets)) else None
             if g is None:
                 result.append(Tensor(np.zeros_like(v)) if unconnected_gradients == "zero"

@@ -15,6 +15,7 @@ around its run.
 
 from __future__ import annotations
 
+import operator
 import weakref
 
 import numpy as np
@@ -159,7 +160,7 @@ def _grads_out(owner, weights):
     grads = [v.grad for v in weights]
     cached = owner.__dict__.get(_GRADS)
     if cached is not None and len(cached["grads"]) == len(grads) and all(
-            a is b for a, b in zip(cached["grads"], grads)):
+            map(operator.is_, cached["grads"], grads)):
         return cached["out"]
     offsets, start = [], 0
     for g in grads:

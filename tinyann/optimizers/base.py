@@ -32,6 +32,9 @@ def _check_non_negative(name, value):
         )
 
 
+_value_of = operator.attrgetter("value")
+
+
 def _fortran(a) -> bool:
     return a.ndim > 1 and a.flags.f_contiguous and not a.flags.c_contiguous
 
@@ -268,7 +271,7 @@ class Optimizer:
         update."""
         cache = self._packed_cache
         if cache is not None and len(cache[1]) == len(variables) and all(
-                v.value is a for v, a in zip(variables, cache[1])):
+                map(operator.is_, map(_value_of, variables), cache[1])):
             return cache[0]
         self._packed_cache = None
         if not variables or not all(isinstance(v, Variable) for v in variables) or len(
