@@ -40,6 +40,7 @@ class SparseCategoricalCrossentropy(Loss):
         self.from_logits = from_logits
         self.ignore_class = ignore_class
         self._rows = np.arange(0)
+        self._scales = {}   # (rows, dtype) -> 1 / rows in that dtype
 
     def call(self, y_true, y_pred):
         return sparse_categorical_crossentropy(y_true, y_pred, self.from_logits)
@@ -52,8 +53,10 @@ class SparseCategoricalCrossentropy(Loss):
             # a softmax output (rows sum to 1) and integer labels: one kernel gives the
             # values and dL/dz, checking the labels' range itself (a tape's step)
             n = y_pred.shape[0]
-            found = kernels.sparse_softmax_cross_entropy(
-                y_pred, y, backend.epsilon(), _grad_scale(None, (n,), y_pred.dtype))
+            scale = self._scales.get((n, y_pred.dtype))
+            if scale is None:
+                scale = self._scales[n, y_pred.dtype] = _grad_scale(None, (n,), y_pred.dtype)
+            found = kernels.sparse_softmax_cross_entropy(y_pred, y, backend.epsilon(), scale)
             if found is not None:
                 return float(_reduce(found[0], None)), found[1]
         y = _check_sparse_labels(y, y_pred.shape[-1])

@@ -22,8 +22,8 @@ from tinyann.kernels.jit import kernel
 def sparse_softmax_cross_entropy(probs, labels, epsilon, scale):
     """Per-sample values (n,) and dL/dz (n, C), or None when a label lies outside
     [0, C). A per-sample ``scale`` array (sample weights) goes to the NumPy set."""
-    if (probs.ndim != 2 or probs.dtype not in (np.float32, np.float64)
-            or labels.ndim != 1 or labels.dtype.kind not in "iu" or np.ndim(scale)):
+    if (probs.ndim != 2 or probs.dtype.char not in "fd" or labels.ndim != 1
+            or labels.dtype.kind not in "iu" or getattr(scale, "ndim", 0)):
         return numpy_losses.sparse_softmax_cross_entropy(probs, labels, epsilon, scale)
     dtype = probs.dtype.type
     per = np.empty(probs.shape[0], probs.dtype)
