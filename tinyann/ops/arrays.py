@@ -461,14 +461,14 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 
 def histogram(x, bins=10, range=None):
     """The counts of ``x`` in ``bins`` equal bins over ``range`` (the values' range by
-    default) and the bin edges (floatx)."""
+    default) and the bin edges, both floatx (as Keras on TensorFlow and JAX)."""
     a = _array(x)
     if a.ndim != 1:
         raise ValueError(f"histogram takes a 1-D tensor. Received shape {a.shape}")
     if not isinstance(bins, (int, np.integer)) or bins < 1:
         raise ValueError(f"bins must be a positive int. Received: bins={bins}")
     counts, edges = np.histogram(a, bins=bins, range=range)
-    return Tensor(counts.astype(np.int32)), Tensor(edges.astype(backend.floatx()))
+    return Tensor(counts.astype(backend.floatx())), Tensor(edges.astype(backend.floatx()))
 
 
 def size(x) -> int:

@@ -132,7 +132,8 @@ def unique(x, sorted=True, return_index=False, return_inverse=False,
     a = _array(x)
     values, first, inverse, counts = np.unique(a, return_index=True, return_inverse=True,
                                                return_counts=True, axis=axis)
-    inverse = inverse.reshape(-1) if axis is None else inverse
+    # (the inverse map in the shape of x, as Keras on TensorFlow and JAX)
+    inverse = inverse.reshape(a.shape) if axis is None else inverse.reshape(-1)
     if not sorted:
         order = np.argsort(first, kind="stable")
         values = np.take(values, order, axis=0 if axis is None else axis)
