@@ -350,6 +350,8 @@ def test_values_and_dtypes_match_numpy(name, ours, numpys):
 def test_facts_size_ndim_and_dtype_name():
     assert ops.size(F3) == 24 and ops.ndim(F3) == 3
     assert ops.dtype(I) == "int32" and ops.dtype(ops.convert_to_tensor([1.0])) == "float32"
+    assert ops.dtype(1.0) == "float32" and ops.dtype([1, 2]) == "int32"
+    assert ops.dtype(np.zeros(2)) == "float64" and ops.dtype(F > 0) == "bool"
 
 
 def test_inputs_are_never_modified_in_place():
@@ -409,6 +411,7 @@ ERRORS = [
     (lambda: ops.average(F, axis=1, weights=V), "weights"),
     (lambda: ops.quantile(F, 1.5), r"\[0, 1\]"),
     (lambda: ops.quantile(F, 0.5, method="cubic"), "method"),
+    (lambda: ops.nanpercentile(F, 101), r"\[0, 100\]"),
     (lambda: ops.segment_sum(F, np.array([0, 1])), "one id per row"),
 ]
 

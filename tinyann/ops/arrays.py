@@ -18,7 +18,7 @@ import numpy as np
 from tinyann import backend
 from tinyann.autodiff import Tensor
 from tinyann.ops import numpy as knp
-from tinyann.ops.core import cast
+from tinyann.ops.core import cast, convert_to_tensor
 from tinyann.ops.core import value_of as _v
 from tinyann.ops.numpy import _rec, _scatter_add, _tracked, _unb
 
@@ -28,8 +28,7 @@ __all__ = [
     "pad", "flip", "fliplr", "flipud", "roll", "rot90", "moveaxis", "hstack", "vstack",
     "dstack", "append", "tril", "triu", "tri", "diag", "diagonal", "diagflat", "trace",
     "meshgrid", "copy", "empty", "empty_like", "size", "ndim", "dtype", "outer",
-    "inner", "kron", "vdot", "cross", "logspace", "geomspace", "vander", "trapezoid",
-    "correlate", "histogram",
+    "inner", "kron", "vdot", "cross", "logspace", "geomspace", "vander", "correlate",
 ]
 
 
@@ -459,18 +458,6 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
                                axis=axis).astype(dtype or backend.floatx()))
 
 
-def histogram(x, bins=10, range=None):
-    """The counts of ``x`` in ``bins`` equal bins over ``range`` (the values' range by
-    default) and the bin edges, both floatx (as Keras on TensorFlow and JAX)."""
-    a = _array(x)
-    if a.ndim != 1:
-        raise ValueError(f"histogram takes a 1-D tensor. Received shape {a.shape}")
-    if not isinstance(bins, (int, np.integer)) or bins < 1:
-        raise ValueError(f"bins must be a positive int. Received: bins={bins}")
-    counts, edges = np.histogram(a, bins=bins, range=range)
-    return Tensor(counts.astype(backend.floatx())), Tensor(edges.astype(backend.floatx()))
-
-
 def size(x) -> int:
     """The number of elements of ``x``."""
     return int(np.size(_v(x)))
@@ -482,7 +469,10 @@ def ndim(x) -> int:
 
 
 def dtype(x) -> str:
-    """The name of ``x``'s dtype (``"float32"``), as Keras's ``ops.dtype``."""
+    """The name of ``x``'s dtype (``"float32"``), as Keras's ``ops.dtype``; Python numbers
+    and lists are named as ``convert_to_tensor`` would make them (floatx, int32)."""
+    if not isinstance(x, (Tensor, np.ndarray, np.generic)) and not _tracked(x):
+        x = convert_to_tensor(x)
     return np.asarray(_v(x)).dtype.name
 
 
@@ -568,29 +558,6 @@ def vander(x, N=None, increasing=False):
     if not columns:
         return Tensor(np.zeros((a.shape[0], 0), a.dtype))
     return knp.stack(columns if increasing else columns[::-1], axis=1)
-
-
-def trapezoid(y, x=None, dx=1.0, axis=-1):
-    """The integral of ``y`` along ``axis`` by the trapezoidal rule, at sample points
-    ``x`` (spacing ``dx`` without them): ``sum (x[i+1] - x[i]) (y[i+1] + y[i]) / 2``."""
-    y = _float(y)
-    n = np.ndim(_v(y))
-    axis = _axis(axis, n)
-    lead = (builtins.slice(None),) * axis
-    pairs = knp.add(knp.getitem(y, lead + (builtins.slice(1, None),)),
-                    knp.getitem(y, lead + (builtins.slice(None, -1),)))
-    if x is None:
-        return knp.multiply(knp.sum(pairs, axis=axis), np.asarray(dx / 2, _array(y).dtype))
-    x = _float(x)
-    if np.ndim(_v(x)) == 1:
-        place = [1] * n
-        place[axis] = -1
-        x, xlead = knp.reshape(x, tuple(place)), lead
-    else:
-        xlead = (builtins.slice(None),) * _axis(axis - n, np.ndim(_v(x)))
-    steps = knp.subtract(knp.getitem(x, xlead + (builtins.slice(1, None),)),
-                         knp.getitem(x, xlead + (builtins.slice(None, -1),)))
-    return knp.divide(knp.sum(knp.multiply(steps, pairs), axis=axis), 2.0)
 
 
 def _float(x):

@@ -26,7 +26,8 @@ from tinyann.ops.numpy import _rec, _scatter_add, _tracked
 __all__ = [
     "sort", "argsort", "top_k", "in_top_k", "argpartition", "searchsorted", "nonzero",
     "unique", "count_nonzero", "bincount", "digitize", "isin", "unravel_index", "select",
-    "cumprod", "diff", "average", "ptp", "median", "quantile", "percentile",
+    "cumprod", "diff", "average", "ptp", "median", "quantile", "percentile", "trapezoid",
+    "histogram",
     "segment_sum", "segment_max", "segment_min", "segment_prod", "nansum", "nanmean",
     "nanmax", "nanmin", "nanprod", "nanvar", "nanstd", "nanmedian", "nanquantile",
     "nanpercentile", "nanargmax", "nanargmin", "nancumsum", "nancumprod",
@@ -299,6 +300,41 @@ def average(x, axis=None, weights=None):
     return knp.divide(total, norm)
 
 
+def trapezoid(y, x=None, dx=1.0, axis=-1):
+    """The integral of ``y`` along ``axis`` by the trapezoidal rule, at sample points
+    ``x`` (spacing ``dx`` without them): ``sum (x[i+1] - x[i]) (y[i+1] + y[i]) / 2``."""
+    y = _to_float(y)
+    n = np.ndim(_v(y))
+    axis = _axis(axis, n)
+    lead = (builtins.slice(None),) * axis
+    pairs = knp.add(knp.getitem(y, lead + (builtins.slice(1, None),)),
+                    knp.getitem(y, lead + (builtins.slice(None, -1),)))
+    if x is None:
+        return knp.multiply(knp.sum(pairs, axis=axis), np.asarray(dx / 2, _array(y).dtype))
+    x = _to_float(x)
+    if np.ndim(_v(x)) == 1:
+        place = [1] * n
+        place[axis] = -1
+        x, xlead = knp.reshape(x, tuple(place)), lead
+    else:
+        xlead = (builtins.slice(None),) * _axis(axis - n, np.ndim(_v(x)))
+    steps = knp.subtract(knp.getitem(x, xlead + (builtins.slice(1, None),)),
+                         knp.getitem(x, xlead + (builtins.slice(None, -1),)))
+    return knp.divide(knp.sum(knp.multiply(steps, pairs), axis=axis), 2.0)
+
+
+def histogram(x, bins=10, range=None):
+    """The counts of ``x`` in ``bins`` equal bins over ``range`` (the values' range by
+    default) and the bin edges, both floatx (as Keras on TensorFlow and JAX)."""
+    a = _array(x)
+    if a.ndim != 1:
+        raise ValueError(f"histogram takes a 1-D tensor. Received shape {a.shape}")
+    if not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise ValueError(f"bins must be a positive int. Received: bins={bins}")
+    counts, edges = np.histogram(a, bins=bins, range=range)
+    return Tensor(counts.astype(backend.floatx())), Tensor(edges.astype(backend.floatx()))
+
+
 # ---------------------------------------------------------------------- quantiles
 _METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
 
@@ -360,7 +396,14 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
 
 def percentile(x, q, axis=None, method="linear", keepdims=False):
     """``quantile`` with ``q`` in percent."""
-    return quantile(x, np.asarray(_v(q)) / 100, axis, method, keepdims)
+    return quantile(x, _fraction(q), axis, method, keepdims)
+
+
+def _fraction(q):
+    q = np.asarray(_v(q), dtype=np.float64)
+    if np.any((q < 0) | (q > 100)):
+        raise ValueError(f"Percentiles must be in [0, 100]. Received: {q}")
+    return q / 100
 
 
 def median(x, axis=None, keepdims=False):
@@ -374,7 +417,7 @@ def nanquantile(x, q, axis=None, method="linear", keepdims=False):
 
 
 def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
-    return nanquantile(x, np.asarray(_v(q)) / 100, axis, method, keepdims)
+    return nanquantile(x, _fraction(q), axis, method, keepdims)
 
 
 def nanmedian(x, axis=None, keepdims=False):
