@@ -53,6 +53,12 @@ CASES = [
      [((3, 2), normal), ((3, 2), normal)]),
     ("scatter_update add", lambda a, u: ops.scatter_update(
         a, np.array([[1, 1], [1, 1]]), u, reduction="add"), [((2, 3), normal), ((2,), normal)]),
+    ("scatter_update max", lambda a, u: ops.scatter_update(
+        a, np.array([[0, 1], [2, 0], [0, 1]]), u + 0.033, reduction="max"),
+     [((3, 2), distinct), ((3,), distinct)]),
+    ("scatter_update min rows", lambda a, u: ops.scatter_update(
+        a, np.array([[1], [1]]), u + 0.033, reduction="min"), [((3, 2), distinct),
+                                                               ((2, 2), distinct)]),
     ("take_along_axis", lambda a: ops.take_along_axis(a, np.array([[0, 0], [2, -1]]), axis=1),
      [((2, 3), normal)]),
     ("take_along_axis broadcast", lambda a: ops.take_along_axis(a, np.array([[1], [0]]), 0),
@@ -247,6 +253,16 @@ def test_scatter_update_gives_a_repeated_index_gradient_only_to_the_last_write()
     assert y.numpy().tolist() == [3.0, 2.0, 0.0]
     assert gx.numpy().tolist() == [0.0, 0.0, 30.0]
     assert gu.numpy().tolist() == [0.0, 20.0, 10.0]
+
+
+def test_scatter_update_max_shares_a_tie_between_input_and_update():
+    x, u = Tensor(np.array([1.0, 5.0])), Tensor(np.array([5.0, 0.0]))
+    with GradientTape() as tape:
+        tape.watch([x, u])
+        y = ops.scatter_update(x, np.array([[1], [0]]), u, reduction="max")
+    gx, gu = tape.gradient(y, [x, u])
+    assert y.numpy().tolist() == [1.0, 5.0]
+    assert gx.numpy().tolist() == [1.0, 0.5] and gu.numpy().tolist() == [0.5, 0.0]
 
 
 def test_pad_reflect_folds_the_gradient_back_onto_the_copied_values():

@@ -168,7 +168,12 @@ _REDUCTIONS = {"add": np.add, "max": np.maximum, "min": np.minimum, "mul": np.mu
 
 def scatter_update(inputs, indices, updates, reduction=None):
     """``inputs`` with ``updates`` written at ``indices`` (rows indexing the first k axes);
-    ``reduction`` None replaces (the last write wins), or "add", "max", "min", "mul"."""
+    ``reduction`` None replaces (the last write wins), or "add", "max", "min", "mul".
+
+    Gradients: to the updates that were written (the last one at a repeated index) and
+    to the inputs elsewhere; "add" to both; "max" / "min" to the values kept, shared
+    among ties; none for "mul".
+    """
     a = _array(inputs)
     key = _scatter_key(indices, a.shape)
     u = np.asarray(_v(updates))
@@ -193,9 +198,19 @@ def scatter_update(inputs, indices, updates, reduction=None):
         # out = inputs + scatter(updates): both linear
         return knp.add(inputs, _scatter_add(updates, key, a.shape))
     _REDUCTIONS[reduction].at(out, key, u.astype(out.dtype))
-    # NumPy-only: a reduction's gradient is not defined here (as TensorFlow's
-    # tensor_scatter_nd_max/min/mul have none)
-    return Tensor(out)
+    if reduction == "mul":
+        return Tensor(out)   # no gradient (a product of a place's updates)
+    # max / min: the gradient goes to the values that were kept, shared among ties
+    kept_x = a == out
+    kept_u = u == out[key]
+    ties = kept_x.astype(out.dtype)
+    np.add.at(ties, key, kept_u)
+    share_x = (kept_x / ties).astype(out.dtype)
+    share_u = (kept_u / ties[key]).astype(out.dtype)
+    return _rec(out, (inputs, updates), lambda g: (
+        knp.multiply(g, share_x) if _tracked(inputs) else None,
+        _unb(knp.multiply(knp.getitem(g, key), share_u), updates) if _tracked(updates)
+        else None))
 
 
 def take_along_axis(x, indices, axis=None):
@@ -408,7 +423,9 @@ def trace(x, offset=0, axis1=0, axis2=1):
 
 
 def _keep_int(t, dtype):
-    """A sum of ints in the operand's dtype, as Keras (NumPy widens int32 to int64)."""
+    """A sum of ints in the operand's dtype, as Keras (NumPy widens int32 to int64);
+    bools count as int32."""
+    dtype = np.dtype("int32") if dtype.kind == "b" else dtype
     return cast(t, dtype) if dtype.kind in "iu" and t.dtype != dtype else t
 
 

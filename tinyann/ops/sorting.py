@@ -18,7 +18,7 @@ import numpy as np
 from tinyann import backend
 from tinyann.autodiff import Tensor, record
 from tinyann.ops import numpy as knp
-from tinyann.ops.arrays import _axis, moveaxis, take_along_axis
+from tinyann.ops.arrays import _array, _axis, _float, _keep_int, moveaxis, take_along_axis
 from tinyann.ops.core import cast
 from tinyann.ops.core import value_of as _v
 from tinyann.ops.numpy import _rec, _scatter_add, _tracked
@@ -27,32 +27,14 @@ __all__ = [
     "sort", "argsort", "top_k", "in_top_k", "argpartition", "searchsorted", "nonzero",
     "unique", "count_nonzero", "bincount", "digitize", "isin", "unravel_index", "select",
     "cumprod", "diff", "average", "ptp", "median", "quantile", "percentile", "trapezoid",
-    "histogram",
-    "segment_sum", "segment_max", "segment_min", "segment_prod", "nansum", "nanmean",
-    "nanmax", "nanmin", "nanprod", "nanvar", "nanstd", "nanmedian", "nanquantile",
-    "nanpercentile", "nanargmax", "nanargmin", "nancumsum", "nancumprod",
+    "histogram", "segment_sum", "segment_max", "segment_min", "segment_prod", "nansum",
+    "nanmean", "nanmax", "nanmin", "nanprod", "nanvar", "nanstd", "nanmedian",
+    "nanquantile", "nanpercentile", "nanargmax", "nanargmin", "nancumsum", "nancumprod",
 ]
-
-
-def _array(x) -> np.ndarray:
-    return np.asarray(_v(x))
 
 
 def _int32(a) -> Tensor:
     return Tensor(np.asarray(a, dtype=np.int32))
-
-
-def _same_int(t, dtype):
-    """A sum of ints in the operand's dtype (NumPy widens int32 to int64; Keras not);
-    bools count as int32."""
-    if dtype.kind == "b":
-        dtype = np.dtype("int32")
-    return cast(t, dtype) if dtype.kind in "iu" and t.dtype != dtype else t
-
-
-def _to_float(x):
-    """Int and bool operands as floatx, as Keras's statistics give them."""
-    return cast(x, backend.floatx()) if _array(x).dtype.kind in "biu" else x
 
 
 # ---------------------------------------------------------------------- sorting
@@ -285,7 +267,7 @@ def average(x, axis=None, weights=None):
     1-D along ``axis``): ``sum(w x) / sum(w)``, differentiable in both."""
     if weights is None:
         return knp.mean(x, axis=axis)
-    x, weights = _to_float(x), _to_float(weights)
+    x, weights = _float(x), _float(weights)
     a, w = _array(x), _array(weights)
     if w.shape != a.shape:
         if axis is None or w.ndim != 1 or w.shape[0] != a.shape[axis]:
@@ -303,7 +285,7 @@ def average(x, axis=None, weights=None):
 def trapezoid(y, x=None, dx=1.0, axis=-1):
     """The integral of ``y`` along ``axis`` by the trapezoidal rule, at sample points
     ``x`` (spacing ``dx`` without them): ``sum (x[i+1] - x[i]) (y[i+1] + y[i]) / 2``."""
-    y = _to_float(y)
+    y = _float(y)
     n = np.ndim(_v(y))
     axis = _axis(axis, n)
     lead = (builtins.slice(None),) * axis
@@ -311,7 +293,7 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
                     knp.getitem(y, lead + (builtins.slice(None, -1),)))
     if x is None:
         return knp.multiply(knp.sum(pairs, axis=axis), np.asarray(dx / 2, _array(y).dtype))
-    x = _to_float(x)
+    x = _float(x)
     if np.ndim(_v(x)) == 1:
         place = [1] * n
         place[axis] = -1
@@ -346,7 +328,7 @@ def _quantile(x, q, axis, method, keepdims, skip_nan):
     A getitem of the neighbours times constant weights: differentiable."""
     if method not in _METHODS:
         raise ValueError(f"Invalid method {method!r}; expected one of {', '.join(_METHODS)}")
-    x = _to_float(x)
+    x = _float(x)
     a = _array(x)
     qs = np.asarray(_v(q), dtype=np.float64)
     if np.any((qs < 0) | (qs > 1)):
@@ -513,12 +495,12 @@ def _without_nan(x, neutral):
 def nansum(x, axis=None, keepdims=False):
     """``sum`` treating NaN as zero."""
     clean, _ = _without_nan(x, 0)
-    return _same_int(knp.sum(clean, axis=axis, keepdims=keepdims), _array(x).dtype)
+    return _keep_int(knp.sum(clean, axis=axis, keepdims=keepdims), _array(x).dtype)
 
 
 def nanmean(x, axis=None, keepdims=False):
     """``mean`` of the values that are not NaN (NaN where there are none)."""
-    x = _to_float(x)
+    x = _float(x)
     clean, nan = _without_nan(x, 0)
     count = np.sum(~nan, axis=axis, keepdims=keepdims).astype(_array(x).dtype)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -543,12 +525,12 @@ nanmin.__name__, nanmin.__doc__ = "nanmin", "``min`` ignoring NaN (NaN where all
 def nanprod(x, axis=None, keepdims=False):
     """``prod`` treating NaN as one."""
     clean, _ = _without_nan(x, 1)
-    return _same_int(knp.prod(clean, axis=axis, keepdims=keepdims), _array(x).dtype)
+    return _keep_int(knp.prod(clean, axis=axis, keepdims=keepdims), _array(x).dtype)
 
 
 def nanvar(x, axis=None, keepdims=False):
     """The population variance of the values that are not NaN."""
-    x = _to_float(x)
+    x = _float(x)
     m = nanmean(x, axis=axis, keepdims=True)
     clean, _ = _without_nan(knp.subtract(x, m), 0)
     return nanmean(knp.where(np.isnan(_array(x)), np.nan, knp.square(clean)),
@@ -581,7 +563,7 @@ def nancumsum(x, axis=None, dtype=None):
     """``cumsum`` treating NaN as zero."""
     clean, _ = _without_nan(x, 0)
     out = knp.cumsum(clean, axis=axis)
-    return cast(out, dtype) if dtype is not None else _same_int(out, _array(x).dtype)
+    return cast(out, dtype) if dtype is not None else _keep_int(out, _array(x).dtype)
 
 
 def nancumprod(x, axis=None, dtype=None):
