@@ -170,8 +170,9 @@ def scatter_update(inputs, indices, updates, reduction=None):
     """``inputs`` with ``updates`` written at ``indices`` (rows indexing the first k axes);
     ``reduction`` None replaces (the last write wins), or "add", "max", "min", "mul".
 
-    Gradients: to the updates that were written (the last one at a repeated index) and
-    to the inputs elsewhere; "add" to both; "max" / "min" to the values kept, shared
+    Gradients: to the updates that were written (only the last one at a repeated index,
+    as JAX; Keras on TensorFlow gives every duplicate the gradient) and to the inputs
+    elsewhere; "add" to both; "max" / "min" to the values kept, shared
     among ties; none for "mul".
     """
     a = _array(inputs)
