@@ -354,6 +354,13 @@ def test_facts_size_ndim_and_dtype_name():
     assert ops.dtype(np.zeros(2)) == "float64" and ops.dtype(F > 0) == "bool"
 
 
+def test_top_k_names_its_values_and_indices_as_tensorflow():
+    result = ops.top_k(V, 2)
+    values, indices = result
+    assert result.values is values and result.indices is indices
+    assert values.numpy().tolist() == [5.0, 4.0] and indices.numpy().tolist() == [3, 4]
+
+
 def test_inputs_are_never_modified_in_place():
     f = F.copy()
     ops.scatter_update(f, np.array([[0, 1]]), np.array([9.0], "float32"))

@@ -12,6 +12,7 @@ so NaN places get a zero gradient.
 from __future__ import annotations
 
 import builtins
+from typing import NamedTuple
 
 import numpy as np
 
@@ -60,15 +61,22 @@ def _descending(a, axis=-1):
     return np.argsort(-a, axis=axis, kind="stable")
 
 
+class TopK(NamedTuple):
+    """``top_k``'s result, named as TensorFlow's (``result.values``, ``result.indices``)."""
+    values: Tensor
+    indices: Tensor
+
+
 def top_k(x, k, sorted=True):
     """The ``k`` largest values along the last axis and their indices (int32), largest
-    first; the values' gradient goes back to the places they came from."""
+    first (ties: the lower index first); the values' gradient goes back to the places
+    they came from."""
     a = _array(x)
     if a.ndim == 0 or not 0 <= k <= a.shape[-1]:
         raise ValueError(f"k must be in [0, {a.shape[-1] if a.ndim else 0}], the size "
                          f"of the last axis. Received: k={k}")
     idx = _descending(a)[..., :k]
-    return take_along_axis(x, idx, axis=-1), _int32(idx)
+    return TopK(take_along_axis(x, idx, axis=-1), _int32(idx))
 
 
 def in_top_k(targets, predictions, k):
