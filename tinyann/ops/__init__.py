@@ -52,3 +52,9 @@ __all__ += ["cast", "convert_to_numpy", "convert_to_tensor", "is_tensor", "shape
             "leaky_relu", "log_softmax", "moments", "normalize", "one_hot", "relu", "relu6",
             "sigmoid", "silu", "softmax", "softplus", "sparse_categorical_crossentropy",
             "swish", "conv", "max_pool", "average_pool", "core", "nn", "numpy"]
+
+from tinyann.ops import arrays, sorting  # noqa: E402
+from tinyann.ops.arrays import *  # noqa: E402, F403  (split, pad, tril, outer, ...)
+from tinyann.ops.sorting import *  # noqa: E402, F403  (sort, top_k, quantile, nan*, ...)
+
+__all__ += arrays.__all__ + sorting.__all__ + ["arrays", "sorting"]
