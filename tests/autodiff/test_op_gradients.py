@@ -52,6 +52,7 @@ CASES = [
     ("matmul batched broadcast", ops.matmul, [((2, 3, 4), normal), ((4, 5), normal)]),
     ("matmul vector", ops.matmul, [((4,), normal), ((4, 3), normal)]),
     ("matmul matrix-vector", ops.matmul, [((3, 4), normal), ((4,), normal)]),
+    ("matmul vector-vector", ops.matmul, [((4,), normal), ((4,), normal)]),
     ("dot", ops.dot, [((3, 4), normal), ((4, 2), normal)]),
     ("dot nd", ops.dot, [((2, 3, 4), normal), ((4, 2), normal)]),
     ("einsum matmul", lambda a, b: ops.einsum("ij,jk->ik", a, b),

@@ -209,6 +209,10 @@ def matmul(x1, x2):
     a, b = np.asarray(_v(x1)), np.asarray(_v(x2))
 
     def vjp(g):
+        if a.ndim == 1 and b.ndim == 1:
+            # the inner product a.b (a 0-d result): da = g b, db = g a
+            return (multiply(g, x2) if _tracked(x1) else None,
+                    multiply(g, x1) if _tracked(x2) else None)
         g2 = g
         if a.ndim == 1:
             g2 = expand_dims(g2, -2)
@@ -593,3 +597,8 @@ def array(x, dtype=None):
     return Tensor(np.array(_v(x), dtype=dtype))
 
 
+
+
+# what `from tinyann.ops.numpy import *` gives tinyann.ops: the ops, not NumPy or helpers
+__all__ = [name for name, value in list(globals().items()) if not name.startswith("_")
+           and callable(value) and getattr(value, "__module__", "") == __name__]
