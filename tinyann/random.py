@@ -96,3 +96,39 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
     mask = (keep / (1 - rate)).astype(value.dtype)
     # linear in g (Tensor or array alike): differentiable again
     return record(value * mask, (inputs,), lambda g: (g * mask,), differentiable=True)
+
+
+def categorical(logits, num_samples, dtype="int32", seed=None):
+    """Class indices drawn from the softmax of each row of ``logits`` (batch, classes):
+    (batch, num_samples)."""
+    z = np.asarray(logits.value if isinstance(logits, Tensor) else logits, dtype="float64")
+    if z.ndim != 2:
+        raise ValueError(
+            f"`logits` should be a 2-D tensor (batch, num_classes). Received: "
+            f"logits.shape={z.shape}")
+    p = np.exp(z - z.max(axis=-1, keepdims=True))
+    cumulative = np.cumsum(p / p.sum(axis=-1, keepdims=True), axis=-1)
+    u = _generator(seed).random((z.shape[0], int(num_samples)))
+    # the first class whose cumulative probability exceeds u (inverse-CDF sampling)
+    picked = np.minimum((u[:, :, None] >= cumulative[:, None, :]).sum(axis=-1), z.shape[1] - 1)
+    return Tensor(picked.astype(dtype))
+
+
+def gamma(shape, alpha, dtype=None, seed=None):
+    """Samples of Gamma(alpha, 1), ``shape``."""
+    return Tensor(_generator(seed).gamma(alpha, 1.0, size=tuple(shape)).astype(
+        _floatx(dtype)))
+
+
+def beta(shape, alpha, beta, dtype=None, seed=None):
+    """Samples of Beta(alpha, beta), ``shape``."""
+    return Tensor(_generator(seed).beta(alpha, beta, size=tuple(shape)).astype(
+        _floatx(dtype)))
+
+
+def binomial(shape, counts, probabilities, dtype=None, seed=None):
+    """Successes in ``counts`` trials of probability ``probabilities``, ``shape``; in
+    floatx by default, as Keras."""
+    return Tensor(_generator(seed).binomial(np.asarray(counts, dtype="int64"),
+                                            probabilities, size=tuple(shape)).astype(
+        _floatx(dtype)))

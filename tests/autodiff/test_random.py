@@ -52,3 +52,25 @@ def test_dropout_scales_kept_values_and_its_gradient_uses_the_same_mask():
     np.testing.assert_allclose(y.numpy()[kept], 1 / 0.75, rtol=1e-6)
     np.testing.assert_allclose(g, np.where(kept, 3.0 / 0.75, 0.0), rtol=1e-6)
     assert 0.65 < kept.mean() < 0.85
+
+
+def test_categorical_follows_the_softmax_of_the_logits():
+    logits = np.log(np.array([[0.7, 0.2, 0.1], [0.0, 0.0, 1.0]]) + 1e-30)
+    draws = keras.random.categorical(logits, 20000, seed=3).numpy()
+    assert draws.shape == (2, 20000) and draws.dtype == np.int32
+    np.testing.assert_allclose(np.bincount(draws[0], minlength=3) / 20000, [0.7, 0.2, 0.1],
+                               atol=0.015)
+    assert (draws[1] == 2).all()
+    np.testing.assert_array_equal(draws, keras.random.categorical(logits, 20000, seed=3).numpy())
+    with pytest.raises(ValueError, match="2-D"):
+        keras.random.categorical(np.zeros(3), 2)
+
+
+@pytest.mark.parametrize("name, args, mean", [
+    ("gamma", (3.0,), 3.0), ("beta", (2.0, 6.0), 0.25), ("binomial", (10, 0.3), 3.0)])
+def test_gamma_beta_binomial_have_their_means_in_floatx(name, args, mean):
+    values = getattr(keras.random, name)((20000,), *args, seed=1).numpy()
+    assert values.dtype == np.float32 and values.shape == (20000,)
+    assert abs(values.mean() - mean) < 0.05 * mean
+    again = getattr(keras.random, name)((20000,), *args, seed=1).numpy()
+    np.testing.assert_array_equal(values, again)
