@@ -6,7 +6,8 @@ GradientTape (see ``tinyann.autodiff``).
 """
 
 from tinyann.autodiff import Tensor
-from tinyann.ops import core, nn, numpy
+from tinyann.ops import core, linalg, nn, numpy
+from tinyann.ops import math as _math_ops
 from tinyann.ops._operators import install as _install_operators
 from tinyann.ops.core import (
     cast,
@@ -16,6 +17,9 @@ from tinyann.ops.core import (
     shape,
     stop_gradient,
 )
+from tinyann.ops.linalg import *  # noqa: F403  (keras.ops.linalg's names, flat as in Keras)
+from tinyann.ops.linalg import logdet, slogdet
+from tinyann.ops.math import *  # noqa: F403  (ops.tan, ops.erf, ops.isnan, ops.all, ...)
 from tinyann.ops.nn import (
     average_pool,
     binary_crossentropy,
@@ -52,3 +56,4 @@ __all__ += ["cast", "convert_to_numpy", "convert_to_tensor", "is_tensor", "shape
             "leaky_relu", "log_softmax", "moments", "normalize", "one_hot", "relu", "relu6",
             "sigmoid", "silu", "softmax", "softplus", "sparse_categorical_crossentropy",
             "swish", "conv", "max_pool", "average_pool", "core", "nn", "numpy"]
+__all__ += _math_ops.__all__ + linalg.__all__ + ["linalg", "logdet", "slogdet"]
