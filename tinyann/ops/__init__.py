@@ -6,7 +6,8 @@ GradientTape (see ``tinyann.autodiff``).
 """
 
 from tinyann.autodiff import Tensor
-from tinyann.ops import core, nn, numpy
+from tinyann.ops import core, linalg, nn, numpy
+from tinyann.ops import math as _math_ops
 from tinyann.ops._operators import install as _install_operators
 from tinyann.ops.core import (
     cast,
@@ -16,6 +17,9 @@ from tinyann.ops.core import (
     shape,
     stop_gradient,
 )
+from tinyann.ops.linalg import *  # noqa: F403  (keras.ops.linalg's names, flat as in Keras)
+from tinyann.ops.linalg import logdet, slogdet
+from tinyann.ops.math import *  # noqa: F403  (ops.tan, ops.erf, ops.isnan, ops.all, ...)
 from tinyann.ops.nn import (
     average_pool,
     binary_crossentropy,
@@ -58,3 +62,4 @@ from tinyann.ops.arrays import *  # noqa: E402, F403  (split, pad, tril, outer, 
 from tinyann.ops.sorting import *  # noqa: E402, F403  (sort, top_k, quantile, nan*, ...)
 
 __all__ += arrays.__all__ + sorting.__all__ + ["arrays", "sorting"]
+__all__ += _math_ops.__all__ + linalg.__all__ + ["linalg", "logdet", "slogdet"]
