@@ -175,24 +175,21 @@ cbrt = _unary(np.cbrt, lambda g, x, y: _knp.divide(        # (x^⅓)' = 1 / (3 y
 
 
 # ---------------------------------------------------------------------- special functions
-def _erf_values(a):
-    """erf of an array: SciPy's when it is installed, else the standard library's
-    (elementwise, slower)."""
-    a = np.asarray(a)
-    try:
-        from scipy import special
-    except ImportError:
-        return np.vectorize(_math.erf, otypes=[a.dtype])(a).astype(a.dtype)
-    return special.erf(a).astype(a.dtype)
+def _special(name):
+    """``name`` (erf, erfc) of an array: SciPy's when it is installed, else the standard
+    library's (elementwise, slower)."""
+    def values(a):
+        a = np.asarray(a)
+        try:
+            from scipy import special
+        except ImportError:
+            return np.vectorize(getattr(_math, name), otypes=[a.dtype])(a).astype(a.dtype)
+        return getattr(special, name)(a).astype(a.dtype)
+    values.__name__ = name
+    return values
 
 
-def _erfc_values(a):
-    a = np.asarray(a)
-    try:
-        from scipy import special
-    except ImportError:
-        return np.vectorize(_math.erfc, otypes=[a.dtype])(a).astype(a.dtype)
-    return special.erfc(a).astype(a.dtype)
+_erf_values, _erfc_values = _special("erf"), _special("erfc")
 
 
 def _erfinv_values(a):
@@ -509,21 +506,11 @@ def _axis(axis):
     return tuple(axis) if isinstance(axis, list) else axis
 
 
-def _test(fn):
-    def op(x):
-        return Tensor(fn(_v(x)))
-    op.__name__ = op.__qualname__ = fn.__name__
-    op.__doc__ = f"Elementwise ``{fn.__name__}``, a bool tensor (no gradient)."
-    return op
+_test = _knp._compare   # (elementwise, a bool tensor, no gradient)
 
 
-isnan = _test(np.isnan)
-isinf = _test(np.isinf)
-isfinite = _test(np.isfinite)
-isneginf = _test(np.isneginf)
-isposinf = _test(np.isposinf)
-isreal = _test(np.isreal)
-signbit = _test(np.signbit)
+isnan, isinf, isfinite, isneginf, isposinf, isreal, signbit = map(_test, (
+    np.isnan, np.isinf, np.isfinite, np.isneginf, np.isposinf, np.isreal, np.signbit))
 
 
 def logical_xor(x1, x2):
@@ -555,10 +542,9 @@ def lcm(x1, x2):
 
 
 def _bitwise(fn, name):
-    def op(x, y):
-        return Tensor(fn(_v(x), _v(y)))
+    """Elementwise ``fn`` of integer (or bool) tensors, under Keras's ``name``."""
+    op = _knp._compare(fn)
     op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"Elementwise ``np.{fn.__name__}`` of integer (or bool) tensors."
     return op
 
 

@@ -125,11 +125,15 @@ def minimum(x1, x2):
         _unb(multiply(g, ~pick), x2) if _tracked(x2) else None))
 
 
+_ONE_OPERAND = object()
+
+
 def _compare(fn):
-    def op(x1, x2):
-        # comparisons are steps: no gradient
-        return Tensor(fn(_v(x1), _v(x2)))
-    op.__name__ = fn.__name__
+    """The op of a NumPy comparison or test (one or two operands): a bool tensor."""
+    def op(x1, x2=_ONE_OPERAND):
+        # comparisons and tests are steps: no gradient
+        return Tensor(fn(_v(x1)) if x2 is _ONE_OPERAND else fn(_v(x1), _v(x2)))
+    op.__name__ = op.__qualname__ = fn.__name__
     op.__doc__ = f"Elementwise ``{fn.__name__}``, a bool tensor (no gradient)."
     return op
 

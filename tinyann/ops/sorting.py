@@ -515,6 +515,12 @@ def nanmean(x, axis=None, keepdims=False):
         return knp.divide(knp.sum(clean, axis=axis, keepdims=keepdims), count)
 
 
+def _named(op, name, doc):
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return op
+
+
 def _nan_extreme(reduce, neutral):
     def op(x, axis=None, keepdims=False):
         clean, nan = _without_nan(x, neutral)
@@ -524,10 +530,10 @@ def _nan_extreme(reduce, neutral):
     return op
 
 
-nanmax = _nan_extreme(knp.max, -np.inf)
-nanmax.__name__, nanmax.__doc__ = "nanmax", "``max`` ignoring NaN (NaN where all are NaN)."
-nanmin = _nan_extreme(knp.min, np.inf)
-nanmin.__name__, nanmin.__doc__ = "nanmin", "``min`` ignoring NaN (NaN where all are NaN)."
+nanmax = _named(_nan_extreme(knp.max, -np.inf), "nanmax",
+                "``max`` ignoring NaN (NaN where all are NaN).")
+nanmin = _named(_nan_extreme(knp.min, np.inf), "nanmin",
+                "``min`` ignoring NaN (NaN where all are NaN).")
 
 
 def nanprod(x, axis=None, keepdims=False):
@@ -561,10 +567,8 @@ def _nan_arg(pick, neutral):
     return op
 
 
-nanargmax = _nan_arg(np.argmax, -np.inf)
-nanargmax.__name__, nanargmax.__doc__ = "nanargmax", "``argmax`` ignoring NaN (int32)."
-nanargmin = _nan_arg(np.argmin, np.inf)
-nanargmin.__name__, nanargmin.__doc__ = "nanargmin", "``argmin`` ignoring NaN (int32)."
+nanargmax = _named(_nan_arg(np.argmax, -np.inf), "nanargmax", "``argmax`` ignoring NaN (int32).")
+nanargmin = _named(_nan_arg(np.argmin, np.inf), "nanargmin", "``argmin`` ignoring NaN (int32).")
 
 
 def nancumsum(x, axis=None, dtype=None):
