@@ -109,9 +109,10 @@ class Error(BaseModel):
 
 
 class _UploadLimit:
-    """ASGI middleware: a POST body over ``limit`` bytes gets 413 and never reaches the
-    app; smaller bodies are buffered and replayed, or, for a path in ``fast`` (a plain
-    upload to /api/predict), answered by its handler when it takes the body."""
+    """ASGI: a POST body over ``limit`` bytes gets 413 and never reaches the app; smaller
+    bodies are buffered and replayed, or, for a path in ``fast`` (a plain upload to
+    /api/predict), answered by its handler when it takes the body: it returns the JSON
+    body of a 200 answer (bytes), another response, or None to leave it to the app."""
 
     def __init__(self, app, limit, fast=None):
         self.app = app
@@ -121,7 +122,8 @@ class _UploadLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] != "POST":
             return await self.app(scope, receive, send)
-        declared = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
         too_large = declared is not None and declared.isdigit() and int(declared) > self.limit
         chunks, size, more = [], 0, True
         while more and not too_large:
@@ -145,12 +147,18 @@ class _UploadLimit:
             response = JSONResponse({"detail": detail}, status_code=413,
                                     headers={"Connection": "close"})
             return await response(scope, receive, send)
-        body = b"".join(chunks)
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         handler = self.fast.get(scope["path"])
         if handler is not None:
-            response = await handler(dict(scope["headers"]), body)
-            if response is not None:
-                return await response(scope, receive, send)
+            answer = await handler(headers, body)
+            if isinstance(answer, bytes):
+                # what Response(answer, media_type="application/json") sends, directly
+                await send({"type": "http.response.start", "status": 200,
+                            "headers": [(b"content-length", b"%d" % len(answer)),
+                                        (b"content-type", b"application/json")]})
+                return await send({"type": "http.response.body", "body": answer})
+            if answer is not None:
+                return await answer(scope, receive, send)
         sent = False
 
         async def replay():
@@ -161,6 +169,24 @@ class _UploadLimit:
             return {"type": "http.request", "body": body, "more_body": False}
 
         return await self.app(scope, replay, send)
+
+
+class _App(FastAPI):
+    """FastAPI with POSTs taken first by :class:`_UploadLimit` (``uploads``), outside
+    FastAPI's own layers: a plain upload to /api/predict is answered without its
+    routing, middleware and telemetry hooks (about 0.05 ms of a request's 0.5), and
+    everything else reaches FastAPI as before."""
+
+    uploads = None
+
+    async def __call__(self, scope, receive, send):
+        if self.uploads is not None and scope["type"] == "http":
+            return await self.uploads(scope, receive, send)
+        return await super().__call__(scope, receive, send)
+
+    async def _inner(self, scope, receive, send):
+        """FastAPI's own handling, behind ``uploads``."""
+        return await super().__call__(scope, receive, send)
 
 
 class _State:
@@ -294,7 +320,7 @@ def create_app(source, data_dir=None, test_data=None) -> FastAPI:
     about = ("Classify photos of clothes with a tinyann model trained on Fashion-MNIST."
              if state.spec is None else "Classify pictures into "
              f"{', '.join(state.names)} with a tinyann model trained on image folders.")
-    app = FastAPI(title="tinyann", version=_version(), description=about)
+    app = _App(title="tinyann", version=_version(), description=about)
     app.state.tinyann = state
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -389,13 +415,12 @@ def create_app(source, data_dir=None, test_data=None) -> FastAPI:
         if data is None or len(data) > MAX_UPLOAD:
             return None
         try:
-            body = await classify(data, time.perf_counter())
+            return await classify(data, time.perf_counter())
         except HTTPException as error:
             return JSONResponse({"detail": error.detail}, status_code=error.status_code)
-        return _JSON(body)
 
-    app.add_middleware(_UploadLimit, limit=MAX_UPLOAD + _FRAMING,
-                       fast={"/api/predict": fast_predict})
+    app.uploads = _UploadLimit(app._inner, limit=MAX_UPLOAD + _FRAMING,
+                               fast={"/api/predict": fast_predict})
     return app
 
 
