@@ -167,6 +167,14 @@ def _place(small, out):
                 out[y, x] = out[y, x] / peak
 
 
+def warm_up() -> None:
+    """Compiles (or loads from numba's cache) the loops now, on a small RGB picture."""
+    if available():
+        rows = np.zeros((16, 48), dtype=np.uint8)
+        rows[4:12, 12:36] = 200
+        item_28(grey_shrink(rows, 3, 2), 0.25)
+
+
 def grey_shrink(rows: np.ndarray, channels: int, factor: int) -> np.ndarray:
     """uint8 rows (H, W * channels) of a grey (1) or RGB (3) picture -> its uint8 grey
     (H, W), shrunk ``factor`` times when ``factor`` > 1: Pillow's convert("L") and
