@@ -157,3 +157,33 @@ def test_other_inputs_are_left_to_the_general_steps(monkeypatch, tmp_path):
     monkeypatch.setattr(plain, "available", lambda: False)
     assert preprocess.plain_png(data) is None
     np.testing.assert_array_equal(preprocess.preprocess(data).image, _general(data).image)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fit_28_is_pillows_resize(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(150):
+        # tall, wide and square items, shrunk (BOX) or enlarged (BILINEAR)
+        h, w = rng.integers(1, 200 if rng.random() < 0.7 else 28, 2)
+        item = rng.random((h, w), dtype=np.float32)
+        np.testing.assert_array_equal(plain.fit_28(item), preprocess.fit_28(item))
+
+
+def test_the_order_of_the_passes_is_checked_against_this_pillow(monkeypatch):
+    monkeypatch.setattr(plain, "_ORDER", [None])  # restored after the test
+    assert plain._resize_order() in ("height first", "width first")
+    pillow = plain._pillow_resize
+
+    def width_first(item, new_h, new_w, bilinear):  # Pillow before 13
+        if new_w != item.shape[1]:
+            item = plain._across(item, new_w, bilinear)
+        return plain._down(item, new_h, bilinear) if new_h != item.shape[0] else item
+
+    monkeypatch.setattr(plain, "_pillow_resize", width_first)
+    assert plain._resize_order() == "width first"
+    monkeypatch.setattr(plain, "_pillow_resize",
+                        lambda item, new_h, new_w, bilinear: np.zeros((new_h, new_w)))
+    assert plain._resize_order() == "pillow"  # neither: Pillow's own resize is used
+    monkeypatch.setattr(plain, "_pillow_resize", pillow)
+    item = np.random.default_rng(1).random((120, 60), dtype=np.float32)
+    np.testing.assert_array_equal(plain.fit_28(item), preprocess.fit_28(item))

@@ -11,8 +11,10 @@ arrays made and converted), not in the arithmetic. Here:
                  reduce(factor) (box sums, rounded with its fixed-point reciprocals,
                  partial boxes at the right and bottom edges)
     item_28      uint8 grey -> the 28x28 float32 input: the border's median level,
-                 light backgrounds negated, the item's box and levels in one loop; the
-                 resize to 28 pixels is still Pillow's
+                 light backgrounds negated, the item's box and levels in one loop, then
+                 Pillow's resize of an 'F' image (BOX to shrink, BILINEAR to enlarge:
+                 double-precision sums, float32 results, its two passes in the order
+                 this Pillow runs them, checked once against it)
 
 tests/app/test_plain.py checks both against Pillow and NumPy on many sizes and levels.
 Needs numba (:func:`available`); without it ``preprocess`` takes the Pillow steps.
@@ -167,6 +169,86 @@ def _place(small, out):
                 out[y, x] = out[y, x] / peak
 
 
+@jit.helper
+def _weights(in_size, out_size, bilinear, first, count, weights):
+    """Pillow's resampling coefficients (precompute_coeffs) for ``in_size`` -> ``out_size``
+    pixels, BOX or BILINEAR: output pixel i sums inputs first[i] .. first[i] + count[i]
+    - 1 times ``weights[i]``, in double precision."""
+    scale = in_size / out_size
+    filterscale = max(scale, 1.0)
+    support = (1.0 if bilinear else 0.5) * filterscale
+    inverse = 1.0 / filterscale
+    for i in range(out_size):
+        center = (i + 0.5) * scale
+        low = max(int(center - support + 0.5), 0)
+        high = min(int(center + support + 0.5), in_size)
+        total = 0.0
+        for j in range(high - low):
+            x = (j + low - center + 0.5) * inverse
+            if bilinear:
+                w = 1.0 - abs(x) if abs(x) < 1.0 else 0.0
+            else:
+                w = 1.0 if -0.5 < x <= 0.5 else 0.0
+            weights[i, j] = w
+            total += w
+        if total != 0.0:
+            for j in range(high - low):
+                weights[i, j] /= total
+        first[i] = low
+        count[i] = high - low
+
+
+@jit.helper
+def _across(image, out_w, bilinear):
+    """Pillow's horizontal pass: sums in double precision, float32 results."""
+    h, w = image.shape
+    first = np.empty(out_w, dtype=np.int64)
+    count = np.empty(out_w, dtype=np.int64)
+    weights = np.zeros((out_w, w + 2))
+    _weights(w, out_w, bilinear, first, count, weights)
+    out = np.empty((h, out_w), dtype=np.float32)
+    for y in range(h):
+        for i in range(out_w):
+            total = 0.0
+            for j in range(count[i]):
+                total += image[y, first[i] + j] * weights[i, j]
+            out[y, i] = total
+    return out
+
+
+@jit.helper
+def _down(image, out_h, bilinear):
+    """Pillow's vertical pass."""
+    h, w = image.shape
+    first = np.empty(out_h, dtype=np.int64)
+    count = np.empty(out_h, dtype=np.int64)
+    weights = np.zeros((out_h, h + 2))
+    _weights(h, out_h, bilinear, first, count, weights)
+    out = np.empty((out_h, w), dtype=np.float32)
+    for i in range(out_h):
+        for x in range(w):
+            total = 0.0
+            for j in range(count[i]):
+                total += image[first[i] + j, x] * weights[i, j]
+            out[i, x] = total
+    return out
+
+
+@jit.kernel(parallel=False)
+def _resize(item, out_h, out_w, bilinear, down_first):
+    """Pillow's resize of an 'F' image: the passes whose size changes, vertical first when
+    ``down_first``."""
+    h, w = item.shape
+    image = item
+    if down_first and out_h != h:
+        image = _down(image, out_h, bilinear)
+    if out_w != w:
+        image = _across(image, out_w, bilinear)
+    if image.shape[0] != out_h:
+        image = _down(image, out_h, bilinear)
+    return np.ascontiguousarray(image)
+
+
 def warm_up() -> None:
     """Compiles (or loads from numba's cache) the loops now, on a small RGB picture."""
     if available():
@@ -197,19 +279,60 @@ def item_28(grey: np.ndarray, threshold: float):
 
 
 def fit_28(item: np.ndarray) -> np.ndarray:
-    """``preprocess.fit_28`` of a float32 item, the same numbers: Pillow still resizes
-    (its order of the two passes depends on the shapes and changed in Pillow 13), the
-    rest is one compiled loop."""
-    from PIL import Image
-
+    """``preprocess.fit_28`` of a float32 item, the same numbers: Pillow's resize (BOX
+    to shrink, BILINEAR to enlarge) redone in a compiled loop when it matches this
+    Pillow (:func:`_resize_order`), else Pillow's own; the rest in one loop."""
     h, w = item.shape
     scale = SIZE / max(h, w)
     new_w = min(SIZE, max(1, round(w * scale)))
     new_h = min(SIZE, max(1, round(h * scale)))
-    method = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
-    picture = Image.frombuffer("F", (w, h), item, "raw", "F", 0, 1)
-    resized = picture.resize((new_w, new_h), method)
-    small = np.frombuffer(resized.tobytes(), dtype=np.float32).reshape(new_h, new_w)
+    small = _resized(item, new_h, new_w, scale >= 1)
     out = np.empty((SIZE, SIZE), dtype=np.float32)
     _place(small, out)
     return out
+
+
+def _resized(item, new_h, new_w, bilinear):
+    order = _ORDER[0] if _ORDER[0] is not None else _resize_order()
+    if order == "pillow":
+        return _pillow_resize(item, new_h, new_w, bilinear)
+    h, w = item.shape
+    # Pillow 13 runs the vertical pass first when the height shrinks by more than twice
+    # as many pixels as the width (python-pillow/Pillow#9549); earlier versions never
+    down_first = order == "height first" and new_h < h and h - new_h > 2 * (w - new_w)
+    return _resize(item, new_h, new_w, bilinear, down_first)
+
+
+def _pillow_resize(item, new_h, new_w, bilinear):
+    from PIL import Image
+
+    method = Image.Resampling.BILINEAR if bilinear else Image.Resampling.BOX
+    picture = Image.frombuffer("F", item.shape[::-1], item, "raw", "F", 0, 1)
+    resized = picture.resize((new_w, new_h), method)
+    return np.frombuffer(resized.tobytes(), dtype=np.float32).reshape(new_h, new_w)
+
+
+#: how this Pillow orders a resize's two passes: "height first" (Pillow 13's rule),
+#: "width first" (always, as before it), or "pillow" (neither: Pillow resizes)
+_ORDER = [None]
+
+
+def _resize_order() -> str:
+    """Which order of the passes gives this Pillow's numbers, found once on a few shapes
+    where the two orders round differently (exactly equal or not at all)."""
+    rng = np.random.default_rng(0)
+    found = None
+    for order in ("height first", "width first"):
+        _ORDER[0] = order
+        same = True
+        for h, w, new_h, new_w in ((189, 125, 130, 113), (180, 148, 130, 110),
+                                   (112, 28, 28, 7), (60, 100, 17, 28), (9, 13, 19, 28)):
+            item = rng.random((h, w), dtype=np.float32)
+            bilinear = new_h > h
+            same &= np.array_equal(_resized(item, new_h, new_w, bilinear),
+                                   _pillow_resize(item, new_h, new_w, bilinear))
+        if same:
+            found = order
+            break
+    _ORDER[0] = found or "pillow"
+    return _ORDER[0]
