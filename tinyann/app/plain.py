@@ -118,26 +118,34 @@ def _item(grey, threshold):
     inverted = background > 127.5
     if inverted:
         background = 255.0 - background
-    # the item: levels above background + threshold * (brightest - background)
-    darkest, brightest = 255, 0
+    # the item: levels above background + threshold * (brightest - background), found
+    # from each row's and column's extremes (one pass over the picture)
+    row_low = np.empty(h, dtype=np.uint8)
+    row_high = np.empty(h, dtype=np.uint8)
+    column_low = np.full(w, 255, dtype=np.uint8)
+    column_high = np.zeros(w, dtype=np.uint8)
     for y in range(h):
+        low, high = np.uint8(255), np.uint8(0)
         for x in range(w):
             v = grey[y, x]
-            darkest = min(darkest, v)
-            brightest = max(brightest, v)
-    top_level = (255.0 - darkest if inverted else 1.0 * brightest) - background
+            low = min(low, v)
+            high = max(high, v)
+            column_low[x] = min(column_low[x], v)
+            column_high[x] = max(column_high[x], v)
+        row_low[y], row_high[y] = low, high
+    top_level = (255.0 - row_low.min() if inverted else 1.0 * row_high.max()) - background
     if top_level <= 0:
         return False, inverted, 0, 0, 0, 0, np.zeros((0, 0), dtype=np.float32)
     cut = background + threshold * top_level
     top, left, bottom, right = h, w, 0, 0
     for y in range(h):
-        for x in range(w):
-            v = 255 - grey[y, x] if inverted else grey[y, x]
-            if v > cut:
-                top = min(top, y)
-                bottom = max(bottom, y + 1)
-                left = min(left, x)
-                right = max(right, x + 1)
+        if (255 - row_low[y] if inverted else row_high[y]) > cut:
+            top = min(top, y)
+            bottom = y + 1
+    for x in range(w):
+        if (255 - column_low[x] if inverted else column_high[x]) > cut:
+            left = min(left, x)
+            right = x + 1
     item = np.empty((bottom - top, right - left), dtype=np.float32)
     base = np.float32(background)  # float32 steps, as the NumPy code on a float32 array
     span = np.float32(top_level)
