@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 
@@ -170,7 +171,12 @@ def test_worker_processes_build_the_app_from_the_environment(monkeypatch, tiny_r
         server.app_from_environment()
     options = server.ServeOptions(tiny_run, None, test_images=False)
     monkeypatch.setenv(server.OPTIONS_VARIABLE, options.to_json())
-    app = server.app_from_environment()
+    try:
+        app = server.app_from_environment()
+        # the start-up's objects are out of the collector's full passes (server.settle)
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()  # this test process goes on to other tests
     state = app.state.tinyann
     assert state.run.name == "tiny" and len(state.labels) == 0
 

