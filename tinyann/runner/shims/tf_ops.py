@@ -508,7 +508,8 @@ def bias_add(value, bias, data_format=None, name=None):
 def _spatial(values, rank_):
     """TensorFlow's strides / ksize (an int, a list per spatial dim, or all dims)."""
     values = [int(v) for v in np.atleast_1d(_np(values))]
-    return values[1:-1] if len(values) == rank_ + 2 else values
+    values = values[1:-1] if len(values) == rank_ + 2 else values
+    return values[0] if len(values) == 1 else tuple(values)
 
 
 def _data_format(data_format):
