@@ -274,6 +274,11 @@ def test_result_dtypes_follow_tensorflow():
     assert tf.math.confusion_matrix([0], [0]).dtype == np.int32
     assert tf.linspace(0.0, 1.0, 3).dtype == np.float32
     assert tf.searchsorted([1, 2], [1]).dtype == np.int32
+    assert tf.linspace(0, 4, 5).dtype == np.float64  # ints: float64, as TensorFlow
+    # Python lists convert as tf.constant does: floats float32, ints int32
+    assert tf.sin([1.0]).dtype == np.float32 and tf.add([1, 2], 3).dtype == np.int32
+    assert tf.reduce_sum([1.0, 2.0]).dtype == np.float32
+    assert tf.nn.weighted_cross_entropy_with_logits([1.0], [0.5], 2.0).dtype == np.float32
 
 
 def test_dtypes_namespace():

@@ -4,12 +4,23 @@ Served: ``tf.keras`` (tinyann under Keras's names), ``tf.random.set_seed``,
 ``tf.keras.utils.set_random_seed``, ``tf.config.experimental.enable_op_determinism()``
 (a no-op: tinyann is deterministic), ``tf.config.list_physical_devices``,
 ``tf.data.Dataset`` for in-memory data (see :mod:`tinyann.runner.shims.data`),
-``tf.data.AUTOTUNE``, ``tf.cast`` and the dtype names (``tf.float32`` is ``'float32'``);
+``tf.data.AUTOTUNE``, ``tf.cast``, the dtypes (``tf.float32`` is a ``str`` subclass equal
+to ``'float32'``, with ``.name``, ``.is_floating``...; ``tf.dtypes``, ``tf.as_dtype``);
 tensors and gradients (``tf.constant``, ``tf.convert_to_tensor``, ``tf.Variable``,
-``tf.GradientTape``, ``tf.stop_gradient``, ``tf.function`` run eagerly), the math
-tutorials use (``tf.reduce_*``, ``tf.matmul``, ``tf.math.*``, ``tf.nn.*``,
-``tf.random.normal`` / ``uniform``), ``tf.newaxis`` and ``tf.version.VERSION``, all
-over :mod:`tinyann.ops` and :mod:`tinyann.autodiff`.
+``tf.GradientTape``, ``tf.stop_gradient``, ``tf.function`` run eagerly, ``tf.TensorSpec``,
+``tf.numpy_function`` / ``tf.py_function``, ``tf.is_tensor``, ``tf.executing_eagerly``,
+``tf.print``), ``tf.newaxis``, ``tf.version.VERSION``, and TensorFlow's everyday math
+with its argument names and result dtypes (``tf.argmax`` int64, ``tf.shape`` int32...):
+creation (``zeros``, ``fill``, ``eye``, ``range``, ``linspace``), ``reduce_*``,
+elementwise math and comparisons, shapes and gathering (``gather``, ``gather_nd``,
+``boolean_mask``, ``split``, ``pad``, ``tile``...), sorting (``sort``, ``argsort``,
+``unique``, ``searchsorted``), ``tf.math.*`` (``top_k``, ``confusion_matrix``,
+``segment_sum``, ``bincount``...), ``tf.nn.*`` (activations, cross-entropies,
+``conv2d``, ``max_pool2d``, ``dropout``...), ``tf.linalg.*`` (``inv``, ``det``,
+``solve``, ``cholesky``, ``svd``, ``qr``, ``band_part``...) and ``tf.random.*``
+(``normal``, ``uniform``, ``truncated_normal``, ``shuffle``, ``categorical``), all
+over :mod:`tinyann.ops` (see :mod:`tinyann.runner.shims.tf_ops`) and
+:mod:`tinyann.autodiff`.
 Any other name raises :class:`~tinyann.runner.shims._errors.NotServedError` (an
 ``AttributeError``) naming the symbol and, where one exists, the NumPy or tinyann
 equivalent.
@@ -174,7 +185,7 @@ def _expand_dims(input, axis, name=None):  # noqa: A002
 
 def _tensor_args(op):
     def wrapped(x, y=None, name=None):
-        return op(x) if y is None else op(x, y)
+        return op(_t.tensor(x)) if y is None else op(_t.tensor(x), _t.tensor(y))
     wrapped.__name__ = op.__name__
     return wrapped
 

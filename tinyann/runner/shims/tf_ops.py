@@ -28,6 +28,12 @@ def _np(x) -> np.ndarray:
     return np.asarray(_ops.convert_to_numpy(x) if isinstance(x, (Tensor, _Variable)) else x)
 
 
+def tensor(x):
+    """A Python list or tuple as TensorFlow converts it (floats float32, ints int32);
+    anything else as it is."""
+    return _ops.convert_to_tensor(x) if isinstance(x, (list, tuple)) else x
+
+
 def _int32(value) -> Tensor:
     return Tensor(np.asarray(value, dtype=np.int32))
 
@@ -130,7 +136,7 @@ def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001
 def linspace(start, stop, num, name=None, axis=0):
     dtype = _dtype_of_python(start, None) if not isinstance(start, (Tensor, np.ndarray)) \
         else _ops.dtype(start)
-    out = _ops.linspace(start, stop, int(num), dtype="float32" if dtype == "int32" else dtype)
+    out = _ops.linspace(start, stop, int(num), dtype="float64" if dtype == "int32" else dtype)
     return _ops.moveaxis(out, 0, axis) if axis else out
 
 
@@ -162,7 +168,7 @@ def executing_eagerly():
 # ---------------------------------------------------------------------- reductions
 def _reduction(op):
     def reduce(input_tensor, axis=None, keepdims=False, name=None):
-        return op(input_tensor, axis=_axes(axis), keepdims=builtins.bool(keepdims))
+        return op(tensor(input_tensor), axis=_axes(axis), keepdims=builtins.bool(keepdims))
     reduce.__name__ = "reduce_" + op.__name__
     return reduce
 
@@ -180,7 +186,7 @@ def reduce_euclidean_norm(input_tensor, axis=None, keepdims=False, name=None):
 
 def _argreduce(op):
     def arg(input, axis=None, output_type="int64", name=None):  # noqa: A002
-        return _ops.cast(op(input, axis=0 if axis is None else axis), output_type)
+        return _ops.cast(op(tensor(input), axis=0 if axis is None else axis), output_type)
     return arg
 
 
@@ -550,6 +556,8 @@ def softsign(features, name=None):
 def weighted_cross_entropy_with_logits(labels, logits, pos_weight, name=None):
     """``labels * -log(sigmoid(logits)) * pos_weight + (1 - labels) * -log(1 -
     sigmoid(logits))``, computed stably."""
+    labels, logits = tensor(labels), tensor(logits)
+    pos_weight = _ops.convert_to_tensor(pos_weight, dtype=_ops.dtype(logits))
     log_weight = _ops.add(1.0, _ops.multiply(_ops.subtract(pos_weight, 1.0), labels))
     return _ops.add(_ops.multiply(_ops.subtract(1.0, labels), logits),
                     _ops.multiply(log_weight, _ops.negative(log_sigmoid(logits))))
