@@ -278,6 +278,9 @@ def test_result_dtypes_follow_tensorflow():
     # Python lists convert as tf.constant does: floats float32, ints int32
     assert tf.sin([1.0]).dtype == np.float32 and tf.add([1, 2], 3).dtype == np.int32
     assert tf.reduce_sum([1.0, 2.0]).dtype == np.float32
+    assert tf.math.add(1, 2).dtype == np.int32 and tf.add(A, 1).dtype == np.float32
+    assert tf.reduce_sum([1, 2, 3]).dtype == np.int32  # NumPy's sum would give int64
+    assert tf.linalg.matmul([[1]], [[2, 3]]).dtype == np.int32
     assert tf.nn.weighted_cross_entropy_with_logits([1.0], [0.5], 2.0).dtype == np.float32
 
 

@@ -154,6 +154,7 @@ stop_gradient = _ops.stop_gradient
 
 
 def matmul(a, b, transpose_a=False, transpose_b=False, name=None, **kwargs):
+    a, b = _t.tensors(a, b)
     a = _ops.swapaxes(a, -1, -2) if transpose_a else a
     b = _ops.swapaxes(b, -1, -2) if transpose_b else b
     return _ops.matmul(a, b)
@@ -185,7 +186,7 @@ def _expand_dims(input, axis, name=None):  # noqa: A002
 
 def _tensor_args(op):
     def wrapped(x, y=None, name=None):
-        return op(_t.tensor(x)) if y is None else op(_t.tensor(x), _t.tensor(y))
+        return op(*_t.tensors(x)) if y is None else op(*_t.tensors(x, y))
     wrapped.__name__ = op.__name__
     return wrapped
 

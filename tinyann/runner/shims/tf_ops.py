@@ -34,6 +34,15 @@ def tensor(x):
     return _ops.convert_to_tensor(x) if isinstance(x, (list, tuple)) else x
 
 
+def tensors(*args):
+    """``args`` as TensorFlow converts them: lists always; Python numbers too when no
+    argument is an array (next to one, a number takes the array's dtype)."""
+    arrays = (Tensor, _Variable, np.ndarray, np.generic)
+    if builtins.any(isinstance(a, arrays) for a in args):
+        return [tensor(a) for a in args]
+    return [_ops.convert_to_tensor(a) for a in args]
+
+
 def _int32(value) -> Tensor:
     return Tensor(np.asarray(value, dtype=np.int32))
 
@@ -168,7 +177,10 @@ def executing_eagerly():
 # ---------------------------------------------------------------------- reductions
 def _reduction(op):
     def reduce(input_tensor, axis=None, keepdims=False, name=None):
-        return op(tensor(input_tensor), axis=_axes(axis), keepdims=builtins.bool(keepdims))
+        x = _ops.convert_to_tensor(input_tensor)
+        out = op(x, axis=_axes(axis), keepdims=builtins.bool(keepdims))
+        # TensorFlow keeps an integer sum's dtype (NumPy widens int32 to int64)
+        return _ops.cast(out, x.dtype) if op in (_ops.sum, _ops.prod) else out
     reduce.__name__ = "reduce_" + op.__name__
     return reduce
 
