@@ -167,7 +167,6 @@ VALUES = [
     ("selu", lambda: tf.nn.selu(V), 1.0507009873554805 * np.where(
         V > 0, V, 1.6732632423543772 * (np.exp(V) - 1))),
     ("softsign", lambda: tf.nn.softsign(V), V / (1 + np.abs(V))),
-    ("nn.log_sigmoid", lambda: tf.nn.log_sigmoid(V), -np.log1p(np.exp(-V))),
     ("weighted_cross_entropy_with_logits", lambda: tf.nn.weighted_cross_entropy_with_logits(
         [1.0, 0.0, 1.0], V[:3], pos_weight=2.0),
      [1, 0, 1] * -np.log(1 / (1 + np.exp(-V[:3]))) * 2
@@ -391,12 +390,27 @@ def test_gradient_cumsum_pad_and_norm():
     (lambda t: t.math.bessel_i0e, "tf.math.bessel_i0e"),
     (lambda t: t.nn.conv3d, "tf.nn.conv3d"),
     (lambda t: t.linalg.expm, "tf.linalg.expm"),
+    # TensorFlow 2 has these in tf.math only
+    (lambda t: t.reduce_std, "tf.reduce_std"),
+    (lambda t: t.log, "tf.log"),
+    (lambda t: t.nn.log_sigmoid, "tf.nn.log_sigmoid"),
+    (lambda t: t.math.log10, "tf.math.log10"),
     (lambda t: t.random.poisson, "tf.random.poisson"),
     (lambda t: t.dtypes.complex64, "tf.dtypes.complex64"),
 ])
 def test_unserved_names_still_raise(get, symbol):
     with pytest.raises(NotServedError, match=f"`{symbol}` is not served"):
         get(modules.module("tensorflow"))
+
+
+def test_names_only_in_tf_math_point_there():
+    served = modules.module("tensorflow")
+    with pytest.raises(NotServedError, match=r"Use tf\.math\.reduce_std instead"):
+        _ = served.reduce_std
+    with pytest.raises(NotServedError, match=r"Use tf\.math\.log_sigmoid instead"):
+        _ = served.nn.log_sigmoid
+    with pytest.raises(NotServedError, match=r"Use tf\.keras\.ops\.log2 instead"):
+        _ = served.math.log2
 
 
 def test_served_module_exposes_the_new_names():

@@ -58,6 +58,11 @@ SERVED = ["__version__", "keras", "data", "random", "config", "cast", "float16",
 
 # TensorFlow name tinyann does not serve -> what to use instead (None: nothing to suggest)
 _HINTS = {
+    # in tf.math only (TensorFlow 2 has no top-level alias)
+    "reduce_std": "tf.math.reduce_std", "reduce_variance": "tf.math.reduce_variance",
+    "log": "tf.math.log", "ceil": "tf.math.ceil", "log_sigmoid": "tf.math.log_sigmoid",
+    "reduce_euclidean_norm": "tf.math.reduce_euclidean_norm", "cumprod": "tf.math.cumprod",
+    "top_k": "tf.math.top_k", "confusion_matrix": "tf.math.confusion_matrix",
     "signal": "numpy.fft", "device": None, "scatter_nd": "keras.ops.scatter",
     "tensor_scatter_nd_update": "keras.ops.scatter_update", "RaggedTensor": None,
     "ragged": None, "SparseTensor": None, "TensorArray": "a Python list and tf.stack",
@@ -68,11 +73,21 @@ _HINTS = {
     "compat": None, "string": None,
 }
 _RANDOM_HINTS = {
+    # in tf.math only (TensorFlow 2 has no top-level alias)
+    "reduce_std": "tf.math.reduce_std", "reduce_variance": "tf.math.reduce_variance",
+    "log": "tf.math.log", "ceil": "tf.math.ceil", "log_sigmoid": "tf.math.log_sigmoid",
+    "reduce_euclidean_norm": "tf.math.reduce_euclidean_norm", "cumprod": "tf.math.cumprod",
+    "top_k": "tf.math.top_k", "confusion_matrix": "tf.math.confusion_matrix",
     "poisson": "numpy.random.default_rng(seed).poisson",
     "gamma": "numpy.random.default_rng(seed).gamma",
     "Generator": "numpy.random.default_rng", "set_global_generator": "tf.random.set_seed",
 }
 _CONFIG_HINTS = {
+    # in tf.math only (TensorFlow 2 has no top-level alias)
+    "reduce_std": "tf.math.reduce_std", "reduce_variance": "tf.math.reduce_variance",
+    "log": "tf.math.log", "ceil": "tf.math.ceil", "log_sigmoid": "tf.math.log_sigmoid",
+    "reduce_euclidean_norm": "tf.math.reduce_euclidean_norm", "cumprod": "tf.math.cumprod",
+    "top_k": "tf.math.top_k", "confusion_matrix": "tf.math.confusion_matrix",
     "set_visible_devices": "not needed: tinyann runs on the CPU",
     "set_memory_growth": "not needed: tinyann runs on the CPU and allocates no GPU memory",
     "threading": "threadpoolctl.threadpool_limits(n) around the work",
@@ -203,13 +218,13 @@ _SAME = {name: _tensor_args(getattr(_ops, op)) for name, op in dict(
     logical_not="logical_not", logical_xor="logical_xor", floordiv="floor_divide",
     floormod="mod", mod="mod", divide_no_nan="divide_no_nan", is_nan="isnan",
     is_inf="isinf", is_finite="isfinite", asin="arcsin", acos="arccos", atan="arctan",
-    atan2="arctan2", sinh="sinh", cosh="cosh", expm1="expm1", log2="log2", log10="log10",
+    atan2="arctan2", sinh="sinh", cosh="cosh", expm1="expm1",
     real="real", imag="imag", conj="conj").items()}
 globals().update({k: _SAME[k] for k in (
     "square", "sqrt", "exp", "abs", "add", "subtract", "multiply", "divide", "maximum",
-    "minimum", "floor", "ceil", "round", "sign", "sin", "cos", "tan", "tanh", "sigmoid",
+    "minimum", "floor", "round", "sign", "sin", "cos", "tan", "tanh", "sigmoid",
     "negative", "pow", "equal", "not_equal", "greater", "greater_equal", "less", "less_equal",
-    "logical_and", "logical_not", "logical_or", "log")})
+    "logical_and", "logical_not", "logical_or")})
 expand_dims = _expand_dims
 zeros_like, ones_like = _ops.zeros_like, _ops.ones_like
 
@@ -217,7 +232,7 @@ zeros_like, ones_like = _ops.zeros_like, _ops.ones_like
 _TOP = ["zeros", "ones", "fill", "eye", "range", "linspace", "rank", "size", "shape",
         "identity", "is_tensor", "executing_eagerly", "reduce_sum", "reduce_mean",
         "reduce_max", "reduce_min", "reduce_prod", "reduce_logsumexp", "reduce_all",
-        "reduce_any", "reduce_std", "reduce_variance", "argmax", "argmin", "add_n", "cumsum",
+        "reduce_any", "argmax", "argmin", "add_n", "cumsum",
         "clip_by_value", "clip_by_norm", "norm", "where", "sort", "argsort", "unique",
         "searchsorted", "broadcast_to", "squeeze", "stack", "unstack", "split", "tile",
         "repeat", "reverse", "roll", "pad", "gather", "gather_nd", "boolean_mask",
@@ -252,7 +267,8 @@ def _log_softmax(logits, axis=-1, name=None):
     return _ops.log_softmax(logits, axis=axis)
 
 
-math = Namespace("tensorflow.math", None, **_SAME, **{name: getattr(_t, name) for name in _MATH},
+math = Namespace("tensorflow.math", {"log2": "tf.keras.ops.log2", "log10": "tf.keras.ops.log10"},
+                 **_SAME, **{name: getattr(_t, name) for name in _MATH},
                  softmax=_softmax, log_softmax=_log_softmax)
 
 
@@ -261,7 +277,8 @@ def _moments(x, axes, shift=None, keepdims=False, name=None):
 
 
 nn = Namespace(
-    "tensorflow.nn", None, relu=_ops.relu, relu6=_ops.relu6, sigmoid=_SAME["sigmoid"],
+    "tensorflow.nn", {"log_sigmoid": "tf.math.log_sigmoid"}, relu=_ops.relu, relu6=_ops.relu6,
+    sigmoid=_SAME["sigmoid"],
     tanh=_SAME["tanh"], softmax=_softmax, log_softmax=_log_softmax, softplus=_ops.softplus,
     gelu=_ops.gelu, silu=_ops.silu, swish=_ops.silu, elu=_ops.elu,
     leaky_relu=_ops.leaky_relu, moments=_moments,
@@ -270,7 +287,7 @@ nn = Namespace(
     sigmoid_cross_entropy_with_logits=_sigmoid_cross_entropy_with_logits,
     **{name: getattr(_t, name) for name in [
         "l2_normalize", "dropout", "bias_add", "conv2d", "max_pool2d", "avg_pool2d",
-        "embedding_lookup", "selu", "softsign", "log_sigmoid", "top_k", "in_top_k",
+        "embedding_lookup", "selu", "softsign", "top_k", "in_top_k",
         "weighted_cross_entropy_with_logits"]},
     max_pool=_t.max_pool2d, avg_pool=_t.avg_pool2d)
 
@@ -395,6 +412,11 @@ def _cardinality(dataset):
 
 
 _DATA_HINTS = {
+    # in tf.math only (TensorFlow 2 has no top-level alias)
+    "reduce_std": "tf.math.reduce_std", "reduce_variance": "tf.math.reduce_variance",
+    "log": "tf.math.log", "ceil": "tf.math.ceil", "log_sigmoid": "tf.math.log_sigmoid",
+    "reduce_euclidean_norm": "tf.math.reduce_euclidean_norm", "cumprod": "tf.math.cumprod",
+    "top_k": "tf.math.top_k", "confusion_matrix": "tf.math.confusion_matrix",
     "TFRecordDataset": "numpy arrays and Dataset.from_tensor_slices",
     "TextLineDataset": "reading the lines in Python, then Dataset.from_tensor_slices",
     "Options": None,
