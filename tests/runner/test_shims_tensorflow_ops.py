@@ -171,9 +171,23 @@ VALUES = [
         [1.0, 0.0, 1.0], V[:3], pos_weight=2.0),
      [1, 0, 1] * -np.log(1 / (1 + np.exp(-V[:3]))) * 2
      + [0, 1, 0] * -np.log(1 - 1 / (1 + np.exp(-V[:3])))),
+    ("relu", lambda: tf.nn.relu(features=V), np.maximum(V, 0)),
+    ("gelu exact by default", lambda: tf.nn.gelu(np.array([-1.0, 0.5, 2.0], "float32")),
+     [-0.15865526, 0.34573123, 1.9544997]),
+    ("leaky_relu alpha", lambda: tf.nn.leaky_relu(V, alpha=0.1), np.where(V > 0, V, 0.1 * V)),
+    ("silu beta", lambda: tf.nn.silu(V, beta=2.0), V / (1 + np.exp(-2 * V))),
+    ("elu", lambda: tf.nn.elu(V), np.where(V > 0, V, np.exp(V) - 1)),
+    ("batch_normalization", lambda: tf.nn.batch_normalization(V, 0.5, 2.0, 1.0, 3.0, 1e-3),
+     (V - 0.5) / np.sqrt(2.001) * 3 + 1),
+    ("compute_average_loss", lambda: tf.nn.compute_average_loss(V, global_batch_size=10),
+     V.sum() / 10),
+    ("atan2", lambda: tf.math.atan2(V, 2.0), np.arctan2(V, 2)),
     # tf.linalg
     ("linalg.matmul", lambda: tf.linalg.matmul(A, A, transpose_b=True), A @ A.T),
     ("linalg.inv", lambda: tf.linalg.inv(SPD), np.linalg.inv(SPD)),
+    ("linalg.inv adjoint", lambda: tf.linalg.inv(A[:, :3], adjoint=True),
+     np.linalg.inv(A[:, :3]).T),
+    ("linalg.pinv", lambda: tf.linalg.pinv(A), np.linalg.pinv(A)),
     ("linalg.det", lambda: tf.linalg.det(SPD), np.linalg.det(SPD)),
     ("linalg.norm", lambda: tf.linalg.norm(A, ord="fro", axis=[0, 1]), np.linalg.norm(A)),
     ("linalg.diag", lambda: tf.linalg.diag(A[:2, :3]), [np.diag(A[0, :3]), np.diag(A[1, :3])]),
@@ -281,6 +295,7 @@ def test_result_dtypes_follow_tensorflow():
     assert tf.reduce_sum([1, 2, 3]).dtype == np.int32  # NumPy's sum would give int64
     assert tf.linalg.matmul([[1]], [[2, 3]]).dtype == np.int32
     assert tf.nn.weighted_cross_entropy_with_logits([1.0], [0.5], 2.0).dtype == np.float32
+    assert tf.nn.batch_normalization(V, 0.5, 2.0, 1.0, None, 1e-3).dtype == np.float32
 
 
 def test_dtypes_namespace():

@@ -165,7 +165,7 @@ def function(func=None, **kwargs):
     return func if func is not None else (lambda f: f)
 
 
-stop_gradient = _ops.stop_gradient
+stop_gradient = _t.stop_gradient
 
 
 def matmul(a, b, transpose_a=False, transpose_b=False, name=None, **kwargs):
@@ -212,21 +212,21 @@ _SAME = {name: _tensor_args(getattr(_ops, op)) for name, op in dict(
     multiply="multiply", divide="divide", maximum="maximum", minimum="minimum", log="log",
     log1p="log1p", sin="sin", cos="cos", tan="tan", tanh="tanh", sigmoid="sigmoid",
     floor="floor", ceil="ceil", round="round", sign="sign", negative="negative",
-    pow="power", reciprocal="reciprocal", rsqrt="rsqrt", erf="erf", softplus="softplus",
+    pow="power", reciprocal="reciprocal", rsqrt="rsqrt", erf="erf",
     equal="equal", not_equal="not_equal", greater="greater", greater_equal="greater_equal",
     less="less", less_equal="less_equal", logical_and="logical_and", logical_or="logical_or",
     logical_not="logical_not", logical_xor="logical_xor", floordiv="floor_divide",
     floormod="mod", mod="mod", divide_no_nan="divide_no_nan", is_nan="isnan",
     is_inf="isinf", is_finite="isfinite", asin="arcsin", acos="arccos", atan="arctan",
-    atan2="arctan2", sinh="sinh", cosh="cosh", expm1="expm1",
-    real="real", imag="imag", conj="conj").items()}
+    sinh="sinh", cosh="cosh", expm1="expm1",
+    conj="conj").items()}
 globals().update({k: _SAME[k] for k in (
     "square", "sqrt", "exp", "abs", "add", "subtract", "multiply", "divide", "maximum",
     "minimum", "floor", "round", "sign", "sin", "cos", "tan", "tanh", "sigmoid",
     "negative", "pow", "equal", "not_equal", "greater", "greater_equal", "less", "less_equal",
     "logical_and", "logical_not", "logical_or")})
 expand_dims = _expand_dims
-zeros_like, ones_like = _ops.zeros_like, _ops.ones_like
+zeros_like, ones_like = _t.zeros_like, _t.ones_like
 
 #: the top-level names taken as they are from tf_ops
 _TOP = ["zeros", "ones", "fill", "eye", "range", "linspace", "rank", "size", "shape",
@@ -269,7 +269,8 @@ def _log_softmax(logits, axis=-1, name=None):
 
 math = Namespace("tensorflow.math", {"log2": "tf.keras.ops.log2", "log10": "tf.keras.ops.log10"},
                  **_SAME, **{name: getattr(_t, name) for name in _MATH},
-                 softmax=_softmax, log_softmax=_log_softmax)
+                 softmax=_softmax, log_softmax=_log_softmax, softplus=_t.softplus,
+                 atan2=_t.atan2)
 
 
 def _moments(x, axes, shift=None, keepdims=False, name=None):
@@ -277,18 +278,19 @@ def _moments(x, axes, shift=None, keepdims=False, name=None):
 
 
 nn = Namespace(
-    "tensorflow.nn", {"log_sigmoid": "tf.math.log_sigmoid"}, relu=_ops.relu, relu6=_ops.relu6,
+    "tensorflow.nn", {"log_sigmoid": "tf.math.log_sigmoid"}, relu=_t.relu, relu6=_t.relu6,
     sigmoid=_SAME["sigmoid"],
-    tanh=_SAME["tanh"], softmax=_softmax, log_softmax=_log_softmax, softplus=_ops.softplus,
-    gelu=_ops.gelu, silu=_ops.silu, swish=_ops.silu, elu=_ops.elu,
-    leaky_relu=_ops.leaky_relu, moments=_moments,
+    tanh=_SAME["tanh"], softmax=_softmax, log_softmax=_log_softmax, softplus=_t.softplus,
+    gelu=_t.gelu, silu=_t.silu, swish=_t.silu, elu=_t.elu,
+    leaky_relu=_t.leaky_relu, moments=_moments,
     sparse_softmax_cross_entropy_with_logits=_sparse_softmax_cross_entropy_with_logits,
     softmax_cross_entropy_with_logits=_softmax_cross_entropy_with_logits,
     sigmoid_cross_entropy_with_logits=_sigmoid_cross_entropy_with_logits,
     **{name: getattr(_t, name) for name in [
         "l2_normalize", "dropout", "bias_add", "conv2d", "max_pool2d", "avg_pool2d",
         "embedding_lookup", "selu", "softsign", "top_k", "in_top_k",
-        "weighted_cross_entropy_with_logits"]},
+        "weighted_cross_entropy_with_logits", "batch_normalization", "compute_average_loss",
+        "scale_regularization_loss"]},
     max_pool=_t.max_pool2d, avg_pool=_t.avg_pool2d)
 
 
@@ -313,8 +315,7 @@ linalg = Namespace(
     diag=_t.linalg_diag, diag_part=_t.diag_part, trace=_t.trace, band_part=_t.band_part,
     matrix_transpose=_t.matrix_transpose, adjoint=_t.matrix_transpose, matvec=_t.matvec,
     svd=_t.svd, qr=_t.qr, eigh=_t.eigh, slogdet=_t.slogdet, solve=_solve, cholesky=_cholesky,
-    inv=_linalg_unary(_ops.inv), det=_linalg_unary(_ops.det),
-    logdet=_linalg_unary(_ops.logdet), pinv=_linalg_unary(_ops.pinv),
+    inv=_t.inv, det=_linalg_unary(_ops.det), logdet=_linalg_unary(_ops.logdet), pinv=_t.pinv,
     tensordot=_t.tensordot, einsum=_t.einsum)
 
 

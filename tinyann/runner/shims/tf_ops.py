@@ -653,3 +653,88 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype="float32", seed=None, na
         values[outside] = rng.standard_normal(int(outside.sum()))
         outside = np.abs(values) > 2
     return Tensor((values * stddev + mean).astype(getattr(dtype, "name", dtype)))
+
+
+# ---------------------------------------------------------------------- TensorFlow's names
+def stop_gradient(input, name=None):  # noqa: A002
+    return _ops.stop_gradient(input)
+
+
+def zeros_like(input, dtype=None, name=None, layout=None):  # noqa: A002
+    return _ops.zeros_like(tensor(input), dtype=dtype)
+
+
+def ones_like(input, dtype=None, name=None, layout=None):  # noqa: A002
+    return _ops.ones_like(tensor(input), dtype=dtype)
+
+
+def atan2(y, x, name=None):
+    return _ops.arctan2(*tensors(y, x))
+
+
+def relu(features, name=None):
+    return _ops.relu(tensor(features))
+
+
+def relu6(features, name=None):
+    return _ops.relu6(tensor(features))
+
+
+def softplus(features, name=None):
+    return _ops.softplus(tensor(features))
+
+
+def elu(features, name=None):
+    return _ops.elu(tensor(features))
+
+
+def gelu(features, approximate=False, name=None):
+    """TensorFlow's default is the exact (erf) form; Keras's ``ops.gelu`` the tanh one."""
+    return _ops.gelu(tensor(features), approximate=approximate)
+
+
+def silu(features, beta=1.0):
+    features = tensor(features)
+    if beta == 1.0:
+        return _ops.silu(features)
+    return _ops.multiply(features, _ops.sigmoid(_ops.multiply(beta, features)))
+
+
+def leaky_relu(features, alpha=0.2, name=None):
+    return _ops.leaky_relu(tensor(features), negative_slope=alpha)
+
+
+def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name=None):
+    """``(x - mean) / sqrt(variance + epsilon) * scale + offset`` (None: no scale / offset)."""
+    x = tensor(x)
+    mean, variance, offset, scale, variance_epsilon = (
+        None if v is None else _ops.convert_to_tensor(v, dtype=_ops.dtype(x))
+        for v in (mean, variance, offset, scale, variance_epsilon))
+    inv = _ops.rsqrt(_ops.add(variance, variance_epsilon))
+    inv = inv if scale is None else _ops.multiply(inv, scale)
+    out = _ops.multiply(_ops.subtract(x, mean), inv)
+    return out if offset is None else _ops.add(out, offset)
+
+
+def compute_average_loss(per_example_loss, sample_weight=None, global_batch_size=None):
+    """The per-example losses (times ``sample_weight``) summed over the global batch size."""
+    loss = tensor(per_example_loss)
+    if sample_weight is not None:
+        loss = _ops.multiply(loss, sample_weight)
+    size = global_batch_size if global_batch_size is not None else _ops.shape(loss)[0]
+    return _ops.divide(_ops.sum(loss), np.asarray(size, _ops.dtype(loss)))
+
+
+def scale_regularization_loss(regularization_loss):
+    """One replica: the sum of the regularisation losses."""
+    return add_n(regularization_loss) if isinstance(regularization_loss, (list, tuple)) \
+        else regularization_loss
+
+
+def inv(input, adjoint=False, name=None):  # noqa: A002
+    out = _ops.inv(input)
+    return _ops.swapaxes(out, -1, -2) if adjoint else out
+
+
+def pinv(a, rcond=None, validate_args=False, name=None):
+    return _ops.pinv(a, rcond=rcond)
