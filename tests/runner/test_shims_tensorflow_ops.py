@@ -325,7 +325,8 @@ def test_random_namespace():
 def test_misc_top_level():
     assert tf.executing_eagerly() is True
     assert tf.is_tensor(tf.constant(1.0)) and tf.is_tensor(tf.Variable(1.0))
-    assert not tf.is_tensor(np.ones(2))
+    assert not tf.is_tensor(np.ones(2)) and not tf.is_tensor([1.0])
+    assert tf.is_tensor(next(iter(tf.data.Dataset.from_tensor_slices(np.ones((2, 2))))))
     spec = tf.TensorSpec(shape=(None, 3), dtype=tf.float32)
     assert spec.shape == (None, 3) and spec.dtype == "float32"
 
@@ -334,6 +335,17 @@ def test_misc_top_level():
         return x * 2
 
     _close(double(tf.constant([[1.0, 2.0, 3.0]])), [[2.0, 4.0, 6.0]])
+
+
+def test_device_scope_and_unconnected_gradients():
+    with tf.device("CPU:0"):
+        x = tf.Variable(2.0)
+        unused = tf.Variable(1.0)
+        with tf.GradientTape() as tape:
+            y = x * x
+    dx, du = tape.gradient(y, [x, unused],
+                           unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    assert float(dx) == 4.0 and float(du) == 0.0
 
 
 def test_print_writes_tensors_as_tensorflow_does(capsys):

@@ -63,7 +63,7 @@ _HINTS = {
     "log": "tf.math.log", "ceil": "tf.math.ceil", "log_sigmoid": "tf.math.log_sigmoid",
     "reduce_euclidean_norm": "tf.math.reduce_euclidean_norm", "cumprod": "tf.math.cumprod",
     "top_k": "tf.math.top_k", "confusion_matrix": "tf.math.confusion_matrix",
-    "signal": "numpy.fft", "device": None, "scatter_nd": "keras.ops.scatter",
+    "signal": "numpy.fft", "scatter_nd": "keras.ops.scatter",
     "tensor_scatter_nd_update": "keras.ops.scatter_update", "RaggedTensor": None,
     "ragged": None, "SparseTensor": None, "TensorArray": "a Python list and tf.stack",
     "saved_model": "model.save('model.keras') and keras.models.load_model",
@@ -237,7 +237,7 @@ _TOP = ["zeros", "ones", "fill", "eye", "range", "linspace", "rank", "size", "sh
         "searchsorted", "broadcast_to", "squeeze", "stack", "unstack", "split", "tile",
         "repeat", "reverse", "roll", "pad", "gather", "gather_nd", "boolean_mask",
         "tensordot", "einsum", "meshgrid", "print", "TensorSpec", "numpy_function",
-        "py_function", "truediv"]
+        "py_function", "truediv", "device", "UnconnectedGradients"]
 globals().update({name: getattr(_t, name) for name in _TOP})
 SERVED += _TOP + [name for name in _SAME if name in globals()]
 

@@ -17,6 +17,7 @@ import numpy as np
 from tinyann import backend as _backend
 from tinyann import ops as _ops
 from tinyann.autodiff import Tensor
+from tinyann.runner.shims._tensor import EagerTensor
 from tinyann.variables import Variable as _Variable
 
 Unique = namedtuple("Unique", ["y", "idx"])
@@ -167,7 +168,8 @@ def identity(input, name=None):  # noqa: A002
 
 
 def is_tensor(x):
-    return isinstance(x, (Tensor, _Variable))
+    """Tensors, Variables and what ``tf.data`` yields; not plain NumPy arrays."""
+    return isinstance(x, (Tensor, _Variable, EagerTensor))
 
 
 def executing_eagerly():
@@ -738,3 +740,23 @@ def inv(input, adjoint=False, name=None):  # noqa: A002
 
 def pinv(a, rcond=None, validate_args=False, name=None):
     return _ops.pinv(a, rcond=rcond)
+
+
+# ---------------------------------------------------------------------- devices, tape options
+class device:  # noqa: N801 - TensorFlow's name
+    """``with tf.device('CPU:0'):``: a no-op context, tinyann computes on the CPU."""
+
+    def __init__(self, device_name):
+        self.device_name = device_name
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class UnconnectedGradients:
+    """``tape.gradient(..., unconnected_gradients=tf.UnconnectedGradients.ZERO)``."""
+
+    NONE, ZERO = "none", "zero"
