@@ -182,6 +182,10 @@ VALUES = [
     ("compute_average_loss", lambda: tf.nn.compute_average_loss(V, global_batch_size=10),
      V.sum() / 10),
     ("atan2", lambda: tf.math.atan2(V, 2.0), np.arctan2(V, 2)),
+    ("top-level atan2", lambda: tf.atan2(V, 2.0), np.arctan2(V, 2)),
+    ("asin", lambda: tf.asin(V / 5), np.arcsin(V / 5)),
+    ("cosh", lambda: tf.math.cosh(V), np.cosh(V)),
+    ("math.softsign", lambda: tf.math.softsign(V), V / (1 + np.abs(V))),
     # tf.linalg
     ("linalg.matmul", lambda: tf.linalg.matmul(A, A, transpose_b=True), A @ A.T),
     ("linalg.inv", lambda: tf.linalg.inv(SPD), np.linalg.inv(SPD)),

@@ -224,7 +224,8 @@ globals().update({k: _SAME[k] for k in (
     "square", "sqrt", "exp", "abs", "add", "subtract", "multiply", "divide", "maximum",
     "minimum", "floor", "round", "sign", "sin", "cos", "tan", "tanh", "sigmoid",
     "negative", "pow", "equal", "not_equal", "greater", "greater_equal", "less", "less_equal",
-    "logical_and", "logical_not", "logical_or")})
+    "logical_and", "logical_not", "logical_or", "asin", "acos", "atan", "sinh", "cosh")})
+atan2 = _t.atan2
 expand_dims = _expand_dims
 zeros_like, ones_like = _t.zeros_like, _t.ones_like
 
@@ -239,7 +240,7 @@ _TOP = ["zeros", "ones", "fill", "eye", "range", "linspace", "rank", "size", "sh
         "tensordot", "einsum", "meshgrid", "print", "TensorSpec", "numpy_function",
         "py_function", "truediv", "device", "UnconnectedGradients"]
 globals().update({name: getattr(_t, name) for name in _TOP})
-SERVED += _TOP + [name for name in _SAME if name in globals()]
+SERVED += _TOP + [name for name in _SAME if name in globals()] + ["atan2"]
 
 _MATH = ["reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod",
          "reduce_logsumexp", "reduce_all", "reduce_any", "reduce_std", "reduce_variance",
@@ -270,7 +271,7 @@ def _log_softmax(logits, axis=-1, name=None):
 math = Namespace("tensorflow.math", {"log2": "tf.keras.ops.log2", "log10": "tf.keras.ops.log10"},
                  **_SAME, **{name: getattr(_t, name) for name in _MATH},
                  softmax=_softmax, log_softmax=_log_softmax, softplus=_t.softplus,
-                 atan2=_t.atan2)
+                 atan2=_t.atan2, softsign=_t.softsign)
 
 
 def _moments(x, axes, shift=None, keepdims=False, name=None):
