@@ -220,11 +220,13 @@ _SAME = {name: _tensor_args(getattr(_ops, op)) for name, op in dict(
     is_inf="isinf", is_finite="isfinite", asin="arcsin", acos="arccos", atan="arctan",
     sinh="sinh", cosh="cosh", expm1="expm1",
     conj="conj").items()}
-globals().update({k: _SAME[k] for k in (
+#: the _SAME names TensorFlow also has at the top level (tf.add, tf.sin, ...)
+_SAME_TOP = (
     "square", "sqrt", "exp", "abs", "add", "subtract", "multiply", "divide", "maximum",
     "minimum", "floor", "round", "sign", "sin", "cos", "tan", "tanh", "sigmoid",
     "negative", "pow", "equal", "not_equal", "greater", "greater_equal", "less", "less_equal",
-    "logical_and", "logical_not", "logical_or", "asin", "acos", "atan", "sinh", "cosh")})
+    "logical_and", "logical_not", "logical_or", "asin", "acos", "atan", "sinh", "cosh")
+globals().update({name: _SAME[name] for name in _SAME_TOP})
 atan2 = _t.atan2
 expand_dims = _expand_dims
 zeros_like, ones_like = _t.zeros_like, _t.ones_like
@@ -240,7 +242,7 @@ _TOP = ["zeros", "ones", "fill", "eye", "range", "linspace", "rank", "size", "sh
         "tensordot", "einsum", "meshgrid", "print", "TensorSpec", "numpy_function",
         "py_function", "truediv", "device", "UnconnectedGradients"]
 globals().update({name: getattr(_t, name) for name in _TOP})
-SERVED += _TOP + [name for name in _SAME if name in globals()] + ["atan2"]
+SERVED += _TOP + list(_SAME_TOP) + ["atan2"]
 
 _MATH = ["reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod",
          "reduce_logsumexp", "reduce_all", "reduce_any", "reduce_std", "reduce_variance",
