@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-SERVED_TF = ("tf.keras, tf.random.set_seed, tf.keras.utils.set_random_seed, "
-             "tf.config.experimental.enable_op_determinism, tf.config.list_physical_devices, "
-             "tf.data.Dataset (in-memory), tf.data.AUTOTUNE, tf.cast and the dtypes")
+SERVED_TF = ("tf.keras, tensors and tf.GradientTape, TensorFlow's everyday math "
+             "(tf.*, tf.math, tf.nn, tf.linalg, tf.random; see "
+             "tinyann.runner.shims.tensorflow), tf.config.list_physical_devices, "
+             "tf.data.Dataset (in-memory), tf.cast and the dtypes")
 
 
 class NotServedError(AttributeError):

@@ -110,7 +110,8 @@ def not_served_import(name: str) -> ModuleNotFoundError:
         except AttributeError as error:
             return ModuleNotFoundError(f"No module or name '{last}' in '{parent}': {error}")
     if name.startswith("tensorflow") and not name.startswith("tensorflow.keras"):
-        what = ("tensorflow (tf.keras, tf.random, tf.config, tf.data; see "
+        what = ("tensorflow (tf.keras, tf.math, tf.nn, tf.linalg, tf.random, tf.config, "
+                "tf.data, tf.dtypes; see "
                 "tinyann.runner.shims.tensorflow)")
     else:
         have = sorted(m for m in KERAS_MODULES if "." not in m and resolve(f"keras.{m}"))
