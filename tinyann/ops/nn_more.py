@@ -1,0 +1,371 @@
+"""The rest of Keras's ``keras.ops.nn``: more activations, the normalizations,
+attention, ``multi_hot``, ``psnr`` and the depth/space rearrangements.
+
+Each is composed of the differentiable ops of ``ops.numpy`` and ``ops.nn`` (so its
+gradient, and its gradient's gradient, follow by the chain rule); ``sparsemax`` records
+its own short gradient. Integer inputs of the float activations give floatx, as Keras's
+JAX backend does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyann.ops import nn as _nn
+from tinyann.ops import numpy as knp
+from tinyann.ops.core import cast as _cast
+from tinyann.ops.core import value_of as _v
+from tinyann.ops.numpy import _rec
+
+__all__ = ["selu", "celu", "glu", "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh",
+           "hard_shrink", "soft_shrink", "tanh_shrink", "log_sigmoid", "softsign",
+           "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "threshold",
+           "batch_normalization", "layer_normalization", "rms_normalization", "multi_hot",
+           "dot_product_attention", "psnr", "depth_to_space", "space_to_depth"]
+
+_SELU_ALPHA = 1.6732632423543772
+_SELU_SCALE = 1.0507009873554805
+_EPSILON = 1e-7   # keras.config.epsilon()
+
+
+def _float(x):
+    """``x`` itself if floating, else cast to floatx (float activations of integers)."""
+    from tinyann import backend
+    if np.issubdtype(np.asarray(_v(x)).dtype, np.floating):
+        return x
+    return _cast(x, backend.floatx())
+
+
+# ---------------------------------------------------------------------- activations
+def selu(x):
+    """scale · elu(x, alpha) with the self-normalizing constants."""
+    return knp.multiply(_nn.elu(_float(x), _SELU_ALPHA), _SELU_SCALE)
+
+
+def celu(x, alpha=1.0):
+    """max(x, 0) + alpha (e^(min(x, 0)/alpha) - 1)."""
+    x = _float(x)
+    neg = knp.multiply(knp.expm1(knp.divide(knp.minimum(x, 0.0), float(alpha))), float(alpha))
+    return knp.add(knp.maximum(x, 0.0), neg)
+
+
+def glu(x, axis=-1):
+    """Gated linear unit: the first half of ``axis`` times σ(the second half)."""
+    n = np.shape(_v(x))[axis]
+    if n % 2:
+        raise ValueError(f"glu expects an even size along axis {axis}. Received: "
+                         f"x.shape={np.shape(_v(x))}")
+    x = _float(x)
+    a = knp.take(x, np.arange(n // 2), axis=axis)
+    b = knp.take(x, np.arange(n // 2, n), axis=axis)
+    return knp.multiply(a, _nn.sigmoid(b))
+
+
+def hard_sigmoid(x):
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, x/6 + 1/2 between."""
+    return knp.divide(_nn.relu6(knp.add(_float(x), 3.0)), 6.0)
+
+
+def hard_silu(x):
+    """x · hard_sigmoid(x)."""
+    x = _float(x)
+    return knp.multiply(x, hard_sigmoid(x))
+
+
+hard_swish = hard_silu
+
+
+def hard_tanh(x):
+    """x clipped into [-1, 1]."""
+    return knp.clip(_float(x), -1.0, 1.0)
+
+
+def hard_shrink(x, threshold=0.5):
+    """x where |x| > threshold, else 0."""
+    x = _float(x)
+    return knp.where(np.abs(_v(x)) > threshold, x, 0.0)
+
+
+def soft_shrink(x, threshold=0.5):
+    """x - threshold above threshold, x + threshold below -threshold, else 0."""
+    x = _float(x)
+    a = np.asarray(_v(x))
+    t = float(threshold)
+    return knp.where(a > t, knp.subtract(x, t), knp.where(a < -t, knp.add(x, t), 0.0))
+
+
+def tanh_shrink(x):
+    """x - tanh(x)."""
+    x = _float(x)
+    return knp.subtract(x, knp.tanh(x))
+
+
+def log_sigmoid(x):
+    """log σ(x) = -softplus(-x)."""
+    return knp.negative(_nn.softplus(knp.negative(_float(x))))
+
+
+def softsign(x):
+    """x / (1 + |x|)."""
+    x = _float(x)
+    return knp.divide(x, knp.add(knp.abs(x), 1.0))
+
+
+def sparse_plus(x):
+    """0 for x <= -1, x for x >= 1, (x + 1)²/4 between (a smooth relu)."""
+    x = _float(x)
+    a = np.asarray(_v(x))
+    middle = knp.multiply(knp.square(knp.add(x, 1.0)), 0.25)
+    return knp.where(a <= -1, 0.0, knp.where(a >= 1, x, middle))
+
+
+def sparse_sigmoid(x):
+    """0 for x <= -1, 1 for x >= 1, (x + 1)/2 between."""
+    x = _float(x)
+    a = np.asarray(_v(x))
+    return knp.where(a <= -1, 0.0, knp.where(a >= 1, 1.0, knp.multiply(knp.add(x, 1.0), 0.5)))
+
+
+def squareplus(x, b=4):
+    """(x + √(x² + b)) / 2."""
+    x = _float(x)
+    return knp.multiply(knp.add(x, knp.sqrt(knp.add(knp.square(x), float(b)))), 0.5)
+
+
+def threshold(x, threshold, default_value):
+    """x where x > threshold, else ``default_value`` (integers stay integers)."""
+    return knp.where(np.asarray(_v(x)) > threshold, x, default_value)
+
+
+def sparsemax(x, axis=-1):
+    """The Euclidean projection of ``x`` onto the probability simplex along ``axis``:
+    max(x - τ, 0) with τ chosen so that the result sums to 1."""
+    x = _float(x)
+    a = np.asarray(_v(x))
+    z = np.moveaxis(a, axis, -1)
+    desc = -np.sort(-z, axis=-1)
+    k = np.arange(1, z.shape[-1] + 1, dtype=z.dtype)
+    cums = np.cumsum(desc, axis=-1)
+    support = 1 + k * desc > cums
+    count = np.sum(support, axis=-1, keepdims=True)
+    tau = (np.take_along_axis(cums, count - 1, axis=-1) - 1) / count
+    out = np.moveaxis(np.maximum(z - tau, 0), -1, axis).astype(a.dtype, copy=False)
+    mask = out > 0
+    size = np.sum(mask, axis=axis, keepdims=True).astype(a.dtype)
+
+    def vjp(g):
+        # on the support S the Jacobian is I - 1 1ᵀ/|S|: dx = g - mean_S(g) on S, 0 off it
+        mean_s = knp.divide(knp.sum(knp.multiply(g, mask), axis=axis, keepdims=True), size)
+        return (knp.multiply(knp.subtract(g, mean_s), mask),)
+    return _rec(out, (x,), vjp)
+
+
+# ---------------------------------------------------------------------- normalizations
+def _broadcast_along(p, ndim, axes):
+    """``p`` (one value per position of ``axes``) reshaped to broadcast against a
+    rank-``ndim`` tensor."""
+    if p is None:
+        return None
+    shape = np.shape(_v(p))
+    if len(shape) == ndim:
+        return p
+    full = [1] * ndim
+    for ax, n in zip(axes, shape if len(shape) == len(axes) else (int(np.prod(shape)),)):
+        full[ax] = n
+    return knp.reshape(p, tuple(full))
+
+
+def _axes(axis, ndim):
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    return tuple(sorted(int(a) % ndim for a in axes))
+
+
+def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3):
+    """(x - mean) / √(variance + epsilon) · scale + offset, with the statistics (one
+    value per position of ``axis``) broadcast along ``axis``."""
+    x = _float(x)
+    ndim = len(np.shape(_v(x)))
+    axes = _axes(axis, ndim)
+    size = np.shape(_v(x))[axes[0]]
+    for name, p in (("mean", mean), ("variance", variance), ("offset", offset),
+                    ("scale", scale)):
+        if p is not None and np.shape(_v(p)) not in ((size,), ()) and \
+                len(np.shape(_v(p))) != ndim:
+            raise ValueError(f"Argument `{name}` must have shape ({size},) (the size of axis "
+                             f"{axis} of x). Received: {name}.shape={np.shape(_v(p))}")
+    m, v = _broadcast_along(mean, ndim, axes), _broadcast_along(variance, ndim, axes)
+    inv = knp.divide(1.0, knp.sqrt(knp.add(v, float(epsilon))))
+    if scale is not None:
+        inv = knp.multiply(inv, _broadcast_along(scale, ndim, axes))
+    out = knp.multiply(knp.subtract(x, m), inv)
+    if offset is not None:
+        out = knp.add(out, _broadcast_along(offset, ndim, axes))
+    return out
+
+
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs):
+    """(x - mean) / √(var + epsilon) · gamma + beta, the statistics over ``axis``
+    (epsilon defaults to keras.config.epsilon())."""
+    if kwargs:
+        raise TypeError(f"layer_normalization got unexpected arguments: {sorted(kwargs)}")
+    x = _float(x)
+    ndim = len(np.shape(_v(x)))
+    axes = _axes(axis, ndim)
+    eps = _EPSILON if epsilon is None else float(epsilon)
+    mean = knp.mean(x, axis=axes, keepdims=True)
+    centred = knp.subtract(x, mean)
+    var = knp.mean(knp.square(centred), axis=axes, keepdims=True)
+    out = knp.divide(centred, knp.sqrt(knp.add(var, eps)))
+    if gamma is not None:
+        out = knp.multiply(out, _broadcast_along(gamma, ndim, axes))
+    if beta is not None:
+        out = knp.add(out, _broadcast_along(beta, ndim, axes))
+    return out
+
+
+def rms_normalization(x, scale=None, axis=-1, epsilon=None):
+    """x / √(mean(x²) + epsilon) · scale, the mean over ``axis``."""
+    x = _float(x)
+    ndim = len(np.shape(_v(x)))
+    axes = _axes(axis, ndim)
+    eps = _EPSILON if epsilon is None else float(epsilon)
+    ms = knp.mean(knp.square(x), axis=axes, keepdims=True)
+    out = knp.divide(x, knp.sqrt(knp.add(ms, eps)))
+    if scale is not None:
+        out = knp.multiply(out, _broadcast_along(scale, ndim, axes))
+    return out
+
+
+# ---------------------------------------------------------------------- encodings, metrics
+def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwargs):
+    """A multi-hot encoding: 1 at every class present in each row of the integer
+    ``inputs`` (a 1-D input is one row). No gradient."""
+    from tinyann import backend
+    from tinyann.autodiff import Tensor
+    if num_classes is None:
+        num_classes = kwargs.pop("num_tokens", None)
+    if kwargs:
+        raise TypeError(f"multi_hot got unexpected arguments: {sorted(kwargs)}")
+    if num_classes is None or int(num_classes) <= 0:
+        raise ValueError(f"Argument `num_classes` must be a positive integer. "
+                         f"Received: num_classes={num_classes!r}")
+    if sparse:
+        raise ValueError("multi_hot(sparse=True) is not supported: tinyann has no sparse "
+                         "tensors. Received: sparse=True")
+    idx = np.asarray(_v(inputs)).astype(np.int64)
+    single = idx.ndim == 1
+    rows = idx[None] if single else idx
+    hot = np.any(rows[..., None] == np.arange(int(num_classes)), axis=-2)
+    hot = hot.astype(dtype or backend.floatx())
+    if single:
+        hot = hot[0]
+    elif axis != -1:
+        hot = np.moveaxis(hot, -1, axis)
+    return Tensor(hot)
+
+
+def psnr(x1, x2, max_val):
+    """Peak signal-to-noise ratio: 20 log10(max_val) - 10 log10(mean((x1 - x2)²))."""
+    if np.shape(_v(x1)) != np.shape(_v(x2)):
+        raise ValueError(f"Input shapes must be the same. Received: x1.shape="
+                         f"{np.shape(_v(x1))}, x2.shape={np.shape(_v(x2))}")
+    x1, x2 = _float(x1), _float(x2)
+    mse = knp.mean(knp.square(knp.subtract(x1, x2)))
+    # log10(m) = log(m) / log(10)
+    return knp.subtract(float(20 * np.log10(max_val)),
+                        knp.multiply(knp.log(mse), float(10 / np.log(10))))
+
+
+# ---------------------------------------------------------------------- attention
+def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
+                          is_causal=False, flash_attention=None, attn_logits_soft_cap=None):
+    """softmax(q kᵀ · scale + bias, masked) v for 4-D (batch, length, heads, head_dim)
+    inputs; ``key``/``value`` may have fewer heads (grouped-query attention).
+
+    ``mask`` (bool, broadcast to (batch, heads, q_len, k_len)) keeps the True logits;
+    ``is_causal`` keeps position t from seeing s > t; ``scale`` defaults to 1/√head_dim.
+    ``flash_attention`` computes the same values and is accepted for compatibility.
+    """
+    shapes = [np.shape(_v(t)) for t in (query, key, value)]
+    if any(len(s) != 4 for s in shapes):
+        raise ValueError(f"dot_product_attention only supports 4D inputs. Received: "
+                         f"query.shape={shapes[0]}, key.shape={shapes[1]}, "
+                         f"value.shape={shapes[2]}")
+    heads, kv_heads = shapes[0][2], shapes[1][2]
+    if heads % kv_heads or shapes[1][2] != shapes[2][2] or shapes[0][3] != shapes[1][3]:
+        raise ValueError(f"dot_product_attention: query heads must be a multiple of the key "
+                         f"heads, and query and key must share head_dim. Received: "
+                         f"query.shape={shapes[0]}, key.shape={shapes[1]}, "
+                         f"value.shape={shapes[2]}")
+    query, key, value = _float(query), _float(key), _float(value)
+    if heads != kv_heads:
+        key = knp.repeat(key, heads // kv_heads, axis=2)
+        value = knp.repeat(value, heads // kv_heads, axis=2)
+    if scale is None:
+        scale = 1.0 / np.sqrt(shapes[0][3])
+    q = knp.transpose(query, (0, 2, 1, 3))            # (b, n, t, h)
+    k = knp.transpose(key, (0, 2, 3, 1))              # (b, n, h, s)
+    v = knp.transpose(value, (0, 2, 1, 3))            # (b, n, s, h)
+    logits = knp.multiply(knp.matmul(q, k), float(scale))
+    if bias is not None:
+        logits = knp.add(logits, bias)
+    if attn_logits_soft_cap is not None:
+        cap = float(attn_logits_soft_cap)
+        logits = knp.multiply(knp.tanh(knp.divide(logits, cap)), cap)
+    t, s = shapes[0][1], shapes[1][1]
+    keep = None
+    if mask is not None:
+        keep = np.asarray(_v(mask)).astype(bool)
+    if is_causal:
+        causal = np.tril(np.ones((t, s), dtype=bool))
+        keep = causal if keep is None else keep & causal
+    if keep is not None:
+        # masked logits get a large negative value: their softmax weight is 0
+        floor = float(-0.7 * np.finfo(np.asarray(_v(logits)).dtype).max)
+        logits = knp.where(keep, logits, floor)
+    probs = _nn.softmax(logits, axis=-1)
+    return knp.transpose(knp.matmul(probs, v), (0, 2, 1, 3))
+
+
+# ---------------------------------------------------------------------- depth <-> space
+def _check_block(x, block_size, data_format, name):
+    if np.ndim(_v(x)) != 4:
+        raise ValueError(f"{name} expects a 4-D input. Received: x.shape={np.shape(_v(x))}")
+    if not isinstance(block_size, (int, np.integer)) or block_size < 1:
+        raise ValueError(f"Argument `block_size` must be a positive integer. "
+                         f"Received: block_size={block_size!r}")
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"Argument `data_format` must be 'channels_last' or "
+                         f"'channels_first'. Received: data_format={data_format!r}")
+
+
+def depth_to_space(x, block_size, data_format="channels_last"):
+    """Moves blocks of channels into block_size x block_size spatial blocks:
+    out[n, h·b + i, w·b + j, c] = x[n, h, w, (i·b + j)·C + c]."""
+    _check_block(x, block_size, data_format, "depth_to_space")
+    if data_format == "channels_first":
+        x = knp.transpose(x, (0, 2, 3, 1))
+    n, h, w, c = np.shape(_v(x))
+    b = int(block_size)
+    if c % (b * b):
+        raise ValueError(f"depth_to_space: the channels ({c}) must be divisible by "
+                         f"block_size² ({b * b})")
+    y = knp.reshape(x, (n, h, w, b, b, c // (b * b)))
+    y = knp.reshape(knp.transpose(y, (0, 1, 3, 2, 4, 5)), (n, h * b, w * b, c // (b * b)))
+    return knp.transpose(y, (0, 3, 1, 2)) if data_format == "channels_first" else y
+
+
+def space_to_depth(x, block_size, data_format="channels_last"):
+    """The inverse of ``depth_to_space``: each block_size x block_size block becomes
+    channels, out[n, h, w, (i·b + j)·C + c] = x[n, h·b + i, w·b + j, c]."""
+    _check_block(x, block_size, data_format, "space_to_depth")
+    if data_format == "channels_first":
+        x = knp.transpose(x, (0, 2, 3, 1))
+    n, h, w, c = np.shape(_v(x))
+    b = int(block_size)
+    if h % b or w % b:
+        raise ValueError(f"space_to_depth: the height and width ({h}, {w}) must be "
+                         f"divisible by block_size ({b})")
+    y = knp.reshape(x, (n, h // b, b, w // b, b, c))
+    y = knp.reshape(knp.transpose(y, (0, 1, 3, 2, 4, 5)), (n, h // b, w // b, b * b * c))
+    return knp.transpose(y, (0, 3, 1, 2)) if data_format == "channels_first" else y
