@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinyann.ops import arrays as _arrays
 from tinyann.ops import nn as _nn
 from tinyann.ops import numpy as knp
 from tinyann.ops.core import cast as _cast
@@ -299,8 +300,8 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
                          f"value.shape={shapes[2]}")
     query, key, value = _float(query), _float(key), _float(value)
     if heads != kv_heads:
-        key = knp.repeat(key, heads // kv_heads, axis=2)
-        value = knp.repeat(value, heads // kv_heads, axis=2)
+        key = _arrays.repeat(key, heads // kv_heads, axis=2)
+        value = _arrays.repeat(value, heads // kv_heads, axis=2)
     if scale is None:
         scale = 1.0 / np.sqrt(shapes[0][3])
     q = knp.transpose(query, (0, 2, 1, 3))            # (b, n, t, h)
@@ -308,6 +309,9 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
     v = knp.transpose(value, (0, 2, 1, 3))            # (b, n, s, h)
     logits = knp.multiply(knp.matmul(q, k), float(scale))
     if bias is not None:
+        if not hasattr(bias, "value"):
+            # a constant bias takes the logits' dtype (float32 stays float32)
+            bias = np.asarray(bias, dtype=np.asarray(_v(logits)).dtype)
         logits = knp.add(logits, bias)
     if attn_logits_soft_cap is not None:
         cap = float(attn_logits_soft_cap)
