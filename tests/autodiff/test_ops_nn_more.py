@@ -282,3 +282,105 @@ def test_depth_to_space_and_back():
         ops.space_to_depth(np.ones((1, 3, 4, 1)), 2)
     with pytest.raises(ValueError, match="block_size"):
         ops.depth_to_space(x, 0)
+
+
+# ---------------------------------------------------------------------- convolutions
+def _depthwise_numpy(x, k, stride=1):
+    """Direct loops: out[n, y, x, c·m + j] = Σ_ab x[n, y·s + a, x·s + b, c] k[a, b, c, j]."""
+    n, h, w, c = x.shape
+    kh, kw, _, m = k.shape
+    oh, ow = (h - kh) // stride + 1, (w - kw) // stride + 1
+    out = np.zeros((n, oh, ow, c * m))
+    for yy in range(oh):
+        for xx in range(ow):
+            patch = x[:, yy * stride:yy * stride + kh, xx * stride:xx * stride + kw, :]
+            out[:, yy, xx, :] = np.einsum("nabc,abcj->ncj", patch, k).reshape(n, c * m)
+    return out
+
+
+def _transpose_numpy(x, k, stride):
+    """Direct scatter, padding "valid" (stride <= kernel size): every input pixel adds
+    x[n, y, x, :] @ k[a, b]ᵀ at (y·s + a, x·s + b)."""
+    n, h, w, _ = x.shape
+    kh, kw, f, _ = k.shape
+    out = np.zeros((n, (h - 1) * stride + kh, (w - 1) * stride + kw, f))
+    for yy in range(h):
+        for xx in range(w):
+            for a in range(kh):
+                for b in range(kw):
+                    out[:, yy * stride + a, xx * stride + b] += x[:, yy, xx] @ k[a, b].T
+    return out
+
+
+def test_depthwise_separable_and_transposed_conv_values():
+    rng = np.random.default_rng(0)
+    x, k = rng.standard_normal((2, 5, 6, 3)), rng.standard_normal((3, 2, 3, 2))
+    np.testing.assert_allclose(ops.depthwise_conv(x, k).numpy(), _depthwise_numpy(x, k),
+                               rtol=1e-10)
+    np.testing.assert_allclose(ops.nn.depthwise_conv(x, k, strides=2).numpy(),
+                               _depthwise_numpy(x, k, 2), rtol=1e-10)
+    same = ops.depthwise_conv(x.astype(np.float32), k.astype(np.float32), padding="same")
+    assert same.shape == (2, 5, 6, 6) and same.dtype == np.float32
+    p = rng.standard_normal((1, 1, 6, 4))
+    np.testing.assert_allclose(ops.separable_conv(x, k, p).numpy(),
+                               _depthwise_numpy(x, k) @ p[0, 0], rtol=1e-10)
+    kt = rng.standard_normal((3, 3, 4, 3))
+    for stride in (1, 2, 3):
+        np.testing.assert_allclose(ops.conv_transpose(x, kt, stride).numpy(),
+                                   _transpose_numpy(x, kt, stride), rtol=1e-10)
+    # "same": the output is input size · stride
+    assert ops.conv_transpose(x, kt, 2, padding="same").shape == (2, 10, 12, 4)
+    with pytest.raises(ValueError, match="depthwise_conv"):
+        ops.depthwise_conv(x, rng.standard_normal((3, 3, 2, 1)))
+    with pytest.raises(ValueError, match="conv_transpose"):
+        ops.conv_transpose(x, rng.standard_normal((3, 3, 4, 2)))
+
+
+CONV_CASES = [
+    ("depthwise_conv same strided", lambda x, k: ops.depthwise_conv(
+        x, k, strides=(1, 2), padding="same"), [(1, 4, 5, 2), (3, 2, 2, 2)]),
+    ("separable_conv dilated", lambda x, k, p: ops.separable_conv(x, k, p, dilation_rate=2),
+     [(2, 5, 5, 2), (2, 2, 2, 1), (1, 1, 2, 3)]),
+    ("conv_transpose valid", lambda x, k: ops.conv_transpose(x, k, 2), [(2, 3, 2, 2),
+                                                                         (3, 2, 3, 2)]),
+    ("conv_transpose same output_padding", lambda x, k: ops.conv_transpose(
+        x, k, (2, 3), padding="same", output_padding=1), [(1, 3, 2, 2), (3, 3, 2, 2)]),
+]
+
+
+@pytest.mark.parametrize("name, fn, shapes", CONV_CASES, ids=[c[0] for c in CONV_CASES])
+def test_conv_gradients_match_central_differences(gradcheck, name, fn, shapes):
+    rng = np.random.default_rng(sum(map(ord, name)))
+    arrays = [rng.standard_normal(s) for s in shapes]
+    inputs = [Tensor(a) for a in arrays]
+    with GradientTape() as tape:
+        tape.watch(inputs)
+        out = fn(*inputs)
+    upstream = rng.standard_normal(out.shape)
+    grads = tape.gradient(out, inputs, output_gradients=Tensor(upstream))
+    for array, grad in zip(arrays, grads):
+        def scalar():
+            return float(np.sum(np.asarray(fn(*[Tensor(a) for a in arrays])) * upstream))
+        gradcheck.assert_close(grad.numpy(), gradcheck.numerical_grad(scalar, array),
+                               rtol=1e-5, atol=1e-7)
+    x32 = [Tensor(a.astype(np.float32)) for a in arrays]
+    with GradientTape() as tape:
+        tape.watch(x32)
+        out = fn(*x32)
+    assert out.dtype == np.float32
+    assert all(g.dtype == np.float32 for g in tape.gradient(out, x32))
+
+
+def test_conv_second_derivative_raises_a_clear_error():
+    rng = np.random.default_rng(2)
+    x, k = Tensor(rng.standard_normal((1, 3, 3, 2))), Tensor(rng.standard_normal((2, 2, 2, 2)))
+    for fn, label in ((ops.conv_transpose, "ops.conv_transpose"),
+                      (ops.depthwise_conv, "ops.conv")):
+        with GradientTape() as outer:
+            outer.watch(x)
+            with GradientTape() as inner:
+                inner.watch(x)
+                y = ops.sum(ops.square(fn(x, k)))
+            g = ops.sum(inner.gradient(y, x))
+        with pytest.raises(NotImplementedError, match=label):
+            outer.gradient(g, x)

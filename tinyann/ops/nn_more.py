@@ -22,7 +22,8 @@ __all__ = ["selu", "celu", "glu", "hard_sigmoid", "hard_silu", "hard_swish", "ha
            "hard_shrink", "soft_shrink", "tanh_shrink", "log_sigmoid", "softsign",
            "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "threshold",
            "batch_normalization", "layer_normalization", "rms_normalization", "multi_hot",
-           "dot_product_attention", "psnr", "depth_to_space", "space_to_depth"]
+           "dot_product_attention", "psnr", "depth_to_space", "space_to_depth",
+           "depthwise_conv", "separable_conv", "conv_transpose"]
 
 _SELU_ALPHA = 1.6732632423543772
 _SELU_SCALE = 1.0507009873554805
@@ -373,3 +374,64 @@ def space_to_depth(x, block_size, data_format="channels_last"):
     y = knp.reshape(x, (n, h // b, b, w // b, b, c))
     y = knp.reshape(knp.transpose(y, (0, 1, 3, 2, 4, 5)), (n, h // b, w // b, b * b * c))
     return knp.transpose(y, (0, 3, 1, 2)) if data_format == "channels_first" else y
+
+
+# ---------------------------------------------------------------------- more convolutions
+# 2-D, channels last, over the reference kernels (NumPy-only gradients: first derivatives)
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
+                   dilation_rate=1):
+    """Each input channel convolved with its own ``depth_multiplier`` filters:
+    ``inputs`` (n, h, w, c), ``kernel`` (kh, kw, c, m) -> (n, h', w', c·m), output channel
+    c·m + j from input channel c and filter j."""
+    x_shape, k_shape = np.shape(_v(inputs)), np.shape(_v(kernel))
+    if len(k_shape) != 4 or len(x_shape) != 4 or k_shape[2] != x_shape[3]:
+        raise ValueError(f"depthwise_conv expects inputs (batch, rows, cols, channels) and a "
+                         f"kernel (rows, cols, channels, depth_multiplier) with the same "
+                         f"channels. Received: inputs.shape={x_shape}, kernel.shape={k_shape}")
+    # channel c alone through its own (kh, kw, 1, m) kernel: ops.conv's gradient for each
+    outs = [_nn.conv(knp.take(inputs, [c], axis=3), knp.take(kernel, [c], axis=2), strides,
+                     padding, data_format, dilation_rate) for c in range(x_shape[3])]
+    return outs[0] if len(outs) == 1 else knp.concatenate(outs, axis=3)
+
+
+def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
+                   data_format=None, dilation_rate=1):
+    """``depthwise_conv`` then a 1x1 convolution by ``pointwise_kernel`` (1, 1, c·m, f)."""
+    mid = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format, dilation_rate)
+    return _nn.conv(mid, pointwise_kernel, 1, "valid", data_format, 1)
+
+
+def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
+                   data_format=None, dilation_rate=1):
+    """The transposed 2-D convolution (the gradient of ``conv`` by its input, used
+    forward): ``inputs`` (n, h, w, c), ``kernel`` (kh, kw, f, c) -> (n, h', w', f), the
+    output size as Keras's (``output_padding`` fixes it when given)."""
+    from tinyann.autodiff import record
+    from tinyann.kernels.reference import conv_transpose as ref
+
+    x, k = np.asarray(_v(inputs)), np.asarray(_v(kernel))
+    _nn._check_2d(x, data_format, "conv_transpose")
+    if k.ndim != 4 or k.shape[3] != x.shape[3]:
+        raise ValueError(f"conv_transpose expects a kernel (rows, cols, filters, channels) "
+                         f"whose last axis is the input's channels. Received: "
+                         f"inputs.shape={x.shape}, kernel.shape={k.shape}")
+    if str(padding).lower() not in ("valid", "same"):
+        raise ValueError(f"Argument `padding` must be 'valid' or 'same'. "
+                         f"Received: padding={padding!r}")
+    strides = _nn._pair(strides, "strides")
+    dilation = _nn._pair(dilation_rate, "dilation_rate")
+    out_pad = (None, None) if output_padding is None else _nn._pair(output_padding,
+                                                                    "output_padding")
+    windows = tuple(ref.transpose_window(x.shape[1 + a], k.shape[a], strides[a], dilation[a],
+                                         padding.lower(), out_pad[a]) for a in range(2))
+    dtype = np.result_type(x, k)
+    x, k = x.astype(dtype, copy=False), k.astype(dtype, copy=False)
+    out = ref.conv2d_transpose_forward(x, k, None, strides, dilation, windows)
+
+    def vjp(g):
+        # dx = the convolution of g by the kernel; dK = Σ g_tapᵀ x (the kernel's backward)
+        dk = np.empty_like(k)
+        dx = ref.conv2d_transpose_backward(np.asarray(g, dtype), x, k, dk, None, strides,
+                                           dilation, windows)
+        return dx, dk
+    return record(out, (inputs, kernel), vjp, label="ops.conv_transpose")
