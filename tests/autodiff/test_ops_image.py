@@ -16,6 +16,9 @@ def uniform(rng, shape):
     return rng.uniform(-1, 1, size=shape)
 
 
+# a small rotation, zoom and shift (output (x, y) reads input (a0 x + a1 y + a2, ...))
+TRANSFORM = np.array([1.1, 0.2, -0.5, -0.1, 0.9, 0.7, 0.0, 0.0])
+
 CASES = [
     ("resize bilinear up", lambda x: ops.image.resize(x, (5, 7)), (2, 3, 4, 2)),
     ("resize bilinear down", lambda x: ops.image.resize(x, (2, 3)), (1, 5, 6, 2)),
@@ -31,6 +34,12 @@ CASES = [
      (2, 4, 6, 3)),
     ("pad_images", lambda x: ops.image.pad_images(x, 1, 2, 2, 1), (2, 3, 2, 1)),
     ("rgb_to_grayscale", ops.image.rgb_to_grayscale, (2, 3, 2, 3)),
+    ("affine_transform bilinear", lambda x: ops.image.affine_transform(x, TRANSFORM),
+     (1, 4, 5, 2)),
+    ("affine_transform nearest reflect", lambda x: ops.image.affine_transform(
+        x, TRANSFORM, interpolation="nearest", fill_mode="reflect"), (1, 4, 5, 2)),
+    ("extract_patches same dilated", lambda x: ops.image.extract_patches(
+        x, (2, 3), strides=(1, 2), dilation_rate=(2, 1), padding="same"), (2, 5, 6, 2)),
 ]
 IDS = [c[0] for c in CASES]
 
@@ -167,3 +176,78 @@ def test_rgb_to_grayscale_values():
     np.testing.assert_allclose(first.numpy(), np.moveaxis(want, -1, 1), rtol=1e-6)
     with pytest.raises(ValueError, match="3 channels"):
         ops.image.rgb_to_grayscale(np.zeros((2, 2, 4)))
+
+
+def _affine_numpy(image, t, fill=0.0):
+    """Bilinear reads at ((a0 x + a1 y + a2), (b0 x + b1 y + b2)), constant fill."""
+    rows, cols, _ = image.shape
+    out = np.zeros_like(image)
+    for y in range(rows):
+        for x in range(cols):
+            sx, sy = t[0] * x + t[1] * y + t[2], t[3] * x + t[4] * y + t[5]
+            x0, y0 = int(np.floor(sx)), int(np.floor(sy))
+            for yy, xx, w in ((y0, x0, (1 - (sy - y0)) * (1 - (sx - x0))),
+                              (y0, x0 + 1, (1 - (sy - y0)) * (sx - x0)),
+                              (y0 + 1, x0, (sy - y0) * (1 - (sx - x0))),
+                              (y0 + 1, x0 + 1, (sy - y0) * (sx - x0))):
+                inside = 0 <= yy < rows and 0 <= xx < cols
+                out[y, x] += w * (image[yy, xx] if inside else fill)
+    return out
+
+
+def test_affine_transform_values():
+    rng = np.random.default_rng(0)
+    im = rng.random((2, 4, 5, 3))
+    got = ops.image.affine_transform(im, TRANSFORM, fill_value=0.25)
+    for i in range(2):
+        np.testing.assert_allclose(got.numpy()[i], _affine_numpy(im[i], TRANSFORM, 0.25),
+                                   rtol=1e-12)
+    # the identity transform and an integer shift
+    ident = np.array([1.0, 0, 0, 0, 1.0, 0, 0, 0])
+    np.testing.assert_allclose(ops.image.affine_transform(im, ident).numpy(), im)
+    shift = np.stack([ident, ident + [0, 0, 1, 0, 0, 0, 0, 0]])
+    out = ops.image.affine_transform(im, shift, interpolation="nearest").numpy()
+    np.testing.assert_allclose(out[1, :, :-1], im[1, :, 1:])
+    np.testing.assert_allclose(out[1, :, -1], 0)
+    single = ops.image.affine_transform(im[0].astype(np.float32), TRANSFORM)
+    assert single.shape == (4, 5, 3) and single.dtype == np.float32
+    with pytest.raises(ValueError, match="transform"):
+        ops.image.affine_transform(im, np.zeros((3, 8)))
+    with pytest.raises(ValueError, match="fill_mode"):
+        ops.image.affine_transform(im, TRANSFORM, fill_mode="mirror-ish")
+
+
+def test_extract_patches_values():
+    im = np.arange(2 * 5 * 6 * 2, dtype=np.float32).reshape(2, 5, 6, 2)
+    got = ops.image.extract_patches(im, 2).numpy()
+    assert got.shape == (2, 2, 3, 8)
+    for r in range(2):
+        for c in range(3):
+            np.testing.assert_array_equal(got[:, r, c], im[:, 2 * r:2 * r + 2,
+                                                           2 * c:2 * c + 2].reshape(2, -1))
+    got = ops.image.extract_patches(im, (2, 3), strides=(1, 2), padding="same").numpy()
+    padded = np.pad(im, ((0, 0), (0, 1), (0, 1), (0, 0)))
+    assert got.shape == (2, 5, 3, 12)
+    np.testing.assert_array_equal(got[:, 4, 2], padded[:, 4:6, 4:7].reshape(2, -1))
+    with pytest.raises(ValueError, match="do not fit"):
+        ops.image.extract_patches(im, 7)
+
+
+def test_hsv_round_trip_and_values():
+    rgb = np.array([[[[1.0, 0.5, 0.0], [0.0, 0.0, 0.0], [0.2, 0.2, 0.2],
+                      [0.1, 0.3, 0.9]]]], dtype=np.float32)
+    hsv = ops.image.rgb_to_hsv(rgb)
+    assert hsv.dtype == np.float32
+    # orange: hue 30°/360°; grey: no hue or saturation; blue-ish: hue (4 + (r-g)/range)/6
+    np.testing.assert_allclose(hsv.numpy()[0, 0], [[30 / 360, 1, 1], [0, 0, 0], [0, 0, 0.2],
+                                                   [(4 - 0.2 / 0.8) / 6, 0.8 / 0.9, 0.9]],
+                               rtol=1e-6)
+    rng = np.random.default_rng(0)
+    im = rng.random((2, 3, 4, 3))
+    np.testing.assert_allclose(ops.image.hsv_to_rgb(ops.image.rgb_to_hsv(im)).numpy(), im,
+                               atol=1e-12)
+    first = ops.image.rgb_to_hsv(np.moveaxis(im, -1, 1), data_format="channels_first")
+    np.testing.assert_allclose(first.numpy(),
+                               np.moveaxis(ops.image.rgb_to_hsv(im).numpy(), -1, 1))
+    with pytest.raises(ValueError, match="float"):
+        ops.image.rgb_to_hsv(np.zeros((2, 2, 3), np.uint8))

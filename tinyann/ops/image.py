@@ -10,6 +10,8 @@ are pads and slices).
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from tinyann.ops import arrays as _arrays
@@ -18,7 +20,8 @@ from tinyann.ops.core import cast as _cast
 from tinyann.ops.core import value_of as _v
 from tinyann.ops.numpy import _rec
 
-__all__ = ["resize", "rgb_to_grayscale", "crop_images", "pad_images"]
+__all__ = ["resize", "rgb_to_grayscale", "crop_images", "pad_images", "affine_transform",
+           "extract_patches", "rgb_to_hsv", "hsv_to_rgb"]
 
 
 def _channels_last(images, data_format, name):
@@ -175,3 +178,126 @@ def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None,
     top, bottom = _sides(top_padding, bottom_padding, target_height, h, "height", "padding")
     left, right = _sides(left_padding, right_padding, target_width, w, "width", "padding")
     return back(_arrays.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0))))
+
+
+# ---------------------------------------------------------------------- affine transform
+def _sample(images, sampling, fill_value):
+    """The affine sampling applied to ``images`` (linear in them); its gradient is the
+    transposed sampling ``_sample_t``, itself recorded, so both differentiate again."""
+    from tinyann.kernels.reference import image as ref
+    value = ref.affine_transform_forward(np.asarray(_v(images)), sampling, fill_value)
+    # out = S x + fill · (weights outside): dL/dx = Sᵀ g (the fill is a constant)
+    return _rec(value, (images,), lambda g: (_sample_t(g, sampling),))
+
+
+def _sample_t(g, sampling):
+    from tinyann.kernels.reference import image as ref
+    value = ref.affine_transform_backward(np.asarray(_v(g)), sampling)
+    return _rec(value, (g,), lambda h: (_sample(h, sampling, 0.0),))
+
+
+_AFFINE_FILL_MODES = ("constant", "nearest", "wrap", "reflect")
+
+
+def affine_transform(images, transform, interpolation="bilinear", fill_mode="constant",
+                     fill_value=0, data_format=None):
+    """Applies projective transforms: ``transform`` (8,) or (batch, 8) ``[a0, a1, a2,
+    b0, b1, b2, c0, c1]`` maps output pixel (x, y) to input ((a0 x + a1 y + a2) / k,
+    (b0 x + b1 y + b2) / k), k = c0 x + c1 y + 1. Reads outside the image follow
+    ``fill_mode``. Differentiable in ``images`` (as TensorFlow: not in ``transform``)."""
+    if interpolation not in ("nearest", "bilinear"):
+        raise ValueError(f"Invalid value for argument `interpolation`. Expected one of "
+                         f"('nearest', 'bilinear'). Received: interpolation={interpolation!r}")
+    if fill_mode not in _AFFINE_FILL_MODES:
+        raise ValueError(f"Invalid value for argument `fill_mode`. Expected one of "
+                         f"{_AFFINE_FILL_MODES}. Received: fill_mode={fill_mode!r}")
+    x, back = _channels_last(images, data_format, "affine_transform")
+    t = np.asarray(_v(transform), dtype=np.float64)
+    n = np.shape(_v(x))[0]
+    if t.ndim == 1:
+        t = t[None]
+    if t.ndim != 2 or t.shape[1] != 8 or t.shape[0] not in (1, n):
+        raise ValueError(f"Argument `transform` must have shape (8,) or (batch, 8). "
+                         f"Received: transform.shape={np.shape(_v(transform))} for {n} images")
+    t = np.broadcast_to(t, (n, 8))
+    if not np.issubdtype(np.asarray(_v(x)).dtype, np.floating):
+        x = _cast(x, "float32")
+    from tinyann.kernels.reference import image as ref
+    sampling = ref.affine_sampling(np.shape(_v(x)), t, interpolation, fill_mode)
+    return back(_sample(x, sampling, float(fill_value)))
+
+
+# ---------------------------------------------------------------------- extract_patches
+_slice = builtins.slice
+
+
+def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid",
+                    data_format=None):
+    """Every ``size`` patch as one vector: (batch, rows', cols', ph · pw · channels), each
+    patch's values in (row, col, channel) order; ``strides`` default to ``size``;
+    ``"same"`` pads as TensorFlow (the extra pixel after)."""
+    ph, pw = (size, size) if isinstance(size, int) else tuple(size)
+    sh, sw = (ph, pw) if strides is None else (
+        (strides, strides) if isinstance(strides, int) else tuple(strides))
+    dh, dw = (dilation_rate, dilation_rate) if isinstance(dilation_rate, int) else \
+        tuple(dilation_rate)
+    if str(padding).lower() not in ("valid", "same"):
+        raise ValueError(f"Argument `padding` must be 'valid' or 'same'. "
+                         f"Received: padding={padding!r}")
+    x, back = _channels_last(images, data_format, "extract_patches")
+    n, h, w, c = np.shape(_v(x))
+    span_h, span_w = (ph - 1) * dh + 1, (pw - 1) * dw + 1
+    if padding.lower() == "same":
+        oh, ow = -(-h // sh), -(-w // sw)
+        th = max((oh - 1) * sh + span_h - h, 0)
+        tw = max((ow - 1) * sw + span_w - w, 0)
+        x = _arrays.pad(x, ((0, 0), (th // 2, th - th // 2), (tw // 2, tw - tw // 2), (0, 0)))
+    else:
+        oh, ow = (h - span_h) // sh + 1, (w - span_w) // sw + 1
+        if oh <= 0 or ow <= 0:
+            raise ValueError(f"extract_patches: patches of size {(ph, pw)} (dilation "
+                             f"{(dh, dw)}) do not fit images of size {(h, w)}")
+    taps = [knp.getitem(x, (_slice(None), _slice(i * dh, i * dh + (oh - 1) * sh + 1, sh),
+                            _slice(j * dw, j * dw + (ow - 1) * sw + 1, sw),
+                            _slice(None)))
+            for i in range(ph) for j in range(pw)]
+    out = knp.reshape(knp.stack(taps, axis=3), (n, oh, ow, ph * pw * c))
+    return back(out)
+
+
+
+# ---------------------------------------------------------------------- HSV
+def rgb_to_hsv(images, data_format=None):
+    """RGB in [0, 1] to (hue, saturation, value), each in [0, 1] (float images; no
+    gradient, as TensorFlow's op)."""
+    from tinyann.autodiff import Tensor
+    x, back = _channels_last(images, data_format, "rgb_to_hsv")
+    a = np.asarray(_v(x))
+    if not np.issubdtype(a.dtype, np.floating):
+        raise ValueError(f"rgb_to_hsv expects float images. Received: dtype={a.dtype}")
+    r, g, b = a[..., 0], a[..., 1], a[..., 2]
+    value = a.max(axis=-1)
+    rng = value - a.min(axis=-1)
+    sat = np.where(value > 0, rng / np.where(value > 0, value, 1), 0)
+    safe = np.where(rng > 0, rng, 1)
+    # the hue's sixth by which channel is largest (red first on ties, then green)
+    hue = np.where(value == r, (g - b) / safe,
+                   np.where(value == g, 2 + (b - r) / safe, 4 + (r - g) / safe))
+    hue = np.where(rng > 0, (hue / 6) % 1.0, 0)
+    return back(Tensor(np.stack([hue, sat, value], axis=-1).astype(a.dtype)))
+
+
+def hsv_to_rgb(images, data_format=None):
+    """(hue, saturation, value) in [0, 1] back to RGB (no gradient, as TensorFlow's op)."""
+    from tinyann.autodiff import Tensor
+    x, back = _channels_last(images, data_format, "hsv_to_rgb")
+    a = np.asarray(_v(x))
+    if not np.issubdtype(a.dtype, np.floating):
+        raise ValueError(f"hsv_to_rgb expects float images. Received: dtype={a.dtype}")
+    h, s, v = a[..., 0], a[..., 1], a[..., 2]
+    # each channel: v - v s clip(min(k, 4 - k), 0, 1), k = (n + 6h) mod 6, n = 5, 3, 1
+    chans = []
+    for shift in (5.0, 3.0, 1.0):
+        k = (shift + h * 6) % 6
+        chans.append(v - v * s * np.clip(np.minimum(k, 4 - k), 0, 1))
+    return back(Tensor(np.stack(chans, axis=-1).astype(a.dtype)))
