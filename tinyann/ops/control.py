@@ -16,7 +16,7 @@ from tinyann.ops import numpy as knp
 from tinyann.ops.core import value_of as _v
 
 __all__ = ["cond", "switch", "while_loop", "fori_loop", "scan", "associative_scan", "map",
-           "vectorized_map", "custom_gradient", "saturate_cast"]
+           "vectorized_map", "vectorize", "custom_gradient", "saturate_cast"]
 
 
 def _truth(pred) -> bool:
@@ -221,3 +221,56 @@ def saturate_cast(x, dtype):
         info = np.finfo(dt)
         return cast(knp.clip(x, float(info.min), float(info.max)), dt)
     return cast(x, dt)
+
+
+def _core_dims(signature):
+    """``"(n),(n,m)->(m)"`` -> ([("n",), ("n", "m")], [("m",)])."""
+    import re
+    try:
+        left, right = signature.replace(" ", "").split("->")
+    except ValueError:
+        raise ValueError(f"Invalid `signature`: expected '(dims),...->(dims),...'. "
+                         f"Received: signature={signature!r}") from None
+
+    def groups(side):
+        found = re.findall(r"\(([^()]*)\)", side)
+        return [tuple(d for d in g.split(",") if d) for g in found]
+    return groups(left), groups(right)
+
+
+def vectorize(pyfunc, *, excluded=None, signature=None):
+    """``pyfunc`` mapped over the broadcast leading (loop) axes of its arguments, as
+    ``numpy.vectorize``: without ``signature`` every element is a call; with one
+    (``"(n),(n)->()"``) the named trailing axes are given whole to each call.
+    Arguments whose position is in ``excluded`` are passed as they are. A Python
+    loop over ops: gradients flow through each call."""
+    import functools
+    excluded = set(excluded or ())
+    ins = _core_dims(signature)[0] if signature else None
+
+    @functools.wraps(pyfunc)
+    def wrapper(*args):
+        pos = [i for i in range(len(args)) if i not in excluded]
+        core = ins if ins is not None else [()] * len(pos)
+        if len(core) != len(pos):
+            raise ValueError(f"The signature {signature!r} has {len(core)} inputs; the call "
+                             f"passed {len(pos)} (besides the excluded ones)")
+        shapes = [np.shape(_v(args[i])) for i in pos]
+        loops = [s[:len(s) - len(c)] for s, c in zip(shapes, core)]
+        batch = np.broadcast_shapes(*loops)
+        if batch == ():
+            return pyfunc(*args)
+        full = list(args)
+        for i, s, c in zip(pos, shapes, core):
+            full[i] = knp.broadcast_to(args[i], batch + s[len(s) - len(c):])
+        results = []
+        for idx in np.ndindex(*batch):
+            call = [knp.getitem(full[i], idx) if i in pos else a for i, a in enumerate(full)]
+            results.append(pyfunc(*call))
+
+        def shaped(tree):
+            if isinstance(tree, (list, tuple)):
+                return type(tree)(shaped(t) for t in tree)
+            return knp.reshape(tree, batch + tuple(np.shape(_v(tree))[1:]))
+        return shaped(_stack_tree(results))
+    return wrapper
