@@ -68,6 +68,10 @@ CASES = [
     ("attention causal grouped soft cap", attention(is_causal=True, attn_logits_soft_cap=2.0),
      [((2, 3, 4, 2), normal), ((2, 3, 2, 2), normal), ((2, 3, 2, 2), normal)]),
     ("depth_to_space", lambda x: ops.depth_to_space(x, 2), [((1, 2, 1, 8), normal)]),
+    ("adaptive_average_pool", lambda x: ops.adaptive_average_pool(x, (2, 3)),
+     [((2, 5, 7, 2), normal)]),
+    ("adaptive_max_pool channels_first 1-D", lambda x: ops.adaptive_max_pool(
+        x, 3, data_format="channels_first"), [((2, 2, 7), normal)]),
     ("space_to_depth channels_first", lambda x: ops.space_to_depth(
         x, 2, data_format="channels_first"), [((1, 2, 4, 2), normal)]),
 ]
@@ -384,3 +388,25 @@ def test_conv_second_derivative_raises_a_clear_error():
             g = ops.sum(inner.gradient(y, x))
         with pytest.raises(NotImplementedError, match=label):
             outer.gradient(g, x)
+
+
+def test_adaptive_pools_are_bins_as_pytorch():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 5, 7, 3))
+    # bin i of length L into n: [floor(i L / n), ceil((i + 1) L / n))
+    rows, cols = [(0, 3), (2, 5)], [(0, 3), (2, 5), (4, 7)]
+    avg, mx = ops.adaptive_average_pool(x, (2, 3)).numpy(), ops.adaptive_max_pool(x, (2, 3))
+    for i, (r0, r1) in enumerate(rows):
+        for j, (c0, c1) in enumerate(cols):
+            np.testing.assert_allclose(avg[:, i, j], x[:, r0:r1, c0:c1].mean(axis=(1, 2)))
+            np.testing.assert_allclose(mx.numpy()[:, i, j], x[:, r0:r1, c0:c1].max(axis=(1, 2)))
+    np.testing.assert_allclose(
+        ops.adaptive_average_pool(np.arange(7.0).reshape(1, 7, 1), 3).numpy()[0, :, 0],
+        [1, 3, 5])
+    cube = ops.adaptive_max_pool(rng.standard_normal((1, 4, 4, 4, 2)).astype(np.float32), 2)
+    assert cube.shape == (1, 2, 2, 2, 2) and cube.dtype == np.float32
+    assert ops.adaptive_average_pool(np.ones((1, 4, 4, 1), np.int32), 2).dtype == np.float32
+    with pytest.raises(ValueError, match="output_size"):
+        ops.adaptive_average_pool(x, (2, 0))
+    with pytest.raises(ValueError, match="3-D, 4-D or 5-D"):
+        ops.adaptive_max_pool(np.ones((3, 4)), 2)

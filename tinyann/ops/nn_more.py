@@ -23,7 +23,8 @@ __all__ = ["selu", "celu", "glu", "hard_sigmoid", "hard_silu", "hard_swish", "ha
            "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "threshold",
            "batch_normalization", "layer_normalization", "rms_normalization", "multi_hot",
            "dot_product_attention", "psnr", "depth_to_space", "space_to_depth",
-           "depthwise_conv", "separable_conv", "conv_transpose"]
+           "depthwise_conv", "separable_conv", "conv_transpose", "adaptive_average_pool",
+           "adaptive_max_pool"]
 
 _SELU_ALPHA = 1.6732632423543772
 _SELU_SCALE = 1.0507009873554805
@@ -435,3 +436,47 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
                                            dilation, windows)
         return dx, dk
     return record(out, (inputs, kernel), vjp, label="ops.conv_transpose")
+
+
+# ---------------------------------------------------------------------- adaptive pooling
+def _adaptive_pool(reduce, inputs, output_size, data_format, name):
+    """Bin i of an axis of length L into n bins covers [⌊i L / n⌋, ⌈(i + 1) L / n⌉) (as
+    PyTorch's adaptive pools); each bin reduced by ``reduce`` over the spatial axes."""
+    import itertools
+    fmt = data_format or "channels_last"
+    if fmt not in ("channels_last", "channels_first"):
+        raise ValueError(f"Argument `data_format` must be 'channels_last' or 'channels_first'. "
+                         f"Received: data_format={data_format!r}")
+    ndim = np.ndim(_v(inputs))
+    if ndim not in (3, 4, 5):
+        raise ValueError(f"{name} expects a 3-D, 4-D or 5-D input (batch, spatial..., "
+                         f"channels). Received: inputs.shape={np.shape(_v(inputs))}")
+    spatial = ndim - 2
+    sizes = (output_size,) * spatial if isinstance(output_size, (int, np.integer)) else \
+        tuple(output_size)
+    if len(sizes) != spatial or any(int(s) <= 0 for s in sizes):
+        raise ValueError(f"Argument `output_size` must be a positive int or a tuple of "
+                         f"{spatial} positive ints. Received: output_size={output_size!r}")
+    x = _float(inputs)
+    if fmt == "channels_first":
+        x = _arrays.moveaxis(x, 1, -1)
+    shape = np.shape(_v(x))
+    axes = tuple(range(1, 1 + spatial))
+    bins = [[(i * n_in // n, -(-(i + 1) * n_in // n)) for i in range(n)]
+            for n_in, n in zip(shape[1:1 + spatial], sizes)]
+    cells = []
+    for window in itertools.product(*bins):
+        key = (slice(None),) + tuple(slice(a, b) for a, b in window) + (slice(None),)
+        cells.append(reduce(knp.getitem(x, key), axis=axes))
+    out = knp.reshape(knp.stack(cells, axis=1), (shape[0],) + tuple(sizes) + (shape[-1],))
+    return _arrays.moveaxis(out, -1, 1) if fmt == "channels_first" else out
+
+
+def adaptive_average_pool(inputs, output_size, data_format=None):
+    """The mean of each of ``output_size`` near-equal bins per spatial axis."""
+    return _adaptive_pool(knp.mean, inputs, output_size, data_format, "adaptive_average_pool")
+
+
+def adaptive_max_pool(inputs, output_size, data_format=None):
+    """The maximum of each of ``output_size`` near-equal bins per spatial axis."""
+    return _adaptive_pool(knp.max, inputs, output_size, data_format, "adaptive_max_pool")
