@@ -410,3 +410,67 @@ def test_adaptive_pools_are_bins_as_pytorch():
         ops.adaptive_average_pool(x, (2, 0))
     with pytest.raises(ValueError, match="3-D, 4-D or 5-D"):
         ops.adaptive_max_pool(np.ones((3, 4)), 2)
+
+
+def _ctc_brute_force(logits, labels, blank):
+    """-log Σ over every path of length T that collapses to ``labels`` (merge repeats,
+    drop blanks) of Π_t softmax(logits)[t, path_t]."""
+    import itertools
+    steps, classes = logits.shape
+    p = np.exp(logits - logits.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    total = 0.0
+    for path in itertools.product(range(classes), repeat=steps):
+        merged = [k for i, k in enumerate(path) if i == 0 or k != path[i - 1]]
+        if [k for k in merged if k != blank] == list(labels):
+            total += np.prod(p[np.arange(steps), path])
+    return -np.log(total)
+
+
+def test_ctc_loss_matches_the_sum_over_paths(gradcheck):
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((3, 5, 3))
+    target = np.array([[1, 2, 0], [1, 1, 0], [2, 0, 0]])
+    t_len, o_len = np.array([2, 2, 1]), np.array([5, 4, 3])
+    got = ops.ctc_loss(target, logits, t_len, o_len)
+    want = [_ctc_brute_force(logits[b, :o_len[b]], target[b, :t_len[b]], 0) for b in range(3)]
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-10)
+    # blank at index 2: the label 2 is not used then
+    got = ops.ctc_loss(np.array([[1, 0]]), logits[:1], np.array([2]), np.array([5]),
+                       mask_index=2)
+    np.testing.assert_allclose(got.numpy(), [_ctc_brute_force(logits[0], [1, 0], 2)],
+                               rtol=1e-10)
+    # the gradient by the logits, against central differences (zero past output_length)
+    z = Tensor(logits)
+    upstream = rng.standard_normal(3)
+    with GradientTape() as tape:
+        tape.watch(z)
+        loss = ops.ctc_loss(target, z, t_len, o_len)
+    grad = tape.gradient(loss, z, output_gradients=Tensor(upstream)).numpy()
+
+    def scalar():
+        return float(np.sum(ops.ctc_loss(target, logits, t_len, o_len).numpy() * upstream))
+    gradcheck.assert_close(grad, gradcheck.numerical_grad(scalar, logits), rtol=1e-5,
+                           atol=1e-7)
+    assert np.all(grad[1, 4:] == 0) and np.all(grad[2, 3:] == 0)
+    out32 = ops.ctc_loss(target, logits.astype(np.float32), t_len, o_len)
+    assert out32.dtype == np.float32
+    # a label too long for its steps has no path: infinite loss
+    assert np.isinf(ops.ctc_loss(np.array([[1, 1]]), logits[:1, :2], np.array([2]),
+                                 np.array([2])).numpy()[0])
+    with pytest.raises(ValueError, match="batch size"):
+        ops.ctc_loss(target[:2], logits, t_len, o_len)
+
+
+def test_ctc_decode_greedy():
+    z = np.log(np.array([[[0.1, 0.8, 0.1], [0.1, 0.8, 0.1], [0.8, 0.1, 0.1],
+                          [0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.8, 0.1, 0.1]]]))
+    decoded, scores = ops.ctc_decode(z, np.array([6]))
+    assert decoded.dtype == np.int32 and decoded.shape == (1, 1, 6)
+    # argmax 1 1 0 1 2 0 -> merge repeats: 1 0 1 2 0 -> drop blanks: 1 1 2
+    np.testing.assert_array_equal(decoded.numpy()[0, 0], [1, 1, 2, -1, -1, -1])
+    np.testing.assert_allclose(scores.numpy(), [[-6 * np.log(0.8)]])
+    decoded, _ = ops.ctc_decode(z, np.array([3]), merge_repeated=False)
+    np.testing.assert_array_equal(decoded.numpy()[0, 0], [1, 1, -1, -1, -1, -1])
+    with pytest.raises(NotImplementedError, match="greedy"):
+        ops.ctc_decode(z, np.array([6]), strategy="beam_search")

@@ -24,7 +24,7 @@ __all__ = ["selu", "celu", "glu", "hard_sigmoid", "hard_silu", "hard_swish", "ha
            "batch_normalization", "layer_normalization", "rms_normalization", "multi_hot",
            "dot_product_attention", "psnr", "depth_to_space", "space_to_depth",
            "depthwise_conv", "separable_conv", "conv_transpose", "adaptive_average_pool",
-           "adaptive_max_pool"]
+           "adaptive_max_pool", "ctc_loss", "ctc_decode"]
 
 _SELU_ALPHA = 1.6732632423543772
 _SELU_SCALE = 1.0507009873554805
@@ -480,3 +480,125 @@ def adaptive_average_pool(inputs, output_size, data_format=None):
 def adaptive_max_pool(inputs, output_size, data_format=None):
     """The maximum of each of ``output_size`` near-equal bins per spatial axis."""
     return _adaptive_pool(knp.max, inputs, output_size, data_format, "adaptive_max_pool")
+
+
+# ---------------------------------------------------------------------- CTC
+def _logsumexp(a, b):
+    """log(e^a + e^b), -inf where both are -inf."""
+    m = np.maximum(a, b)
+    safe = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.where(np.isfinite(m), safe + np.log(np.exp(a - safe) + np.exp(b - safe)), m)
+
+
+def ctc_loss(target, output, target_length, output_length, mask_index=0):
+    """Connectionist temporal classification loss per sample: -log p(target | output).
+
+    ``target`` (batch, max_label_len) integer labels, ``output`` (batch, max_time,
+    classes) logits (log-softmaxed here), the lengths (batch,), ``mask_index`` the blank.
+    The forward-backward recursions over the blank-extended label run in NumPy, in log
+    space; the gradient (NumPy-only) is dL/dz[t, k] = softmax(z)[t, k] - Σ_{s: l'_s = k}
+    α_t(s) β_t(s) / p, zero past ``output_length``.
+    """
+    from tinyann.autodiff import record
+    logits = np.asarray(_v(output))
+    if logits.ndim != 3:
+        raise ValueError(f"ctc_loss expects output of shape (batch, max_time, num_classes). "
+                         f"Received: output.shape={logits.shape}")
+    if not np.issubdtype(logits.dtype, np.floating):
+        logits = logits.astype(np.float32)
+    labels = np.asarray(_v(target)).astype(np.int64)
+    t_len = np.asarray(_v(target_length)).astype(np.int64).reshape(-1)
+    o_len = np.asarray(_v(output_length)).astype(np.int64).reshape(-1)
+    n, _, classes = logits.shape
+    if labels.shape[0] != n or t_len.shape[0] != n or o_len.shape[0] != n:
+        raise ValueError(f"ctc_loss: target, target_length and output_length must have the "
+                         f"batch size of output ({n}). Received: target.shape={labels.shape}, "
+                         f"target_length.shape={t_len.shape}, output_length.shape={o_len.shape}")
+    z = logits.astype(np.float64)
+    logp = z - z.max(-1, keepdims=True)
+    logp = logp - np.log(np.exp(logp).sum(-1, keepdims=True))
+    losses = np.zeros(n)
+    grad = np.zeros_like(z)
+    blank = int(mask_index)
+    for b in range(n):
+        steps, lab = int(o_len[b]), labels[b, :int(t_len[b])]
+        ext = np.full(2 * len(lab) + 1, blank)
+        ext[1::2] = lab
+        size = len(ext)
+        # a skip from s - 2 to s is allowed onto a label differing from the one before
+        skip = np.zeros(size, dtype=bool)
+        skip[2:] = (ext[2:] != blank) & (ext[2:] != ext[:-2])
+        lp = logp[b, :steps][:, ext]                          # (steps, size)
+        alpha = np.full((steps, size), -np.inf)
+        beta = np.full((steps, size), -np.inf)
+        if steps == 0:
+            losses[b] = np.inf if len(lab) else 0.0
+            continue
+        alpha[0, 0] = lp[0, 0]
+        if size > 1:
+            alpha[0, 1] = lp[0, 1]
+        for t in range(1, steps):
+            prev = alpha[t - 1]
+            acc = prev.copy()
+            acc[1:] = _logsumexp(acc[1:], prev[:-1])
+            acc[2:] = np.where(skip[2:], _logsumexp(acc[2:], prev[:-2]), acc[2:])
+            alpha[t] = acc + lp[t]
+        beta[-1, -1] = lp[-1, -1]
+        if size > 1:
+            beta[-1, -2] = lp[-1, -2]
+        for t in range(steps - 2, -1, -1):
+            nxt = beta[t + 1]
+            acc = nxt.copy()
+            acc[:-1] = _logsumexp(acc[:-1], nxt[1:])
+            acc[:-2] = np.where(skip[2:], _logsumexp(acc[:-2], nxt[2:]), acc[:-2])
+            beta[t] = acc + lp[t]
+        log_p = _logsumexp(alpha[-1, -1], alpha[-1, -2]) if size > 1 else alpha[-1, -1]
+        losses[b] = -log_p
+        if np.isfinite(log_p):
+            # α_t(s) β_t(s) / y_t(l'_s) = p(paths through s at t) · p: the occupancy
+            occ = np.exp(alpha + beta - lp - log_p)
+            post = np.zeros((steps, classes))
+            for s, k in enumerate(ext):
+                post[:, k] += occ[:, s]
+            grad[b, :steps] = np.exp(logp[b, :steps]) - post
+
+    def vjp(g):
+        # dL_b/dz = grad[b]; the labels and lengths are integers: no gradient
+        g = np.asarray(g, dtype=np.float64).reshape(n, 1, 1)
+        return None, (g * grad).astype(logits.dtype), None, None
+    return record(losses.astype(logits.dtype), (target, output, target_length, output_length),
+                  vjp, label="ops.ctc_loss")
+
+
+def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1,
+               merge_repeated=True, mask_index=0):
+    """Greedy CTC decoding: the best class per step, repeats merged (if
+    ``merge_repeated``), blanks (``mask_index``) dropped, padded with -1. Returns
+    (decoded (1, batch, max_time) int32, scores (batch, 1): minus the sum over the
+    steps of the largest input, as TensorFlow's greedy decoder). Beam search is not
+    available."""
+    from tinyann.autodiff import Tensor
+    if strategy != "greedy":
+        raise NotImplementedError(f"ctc_decode supports strategy='greedy' in tinyann. "
+                                  f"Received: strategy={strategy!r}")
+    z = np.asarray(_v(inputs))
+    if z.ndim != 3:
+        raise ValueError(f"ctc_decode expects inputs of shape (batch, max_time, num_classes). "
+                         f"Received: inputs.shape={z.shape}")
+    lengths = np.asarray(_v(sequence_lengths)).astype(np.int64).reshape(-1)
+    n, steps, _ = z.shape
+    zf = z.astype(np.float64)
+    best = zf.argmax(-1)
+    decoded = np.full((n, steps), -1, dtype=np.int32)
+    scores = np.zeros((n, 1))
+    for b in range(n):
+        seq = best[b, :lengths[b]]
+        scores[b, 0] = -np.sum(zf[b, np.arange(lengths[b]), seq])
+        keep = seq != mask_index
+        if merge_repeated:
+            keep &= np.concatenate([[True], seq[1:] != seq[:-1]])
+        out = seq[keep]
+        decoded[b, :len(out)] = out
+    return Tensor(decoded[None]), Tensor(scores.astype(z.dtype if np.issubdtype(
+        z.dtype, np.floating) else np.float32))
