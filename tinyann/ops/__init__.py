@@ -73,3 +73,8 @@ for _name in nn_more.__all__:
     setattr(nn, _name, getattr(nn_more, _name))   # keras.ops.nn.selu as well as ops.selu
 del _name
 __all__ += control.__all__ + nn_more.__all__ + ["control", "image"]
+
+from tinyann.ops import signal  # noqa: E402
+from tinyann.ops.signal import *  # noqa: E402, F403  (fft, rfft, irfft, fft2, ifft2)
+
+__all__ += signal.__all__
