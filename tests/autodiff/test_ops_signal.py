@@ -76,3 +76,48 @@ def test_values_are_numpy_fft():
         ops.fft(x)
     with pytest.raises(ValueError, match="same shape"):
         ops.fft((x, x[:3]))
+
+
+def _stft_numpy(x, seq, stride, n, window, center):
+    if center:
+        x = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(n // 2, n // 2)], mode="reflect")
+    k = np.arange(seq)
+    if window is None:
+        win = np.ones(n)
+    else:
+        a0 = 0.5 if window == "hann" else 0.54
+        win = np.zeros(n)
+        left = (n - seq) // 2
+        win[left:left + seq] = a0 - (1 - a0) * np.cos(2 * np.pi * k / seq)
+    frames = [x[..., s:s + n] * win for s in range(0, x.shape[-1] - n + 1, stride)]
+    return np.fft.rfft(np.stack(frames, axis=-2), axis=-1)
+
+
+def test_stft_values_and_gradient(gradcheck):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 20))
+    for args in ((8, 4, 8, "hann", True), (6, 3, 8, "hamming", False),
+                 (8, 5, 16, None, True)):
+        re, im = ops.stft(x, *args[:3], window=args[3], center=args[4])
+        np.testing.assert_allclose(re.numpy() + 1j * im.numpy(), _stft_numpy(x, *args),
+                                   atol=1e-12)
+    re, _ = ops.stft(x.astype(np.float32), 8, 4, 8)
+    assert re.dtype == np.float32 and re.shape == (2, 6, 5)
+
+    def fn(t):
+        return both(ops.stft(t, 6, 3, 8, window="hamming"))
+    t = Tensor(x)
+    with GradientTape() as tape:
+        tape.watch(t)
+        out = fn(t)
+    upstream = rng.standard_normal(out.shape)
+    grad = tape.gradient(out, t, output_gradients=Tensor(upstream))
+
+    def scalar():
+        return float(np.sum(np.asarray(fn(Tensor(x))) * upstream))
+    gradcheck.assert_close(grad.numpy(), gradcheck.numerical_grad(scalar, x), rtol=1e-5,
+                           atol=1e-7)
+    with pytest.raises(ValueError, match="window"):
+        ops.stft(x, 8, 4, 8, window="kaiser")
+    with pytest.raises(ValueError, match="sequence_length"):
+        ops.stft(x, 9, 4, 8)

@@ -16,7 +16,7 @@ import numpy as np
 from tinyann.autodiff import record
 from tinyann.ops.core import value_of as _v
 
-__all__ = ["fft", "fft2", "ifft2", "rfft", "irfft"]
+__all__ = ["fft", "fft2", "ifft2", "rfft", "irfft", "stft"]
 
 
 def _float_dtype(a):
@@ -123,3 +123,54 @@ def irfft(x, fft_length=None):
         dtype = _float_dtype(real)
         return np.real(out).astype(dtype), np.imag(out).astype(dtype)
     return record(value, tuple(x), vjp, label="ops.irfft")
+
+
+def _window(window, length, dtype):
+    """A periodic Hann or Hamming window (scipy.signal.get_window's) or an array."""
+    if isinstance(window, str):
+        if window not in ("hann", "hamming"):
+            raise ValueError(f"If a string is passed to `window`, it must be one of 'hann', "
+                             f"'hamming'. Received: window={window!r}")
+        a0 = 0.5 if window == "hann" else 0.54
+        return (a0 - (1 - a0) * np.cos(2 * np.pi * np.arange(length) / length)).astype(dtype)
+    win = np.asarray(_v(window), dtype)
+    if win.shape != (length,):
+        raise ValueError(f"The shape of `window` must be equal to [sequence_length]. "
+                         f"Received: window shape={win.shape}")
+    return win
+
+
+def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=True):
+    """The short-time Fourier transform of real signals along the last axis: frames of
+    ``fft_length`` samples every ``sequence_stride``, each times the window (of
+    ``sequence_length``, centred in ``fft_length``), then ``rfft``. ``center`` first
+    pads ``fft_length // 2`` reflected samples on both sides. Returns (real, imag) of
+    shape (..., frames, fft_length // 2 + 1). Composed of ops: differentiable in x."""
+    from tinyann.ops import arrays as _arrays
+    from tinyann.ops import numpy as knp
+    if not 0 < int(sequence_length) <= int(fft_length):
+        raise ValueError(f"`sequence_length` must be positive and at most `fft_length`. "
+                         f"Received: sequence_length={sequence_length}, "
+                         f"fft_length={fft_length}")
+    a = np.asarray(_v(x))
+    dtype = _float_dtype(a)
+    if a.dtype != dtype:
+        from tinyann.ops.core import cast
+        x = cast(x, dtype)
+    if center:
+        half = int(fft_length) // 2
+        x = _arrays.pad(x, ((0, 0),) * (a.ndim - 1) + ((half, half),), mode="reflect")
+    total = np.shape(_v(x))[-1]
+    frames = 1 + (total - int(fft_length)) // int(sequence_stride)
+    if frames <= 0:
+        raise ValueError(f"The signal ({a.shape[-1]} samples) is shorter than one frame of "
+                         f"fft_length={fft_length}")
+    left = (int(fft_length) - int(sequence_length)) // 2
+    if window is None:
+        win = np.ones(int(fft_length), dtype)   # no window: every sample of the frame
+    else:
+        win = np.zeros(int(fft_length), dtype)
+        win[left:left + int(sequence_length)] = _window(window, int(sequence_length), dtype)
+    index = np.arange(frames)[:, None] * int(sequence_stride) + np.arange(int(fft_length))
+    framed = knp.multiply(knp.take(x, index, axis=-1), win)   # (..., frames, fft_length)
+    return rfft(framed, fft_length=int(fft_length))
