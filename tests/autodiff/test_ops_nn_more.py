@@ -474,3 +474,13 @@ def test_ctc_decode_greedy():
     np.testing.assert_array_equal(decoded.numpy()[0, 0], [1, 1, -1, -1, -1, -1])
     with pytest.raises(NotImplementedError, match="greedy"):
         ops.ctc_decode(z, np.array([6]), strategy="beam_search")
+
+
+def test_exported_flat_and_in_the_namespaces():
+    from tinyann.ops import control, image, nn_more, signal
+    for name in nn_more.__all__ + control.__all__ + signal.__all__:
+        assert name in ops.__all__ and callable(getattr(ops, name)), name
+    for name in nn_more.__all__:
+        assert getattr(ops.nn, name) is getattr(ops, name), name
+    for name in image.__all__:
+        assert callable(getattr(ops.image, name)), name
