@@ -251,3 +251,69 @@ def test_hsv_round_trip_and_values():
                                np.moveaxis(ops.image.rgb_to_hsv(im).numpy(), -1, 1))
     with pytest.raises(ValueError, match="float"):
         ops.image.rgb_to_hsv(np.zeros((2, 2, 3), np.uint8))
+
+
+def _map_numpy(x, coords, order, mode, fill):
+    """One read at a time: each output point interpolates its 1 or 4 neighbours, indices
+    outside remapped per the mode (or the fill value for "constant")."""
+    rows, cols = x.shape
+
+    def read(i, j):
+        def fix(k, n):
+            if mode == "nearest":
+                return min(max(k, 0), n - 1)
+            if mode == "wrap":
+                return k % n
+            if mode == "mirror":
+                m = k % (2 * (n - 1))
+                return m if m < n else 2 * (n - 1) - m
+            if mode == "reflect":
+                m = k % (2 * n)
+                return m if m < n else 2 * n - 1 - m
+            return k
+        i, j = fix(i, rows), fix(j, cols)
+        return x[i, j] if 0 <= i < rows and 0 <= j < cols else fill
+    out = np.zeros(coords.shape[1:])
+    for p in np.ndindex(*coords.shape[1:]):
+        r, c = coords[0][p], coords[1][p]
+        if order == 0:
+            out[p] = read(int(np.floor(r + 0.5)), int(np.floor(c + 0.5)))
+        else:
+            r0, c0 = int(np.floor(r)), int(np.floor(c))
+            dr, dc = r - r0, c - c0
+            out[p] = ((1 - dr) * (1 - dc) * read(r0, c0) + (1 - dr) * dc * read(r0, c0 + 1)
+                      + dr * (1 - dc) * read(r0 + 1, c0) + dr * dc * read(r0 + 1, c0 + 1))
+    return out
+
+
+@pytest.mark.parametrize("mode", ["constant", "nearest", "wrap", "mirror", "reflect"])
+def test_map_coordinates_values_and_gradient(gradcheck, mode):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 5))
+    coords = rng.uniform(-3, 8, size=(2, 3, 4))
+    coords[:, 0, 0] = [1.5, 2.5]                 # halves round up
+    for order in (0, 1):
+        got = ops.image.map_coordinates(x, coords, order, fill_mode=mode, fill_value=0.5)
+        np.testing.assert_allclose(got.numpy(), _map_numpy(x, coords, order, mode, 0.5),
+                                   rtol=1e-12, atol=1e-12)
+    xt = Tensor(x)
+    upstream = rng.standard_normal((3, 4))
+    with GradientTape() as tape:
+        tape.watch(xt)
+        out = ops.image.map_coordinates(xt, coords, 1, fill_mode=mode)
+    grad = tape.gradient(out, xt, output_gradients=Tensor(upstream))
+
+    def scalar():
+        return float(np.sum(ops.image.map_coordinates(x, coords, 1, mode).numpy() * upstream))
+    gradcheck.assert_close(grad.numpy(), gradcheck.numerical_grad(scalar, x), rtol=1e-5,
+                           atol=1e-7)
+    assert ops.image.map_coordinates(x.astype(np.float32), coords, 1).dtype == np.float32
+
+
+def test_map_coordinates_errors():
+    with pytest.raises(ValueError, match="order"):
+        ops.image.map_coordinates(np.ones((3, 3)), np.zeros((2, 1)), 3)
+    with pytest.raises(ValueError, match="one coordinate array per axis"):
+        ops.image.map_coordinates(np.ones((3, 3)), np.zeros((3, 1)), 1)
+    with pytest.raises(ValueError, match="fill_mode"):
+        ops.image.map_coordinates(np.ones((3, 3)), np.zeros((2, 1)), 1, fill_mode="edge")

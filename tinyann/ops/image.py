@@ -21,7 +21,7 @@ from tinyann.ops.core import value_of as _v
 from tinyann.ops.numpy import _rec
 
 __all__ = ["resize", "rgb_to_grayscale", "crop_images", "pad_images", "affine_transform",
-           "extract_patches", "rgb_to_hsv", "hsv_to_rgb"]
+           "extract_patches", "rgb_to_hsv", "hsv_to_rgb", "map_coordinates"]
 
 
 def _channels_last(images, data_format, name):
@@ -301,3 +301,77 @@ def hsv_to_rgb(images, data_format=None):
         k = (shift + h * 6) % 6
         chans.append(v - v * s * np.clip(np.minimum(k, 4 - k), 0, 1))
     return back(Tensor(np.stack(chans, axis=-1).astype(a.dtype)))
+
+
+# ---------------------------------------------------------------------- map_coordinates
+_MAP_FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
+
+
+def _remap(index, size, mode):
+    """Integer indices brought into [0, size) by ``fill_mode`` (constant: left as is)."""
+    if mode == "nearest":
+        return np.clip(index, 0, size - 1)
+    if mode == "wrap":
+        return np.mod(index, size)
+    if mode == "mirror":            # ... 2 1 | 0 1 2 | 1 0 ...: period 2 (size - 1)
+        if size == 1:
+            return np.zeros_like(index)
+        period = 2 * (size - 1)
+        m = np.mod(index, period)
+        return np.where(m < size, m, period - m)
+    if mode == "reflect":           # ... 1 0 | 0 1 2 | 2 1 ...: period 2 size
+        m = np.mod(index, 2 * size)
+        return np.where(m < size, m, 2 * size - 1 - m)
+    return index
+
+
+def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value=0):
+    """Samples ``inputs`` at ``coordinates`` (one array per axis of ``inputs``, each of
+    the output's shape), by nearest (``order=0``, halves up) or linear
+    (``order=1``) interpolation, as scipy.ndimage.map_coordinates. Outside the array
+    ``fill_mode`` applies per sample read. Differentiable in ``inputs`` (NumPy-only
+    gradient: the weights scattered back); the coordinates get none."""
+    from tinyann.autodiff import record
+    if order not in (0, 1):
+        raise ValueError(f"Argument `order` must be 0 or 1. Received: order={order!r}")
+    if fill_mode not in _MAP_FILL_MODES:
+        raise ValueError(f"Invalid value for argument `fill_mode`. Expected one of "
+                         f"{_MAP_FILL_MODES}. Received: fill_mode={fill_mode!r}")
+    a = np.asarray(_v(inputs))
+    coords = [np.asarray(_v(c), dtype=np.float64) for c in coordinates] \
+        if isinstance(coordinates, (list, tuple)) else list(np.asarray(_v(coordinates),
+                                                                        np.float64))
+    if len(coords) != a.ndim:
+        raise ValueError(f"`coordinates` must give one coordinate array per axis of the "
+                         f"input ({a.ndim}). Received: {len(coords)}")
+    dtype = a.dtype if np.issubdtype(a.dtype, np.floating) else np.dtype(np.float32)
+    # per axis: the (index, weight) pairs read
+    per_axis = []
+    for c in coords:
+        if order == 0:
+            per_axis.append([(np.floor(c + 0.5).astype(np.int64), np.ones_like(c))])
+        else:
+            lo = np.floor(c)
+            per_axis.append([(lo.astype(np.int64), 1 - (c - lo)),
+                             (lo.astype(np.int64) + 1, c - lo)])
+    import itertools
+    reads = []
+    for corner in itertools.product(*per_axis):
+        weight = np.prod([w for _, w in corner], axis=0)
+        valid = np.ones(weight.shape, dtype=bool)
+        idx = []
+        for (i, _), size in zip(corner, a.shape):
+            valid &= (i >= 0) & (i < size) if fill_mode == "constant" else True
+            idx.append(np.clip(_remap(i, size, fill_mode), 0, size - 1))
+        reads.append((tuple(idx), weight, valid))
+    out = np.zeros(np.shape(coords[0]), np.float64)
+    for idx, w, valid in reads:
+        out += w * np.where(valid, a[idx], fill_value)
+
+    def vjp(g):
+        # out = Σ_corners w · x[idx] (inside): dL/dx[idx] += w · g
+        dx = np.zeros(a.shape, np.float64)
+        for idx, w, valid in reads:
+            np.add.at(dx, idx, np.where(valid, w * np.asarray(g), 0.0))
+        return dx.astype(dtype), None
+    return record(out.astype(dtype), (inputs, coordinates), vjp, label="ops.map_coordinates")
