@@ -63,3 +63,18 @@ from tinyann.ops.sorting import *  # noqa: E402, F403  (sort, top_k, quantile, n
 
 __all__ += arrays.__all__ + sorting.__all__ + ["arrays", "sorting"]
 __all__ += _math_ops.__all__ + linalg.__all__ + ["linalg", "logdet", "slogdet"]
+
+# the rest of keras.ops.nn (flat too, as in Keras), control flow, and keras.ops.image
+from tinyann.ops import control, image, nn_more  # noqa: E402
+from tinyann.ops.control import *  # noqa: E402, F403  (cond, while_loop, scan, ...)
+from tinyann.ops.nn_more import *  # noqa: E402, F403  (selu, layer_normalization, ...)
+
+for _name in nn_more.__all__:
+    setattr(nn, _name, getattr(nn_more, _name))   # keras.ops.nn.selu as well as ops.selu
+del _name
+__all__ += control.__all__ + nn_more.__all__ + ["control", "image"]
+
+from tinyann.ops import signal  # noqa: E402
+from tinyann.ops.signal import *  # noqa: E402, F403  (fft, rfft, irfft, fft2, ifft2)
+
+__all__ += signal.__all__
