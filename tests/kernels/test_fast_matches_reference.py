@@ -13,6 +13,7 @@ import pytest
 
 from tinyann import kernels
 from tinyann.kernels import jit
+from tinyann.kernels.reference.activations import FROM_INPUT
 
 REF = kernels.functions_of("reference")
 # the NumPy set, and the compiled set where numba is installed (CI installs it)
@@ -254,7 +255,15 @@ def test_pooling(fast, name, order, mode, ties):
 
 
 # ---------------------------------------------------------------------- activations
-ACTIVATIONS = ["linear", "relu", "sigmoid", "tanh", "softmax", "exponential"]
+# (op, its keyword arguments): every op with a form in a fast set, Keras's arguments too
+ACTIVATIONS = {
+    "linear": ("linear", {}), "relu": ("relu", {}), "sigmoid": ("sigmoid", {}),
+    "tanh": ("tanh", {}), "softmax": ("softmax", {}), "exponential": ("exponential", {}),
+    "softmax_axis0": ("softmax", {"axis": 0}), "leaky_relu": ("leaky_relu", {}),
+    "leaky_relu_steep": ("leaky_relu", {"negative_slope": 1.5}), "elu": ("elu", {}),
+    "elu_half": ("elu", {"alpha": 0.5}), "selu": ("selu", {}),
+    "gelu": ("gelu", {}), "gelu_approximate": ("gelu", {"approximate": True}),
+}
 SHAPES = {"one": (1, 1), "batch1": (1, 10), "odd": (7, 5), "3d": (2, 3, 4)}
 
 
@@ -263,17 +272,20 @@ SHAPES = {"one": (1, 1), "batch1": (1, 10), "odd": (7, 5), "3d": (2, 3, 4)}
 @pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("in_place", [False, True], ids=["new", "in_place"])
 def test_activation(fast, activation, shape, order, in_place):
+    op, options = ACTIVATIONS[activation]
     rng = np.random.default_rng(3)
     x = ordered(rng.normal(0, 3, size=shape).astype("float32"), order)
     g = ordered(rng.normal(size=shape).astype("float32"), order)
-    forward, backward = f"{activation}_forward", f"{activation}_backward"
-    y_ref = REF[forward](x.copy())
+    forward, backward = f"{op}_forward", f"{op}_backward"
+    y_ref = REF[forward](x.copy(), **options)
     x_fast = x.copy(order="K")
-    y_fast = fast[forward](x_fast, x_fast if in_place else None)
+    y_fast = fast[forward](x_fast, x_fast if in_place else None, **options)
     np.testing.assert_allclose(y_fast, y_ref, **ELEMENTWISE)
-    dx_ref = REF[backward](y_ref, g.copy())
+    # the derivative from the output, or (gelu) from the input and the output
+    first = (x, y_ref) if op in FROM_INPUT else (y_ref,)
+    dx_ref = REF[backward](*first, g.copy(), **options)
     g_fast = g.copy(order="K")
-    dx_fast = fast[backward](y_ref, g_fast, g_fast if in_place else None)
+    dx_fast = fast[backward](*first, g_fast, g_fast if in_place else None, **options)
     np.testing.assert_allclose(dx_fast, dx_ref, **ELEMENTWISE)
 
 

@@ -19,6 +19,14 @@ CASES = [
     ("simple_rnn", {}), ("lstm", {}), ("gru", {"reset_after": True}),
     ("gru", {"reset_after": False}), ("simple_rnn", {"activation": "relu"}),
     ("lstm", {"activation": "tanh", "recurrent_activation": "hard_sigmoid"}),
+    # activations whose derivative needs the pre-activations (kept by the forward)
+    ("simple_rnn", {"activation": "gelu"}),
+    ("lstm", {"activation": "mish", "recurrent_activation": "silu"}),
+    ("gru", {"activation": "selu", "recurrent_activation": "hard_silu", "reset_after": True}),
+    ("gru", {"activation": "tanh_shrink", "recurrent_activation": "sigmoid",
+             "reset_after": False}),
+    # and one along the units (a gate's softmax)
+    ("lstm", {"activation": "softsign", "recurrent_activation": "softmax"}),
 ]
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from tinyann import kernels
 from tinyann.kernels import jit
+from tinyann.kernels.reference import activations as reference_activations
 
 REF = kernels.functions_of("reference")
 # the sets whose convolutions are checked: the reference, and the compiled set's own
@@ -123,15 +124,43 @@ def test_pooling(gradcheck, name, mode):
     gradcheck.assert_close(dx, numeric)
 
 
-@pytest.mark.parametrize("activation", ["linear", "relu", "sigmoid", "tanh", "softmax",
-                                        "exponential"])
+# every activation op at its defaults (threshold has none), and with Keras's arguments
+ACTIVATIONS = {name: (name, {}) for name in sorted(
+    op[:-len("_forward")] for op in vars(reference_activations) if op.endswith("_forward"))
+    if name != "threshold"}
+ACTIVATIONS.update({
+    "relu_options": ("relu_options", {"negative_slope": 0.1, "max_value": 1.5,
+                                      "threshold": 0.3}),
+    "relu_options_negative_threshold": ("relu_options", {"threshold": -0.7,
+                                                         "negative_slope": 0.5}),
+    "leaky_relu_01": ("leaky_relu", {"negative_slope": 0.1}),
+    "elu_half": ("elu", {"alpha": 0.5}), "celu_2": ("celu", {"alpha": 2.0}),
+    "gelu_approximate": ("gelu", {"approximate": True}),
+    "squareplus_1": ("squareplus", {"b": 1}), "squareplus_0": ("squareplus", {"b": 0}),
+    "hard_shrink_1": ("hard_shrink", {"threshold": 1.0}),
+    "soft_shrink_1": ("soft_shrink", {"threshold": 1.0}),
+    "threshold": ("threshold", {"threshold": 0.4, "default_value": -2.0}),
+    "softmax_axis0": ("softmax", {"axis": 0}), "log_softmax_axis0": ("log_softmax", {"axis": 0}),
+    "sparsemax_axis0": ("sparsemax", {"axis": 0}), "glu_axis0": ("glu", {"axis": 0}),
+})
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_activation(gradcheck, activation):
+    """From the output (``backward(y, g)``), or from the input too (``backward(x, y, g)``,
+    the ops in FROM_INPUT); inputs away from every kink (0, +-0.3 ... 3, 6)."""
+    op, options = ACTIVATIONS[activation]
     rng = np.random.default_rng(3)
-    x = gradcheck.away_from_zero(rng, (3, 4))
-    g = rng.normal(size=(3, 4))
-    forward, backward = REF[f"{activation}_forward"], REF[f"{activation}_backward"]
-    dx = backward(forward(x), g)
-    gradcheck.assert_close(dx, gradcheck.numerical_grad(lambda: np.sum(g * forward(x)), x))
+    x = gradcheck.away_from_zero(rng, (4, 6), low=0.1, high=4.0)
+    for kink in (0.3, 0.4, 0.5, 0.7, 1.0, 1.5, 3.0):
+        x[np.abs(np.abs(x) - kink) < 0.05] += 0.1
+    forward, backward = REF[f"{op}_forward"], REF[f"{op}_backward"]
+    y = forward(x, **options)
+    g = rng.normal(size=y.shape)
+    first = (x, y) if op in reference_activations.FROM_INPUT else (y,)
+    dx = backward(*first, g, **options)
+    gradcheck.assert_close(dx, gradcheck.numerical_grad(
+        lambda: np.sum(g * forward(x, **options)), x))
 
 
 @pytest.mark.parametrize("weighted", [False, True])

@@ -48,6 +48,8 @@ LAYERS = {
     "Softmax": lambda: layers.Softmax(axis=(1, 2)),
     "ReLU": lambda: layers.ReLU(max_value=6.0, negative_slope=0.1, threshold=0.5),
     "LeakyReLU": lambda: layers.LeakyReLU(negative_slope=0.2),
+    "ELU": lambda: layers.ELU(alpha=0.5),
+    "PReLU": lambda: layers.PReLU(alpha_initializer="ones", shared_axes=[1]),
     "Rescaling": lambda: layers.Rescaling(1 / 127.5, offset=-1.0),
     "Resizing": lambda: layers.Resizing(10, 12, interpolation="nearest",
                                         crop_to_aspect_ratio=True),

@@ -1,7 +1,7 @@
 """Layers with Keras's names and arguments."""
 
 from tinyann.layers import _registry
-from tinyann.layers.activations import LeakyReLU, ReLU, Softmax
+from tinyann.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from tinyann.layers.activity_regularization import ActivityRegularization
 from tinyann.layers.augmentation import (
     RandomContrast,
@@ -72,7 +72,7 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Re
            "GlobalMaxPool2D", "BatchNormalization", "Add", "Subtract", "Multiply", "Average",
            "Maximum", "Minimum", "Concatenate", "add", "subtract", "multiply", "average",
            "maximum", "minimum", "concatenate", "Embedding", "SimpleRNN", "LSTM", "GRU",
-           "Softmax", "ReLU", "LeakyReLU", "Rescaling", "CenterCrop", "Resizing",
+           "Softmax", "ReLU", "LeakyReLU", "ELU", "PReLU", "Rescaling", "CenterCrop", "Resizing",
            "RandomFlip", "RandomContrast", "RandomRotation", "RandomTranslation",
            "RandomZoom", "Bidirectional", "TimeDistributed", "Lambda", "TextVectorization",
            "Conv2DTranspose", "Convolution2DTranspose",

@@ -9,6 +9,8 @@ follow Keras 3's padding rules (``transpose_window``).
 
 from __future__ import annotations
 
+import numpy as np
+
 from tinyann import kernels
 from tinyann.kernels.reference.conv_transpose import transpose_window
 from tinyann.layers._kernel_layer import KernelLayer, check_supported
@@ -55,7 +57,7 @@ class Conv2DTranspose(KernelLayer):
                         f"{self.strides}, output_padding={self.output_padding}.")
         self._set_kernel_options(activation, use_bias, kernel_initializer, bias_initializer,
                                  kernel_regularizer, bias_regularizer)
-        self._x = self._y = self._windows = None
+        self._x = self._y = self._z = self._windows = None
 
     def build(self, input_shape):
         conv_utils.check_image_input(self, input_shape)
@@ -78,20 +80,30 @@ class Conv2DTranspose(KernelLayer):
         rows, cols = input_shape[1], input_shape[2]
         out_rows = None if rows is None else self._window(0, rows)[1]
         out_cols = None if cols is None else self._window(1, cols)[1]
-        return (input_shape[0], out_rows, out_cols, self.filters)
+        return self.activation.output_shape((input_shape[0], out_rows, out_cols, self.filters))
 
     def call(self, inputs, training=False):
         windows = (self._window(0, inputs.shape[1]), self._window(1, inputs.shape[2]))
         z = kernels.conv2d_transpose_forward(
             inputs, self.kernel.value, self.bias.value if self.use_bias else None,
             self.strides, self.dilation_rate, windows)
-        y = self.activation.forward(z, z)
+        if self.activation.needs_input:
+            # gelu, silu...: the derivative needs z, so y goes to a new array
+            y = self.activation.forward(z, self.activation.new_output(z))
+            if training:
+                self._z = z
+        else:
+            y = self.activation.forward(z, z)
         if training:
             self._x, self._y, self._windows = inputs, y, windows
         return y
 
     def backward(self, grad_output):
-        g = self.activation.backward(self._y, grad_output, grad_output.copy())
+        if self.activation.needs_input:
+            g = self.activation.backward(self._y, grad_output, np.empty_like(self._z),
+                                         x=self._z)
+        else:
+            g = self.activation.backward(self._y, grad_output, grad_output.copy())
         return kernels.conv2d_transpose_backward(
             g, self._x, self.kernel.value, self.kernel.grad,
             self.bias.grad if self.use_bias else None, self.strides, self.dilation_rate,

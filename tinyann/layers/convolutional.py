@@ -38,7 +38,8 @@ class _Conv(KernelLayer):
         self.groups = 1
         self._set_kernel_options(activation, use_bias, kernel_initializer, bias_initializer,
                                  kernel_regularizer, bias_regularizer)
-        self._ctx = self._y = None  # what backward needs, from the last training call
+        # what backward needs, from the last training call (z: for gelu, silu...)
+        self._ctx = self._y = self._z = None
         self._kernel_state = {"name": self.name}  # the ops' buffers for this layer
 
     def _set_conv_arguments(self, filters, kernel_size, strides, padding, dilation_rate,
@@ -94,8 +95,9 @@ class Conv2D(_Conv):
 
     def compute_output_shape(self, input_shape):
         conv_utils.check_image_input(self, input_shape)
-        return conv_utils.conv_output_shape(input_shape, self.filters, self.kernel_size,
-                                            self.strides, self.padding, self.dilation_rate)
+        return self.activation.output_shape(conv_utils.conv_output_shape(
+            input_shape, self.filters, self.kernel_size, self.strides, self.padding,
+            self.dilation_rate))
 
     # ``op_kind`` (with the activation's name) keys the fusion table, tinyann.kernels.FUSIONS
     op_kind = "conv2d"
@@ -106,6 +108,12 @@ class Conv2D(_Conv):
 
     def call(self, inputs, training=False):
         z = self.call_preactivation(inputs, training)
+        if self.activation.needs_input:
+            # gelu, silu...: the derivative needs z, so y goes to a new array
+            y = self.activation.forward(z, self.activation.new_output(z))
+            if training:
+                self._z, self._y = z, y
+            return y
         return self.activation.forward(z, z)
 
     def call_preactivation(self, inputs, training=False):
@@ -141,6 +149,9 @@ class Conv2D(_Conv):
     def backward(self, grad_output):
         g = grad_output.reshape(self._y.shape)
         # dL/dz from dL/dy through the activation, in place (g is ours to overwrite)
+        if self.activation.needs_input:
+            return self.backward_preactivation(self.activation.backward(
+                self._y, g, self.activation.grad_buffer(g, self._z), x=self._z))
         return self.backward_preactivation(self.activation.backward(self._y, g, g))
 
     def backward_preactivation(self, dz, out_shape=None):

@@ -110,9 +110,9 @@ class Conv1D(_Conv):
                 f"`dilation_rate={conv_utils._np_repr(self.dilation_rate)}`, "
                 f"`strides={tuple(self.strides)}`, `padding={self.padding}`."
             )
-        if first:
-            return (input_shape[0], self.filters, out)
-        return (input_shape[0], out, self.filters)
+        # the activation runs on the channels_last result (glu halves the filters)
+        batch, out, filters = self.activation.output_shape((input_shape[0], out, self.filters))
+        return (batch, filters, out) if first else (batch, out, filters)
 
     @property
     def fusion_kind(self):
@@ -138,7 +138,13 @@ class Conv1D(_Conv):
             "valid" if self.padding == "causal" else self.padding, (1,) + self.dilation_rate,
             self._kernel_state, training)
         z = z.reshape(n, z.shape[2], self.filters)
-        y = self.activation.forward(z, z)
+        if self.activation.needs_input:
+            # gelu, silu...: the derivative needs z, so y goes to a new array
+            y = self.activation.forward(z, self.activation.new_output(z))
+            if training:
+                self._z = z
+        else:
+            y = self.activation.forward(z, z)
         if training:
             self._ctx, self._y = (ctx, x.shape, pad), y
         return from_channels_last(y, self.data_format)
@@ -147,7 +153,11 @@ class Conv1D(_Conv):
         ctx, shape, pad = self._ctx
         # a copy, channels_last: the activation's derivative overwrites it
         g = np.array(to_channels_last(grad_output, self.data_format), dtype=self._y.dtype)
-        dz = self.activation.backward(self._y, g, g)
+        if self.activation.needs_input:
+            dz = self.activation.backward(self._y, g, self.activation.grad_buffer(g, self._z),
+                                          x=self._z)
+        else:
+            dz = self.activation.backward(self._y, g, g)
         dkernel = self._kernel_view(self.kernel.grad)
         dx = kernels.conv2d_backward(
             dz.reshape(dz.shape[0], 1, dz.shape[1], dz.shape[2]), ctx,

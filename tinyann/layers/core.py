@@ -47,7 +47,7 @@ class Dense(KernelLayer):
         self.units = int(units)
         self._set_kernel_options(activation, use_bias, kernel_initializer, bias_initializer,
                                  kernel_regularizer, bias_regularizer)
-        self._x = self._y = None
+        self._x = self._y = self._z = None
 
     def build(self, input_shape):
         input_dim = input_shape[-1]
@@ -73,22 +73,32 @@ class Dense(KernelLayer):
             )
 
     def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:-1]) + (self.units,)
+        return self.activation.output_shape(tuple(input_shape[:-1]) + (self.units,))
 
     def call(self, inputs, training=False):
         x = inputs if inputs.ndim == 2 else inputs.reshape(-1, inputs.shape[-1])
         # z = x @ W + b; y = activation(z), in z's memory
         z = kernels.dense_forward(x, self.kernel.value, self.bias.value if self.use_bias else None)
-        y = self.activation.forward(z, z)
+        if self.activation.needs_input:
+            # gelu, silu...: the derivative needs z, so y goes to a new array
+            y = self.activation.forward(z, self.activation.new_output(z))
+            if training:
+                self._z = z
+        else:
+            y = self.activation.forward(z, z)
         if training:
             self._x = x
             self._y = y
-        return y if inputs.ndim == 2 else y.reshape(inputs.shape[:-1] + (self.units,))
+        return y if inputs.ndim == 2 else y.reshape(inputs.shape[:-1] + y.shape[-1:])
 
     def backward(self, grad_output):
         g = grad_output.reshape(self._y.shape)
         # dL/dz from dL/dy through the activation, in place: g is ours to overwrite
-        dz = self.activation.backward(self._y, g, g)
+        if self.activation.needs_input:
+            dz = self.activation.backward(self._y, g, self.activation.grad_buffer(g, self._z),
+                                          x=self._z)
+        else:
+            dz = self.activation.backward(self._y, g, g)
         return self.backward_preactivation(dz, grad_output.shape)
 
     def backward_preactivation(self, dz, out_shape=None):
@@ -99,7 +109,7 @@ class Dense(KernelLayer):
         if out_shape is None:
             out_shape = dz.shape
         # dW = x^T dz, db = sum(dz), dx = dz W^T
-        dx = kernels.dense_backward(dz.reshape(self._y.shape), self._x, self.kernel.value,
+        dx = kernels.dense_backward(dz.reshape(-1, self.units), self._x, self.kernel.value,
                                 self.kernel.grad, self.bias.grad if self.use_bias else None,
                                 self._needs_input_grad)
         if dx is not None and len(out_shape) > 2:
@@ -117,15 +127,23 @@ class Activation(Layer):
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
-        self._y = None
+        self._x = self._y = None
+
+    def compute_output_shape(self, input_shape):
+        return self.activation.output_shape(input_shape)
 
     def call(self, inputs, training=False):
-        y = self.activation.forward(inputs, np.empty_like(inputs))
+        y = self.activation.forward(inputs, self.activation.new_output(inputs))
         if training:
             self._y = y
+            # gelu, silu...: the derivative needs the input too
+            self._x = inputs if self.activation.needs_input else None
         return y
 
     def backward(self, grad_output):
+        if self.activation.needs_input:
+            return self.activation.backward(self._y, grad_output, np.empty_like(self._x),
+                                            x=self._x)
         return self.activation.backward(self._y, grad_output, np.empty_like(grad_output))
 
     def backward_preactivation(self, dz, out_shape=None):

@@ -14,7 +14,10 @@ what backward needs. Each ``*_backward(d_outputs, cache, dkernel, drecurrent, db
 takes dL/doutputs for every step (zeros where only the last output is used), writes
 (not adds) the weights' gradients and returns dL/dx ``(batch, steps, features)``.
 The activations are tanh and the gates' sigmoid (Keras 3's defaults); a layer with
-other activations passes them by name.
+other activations passes them by name: any of Keras's but glu (it halves the units) and
+threshold (it needs arguments), by the activation ops of
+tinyann/kernels/reference/activations.py. Those whose derivative needs the input
+(gelu, silu...) make the forward keep the pre-activations too.
 
 ``need_dx=False`` (a first layer): backward returns None for dL/dx and skips it.
 ``record=False`` says that no backward will follow (``predict``): a set may then keep
@@ -34,22 +37,29 @@ from __future__ import annotations
 
 import numpy as np
 
-# activation name -> (f(z), f'(z) from y = f(z))
-ACTIVATIONS = {
-    "tanh": (np.tanh, lambda y: 1.0 - y * y),
-    "sigmoid": (lambda z: 1.0 / (1.0 + np.exp(-z)), lambda y: y * (1.0 - y)),
-    "relu": (lambda z: np.maximum(z, 0.0), lambda y: (y > 0).astype(y.dtype)),
-    "linear": (lambda z: z, np.ones_like),
-    "hard_sigmoid": (lambda z: np.clip(z / 6.0 + 0.5, 0.0, 1.0),
-                     lambda y: ((y > 0) & (y < 1)).astype(y.dtype) / 6.0),
-}
+from tinyann.kernels.reference import activations as _activations
+
+# the activations the cells take, by name (every activation op but these)
+ACTIVATIONS = frozenset(
+    op[:-len("_forward")] for op in vars(_activations) if op.endswith("_forward")
+) - {"glu", "threshold", "relu_options"}
 
 
 def _act(name):
+    """``(f(z), back(y, z, g))`` of an activation: its value and dL/dz from its output
+    ``y``, its input ``z`` (None unless ``_needs_input(name)``) and dL/dy ``g``."""
     if name not in ACTIVATIONS:
         raise ValueError(f"Recurrent kernels take the activations {sorted(ACTIVATIONS)}. "
                          f"Received: activation={name!r}")
-    return ACTIVATIONS[name]
+    backward = getattr(_activations, f"{name}_backward")
+    if _needs_input(name):
+        return getattr(_activations, f"{name}_forward"), lambda y, z, g: backward(z, y, g)
+    return getattr(_activations, f"{name}_forward"), lambda y, z, g: backward(y, g)
+
+
+def _needs_input(*names):
+    """Whether the derivative of any of these activations needs its input."""
+    return any(name in _activations.FROM_INPUT for name in names)
 
 
 def _keep(mask, t, new, old):
@@ -74,11 +84,12 @@ def simple_rnn_forward_with_state(x, kernel, recurrent_kernel, bias, initial_sta
     """:func:`simple_rnn_forward` from ``initial_state = [h0]`` (None: zeros); returns
     ``(outputs, [h_T], cache)``."""
     f, _ = _act(activation)
+    keep_z = _needs_input(activation)
     batch, steps, _ = x.shape
     units = recurrent_kernel.shape[0]
     h = _initial(initial_state, 0, batch, units, x.dtype)
     outputs = np.empty((batch, steps, units), x.dtype)
-    hs_prev, news = [], []
+    hs_prev, news, zs = [], [], []
     for t in range(steps):
         hm = h if recurrent_mask is None else h * recurrent_mask
         z = x[:, t] @ kernel + hm @ recurrent_kernel
@@ -87,15 +98,16 @@ def simple_rnn_forward_with_state(x, kernel, recurrent_kernel, bias, initial_sta
         new = f(z)
         hs_prev.append(h)
         news.append(new)
+        zs.append(z if keep_z else None)
         h = _keep(mask, t, new, h)
         outputs[:, t] = h
-    return outputs, [h], {"x": x, "h_prev": hs_prev, "new": news, "mask": mask,
+    return outputs, [h], {"x": x, "h_prev": hs_prev, "new": news, "z": zs, "mask": mask,
                           "recurrent_mask": recurrent_mask, "activation": activation,
                           "kernel": kernel, "recurrent_kernel": recurrent_kernel}
 
 
 def simple_rnn_backward(d_outputs, cache, dkernel, drecurrent, dbias, need_dx=True):
-    """Backward through time: ``dz = (dh_t) act'(.)``; ``dW += x_t^T dz``,
+    """Backward through time: ``dz = dh_t act'(z_t)``; ``dW += x_t^T dz``,
     ``dU += (h_{t-1} m)^T dz``, ``db += sum dz``, ``dh_{t-1} = (dz U^T) m + kept part``."""
     return simple_rnn_backward_with_state(d_outputs, None, cache, dkernel, drecurrent,
                                           dbias, need_dx)[0]
@@ -114,7 +126,7 @@ def simple_rnn_backward_with_state(d_outputs, d_final_state, cache, dkernel, dre
     for t in reversed(range(x.shape[1])):
         dh = dh + d_outputs[:, t]
         dnew, dh_kept = _split(mask, t, dh)
-        dz = dnew * df(cache["new"][t])
+        dz = df(cache["new"][t], cache["z"][t], dnew)
         hm = cache["h_prev"][t] if rmask is None else cache["h_prev"][t] * rmask
         dh = dh_kept + _through_step(x, t, dz, hm, kernel, recurrent, rmask, (dW, dU, db),
                                      dx if need_dx else None)
@@ -199,6 +211,7 @@ def lstm_forward_with_state(x, kernel, recurrent_kernel, bias, initial_state, ma
     ``(outputs, [h_T, c_T], cache)``."""
     act, _ = _act(activation)
     sig, _ = _act(recurrent_activation)
+    keep_z = _needs_input(activation, recurrent_activation)
     batch, steps, _ = x.shape
     units = recurrent_kernel.shape[0]
     h = _initial(initial_state, 0, batch, units, x.dtype)
@@ -215,7 +228,7 @@ def lstm_forward_with_state(x, kernel, recurrent_kernel, bias, initial_state, ma
         c_new = f * c + i * g
         tc = act(c_new)
         h_new = o * tc
-        saved.append((h, c, i, f, g, o, tc))
+        saved.append((h, c, i, f, g, o, tc, (z, c_new) if keep_z else (None, None)))
         h, c = _keep(mask, t, h_new, h), _keep(mask, t, c_new, c)
         outputs[:, t] = h
     return outputs, [h, c], {"x": x, "saved": saved, "mask": mask, "recurrent_mask": recurrent_mask,
@@ -228,6 +241,8 @@ def lstm_backward(d_outputs, cache, dkernel, drecurrent, dbias, need_dx=True):
 
         dc = dh o act'(c_t) + dc_next;  do = dh act(c_t);  di = dc g;  dg = dc i
         df = dc c_{t-1};  dc_{t-1} = dc f;  dz = [di s', df s', dg act', do s']
+
+    (each ``'`` the derivative at that gate's pre-activation)
     """
     return lstm_backward_with_state(d_outputs, None, cache, dkernel, drecurrent, dbias,
                                     need_dx)[0]
@@ -248,13 +263,14 @@ def lstm_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurren
     dh = _final_grad(d_final_state, 0, zeros)
     dc = _final_grad(d_final_state, 1, zeros)
     for t in reversed(range(x.shape[1])):
-        h_prev, c_prev, i, f, g, o, tc = cache["saved"][t]
+        h_prev, c_prev, i, f, g, o, tc, (z, c_t) = cache["saved"][t]
+        zi, zf, zc, zo = (None,) * 4 if z is None else np.split(z, 4, axis=1)
         dh = dh + d_outputs[:, t]
         dh_new, dh_kept = _split(mask, t, dh)
         dc_new, dc_kept = _split(mask, t, dc)
-        dc_new = dc_new + dh_new * o * dact(tc)
-        dz = np.concatenate([dc_new * g * dsig(i), dc_new * c_prev * dsig(f),
-                             dc_new * i * dact(g), dh_new * tc * dsig(o)], axis=1)
+        dc_new = dc_new + dact(tc, c_t, dh_new * o)
+        dz = np.concatenate([dsig(i, zi, dc_new * g), dsig(f, zf, dc_new * c_prev),
+                             dact(g, zc, dc_new * i), dsig(o, zo, dh_new * tc)], axis=1)
         hm = h_prev if rmask is None else h_prev * rmask
         dh = dh_kept + _through_step(x, t, dz, hm, kernel, recurrent, rmask, (dW, dU, db),
                                      dx if need_dx else None)
@@ -289,6 +305,7 @@ def gru_forward_with_state(x, kernel, recurrent_kernel, bias, initial_state, mas
     ``(outputs, [h_T], cache)``."""
     act, _ = _act(activation)
     sig, _ = _act(recurrent_activation)
+    keep_z = _needs_input(activation, recurrent_activation)
     batch, steps, _ = x.shape
     units = recurrent_kernel.shape[0]
     b_in, b_rec = _gru_biases(bias, reset_after, x.dtype, units)
@@ -300,18 +317,21 @@ def gru_forward_with_state(x, kernel, recurrent_kernel, bias, initial_state, mas
         a = x[:, t] @ kernel + b_in
         if reset_after:
             q = hm @ recurrent_kernel + b_rec
-            z = sig(a[:, :units] + q[:, :units])
-            r = sig(a[:, units:2 * units] + q[:, units:2 * units])
+            pre_z = a[:, :units] + q[:, :units]
+            pre_r = a[:, units:2 * units] + q[:, units:2 * units]
+            z, r = sig(pre_z), sig(pre_r)
             qh = q[:, 2 * units:]
-            n = act(a[:, 2 * units:] + r * qh)
+            pre_n = a[:, 2 * units:] + r * qh
         else:
             q = hm @ recurrent_kernel[:, :2 * units]
-            z = sig(a[:, :units] + q[:, :units])
-            r = sig(a[:, units:2 * units] + q[:, units:])
+            pre_z = a[:, :units] + q[:, :units]
+            pre_r = a[:, units:2 * units] + q[:, units:]
+            z, r = sig(pre_z), sig(pre_r)
             qh = (r * hm) @ recurrent_kernel[:, 2 * units:]
-            n = act(a[:, 2 * units:] + qh)
+            pre_n = a[:, 2 * units:] + qh
+        n = act(pre_n)
         h_new = z * h + (1.0 - z) * n
-        saved.append((h, hm, z, r, n, qh))
+        saved.append((h, hm, z, r, n, qh, (pre_z, pre_r, pre_n) if keep_z else (None,) * 3))
         h = _keep(mask, t, h_new, h)
         outputs[:, t] = h
     return outputs, [h], {"x": x, "saved": saved, "mask": mask, "recurrent_mask": recurrent_mask,
@@ -359,22 +379,22 @@ def gru_backward_with_state(d_outputs, d_final_state, cache, dkernel, drecurrent
     db_rec = np.zeros(3 * units, x.dtype)
     dh = _final_grad(d_final_state, 0, np.zeros((x.shape[0], units), x.dtype))
     for t in reversed(range(x.shape[1])):
-        h_prev, hm, z, r, n, qh = cache["saved"][t]
+        h_prev, hm, z, r, n, qh, (pre_z, pre_r, pre_n) = cache["saved"][t]
         dh = dh + d_outputs[:, t]
         dh_new, dh_kept = _split(mask, t, dh)
         dn = dh_new * (1.0 - z)
-        dzg = dh_new * (h_prev - n) * dsig(z)
-        dah = dn * dact(n)
+        dzg = dsig(z, pre_z, dh_new * (h_prev - n))
+        dah = dact(n, pre_n, dn)
         dhm = np.zeros_like(hm)
         if reset_after:
-            drg = dah * qh * dsig(r)
+            drg = dsig(r, pre_r, dah * qh)
             dq = np.concatenate([dzg, drg, dah * r], axis=1)
             dU += hm.T @ dq
             db_rec += dq.sum(axis=0)
             dhm += dq @ recurrent.T
         else:
             d_rh = dah @ recurrent[:, 2 * units:].T
-            drg = d_rh * hm * dsig(r)
+            drg = dsig(r, pre_r, d_rh * hm)
             dq = np.concatenate([dzg, drg], axis=1)
             dU[:, :2 * units] += hm.T @ dq
             dU[:, 2 * units:] += (r * hm).T @ dah
