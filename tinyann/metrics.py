@@ -18,11 +18,24 @@ from tinyann.confusion_metrics import (  # noqa: F401
     FalseNegatives,
     FalsePositives,
     Precision,
+    PrecisionAtRecall,
     Recall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
     TrueNegatives,
     TruePositives,
 )
 from tinyann.confusion_metrics import CLASSES as _CONFUSION
+from tinyann.correlation_metrics import CLASSES as _CORRELATIONS
+from tinyann.correlation_metrics import (  # noqa: F401
+    ConcordanceCorrelation,
+    PearsonCorrelation,
+    concordance_correlation,
+    pearson_correlation,
+)
+from tinyann.iou_metrics import CLASSES as _IOUS
+from tinyann.iou_metrics import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU  # noqa: F401
 from tinyann.metric_base import Metric, result_value  # noqa: F401 - keras.metrics.Metric
 from tinyann.score_metrics import CLASSES as _SCORES
 from tinyann.score_metrics import F1Score, FBetaScore, R2Score  # noqa: F401
@@ -358,7 +371,8 @@ class BinaryCrossentropy(_CrossentropyMetric):
 
 
 _MORE = (Sum, Hinge, SquaredHinge, CategoricalHinge, KLDivergence, Poisson, LogCoshError,
-         MeanAbsolutePercentageError, MeanSquaredLogarithmicError, CosineSimilarity)
+         MeanAbsolutePercentageError, MeanSquaredLogarithmicError, CosineSimilarity,
+         *_CORRELATIONS, *_IOUS)
 _CLASSES = {
     cls.__name__: cls
     for cls in (Mean, Accuracy, SparseCategoricalAccuracy, CategoricalAccuracy, BinaryAccuracy,
