@@ -43,6 +43,12 @@ from tinyann.losses.elementwise import (
     poisson,
     squared_hinge,
 )
+from tinyann.losses.focal import (
+    BinaryFocalCrossentropy,
+    CategoricalFocalCrossentropy,
+    binary_focal_crossentropy,
+    categorical_focal_crossentropy,
+)
 from tinyann.losses.functions import (
     _check_sparse_labels,
     _sparse_labels_shape,
@@ -52,12 +58,6 @@ from tinyann.losses.functions import (
     mean_absolute_error,
     mean_squared_error,
     sparse_categorical_crossentropy,
-)
-from tinyann.losses.focal import (
-    BinaryFocalCrossentropy,
-    CategoricalFocalCrossentropy,
-    binary_focal_crossentropy,
-    categorical_focal_crossentropy,
 )
 from tinyann.losses.overlap import Dice, Tversky, dice, tversky
 from tinyann.losses.probabilistic import (
