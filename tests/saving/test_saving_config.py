@@ -161,7 +161,9 @@ OPTIMIZERS = [optimizers.SGD(0.1, momentum=0.5, nesterov=True, clipnorm=1.0),
               optimizers.Adam(0.02, beta_1=0.8, amsgrad=True, global_clipnorm=2.0),
               optimizers.AdamW(weight_decay=0.01), optimizers.Adamax(clipvalue=0.5),
               optimizers.Adagrad(initial_accumulator_value=0.2), optimizers.Adadelta(rho=0.9),
-              optimizers.SGD(optimizers.schedules.CosineDecay(0.1, 100, alpha=0.1))]
+              optimizers.SGD(optimizers.schedules.CosineDecay(0.1, 100, alpha=0.1)),
+              optimizers.Lion(beta_2=0.95), optimizers.Ftrl(l2_regularization_strength=0.1),
+              optimizers.Lamb(epsilon=1e-6)]
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: type(o).__name__)

@@ -8,15 +8,18 @@ from tinyann.optimizers import schedules
 from tinyann.optimizers.adagrad import Adadelta, Adagrad
 from tinyann.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from tinyann.optimizers.base import Optimizer
+from tinyann.optimizers.ftrl import Ftrl
+from tinyann.optimizers.lamb import Lamb
+from tinyann.optimizers.lion import Lion
 from tinyann.optimizers.rmsprop import RMSprop
 from tinyann.optimizers.sgd import SGD
 
 _CLASSES = {c.__name__: c for c in (SGD, RMSprop, Adam, AdamW, Adamax, Adagrad, Adadelta,
-                                     Nadam)}
+                                     Nadam, Ftrl, Lion, Lamb)}
 _STRINGS = {name.lower(): cls for name, cls in _CLASSES.items()}
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adamax", "Adagrad", "Adadelta", "Nadam",
-           "schedules", "get", "serialize", "deserialize"]
+           "Ftrl", "Lion", "Lamb", "schedules", "get", "serialize", "deserialize"]
 
 
 def get(identifier) -> Optimizer:

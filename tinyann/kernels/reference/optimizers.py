@@ -16,6 +16,12 @@ fast set's temporaries) is not used here.
     Adagrad    acc += g^2;  w -= lr g / sqrt(acc + eps)
     Adadelta   a = rho a + (1 - rho) g^2;  d = -sqrt(s + eps) g / sqrt(a + eps)
                s = rho s + (1 - rho) d^2;  w += lr d
+    Lion       w -= lr sign(beta_1 m + (1 - beta_1) g);  m = beta_2 m + (1 - beta_2) g
+    Ftrl       n' = n + g^2;  z += g + 2 l2s w - (n'^-p - n^-p) / lr w   (p = learning_rate_power)
+               w = (clip(z, -l1, l1) - z) / (n'^-p / lr + 2 (l2 + beta / (2 lr)));  n = n'
+    Lamb       m += (g - m)(1 - beta_1);  v += (g^2 - v)(1 - beta_2)
+               u = (m / (1 - beta_1^t)) / (sqrt(v / (1 - beta_2^t)) + eps)
+               w -= (|w| / |u|) lr u   (norms over the whole weight; ratio 1 if either is 0)
     decay      w -= w * weight_decay * lr   (decoupled, AdamW and any optimizer)
 """
 
@@ -116,3 +122,36 @@ def adadelta_update(w, g, lr, a, s, rho, epsilon, scratch=None):
     s *= rho
     s += one_minus_rho * (delta * delta)
     w += f(lr) * delta
+
+
+def lion_update(w, g, lr, m, beta_1, beta_2, scratch=None):
+    f = w.dtype.type
+    w -= f(lr) * np.sign(m * f(beta_1) + g * f(1.0 - beta_1))
+    m[...] = m * f(beta_2) + g * f(1.0 - beta_2)
+
+
+def ftrl_update(w, g, lr, accumulator, linear, learning_rate_power, l1, l2, l2_shrinkage,
+                beta, scratch=None):
+    """``accumulator`` (n) and ``linear`` (z) in place; ``w`` set from them."""
+    f = w.dtype.type
+    lr, power = f(lr), f(-learning_rate_power)
+    l2 = f(l2) + f(beta) / (f(2.0) * lr)
+    new_accumulator = accumulator + g * g
+    grad = g + f(2 * l2_shrinkage) * w
+    linear += grad - (np.power(new_accumulator, power) - np.power(accumulator, power)) / lr * w
+    quadratic = np.power(new_accumulator, power) / lr + f(2) * l2
+    w[...] = (np.clip(linear, -f(l1), f(l1)) - linear) / quadratic
+    accumulator[...] = new_accumulator
+
+
+def lamb_update(w, g, lr, m, v, beta_1, beta_2, epsilon, t, scratch=None):
+    """One weight at a time: the trust ratio is over all of ``w``."""
+    f = w.dtype.type
+    m += (g - m) * f(1.0 - beta_1)
+    v += (g * g - v) * f(1.0 - beta_2)
+    update = (m / (f(1) - f(beta_1) ** f(t))) / (
+        np.sqrt(v / (f(1) - f(beta_2) ** f(t))) + f(epsilon))
+    w_norm = np.sqrt(np.sum(w * w))
+    u_norm = np.sqrt(np.sum(update * update))
+    ratio = w_norm / u_norm if w_norm > 0 and u_norm > 0 else f(1)
+    w -= f(ratio) * f(lr) * update
