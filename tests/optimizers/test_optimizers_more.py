@@ -1,4 +1,4 @@
-"""Lion, Ftrl and Lamb: a few steps on fixed arrays against the formulas written out
+"""Lion, Ftrl, Lamb and Adafactor: a few steps on fixed arrays against the formulas written out
 here in float64 (and against Keras 3.15's numbers for the same steps, checked while
 developing: two are kept below), configs, strings, variables, the reference kernels
 and training with each."""
@@ -58,6 +58,31 @@ def _lamb(ws, grads_list, lr, beta_1=0.9, beta_2=0.999, eps=1e-7, weight_decay=N
     return ws
 
 
+def _adafactor(ws, grads_list, lr, decay=-0.8, eps_1=1e-30, eps_2=1e-3, clip=1.0,
+               weight_decay=None):
+    ws = [w.astype("float64") for w in ws]
+    rs = [np.zeros(w.shape[:-1]) for w in ws]
+    cs = [np.zeros(w.shape[:-2] + w.shape[-1:]) for w in ws]
+    vs = [np.zeros_like(w) for w in ws]
+    for t, grads in enumerate(grads_list, start=1):
+        for w, r, c, v, g in zip(ws, rs, cs, vs, grads):
+            if weight_decay:
+                w -= w * weight_decay * lr
+            rho = min(lr, 1 / np.sqrt(t))
+            alpha = max(eps_2, np.sqrt(np.mean(w * w))) * rho
+            g2 = g.astype("float64") ** 2 + eps_1
+            beta = 1 - t ** decay
+            if w.ndim >= 2:
+                r[...] = beta * r + (1 - beta) * g2.mean(-1)
+                c[...] = beta * c + (1 - beta) * g2.mean(-2)
+                v[...] = (r / r.mean(-1, keepdims=True))[..., None] * c[..., None, :]
+            else:
+                v[...] = beta * v + (1 - beta) * g2
+            u = g / np.sqrt(v)
+            w -= alpha * u / max(1.0, np.sqrt(np.mean(u * u)) / clip)
+    return ws
+
+
 CASES = {
     "lion": (lambda: optimizers.Lion(0.01), lambda: _lion(W0, GRADS, 0.01)),
     "lion_decay": (lambda: optimizers.Lion(0.01, beta_1=0.8, beta_2=0.95, weight_decay=0.1),
@@ -72,10 +97,17 @@ CASES = {
     "lamb": (lambda: optimizers.Lamb(0.01), lambda: _lamb(W0, GRADS, 0.01)),
     "lamb_decay": (lambda: optimizers.Lamb(0.01, beta_1=0.8, weight_decay=0.01),
                    lambda: _lamb(W0, GRADS, 0.01, beta_1=0.8, weight_decay=0.01)),
+    "adafactor": (lambda: optimizers.Adafactor(0.01), lambda: _adafactor(W0, GRADS, 0.01)),
+    "adafactor_options": (
+        lambda: optimizers.Adafactor(0.5, beta_2_decay=-0.5, clip_threshold=0.5,
+                                     weight_decay=0.01),
+        lambda: _adafactor(W0, GRADS, 0.5, decay=-0.5, clip=0.5, weight_decay=0.01)),
 }
-# Keras 3.15 (TensorFlow) after the same three steps: the bias of two cases
+# Keras 3.15 (TensorFlow) after the same three steps: the bias of some cases
 KERAS_BIAS = {"lion": [1.3339999914169312, 0.9570810198783875],
-              "ftrl_regularized": [0.5877252817153931, 0.22917920351028442]}
+              "ftrl_regularized": [0.5877252817153931, 0.22917920351028442],
+              "lamb": [1.3463234901428223, 0.9690386056900024],
+              "adafactor": [1.3352851867675781, 0.9565662741661072]}
 
 
 def _run(make, packed):
@@ -115,7 +147,7 @@ def test_reference_kernels_give_the_same_steps(name):
 
 
 def test_ops_are_listed():
-    for op in ("lion_update", "ftrl_update", "lamb_update"):
+    for op in ("lion_update", "ftrl_update", "lamb_update", "adafactor_update"):
         assert op in kernels.OPS and callable(getattr(kernels, op))
 
 
@@ -129,6 +161,36 @@ def test_lamb_trust_ratio_is_per_weight():
     optimizers.Lamb(0.1).apply_gradients(zip(g, [a10, b2]))
     np.testing.assert_allclose(10 - np.asarray(a10), 10 * (1 - np.asarray(a)), rtol=1e-5)
     np.testing.assert_allclose(np.asarray(b2), np.asarray(b), rtol=1e-6)
+
+
+def test_adafactor_factored_weights_of_rank_3():
+    """A (2, 2, 3) weight: row means over the last axis, column means over the one
+    before, per leading index."""
+    rng = np.random.default_rng(1)
+    w0 = rng.normal(size=(2, 2, 3)).astype("float32")
+    grads = [rng.normal(size=w0.shape).astype("float32") for _ in range(3)]
+    variable = keras.Variable(w0.copy())
+    optimizer = optimizers.Adafactor(0.01)
+    for g in grads:
+        optimizer.apply_gradients([(g, variable)])
+    np.testing.assert_allclose(np.asarray(variable), _adafactor([w0], [[g] for g in grads],
+                                                                0.01)[0], rtol=1e-5)
+    # iterations, learning rate, r (2, 2), c (2, 3), velocity
+    assert [np.shape(v) for v in optimizer.variables] == [(), (), (2, 2), (2, 3), (2, 2, 3)]
+
+
+def test_adafactor_variables_are_keras_order():
+    optimizer = optimizers.Adafactor()
+    optimizer.apply_gradients(zip(GRADS[0], [keras.Variable(w.copy()) for w in W0]))
+    # (3, 2): r (3,), c (2,), velocity; (2,): two unused 0-d entries, velocity
+    assert [np.shape(v) for v in optimizer.variables] == [
+        (), (), (3,), (2,), (3, 2), (), (), (2,)]
+    weights = [np.asarray(v).copy() + 0.5 for v in optimizer.variables]
+    weights[0] = np.asarray(7)
+    optimizer.set_weights(weights)
+    assert optimizer.iterations == 7
+    for got, want in zip(optimizer.variables[1:], weights[1:]):
+        np.testing.assert_array_equal(np.asarray(got), want)
 
 
 @pytest.mark.parametrize("cls,slots", [(optimizers.Lion, ["momentum"]),
@@ -161,6 +223,12 @@ def test_keras_config_keys():
             "beta": 0.0}.items() <= optimizers.Ftrl().get_config().items()
     assert {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}.items() <= (
         optimizers.Lamb().get_config().items())
+    assert {"beta_2_decay": -0.8, "epsilon_1": 1e-30, "epsilon_2": 1e-3,
+            "clip_threshold": 1.0, "relative_step": True}.items() <= (
+        optimizers.Adafactor().get_config().items())
+    rebuilt = optimizers.deserialize(optimizers.serialize(optimizers.Adafactor(0.1,
+                                                                               epsilon_2=0.01)))
+    assert type(rebuilt) is optimizers.Adafactor and rebuilt.epsilon_2 == 0.01
 
 
 @pytest.mark.parametrize("make,match", [
@@ -173,7 +241,8 @@ def test_bad_arguments(make, match):
         make()
 
 
-@pytest.mark.parametrize("name,lr", [("lion", 0.003), ("ftrl", 0.5), ("lamb", 0.02)])
+@pytest.mark.parametrize("name,lr", [("lion", 0.003), ("ftrl", 0.5), ("lamb", 0.02),
+                                     ("adafactor", 0.05)])
 def test_fit_lowers_the_loss_and_saves(tmp_path, name, lr):
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)

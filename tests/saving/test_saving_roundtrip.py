@@ -28,6 +28,7 @@ def _optimizers():
         "lion": lambda: optimizers.Lion(0.003),
         "ftrl": lambda: optimizers.Ftrl(0.1, l1_regularization_strength=0.01),
         "lamb": lambda: optimizers.Lamb(0.01, weight_decay=0.01),
+        "adafactor": lambda: optimizers.Adafactor(0.05),
     }
 
 
