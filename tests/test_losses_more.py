@@ -1,4 +1,5 @@
-"""BinaryFocalCrossentropy, CategoricalFocalCrossentropy, CategoricalHinge, Dice, Tversky:
+"""BinaryFocalCrossentropy, CategoricalFocalCrossentropy, CategoricalHinge, Dice, Tversky,
+CategoricalGeneralizedCrossEntropy:
 values (written out from the formulas, and checked against Keras 3 while developing),
 numerical gradient checks of value_and_grad, reductions and sample weights, configs,
 strings, the function forms, a GradientTape and fit."""
@@ -48,6 +49,23 @@ def test_values_are_the_formulas_and_keras():
                                1 - inter / (inter + 0.3 * fp + 0.7 * fn + 1e-7), rtol=1e-9)
 
 
+def test_generalized_cross_entropy():
+    labels = np.array([0, 2, 1])
+    probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.5, 0.4], [0.3, 0.3, 0.4]])
+    p_y = probs[np.arange(3), labels]
+    np.testing.assert_allclose(losses.categorical_generalized_cross_entropy(labels, probs, 0.7),
+                               (1 - p_y ** 0.7) / 0.7, rtol=1e-9)
+    # Keras 3.15
+    np.testing.assert_allclose(losses.categorical_generalized_cross_entropy(labels, probs, 0.7),
+                               [0.31563441, 0.67635303, 0.81355483], rtol=1e-7)
+    # (N, 1) labels read as (N,); a label outside [0, C) picks no class: 1 / q
+    np.testing.assert_allclose(
+        losses.categorical_generalized_cross_entropy(np.array([[0], [5]]), probs[:2], 0.5),
+        [(1 - 0.7 ** 0.5) / 0.5, 2.0])
+    with pytest.raises(ValueError, match=r"q must be in the interval \(0, 1\)"):
+        losses.CategoricalGeneralizedCrossEntropy(q=1.0)
+
+
 def test_options_match_keras():
     z = P * 3 - 1
     # Keras 3.15's values for these arguments
@@ -80,6 +98,7 @@ CASES = {
     "dice": lambda: losses.Dice(),
     "dice_axis": lambda: losses.Dice(axis=(1,)),
     "tversky": lambda: losses.Tversky(alpha=0.3, beta=0.7, axis=(1,)),
+    "gce": lambda: losses.CategoricalGeneralizedCrossEntropy(q=0.7),
 }
 
 
@@ -92,6 +111,8 @@ def _data(name, rng):
         p = rng.normal(size=(5, 3))
     if name == "categorical_hinge":  # margins away from 0 and from ties
         p = y * 0.9 + rng.uniform(0.0, 0.5, (5, 3)) * (1 - y)
+    if name == "gce":  # integer labels
+        y = y.argmax(axis=-1)
     return y, p
 
 
@@ -170,7 +191,8 @@ def test_keras_configs():
     ("binary_focal_crossentropy", losses.BinaryFocalCrossentropy),
     ("categorical_focal_crossentropy", losses.CategoricalFocalCrossentropy),
     ("categorical_hinge", losses.CategoricalHinge), ("dice", losses.Dice),
-    ("tversky", losses.Tversky), ("Dice", losses.Dice)])
+    ("tversky", losses.Tversky), ("Dice", losses.Dice),
+    ("categorical_generalized_cross_entropy", losses.CategoricalGeneralizedCrossEntropy)])
 def test_strings_and_functions(string, cls):
     assert type(losses.get(string)) is cls
     function = getattr(losses, cls().name)

@@ -186,7 +186,8 @@ LOSSES = [losses.SparseCategoricalCrossentropy(from_logits=True),
           losses.MeanAbsoluteError(reduction="sum"), losses.Huber(delta=2.0),
           losses.BinaryFocalCrossentropy(apply_class_balancing=True, gamma=1.0),
           losses.CategoricalFocalCrossentropy(alpha=[0.2, 0.8]), losses.CategoricalHinge(),
-          losses.Dice(axis=(1, 2)), losses.Tversky(alpha=0.3, beta=0.7)]
+          losses.Dice(axis=(1, 2)), losses.Tversky(alpha=0.3, beta=0.7),
+          losses.CategoricalGeneralizedCrossEntropy(q=0.3)]
 
 
 @pytest.mark.parametrize("loss", LOSSES, ids=lambda o: type(o).__name__)

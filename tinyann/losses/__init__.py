@@ -14,6 +14,7 @@ from __future__ import annotations
 from tinyann import _identifiers
 from tinyann.losses import elementwise as _elementwise
 from tinyann.losses import focal as _focal
+from tinyann.losses import generalized as _generalized
 from tinyann.losses import overlap as _overlap
 from tinyann.losses.base import (
     Loss,
@@ -59,6 +60,10 @@ from tinyann.losses.functions import (
     mean_squared_error,
     sparse_categorical_crossentropy,
 )
+from tinyann.losses.generalized import (
+    CategoricalGeneralizedCrossEntropy,
+    categorical_generalized_cross_entropy,
+)
 from tinyann.losses.overlap import Dice, Tversky, dice, tversky
 from tinyann.losses.probabilistic import (
     BinaryCrossentropy,
@@ -79,11 +84,13 @@ __all__ = ["Loss", "WeightedLoss", "SparseCategoricalCrossentropy", "Categorical
            "mse", "MSE", "mae", "MAE", "get", "serialize", "deserialize",
            "BinaryFocalCrossentropy", "CategoricalFocalCrossentropy", "CategoricalHinge", "Dice",
            "Tversky", "binary_focal_crossentropy", "categorical_focal_crossentropy",
-           "categorical_hinge", "dice", "tversky"]
+           "categorical_hinge", "dice", "tversky", "CategoricalGeneralizedCrossEntropy",
+           "categorical_generalized_cross_entropy"]
 # the functions are tinyann.losses.X (callbacks and saving recognise them by module)
 for _function in (sparse_categorical_crossentropy, categorical_crossentropy,
                   binary_crossentropy, mean_squared_error, mean_absolute_error, huber,
-                  *_elementwise.FUNCTIONS, *_focal.FUNCTIONS, *_overlap.FUNCTIONS):
+                  *_elementwise.FUNCTIONS, *_focal.FUNCTIONS, *_overlap.FUNCTIONS,
+                  *_generalized.FUNCTIONS):
     _function.__module__ = __name__
 # used by the training loops and target checks (the per-batch gradient scale, weights
 # and label checks)
@@ -95,7 +102,7 @@ _CLASSES = {
     cls.__name__: cls
     for cls in (SparseCategoricalCrossentropy, CategoricalCrossentropy, BinaryCrossentropy,
                 MeanSquaredError, MeanAbsoluteError, Huber, *_elementwise.CLASSES,
-                *_focal.CLASSES, *_overlap.CLASSES)
+                *_focal.CLASSES, *_overlap.CLASSES, *_generalized.CLASSES)
 }
 _STRINGS = {
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
@@ -127,6 +134,7 @@ _STRINGS = {
     "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
     "dice": Dice,
     "tversky": Tversky,
+    "categorical_generalized_cross_entropy": CategoricalGeneralizedCrossEntropy,
 }
 _FUNCTIONS = {
     sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
@@ -138,6 +146,7 @@ _FUNCTIONS = {
     **_elementwise.FUNCTIONS,
     **_focal.FUNCTIONS,
     **_overlap.FUNCTIONS,
+    **_generalized.FUNCTIONS,
 }
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
