@@ -249,3 +249,21 @@ def test_compile_with_metric_strings():
                                rtol=1e-4)
     np.testing.assert_allclose(results["pearson_correlation"],
                                np.mean(metrics.pearson_correlation(y, pred)), rtol=1e-4)
+
+
+def test_model_with_new_loss_and_metrics_saves_and_loads(tmp_path):
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(1)
+    x = rng.random((16, 4)).astype("float32")
+    y = (rng.random((16, 3)) > 0.5).astype("float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="sigmoid")])
+    model.compile(optimizer="lion", loss=losses.BinaryFocalCrossentropy(gamma=1.0),
+                  metrics=[metrics.MeanIoU(3, sparse_y_true=False, sparse_y_pred=False),
+                           "mape", metrics.PrecisionAtRecall(0.4), metrics.Hinge()])
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert loaded.loss.get_config() == model.loss.get_config()
+    assert type(loaded.optimizer) is keras.optimizers.Lion
+    assert loaded.evaluate(x, y, verbose=0, return_dict=True) == model.evaluate(
+        x, y, verbose=0, return_dict=True)
