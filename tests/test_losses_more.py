@@ -200,6 +200,12 @@ def test_strings_and_functions(string, cls):
     assert function.__module__ == "tinyann.losses"
 
 
+def test_overlap_labels_of_one_rank_less():
+    y, p = np.array([1.0, 0.0, 1.0]), np.array([[0.8], [0.3], [0.6]])
+    np.testing.assert_allclose(losses.dice(y, p), losses.dice(y[:, None], p))
+    np.testing.assert_allclose(losses.tversky(y, p), losses.tversky(y[:, None], p))
+
+
 def test_categorical_focal_warns_on_one_class():
     with pytest.warns(SyntaxWarning, match="num_classes > 1"):
         losses.categorical_focal_crossentropy(np.ones((2, 1)), np.full((2, 1), 0.5))

@@ -20,6 +20,8 @@ def test_sum():
     assert float(m.result()) == 4.0
     m.update_state(np.array([0.5]))
     assert float(m.result()) == 4.5
+    m.update_state(np.ones((2, 3)), [2.0, 0.5])  # a weight per row
+    assert float(m.result()) == 4.5 + 6.0 + 1.5
     m.reset_state()
     assert float(m.result()) == 0.0
     assert m.get_config() == {"name": "sum", "dtype": "float32"}

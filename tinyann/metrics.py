@@ -268,8 +268,10 @@ class Sum(Metric):
     def update_state(self, values, sample_weight=None):
         values = np.asarray(values, dtype="float64")
         if sample_weight is not None:
-            values = values * np.broadcast_to(np.asarray(sample_weight, "float64"),
-                                              values.shape)
+            w = np.asarray(sample_weight, "float64")
+            while w.ndim < values.ndim:  # one weight per sample: over its other axes
+                w = w[..., None]
+            values = values * np.broadcast_to(w, values.shape)
         self.total += float(values.sum())
 
     def result(self):

@@ -29,6 +29,8 @@ def _axis(axis):
 def _pair(y_true, y_pred):
     p = _as_float(y_pred)
     y = np.asarray(y_true).astype(p.dtype, copy=False)
+    if y.ndim == p.ndim - 1:  # (N,) labels against (N, 1): one rank, as Keras's call
+        y = y[..., None]
     if y.shape != p.shape:
         y = np.broadcast_to(y, np.broadcast_shapes(y.shape, p.shape))
     return y, p
