@@ -336,5 +336,99 @@ class AUC(_ConfusionMetric):
                    else {"thresholds": self._given_thresholds})}
 
 
+class _AtConstraint(_ConfusionMetric):
+    """The best of one rate among the thresholds where another rate reaches ``value``
+    (0 if none does). Thresholds: ``0, 1/(n - 1), ..., 1`` (``n = num_thresholds``;
+    1: just 0.5).
+
+    Subclasses name the constraint (``_constraint``: the argument's name) and give
+    ``_rates()``: (the constrained rate, the rate maximised), each per threshold."""
+
+    _counted = ("tp", "fp", "tn", "fn")
+    _constraint = ""
+
+    def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
+        if value < 0 or value > 1:
+            raise ValueError(f"Argument `{self._constraint}` must be in the range [0, 1]. "
+                             f"Received: {self._constraint}={value}")
+        if num_thresholds <= 0:
+            raise ValueError("Argument `num_thresholds` must be an integer > 0. "
+                             f"Received: num_thresholds={num_thresholds}")
+        setattr(self, self._constraint, value)
+        self.value, self.num_thresholds, self.class_id = value, num_thresholds, class_id
+        self.thresholds = np.array([0.5] if num_thresholds == 1 else [0.0] + [
+            (i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)] + [1.0])
+        super().__init__(name=name, dtype=dtype)
+
+    def reset_state(self):
+        self._reset_counts(len(self.thresholds))
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self._add_counts(confusion_counts(y_true, y_pred, self.thresholds, sample_weight,
+                                          class_id=self.class_id))
+
+    def result(self):
+        constrained, dependent = self._rates()
+        return float(np.max(np.where(constrained >= self.value, dependent, 0.0), initial=0.0))
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, "class_id": self.class_id,
+                "num_thresholds": self.num_thresholds, self._constraint: self.value}
+
+
+class SensitivityAtSpecificity(_AtConstraint):
+    """The best sensitivity ``tp / (tp + fn)`` where specificity ``tn / (tn + fp)`` is at
+    least ``specificity``."""
+
+    _constraint = "specificity"
+
+    def __init__(self, specificity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(specificity, num_thresholds, class_id, name, dtype)
+
+    def _rates(self):
+        return (_safe_divide(self.tn, self.tn + self.fp),
+                _safe_divide(self.tp, self.tp + self.fn))
+
+
+class SpecificityAtSensitivity(_AtConstraint):
+    """The best specificity where sensitivity is at least ``sensitivity``."""
+
+    _constraint = "sensitivity"
+
+    def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
+
+    def _rates(self):
+        return (_safe_divide(self.tp, self.tp + self.fn),
+                _safe_divide(self.tn, self.tn + self.fp))
+
+
+class PrecisionAtRecall(_AtConstraint):
+    """The best precision ``tp / (tp + fp)`` where recall is at least ``recall``."""
+
+    _constraint = "recall"
+
+    def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(recall, num_thresholds, class_id, name, dtype)
+
+    def _rates(self):
+        return (_safe_divide(self.tp, self.tp + self.fn),
+                _safe_divide(self.tp, self.tp + self.fp))
+
+
+class RecallAtPrecision(_AtConstraint):
+    """The best recall where precision is at least ``precision``."""
+
+    _constraint = "precision"
+
+    def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(precision, num_thresholds, class_id, name, dtype)
+
+    def _rates(self):
+        return (_safe_divide(self.tp, self.tp + self.fp),
+                _safe_divide(self.tp, self.tp + self.fn))
+
+
 CLASSES = (TruePositives, FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall,
-           AUC)
+           AUC, SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall,
+           RecallAtPrecision)

@@ -18,11 +18,24 @@ from tinyann.confusion_metrics import (  # noqa: F401
     FalseNegatives,
     FalsePositives,
     Precision,
+    PrecisionAtRecall,
     Recall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
     TrueNegatives,
     TruePositives,
 )
 from tinyann.confusion_metrics import CLASSES as _CONFUSION
+from tinyann.correlation_metrics import CLASSES as _CORRELATIONS
+from tinyann.correlation_metrics import (  # noqa: F401
+    ConcordanceCorrelation,
+    PearsonCorrelation,
+    concordance_correlation,
+    pearson_correlation,
+)
+from tinyann.iou_metrics import CLASSES as _IOUS
+from tinyann.iou_metrics import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU  # noqa: F401
 from tinyann.metric_base import Metric, result_value  # noqa: F401 - keras.metrics.Metric
 from tinyann.score_metrics import CLASSES as _SCORES
 from tinyann.score_metrics import F1Score, FBetaScore, R2Score  # noqa: F401
@@ -230,6 +243,89 @@ class RootMeanSquaredError(Mean):
         return float(np.sqrt(Mean.result.raw(self)))
 
 
+# the per-sample functions keras.metrics shares with keras.losses
+from tinyann.losses import (  # noqa: E402, F401
+    binary_crossentropy,
+    binary_focal_crossentropy,
+    categorical_crossentropy,
+    categorical_focal_crossentropy,
+    categorical_hinge,
+    hinge,
+    huber,
+    kl_divergence,
+    log_cosh,
+    mean_absolute_percentage_error,
+    mean_squared_logarithmic_error,
+    poisson,
+    sparse_categorical_crossentropy,
+    squared_hinge,
+)
+
+
+class Sum(Metric):
+    """The weighted sum of the values given to ``update_state(values, sample_weight)``."""
+
+    def update_state(self, values, sample_weight=None):
+        values = np.asarray(values, dtype="float64")
+        if sample_weight is not None:
+            w = np.asarray(sample_weight, "float64")
+            while w.ndim < values.ndim:  # one weight per sample: over its other axes
+                w = w[..., None]
+            values = values * np.broadcast_to(w, values.shape)
+        self.total += float(values.sum())
+
+    def result(self):
+        return self.total
+
+
+def _cosine_similarity(y_true, y_pred, axis=-1):
+    """sum(normalize(y_true) * normalize(y_pred), axis): 1 when they point the same way."""
+    return -losses.cosine_similarity(y_true, y_pred, axis=axis)
+
+
+def _wrapper(class_name, fn, keras_name, doc):
+    """A MeanMetricWrapper of ``fn`` with Keras's default name."""
+    def __init__(self, name=keras_name, dtype=None):
+        MeanMetricWrapper.__init__(self, fn, name, dtype)
+
+    return type(class_name, (MeanMetricWrapper,), {
+        "__init__": __init__, "__doc__": doc, "__module__": __name__})
+
+
+Hinge = _wrapper("Hinge", hinge, "hinge", "The mean of max(1 - y p, 0) (labels 0/1 as -1/1).")
+SquaredHinge = _wrapper("SquaredHinge", squared_hinge, "squared_hinge",
+                        "The mean of max(1 - y p, 0)^2 (labels 0/1 as -1/1).")
+CategoricalHinge = _wrapper("CategoricalHinge", categorical_hinge, "categorical_hinge",
+                            "The mean of max(max((1 - y) p) - sum(y p) + 1, 0).")
+KLDivergence = _wrapper("KLDivergence", kl_divergence, "kl_divergence",
+                        "The mean of sum(y log(y / p)) (both clipped to [eps, 1]).")
+Poisson = _wrapper("Poisson", poisson, "poisson", "The mean of p - y log(p + eps).")
+LogCoshError = _wrapper("LogCoshError", log_cosh, "logcosh",
+                        "The mean of log(cosh(p - y)).")
+MeanAbsolutePercentageError = _wrapper(
+    "MeanAbsolutePercentageError", mean_absolute_percentage_error,
+    "mean_absolute_percentage_error", "The mean of 100 |y - p| / max(|y|, eps).")
+MeanSquaredLogarithmicError = _wrapper(
+    "MeanSquaredLogarithmicError", mean_squared_logarithmic_error,
+    "mean_squared_logarithmic_error",
+    "The mean of (log(max(p, eps) + 1) - log(max(y, eps) + 1))^2.")
+
+
+class CosineSimilarity(MeanMetricWrapper):
+    """The mean cosine similarity of ``y_true`` and ``y_pred`` along ``axis`` (1: the
+    same direction, -1: opposite)."""
+
+    def __init__(self, name="cosine_similarity", dtype=None, axis=-1):
+        super().__init__(_cosine_similarity, name, dtype, axis=axis)
+        self.axis = axis
+
+    def get_config(self):
+        config = super().get_config()
+        if self.axis != -1:
+            config["axis"] = self.axis
+        return config
+
+
 def _pop_defaults(cls, config, **defaults) -> dict:
     """``config`` without Keras's keys that tinyann supports only at their defaults."""
     config = dict(config)
@@ -276,12 +372,15 @@ class BinaryCrossentropy(_CrossentropyMetric):
         super().__init__(losses.binary_crossentropy, name, dtype, from_logits=from_logits)
 
 
+_MORE = (Sum, Hinge, SquaredHinge, CategoricalHinge, KLDivergence, Poisson, LogCoshError,
+         MeanAbsolutePercentageError, MeanSquaredLogarithmicError, CosineSimilarity,
+         *_CORRELATIONS, *_IOUS)
 _CLASSES = {
     cls.__name__: cls
     for cls in (Mean, Accuracy, SparseCategoricalAccuracy, CategoricalAccuracy, BinaryAccuracy,
                 SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy, MeanSquaredError,
                 MeanAbsoluteError, RootMeanSquaredError, SparseCategoricalCrossentropy,
-                CategoricalCrossentropy, BinaryCrossentropy, *_CONFUSION, *_SCORES)
+                CategoricalCrossentropy, BinaryCrossentropy, *_CONFUSION, *_SCORES, *_MORE)
 }
 # string -> (class, the name Keras reports in the history)
 _STRINGS = {
@@ -298,8 +397,16 @@ _STRINGS = {
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "binary_crossentropy": BinaryCrossentropy,
+    "bce": BinaryCrossentropy,
+    "BCE": BinaryCrossentropy,
+    "MSE": MeanSquaredError,
+    "MAE": MeanAbsoluteError,
+    "mape": MeanAbsolutePercentageError,
+    "MAPE": MeanAbsolutePercentageError,
+    "msle": MeanSquaredLogarithmicError,
+    "MSLE": MeanSquaredLogarithmicError,
     # Keras finds every metric class by its snake_case name too
-    **{backend.to_snake_case(cls.__name__): cls for cls in (*_CONFUSION, *_SCORES)},
+    **{backend.to_snake_case(cls.__name__): cls for cls in (*_CONFUSION, *_SCORES, *_MORE)},
 }
 _ACCURACY_STRINGS = ("accuracy", "acc")
 # every string get() reads; the metric takes the string as its name (the history's key)
@@ -430,3 +537,12 @@ class CompileMetrics(Metric):
 
 def serialize(metric: Metric) -> dict:
     return _identifiers.serialize(metric, "keras.metrics")
+
+
+def deserialize(config, custom_objects=None) -> Metric:
+    """A metric from ``serialize``'s output, a class name or a string ``get`` reads."""
+    config = _identifiers.deserializable(config, "metric")
+    if isinstance(config, dict) and custom_objects and config.get("class_name") in (
+            custom_objects):
+        return custom_objects[config["class_name"]].from_config(config.get("config") or {})
+    return get(config)

@@ -33,8 +33,8 @@ def test_unknown_string_lists_valid_names():
 
 
 def test_unknown_class_in_config():
-    with pytest.raises(ValueError, match=r"Unknown optimizer 'Lion'.*'Adam'"):
-        optimizers.deserialize({"class_name": "Lion", "config": {}})
+    with pytest.raises(ValueError, match=r"Unknown optimizer 'Muon'.*'Adam'"):
+        optimizers.deserialize({"class_name": "Muon", "config": {}})
 
 
 def test_other_types_raise():

@@ -163,7 +163,9 @@ OPTIMIZERS = [optimizers.SGD(0.1, momentum=0.5, nesterov=True, clipnorm=1.0),
               optimizers.Adam(0.02, beta_1=0.8, amsgrad=True, global_clipnorm=2.0),
               optimizers.AdamW(weight_decay=0.01), optimizers.Adamax(clipvalue=0.5),
               optimizers.Adagrad(initial_accumulator_value=0.2), optimizers.Adadelta(rho=0.9),
-              optimizers.SGD(optimizers.schedules.CosineDecay(0.1, 100, alpha=0.1))]
+              optimizers.SGD(optimizers.schedules.CosineDecay(0.1, 100, alpha=0.1)),
+              optimizers.Lion(beta_2=0.95), optimizers.Ftrl(l2_regularization_strength=0.1),
+              optimizers.Lamb(epsilon=1e-6)]
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: type(o).__name__)
@@ -183,7 +185,11 @@ def test_keras_optimizer_configs_load():
 LOSSES = [losses.SparseCategoricalCrossentropy(from_logits=True),
           losses.CategoricalCrossentropy(label_smoothing=0.1),
           losses.BinaryCrossentropy(from_logits=True), losses.MeanSquaredError(),
-          losses.MeanAbsoluteError(reduction="sum"), losses.Huber(delta=2.0)]
+          losses.MeanAbsoluteError(reduction="sum"), losses.Huber(delta=2.0),
+          losses.BinaryFocalCrossentropy(apply_class_balancing=True, gamma=1.0),
+          losses.CategoricalFocalCrossentropy(alpha=[0.2, 0.8]), losses.CategoricalHinge(),
+          losses.Dice(axis=(1, 2)), losses.Tversky(alpha=0.3, beta=0.7),
+          losses.CategoricalGeneralizedCrossEntropy(q=0.3)]
 
 
 @pytest.mark.parametrize("loss", LOSSES, ids=lambda o: type(o).__name__)
@@ -192,9 +198,15 @@ def test_loss_config_round_trip(loss):
     assert type(rebuilt) is type(loss) and rebuilt.get_config() == loss.get_config()
 
 
+# the arguments of the metrics that have required ones
+METRIC_ARGS = {"IoU": (3, [0, 2]), "MeanIoU": (3,), "OneHotIoU": (3, [1]), "OneHotMeanIoU": (3,),
+               "SensitivityAtSpecificity": (0.5,), "SpecificityAtSensitivity": (0.5,),
+               "PrecisionAtRecall": (0.5,), "RecallAtPrecision": (0.5,)}
+
+
 @pytest.mark.parametrize("cls", list(metrics._CLASSES.values()), ids=lambda c: c.__name__)
 def test_metric_config_round_trip(cls):
-    metric = cls()
+    metric = cls(*METRIC_ARGS.get(cls.__name__, ()))
     rebuilt = metrics.get(json.loads(json.dumps(metrics.serialize(metric))))
     assert type(rebuilt) is cls and rebuilt.get_config() == metric.get_config()
 

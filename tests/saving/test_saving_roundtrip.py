@@ -25,6 +25,10 @@ def _optimizers():
         "adadelta": lambda: optimizers.Adadelta(1.0),
         "adamw_schedule": lambda: optimizers.AdamW(
             optimizers.schedules.ExponentialDecay(0.01, 3, 0.5)),
+        "lion": lambda: optimizers.Lion(0.003),
+        "ftrl": lambda: optimizers.Ftrl(0.1, l1_regularization_strength=0.01),
+        "lamb": lambda: optimizers.Lamb(0.01, weight_decay=0.01),
+        "adafactor": lambda: optimizers.Adafactor(0.05),
     }
 
 

@@ -76,6 +76,7 @@ OPS = (
     # optimizer updates, in place on the weights and slots; how many weights at a time
     "update_block", "weight_decay_update", "sgd_update", "rmsprop_update", "adam_update",
     "adamax_update", "adagrad_update", "adadelta_update", "nadam_update",
+    "lion_update", "ftrl_update", "lamb_update", "adafactor_update",
     # image resizing (half-pixel centers) and its gradient
     "resize_forward", "resize_backward",
     # affine image transforms (rotation, zoom, translation) with TF's fill modes

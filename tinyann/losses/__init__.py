@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from tinyann import _identifiers
 from tinyann.losses import elementwise as _elementwise
+from tinyann.losses import focal as _focal
+from tinyann.losses import generalized as _generalized
+from tinyann.losses import overlap as _overlap
 from tinyann.losses.base import (
     Loss,
     LossFunctionWrapper,
@@ -22,6 +25,7 @@ from tinyann.losses.base import (
     _reduce,
 )
 from tinyann.losses.elementwise import (
+    CategoricalHinge,
     CosineSimilarity,
     Hinge,
     KLDivergence,
@@ -30,6 +34,7 @@ from tinyann.losses.elementwise import (
     MeanSquaredLogarithmicError,
     Poisson,
     SquaredHinge,
+    categorical_hinge,
     cosine_similarity,
     hinge,
     kl_divergence,
@@ -38,6 +43,12 @@ from tinyann.losses.elementwise import (
     mean_squared_logarithmic_error,
     poisson,
     squared_hinge,
+)
+from tinyann.losses.focal import (
+    BinaryFocalCrossentropy,
+    CategoricalFocalCrossentropy,
+    binary_focal_crossentropy,
+    categorical_focal_crossentropy,
 )
 from tinyann.losses.functions import (
     _check_sparse_labels,
@@ -49,6 +60,11 @@ from tinyann.losses.functions import (
     mean_squared_error,
     sparse_categorical_crossentropy,
 )
+from tinyann.losses.generalized import (
+    CategoricalGeneralizedCrossEntropy,
+    categorical_generalized_cross_entropy,
+)
+from tinyann.losses.overlap import Dice, Tversky, dice, tversky
 from tinyann.losses.probabilistic import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
@@ -65,11 +81,16 @@ __all__ = ["Loss", "WeightedLoss", "SparseCategoricalCrossentropy", "Categorical
            "CosineSimilarity", "log_cosh", "mean_squared_logarithmic_error",
            "mean_absolute_percentage_error", "hinge", "squared_hinge", "poisson",
            "kl_divergence", "cosine_similarity", "msle", "MSLE", "mape", "MAPE", "kld", "KLD",
-           "mse", "MSE", "mae", "MAE", "get", "serialize", "deserialize"]
+           "mse", "MSE", "mae", "MAE", "get", "serialize", "deserialize",
+           "BinaryFocalCrossentropy", "CategoricalFocalCrossentropy", "CategoricalHinge", "Dice",
+           "Tversky", "binary_focal_crossentropy", "categorical_focal_crossentropy",
+           "categorical_hinge", "dice", "tversky", "CategoricalGeneralizedCrossEntropy",
+           "categorical_generalized_cross_entropy"]
 # the functions are tinyann.losses.X (callbacks and saving recognise them by module)
 for _function in (sparse_categorical_crossentropy, categorical_crossentropy,
                   binary_crossentropy, mean_squared_error, mean_absolute_error, huber,
-                  *_elementwise.FUNCTIONS):
+                  *_elementwise.FUNCTIONS, *_focal.FUNCTIONS, *_overlap.FUNCTIONS,
+                  *_generalized.FUNCTIONS):
     _function.__module__ = __name__
 # used by the training loops and target checks (the per-batch gradient scale, weights
 # and label checks)
@@ -80,7 +101,8 @@ _PRIVATE_HELPERS = (_broadcast_weight, _grad_scale, _reduce, _check_sparse_label
 _CLASSES = {
     cls.__name__: cls
     for cls in (SparseCategoricalCrossentropy, CategoricalCrossentropy, BinaryCrossentropy,
-                MeanSquaredError, MeanAbsoluteError, Huber, *_elementwise.CLASSES)
+                MeanSquaredError, MeanAbsoluteError, Huber, *_elementwise.CLASSES,
+                *_focal.CLASSES, *_overlap.CLASSES, *_generalized.CLASSES)
 }
 _STRINGS = {
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
@@ -107,6 +129,12 @@ _STRINGS = {
     "kld": KLDivergence,
     "KLD": KLDivergence,
     "cosine_similarity": CosineSimilarity,
+    "categorical_hinge": CategoricalHinge,
+    "binary_focal_crossentropy": BinaryFocalCrossentropy,
+    "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
+    "dice": Dice,
+    "tversky": Tversky,
+    "categorical_generalized_cross_entropy": CategoricalGeneralizedCrossEntropy,
 }
 _FUNCTIONS = {
     sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
@@ -116,6 +144,9 @@ _FUNCTIONS = {
     mean_absolute_error: MeanAbsoluteError,
     huber: Huber,
     **_elementwise.FUNCTIONS,
+    **_focal.FUNCTIONS,
+    **_overlap.FUNCTIONS,
+    **_generalized.FUNCTIONS,
 }
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error

@@ -186,3 +186,48 @@ FUNCTIONS = {log_cosh: LogCosh, mean_squared_logarithmic_error: MeanSquaredLogar
              mean_absolute_percentage_error: MeanAbsolutePercentageError, hinge: Hinge,
              squared_hinge: SquaredHinge, poisson: Poisson, kl_divergence: KLDivergence,
              cosine_similarity: CosineSimilarity}
+
+
+def _categorical_hinge_terms(y, p):
+    """max(neg - pos + 1, 0) per row, pos = sum(y p), neg = max((1 - y) p); derivative
+    -y plus 1 at the (first) largest of (1 - y) p, where the margin is positive."""
+    pos = np.sum(y * p, axis=-1)
+    other = (1.0 - y) * p
+    neg = np.max(other, axis=-1)
+    margin = neg - pos + 1.0
+    slope = -y.copy()
+    top = np.argmax(other, axis=-1)[..., None]
+    np.put_along_axis(slope, top, np.take_along_axis(slope, top, -1) + (1.0 - np.take_along_axis(
+        y, top, -1)), axis=-1)
+    return np.maximum(margin, 0.0), np.where((margin > 0)[..., None], slope, 0.0)
+
+
+class CategoricalHinge(Loss):
+    """``max(max((1 - y) p) - sum(y p) + 1, 0)`` per sample, for one-hot (or -1 / 1)
+    labels: the best wrong class's score against the true class's, with margin 1."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge", dtype=None):
+        super().__init__(name, reduction)
+
+    def call(self, y_true, y_pred):
+        p = _as_float(y_pred)
+        y = _regression_targets(y_true, p)
+        return _categorical_hinge_terms(y.astype("float64"), p.astype("float64"))[0].astype(
+            p.dtype)
+
+    def value_and_grad(self, y_true, y_pred, sample_weight=None, fused=False, checked=False):
+        p = _as_float(y_pred)
+        y = _regression_targets(y_true, p)
+        per, slope = _categorical_hinge_terms(y.astype("float64"), p.astype("float64"))
+        per = per.astype(p.dtype)
+        scale = _grad_scale(sample_weight, per.shape, p.dtype)
+        return float(_reduce(per, sample_weight)), (slope * scale).astype(p.dtype)
+
+
+def categorical_hinge(y_true, y_pred):
+    """The per-sample values of CategoricalHinge: (N, ..., C) -> (N, ...)."""
+    return CategoricalHinge().call(y_true, y_pred)
+
+
+CLASSES += (CategoricalHinge,)
+FUNCTIONS[categorical_hinge] = CategoricalHinge

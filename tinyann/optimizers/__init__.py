@@ -5,17 +5,22 @@
 
 from tinyann import _identifiers
 from tinyann.optimizers import schedules
+from tinyann.optimizers.adafactor import Adafactor
 from tinyann.optimizers.adagrad import Adadelta, Adagrad
 from tinyann.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from tinyann.optimizers.base import Optimizer
+from tinyann.optimizers.ftrl import Ftrl
+from tinyann.optimizers.lamb import Lamb
+from tinyann.optimizers.lion import Lion
 from tinyann.optimizers.rmsprop import RMSprop
 from tinyann.optimizers.sgd import SGD
 
 _CLASSES = {c.__name__: c for c in (SGD, RMSprop, Adam, AdamW, Adamax, Adagrad, Adadelta,
-                                     Nadam)}
+                                     Nadam, Ftrl, Lion, Lamb, Adafactor)}
 _STRINGS = {name.lower(): cls for name, cls in _CLASSES.items()}
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Adamax", "Adagrad", "Adadelta", "Nadam",
+           "Ftrl", "Lion", "Lamb", "Adafactor",
            "schedules", "get", "serialize", "deserialize"]
 
 

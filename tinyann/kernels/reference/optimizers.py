@@ -16,6 +16,19 @@ fast set's temporaries) is not used here.
     Adagrad    acc += g^2;  w -= lr g / sqrt(acc + eps)
     Adadelta   a = rho a + (1 - rho) g^2;  d = -sqrt(s + eps) g / sqrt(a + eps)
                s = rho s + (1 - rho) d^2;  w += lr d
+    Lion       w -= lr sign(beta_1 m + (1 - beta_1) g);  m = beta_2 m + (1 - beta_2) g
+    Ftrl       n' = n + g^2;  z += g + 2 l2s w - (n'^-p - n^-p) / lr w   (p = learning_rate_power)
+               w = (clip(z, -l1, l1) - z) / (n'^-p / lr + 2 (l2 + beta / (2 lr)));  n = n'
+    Lamb       m += (g - m)(1 - beta_1);  v += (g^2 - v)(1 - beta_2)
+               u = (m / (1 - beta_1^t)) / (sqrt(v / (1 - beta_2^t)) + eps)
+               w -= (|w| / |u|) lr u   (norms over the whole weight; ratio 1 if either is 0)
+    Adafactor  rho = min(lr, 1 / sqrt(t));  alpha = max(eps_2, rms(w)) rho
+               g2 = g^2 + eps_1;  beta = 1 - t^beta_2_decay
+               rank >= 2: r = beta r + (1 - beta) mean(g2, -1)
+                          c = beta c + (1 - beta) mean(g2, -2)
+                          v = (r / mean(r, -1))[..., None] c[..., None, :]
+               else:      v = beta v + (1 - beta) g2
+               u = g / sqrt(v);  w -= alpha u / max(1, rms(u) / clip_threshold)
     decay      w -= w * weight_decay * lr   (decoupled, AdamW and any optimizer)
 """
 
@@ -116,3 +129,59 @@ def adadelta_update(w, g, lr, a, s, rho, epsilon, scratch=None):
     s *= rho
     s += one_minus_rho * (delta * delta)
     w += f(lr) * delta
+
+
+def lion_update(w, g, lr, m, beta_1, beta_2, scratch=None):
+    f = w.dtype.type
+    w -= f(lr) * np.sign(m * f(beta_1) + g * f(1.0 - beta_1))
+    m[...] = m * f(beta_2) + g * f(1.0 - beta_2)
+
+
+def ftrl_update(w, g, lr, accumulator, linear, learning_rate_power, l1, l2, l2_shrinkage,
+                beta, scratch=None):
+    """``accumulator`` (n) and ``linear`` (z) in place; ``w`` set from them."""
+    f = w.dtype.type
+    lr, power = f(lr), f(-learning_rate_power)
+    l2 = f(l2) + f(beta) / (f(2.0) * lr)
+    new_accumulator = accumulator + g * g
+    grad = g + f(2 * l2_shrinkage) * w
+    linear += grad - (np.power(new_accumulator, power) - np.power(accumulator, power)) / lr * w
+    quadratic = np.power(new_accumulator, power) / lr + f(2) * l2
+    w[...] = (np.clip(linear, -f(l1), f(l1)) - linear) / quadratic
+    accumulator[...] = new_accumulator
+
+
+def lamb_update(w, g, lr, m, v, beta_1, beta_2, epsilon, t, scratch=None):
+    """One weight at a time: the trust ratio is over all of ``w``."""
+    f = w.dtype.type
+    m += (g - m) * f(1.0 - beta_1)
+    v += (g * g - v) * f(1.0 - beta_2)
+    update = (m / (f(1) - f(beta_1) ** f(t))) / (
+        np.sqrt(v / (f(1) - f(beta_2) ** f(t))) + f(epsilon))
+    w_norm = np.sqrt(np.sum(w * w))
+    u_norm = np.sqrt(np.sum(update * update))
+    ratio = w_norm / u_norm if w_norm > 0 and u_norm > 0 else f(1)
+    w -= f(ratio) * f(lr) * update
+
+
+def adafactor_update(w, g, lr, v, r, c, beta_2_decay, epsilon_1, epsilon_2, clip_threshold,
+                     t, scratch=None):
+    """One weight at a time (its RMS, and for rank >= 2 its row and column means):
+    ``r`` (w.shape[:-1]) and ``c`` (w.shape[:-2] + w.shape[-1:]) are the factored second
+    moments of a weight of rank >= 2, None otherwise; ``v`` (w's shape) the second
+    moment used."""
+    f = w.dtype.type
+    t = f(t)
+    rho = np.minimum(f(lr), f(1) / np.sqrt(t))
+    alpha = np.maximum(f(epsilon_2), np.sqrt(np.mean(w * w))) * rho
+    g2 = g * g + f(epsilon_1)
+    beta = f(1) - t ** f(beta_2_decay)
+    if r is not None:
+        r[...] = beta * r + (f(1) - beta) * np.mean(g2, axis=-1)
+        c[...] = beta * c + (f(1) - beta) * np.mean(g2, axis=-2)
+        v[...] = (r / np.mean(r, axis=-1, keepdims=True))[..., None] * c[..., None, :]
+    else:
+        v[...] = beta * v + (f(1) - beta) * g2
+    u = g / np.sqrt(v)
+    u_rms = np.sqrt(np.mean(u * u))
+    w -= alpha * (u / np.maximum(f(1), u_rms / f(clip_threshold)))
