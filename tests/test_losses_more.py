@@ -226,3 +226,17 @@ def test_fit_with_each_loss_lowers_it(loss, last, labels):
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss=loss)
     history = model.fit(x, y, epochs=10, batch_size=16, verbose=0).history["loss"]
     assert history[-1] < history[0]
+
+
+def test_generalized_cross_entropy_trains_by_fit_on_class_indices():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile("adam", keras.losses.CategoricalGeneralizedCrossEntropy())
+    rng = np.random.default_rng(0)
+    x, y = rng.random((32, 4)), rng.integers(0, 3, 32)
+    before = model.evaluate(x, y, verbose=0)
+    model.fit(x, y, epochs=20, verbose=0)
+    assert model.evaluate(x, y, verbose=0) < before
+    y[0] = 3
+    with pytest.raises(ValueError, match=r"must be integers in \[0, 3\)"):
+        model.fit(x, y, verbose=0)

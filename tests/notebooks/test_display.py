@@ -73,13 +73,13 @@ def test_summary_in_a_notebook_displays_keras_blocks(monkeypatch):
     monkeypatch.setattr(summary, "_in_notebook", lambda: True)
     monkeypatch.setattr(notebook_display, "display_text_blocks",
                         lambda blocks, bold_prefixes=(): shown.append(list(blocks)))
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)], name="seq")
     printed = []
     model.summary(print_fn=printed.append)
     model.summary()
     (blocks,) = shown
     assert "".join(blocks) == printed[0]  # the same text, cut where Keras cuts it
-    assert blocks[0] == 'Model: "sequential"\n' and blocks[1].startswith("┏")
+    assert blocks[0] == 'Model: "seq"\n' and blocks[1].startswith("┏")
     assert [b.split(":")[0] for b in blocks[2:]] == [
         " Total params", " Trainable params", " Non-trainable params"]
 

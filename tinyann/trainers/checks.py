@@ -132,7 +132,9 @@ def _prepare_target(loss, out_shape, y):
         loss = loss.loss  # checked as the loss it weighs
     y = as_target_array(y)
     classes = out_shape[-1]
-    if isinstance(loss, losses.SparseCategoricalCrossentropy):
+    if isinstance(loss, (losses.SparseCategoricalCrossentropy,
+                         losses.CategoricalGeneralizedCrossEntropy)):
+        # (both take class indices)
         y_checked = losses._sparse_labels_shape(y, np.empty((y.shape[0],) + out_shape[1:],
                                                             dtype="float32"))
         return losses._check_sparse_labels(y_checked, classes, loss.name)
