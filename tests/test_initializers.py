@@ -134,8 +134,8 @@ def test_unknown_string_lists_valid_names():
 
 
 def test_unknown_class_name_lists_valid_ones():
-    with pytest.raises(ValueError, match=r"Unknown initializer class 'Identity'.*'HeNormal'"):
-        initializers.deserialize({"class_name": "Identity", "config": {}})
+    with pytest.raises(ValueError, match=r"Unknown initializer class 'STFT'.*'HeNormal'"):
+        initializers.deserialize({"class_name": "STFT", "config": {}})
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -12,10 +12,13 @@ from tinyann import (
     backend,
     callbacks,
     config,
+    constraints,
+    dtype_policies,
     initializers,
     layers,
     losses,
     metrics,
+    mixed_precision,
     models,
     ops,
     optimizers,
@@ -24,14 +27,25 @@ from tinyann import (
     utils,
 )
 from tinyann._version import __version__
+from tinyann.dtype_policies import DTypePolicy, FloatDTypePolicy
+from tinyann.initializers import Initializer
 from tinyann.layers import Input, InputLayer, Layer
+from tinyann.layers.input_spec import InputSpec
+from tinyann.layers.keras_tensor import KerasTensor
+from tinyann.losses import Loss
+from tinyann.metrics import Metric
 from tinyann.models import Model, Sequential
-from tinyann.variables import Variable
+from tinyann.optimizers import Optimizer
+from tinyann.regularizers import Regularizer
+from tinyann.variables import Variable, name_scope
 
 __all__ = ["Sequential", "Model", "Input", "InputLayer", "Layer", "Variable", "activations",
            "backend", "callbacks", "config", "datasets", "initializers", "layers", "losses",
            "metrics", "models", "ops", "optimizers", "preprocessing", "random", "regularizers",
            "saving", "utils",
+           "constraints", "dtype_policies", "mixed_precision", "DTypePolicy",
+           "FloatDTypePolicy", "Initializer", "InputSpec", "KerasTensor", "Loss", "Metric",
+           "Optimizer", "Regularizer", "name_scope",
            "version",
            "__version__"]
 

@@ -206,14 +206,35 @@ class Orthogonal(_Seeded):
         return self.gain * q.reshape(shape)
 
 
+class Identity(Initializer):
+    """``gain`` times the identity matrix (2-D shapes only; a rectangular one has ones
+    on its main diagonal)."""
+
+    def __init__(self, gain=1.0):
+        self.gain = gain
+
+    def __call__(self, shape, dtype=None):
+        if len(shape) != 2:
+            raise ValueError(
+                "Identity matrix initializer can only be used for 2D matrices. "
+                f"Received: shape={shape} of rank {len(shape)}.")
+        dtype = dtype or backend.floatx()
+        return (self.gain * np.eye(*shape)).astype(dtype)
+
+    def get_config(self):
+        # (Keras 3.15 writes {} and so loses the gain; a gain written here loads in both)
+        return {"gain": self.gain}
+
+
 _CLASSES = {
     cls.__name__: cls
     for cls in (
         Zeros, Ones, Constant, RandomUniform, RandomNormal, TruncatedNormal,
         VarianceScaling, GlorotUniform, GlorotNormal, HeUniform, HeNormal,
-        LecunUniform, LecunNormal, Orthogonal,
+        LecunUniform, LecunNormal, Orthogonal, Identity,
     )
 }
+_CLASSES.update(IdentityInitializer=Identity, OrthogonalInitializer=Orthogonal)
 _ALIASES = {
     "zeros": Zeros, "ones": Ones, "constant": Constant,
     "random_uniform": RandomUniform, "random_normal": RandomNormal,
@@ -221,7 +242,7 @@ _ALIASES = {
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
     "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
-    "orthogonal": Orthogonal,
+    "orthogonal": Orthogonal, "identity": Identity,
 }
 _NAMES = {cls: name for name, cls in _ALIASES.items()}
 _IDENTIFIERS = _identifiers.Identifiers("initializer", Initializer, _ALIASES, _CLASSES)
@@ -256,8 +277,13 @@ class _FunctionInitializer(Initializer):
         return np.asarray(self.fn(shape, dtype=dtype or backend.floatx()), dtype=dtype)
 
 
-# Keras's lowercase function names
-zeros, ones = Zeros, Ones
+# Keras's other names: the same classes (``kernel_initializer=random_normal(stddev=0.1)``
+# or the string "random_normal")
+zeros, ones, constant = Zeros, Ones, Constant
+random_uniform, random_normal, truncated_normal = RandomUniform, RandomNormal, TruncatedNormal
+variance_scaling = VarianceScaling
 glorot_uniform, glorot_normal = GlorotUniform, GlorotNormal
 he_uniform, he_normal = HeUniform, HeNormal
-orthogonal = Orthogonal
+lecun_uniform, lecun_normal = LecunUniform, LecunNormal
+orthogonal = OrthogonalInitializer = Orthogonal
+identity = IdentityInitializer = Identity

@@ -14,10 +14,11 @@ import inspect
 
 import numpy as np
 
-from tinyann import backend, initializers
+from tinyann import backend, constraints, dtype_policies, initializers
 from tinyann.autodiff import Tensor, recording
 from tinyann.autodiff.tape import labelled
 from tinyann.layers import added_losses
+from tinyann.layers.input_spec import assert_input_compatibility
 from tinyann.layers.keras_tensor import KerasTensor, Node, flatten, is_symbolic
 from tinyann.layers.taped_call import taped_call
 from tinyann.layers.taped_packing import taped_multi_call
@@ -49,6 +50,9 @@ class Layer:
     # `_needs_input_grad`: a tape then need not zero a model's gradients before its
     # backward (taped_call; a subclass, which may change backward, does not inherit it)
     _grads_written = False
+    # Keras's InputSpec (or a structure of them) that a layer may set: its inputs are
+    # checked against it at each call
+    input_spec = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -81,7 +85,10 @@ class Layer:
             )
         self.name = name or backend.unique_name(backend.to_snake_case(type(self).__name__))
         self._trainable = bool(trainable)
-        self.dtype = dtype if isinstance(dtype, str) else backend.floatx()
+        # the weights' and computation's dtype: from a name, a DTypePolicy, or the global
+        # policy (a mixed policy is kept by name and computed in float32: dtype_policies)
+        self.dtype = dtype_policies.layer_dtype(dtype)
+        self._mixed_policy = dtype_policies.mixed_policy(dtype)
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
         if batch_input_shape is not None:
@@ -119,6 +126,8 @@ class Layer:
             var = Variable(value, name=name or f"variable_{len(self._variables)}",
                            trainable=trainable, dtype=dtype or self.dtype, order=order)
         var.regularizer = regularizer
+        # applied by the optimizer after each update (Optimizer._apply_constraints)
+        var.constraint = constraints.get(constraint)
         self._variables.append(var)
         structure_changed()
         return var
@@ -126,6 +135,20 @@ class Layer:
     @property
     def trainable(self):
         return self._trainable
+
+    @property
+    def dtype_policy(self):
+        """Keras's DTypePolicy of the layer (``'mixed_float16'`` stays by name)."""
+        return self.__dict__.get("_mixed_policy") or dtype_policies.DTypePolicy(self.dtype)
+
+    @property
+    def compute_dtype(self) -> str:
+        """The dtype the layer computes in: its weights' in tinyann."""
+        return self.dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        return self.dtype
 
     @trainable.setter
     def trainable(self, value):
@@ -245,6 +268,8 @@ class Layer:
 
     # ---------------------------------------------------------------- calling
     def __call__(self, inputs, training=None, **kwargs):
+        if self.input_spec is not None:
+            assert_input_compatibility(self.input_spec, inputs, self.name)
         # built and called inside the layer's name scope, as in Keras: sublayers first
         # built here get this layer's path (my_model/dense/kernel)
         with self._name_scope():

@@ -98,6 +98,7 @@ class Optimizer:
         self._constant_arrays = None
         self._packed_cache = None   # (flat values, the variables' value views)
         self._flat_grads = None     # apply's gathered gradients
+        self._constrained = []      # the variables with a constraint (Keras's order)
         self.built = False
 
     # ------------------------------------------------------------ learning rate
@@ -141,6 +142,8 @@ class Optimizer:
         dtype = self._variables[0].value.dtype if self._variables else backend.floatx()
         self._slots = {name: self._initial_slot(name, start, dtype) for name in self.slot_names}
         self._packed_cache = None
+        self._constrained = [v for v in self._variables
+                             if getattr(v, "constraint", None) is not None]
         self.built = True
 
     def _initial_slot(self, name, size, dtype) -> np.ndarray:
@@ -263,6 +266,8 @@ class Optimizer:
             self._decay_weights(v.value, lr)
             self._update(v.value, g, lr, self._slot_views(i))
         self.iterations += 1
+        if self._constrained:
+            self._apply_constraints()
         return self.iterations
 
     def _packed_values(self, variables) -> np.ndarray | None:
@@ -321,6 +326,14 @@ class Optimizer:
                 self._decay_weights(w, lr)
                 self._update(w, grads[block], lr, {k: v[block] for k, v in slots.items()})
         self.iterations += 1
+        if self._constrained:
+            self._apply_constraints()
+
+    def _apply_constraints(self) -> None:
+        """Keras's projection after the update: ``v.assign(v.constraint(v))`` for each
+        variable that has a constraint (written in place: packed views stay valid)."""
+        for v in self._constrained:
+            v.assign(v.constraint(v.value))
 
     def _decay_weights(self, w, lr) -> None:
         """Keras's decoupled decay, ``w = w - w * weight_decay * lr``, in w's dtype."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from tinyann import _identifiers
 
 
@@ -125,8 +127,77 @@ class InverseTimeDecay(_TimeDecay):
         return self.initial_learning_rate / (1.0 + self.decay_rate * self._progress(step))
 
 
+class PolynomialDecay(_Decay):
+    """``(initial - end) * (1 - step / decay_steps) ^ power + end``, the step held at
+    ``decay_steps`` (with ``cycle``: ``decay_steps`` stretched to the first multiple of
+    it at or above the step, so the decay restarts). In float32, as Keras computes."""
+
+    _config_keys = ("initial_learning_rate", "decay_steps", "end_learning_rate", "power",
+                    "cycle", "name")
+
+    def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001,
+                 power=1.0, cycle=False, name="PolynomialDecay"):
+        super().__init__(initial_learning_rate, decay_steps, name)
+        self.end_learning_rate = end_learning_rate
+        self.power = power
+        self.cycle = cycle
+        _check_decay_steps(decay_steps)
+
+    def __call__(self, step):
+        f32 = np.float32
+        initial, end, power = f32(self.initial_learning_rate), f32(
+            self.end_learning_rate), f32(self.power)
+        step = f32(step)
+        decay_steps = f32(self.decay_steps)
+        if self.cycle:
+            multiplier = f32(1.0) if step == 0 else np.ceil(step / decay_steps)
+            decay_steps = decay_steps * multiplier
+        else:
+            step = min(step, decay_steps)
+        p = step / decay_steps
+        return float((initial - end) * (f32(1) - p) ** power + end)
+
+
+class CosineDecayRestarts(LearningRateSchedule):
+    """SGDR: cosine decays from ``initial_learning_rate`` to ``alpha`` times it over
+    ``first_decay_steps``, restarting each time, the i-th period ``t_mul ** i`` times
+    as long and its peak ``m_mul ** i`` times as high. In float32, as Keras computes."""
+
+    def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0,
+                 alpha=0.0, name="SGDRDecay"):
+        self.initial_learning_rate = initial_learning_rate
+        self.first_decay_steps = first_decay_steps
+        self._t_mul = t_mul
+        self._m_mul = m_mul
+        self.alpha = alpha
+        self.name = name
+        if first_decay_steps <= 0:
+            raise ValueError("Argument `first_decay_steps` must be > 0. Received: "
+                             f"first_decay_steps={first_decay_steps}")
+
+    def __call__(self, step):
+        f32 = np.float32
+        initial = f32(self.initial_learning_rate)
+        alpha, t_mul, m_mul = f32(self.alpha), f32(self._t_mul), f32(self._m_mul)
+        fraction = f32(step) / f32(self.first_decay_steps)
+        if t_mul == 1.0:
+            restart = np.floor(fraction)
+            fraction = fraction - restart
+        else:
+            restart = np.floor(np.log(f32(1.0) - fraction * (f32(1.0) - t_mul)) / np.log(t_mul))
+            done = (f32(1.0) - t_mul ** restart) / (f32(1.0) - t_mul)
+            fraction = (fraction - done) / t_mul ** restart
+        cosine = f32(0.5) * m_mul ** restart * (f32(1.0) + np.cos(f32(math.pi) * fraction))
+        return float(initial * ((f32(1) - alpha) * cosine + alpha))
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "first_decay_steps": self.first_decay_steps, "t_mul": self._t_mul,
+                "m_mul": self._m_mul, "alpha": self.alpha, "name": self.name}
+
+
 _CLASSES = {c.__name__: c for c in (ExponentialDecay, PiecewiseConstantDecay, CosineDecay,
-                                    InverseTimeDecay)}
+                                    InverseTimeDecay, PolynomialDecay, CosineDecayRestarts)}
 
 
 def deserialize(config: dict) -> LearningRateSchedule:

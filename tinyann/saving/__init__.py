@@ -30,6 +30,7 @@ from tinyann.saving.registry import (
     get_registered_object,
     register_keras_serializable,
 )
+from tinyann.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "model_from_json",
            "register_keras_serializable", "get_custom_objects",
@@ -194,27 +195,3 @@ def model_from_json(json_string, custom_objects=None):
     if not isinstance(config, dict):
         raise InvalidFileError("model_from_json expects a JSON object (from `to_json()`).")
     return keras_zip.build_from_config(config, custom_objects, "<json string>")
-
-
-def serialize_keras_object(obj):
-    """Keras's entry for a layer, model, optimizer, loss, metric or initializer."""
-    from tinyann import initializers, losses, metrics, optimizers, regularizers
-    from tinyann.layers.layer import Layer
-    from tinyann.saving import config, objects
-
-    if isinstance(obj, Layer):
-        return config.serialize_layer(obj)
-    for base, module in ((optimizers.Optimizer, "keras.optimizers"),
-                         (losses.Loss, "keras.losses"), (metrics.Metric, "keras.metrics"),
-                         (initializers.Initializer, "keras.initializers"),
-                         (regularizers.Regularizer, "keras.regularizers")):
-        if isinstance(obj, base):
-            return objects.serialize_object(obj, module)
-    raise TypeError(f"Cannot serialize object {obj!r} of type {type(obj)}.")
-
-
-def deserialize_keras_object(config, custom_objects=None):
-    """A layer or model from its entry (see ``serialize_keras_object``)."""
-    from tinyann.saving import config as config_module
-
-    return config_module.deserialize_layer(config, custom_objects)

@@ -1,11 +1,29 @@
 """Utilities with Keras's names: ``set_random_seed``, ``to_categorical``, ``Progbar``,
-``pad_sequences``."""
+``pad_sequences``, ``clear_session``, the (de)serialization and registration helpers,
+``split_dataset``, ``pack_x_y_sample_weight`` / ``unpack_x_y_sample_weight``..."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from tinyann.backend import set_random_seed
+from tinyann.backend import (
+    clear_session,
+    is_keras_tensor,
+    set_random_seed,
+    standardize_dtype,
+)
+from tinyann.config import (
+    disable_interactive_logging,
+    enable_interactive_logging,
+    is_interactive_logging_enabled,
+)
+from tinyann.utils.config import Config
+from tinyann.utils.data_utils import (
+    get_source_inputs,
+    pack_x_y_sample_weight,
+    split_dataset,
+    unpack_x_y_sample_weight,
+)
 from tinyann.utils.file_utils import get_file
 from tinyann.utils.image_dataset import image_dataset_from_directory
 from tinyann.utils.image_utils import array_to_img, img_to_array, load_img, save_img
@@ -19,7 +37,33 @@ from tinyann.utils.timeseries_dataset import timeseries_dataset_from_array
 __all__ = ["set_random_seed", "to_categorical", "normalize", "Progbar", "PyDataset",
            "Sequence", "plot_model", "pad_sequences", "image_dataset_from_directory",
            "load_img", "img_to_array", "array_to_img", "save_img",
-           "timeseries_dataset_from_array", "get_file", "text_dataset_from_directory"]
+           "timeseries_dataset_from_array", "get_file", "text_dataset_from_directory",
+           "clear_session", "is_keras_tensor", "standardize_dtype", "Config",
+           "disable_interactive_logging", "enable_interactive_logging",
+           "is_interactive_logging_enabled", "register_keras_serializable",
+           "get_custom_objects", "get_registered_name", "get_registered_object",
+           "custom_object_scope", "CustomObjectScope", "serialize_keras_object",
+           "deserialize_keras_object", "get_source_inputs", "pack_x_y_sample_weight",
+           "unpack_x_y_sample_weight", "split_dataset"]
+
+
+
+# keras.saving's objects, loaded on first use: `import tinyann` does not load saving
+_FROM_SAVING = ("CustomObjectScope", "custom_object_scope", "get_custom_objects",
+                "get_registered_name", "get_registered_object", "register_keras_serializable",
+                "serialize_keras_object", "deserialize_keras_object")
+
+
+def __getattr__(name):
+    if name in _FROM_SAVING:
+        from tinyann import saving
+
+        return getattr(saving, name)
+    raise AttributeError(f"module 'tinyann.utils' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_FROM_SAVING))
 
 
 def to_categorical(x, num_classes=None) -> np.ndarray:

@@ -16,7 +16,10 @@ In Keras 3 these loaders return a ``tf.data.Dataset`` of batches; here each is a
 - ``cache()``: the first complete pass kept in memory and replayed;
 - ``prefetch(n)``: the dataset itself (batches are read in the training thread);
 - ``repeat(n)``, ``as_numpy_iterator()``, ``cardinality()``; ``unbatch()`` (the
-  samples one by one) and ``batch(n)`` on that.
+  samples one by one) and ``batch(n)`` (n consecutive items stacked, as tf.data).
+
+``SampleDataset`` holds in-memory samples (``keras.utils.split_dataset`` returns two):
+its items are single samples, and ``batch(n)`` makes the batches ``fit`` takes.
 
 Every pass asks the source again, so a shuffled source gives a new order each epoch,
 as tf.data's ``reshuffle_each_iteration``.
@@ -88,6 +91,12 @@ class BatchedDataset(PyDataset):
 
     def unbatch(self, name=None):
         return _Unbatched(self)
+
+    def batch(self, batch_size, drop_remainder=False, num_parallel_calls=None,
+              deterministic=None, name=None):
+        """``batch_size`` consecutive items stacked (the samples of an ``unbatch()``ed
+        or split dataset, as tf.data's ``batch``)."""
+        return _Rebatched(self, int(batch_size), drop_remainder)
 
     def cardinality(self):
         return len(self)
@@ -251,10 +260,6 @@ class _Unbatched(_Derived):
         super().on_epoch_end()
         self._rows = None
 
-    def batch(self, batch_size, drop_remainder=False, num_parallel_calls=None,
-              deterministic=None, name=None):
-        return _Rebatched(self, int(batch_size), drop_remainder)
-
 
 class _Rebatched(_Derived):
     def __init__(self, source, batch_size, drop_remainder):
@@ -269,6 +274,60 @@ class _Rebatched(_Derived):
         rows = [self.source[i] for i in range(index * self.batch_size,
                                               min((index + 1) * self.batch_size,
                                                   len(self.source)))]
-        if isinstance(rows[0], tuple):
-            return tuple(np.stack(part) for part in zip(*rows))
-        return np.stack(rows)
+        return _stack(rows)
+
+
+def _stack(rows):
+    if isinstance(rows[0], tuple):
+        return tuple(np.stack(part) for part in zip(*rows))
+    if isinstance(rows[0], dict):
+        return {key: np.stack([row[key] for row in rows]) for key in rows[0]}
+    return np.stack(rows)
+
+
+def _take(structure, index):
+    """The rows ``index`` (an int or an index array) of an array, or of each array in a
+    tuple or dict."""
+    if isinstance(structure, tuple):
+        return tuple(a[index] for a in structure)
+    if isinstance(structure, dict):
+        return {key: a[index] for key, a in structure.items()}
+    return structure[index]
+
+
+class SampleDataset(BatchedDataset):
+    """In-memory samples: ``arrays`` is an array, or a tuple or dict of arrays of the
+    same length; each item is one sample (a row of each). ``batch(n)`` slices them
+    into batches of n."""
+
+    def __init__(self, arrays):
+        super().__init__()
+        self.arrays = arrays
+        first = arrays[0] if isinstance(arrays, tuple) else (
+            next(iter(arrays.values())) if isinstance(arrays, dict) else arrays)
+        self._size = len(first)
+
+    def __len__(self):
+        return self._size
+
+    def __getitem__(self, index):
+        if not 0 <= index < self._size:
+            raise IndexError(f"Sample index {index} out of range for {self._size} samples.")
+        return _take(self.arrays, index)
+
+    def batch(self, batch_size, drop_remainder=False, num_parallel_calls=None,
+              deterministic=None, name=None):
+        return _SliceBatches(self, int(batch_size), drop_remainder)
+
+    def __repr__(self):
+        return f"<SampleDataset cardinality={self._size}>"
+
+
+class _SliceBatches(_Rebatched):
+    """``SampleDataset.batch``: each batch one slice of the arrays."""
+
+    def __getitem__(self, index):
+        if not 0 <= index < len(self):
+            raise IndexError(f"Batch index {index} out of range for {len(self)} batches.")
+        size = self.batch_size
+        return _take(self.source.arrays, slice(index * size, (index + 1) * size))

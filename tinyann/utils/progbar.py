@@ -9,6 +9,7 @@ finished line stays: a stored notebook keeps one line per epoch.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -30,6 +31,28 @@ def _is_interactive(stream) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+class _LogStream:
+    """A stream whose lines go to the ``tinyann`` logger (at INFO), as Keras sends its
+    messages to logging while interactive logging is disabled."""
+
+    def write(self, text):
+        text = text.strip("\r\n")
+        if text:
+            logging.getLogger("tinyann").info(text)
+
+    def flush(self):
+        pass
+
+
+_LOG_STREAM = _LogStream()
+
+
+def is_interactive_logging_enabled() -> bool:
+    from tinyann import config
+
+    return config.is_interactive_logging_enabled()
 
 
 def format_value(value: float) -> str:
@@ -91,6 +114,9 @@ class Progbar:
         self._all_stateful = self.stateless_metrics is not None and not self.stateless_metrics
         self.stream = stream or sys.stdout
         self.interactive = _is_interactive(self.stream)
+        if not is_interactive_logging_enabled():
+            # Keras's `disable_interactive_logging()`: the lines go to logging instead
+            self.stream, self.interactive = _LOG_STREAM, False
         if is_kernel_stream(self.stream):
             self.interval = max(interval, NOTEBOOK_INTERVAL)
         self._start = time.perf_counter()

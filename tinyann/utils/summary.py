@@ -212,8 +212,12 @@ def print_summary(model, line_length=None, positions=None, print_fn=None,
     totals = _totals(model, layers)
     lines.extend(totals)
     text = "\n".join(lines) + "\n"
+    from tinyann.utils.progbar import _LOG_STREAM, is_interactive_logging_enabled
+
     if print_fn is not None:
         print_fn(text)
+    elif not is_interactive_logging_enabled():
+        _LOG_STREAM.write(text)  # Keras's disable_interactive_logging(): to logging
     elif _in_notebook():
         _display_in_notebook(lines, len(totals))
     else:
