@@ -76,6 +76,8 @@ class Adafactor(Optimizer):
             self._step(i, values[a:b].reshape(value.shape, order=order),
                        grads[a:b].reshape(value.shape, order=order), lr)
         self.iterations += 1
+        if self._constrained:
+            self._apply_constraints()
 
     def _update(self, w, g, lr, slots):
         # the per-variable path: w is one variable's value

@@ -42,6 +42,8 @@ class Lamb(Optimizer):
             self._update(values[a:b], grads[a:b], lr,
                          {k: s[a:b] for k, s in self._slots.items()})
         self.iterations += 1
+        if self._constrained:
+            self._apply_constraints()
 
     def _update(self, w, g, lr, slots):
         # m += (g - m)(1 - beta_1);  v += (g^2 - v)(1 - beta_2)
