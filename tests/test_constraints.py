@@ -133,3 +133,34 @@ def test_unconstrained_optimizer_keeps_no_list():
     model.compile("sgd", "mse")
     model.fit(np.ones((4, 3), "float32"), np.ones((4, 2), "float32"), verbose=0)
     assert model.optimizer._constrained == []
+
+
+@pytest.mark.parametrize("make", [
+    lambda: keras.layers.Dense(4, kernel_constraint=keras.constraints.MaxNorm(0.5),
+                               bias_constraint="non_neg"),
+    # a convolution's kernel (kh, kw, in, out): the norm of each filter, over axes 0-2
+    lambda: keras.layers.Conv2D(4, 2, kernel_constraint=keras.constraints.MaxNorm(
+        0.5, axis=[0, 1, 2]), bias_constraint="non_neg")])
+def test_layers_keep_their_constraints_through_fit_and_saving(tmp_path, make):
+    """Keras's kernel_constraint / bias_constraint: applied after each update of fit,
+    written in the config and read back."""
+    keras.utils.set_random_seed(1)
+    layer = make()
+    shape = (6,) if isinstance(layer, keras.layers.Dense) else (5, 5, 2)
+    model = keras.Sequential([keras.Input(shape), layer, keras.layers.Flatten(),
+                              keras.layers.Dense(1)])
+    model.compile(keras.optimizers.Adam(0.05), "mse")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64,) + shape) * 3
+    model.fit(x, x.reshape(64, -1).sum(axis=1, keepdims=True), epochs=5, verbose=0)
+    kernel = layer.kernel.numpy()
+    norms = np.sqrt(np.sum(kernel.reshape(-1, kernel.shape[-1]) ** 2, axis=0))
+    assert norms.max() <= 0.5 + 1e-6
+    assert (layer.bias.numpy() >= 0).all()
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    again = loaded.layers[0]
+    assert type(again.kernel_constraint).__name__ == "MaxNorm"
+    assert again.get_config()["kernel_constraint"] == layer.get_config()["kernel_constraint"]
+    np.testing.assert_allclose(loaded.predict(x[:4], verbose=0), model.predict(x[:4], verbose=0))

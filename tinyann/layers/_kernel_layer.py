@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyann import activations, initializers, regularizers
+from tinyann import activations, constraints, initializers, regularizers
 from tinyann.layers.layer import Layer
 
 
@@ -17,11 +17,9 @@ def is_positive_int(value) -> bool:
 
 def check_supported(activity_regularizer, kernel_constraint, bias_constraint, lora_rank):
     """Raises NotImplementedError for the Keras arguments tinyann has no code for."""
-    if activity_regularizer is not None or kernel_constraint is not None or (
-            bias_constraint is not None or lora_rank is not None):
+    if activity_regularizer is not None or lora_rank is not None:
         raise NotImplementedError(
-            "activity_regularizer, constraints and lora_rank are not supported by "
-            "tinyann yet"
+            "activity_regularizer and lora_rank are not supported by tinyann yet"
         )
 
 
@@ -56,7 +54,10 @@ class KernelLayer(Layer):
     _config_activity_regularizer = False
 
     def _set_kernel_options(self, activation, use_bias, kernel_initializer,
-                            bias_initializer, kernel_regularizer, bias_regularizer):
+                            bias_initializer, kernel_regularizer, bias_regularizer,
+                            kernel_constraint=None, bias_constraint=None):
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         set_weight_options(self, {"kernel": kernel_initializer, "bias": bias_initializer},
@@ -66,10 +67,12 @@ class KernelLayer(Layer):
         """Makes ``kernel`` (``kernel_shape``) and, with ``use_bias``, ``bias`` (its last
         axis); marks the layer built."""
         self.kernel = self.add_weight(kernel_shape, self.kernel_initializer, name="kernel",
-                                      regularizer=self.kernel_regularizer, order=order)
+                                      regularizer=self.kernel_regularizer, order=order,
+                                      constraint=self.kernel_constraint)
         if self.use_bias:
             self.bias = self.add_weight((kernel_shape[-1],), self.bias_initializer,
-                                        name="bias", regularizer=self.bias_regularizer)
+                                        name="bias", regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
         self.built = True
 
     def get_config(self):
@@ -81,5 +84,6 @@ class KernelLayer(Layer):
         config.update(weight_options_config(self, ("kernel", "bias")))
         if self._config_activity_regularizer:
             config["activity_regularizer"] = None
-        config.update(kernel_constraint=None, bias_constraint=None)
+        config.update(kernel_constraint=constraints.serialize(self.kernel_constraint),
+                      bias_constraint=constraints.serialize(self.bias_constraint))
         return config

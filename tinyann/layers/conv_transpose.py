@@ -56,7 +56,8 @@ class Conv2DTranspose(KernelLayer):
                         "Strides must be greater than output padding. Received strides="
                         f"{self.strides}, output_padding={self.output_padding}.")
         self._set_kernel_options(activation, use_bias, kernel_initializer, bias_initializer,
-                                 kernel_regularizer, bias_regularizer)
+                                 kernel_regularizer, bias_regularizer,
+                                 kernel_constraint, bias_constraint)
         self._x = self._y = self._z = self._windows = None
 
     def build(self, input_shape):

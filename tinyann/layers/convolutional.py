@@ -37,7 +37,8 @@ class _Conv(KernelLayer):
         conv_utils.check_strides_and_dilation(self.strides, self.dilation_rate)
         self.groups = 1
         self._set_kernel_options(activation, use_bias, kernel_initializer, bias_initializer,
-                                 kernel_regularizer, bias_regularizer)
+                                 kernel_regularizer, bias_regularizer,
+                                 kernel_constraint, bias_constraint)
         # what backward needs, from the last training call (z: for gelu, silu...)
         self._ctx = self._y = self._z = None
         self._kernel_state = {"name": self.name}  # the ops' buffers for this layer

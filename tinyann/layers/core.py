@@ -46,7 +46,8 @@ class Dense(KernelLayer):
         super().__init__(**kwargs)
         self.units = int(units)
         self._set_kernel_options(activation, use_bias, kernel_initializer, bias_initializer,
-                                 kernel_regularizer, bias_regularizer)
+                                 kernel_regularizer, bias_regularizer,
+                                 kernel_constraint, bias_constraint)
         self._x = self._y = self._z = None
 
     def build(self, input_shape):
