@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.autodiff.gradient_table import check_central_differences, check_float32
 from tinyann import ops
 from tinyann.autodiff import GradientTape, Tensor
 
@@ -124,36 +125,12 @@ CASES = [
 
 @pytest.mark.parametrize("name, fn, specs", CASES, ids=[c[0] for c in CASES])
 def test_tape_gradient_matches_central_differences(gradcheck, name, fn, specs):
-    rng = np.random.default_rng(abs(hash(name)) % 2**32)
-    arrays = [sampler(rng, shape).astype(np.float64) for shape, sampler in specs]
-    inputs = [Tensor(a) for a in arrays]
-    with GradientTape() as tape:
-        tape.watch(inputs)
-        out = fn(*inputs)
-    upstream = rng.standard_normal(out.shape)
-    grads = tape.gradient(out, inputs, output_gradients=Tensor(upstream))
-
-    for i, (array, grad) in enumerate(zip(arrays, grads)):
-        def scalar():
-            args = [Tensor(a) for a in arrays]
-            return float(np.sum(np.asarray(fn(*args)) * upstream))
-
-        numeric = gradcheck.numerical_grad(scalar, array)
-        assert grad is not None, f"no gradient for input {i}"
-        assert grad.shape == array.shape and grad.dtype == np.float64
-        gradcheck.assert_close(grad.numpy(), numeric, rtol=1e-5, atol=1e-7)
+    check_central_differences(gradcheck, name, fn, specs)
 
 
 @pytest.mark.parametrize("name, fn, specs", CASES, ids=[c[0] for c in CASES])
 def test_float32_inputs_give_float32_results_and_gradients(name, fn, specs):
-    rng = np.random.default_rng(1)
-    inputs = [Tensor(sampler(rng, shape).astype(np.float32)) for shape, sampler in specs]
-    with GradientTape() as tape:
-        tape.watch(inputs)
-        out = fn(*inputs)
-    assert out.dtype == np.float32
-    for x, g in zip(inputs, tape.gradient(out, inputs)):
-        assert g.dtype == np.float32 and g.shape == x.shape
+    check_float32(fn, specs)
 
 
 def test_integer_inputs_compute_like_numpy_and_comparisons_have_no_gradient():

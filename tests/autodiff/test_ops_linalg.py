@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.autodiff.test_higher_order import hvp, numeric_hvp
+from tests.autodiff.gradient_table import check_hessian_vector_product
 from tinyann import ops
 from tinyann.autodiff import GradientTape, Tensor
 
@@ -168,17 +168,7 @@ def test_tape_gradient_matches_central_differences(gradcheck, name, fn, specs):
 
 @pytest.mark.parametrize("name, fn, specs", CASES, ids=IDS)
 def test_hessian_vector_product_matches_finite_differences(name, fn, specs):
-    rng, arrays = sample(name, specs)
-    upstream = rng.standard_normal(np.shape(fn(*[Tensor(a) for a in arrays])))
-    vectors = [rng.standard_normal(a.shape) * 0.01 for a in arrays]
-    got = hvp(fn, arrays, upstream, vectors)
-    want = numeric_hvp(fn, arrays, upstream, vectors)
-    for i, (g, w) in enumerate(zip(got, want)):
-        if g is None:
-            np.testing.assert_allclose(w, 0, atol=1e-6, err_msg=f"input {i}")
-        else:
-            np.testing.assert_allclose(g.numpy(), w, rtol=1e-4, atol=1e-6,
-                                       err_msg=f"input {i}")
+    check_hessian_vector_product(name, fn, specs)
 
 
 @pytest.mark.parametrize("name, fn, specs", [c for c in FIRST_ORDER if "reduced" not in c[0]],

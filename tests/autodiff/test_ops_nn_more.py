@@ -8,7 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.autodiff.test_higher_order import hvp, numeric_hvp
+from tests.autodiff.gradient_table import (
+    check_central_differences,
+    check_float32,
+    check_hessian_vector_product,
+)
 from tinyann import ops
 from tinyann.autodiff import GradientTape, Tensor
 
@@ -78,55 +82,19 @@ CASES = [
 IDS = [c[0] for c in CASES]
 
 
-def sample(name, specs):
-    rng = np.random.default_rng(sum(map(ord, name)))
-    return rng, [sampler(rng, shape).astype(np.float64) for shape, sampler in specs]
-
-
 @pytest.mark.parametrize("name, fn, specs", CASES, ids=IDS)
 def test_tape_gradient_matches_central_differences(gradcheck, name, fn, specs):
-    rng, arrays = sample(name, specs)
-    inputs = [Tensor(a) for a in arrays]
-    with GradientTape() as tape:
-        tape.watch(inputs)
-        out = fn(*inputs)
-    upstream = rng.standard_normal(out.shape)
-    grads = tape.gradient(out, inputs, output_gradients=Tensor(upstream))
-    for i, (array, grad) in enumerate(zip(arrays, grads)):
-        def scalar():
-            return float(np.sum(np.asarray(fn(*[Tensor(a) for a in arrays])) * upstream))
-
-        numeric = gradcheck.numerical_grad(scalar, array)
-        assert grad is not None, f"no gradient for input {i}"
-        assert grad.shape == array.shape and grad.dtype == np.float64
-        gradcheck.assert_close(grad.numpy(), numeric, rtol=1e-5, atol=1e-7)
+    check_central_differences(gradcheck, name, fn, specs)
 
 
 @pytest.mark.parametrize("name, fn, specs", CASES, ids=IDS)
 def test_hessian_vector_product_matches_finite_differences(name, fn, specs):
-    rng, arrays = sample(name, specs)
-    upstream = rng.standard_normal(np.shape(fn(*[Tensor(a) for a in arrays])))
-    vectors = [rng.standard_normal(a.shape) * 0.01 for a in arrays]
-    got = hvp(fn, arrays, upstream, vectors)
-    want = numeric_hvp(fn, arrays, upstream, vectors)
-    for i, (g, w) in enumerate(zip(got, want)):
-        if g is None:
-            np.testing.assert_allclose(w, 0, atol=1e-6, err_msg=f"input {i}")
-        else:
-            np.testing.assert_allclose(g.numpy(), w, rtol=1e-4, atol=1e-6,
-                                       err_msg=f"input {i}")
+    check_hessian_vector_product(name, fn, specs)
 
 
 @pytest.mark.parametrize("name, fn, specs", CASES, ids=IDS)
 def test_float32_inputs_give_float32_results_and_gradients(name, fn, specs):
-    rng = np.random.default_rng(1)
-    inputs = [Tensor(sampler(rng, shape).astype(np.float32)) for shape, sampler in specs]
-    with GradientTape() as tape:
-        tape.watch(inputs)
-        out = fn(*inputs)
-    assert out.dtype == np.float32
-    for x, g in zip(inputs, tape.gradient(out, inputs)):
-        assert g.dtype == np.float32 and g.shape == x.shape
+    check_float32(fn, specs)
 
 
 # ---------------------------------------------------------------------- values
