@@ -317,10 +317,9 @@ class Layer:
                 Tensor(x) if recording() else x), training=bool(training), **kwargs)
         elif recording():
             activation = output_activation(self)
-            with labelled(self._tape_label()):
-                return taped_call(self, inputs, x, self._caching_runner(training, kwargs),
-                                  self.backward, (activation, self.backward_preactivation)
-                                  if activation else None)
+            return taped_call(self, inputs, x, self._caching_runner(training, kwargs),
+                              self.backward, (activation, self.backward_preactivation)
+                              if activation else None, label=self._tape_label())
         else:
             out = self.call(x, training=bool(training), **kwargs)
         # eager results are Tensors, as Keras's (predict keeps returning arrays)

@@ -196,7 +196,25 @@ def _grads_out(owner, weights):
     return swap_in, swap_out
 
 
-def taped_call(owner, operand, array, run, backward, preactivation=None):
+def _static(owner) -> tuple:
+    """``(layers, trainable weights, whether its backward writes every weight's
+    gradient)`` of ``owner``: kept with ``_all_layers``' list (while the structure
+    version and the model's graph stay the same), else found again."""
+    cached = owner.__dict__.get(_LAYERS)
+    graph = owner.__dict__.get("_graph")
+    if cached is not None and cached["version"] == structure_version():
+        static = cached.get("static")
+        if static is not None and static[0] is graph:
+            return static[1]
+    layers = _all_layers(owner)
+    found = (layers, list(owner.trainable_weights), _grads_written(owner, layers))
+    cached = owner.__dict__.get(_LAYERS)
+    if cached is not None and cached["layers"] is layers:
+        cached["static"] = (graph, found)
+    return found
+
+
+def taped_call(owner, operand, array, run, backward, preactivation=None, label=None):
     """Runs ``run(array)`` and records it as one node on the open tapes.
 
     Args:
@@ -209,14 +227,14 @@ def taped_call(owner, operand, array, run, backward, preactivation=None):
         preactivation: ``(activation name, backward_z)`` when the output is that
             activation of z and ``backward_z(dL/dz)`` runs the rest of ``backward``
             (a fused cross-entropy on the output then skips the activation, as fit).
+        label: names the node's NumPy-only gradient in an outer tape's errors.
 
     Returns:
         The output Tensor; its gradient closure gives the input's gradient (None when
         no open tape watches the input: the first layer's dx is skipped) and the
         gradients of ``owner.trainable_weights``.
     """
-    layers = _all_layers(owner)
-    weights = list(owner.trainable_weights)
+    layers, weights, written = _static(owner)
     _save_pending(layers)
     # a copy: a training call may return a buffer the layer reuses on its next call
     with paused():
@@ -226,7 +244,6 @@ def taped_call(owner, operand, array, run, backward, preactivation=None):
     for layer in layers:
         layer.__dict__[_NODE] = ref
     needs_dx = _watched(operand)
-    written = _grads_written(owner, layers)
 
     def run_backward(backward, g):
         saved = node.saved
@@ -264,7 +281,7 @@ def taped_call(owner, operand, array, run, backward, preactivation=None):
     if preactivation is not None:
         activation, backward_z = preactivation
         preactivation = (activation, lambda dz: run_backward(backward_z, dz))
-    return record(out, (operand, *weights), vjp, preactivation=preactivation)
+    return record(out, (operand, *weights), vjp, label=label, preactivation=preactivation)
 
 
 def taped_call_many(owner, operands, arrays, run, backward):

@@ -380,11 +380,10 @@ class Model(Layer):
             run = (lambda a: graph.forward([a], training=True)[0]) if training else (
                 lambda a: graph.forward_frozen([a])[0])
             activation = plan["activation"]
-            with labelled(self._tape_label()):
-                return taped_call(self, inputs, arrays[0], run,
-                                  lambda g: graph.backward([g])[0], (activation, lambda dz: (
-                                      graph.backward([dz], first_preactivation=True)[0]))
-                                  if activation else None)
+            return taped_call(self, inputs, arrays[0], run,
+                              lambda g: graph.backward([g])[0], (activation, lambda dz: (
+                                  graph.backward([dz], first_preactivation=True)[0]))
+                              if activation else None, label=self._tape_label())
         # several inputs or outputs: still one node, packed (else the weights'
         # gradients would be None)
         run = (lambda xs: graph.forward(xs, training=True)) if training else (

@@ -220,14 +220,18 @@ class Optimizer:
     # ------------------------------------------------------------ applying
     def apply_gradients(self, grads_and_vars) -> int:
         """Keras's form: a list of ``(gradient, variable)`` pairs."""
-        pairs = list(grads_and_vars)
-        return self.apply([g for g, _ in pairs], [v for _, v in pairs])
+        grads, variables = [], []
+        for g, v in grads_and_vars:
+            grads.append(g)
+            variables.append(v)
+        return self.apply(grads, variables)
 
     def apply(self, grads, trainable_variables=None) -> int:
         """Updates ``trainable_variables`` (those given to ``build``) in place."""
         if trainable_variables is None:
             trainable_variables = self._variables
-        trainable_variables = list(trainable_variables)
+        elif type(trainable_variables) is not list:
+            trainable_variables = list(trainable_variables)
         built_for = self._variables
         if not self.built or len(trainable_variables) != len(built_for) or not all(
                 map(operator.is_, trainable_variables, built_for)):
