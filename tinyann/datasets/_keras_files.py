@@ -196,7 +196,7 @@ def fetch(title: str, name: str, fname, algorithm: str, expected: str, *, remote
     chosen = explicit(title, name, fname)
     if chosen is not None:
         if os.path.isfile(chosen) and digest(chosen, algorithm) != expected:
-            warnings.warn(f"{title}: {chosen} is not Keras's {fname} ({algorithm} differs); "
+            warnings.warn(f"{title}: {chosen} is not Keras's {remote} ({algorithm} differs); "
                           "reading it as given", stacklevel=stacklevel)
         return chosen
     fname = os.fspath(fname)
