@@ -25,6 +25,7 @@ FACTS = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "keras" /
 
 @pytest.fixture(autouse=True)
 def no_network(tmp_path, monkeypatch):
+    monkeypatch.setattr(_keras_files, "_DIGESTS", {})
     for name in ("CIFAR10", "CIFAR100"):
         monkeypatch.setenv(f"TINYANN_{name}_ORIGIN", (tmp_path / "nowhere").as_uri())
 

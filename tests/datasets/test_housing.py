@@ -21,6 +21,7 @@ MODULES = {"boston_housing": boston_housing, "california_housing": california_ho
 
 @pytest.fixture(autouse=True)
 def no_network(tmp_path, monkeypatch):
+    monkeypatch.setattr(_keras_files, "_DIGESTS", {})
     for name in MODULES:
         monkeypatch.setenv(f"TINYANN_{name.upper()}_ORIGIN", (tmp_path / "nowhere").as_uri())
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinyann.datasets import DatasetNotFoundError, reuters
+from tinyann.datasets import DatasetNotFoundError, _keras_files, reuters
 
 FACTS = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "keras" /
                     "dataset_facts.json").read_text())["reuters"]
@@ -32,6 +32,7 @@ def make_npz(path, x=FACTS["x"], y=FACTS["y"]):
 
 @pytest.fixture(autouse=True)
 def no_network(tmp_path, monkeypatch):
+    monkeypatch.setattr(_keras_files, "_DIGESTS", {})
     monkeypatch.setenv("TINYANN_REUTERS_ORIGIN", (tmp_path / "nowhere").as_uri())
 
 

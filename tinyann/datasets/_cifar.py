@@ -88,15 +88,19 @@ def read_members(where: str, archive: Archive, names) -> dict:
                 out[name] = f.read()
         return out
     try:
+        found = {}
         with tarfile.open(where, "r:*") as tar:
-            # read the members' bytes only: nothing is extracted, so no path in the
-            # archive can write anywhere
-            members = {os.path.basename(m.name): m for m in tar.getmembers() if m.isfile()}
-            missing = [n for n in names if n not in members]
-            if missing:
-                raise ValueError(f"{where}: the archive has no batch file(s) {missing} "
-                                 f"(expected {archive.folder}/ with {', '.join(names)})")
-            return {name: tar.extractfile(members[name]).read() for name in names}
+            # one pass in archive order (a gzip stream cannot seek back cheaply), reading
+            # members' bytes only: nothing is extracted, so no name in it can write a file
+            for member in tar:
+                name = os.path.basename(member.name)
+                if member.isfile() and name in names:
+                    found[name] = tar.extractfile(member).read()
+        missing = [n for n in names if n not in found]
+        if missing:
+            raise ValueError(f"{where}: the archive has no batch file(s) {missing} "
+                             f"(expected {archive.folder}/ with {', '.join(names)})")
+        return found
     except (tarfile.TarError, EOFError, OSError) as error:
         raise ValueError(f"{where} is not a readable {archive.title} archive (a .tar.gz "
                          f"of {archive.folder}/): {error}") from None
