@@ -25,3 +25,12 @@ from tinyann.datasets._sources import ChecksumMismatchError, DatasetNotFoundErro
 
 __all__ = ["ChecksumMismatchError", "DatasetNotFoundError", "fashion_mnist", "imdb",
            "mnist"]
+from tinyann.datasets import (  # noqa: E402  Keras's other built-in datasets
+    boston_housing,
+    california_housing,
+    cifar10,
+    cifar100,
+    reuters,
+)
+
+__all__ += ["boston_housing", "california_housing", "cifar10", "cifar100", "reuters"]
