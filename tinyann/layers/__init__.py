@@ -18,7 +18,7 @@ from tinyann.layers.embedding import Embedding
 from tinyann.layers.feature_normalization import Normalization
 from tinyann.layers.image_reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 from tinyann.layers.input_layer import Input, InputLayer
-from tinyann.layers.input_spec import InputSpec
+from tinyann.layers.input_spec import InputSpec as InputSpec  # keras.layers.InputSpec
 from tinyann.layers.lambda_layer import Lambda
 from tinyann.layers.layer import Layer
 from tinyann.layers.layer_normalization import LayerNormalization
@@ -121,6 +121,3 @@ def deserialize(config, custom_objects=None):
     cls = get_class(config["class_name"]) if not custom_objects or (
         config["class_name"] not in custom_objects) else custom_objects[config["class_name"]]
     return cls.from_config(config.get("config") or {})
-
-
-__all__ += ["InputSpec"]  # keras.layers.InputSpec (not a layer: not registered)
