@@ -113,6 +113,26 @@ def test_kernel_engine_matches_stepping_the_cell(case):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
+@pytest.mark.parametrize("case", ["simple_rnn", "lstm", "gru"])
+def test_engines_agree_with_initial_states_and_masked_first_steps(case):
+    """A masked step repeats the previous state (the initial one at the start) in both
+    engines, with return_state, and their gradients reach the initial states alike."""
+    facts = load(case)
+    x, mask = facts["x"], facts["mask"]
+    states = numbered(facts, "state")
+    results = []
+    for fast in (True, False):
+        layer = rnn(case, facts, return_sequences=True, return_state=True)
+        layer._fast = fast
+        outs = layer.call([x, *states], training=True, mask=mask)
+        seeds = [np.random.default_rng(k).normal(size=o.shape).astype("float32")
+                 for k, o in enumerate(outs)]
+        grads = layer.backward(seeds)
+        results.append(list(outs) + list(grads))
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
 def test_rnn_of_lstm_cell_runs_the_lstm_kernels_and_shares_weights():
     x = np.random.default_rng(1).normal(size=(2, 6, 3)).astype("float32")
     lstm = layers.LSTM(5, return_sequences=True)
@@ -145,7 +165,7 @@ def _cell_case(case, rng):
 def test_cell_gradients_numerical(case, gradcheck):
     """d loss / d (inputs, states, weights) of one cell step, from the tape, against
     central differences (loss: a random projection of the output and new states)."""
-    from tinyann.layers.rnn_layer import cell_step, nest_like
+    from tinyann.layers.rnn_cells import cell_step, nest_like
 
     rng = np.random.default_rng(3)
     cell, x, states = _cell_case(case, rng)

@@ -65,8 +65,9 @@ def test_minimal_cell_learns_a_sequence_task_under_fit():
     model.compile("adam", "mse")
     history = model.fit(x, y, epochs=20, batch_size=32, verbose=0).history["loss"]
     assert history[-1] < 0.2 * history[0]
-    assert [w.path for w in model.weights[:2]] == ["sequential/rnn/minimal_rnn_cell/kernel",
-                                                   "sequential/rnn/minimal_rnn_cell/recurrent_kernel"]
+    rnn = model.layers[0]
+    assert [w.path for w in model.weights[:2]] == [
+        f"{model.name}/{rnn.name}/{rnn.cell.name}/{w}" for w in ("kernel", "recurrent_kernel")]
 
 
 def test_minimal_cell_gradients_numerical(gradcheck):
@@ -114,7 +115,7 @@ def test_stacked_user_cells_and_list_of_cells():
     np.testing.assert_array_equal(np.asarray(out), np.asarray(h2))
     cell_names = [c.name for c in layer.cell.cells]
     assert [w.path for w in layer.weights] == [
-        f"{layer.name}/stacked_rnn_cells/{name}/{w}" for name in cell_names
+        f"{layer.name}/{layer.cell.name}/{name}/{w}" for name in cell_names
         for w in ("kernel", "recurrent_kernel")]
 
 

@@ -21,9 +21,12 @@ dropout draw one mask per gate; tinyann draws one, as its LSTM and GRU layers do
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from tinyann import activations, backend, constraints, initializers, ops, regularizers
+from tinyann.layers import _registry
 from tinyann.layers._kernel_layer import is_positive_int
 from tinyann.layers.layer import Layer
 from tinyann.layers.recurrent import _UnitForgetBias
@@ -303,3 +306,91 @@ class GRUCell(_BuiltinCell):
 
 
 BUILTIN_CELLS = (SimpleRNNCell, LSTMCell, GRUCell)
+
+
+# ---------------------------------------------------------------- running any cell
+def flat_sizes(state_size) -> list:
+    """``state_size`` (an int, or a nest of ints) as a flat list of ints."""
+    if isinstance(state_size, (list, tuple)):
+        return [d for s in state_size for d in flat_sizes(s)]
+    return [int(state_size)]
+
+
+def nest_like(state_size, flat, top=True):
+    """The flat states in the nesting of ``state_size`` (the top level always a list,
+    as Keras gives a cell its states)."""
+    items = iter(flat)
+
+    def build(size, top):
+        if isinstance(size, (list, tuple)):
+            return [build(s, False) for s in size]
+        value = next(items)
+        return [value] if top else value
+
+    return build(state_size, top)
+
+
+def flatten_states(states) -> list:
+    """A nest of states as a flat list."""
+    if isinstance(states, (list, tuple)):
+        return [x for s in states for x in flatten_states(s)]
+    return [states]
+
+
+def _call_function(cell):
+    """The cell's own ``call`` and whether it takes ``training`` (a user's call
+    without it is wrapped by Layer; the original is ``__wrapped__``)."""
+    fn = type(cell).call
+    fn = getattr(fn, "__wrapped__", fn)
+    try:
+        params = inspect.signature(fn).parameters
+        takes = "training" in params or any(p.kind is p.VAR_KEYWORD
+                                            for p in params.values())
+    except (TypeError, ValueError):
+        takes = True
+    return fn, takes
+
+
+def cell_step(cell, inputs, states, training):
+    """``cell.call(inputs, states[, training])`` -> ``(output, flat new states)``."""
+    fn, takes_training = _call_function(cell)
+    out = fn(cell, inputs, states, training=training) if takes_training else fn(
+        cell, inputs, states)
+    if not isinstance(out, (list, tuple)) or len(out) != 2:
+        raise ValueError(f"The cell {cell!r} must return `(output, new_states)` from "
+                         f"`call(inputs, states)`. Received: {type(out).__name__}")
+    return out[0], flatten_states(out[1])
+
+
+def reset_dropout_masks(cell):
+    for each in getattr(cell, "cells", None) or [cell]:
+        if each is not cell:
+            reset_dropout_masks(each)
+        elif hasattr(each, "reset_dropout_mask"):
+            each.reset_dropout_mask()
+            each.reset_recurrent_dropout_mask()
+
+
+def _serialize(obj):
+    return {"module": "keras.layers", "class_name": type(obj).__name__,
+            "config": obj.get_config(), "registered_name": None}
+
+
+def deserialize_cell(config):
+    if not isinstance(config, dict):
+        return config
+    name = config.get("registered_name") or config["class_name"]
+    try:
+        cls = _registry.get_class(name)
+    except ValueError:
+        cls = _registry.get_class(config["class_name"])
+    return cls.from_config(config.get("config") or {})
+
+
+def serialize_cell(cell):
+    """Keras's entry of a cell (``keras.layers.serialize``'s form); a user's cell by
+    its class name (load it with ``custom_objects`` or register the class)."""
+    entry = _serialize(cell)
+    if not type(cell).__module__.startswith("tinyann."):
+        entry.update(module=None, registered_name=type(cell).__name__)
+    return entry

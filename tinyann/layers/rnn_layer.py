@@ -19,93 +19,24 @@ returns a stacked cell's states nested per cell).
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
+from tinyann import ops
 from tinyann.autodiff import GradientTape, Tensor, paused
 from tinyann.kernels.reference.recurrent import ACTIVATIONS
-from tinyann.layers import _registry
 from tinyann.layers.layer import Layer, _is_shape_list
 from tinyann.layers.recurrent import _Recurrent
-from tinyann.layers.rnn_cells import BUILTIN_CELLS
-
-
-def flat_sizes(state_size) -> list:
-    """``state_size`` (an int, or a nest of ints) as a flat list of ints."""
-    if isinstance(state_size, (list, tuple)):
-        return [d for s in state_size for d in flat_sizes(s)]
-    return [int(state_size)]
-
-
-def nest_like(state_size, flat, top=True):
-    """The flat states in the nesting of ``state_size`` (the top level always a list,
-    as Keras gives a cell its states)."""
-    items = iter(flat)
-
-    def build(size, top):
-        if isinstance(size, (list, tuple)):
-            return [build(s, False) for s in size]
-        value = next(items)
-        return [value] if top else value
-
-    return build(state_size, top)
-
-
-def _flatten(states) -> list:
-    if isinstance(states, (list, tuple)):
-        return [x for s in states for x in _flatten(s)]
-    return [states]
-
-
-def _call_function(cell):
-    """The cell's own ``call`` and whether it takes ``training`` (a user's call
-    without it is wrapped by Layer; the original is ``__wrapped__``)."""
-    fn = type(cell).call
-    fn = getattr(fn, "__wrapped__", fn)
-    try:
-        params = inspect.signature(fn).parameters
-        takes = "training" in params or any(p.kind is p.VAR_KEYWORD
-                                            for p in params.values())
-    except (TypeError, ValueError):
-        takes = True
-    return fn, takes
-
-
-def cell_step(cell, inputs, states, training):
-    """``cell.call(inputs, states[, training])`` -> ``(output, flat new states)``."""
-    fn, takes_training = _call_function(cell)
-    out = fn(cell, inputs, states, training=training) if takes_training else fn(
-        cell, inputs, states)
-    if not isinstance(out, (list, tuple)) or len(out) != 2:
-        raise ValueError(f"The cell {cell!r} must return `(output, new_states)` from "
-                         f"`call(inputs, states)`. Received: {type(out).__name__}")
-    return out[0], _flatten(out[1])
-
-
-def reset_dropout_masks(cell):
-    for each in getattr(cell, "cells", None) or [cell]:
-        if each is not cell:
-            reset_dropout_masks(each)
-        elif hasattr(each, "reset_dropout_mask"):
-            each.reset_dropout_mask()
-            each.reset_recurrent_dropout_mask()
-
-
-def _serialize(obj):
-    return {"module": "keras.layers", "class_name": type(obj).__name__,
-            "config": obj.get_config(), "registered_name": None}
-
-
-def deserialize_cell(config):
-    if not isinstance(config, dict):
-        return config
-    name = config.get("registered_name") or config["class_name"]
-    try:
-        cls = _registry.get_class(name)
-    except ValueError:
-        cls = _registry.get_class(config["class_name"])
-    return cls.from_config(config.get("config") or {})
+from tinyann.layers.rnn_cells import (
+    BUILTIN_CELLS,
+    cell_step,
+    deserialize_cell,
+    flat_sizes,
+    flatten_states,
+    nest_like,
+    reset_dropout_masks,
+    serialize_cell,
+)
+from tinyann.layers.stacked_cells import StackedRNNCells
 
 
 class RNN(_Recurrent):
@@ -134,8 +65,6 @@ class RNN(_Recurrent):
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
         if isinstance(cell, (list, tuple)):
-            from tinyann.layers.stacked_cells import StackedRNNCells
-
             cell = StackedRNNCells(cell)
         if not callable(getattr(cell, "call", None)):
             raise ValueError("Argument `cell` should have a `call` method. "
@@ -261,7 +190,7 @@ class RNN(_Recurrent):
         if make is not None:
             states = make(batch_size=batch_size)
             return [np.asarray(getattr(s, "value", s), dtype=self.dtype)
-                    for s in _flatten(states)]
+                    for s in flatten_states(states)]
         return [np.zeros((batch_size, d), self.dtype) for d in self.state_size]
 
     def reset_state(self):
@@ -271,7 +200,7 @@ class RNN(_Recurrent):
 
     def __call__(self, inputs, initial_state=None, training=None, **kwargs):
         if initial_state is not None and isinstance(initial_state, (list, tuple)):
-            initial_state = _flatten(initial_state)
+            initial_state = flatten_states(initial_state)
         return super().__call__(inputs, initial_state=initial_state, training=training,
                                 **kwargs)
 
@@ -307,8 +236,6 @@ class RNN(_Recurrent):
         finally:
             reset_dropout_masks(self.cell)
         if self.return_sequences:
-            from tinyann import ops
-
             with tape if tape is not None else paused():
                 output = ops.stack(outputs, axis=1)
         else:
@@ -322,8 +249,6 @@ class RNN(_Recurrent):
         return np.asarray(output)
 
     def _loop(self, xt, states, mask, steps, training):
-        from tinyann import ops
-
         outputs, kept = [], self._output_state_index()
         for t in range(steps):
             nested = nest_like(self.cell.state_size, states)
@@ -387,12 +312,3 @@ class RNN(_Recurrent):
         config = dict(config)
         config["cell"] = deserialize_cell(config["cell"])
         return super().from_config(config)
-
-
-def serialize_cell(cell):
-    """Keras's entry of a cell (``keras.layers.serialize``'s form); a user's cell by
-    its class name (load it with ``custom_objects`` or register the class)."""
-    entry = _serialize(cell)
-    if not type(cell).__module__.startswith("tinyann."):
-        entry.update(module=None, registered_name=type(cell).__name__)
-    return entry

@@ -9,7 +9,7 @@ that nesting. ``RNN`` runs it on a GradientTape (see ``rnn_layer.py``).
 from __future__ import annotations
 
 from tinyann.layers.layer import Layer
-from tinyann.layers.rnn_layer import cell_step, deserialize_cell, serialize_cell
+from tinyann.layers.rnn_cells import cell_step, deserialize_cell, serialize_cell
 
 
 def _output_size(cell) -> int:
