@@ -271,3 +271,62 @@ def test_keras_file_round_trip(tmp_path):
     assert type(loaded.layers[0].cell) is layers.LSTMCell and loaded.layers[0]._fast
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
                                atol=1e-6)
+
+
+class ProjectedLSTMCell(keras.layers.Layer):
+    """A user's cell around a built-in cell: LSTMCell's step, then a projection."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = layers.LSTMCell(units)
+        self.state_size = self.inner.state_size
+        self.output_size = 2
+
+    def build(self, input_shape):
+        self.projection = self.add_weight(shape=(self.inner.units, 2), name="projection")
+
+    def call(self, inputs, states, training=False):
+        h, new_states = self.inner(inputs, states, training=training)
+        return ops.matmul(h, self.projection), new_states
+
+
+def test_user_cell_calling_a_builtin_cell_trains_both():
+    layer = layers.RNN(ProjectedLSTMCell(4), return_sequences=True)
+    model = keras.Sequential([keras.Input((5, 3)), layer])
+    assert model.output_shape == (None, 5, 2)
+    assert len(model.trainable_weights) == 4       # projection, then the LSTMCell's three
+    model.compile(keras.optimizers.SGD(0.5), "mse")
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(_seq((4, 5, 3)), _seq((4, 5, 2), 1), epochs=1, verbose=0)
+    assert all(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_stacked_cells_called_as_a_cell_and_rnn_initial_state():
+    stacked = layers.StackedRNNCells([layers.LSTMCell(3), layers.SimpleRNNCell(2)])
+    states = stacked.get_initial_state(batch_size=4)
+    assert [np.shape(s) for s in states[0]] == [(4, 3), (4, 3)] and states[1].shape == (4, 2)
+    out, new = stacked(_seq((4, 6)), states)
+    assert np.shape(out) == (4, 2) and len(new[0]) == 2 and np.shape(new[1]) == (4, 2)
+    layer = layers.RNN(stacked)
+    assert [s.shape for s in layer.get_initial_state(4)] == [(4, 3), (4, 3), (4, 2)]
+    assert stacked.compute_output_shape((None, 6)) == (None, 2)
+    with pytest.raises(ValueError, match="state_size"):
+        layers.StackedRNNCells([layers.Dense(2)])
+
+
+def test_summary_counts_the_cells_weights():
+    model = keras.Sequential([keras.Input((7, 3)), layers.RNN(layers.GRUCell(4))])
+    # GRU, reset_after: 3 * 4 * (3 + 4) + 2 * 3 * 4
+    assert model.count_params() == 3 * 4 * 7 + 24
+    assert model.layers[0].compute_output_shape((None, 7, 3)) == (None, 4)
+
+
+def test_keras_made_file_with_cells_loads_and_predicts_the_same():
+    """Made by Keras 3 (tools/keras_reference/make_rnn_cell_facts.py)."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "fixtures" / "rnn_cells"
+    model = keras.saving.load_model(folder / "keras_rnn_cells.keras")
+    assert isinstance(model.layers[1].cell, layers.StackedRNNCells)
+    with np.load(folder / "keras_rnn_cells.npz") as data:
+        np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y"], atol=1e-5)

@@ -135,6 +135,13 @@ class RNN(_Recurrent):
         step_shape = (input_shape[0],) + tuple(input_shape[2:])
         if isinstance(self.cell, Layer):
             self.cell._maybe_build(step_shape)
+        if not self._fast and None not in step_shape[1:]:
+            # one step on zeros builds the layers a user's cell makes in its call (as
+            # Keras's symbolic call does), so fit sees all the weights from the start
+            with paused():
+                states = nest_like(self.cell.state_size, self.get_initial_state(1))
+                cell_step(self.cell, np.zeros((1,) + step_shape[1:], self.dtype), states,
+                          False)
         if self.stateful:
             if input_shape[0] is None:
                 raise ValueError(

@@ -7,7 +7,8 @@ For each cell (SimpleRNNCell, LSTMCell, GRUCell, GRUCell(reset_after=False)) and
 Keras: the outputs of ``RNN(cell)`` on one batch under three settings (a mask with
 return_sequences and return_state; go_backwards with an initial state and the mask;
 the last output alone), then the weights after 3 SGD steps of ``fit`` (an RNN, then
-a Dense, MSE). Writes ``tests/fixtures/rnn_cells/<case>.npz``. Never imported by the
+a Dense, MSE). Writes ``tests/fixtures/rnn_cells/<case>.npz``, and a Keras-made
+``keras_rnn_cells.keras`` with its outputs (``keras_rnn_cells.npz``). Never imported by the
 tests.
 """
 
@@ -96,5 +97,18 @@ def main():
         print(case, sorted(facts))
 
 
+def keras_file():
+    """A Keras-made .keras file with RNN(LSTMCell) and stacked cells, and its outputs."""
+    keras.utils.set_random_seed(7)
+    L = keras.layers
+    model = keras.Sequential([keras.Input((STEPS, FEATURES)),
+                              L.RNN(L.LSTMCell(UNITS), return_sequences=True),
+                              L.RNN([L.GRUCell(3), L.SimpleRNNCell(2)]), L.Dense(1)])
+    x = np.random.default_rng(7).normal(size=(BATCH, STEPS, FEATURES)).astype("float32")
+    model.save(OUT / "keras_rnn_cells.keras")
+    np.savez_compressed(OUT / "keras_rnn_cells.npz", x=x, y=model.predict(x, verbose=0))
+
+
 if __name__ == "__main__":
     main()
+    keras_file()
