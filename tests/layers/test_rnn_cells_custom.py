@@ -330,3 +330,36 @@ def test_keras_made_file_with_cells_loads_and_predicts_the_same():
     assert isinstance(model.layers[1].cell, layers.StackedRNNCells)
     with np.load(folder / "keras_rnn_cells.npz") as data:
         np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y"], atol=1e-5)
+
+
+def test_builtin_cell_with_a_users_activation_runs_the_tape_engine():
+    def my_tanh(x):
+        return ops.tanh(x)
+
+    users = layers.RNN(layers.SimpleRNNCell(3, activation=my_tanh))
+    builtin = layers.RNN(layers.SimpleRNNCell(3))
+    users.build((None, 4, 2))
+    builtin.build((None, 4, 2))
+    builtin.set_weights(users.get_weights())
+    assert not users._fast and builtin._fast
+    x = _seq((2, 4, 2))
+    np.testing.assert_allclose(np.asarray(users(x)), np.asarray(builtin(x)), atol=1e-6)
+
+
+def test_states_on_a_user_tape_reach_the_initial_states_in_both_engines():
+    x, h0 = keras.Variable(_seq((2, 4, 2))), keras.Variable(_seq((2, 3), 1))
+    weights, results = None, []
+    for fast in (True, False):
+        layer = layers.RNN(layers.GRUCell(3), return_state=True)
+        layer.build((None, 4, 2))
+        weights = weights or layer.get_weights()
+        layer.set_weights(weights)
+        layer._fast = fast
+        with GradientTape() as tape:
+            out, h = layer(x, initial_state=[h0])
+            loss = ops.sum(out * 2.0) + ops.sum(h ** 2)
+        results.append([np.asarray(g) for g in tape.gradient(
+            loss, [x, h0, *layer.trainable_weights])])
+    assert np.abs(results[0][1]).sum() > 0
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
