@@ -363,3 +363,20 @@ def test_states_on_a_user_tape_reach_the_initial_states_in_both_engines():
     assert np.abs(results[0][1]).sum() > 0
     for a, b in zip(*results, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("cell", [lambda: layers.LSTMCell(3), lambda: MinimalRNNCell(3)],
+                         ids=["lstm", "user"])
+def test_zero_output_for_mask(cell):
+    x = _seq((2, 5, 2))
+    mask = np.array([[1, 1, 1, 0, 0], [0, 1, 1, 1, 1]], bool)
+    zeros = layers.RNN(cell(), return_sequences=True, zero_output_for_mask=True)
+    zeros.build((None, 5, 2))
+    zeros.set_weights([_seq(w.shape, 3) * 0.5 for w in zeros.weights])
+    repeats = layers.RNN(cell(), return_sequences=True)
+    repeats.build((None, 5, 2))
+    repeats.set_weights(zeros.get_weights())
+    got, kept = np.asarray(zeros(x, mask=mask)), np.asarray(repeats(x, mask=mask))
+    np.testing.assert_array_equal(got[~mask], 0.0)
+    np.testing.assert_allclose(got[mask], kept[mask], atol=1e-6)
+    np.testing.assert_allclose(kept[0, 3], kept[0, 2], atol=1e-6)  # repeated when kept
