@@ -91,6 +91,11 @@ LAYERS = {
     "SpatialDropout2D": lambda: layers.SpatialDropout2D(0.4, data_format="channels_first"),
     "Masking": lambda: layers.Masking(mask_value=-1.0),
     "ActivityRegularization": lambda: layers.ActivityRegularization(l1=0.01, l2=0.1),
+    "RNN": lambda: layers.RNN(layers.LSTMCell(4, dropout=0.2), return_state=True, unroll=True),
+    "SimpleRNNCell": lambda: layers.SimpleRNNCell(3, activation="relu", recurrent_dropout=0.1),
+    "LSTMCell": lambda: layers.LSTMCell(3, unit_forget_bias=False, seed=2),
+    "GRUCell": lambda: layers.GRUCell(3, reset_after=False, kernel_constraint="non_neg"),
+    "StackedRNNCells": lambda: layers.StackedRNNCells([layers.LSTMCell(3), layers.GRUCell(2)]),
 }
 
 

@@ -18,6 +18,7 @@ from tinyann.layers.embedding import Embedding
 from tinyann.layers.feature_normalization import Normalization
 from tinyann.layers.image_reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 from tinyann.layers.input_layer import Input, InputLayer
+from tinyann.layers.input_spec import InputSpec as InputSpec  # keras.layers.InputSpec
 from tinyann.layers.lambda_layer import Lambda
 from tinyann.layers.layer import Layer
 from tinyann.layers.layer_normalization import LayerNormalization
@@ -62,6 +63,9 @@ from tinyann.layers.rearranging import Identity, Permute, RepeatVector
 from tinyann.layers.recurrent import GRU, LSTM, SimpleRNN
 from tinyann.layers.regularization import Dropout
 from tinyann.layers.reshaping import Flatten, Reshape
+from tinyann.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
+from tinyann.layers.rnn_layer import RNN
+from tinyann.layers.stacked_cells import StackedRNNCells
 from tinyann.layers.text_vectorization import TextVectorization
 from tinyann.layers.wrappers import Bidirectional, TimeDistributed
 
@@ -97,6 +101,7 @@ AvgPool1D = AveragePooling1D
 GlobalAvgPool1D = GlobalAveragePooling1D
 GlobalMaxPool1D = GlobalMaxPooling1D
 
+__all__ += ["RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"]
 
 _registry.register_builtin({name: value for name, value in globals().items()
                             if name in __all__ and isinstance(value, type)})
