@@ -34,7 +34,9 @@ def _array(values, dtype):
 
 def _build(case):
     layer = getattr(keras.layers, case["class"])(**case["kwargs"])
-    if case["adapt"] is not None:
+    if case["adapt_batches"]:
+        layer.adapt([_array(batch, case["adapt_dtype"]) for batch in case["adapt"]])
+    elif case["adapt"] is not None:
         layer.adapt(_array(case["adapt"], case["adapt_dtype"]))
     return layer
 

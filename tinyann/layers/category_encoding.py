@@ -116,7 +116,9 @@ class DataLayer(Layer):
             shape = self.compute_output_shape(shapes if isinstance(inputs, (list, tuple))
                                               else inputs.shape)
             out = KerasTensor(shape, dtype=self.output_dtype)
-            self._inbound_nodes.append(Node(self, tensors, [out]))
+            # (the mode is kept for the model's config; these layers compute the same
+            # in both)
+            self._inbound_nodes.append(Node(self, tensors, [out], training=training))
             return out
         if isinstance(inputs, (list, tuple)) and self._takes_list():
             inputs = [as_array(x) for x in inputs]

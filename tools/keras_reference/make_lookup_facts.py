@@ -109,6 +109,9 @@ CASES = [
      [np.array([[1.0, 5.0, 9.0, 19.5]])]),
     ("Discretization", {"num_bins": 5, "epsilon": 0.001},
      np.random.default_rng(0).normal(size=(500, 1)), [np.array([[-1.0, 0.0, 0.3, 2.0]])]),
+    ("Discretization", {"num_bins": 6, "epsilon": 0.02},
+     [np.random.default_rng(2).uniform(size=(n, 2)) * n for n in (40, 130, 7)],
+     [np.array([[0.5, 10.0, 50.0, 100.0]])]),
     ("Discretization", {"num_bins": 3, "epsilon": 0.1},
      np.random.default_rng(1).exponential(size=(300,)), [np.array([0.1, 0.7, 3.0])]),
 ]
@@ -131,9 +134,11 @@ def plain(value):
 
 def run_case(name, kwargs, data, inputs):
     layer = getattr(keras.layers, name)(**kwargs)
+    batches = isinstance(data, list)  # an iterable of batches of different sizes
     fact = {"class": name, "kwargs": plain(kwargs),
-            "adapt": None if data is None else plain(data),
-            "adapt_dtype": None if data is None else str(np.asarray(data).dtype)}
+            "adapt": None if data is None else plain(data), "adapt_batches": batches,
+            "adapt_dtype": None if data is None else str(np.asarray(data[0] if batches
+                                                                   else data).dtype)}
     if data is not None:
         layer.adapt(data)
     if hasattr(layer, "get_vocabulary"):
