@@ -91,6 +91,15 @@ LAYERS = {
     "SpatialDropout2D": lambda: layers.SpatialDropout2D(0.4, data_format="channels_first"),
     "Masking": lambda: layers.Masking(mask_value=-1.0),
     "ActivityRegularization": lambda: layers.ActivityRegularization(l1=0.01, l2=0.1),
+    "StringLookup": lambda: layers.StringLookup(vocabulary=["a", "b"], mask_token="",
+                                                num_oov_indices=2, output_mode="multi_hot"),
+    "IntegerLookup": lambda: layers.IntegerLookup(vocabulary=[3, 5], output_mode="tf_idf",
+                                                  idf_weights=[0.5, 0.25]),
+    "CategoryEncoding": lambda: layers.CategoryEncoding(4, output_mode="count"),
+    "Hashing": lambda: layers.Hashing(6, mask_value="", output_mode="one_hot"),
+    "Discretization": lambda: layers.Discretization(bin_boundaries=[0.0, 1.5],
+                                                    output_mode="one_hot"),
+    "HashedCrossing": lambda: layers.HashedCrossing(7, output_mode="one_hot"),
 }
 
 
