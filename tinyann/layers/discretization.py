@@ -112,7 +112,7 @@ class Discretization(DataLayer):
     def output_dtype(self) -> str:
         return "int32" if self.output_mode == "int" else self.dtype
 
-    def adapt(self, data, batch_size=None, steps=None):
+    def adapt(self, data, steps=None):
         """Estimates ``num_bins - 1`` boundaries from ``data``: an array, or a dataset or
         iterable of batches (each summarized, then merged)."""
         if self.num_bins is None:

@@ -222,7 +222,7 @@ class IndexLookup(DataLayer):
         self._index = {t: start + i for i, t in enumerate(self._tokens)}
         self._frozen_vocab_size = self.vocabulary_size()
 
-    def adapt(self, data, batch_size=None, steps=None):
+    def adapt(self, data, steps=None):
         """Learns the vocabulary (and the IDF weights) from ``data``: an array or list
         (each row a document), or a dataset or iterable of batches."""
         if self._has_input_vocabulary:
