@@ -5,6 +5,7 @@ errors, configs, datasets' map and models (fit, predict, .keras files)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -197,6 +198,19 @@ def test_bad_inputs_say_what_was_received():
 
 
 # ------------------------------------------------------------------ configs
+def test_a_keras_config_of_an_adapted_layer_says_where_its_vocabulary_went():
+    facts = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "lookups"
+                        / "facts.json").read_text(encoding="utf-8"))
+    config = next(c["config"] for c in facts["cases"]
+                  if c["class"] == "StringLookup" and c["adapt"] is not None)
+    assert config["vocabulary"] is None and config["vocabulary_size"] == 8
+    layer = layers.StringLookup.from_config(config)
+    with pytest.raises(ValueError, match="vocabulary_size=8.*assets.*`set_vocabulary`"):
+        layer(["cat"])
+    layer.set_vocabulary(["cat", "dog"])
+    np.testing.assert_array_equal(layer(["dog"]).numpy(), [2])
+
+
 @pytest.mark.parametrize("make", [
     lambda: layers.StringLookup(max_tokens=5, mask_token="", output_mode="multi_hot"),
     lambda: layers.StringLookup(output_mode="tf_idf", max_tokens=8, pad_to_max_tokens=True),

@@ -289,6 +289,12 @@ class IndexLookup(DataLayer):
     def call(self, inputs, training=False):
         array = as_array(inputs)
         self._remember_shape(array)
+        if self._tokens is None and self._frozen_vocab_size is not None:
+            raise ValueError(
+                f"Layer '{self.name}' was made from a config without its vocabulary "
+                f"(vocabulary_size={self._frozen_vocab_size}): Keras keeps an adapted "
+                "layer's vocabulary in the .keras file's assets, which tinyann does not read "
+                "yet. Call `set_vocabulary` (or `adapt`) before calling it.")
         if self._tokens is None:
             raise ValueError(
                 f"Layer '{self.name}' has no vocabulary: pass a `vocabulary` argument to "
