@@ -75,3 +75,26 @@ def test_a_model_trains_through_it():
                   metrics=["accuracy"])
     history = model.fit(x, y, epochs=30, verbose=0)
     assert history.history["accuracy"][-1] == 1.0
+
+
+def test_gradients_of_a_model_behind_the_preprocessing_layers(gradcheck):
+    """The layers pass no gradient back; the weights after them get theirs exactly
+    (the model's update with SGD(1) is minus the numerical gradient)."""
+    from tinyann import losses
+
+    rng = np.random.default_rng(3)
+    inputs = keras.Input(shape=(2,))
+    lookup = layers.IntegerLookup(vocabulary=[1, 2, 3], output_mode="multi_hot")
+    bins = layers.Discretization(bin_boundaries=[0.5, 1.5], output_mode="count")
+    hidden = layers.Concatenate()([lookup(inputs), bins(inputs)])
+    out = layers.Dense(1)(layers.Dense(3, activation="tanh")(hidden))
+    model = keras.Model(inputs, out)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0), loss="mse")
+    x = np.array([[1, 2], [3, 0], [2, 2], [0, 1]], "float64")
+    y = rng.normal(size=(4, 1))
+    values, _, _ = model._packed_trainables()
+    mse = losses.MeanSquaredError()
+    numeric = gradcheck.numerical_grad(lambda: mse(y, model(x, training=True)), values)
+    before = values.copy()
+    model.train_on_batch(x, y)
+    gradcheck.assert_close(before - values, numeric)

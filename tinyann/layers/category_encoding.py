@@ -124,7 +124,11 @@ class DataLayer(Layer):
             inputs = [as_array(x) for x in inputs]
         else:
             inputs = as_array(inputs)
-        return Tensor(self.call(inputs, **kwargs))
+        return Tensor(self._call_eagerly(inputs, **kwargs))
+
+    def _call_eagerly(self, inputs, **kwargs):
+        """An eager call's result (a graph step runs ``call``)."""
+        return self.call(inputs, **kwargs)
 
     def _takes_list(self) -> bool:
         """Whether a list given to the layer is several inputs (HashedCrossing), not
@@ -138,8 +142,9 @@ class DataLayer(Layer):
         # ids and counts are piecewise constant in the input: no gradient flows back
         shapes = self._input_shape_seen
         if isinstance(shapes, list):
-            return [np.zeros(s, "float32") for s in shapes]
-        return np.zeros(shapes if shapes is not None else grad_output.shape[:1], "float32")
+            return [np.zeros(s, grad_output.dtype) for s in shapes]
+        return np.zeros(shapes if shapes is not None else grad_output.shape[:1],
+                        grad_output.dtype)
 
     def _remember_shape(self, inputs) -> None:
         self._input_shape_seen = ([np.shape(x) for x in inputs]

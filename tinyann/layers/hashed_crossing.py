@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinyann import backend
 from tinyann.layers import _farmhash
 from tinyann.layers.category_encoding import DataLayer, encode
 
@@ -95,7 +96,7 @@ class HashedCrossing(DataLayer):
             columns.append(a.reshape(-1).tolist())
         ids = np.array([_farmhash.cross_bucket(row, self.num_bins) for row in zip(*columns)],
                        "int64").reshape(shape)
-        dtype = self.dtype if self.dtype.startswith(("int", "float")) else "float32"
+        dtype = self.dtype if self.dtype.startswith(("int", "float")) else backend.floatx()
         return encode(ids, self.output_mode, self.num_bins, dtype)
 
     def get_config(self):

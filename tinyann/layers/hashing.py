@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinyann import backend
 from tinyann.layers import _farmhash
 from tinyann.layers.category_encoding import DataLayer, encode
 
@@ -51,7 +52,7 @@ class Hashing(DataLayer):
     def __init__(self, num_bins, mask_value=None, salt=None, output_mode="int", sparse=False,
                  **kwargs):
         if kwargs.get("dtype") is None:
-            kwargs["dtype"] = "int64" if output_mode == "int" else "float32"
+            kwargs["dtype"] = "int64" if output_mode == "int" else backend.floatx()
         super().__init__(**kwargs)
         if num_bins is None or num_bins <= 0:
             raise ValueError("The `num_bins` for `Hashing` cannot be `None` or non-positive "

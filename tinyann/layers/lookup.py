@@ -26,6 +26,7 @@ from collections import Counter
 
 import numpy as np
 
+from tinyann import backend
 from tinyann.layers import _farmhash
 from tinyann.layers.category_encoding import (
     DataLayer,
@@ -214,7 +215,7 @@ class IndexLookup(DataLayer):
                 if self.pad_to_max_tokens and self.max_tokens is not None else 0)
         weights = np.pad(weights, (front, max(back, 0)),
                          constant_values=(front_value, 0))
-        self.idf_weights = weights.astype("float32")
+        self.idf_weights = weights.astype(backend.floatx())
 
     def _set_tokens(self, tokens) -> None:
         self._tokens = list(tokens)
@@ -258,8 +259,8 @@ class IndexLookup(DataLayer):
         self._set_tokens(ordered)
         if self.output_mode == "tf_idf":
             df = np.array([documents[t] for t in ordered], "float64")
-            idf = np.log(1 + num_documents / (1 + df)).astype("float32")
-            self._set_idf(idf, self._token_start_index(), np.mean(idf, dtype="float32"))
+            idf = np.log(1 + num_documents / (1 + df)).astype(backend.floatx())
+            self._set_idf(idf, self._token_start_index(), np.mean(idf, dtype=idf.dtype))
 
     def _sort_key(self, term):
         return term
@@ -271,22 +272,21 @@ class IndexLookup(DataLayer):
         output spec; eager calls give int64 counts, as Keras on TensorFlow)."""
         if self.output_mode == "int":
             return self._vocabulary_dtype if self.invert else "int64"
-        return "float32"
+        return backend.floatx()
 
     def compute_output_shape(self, input_shape):
         depth = self.max_tokens if self.pad_to_max_tokens else self._frozen_vocab_size
         return encoded_shape(input_shape, self.output_mode, depth)
 
-    def __call__(self, inputs, training=None, **kwargs):
-        # eager calls give Keras's eager dtypes; graph steps (call) give floats to
-        # the layers after them
-        self._eager = True
-        try:
-            return super().__call__(inputs, training=training, **kwargs)
-        finally:
-            self._eager = False
+    def _call_eagerly(self, inputs, **kwargs):
+        # eager calls give Keras's eager dtypes (int64 counts); graph steps (call) give
+        # floats to the layers after them
+        return self._compute(inputs, eager=True)
 
     def call(self, inputs, training=False):
+        return self._compute(inputs, eager=False)
+
+    def _compute(self, inputs, eager):
         array = as_array(inputs)
         self._remember_shape(array)
         if self._tokens is None and self._frozen_vocab_size is not None:
@@ -309,8 +309,7 @@ class IndexLookup(DataLayer):
         # the mask token's -1 is dropped: encoded as an extra id, then cut off
         dropped = ids < 0
         mode = "count" if self.output_mode == "tf_idf" else self.output_mode
-        eager = self.__dict__.get("_eager", False)
-        dtype = "int64" if eager and self.output_mode != "tf_idf" else "float32"
+        dtype = "int64" if eager and self.output_mode != "tf_idf" else backend.floatx()
         if dropped.any():
             out = encode(np.where(dropped, depth, ids), mode, depth + 1, dtype)[..., :depth]
         else:
