@@ -30,6 +30,24 @@ def test_fingerprint64_gives_tensorflows_buckets_for_every_length():
     assert [_farmhash.hash_bucket(s, 1000) for s in strings] == FARMHASH["buckets_1000"]
 
 
+def test_siphash_gives_tensorflows_strong_buckets():
+    large = FARMHASH["num_buckets_large"]
+    for key, expected in zip(FARMHASH["siphash_keys"], FARMHASH["siphash_buckets_large"]):
+        assert [_farmhash.strong_hash_bucket(s, large, key)
+                for s in FARMHASH["strings"]] == expected
+
+
+def test_a_salt_keys_the_hash():
+    salted = layers.Hashing(num_bins=64, salt=1337)
+    assert salted.get_config()["salt"] == [1337, 1337]
+    words = [f"w{i}" for i in range(20)]
+    np.testing.assert_array_equal(
+        salted(words).numpy(), [_farmhash.strong_hash_bucket(w, 64, [1337, 1337]) for w in words])
+    assert not np.array_equal(salted(words).numpy(), layers.Hashing(64)(words).numpy())
+    rebuilt = layers.Hashing.from_config(salted.get_config())
+    np.testing.assert_array_equal(rebuilt(words).numpy(), salted(words).numpy())
+
+
 def test_cross_buckets_are_tensorflows():
     ints, texts = FARMHASH["cross_ints"], FARMHASH["cross_texts"]
     crosses = FARMHASH["crosses"]
@@ -68,7 +86,9 @@ def test_one_bin_with_a_mask_hashes_everything_to_zero():
     ({"num_bins": None}, ValueError, "Received: num_bins=None"),
     ({"num_bins": 3, "output_mode": "hot"}, ValueError, "Received: output_mode=hot"),
     ({"num_bins": 3, "dtype": "float32"}, ValueError, "should be an integer type"),
-    ({"num_bins": 3, "salt": 5}, NotImplementedError, "salt"),
+    ({"num_bins": 3, "salt": "x"}, ValueError, "tuple of size 2 integers, or a single "
+                                                "integer. Received: salt=x"),
+    ({"num_bins": 3, "salt": (1, 2, 3)}, ValueError, r"Received: salt=\(1, 2, 3\)"),
 ])
 def test_hashing_argument_errors(kwargs, error, match):
     with pytest.raises(error, match=match):

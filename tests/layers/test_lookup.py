@@ -171,8 +171,11 @@ def test_bad_integer_arguments():
         layers.IntegerLookup(vocabulary_dtype="int32")
     with pytest.raises(ValueError, match="Received: max_tokens=0"):
         layers.IntegerLookup(max_tokens=0)
-    with pytest.raises(NotImplementedError, match="salt"):
-        layers.IntegerLookup(oov_method="farmhash", salt=3)
+    with pytest.raises(ValueError, match="`salt` can only be used when "
+                                         "`oov_method='farmhash'`. Received: oov_method=floormod"):
+        layers.IntegerLookup(salt=3)
+    with pytest.raises(ValueError, match="Received: salt=1.5"):
+        layers.StringLookup(salt=1.5)
 
 
 def test_bad_inputs_say_what_was_received():

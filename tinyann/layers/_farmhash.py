@@ -5,10 +5,12 @@ Keras's ``Hashing`` layer is ``tf.strings.to_hash_bucket_fast``: the bucket of a
 is ``Fingerprint64(utf8 bytes) % num_buckets`` (unsigned). ``HashedCrossing`` is
 ``tf.sparse.cross_hashed``: the features' fingerprints (an int64 feature is used as
 its own value) folded with ``FingerprintCat64`` from the key ``0xDECAFCAFFE``, then
-``% num_buckets``. Everything is arithmetic modulo 2**64 on Python ints (masked with
-``_M``), which costs a few microseconds a string: these layers hash vocabulary-sized
-data, not tensors on a training path. The values are checked against TensorFlow in
-``tests/layers/test_hashing.py`` (fixtures from ``make_lookup_facts.py``).
+``% num_buckets``. With a salt, Keras uses ``tf.strings.to_hash_bucket_strong``:
+SipHash-2-4 keyed by the salt (``siphash24``). Everything is arithmetic modulo 2**64
+on Python ints (masked with ``_M``), a few microseconds a string: these layers hash
+vocabulary-sized data, not tensors on a training path. The values are checked
+against TensorFlow in ``tests/layers/test_hashing.py`` (fixtures from
+``make_lookup_facts.py``).
 """
 
 from __future__ import annotations
@@ -157,6 +159,17 @@ def fingerprint64(data) -> int:
         (_hash_len16(v1, w1, mul) + x) & _M, mul)
 
 
+def salt_key(salt, owner):
+    """Keras's salt as a SipHash key ``[k0, k1]``: an int is used for both halves."""
+    if isinstance(salt, (tuple, list)) and len(salt) == 2 and all(
+            isinstance(k, (int,)) for k in salt):
+        return [int(k) for k in salt]
+    if isinstance(salt, int) and not isinstance(salt, bool):
+        return [salt, salt]
+    raise ValueError(f"The `salt` argument for `{owner}` can only be a tuple of size 2 "
+                     f"integers, or a single integer. Received: salt={salt}.")
+
+
 def fingerprint_cat64(fp1: int, fp2: int) -> int:
     """TensorFlow's ``FingerprintCat64``: two fingerprints folded into one."""
     mul = 0xC6A4A7935BD1E995
@@ -184,3 +197,53 @@ def cross_bucket(features, num_buckets: int) -> int:
             h = int(value) & _M
         out = fingerprint_cat64(out, h)
     return out % num_buckets if num_buckets > 0 else out % ((1 << 63) - 1)
+
+
+# ---------------------------------------------------------------- SipHash-2-4
+# `tf.strings.to_hash_bucket_strong(s, n, key=[k0, k1])` is SipHash-2-4 of the bytes with
+# the 128-bit key (k0, k1), modulo n: what Keras's Hashing and lookups use with a salt.
+def _rotl(v: int, shift: int) -> int:
+    return ((v << shift) | (v >> (64 - shift))) & _M
+
+
+def _sip_rounds(v0, v1, v2, v3, rounds):
+    for _ in range(rounds):
+        v0 = (v0 + v1) & _M
+        v1 = _rotl(v1, 13) ^ v0
+        v0 = _rotl(v0, 32)
+        v2 = (v2 + v3) & _M
+        v3 = _rotl(v3, 16) ^ v2
+        v0 = (v0 + v3) & _M
+        v3 = _rotl(v3, 21) ^ v0
+        v2 = (v2 + v1) & _M
+        v1 = _rotl(v1, 17) ^ v2
+        v2 = _rotl(v2, 32)
+    return v0, v1, v2, v3
+
+
+def siphash24(key, data) -> int:
+    """SipHash-2-4 of ``data`` (bytes, or a str as UTF-8) with ``key = (k0, k1)``."""
+    s = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    k0, k1 = (int(k) & _M for k in key)
+    v0 = k0 ^ 0x736F6D6570736575
+    v1 = k1 ^ 0x646F72616E646F6D
+    v2 = k0 ^ 0x6C7967656E657261
+    v3 = k1 ^ 0x7465646279746573
+    whole = len(s) - len(s) % 8
+    for i in range(0, whole, 8):
+        m = _fetch64(s, i)
+        v3 ^= m
+        v0, v1, v2, v3 = _sip_rounds(v0, v1, v2, v3, 2)
+        v0 ^= m
+    last = ((len(s) & 0xFF) << 56) | int.from_bytes(s[whole:], "little")
+    v3 ^= last
+    v0, v1, v2, v3 = _sip_rounds(v0, v1, v2, v3, 2)
+    v0 ^= last
+    v2 ^= 0xFF
+    v0, v1, v2, v3 = _sip_rounds(v0, v1, v2, v3, 4)
+    return v0 ^ v1 ^ v2 ^ v3
+
+
+def strong_hash_bucket(value, num_buckets: int, key) -> int:
+    """``tf.strings.to_hash_bucket_strong`` of one string with ``key = [k0, k1]``."""
+    return siphash24(key, value) % num_buckets

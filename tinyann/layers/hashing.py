@@ -1,6 +1,7 @@
 """Hashing: values to ``num_bins`` buckets by FarmHash, as Keras 3 (TensorFlow).
 
 A value's bucket is ``Fingerprint64(text) % num_bins`` (``tf.strings.to_hash_bucket_fast``),
+(SipHash-2-4 keyed by ``salt`` when one is given: ``to_hash_bucket_strong``),
 where the text is the string itself, or the decimal text of an int (a float is first
 truncated to an int, as Keras casts it). With ``mask_value``, that value is bucket 0
 and the others hash into ``1 .. num_bins - 1``. The hash is ``layers/_farmhash.py``.
@@ -37,7 +38,7 @@ class Hashing(DataLayer):
     Args:
         num_bins: the number of bins (mask bin included).
         mask_value: a value sent to bin 0 (None: no mask bin).
-        salt: not supported (SipHash); None uses FarmHash, as Keras without a salt.
+        salt: an int or two: SipHash-2-4 keyed by it instead of FarmHash.
         output_mode: ``'int'`` (bins, int64), ``'one_hot'``, ``'multi_hot'`` or
             ``'count'`` (float32).
 
@@ -63,15 +64,12 @@ class Hashing(DataLayer):
         if output_mode == "int" and self.dtype not in ("int32", "int64"):
             raise ValueError('When `output_mode="int"`, `dtype` should be an integer type, '
                              f"'int32' or 'int64'. Received: dtype={self.dtype}")
-        if salt is not None:
-            raise NotImplementedError(
-                "tinyann's Hashing uses FarmHash (salt=None); the salted SipHash of "
-                f"`tf.strings.to_hash_bucket_strong` is not implemented. Received: salt={salt}")
         if sparse:
             raise NotImplementedError("tinyann's Hashing gives dense arrays (sparse=False).")
         self.num_bins = int(num_bins)
         self.mask_value = mask_value
-        self.salt = None
+        # with a salt: SipHash-2-4 keyed by it (tf.strings.to_hash_bucket_strong)
+        self.salt = None if salt is None else _farmhash.salt_key(salt, "Hashing")
         self.output_mode = output_mode
         self.sparse = False
 
@@ -91,8 +89,11 @@ class Hashing(DataLayer):
             bins -= 1
             mask = np.asarray(array == self.mask_value, bool)
         texts = as_hash_text(array)
-        ids = np.array([_farmhash.hash_bucket(t, bins) for t in texts],
-                       "int64").reshape(array.shape)
+        if self.salt is None:
+            ids = [_farmhash.hash_bucket(t, bins) for t in texts]
+        else:
+            ids = [_farmhash.strong_hash_bucket(t, bins, self.salt) for t in texts]
+        ids = np.array(ids, "int64").reshape(array.shape)
         if mask is not None:
             ids = np.where(mask, 0, ids + 1)
         if self.output_mode == "one_hot" and ids.ndim and ids.shape[-1] == 1:
@@ -101,6 +102,6 @@ class Hashing(DataLayer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(num_bins=self.num_bins, salt=None, mask_value=self.mask_value,
+        config.update(num_bins=self.num_bins, salt=self.salt, mask_value=self.mask_value,
                       output_mode=self.output_mode, sparse=False)
         return config

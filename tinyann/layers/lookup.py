@@ -11,7 +11,8 @@ terms. ``adapt`` counts the terms and orders them by count, ties by the term its
 both descending (Keras's ``np.lexsort`` order), keeping ``max_tokens`` ids in all.
 A term out of the vocabulary goes to its OOV id: the only one, or with several the
 FarmHash bucket of the string (of the decimal text of an int with
-``oov_method='farmhash'``; ``'floormod'``: the int modulo ``num_oov_indices``).
+``oov_method='farmhash'``; ``'floormod'``: the int modulo ``num_oov_indices``), or its
+SipHash bucket keyed by ``salt``.
 ``'one_hot'``, ``'multi_hot'``, ``'count'`` and ``'tf_idf'`` encode the ids (see
 ``category_encoding.encode``); the mask token is dropped there.
 
@@ -73,9 +74,10 @@ class IndexLookup(DataLayer):
                              f"{type(self).__name__}. Allowed values are: "
                              f"('floormod', 'farmhash'). Received: oov_method={oov_method}")
         if salt is not None:
-            raise NotImplementedError(
-                f"tinyann's {type(self).__name__} hashes OOV terms with FarmHash only "
-                f"(salt=None); SipHash with a salt is not implemented. Received: salt={salt}")
+            if self._vocabulary_dtype == "int64" and oov_method != "farmhash":
+                raise ValueError("`salt` can only be used when `oov_method='farmhash'`. "
+                                 f"Received: oov_method={oov_method}")
+            salt = _farmhash.salt_key(salt, "IndexLookup")
         output_mode = {"binary": "multi_hot", "tf-idf": "tf_idf"}.get(output_mode, output_mode)
         if output_mode not in _MODES:
             raise ValueError(f"Unknown value for `output_mode` argument of "
@@ -103,7 +105,7 @@ class IndexLookup(DataLayer):
         self.sparse = False
         self.pad_to_max_tokens = bool(pad_to_max_tokens)
         self.oov_method = oov_method
-        self.salt = None
+        self.salt = salt  # OOV buckets by SipHash keyed by it, when several
         self._has_input_vocabulary = has_input_vocabulary
         # the arguments as given, for the config (a file's name is not kept, as Keras)
         self.input_vocabulary = None if isinstance(vocabulary, str) else vocabulary
@@ -342,7 +344,12 @@ class IndexLookup(DataLayer):
         return ids.reshape(terms.shape)
 
     def _oov_bucket(self, term) -> int:
-        return _farmhash.hash_bucket(term, self.num_oov_indices)
+        return self._hash(term)
+
+    def _hash(self, text) -> int:
+        if self.salt is not None:
+            return _farmhash.strong_hash_bucket(text, self.num_oov_indices, self.salt)
+        return _farmhash.hash_bucket(text, self.num_oov_indices)
 
     def _invert(self, array) -> np.ndarray:
         if array.dtype.kind not in "iu":
@@ -379,7 +386,7 @@ class IndexLookup(DataLayer):
         config.update(self._dtype_config())
         config.update(idf_weights=idf, vocabulary=vocabulary,
                       vocabulary_size=self._frozen_vocab_size, oov_method=self.oov_method,
-                      salt=None)
+                      salt=self.salt)
         return config
 
     def _dtype_config(self) -> dict:
@@ -507,7 +514,7 @@ class IntegerLookup(IndexLookup):
     def _oov_bucket(self, term) -> int:
         if self.oov_method == "floormod":
             return term % self.num_oov_indices  # Python's % is a floor mod
-        return _farmhash.hash_bucket(str(term), self.num_oov_indices)
+        return self._hash(str(term))
 
     def _invert_output(self, terms, shape) -> np.ndarray:
         return np.array(terms, dtype="int64").reshape(shape)

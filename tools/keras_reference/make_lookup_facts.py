@@ -42,6 +42,8 @@ CASES = [
     ("StringLookup", {"num_oov_indices": 0}, WORDS, [WORDS]),
     ("StringLookup", {"num_oov_indices": 3}, WORDS, [QUERY, np.array(["q", "r", "s", "t"])]),
     ("StringLookup", {"oov_token": "<?>", "num_oov_indices": 2}, WORDS, [QUERY]),
+    ("StringLookup", {"num_oov_indices": 5, "salt": 9}, WORDS,
+     [np.array(["q", "r", "s", "t", "cat"])]),
     ("StringLookup", {"output_mode": "one_hot"}, WORDS, [QUERY, QUERY[:, :1], QUERY[:, 0]]),
     ("StringLookup", {"output_mode": "multi_hot"}, WORDS, [QUERY, QUERY[0], QUERY[:, None]]),
     ("StringLookup", {"output_mode": "count"}, WORDS, [QUERY]),
@@ -64,6 +66,8 @@ CASES = [
     ("IntegerLookup", {"max_tokens": 3, "oov_token": -7}, INTS, [INT_QUERY]),
     ("IntegerLookup", {"num_oov_indices": 3}, INTS, [INT_QUERY]),
     ("IntegerLookup", {"num_oov_indices": 3, "oov_method": "farmhash"}, INTS, [INT_QUERY]),
+    ("IntegerLookup", {"num_oov_indices": 5, "oov_method": "farmhash", "salt": [3, 4]}, INTS,
+     [INT_QUERY]),
     ("IntegerLookup", {"output_mode": "one_hot"}, INTS, [INT_QUERY[:, :1]]),
     ("IntegerLookup", {"output_mode": "multi_hot"}, INTS, [INT_QUERY]),
     ("IntegerLookup", {"output_mode": "count"}, INTS, [INT_QUERY]),
@@ -86,6 +90,10 @@ CASES = [
     ("Hashing", {"num_bins": 3, "mask_value": ""}, None,
      [np.array([["A"], ["B"], [""], ["C"], ["D"]])]),
     ("Hashing", {"num_bins": 4, "mask_value": 0}, None, [np.array([[0], [1], [2], [3]])]),
+    ("Hashing", {"num_bins": 64, "salt": 1337}, None,
+     [np.array([["A"], ["B"], ["C"], ["D"], ["E"]]), np.array([[1], [22], [333]])]),
+    ("Hashing", {"num_bins": 16, "salt": (3, -4), "mask_value": "",
+                 "output_mode": "multi_hot"}, None, [np.array([["A", ""], ["B", "C"]])]),
     ("Hashing", {"num_bins": 5, "output_mode": "one_hot"}, None,
      [np.array([["A"], ["B"], ["C"]]), np.array(["A", "B"])]),
     ("Hashing", {"num_bins": 5, "output_mode": "multi_hot"}, None,
@@ -182,7 +190,11 @@ def farmhash_facts():
         "str_int_str": tf.sparse.to_dense(
             tf.sparse.cross_hashed([b, a, b], 997)).numpy().ravel(),
         "int_int": tf.sparse.to_dense(tf.sparse.cross_hashed([a, a], 2**40)).numpy().ravel()}
+    keys = [[1337, 1337], [1, 2], [-5, 12345678901234]]
+    strong = [plain(tf.strings.to_hash_bucket_strong(strings, buckets, key=k).numpy())
+              for k in keys]
     return {"strings": strings, "num_buckets_large": buckets,
+            "siphash_keys": keys, "siphash_buckets_large": strong,
             "buckets_1000": plain(small), "buckets_large": plain(large),
             "cross_ints": ints, "cross_texts": texts,
             "crosses": {k: plain(v) for k, v in crosses.items()}}
