@@ -55,12 +55,13 @@ def encode(ids, output_mode, depth, dtype, count_weights=None) -> np.ndarray:
             one_hot *= np.asarray(count_weights, "float64")[..., None]
         return one_hot.sum(axis=axis).astype(dtype)
     rows = ids.reshape(1, -1) if ids.ndim == 1 else ids
-    # (batch, n) ids -> (batch, depth) by one flat bincount over row-offset ids
-    flat = (rows + depth * np.arange(len(rows))[:, None]).ravel()
-    out = np.bincount(flat, minlength=len(rows) * depth).reshape(len(rows), depth)
+    # (batch, n) ids -> (batch, depth): a 1 (or +1) at each (row, id)
+    out = np.zeros((len(rows), depth), dtype)
+    row_index = np.repeat(np.arange(len(rows)), rows.shape[1])
     if output_mode == "multi_hot":
-        out = np.minimum(out, 1)
-    out = out.astype(dtype)
+        out[row_index, rows.ravel()] = 1
+    else:
+        np.add.at(out, (row_index, rows.ravel()), 1)
     return out[0] if ids.ndim == 1 else out
 
 

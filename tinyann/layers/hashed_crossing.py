@@ -94,8 +94,10 @@ class HashedCrossing(DataLayer):
                                  f"string dtype. Received dtypes: "
                                  f"{[str(x.dtype) for x in arrays]}")
             columns.append(a.reshape(-1).tolist())
-        ids = np.array([_farmhash.cross_bucket(row, self.num_bins) for row in zip(*columns)],
-                       "int64").reshape(shape)
+        rows = list(zip(*columns))
+        # each distinct combination hashed once
+        buckets = {row: _farmhash.cross_bucket(row, self.num_bins) for row in set(rows)}
+        ids = np.array([buckets[row] for row in rows], "int64").reshape(shape)
         dtype = self.dtype if self.dtype.startswith(("int", "float")) else backend.floatx()
         return encode(ids, self.output_mode, self.num_bins, dtype)
 

@@ -89,11 +89,12 @@ class Hashing(DataLayer):
             bins -= 1
             mask = np.asarray(array == self.mask_value, bool)
         texts = as_hash_text(array)
+        # each distinct value hashed once (categorical data repeats few values)
         if self.salt is None:
-            ids = [_farmhash.hash_bucket(t, bins) for t in texts]
+            buckets = {t: _farmhash.hash_bucket(t, bins) for t in set(texts)}
         else:
-            ids = [_farmhash.strong_hash_bucket(t, bins, self.salt) for t in texts]
-        ids = np.array(ids, "int64").reshape(array.shape)
+            buckets = {t: _farmhash.strong_hash_bucket(t, bins, self.salt) for t in set(texts)}
+        ids = np.array([buckets[t] for t in texts], "int64").reshape(array.shape)
         if mask is not None:
             ids = np.where(mask, 0, ids + 1)
         if self.output_mode == "one_hot" and ids.ndim and ids.shape[-1] == 1:
