@@ -63,6 +63,13 @@ def test_adapt_steps_stops_early():
     assert layer.get_vocabulary() == ["[UNK]", "a"]
 
 
+def test_adapt_to_no_data_leaves_the_special_tokens():
+    layer = layers.StringLookup(mask_token="")
+    layer.adapt(iter([]))
+    assert layer.get_vocabulary() == ["", "[UNK]"]
+    np.testing.assert_array_equal(layer(["a", ""]).numpy(), [1, 0])
+
+
 def test_adapt_again_replaces_the_vocabulary():
     layer = layers.StringLookup()
     layer.adapt(["a", "b"])

@@ -251,6 +251,9 @@ class IndexLookup(DataLayer):
                     documents.update(set(row.reshape(-1).tolist()))
                 num_documents += len(terms)
         if not counts:
+            # no data: only the special tokens, as Keras's empty table gives
+            if self._tokens is None and self.output_mode != "tf_idf":
+                self._set_tokens([])
             return
         for special in (self.mask_token, self.oov_token):
             counts.pop(special, None)
