@@ -358,6 +358,18 @@ _SAME_IN_BOTH_MODES = {
         r.random((3, 2, 1)) > 0.5)),
     "ActivityRegularization": (lambda: keras.layers.ActivityRegularization(0.1, 0.2),
                                lambda r: r.normal(size=(3, 4))),
+    "StringLookup": (lambda: keras.layers.StringLookup(vocabulary=["a", "b"]),
+                     lambda r: r.choice(["a", "b", "c"], size=(3, 4))),
+    "IntegerLookup": (lambda: keras.layers.IntegerLookup(vocabulary=[1, 2],
+                                                         output_mode="count"),
+                      lambda r: r.integers(0, 4, (3, 4))),
+    "CategoryEncoding": (lambda: keras.layers.CategoryEncoding(5),
+                         lambda r: r.integers(0, 5, (3, 4))),
+    "Hashing": (lambda: keras.layers.Hashing(7), lambda r: r.integers(0, 100, (3, 4))),
+    "Discretization": (lambda: keras.layers.Discretization(bin_boundaries=[-0.5, 0.5]),
+                       lambda r: r.normal(size=(3, 4))),
+    "HashedCrossing": (lambda: keras.layers.HashedCrossing(7),
+                       lambda r: [r.integers(0, 9, (3,)), r.integers(0, 9, (3,))]),
 }
 
 
@@ -696,3 +708,18 @@ def test_clone_model_keeps_the_frozen_mode():
     clone = keras.models.clone_model(model)
     assert _node_kwargs(clone.get_config()) == _node_kwargs(model.get_config())
     _assert_keeps_frozen_mode(clone, rng)
+
+
+def test_preprocessing_layers_keep_the_argument_and_compute_the_same():
+    # a lookup called with training=False (as the structured-data tutorial's encoders
+    # may be) keeps it in the config and gives the same encodings in fit and predict
+    lookup = keras.layers.IntegerLookup(vocabulary=[3, 5], output_mode="one_hot")
+    inputs = keras.Input((1,))
+    model = keras.Model(inputs, Dense(2)(lookup(inputs, training=False)))
+    config = model.get_config()
+    assert _node_kwargs(config)[lookup.name] == [{"training": False}]
+    x = np.array([[3], [5], [9]], "float32")
+    np.testing.assert_array_equal(model(x, training=True), model(x, training=False))
+    loaded = keras.Model.from_config(json.loads(json.dumps(config)))
+    loaded.set_weights(model.get_weights())
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -96,6 +96,15 @@ LAYERS = {
     "LSTMCell": lambda: layers.LSTMCell(3, unit_forget_bias=False, seed=2),
     "GRUCell": lambda: layers.GRUCell(3, reset_after=False, kernel_constraint="non_neg"),
     "StackedRNNCells": lambda: layers.StackedRNNCells([layers.LSTMCell(3), layers.GRUCell(2)]),
+    "StringLookup": lambda: layers.StringLookup(vocabulary=["a", "b"], mask_token="",
+                                                num_oov_indices=2, output_mode="multi_hot"),
+    "IntegerLookup": lambda: layers.IntegerLookup(vocabulary=[3, 5], output_mode="tf_idf",
+                                                  idf_weights=[0.5, 0.25]),
+    "CategoryEncoding": lambda: layers.CategoryEncoding(4, output_mode="count"),
+    "Hashing": lambda: layers.Hashing(6, mask_value="", output_mode="one_hot"),
+    "Discretization": lambda: layers.Discretization(bin_boundaries=[0.0, 1.5],
+                                                    output_mode="one_hot"),
+    "HashedCrossing": lambda: layers.HashedCrossing(7, output_mode="one_hot"),
 }
 
 

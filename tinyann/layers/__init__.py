@@ -10,18 +10,23 @@ from tinyann.layers.augmentation import (
     RandomTranslation,
     RandomZoom,
 )
+from tinyann.layers.category_encoding import CategoryEncoding
 from tinyann.layers.conv_transpose import Conv2DTranspose
 from tinyann.layers.convolutional import Conv2D
 from tinyann.layers.convolutional_1d import Conv1D
 from tinyann.layers.core import Activation, Dense
+from tinyann.layers.discretization import Discretization
 from tinyann.layers.embedding import Embedding
 from tinyann.layers.feature_normalization import Normalization
+from tinyann.layers.hashed_crossing import HashedCrossing
+from tinyann.layers.hashing import Hashing
 from tinyann.layers.image_reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 from tinyann.layers.input_layer import Input, InputLayer
 from tinyann.layers.input_spec import InputSpec as InputSpec  # keras.layers.InputSpec
 from tinyann.layers.lambda_layer import Lambda
 from tinyann.layers.layer import Layer
 from tinyann.layers.layer_normalization import LayerNormalization
+from tinyann.layers.lookup import IntegerLookup, StringLookup
 from tinyann.layers.masking import Masking
 from tinyann.layers.merging import (
     Add,
@@ -87,6 +92,8 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Flatten", "Re
            "UpSampling2D", "RepeatVector", "Permute", "Identity", "GaussianNoise",
            "GaussianDropout", "SpatialDropout1D", "SpatialDropout2D", "Masking",
            "ActivityRegularization"]
+__all__ += ["StringLookup", "IntegerLookup", "CategoryEncoding", "Hashing", "Discretization",
+            "HashedCrossing"]
 
 # Keras's aliases
 Convolution2D = Conv2D
