@@ -160,3 +160,15 @@ def test_orthogonal_is_keras_default_recurrent_kernel():
                                   initializers.Orthogonal(seed=1)((3, 3)))
     with pytest.raises(ValueError, match="at least two-dimensional"):
         init((5,))
+
+
+@pytest.mark.parametrize("name, cls, config", [
+    ("uniform", "RandomUniform", {"minval": -0.05, "maxval": 0.05, "seed": None}),
+    ("normal", "RandomNormal", {"mean": 0.0, "stddev": 0.05, "seed": None}),
+    ("one", "Ones", {}), ("zero", "Zeros", {})])
+def test_keras_short_names(name, cls, config):
+    """Keras 3 also takes these (keras.io's RNN guide writes initializer="uniform")."""
+    found = initializers.get(name)
+    assert type(found).__name__ == cls
+    assert found.get_config() == config
+    assert initializers.serialize(found)["class_name"] == cls

@@ -245,7 +245,10 @@ _ALIASES = {
     "orthogonal": Orthogonal, "identity": Identity,
 }
 _NAMES = {cls: name for name, cls in _ALIASES.items()}
-_IDENTIFIERS = _identifiers.Identifiers("initializer", Initializer, _ALIASES, _CLASSES)
+# names Keras also takes (written back under the names above)
+_IDENTIFIERS = _identifiers.Identifiers("initializer", Initializer, {
+    **_ALIASES, "uniform": RandomUniform, "normal": RandomNormal, "one": Ones,
+    "zero": Zeros}, _CLASSES)
 
 
 def get(identifier) -> Initializer:

@@ -379,11 +379,7 @@ def _serialize(obj):
 def deserialize_cell(config):
     if not isinstance(config, dict):
         return config
-    name = config.get("registered_name") or config["class_name"]
-    try:
-        cls = _registry.get_class(name)
-    except ValueError:
-        cls = _registry.get_class(config["class_name"])
+    cls = _registry.get_class(config["class_name"], config.get("registered_name"))
     return cls.from_config(config.get("config") or {})
 
 
@@ -392,5 +388,6 @@ def serialize_cell(cell):
     its class name (load it with ``custom_objects`` or register the class)."""
     entry = _serialize(cell)
     if not type(cell).__module__.startswith("tinyann."):
-        entry.update(module=None, registered_name=type(cell).__name__)
+        entry.update(module=None, registered_name=_registry.registered_name(type(cell))
+                     or type(cell).__name__)
     return entry

@@ -18,12 +18,15 @@ MERGE_MODES = ("sum", "mul", "ave", "concat", None)
 
 def _serialize(layer):
     """Keras's form of a nested layer (as ``keras.layers.serialize``)."""
-    return {"module": "keras.layers", "class_name": type(layer).__name__,
-            "config": layer.get_config(), "registered_name": None}
+    registered = _registry.registered_name(type(layer))
+    return {"module": None if registered else "keras.layers",
+            "class_name": type(layer).__name__, "config": layer.get_config(),
+            "registered_name": registered}
 
 
 def _deserialize(config):
-    return _registry.get_class(config["class_name"]).from_config(config.get("config") or {})
+    return _registry.get_class(config["class_name"], config.get("registered_name")).from_config(
+        config.get("config") or {})
 
 
 def _clone(layer, name, **changes):

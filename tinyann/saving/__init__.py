@@ -113,7 +113,12 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             format, or weights that do not fit the architecture.
         UnknownObjectError: a class or function that is not built in or registered.
     """
-    path = os.fspath(filepath)
+    # (a scope: nested layers' configs, read by the layers themselves, see them too)
+    with custom_object_scope(custom_objects):
+        return _load_model(os.fspath(filepath), custom_objects, compile)
+
+
+def _load_model(path, custom_objects, compile):
     if path.endswith(".keras"):
         from tinyann.saving import keras_zip
 
@@ -194,4 +199,5 @@ def model_from_json(json_string, custom_objects=None):
         raise InvalidFileError(f"model_from_json received invalid JSON: {e}") from None
     if not isinstance(config, dict):
         raise InvalidFileError("model_from_json expects a JSON object (from `to_json()`).")
-    return keras_zip.build_from_config(config, custom_objects, "<json string>")
+    with custom_object_scope(custom_objects):
+        return keras_zip.build_from_config(config, custom_objects, "<json string>")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import inspect
 
+from tinyann.layers import _registry as _layer_registry
+
 _GLOBAL_CUSTOM_OBJECTS: dict[str, object] = {}
 _GLOBAL_CUSTOM_NAMES: dict[object, str] = {}
 _SCOPES: list[dict] = []
@@ -96,3 +98,8 @@ def lookup(class_name, registered_name=None, custom_objects=None):
             if found is not None:
                 return found
     return None
+
+
+# a nested layer's class (a wrapper's layer, an RNN's cell) is found by tinyann.layers,
+# which cannot import this package: it asks here first
+_layer_registry.add_lookup(lookup, _GLOBAL_CUSTOM_NAMES.get)
