@@ -358,6 +358,18 @@ _SAME_IN_BOTH_MODES = {
         r.random((3, 2, 1)) > 0.5)),
     "ActivityRegularization": (lambda: keras.layers.ActivityRegularization(0.1, 0.2),
                                lambda r: r.normal(size=(3, 4))),
+    "DepthwiseConv2D": (lambda: keras.layers.DepthwiseConv2D(3, depth_multiplier=2),
+                        lambda r: r.normal(size=(2, 5, 5, 2))),
+    "SeparableConv2D": (lambda: keras.layers.SeparableConv2D(3, 3, activation="relu"),
+                        lambda r: r.normal(size=(2, 5, 5, 2))),
+    "SeparableConvolution2D": (lambda: keras.layers.SeparableConvolution2D(3, 3),
+                               lambda r: r.normal(size=(2, 5, 5, 2))),
+    "DepthwiseConv1D": (lambda: keras.layers.DepthwiseConv1D(3, padding="same"),
+                        lambda r: r.normal(size=(2, 6, 3))),
+    "SeparableConv1D": (lambda: keras.layers.SeparableConv1D(2, 3, activation="gelu"),
+                        lambda r: r.normal(size=(2, 6, 3))),
+    "SeparableConvolution1D": (lambda: keras.layers.SeparableConvolution1D(2, 3),
+                               lambda r: r.normal(size=(2, 6, 3))),
 }
 
 

@@ -91,6 +91,16 @@ LAYERS = {
     "SpatialDropout2D": lambda: layers.SpatialDropout2D(0.4, data_format="channels_first"),
     "Masking": lambda: layers.Masking(mask_value=-1.0),
     "ActivityRegularization": lambda: layers.ActivityRegularization(l1=0.01, l2=0.1),
+    "DepthwiseConv2D": lambda: layers.DepthwiseConv2D((3, 2), strides=2, padding="same",
+                                                      depth_multiplier=2, activation="relu",
+                                                      depthwise_regularizer="l2"),
+    "SeparableConv2D": lambda: layers.SeparableConv2D(4, 3, dilation_rate=2, use_bias=False,
+                                                      pointwise_initializer="he_normal",
+                                                      depthwise_constraint="non_neg"),
+    "DepthwiseConv1D": lambda: layers.DepthwiseConv1D(3, data_format="channels_first",
+                                                      bias_initializer="ones"),
+    "SeparableConv1D": lambda: layers.SeparableConv1D(4, 5, strides=2, depth_multiplier=3,
+                                                      pointwise_regularizer="l1"),
 }
 
 

@@ -81,6 +81,8 @@ OPS = (
     "resize_forward", "resize_backward",
     # affine image transforms (rotation, zoom, translation) with TF's fill modes
     "affine_sampling", "affine_transform_forward", "affine_transform_backward",
+    # depthwise convolution (each channel its own filters), the base of SeparableConv
+    "depthwise_conv2d_forward", "depthwise_conv2d_backward",
 )
 
 # name -> (module, the set it takes missing ops from)

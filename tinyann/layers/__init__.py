@@ -116,3 +116,14 @@ def deserialize(config, custom_objects=None):
     cls = get_class(config["class_name"]) if not custom_objects or (
         config["class_name"] not in custom_objects) else custom_objects[config["class_name"]]
     return cls.from_config(config.get("config") or {})
+
+# depthwise and separable convolutions (tinyann/layers/depthwise_conv.py, separable_conv.py)
+from tinyann.layers.depthwise_conv import DepthwiseConv1D, DepthwiseConv2D  # noqa: E402
+from tinyann.layers.separable_conv import SeparableConv1D, SeparableConv2D  # noqa: E402
+
+SeparableConvolution1D = SeparableConv1D
+SeparableConvolution2D = SeparableConv2D
+__all__ += ["DepthwiseConv2D", "SeparableConv2D", "SeparableConvolution2D", "DepthwiseConv1D",
+            "SeparableConv1D", "SeparableConvolution1D"]
+_registry.register_builtin({name: globals()[name] for name in (
+    "DepthwiseConv2D", "SeparableConv2D", "DepthwiseConv1D", "SeparableConv1D")})
