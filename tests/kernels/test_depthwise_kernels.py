@@ -95,3 +95,42 @@ def test_reference_gradients_are_central_differences(gradcheck, name):
     gradcheck.assert_close(dx, gradcheck.numerical_grad(loss, x))
     gradcheck.assert_close(dkernel, gradcheck.numerical_grad(loss, kernel))
     gradcheck.assert_close(dbias, gradcheck.numerical_grad(loss, bias))
+
+
+# pixels, c*m, filters: few rows (one product), many (the blocked weight gradient)
+POINTWISE = {"few": (50, 6, 4), "blocked": (3 * 4096 * 2 + 17, 8, 5)}
+
+
+@pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "no_bias"])
+@pytest.mark.parametrize("shape", POINTWISE.values(), ids=POINTWISE.keys())
+def test_fast_pointwise_matches_reference(shape, use_bias):
+    rows, width, filters = shape
+    rng = np.random.default_rng(rows)
+    u = rng.normal(size=(rows, width)).astype("float32")
+    kernel = rng.normal(size=(width, filters)).astype("float32")
+    bias = rng.normal(size=filters).astype("float32") if use_bias else None
+    dz = rng.normal(size=(rows, filters)).astype("float32")
+    _close(FAST["pointwise_forward"](u, kernel, bias), REF["pointwise_forward"](u, kernel, bias))
+    grads = []
+    for ops in (FAST, REF):
+        dkernel, dbias = np.zeros_like(kernel), None if bias is None else np.zeros_like(bias)
+        du = ops["pointwise_backward"](dz, u, kernel, dkernel, dbias)
+        grads.append((du, dkernel, dbias))
+    for got, want in zip(*grads):
+        if want is not None:
+            _close(got, want)
+
+
+def test_reference_pointwise_gradients_are_central_differences(gradcheck):
+    rng = np.random.default_rng(6)
+    u, kernel, bias = rng.normal(size=(7, 4)), rng.normal(size=(4, 3)), rng.normal(size=3)
+    g = rng.normal(size=(7, 3))
+
+    def loss():
+        return float(np.sum(g * REF["pointwise_forward"](u, kernel, bias)))
+
+    dkernel, dbias = np.zeros_like(kernel), np.zeros_like(bias)
+    du = REF["pointwise_backward"](g, u, kernel, dkernel, dbias)
+    gradcheck.assert_close(du, gradcheck.numerical_grad(loss, u))
+    gradcheck.assert_close(dkernel, gradcheck.numerical_grad(loss, kernel))
+    gradcheck.assert_close(dbias, gradcheck.numerical_grad(loss, bias))

@@ -83,6 +83,8 @@ OPS = (
     "affine_sampling", "affine_transform_forward", "affine_transform_backward",
     # depthwise convolution (each channel its own filters), the base of SeparableConv
     "depthwise_conv2d_forward", "depthwise_conv2d_backward",
+    # ... and the 1 x 1 convolution after it (a product over the pixels)
+    "pointwise_forward", "pointwise_backward",
 )
 
 # name -> (module, the set it takes missing ops from)

@@ -89,9 +89,8 @@ class _SeparableConv(SpatialLayer):
             None, self._window(self.strides), self.padding, self._window(self.dilation_rate),
             self._kernel_state, training)
         pointwise = self.pointwise_kernel.value.reshape(-1, self.filters)
-        z = u.reshape(-1, pointwise.shape[0]) @ pointwise  # the 1 x 1 convolution
-        if self.use_bias:
-            z += self.bias.value
+        z = kernels.pointwise_forward(u.reshape(-1, pointwise.shape[0]), pointwise,
+                                      self.bias.value if self.use_bias else None)
         y = self._activate(z.reshape(u.shape[:3] + (self.filters,)), training)
         if training:
             self._ctx, self._u = ctx, u
@@ -100,12 +99,12 @@ class _SeparableConv(SpatialLayer):
     def backward(self, grad_output):
         dz = self._deactivate(self._grad_to_images(grad_output)).reshape(-1, self.filters)
         u = self._u.reshape(dz.shape[0], -1)
-        # dL/dP = u^T dz;  dL/dbias = sum(dz)
-        self.pointwise_kernel.grad[...] = (u.T @ dz).reshape(self.pointwise_kernel.grad.shape)
-        if self.use_bias:
-            self.bias.grad[...] = dz.sum(axis=0)
-        # du is needed even without dL/dx: the depthwise kernel's gradient reads it
-        du = dz @ self.pointwise_kernel.value.reshape(-1, self.filters).T  # dL/du = dz P^T
+        # dL/dP = u^T dz, dL/dbias = sum(dz), and dL/du = dz P^T (needed even without
+        # dL/dx: the depthwise kernel's gradient reads it)
+        dpointwise = self.pointwise_kernel.grad.reshape(u.shape[1], self.filters)
+        du = kernels.pointwise_backward(dz, u, self.pointwise_kernel.value.reshape(
+            u.shape[1], self.filters), dpointwise, self.bias.grad if self.use_bias else None)
+        self._write_grad(self.pointwise_kernel, dpointwise)
         dkernel = self._image_kernel(self.depthwise_kernel.grad, self.rank)
         dx = kernels.depthwise_conv2d_backward(
             du.reshape(self._u.shape), self._ctx,

@@ -87,3 +87,33 @@ def depthwise_conv2d_backward(dz, ctx, kernel, dkernel, dbias, need_dx=True):
                 dx[b, in_r, in_c] += tmp
     dkernel[...] = dk
     return dx
+
+
+# rows per product of the pointwise weight gradient (see pointwise_backward)
+_POINTWISE_ROWS = 4096
+
+
+def pointwise_forward(u, kernel, bias):
+    z = u @ kernel
+    if bias is not None:
+        z += bias  # in place: z is new
+    return z
+
+
+def pointwise_backward(dz, u, kernel, dkernel, dbias):
+    """As the reference, but ``dP = u^T dz`` summed over blocks of rows: OpenBLAS runs a
+    (c*m x pixels) by (pixels x filters) product with ~10^6 pixels (the first blocks of
+    Xception at 176 x 176, batch 32) at a fraction of its speed (measured 0.3-4 s
+    against 0.13-0.2 s by blocks of 4096 rows, 32 x 32 weights)."""
+    rows = u.shape[0]
+    if rows <= 4 * _POINTWISE_ROWS:
+        grad = u.T @ dz
+    else:
+        grad = np.zeros(dkernel.shape, np.result_type(u, dz))
+        for start in range(0, rows, _POINTWISE_ROWS):
+            block = slice(start, start + _POINTWISE_ROWS)
+            grad += u[block].T @ dz[block]
+    dkernel[...] = grad
+    if dbias is not None:
+        np.add.reduce(dz, axis=0, out=dbias)
+    return dz @ kernel.T

@@ -49,3 +49,22 @@ def depthwise_conv2d_backward(dz, ctx, kernel, dkernel, dbias, need_dx=True):
         return None
     dfields = np.einsum("nyxcm,ijcm->nyxijc", dz, kernel)
     return col2im(dfields.reshape(-1, kh * kw * c), geo)
+
+
+def pointwise_forward(u, kernel, bias):
+    """The 1 x 1 convolution after a depthwise one (SeparableConv): ``z = u @ P + b``
+    over the pixels. ``u`` (pixels, c*m), ``kernel`` P (c*m, filters), ``bias``
+    (filters,) or None; returns z (pixels, filters)."""
+    z = u @ kernel
+    if bias is not None:
+        z = z + bias
+    return z
+
+
+def pointwise_backward(dz, u, kernel, dkernel, dbias):
+    """Writes ``dP = u^T dz`` into ``dkernel`` and ``db = sum(dz)`` into ``dbias`` (if not
+    None); returns ``du = dz P^T`` (the depthwise kernel's gradient needs it always)."""
+    dkernel[...] = u.T @ dz
+    if dbias is not None:
+        dbias[...] = dz.sum(axis=0)
+    return dz @ kernel.T
