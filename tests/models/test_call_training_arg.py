@@ -370,6 +370,16 @@ _SAME_IN_BOTH_MODES = {
                         lambda r: r.normal(size=(2, 6, 3))),
     "SeparableConvolution1D": (lambda: keras.layers.SeparableConvolution1D(2, 3),
                                lambda r: r.normal(size=(2, 6, 3))),
+    "Conv1DTranspose": (lambda: keras.layers.Conv1DTranspose(2, 3, strides=2),
+                        lambda r: r.normal(size=(2, 6, 3))),
+    "Convolution1DTranspose": (lambda: keras.layers.Convolution1DTranspose(2, 3),
+                               lambda r: r.normal(size=(2, 6, 3))),
+    "Cropping1D": (keras.layers.Cropping1D, lambda r: r.normal(size=(2, 6, 3))),
+    "ZeroPadding1D": (keras.layers.ZeroPadding1D, lambda r: r.normal(size=(2, 6, 3))),
+    "UpSampling1D": (keras.layers.UpSampling1D, lambda r: r.normal(size=(2, 6, 3))),
+    "Cropping3D": (keras.layers.Cropping3D, lambda r: r.normal(size=(2, 4, 4, 3, 2))),
+    "ZeroPadding3D": (keras.layers.ZeroPadding3D, lambda r: r.normal(size=(2, 4, 4, 3, 2))),
+    "UpSampling3D": (keras.layers.UpSampling3D, lambda r: r.normal(size=(2, 4, 4, 3, 2))),
 }
 
 

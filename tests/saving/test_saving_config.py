@@ -101,6 +101,14 @@ LAYERS = {
                                                       bias_initializer="ones"),
     "SeparableConv1D": lambda: layers.SeparableConv1D(4, 5, strides=2, depth_multiplier=3,
                                                       pointwise_regularizer="l1"),
+    "Conv1DTranspose": lambda: layers.Conv1DTranspose(3, 4, strides=2, output_padding=1,
+                                                      data_format="channels_first"),
+    "Cropping1D": lambda: layers.Cropping1D((0, 3)),
+    "ZeroPadding1D": lambda: layers.ZeroPadding1D(2, data_format="channels_first"),
+    "UpSampling1D": lambda: layers.UpSampling1D(4),
+    "Cropping3D": lambda: layers.Cropping3D(((1, 0), (2, 2), (0, 1))),
+    "ZeroPadding3D": lambda: layers.ZeroPadding3D((1, 2, 3), data_format="channels_first"),
+    "UpSampling3D": lambda: layers.UpSampling3D((1, 2, 2)),
 }
 
 

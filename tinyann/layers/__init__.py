@@ -127,3 +127,21 @@ __all__ += ["DepthwiseConv2D", "SeparableConv2D", "SeparableConvolution2D", "Dep
             "SeparableConv1D", "SeparableConvolution1D"]
 _registry.register_builtin({name: globals()[name] for name in (
     "DepthwiseConv2D", "SeparableConv2D", "DepthwiseConv1D", "SeparableConv1D")})
+
+# the 1-D transposed convolution; padding, cropping and upsampling of sequences and volumes
+from tinyann.layers.conv_transpose_1d import Conv1DTranspose  # noqa: E402
+from tinyann.layers.reshaping_nd import (  # noqa: E402
+    Cropping1D,
+    Cropping3D,
+    UpSampling1D,
+    UpSampling3D,
+    ZeroPadding1D,
+    ZeroPadding3D,
+)
+
+Convolution1DTranspose = Conv1DTranspose
+__all__ += ["Conv1DTranspose", "Convolution1DTranspose", "Cropping1D", "ZeroPadding1D",
+            "UpSampling1D", "Cropping3D", "ZeroPadding3D", "UpSampling3D"]
+_registry.register_builtin({name: globals()[name] for name in (
+    "Conv1DTranspose", "Cropping1D", "ZeroPadding1D", "UpSampling1D", "Cropping3D",
+    "ZeroPadding3D", "UpSampling3D")})
