@@ -380,6 +380,21 @@ _SAME_IN_BOTH_MODES = {
     "Cropping3D": (keras.layers.Cropping3D, lambda r: r.normal(size=(2, 4, 4, 3, 2))),
     "ZeroPadding3D": (keras.layers.ZeroPadding3D, lambda r: r.normal(size=(2, 4, 4, 3, 2))),
     "UpSampling3D": (keras.layers.UpSampling3D, lambda r: r.normal(size=(2, 4, 4, 3, 2))),
+    "Conv3D": (lambda: keras.layers.Conv3D(2, 2, activation="relu"),
+               lambda r: r.normal(size=(2, 4, 4, 3, 2))),
+    "Convolution3D": (lambda: keras.layers.Convolution3D(2, 2),
+                      lambda r: r.normal(size=(2, 4, 4, 3, 2))),
+    "MaxPooling3D": (keras.layers.MaxPooling3D, lambda r: r.normal(size=(2, 4, 4, 3, 2))),
+    "MaxPool3D": (keras.layers.MaxPool3D, lambda r: r.normal(size=(2, 4, 4, 3, 2))),
+    "AveragePooling3D": (lambda: keras.layers.AveragePooling3D(2, padding="same"),
+                         lambda r: r.normal(size=(2, 4, 4, 3, 2))),
+    "AvgPool3D": (lambda: keras.layers.AvgPool3D(2), lambda r: r.normal(size=(2, 4, 4, 3, 2))),
+    "GlobalAveragePooling3D": (keras.layers.GlobalAveragePooling3D,
+                               lambda r: r.normal(size=(2, 4, 4, 3, 2))),
+    "GlobalAvgPool3D": (keras.layers.GlobalAvgPool3D, lambda r: r.normal(size=(2, 4, 4, 3, 2))),
+    "GlobalMaxPooling3D": (keras.layers.GlobalMaxPooling3D,
+                           lambda r: r.normal(size=(2, 4, 4, 3, 2))),
+    "GlobalMaxPool3D": (keras.layers.GlobalMaxPool3D, lambda r: r.normal(size=(2, 4, 4, 3, 2))),
 }
 
 

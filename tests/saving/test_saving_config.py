@@ -109,6 +109,13 @@ LAYERS = {
     "Cropping3D": lambda: layers.Cropping3D(((1, 0), (2, 2), (0, 1))),
     "ZeroPadding3D": lambda: layers.ZeroPadding3D((1, 2, 3), data_format="channels_first"),
     "UpSampling3D": lambda: layers.UpSampling3D((1, 2, 2)),
+    "Conv3D": lambda: layers.Conv3D(4, (3, 2, 1), strides=2, padding="same",
+                                    activation="relu", data_format="channels_first"),
+    "MaxPooling3D": lambda: layers.MaxPooling3D(3, strides=2, padding="same"),
+    "AveragePooling3D": lambda: layers.AveragePooling3D((2, 1, 2),
+                                                        data_format="channels_first"),
+    "GlobalAveragePooling3D": lambda: layers.GlobalAveragePooling3D(keepdims=True),
+    "GlobalMaxPooling3D": lambda: layers.GlobalMaxPooling3D("channels_first"),
 }
 
 

@@ -85,6 +85,9 @@ OPS = (
     "depthwise_conv2d_forward", "depthwise_conv2d_backward",
     # ... and the 1 x 1 convolution after it (a product over the pixels)
     "pointwise_forward", "pointwise_backward",
+    # Conv3D and 3-D pooling over volumes (the reference's im2col; no faster form yet)
+    "conv3d_forward", "conv3d_backward", "max_pool3d_forward", "max_pool3d_backward",
+    "avg_pool3d_forward", "avg_pool3d_backward",
 )
 
 # name -> (module, the set it takes missing ops from)

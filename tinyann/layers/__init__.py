@@ -145,3 +145,24 @@ __all__ += ["Conv1DTranspose", "Convolution1DTranspose", "Cropping1D", "ZeroPadd
 _registry.register_builtin({name: globals()[name] for name in (
     "Conv1DTranspose", "Cropping1D", "ZeroPadding1D", "UpSampling1D", "Cropping3D",
     "ZeroPadding3D", "UpSampling3D")})
+
+# 3-D convolution and pooling over volumes (tinyann/layers/convolutional_3d.py, pooling_3d.py)
+from tinyann.layers.convolutional_3d import Conv3D  # noqa: E402
+from tinyann.layers.pooling_3d import (  # noqa: E402
+    AveragePooling3D,
+    GlobalAveragePooling3D,
+    GlobalMaxPooling3D,
+    MaxPooling3D,
+)
+
+Convolution3D = Conv3D
+MaxPool3D = MaxPooling3D
+AvgPool3D = AveragePooling3D
+GlobalAvgPool3D = GlobalAveragePooling3D
+GlobalMaxPool3D = GlobalMaxPooling3D
+__all__ += ["Conv3D", "Convolution3D", "MaxPooling3D", "MaxPool3D", "AveragePooling3D",
+            "AvgPool3D", "GlobalAveragePooling3D", "GlobalAvgPool3D", "GlobalMaxPooling3D",
+            "GlobalMaxPool3D"]
+_registry.register_builtin({name: globals()[name] for name in (
+    "Conv3D", "MaxPooling3D", "AveragePooling3D", "GlobalAveragePooling3D",
+    "GlobalMaxPooling3D")})

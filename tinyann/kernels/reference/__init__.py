@@ -11,3 +11,4 @@ backward functions write (not add) the weights' gradients into the arrays given.
 MODULES = ("activations", "conv", "conv_pool", "conv_transpose", "dense", "image", "losses",
            "optimizers", "pooling", "recurrent")
 MODULES = MODULES + ("depthwise",)
+MODULES = MODULES + ("volume",)
