@@ -8,8 +8,9 @@ to then read each copy once. Here each tap reads the input where it lies (the
 geometry's ``offsets`` give, per tap, the output and input slices that are inside the
 image, so 'same' padding needs no padded copy) and adds ``slice * kernel[i, j]`` into
 the output. Blocks of images: the output block and its scratch stay in cache across
-the taps (a whole batch of 176 x 176 x 32 images would be read from memory at every
-tap: measured 2-3x slower than blocks of ~256 KB).
+the taps: the whole batch at once measured 1.3-2x slower (forward and backward: 0.23 /
+0.33 s against 0.16 / 0.27 s for 32 x 176 x 176 x 32, 0.030 / 0.044 s against
+0.014 / 0.022 s for 32 x 22 x 22 x 256, one core).
 """
 
 from __future__ import annotations
