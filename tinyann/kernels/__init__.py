@@ -81,6 +81,13 @@ OPS = (
     "resize_forward", "resize_backward",
     # affine image transforms (rotation, zoom, translation) with TF's fill modes
     "affine_sampling", "affine_transform_forward", "affine_transform_backward",
+    # depthwise convolution (each channel its own filters), the base of SeparableConv
+    "depthwise_conv2d_forward", "depthwise_conv2d_backward",
+    # ... and the 1 x 1 convolution after it (a product over the pixels)
+    "pointwise_forward", "pointwise_backward",
+    # Conv3D and 3-D pooling over volumes (the reference's im2col; no faster form yet)
+    "conv3d_forward", "conv3d_backward", "max_pool3d_forward", "max_pool3d_backward",
+    "avg_pool3d_forward", "avg_pool3d_backward",
 )
 
 # name -> (module, the set it takes missing ops from)

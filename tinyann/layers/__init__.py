@@ -128,3 +128,53 @@ def deserialize(config, custom_objects=None):
     cls = get_class(config["class_name"]) if not custom_objects or (
         config["class_name"] not in custom_objects) else custom_objects[config["class_name"]]
     return cls.from_config(config.get("config") or {})
+
+# depthwise and separable convolutions (tinyann/layers/depthwise_conv.py, separable_conv.py)
+from tinyann.layers.depthwise_conv import DepthwiseConv1D, DepthwiseConv2D  # noqa: E402
+from tinyann.layers.separable_conv import SeparableConv1D, SeparableConv2D  # noqa: E402
+
+SeparableConvolution1D = SeparableConv1D
+SeparableConvolution2D = SeparableConv2D
+__all__ += ["DepthwiseConv2D", "SeparableConv2D", "SeparableConvolution2D", "DepthwiseConv1D",
+            "SeparableConv1D", "SeparableConvolution1D"]
+_registry.register_builtin({name: globals()[name] for name in (
+    "DepthwiseConv2D", "SeparableConv2D", "DepthwiseConv1D", "SeparableConv1D")})
+
+# the 1-D transposed convolution; padding, cropping and upsampling of sequences and volumes
+from tinyann.layers.conv_transpose_1d import Conv1DTranspose  # noqa: E402
+from tinyann.layers.reshaping_nd import (  # noqa: E402
+    Cropping1D,
+    Cropping3D,
+    UpSampling1D,
+    UpSampling3D,
+    ZeroPadding1D,
+    ZeroPadding3D,
+)
+
+Convolution1DTranspose = Conv1DTranspose
+__all__ += ["Conv1DTranspose", "Convolution1DTranspose", "Cropping1D", "ZeroPadding1D",
+            "UpSampling1D", "Cropping3D", "ZeroPadding3D", "UpSampling3D"]
+_registry.register_builtin({name: globals()[name] for name in (
+    "Conv1DTranspose", "Cropping1D", "ZeroPadding1D", "UpSampling1D", "Cropping3D",
+    "ZeroPadding3D", "UpSampling3D")})
+
+# 3-D convolution and pooling over volumes (tinyann/layers/convolutional_3d.py, pooling_3d.py)
+from tinyann.layers.convolutional_3d import Conv3D  # noqa: E402
+from tinyann.layers.pooling_3d import (  # noqa: E402
+    AveragePooling3D,
+    GlobalAveragePooling3D,
+    GlobalMaxPooling3D,
+    MaxPooling3D,
+)
+
+Convolution3D = Conv3D
+MaxPool3D = MaxPooling3D
+AvgPool3D = AveragePooling3D
+GlobalAvgPool3D = GlobalAveragePooling3D
+GlobalMaxPool3D = GlobalMaxPooling3D
+__all__ += ["Conv3D", "Convolution3D", "MaxPooling3D", "MaxPool3D", "AveragePooling3D",
+            "AvgPool3D", "GlobalAveragePooling3D", "GlobalAvgPool3D", "GlobalMaxPooling3D",
+            "GlobalMaxPool3D"]
+_registry.register_builtin({name: globals()[name] for name in (
+    "Conv3D", "MaxPooling3D", "AveragePooling3D", "GlobalAveragePooling3D",
+    "GlobalMaxPooling3D")})

@@ -13,3 +13,4 @@ if not jit.available():
 
 # the modules holding this set's ops (tinyann.kernels collects them from these)
 MODULES = ("conv", "conv_pool", "image", "losses", "optimizers", "pooling", "recurrent")
+MODULES = MODULES + ("depthwise",)

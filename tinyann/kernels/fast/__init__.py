@@ -8,3 +8,4 @@ value, global pooling) come from the reference set (its base set in ``tinyann.ke
 # the modules holding this set's ops (tinyann.kernels collects them from these)
 MODULES = ("activations", "conv", "conv_pool", "dense", "image", "losses", "optimizers",
            "pooling")
+MODULES = MODULES + ("depthwise",)

@@ -10,3 +10,5 @@ backward functions write (not add) the weights' gradients into the arrays given.
 # the modules holding this set's ops (tinyann.kernels collects them from these)
 MODULES = ("activations", "conv", "conv_pool", "conv_transpose", "dense", "image", "losses",
            "optimizers", "pooling", "recurrent")
+MODULES = MODULES + ("depthwise",)
+MODULES = MODULES + ("volume",)
