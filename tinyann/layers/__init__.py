@@ -116,3 +116,10 @@ def deserialize(config, custom_objects=None):
     cls = get_class(config["class_name"]) if not custom_objects or (
         config["class_name"] not in custom_objects) else custom_objects[config["class_name"]]
     return cls.from_config(config.get("config") or {})
+
+from tinyann.layers.einsum_dense import EinsumDense  # noqa: E402
+from tinyann.layers.multi_head_attention import MultiHeadAttention  # noqa: E402
+
+__all__ += ["EinsumDense", "MultiHeadAttention"]
+_registry.register_builtin({"EinsumDense": EinsumDense,
+                            "MultiHeadAttention": MultiHeadAttention})
