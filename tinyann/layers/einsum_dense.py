@@ -26,10 +26,9 @@ def analyze_equation(equation, bias_axes, input_shape, output_shape):
     those the output's give (output_axes), which set the initializer's fans.
     """
     text = equation.replace(" ", "").replace("...", "0")
-    for pattern, elided_side in _FORMS:
-        match = pattern.match(text)
-        if match:
-            break
+    found = [(p.match(text), side) for p, side in _FORMS if p.match(text)]
+    if found:
+        match, elided_side = found[0]
     else:
         raise ValueError(
             f"Invalid einsum equation '{equation}'. Equations must be in the form "
@@ -52,11 +51,12 @@ def analyze_equation(equation, bias_axes, input_shape, output_shape):
     first_out = elided if elided_side == "left" else 0
     in_axis = {c: first_in + i for i, c in enumerate(in_spec)}
     out_axis = {c: first_out + i for i, c in enumerate(out_spec)}
-    if len(full) != len(out_spec) + (elided if elided_side else 0):
+    named = len(out_spec) if elided_side == "left" else len(out_spec) - 1
+    if len(partial) != named:
         raise ValueError(
             f"The output_shape {tuple(partial)} does not fit the equation '{equation}' "
-            f"for input shape {input_shape}: the output has {len(out_spec)} named axes "
-            "(the first is the batch axis, not part of output_shape)")
+            f"for input shape {input_shape}: expected {named} sizes (the output's named "
+            "axes, without the batch axis)")
     for c in in_spec:
         if c in out_axis:
             size, given = input_shape[in_axis[c]], full[out_axis[c]]
@@ -229,7 +229,8 @@ class EinsumDense(Layer):
             # db: dz summed over the axes the bias is broadcast along
             lead = dz.ndim - self.bias.value.ndim
             axes = tuple(range(lead)) + tuple(
-                lead + i for i, s in enumerate(self.bias.shape) if s == 1 and dz.shape[lead + i] != 1)
+                lead + i for i, s in enumerate(self.bias.shape)
+                if s == 1 and dz.shape[lead + i] != 1)
             self.bias.grad[...] = np.sum(dz, axis=axes).reshape(self.bias.shape)
         dx, dk = attention_kernels.einsum_backward(self.equation, self._x, self.kernel.value,
                                                    dz, self._needs_input_grad)

@@ -14,6 +14,8 @@ p))``, zero where masked (``where`` passes no gradient to the replaced logits).
 
 from __future__ import annotations
 
+import string
+
 import numpy as np
 
 LARGE_NEGATIVE = -1e9
@@ -44,6 +46,17 @@ def _einsum_into(spec_a, a, spec_b, b, target, shape):
     return np.broadcast_to(out, shape).copy()
 
 
+def _without_ellipsis(equation, ndim):
+    """The equation with its ``...`` spelled as letters of its own (the input has
+    ``ndim`` axes): NumPy cannot sum an ellipsis away in a gradient's equation."""
+    a, b, out = _split(equation)
+    if "..." not in a:
+        return equation
+    free = [c for c in string.ascii_letters if c not in a + b + out]
+    letters = "".join(free[: ndim - (len(a) - 3)])
+    return f"{a.replace('...', letters)},{b}->{out.replace('...', letters)}"
+
+
 def einsum_forward(equation, x, kernel):
     """``einsum(equation, x, kernel)``: EinsumDense's product (without its bias)."""
     return np.einsum(equation, x, kernel)
@@ -55,7 +68,7 @@ def einsum_backward(equation, x, kernel, grad, need_x=True):
     dx = einsum("Z,K->X", dz, kernel); dkernel = einsum("X,Z->K", x, dz).
     ``dx`` is None unless ``need_x``.
     """
-    spec_x, spec_k, spec_z = _split(equation)
+    spec_x, spec_k, spec_z = _split(_without_ellipsis(equation, x.ndim))
     dkernel = _einsum_into(spec_x, x, spec_z, grad, spec_k, kernel.shape)
     dx = _einsum_into(spec_z, grad, spec_k, kernel, spec_x, x.shape) if need_x else None
     return dx, dkernel
