@@ -109,7 +109,8 @@ class MultiHeadAttention(Layer):
 
     supports_masking = True
     takes_mask = True
-    _OPTIONS = ("use_causal_mask", "return_attention_scores")
+    # a config's call writes query and value as two positional arguments
+    _positional_inputs = True
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
                  output_shape=None, attention_axes=None, flash_attention=None,
@@ -173,7 +174,7 @@ class MultiHeadAttention(Layer):
                  training=None, use_causal_mask=False, **kwargs):
         if value is None and isinstance(query, (list, tuple)) and 2 <= len(query) <= 3:
             # a replayed config's positional arguments, [query, value(, key)]
-            query, value, key = (list(query) + [None])[:3]
+            query, value, key = (list(query) + [key])[:3]
         if value is None:
             raise ValueError(f"Layer '{self.name}' (MultiHeadAttention) needs `query` and "
                              "`value`: call it as mha(query, value).")
@@ -190,9 +191,14 @@ class MultiHeadAttention(Layer):
                     "with one set of inputs and options; this call differs from its first")
             self._layout, self._graph_options = layout, options
             out = super().__call__(inputs, training=training, **kwargs)
-            note_options(self, options, {"attention_mask": (1, False)} if layout[1] else None)
+            # key and attention_mask are keyword arguments (Keras's configs write them so)
+            note_options(self, options, {name: (1, False) for name, given in
+                                         zip(("key", "attention_mask"), layout) if given})
             return out
-        masks = [query_mask, value_mask, key_mask]
+        # as Keras 3: an eager call reads the query's mask from the query tensor itself
+        # (which arrays do not carry), never from `query_mask=`; value_mask and key_mask
+        # are used as given
+        masks = [None, value_mask, key_mask]
         call_kwargs = dict(options, mask=masks if any(m is not None for m in masks) else None,
                            layout=layout)
         if recording() and return_attention_scores:
