@@ -107,3 +107,22 @@ def test_trains_under_fit():
     model.optimizer.learning_rate = 0.05
     history = model.fit(x, y, epochs=30, batch_size=16, verbose=0)
     assert history.history["loss"][-1] < 0.05 * history.history["loss"][0]
+
+
+@pytest.mark.parametrize("name,equation,output_shape,bias_axes", [
+    ("heads", "abc,cde->abde", (5, 2, 3), "de"),
+    ("ellipsis", "...b,bc->...c", 3, "c"),
+    ("partial_bias", "abc,cd->abd", (5, 3), "b"),
+])
+def test_same_weights_give_keras_outputs(name, equation, output_shape, bias_axes):
+    """Fixtures made by tools/keras_reference/make_attention_facts.py."""
+    from pathlib import Path
+
+    ref = np.load(Path(__file__).resolve().parents[1] / "fixtures" / "attention" /
+                  "einsum_cases.npz")
+    layer = keras.layers.EinsumDense(equation, output_shape, bias_axes=bias_axes,
+                                     activation="tanh")
+    x = ref[f"{name}_x"]
+    layer(x)
+    layer.set_weights([ref[f"{name}_w0"], ref[f"{name}_w1"]])
+    np.testing.assert_allclose(np.asarray(layer(x)), ref[f"{name}_output"], atol=1e-5)

@@ -117,9 +117,10 @@ def deserialize(config, custom_objects=None):
         config["class_name"] not in custom_objects) else custom_objects[config["class_name"]]
     return cls.from_config(config.get("config") or {})
 
+from tinyann.layers.attention import AdditiveAttention, Attention  # noqa: E402
 from tinyann.layers.einsum_dense import EinsumDense  # noqa: E402
 from tinyann.layers.multi_head_attention import MultiHeadAttention  # noqa: E402
 
-__all__ += ["EinsumDense", "MultiHeadAttention"]
-_registry.register_builtin({"EinsumDense": EinsumDense,
-                            "MultiHeadAttention": MultiHeadAttention})
+__all__ += ["EinsumDense", "MultiHeadAttention", "Attention", "AdditiveAttention"]
+_registry.register_builtin({"EinsumDense": EinsumDense, "MultiHeadAttention": MultiHeadAttention,
+                            "Attention": Attention, "AdditiveAttention": AdditiveAttention})

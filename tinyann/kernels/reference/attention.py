@@ -146,23 +146,60 @@ def dot_product_attention_backward(query, key, value, scores, grad, dot_equation
 
 
 # ---------------------------------------------------------------- Attention / AdditiveAttention
-def luong_scores(query, key, scale=None):
-    """Dot scores ``query @ key^T`` (times ``scale``): ``(B, Tq, D), (B, Tv, D) -> (B, Tq, Tv)``."""
+def dot_scores(query, key, scale=None):
+    """Luong scores ``scale * query @ key^T``: ``(B, Tq, D), (B, Tv, D) -> (B, Tq, Tv)``."""
     scores = np.matmul(query, np.swapaxes(key, -1, -2))
     return scores if scale is None else scores * scale
 
 
-def bahdanau_scores(query, key, scale=None):
-    """Additive scores ``sum(scale * tanh(q_i + k_j))`` over the features:
-    ``(B, Tq, D), (B, Tv, D) -> (B, Tq, Tv)``; also returns the tanh for backward."""
-    t = np.tanh(query[:, :, None, :] + key[:, None, :, :])
-    return (np.sum(t * scale, axis=-1) if scale is not None else np.sum(t, axis=-1)), t
+def dot_scores_backward(query, key, grad, scale=None):
+    """``(dquery, dkey, dscale)`` of ``dot_scores``: dq = c dS K, dk = c dS^T Q,
+    dscale = sum(dS * Q K^T) (None without a scale)."""
+    c = 1.0 if scale is None else scale
+    dquery = np.matmul(grad, key) * c
+    dkey = np.matmul(np.swapaxes(grad, -1, -2), query) * c
+    dscale = None if scale is None else np.sum(
+        grad * np.matmul(query, np.swapaxes(key, -1, -2)))
+    return dquery, dkey, dscale
 
 
-def bahdanau_scores_backward(t, grad, scale=None):
-    """``(dquery, dkey, dscale)`` of ``bahdanau_scores`` from dL/dscores:
-    d/du sum(s * tanh(u)) = s * (1 - tanh(u)^2)."""
-    dt = grad[..., None] * (1.0 if scale is None else scale)
-    du = dt * (1.0 - t * t)
-    dscale = None if scale is None else np.sum(grad[..., None] * t, axis=(0, 1, 2))
-    return np.sum(du, axis=2), np.sum(du, axis=1), dscale
+def tanh_scores(query, key, inner=None, features=None, outer=None):
+    """Bahdanau scores ``outer * sum_d(features_d * tanh(inner * (q_id + k_jd)))``:
+    ``(B, Tq, D), (B, Tv, D) -> (B, Tq, Tv)`` (each factor 1 when None). Returns the
+    scores and ``t = tanh(...)`` ``(B, Tq, Tv, D)`` for backward."""
+    u = query[:, :, None, :] + key[:, None, :, :]
+    t = np.tanh(u if inner is None else inner * u)
+    s = np.sum(t if features is None else t * features, axis=-1)
+    return (s if outer is None else outer * s), t
+
+
+def tanh_scores_backward(query, key, t, grad, inner=None, features=None, outer=None):
+    """``(dquery, dkey, dinner, dfeatures, douter)`` of ``tanh_scores`` (None for an
+    absent factor): with v = inner * u, dv = outer * features * dS * (1 - t^2)."""
+    douter = None if outer is None else np.sum(grad * np.sum(
+        t if features is None else t * features, axis=-1))
+    g = grad if outer is None else grad * outer
+    dfeatures = None if features is None else np.sum(g[..., None] * t, axis=(0, 1, 2))
+    dv = g[..., None] * (1.0 - t * t)
+    if features is not None:
+        dv = dv * features
+    dinner = None
+    if inner is not None:
+        u = query[:, :, None, :] + key[:, None, :, :]
+        dinner = np.sum(dv * u)
+        dv = dv * inner
+    return np.sum(dv, axis=2), np.sum(dv, axis=1), dinner, dfeatures, douter
+
+
+def padded_softmax_forward(scores, mask=None):
+    """Attention's softmax over the last axis, where ``mask`` is false the score
+    lowered by 1e9 (Keras's ``scores - 1e9``; a masked row stays a softmax)."""
+    if mask is not None:
+        scores = np.where(mask, scores, scores - 1e9)
+    e = np.exp(scores - np.max(scores, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def padded_softmax_backward(weights, grad):
+    """dL/dscores: ``p * (dp - sum(dp * p))`` (lowering by a constant passes it on)."""
+    return weights * (grad - np.sum(grad * weights, axis=-1, keepdims=True))
