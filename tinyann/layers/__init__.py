@@ -118,9 +118,17 @@ def deserialize(config, custom_objects=None):
     return cls.from_config(config.get("config") or {})
 
 from tinyann.layers.attention import AdditiveAttention, Attention  # noqa: E402
+from tinyann.layers.dot import Dot, dot  # noqa: E402
 from tinyann.layers.einsum_dense import EinsumDense  # noqa: E402
 from tinyann.layers.multi_head_attention import MultiHeadAttention  # noqa: E402
+from tinyann.layers.normalization_extras import (  # noqa: E402
+    GroupNormalization,
+    UnitNormalization,
+)
 
-__all__ += ["EinsumDense", "MultiHeadAttention", "Attention", "AdditiveAttention"]
+__all__ += ["EinsumDense", "MultiHeadAttention", "Attention", "AdditiveAttention", "Dot",
+            "dot", "UnitNormalization", "GroupNormalization"]
 _registry.register_builtin({"EinsumDense": EinsumDense, "MultiHeadAttention": MultiHeadAttention,
-                            "Attention": Attention, "AdditiveAttention": AdditiveAttention})
+                            "Attention": Attention, "AdditiveAttention": AdditiveAttention,
+                            "Dot": Dot, "UnitNormalization": UnitNormalization,
+                            "GroupNormalization": GroupNormalization})

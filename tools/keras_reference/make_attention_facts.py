@@ -13,6 +13,8 @@ imports tinyann. Writes tests/fixtures/attention/:
                         (checked to be < 50 KB) and mha_model_io.npz: its input and output
     attention_cases.npz Attention / AdditiveAttention outputs and scores
     einsum_cases.npz    EinsumDense outputs
+    extras_cases.npz    Dot, UnitNormalization and GroupNormalization outputs (weights
+                        set), and extras_configs.json: their configs
 
 Usage:  /work/kerasenv/bin/python tools/keras_reference/make_attention_facts.py
 """
@@ -194,6 +196,37 @@ def einsum_cases(arrays):
         arrays[f"{name}_output"] = np.asarray(layer(x))
 
 
+def extras_cases(arrays, configs):
+    rng = np.random.default_rng(6)
+    a = rng.normal(size=(3, 4, 5)).astype("float32")
+    b = rng.normal(size=(3, 5, 4)).astype("float32")
+    arrays.update(a=a, b=b, a2=a[:, 0], b2=b[:, :, 0])
+    dots = {"dot_12": (dict(axes=(1, 2)), [a, b]), "dot_neg": (dict(axes=-1), [a, a]),
+            "dot_norm": (dict(axes=(2, 1), normalize=True), [a, b]),
+            "dot_vec": (dict(axes=1), [a[:, 0], b[:, :, 0]])}
+    for name, (kwargs, inputs) in dots.items():
+        layer = keras.layers.Dot(**kwargs)
+        arrays[f"{name}_output"] = np.asarray(layer(inputs))
+        configs[name] = layer.get_config()
+    for name, layer in {"unit": keras.layers.UnitNormalization(),
+                        "unit_axes": keras.layers.UnitNormalization(axis=[1, 2])}.items():
+        arrays[f"{name}_output"] = np.asarray(layer(a))
+        configs[name] = layer.get_config()
+    x = rng.normal(size=(2, 3, 4, 6)).astype("float32")
+    arrays["x4"] = x
+    for name, layer in {"group": keras.layers.GroupNormalization(groups=3),
+                        "group_axis1": keras.layers.GroupNormalization(groups=1, axis=1),
+                        "group_instance": keras.layers.GroupNormalization(
+                            groups=-1, epsilon=1e-5, center=False)}.items():
+        layer(x)
+        weights = [rng.normal(size=w.shape).astype("float32") for w in layer.get_weights()]
+        layer.set_weights(weights)
+        for i, w in enumerate(weights):
+            arrays[f"{name}_w{i}"] = w
+        arrays[f"{name}_output"] = np.asarray(layer(x))
+        configs[name] = layer.get_config()
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     arrays, facts = {}, {}
@@ -210,6 +243,10 @@ def main():
     arrays = {}
     einsum_cases(arrays)
     np.savez(OUT / "einsum_cases.npz", **arrays)
+    arrays, configs = {}, {}
+    extras_cases(arrays, configs)
+    np.savez(OUT / "extras_cases.npz", **arrays)
+    (OUT / "extras_configs.json").write_text(json.dumps(configs, indent=1) + "\n")
 
 
 if __name__ == "__main__":
