@@ -163,3 +163,18 @@ def test_trains_and_round_trips_in_a_keras_file(tmp_path, layer_class):
     loaded = keras.models.load_model(tmp_path / "m.keras")
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
                                rtol=1e-6)
+
+
+def test_on_a_tape_without_training_there_is_no_dropout():
+    from tinyann.autodiff import GradientTape
+
+    rng = np.random.default_rng(4)
+    layer = keras.layers.AdditiveAttention(dropout=0.5)
+    q, v = rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 5, 4))
+    want = np.asarray(layer([q, v]))
+    with GradientTape() as tape:
+        out, scores = layer([q, v], return_attention_scores=True)
+        loss = keras.ops.sum(out * out)
+    np.testing.assert_allclose(np.asarray(out), want, rtol=1e-6)
+    grads = tape.gradient(loss, layer.trainable_weights)
+    assert grads[0] is not None and np.any(np.asarray(grads[0]) != 0)

@@ -342,3 +342,33 @@ def test_keras_made_file_loads_and_predicts_the_same():
     mha = [layer for layer in model.layers
            if isinstance(layer, keras.layers.MultiHeadAttention)][0]
     assert [w.path.split("/", 1)[1] for w in mha.weights][:2] == ["query/kernel", "query/bias"]
+
+
+def test_on_a_tape_without_training_no_dropout_and_gradients_flow():
+    """A custom loop: `mha(q, v)` on a tape (training=None) runs in inference mode
+    (no dropout) and still differentiates."""
+    rng = np.random.default_rng(8)
+    layer = keras.layers.MultiHeadAttention(2, 2, dropout=0.5)
+    x = rng.normal(size=(2, 3, 4)).astype("float32")
+    want = np.asarray(layer(x, x))
+    with GradientTape() as tape:
+        out = layer(x, x)
+        loss = keras.ops.sum(out * out)
+    np.testing.assert_allclose(np.asarray(out), want, rtol=1e-6)
+    grads = tape.gradient(loss, layer.trainable_weights)
+    assert all(g is not None and np.any(np.asarray(g) != 0) for g in grads)
+
+
+def test_called_with_training_false_in_a_model_it_stays_in_inference_mode():
+    keras.utils.set_random_seed(3)
+    rng = np.random.default_rng(3)
+    inputs = keras.Input((4, 3))
+    a = keras.layers.MultiHeadAttention(2, 2, dropout=0.9)(inputs, inputs, training=False)
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Flatten()(a)))
+    model.compile(keras.optimizers.SGD(0.05), "mse")
+    x = rng.normal(size=(32, 4, 3)).astype("float32")
+    y = x.sum(axis=(1, 2))[:, None]
+    first = model.evaluate(x, y, verbose=0)
+    model.fit(x, y, epochs=10, batch_size=8, verbose=0)
+    # with the scores' dropout at 0.9 active the fit could not bring the loss down
+    assert model.evaluate(x, y, verbose=0) < 0.5 * first

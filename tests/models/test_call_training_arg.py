@@ -358,6 +358,12 @@ _SAME_IN_BOTH_MODES = {
         r.random((3, 2, 1)) > 0.5)),
     "ActivityRegularization": (lambda: keras.layers.ActivityRegularization(0.1, 0.2),
                                lambda r: r.normal(size=(3, 4))),
+    "EinsumDense": (lambda: keras.layers.EinsumDense("ab,bc->ac", 3, bias_axes="c"),
+                    lambda r: r.normal(size=(3, 4))),
+    "Dot": (lambda: keras.layers.Dot(axes=1, normalize=True), _merge_inputs),
+    "UnitNormalization": (keras.layers.UnitNormalization, lambda r: r.normal(size=(3, 4))),
+    "GroupNormalization": (lambda: keras.layers.GroupNormalization(2),
+                           lambda r: r.normal(size=(3, 4))),
 }
 
 
@@ -379,7 +385,9 @@ def test_every_layer_class_is_covered_here():
                # a user's function: it gets the mode as a user's layer does
                "Lambda",
                # strings to ids on data, never inside a model
-               "TextVectorization"}
+               "TextVectorization",
+               # dropout on the attention scores: tests/layers/test_attention_*.py
+               "MultiHeadAttention", "Attention", "AdditiveAttention"}
     # the random augmentation layers: tests/layers/test_augmentation.py
     special |= {"RandomFlip", "RandomContrast", "RandomRotation", "RandomTranslation",
                 "RandomZoom"}

@@ -91,6 +91,17 @@ LAYERS = {
     "SpatialDropout2D": lambda: layers.SpatialDropout2D(0.4, data_format="channels_first"),
     "Masking": lambda: layers.Masking(mask_value=-1.0),
     "ActivityRegularization": lambda: layers.ActivityRegularization(l1=0.01, l2=0.1),
+    "EinsumDense": lambda: layers.EinsumDense("abc,cde->abde", (5, 2, 3), bias_axes="de",
+                                              activation="relu"),
+    "MultiHeadAttention": lambda: layers.MultiHeadAttention(
+        4, 8, value_dim=6, dropout=0.1, use_bias=False, output_shape=(3,),
+        attention_axes=(1,), kernel_regularizer=regularizers.L2(0.01)),
+    "Attention": lambda: layers.Attention(use_scale=True, score_mode="concat", dropout=0.2),
+    "AdditiveAttention": lambda: layers.AdditiveAttention(use_scale=False, dropout=0.1),
+    "Dot": lambda: layers.Dot(axes=(1, 2), normalize=True),
+    "UnitNormalization": lambda: layers.UnitNormalization(axis=[1, 2]),
+    "GroupNormalization": lambda: layers.GroupNormalization(4, axis=1, epsilon=1e-5,
+                                                            center=False),
 }
 
 

@@ -80,7 +80,7 @@ class Attention(Layer):
             self._maybe_build([a.shape for a in arrays])
             return tuple(taped_multi_call(
                 self, list(inputs), arrays,
-                lambda xs: list(self.call(xs, training=True, **call_kwargs)),
+                lambda xs: list(self._caching_runner(training, call_kwargs)(xs)),
                 lambda gs: self.backward(gs)))
         out = super().__call__(list(inputs), training=training, **call_kwargs, **kwargs)
         if isinstance(out, tuple):
@@ -186,13 +186,20 @@ class Attention(Layer):
             self._cache = (q, k, v, t, weights, keep, row_mask, len(inputs) > 2)
         return (out, weights.astype(q.dtype, copy=False)) if with_scores else out
 
-    def _frozen_call(self, inputs, mask=None):
+    def _frozen_call(self, inputs, mask=None, **kwargs):
         """Inference mode in a training step: no dropout, the cache kept."""
         rate, self.dropout = self.dropout, 0.0
         try:
-            return self.call(inputs, training=True, mask=mask)
+            return self.call(inputs, training=True, mask=mask, **kwargs)
         finally:
             self.dropout = rate
+
+    def _caching_runner(self, training, kwargs=None):
+        """On a tape: the call with its options, in inference mode unless training."""
+        kwargs = kwargs or {}
+        if training:
+            return lambda x: self.call(x, training=True, **kwargs)
+        return lambda x: self._frozen_call(x, **kwargs)
 
     # ---------------------------------------------------------------- backward
     def backward(self, grad_output):
@@ -213,8 +220,8 @@ class Attention(Layer):
             dp = dp + grad_weights
         dscores = attention_kernels.padded_softmax_backward(weights, dp)
         dq, dk = self._score_grads(q, k, t, dscores)
-        if not self._needs_input_grad:
-            return None
+        if not self._needs_input_grad:  # (one None per input, as a tape's node wants)
+            return [None] * (2 + has_key)
         dtype = q.dtype
         if has_key:
             return [dq.astype(dtype), dv.astype(dtype), dk.astype(dtype)]

@@ -54,7 +54,8 @@ class Dot(Layer):
                 raise ValueError("Invalid format for argument `axes`: list elements should "
                                  f"be integers. Received: axes={axes}")
         super().__init__(**kwargs)
-        self.axes = axes
+        # (a tuple, so a config read back from JSON's list is the same)
+        self.axes = axes if isinstance(axes, int) else tuple(axes)
         self.normalize = bool(normalize)
         self._cache = None
 
@@ -126,7 +127,7 @@ class Dot(Layer):
         if self.normalize:
             d1 = _l2_normalize_backward(x1, n1, d1, a1)
             d2 = _l2_normalize_backward(x2, n2, d2, a2)
-        return [d1, d2] if self._needs_input_grad else None
+        return [d1, d2] if self._needs_input_grad else [None, None]
 
     def get_config(self):
         config = super().get_config()

@@ -214,7 +214,7 @@ class MultiHeadAttention(Layer):
         self._maybe_build([a.shape for a in arrays])
         return tuple(taped_multi_call(
             self, list(inputs), arrays,
-            lambda xs: list(self.call(xs, training=True, **call_kwargs)),
+            lambda xs: list(self._caching_runner(training, call_kwargs)(xs)),
             lambda gs: self.backward(gs)))
 
     # ---------------------------------------------------------------- building
@@ -385,13 +385,20 @@ class MultiHeadAttention(Layer):
         return (rng.random(shape) >= self.dropout).astype(dtype) * dtype.type(
             1.0 / (1.0 - self.dropout))
 
-    def _frozen_call(self, inputs, mask=None):
+    def _frozen_call(self, inputs, mask=None, **kwargs):
         """Inference mode in a training step: no dropout, the cache kept."""
         rate, self.dropout = self.dropout, 0.0
         try:
-            return self.call(inputs, training=True, mask=mask)
+            return self.call(inputs, training=True, mask=mask, **kwargs)
         finally:
             self.dropout = rate
+
+    def _caching_runner(self, training, kwargs=None):
+        """On a tape: the call with its options, in inference mode unless training."""
+        kwargs = kwargs or {}
+        if training:
+            return lambda x: self.call(x, training=True, **kwargs)
+        return lambda x: self._frozen_call(x, **kwargs)
 
     # ---------------------------------------------------------------- backward
     def backward(self, grad_output):
@@ -411,8 +418,8 @@ class MultiHeadAttention(Layer):
         d_query = self.query_dense.backward(dq.astype(q.dtype, copy=False))
         d_key = self.key_dense.backward(dk.astype(k.dtype, copy=False))
         d_value = self.value_dense.backward(dv.astype(v.dtype, copy=False))
-        if not self._needs_input_grad:
-            return None
+        if not self._needs_input_grad:  # (one None per input, as a tape's node wants)
+            return [None] * (2 + has_key + has_mask)
         grads = [d_query, d_value if has_key else d_value + d_key]
         if has_key:
             grads.append(d_key)
