@@ -6,6 +6,11 @@ Einsum gradients: for ``z = einsum("X,Y->Z", a, b)`` the chain rule gives
 found in neither Z nor Y was summed away in the forward pass, so its gradient is the
 same along it (a broadcast).
 
+Every einsum runs with ``optimize=True``: NumPy then hands each contraction to BLAS
+(tensordot / matmul) instead of its own loops: one MultiHeadAttention forward and
+backward at batch 32, 64 steps, width 128, 4 heads of 32 takes 16 ms so, 121 ms with
+plain ``einsum`` (best of 7, this 2-core machine).
+
 Masked softmax (Keras's): masked logits are replaced by -1e9 before the softmax and
 the probabilities are zeroed where masked after it (a row masked throughout gives
 zeros, not a uniform row). Its backward is the softmax's, ``dx = p * (dp - sum(dp *
@@ -34,7 +39,7 @@ def _einsum_into(spec_a, a, spec_b, b, target, shape):
     (summed in the forward pass) are broadcast back to ``shape``."""
     letters = set((spec_a + spec_b).replace(".", ""))
     kept = "".join(c for c in target if c == "." or c in letters)
-    out = np.einsum(f"{spec_a},{spec_b}->{kept}", a, b)
+    out = np.einsum(f"{spec_a},{spec_b}->{kept}", a, b, optimize=True)
     if kept == target:
         return out
     # put size-1 axes where the missing letters were, then broadcast
@@ -59,7 +64,7 @@ def _without_ellipsis(equation, ndim):
 
 def einsum_forward(equation, x, kernel):
     """``einsum(equation, x, kernel)``: EinsumDense's product (without its bias)."""
-    return np.einsum(equation, x, kernel)
+    return np.einsum(equation, x, kernel, optimize=True)
 
 
 def einsum_backward(equation, x, kernel, grad, need_x=True):
@@ -111,11 +116,11 @@ def dot_product_attention_forward(query, key, value, dot_equation, combine_equat
     Returns ``(output, scores, keep)``: the scores before dropout (as Keras returns
     them) and the keep mask drawn (None without dropout), which backward takes.
     """
-    logits = np.einsum(dot_equation, key, query * scale)
+    logits = np.einsum(dot_equation, key, query * scale, optimize=True)
     scores = masked_softmax_forward(logits, mask, norm_axes)
     keep = None if dropout_keep is None else dropout_keep(scores.shape, scores.dtype)
     used = scores if keep is None else scores * keep
-    return np.einsum(combine_equation, used, value), scores, keep
+    return np.einsum(combine_equation, used, value, optimize=True), scores, keep
 
 
 def dot_product_attention_backward(query, key, value, scores, grad, dot_equation,
@@ -133,15 +138,16 @@ def dot_product_attention_backward(query, key, value, scores, grad, dot_equation
     spec_k, spec_q, spec_p = _split(dot_equation)
     _, spec_v, spec_o = _split(combine_equation)
     used = scores if dropout_keep is None else scores * dropout_keep
-    dvalue = np.einsum(f"{spec_p},{spec_o}->{spec_v}", used, grad)
-    dscores = np.einsum(f"{spec_o},{spec_v}->{spec_p}", grad, value)
+    dvalue = np.einsum(f"{spec_p},{spec_o}->{spec_v}", used, grad, optimize=True)
+    dscores = np.einsum(f"{spec_o},{spec_v}->{spec_p}", grad, value, optimize=True)
     if dropout_keep is not None:
         dscores = dscores * dropout_keep
     if grad_scores is not None:
         dscores = dscores + grad_scores
     dlogits = masked_softmax_backward(scores, dscores, mask, norm_axes)
-    dkey = np.einsum(f"{spec_p},{spec_q}->{spec_k}", dlogits, query * scale)
-    dquery = np.einsum(f"{spec_k},{spec_p}->{spec_q}", key, dlogits) * scale
+    dkey = np.einsum(f"{spec_p},{spec_q}->{spec_k}", dlogits, query * scale,
+                     optimize=True)
+    dquery = np.einsum(f"{spec_k},{spec_p}->{spec_q}", key, dlogits, optimize=True) * scale
     return dquery, dkey, dvalue
 
 
