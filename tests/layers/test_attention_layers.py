@@ -115,6 +115,9 @@ def test_query_mask_zeroes_rows_and_is_the_output_mask():
     (lambda layer: layer(np.ones((1, 2, 3))), "must be called on a list"),
     (lambda layer: layer([np.ones((1, 2, 3))]), "length 2 or 3"),
     (lambda layer: layer([np.ones((1, 2, 3))] * 2, mask=np.ones((1, 2))), "mask must be"),
+    (lambda layer: layer([np.ones((1, 2, 3)), np.ones((1, 4, 5))]), "same last dimension"),
+    (lambda layer: layer([np.ones((1, 2, 3)), np.ones((1, 4, 3)), np.ones((1, 5, 3))]),
+     "same number of steps"),
 ])
 def test_bad_calls(call, message):
     with pytest.raises(ValueError, match=message):

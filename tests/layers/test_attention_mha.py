@@ -372,3 +372,25 @@ def test_called_with_training_false_in_a_model_it_stays_in_inference_mode():
     model.fit(x, y, epochs=10, batch_size=8, verbose=0)
     # with the scores' dropout at 0.9 active the fit could not bring the loss down
     assert model.evaluate(x, y, verbose=0) < 0.5 * first
+
+
+@pytest.mark.parametrize("dropout,with_scores,zeros", [(0.0, False, False),
+                                                       (0.0, True, True),
+                                                       (0.1, False, True)])
+def test_a_query_row_masked_throughout_as_keras(dropout, with_scores, zeros):
+    """Keras's fused kernel (no dropout, no scores asked) lets a row masked throughout
+    attend uniformly to every step; its Softmax path (scores asked, or dropout) gives
+    that row zero attention: tinyann follows both."""
+    rng = np.random.default_rng(9)
+    layer = keras.layers.MultiHeadAttention(2, 2, dropout=dropout, use_bias=False)
+    q, v = rng.normal(size=(1, 3, 4)), rng.normal(size=(1, 5, 4))
+    mask = np.ones((1, 3, 5), bool)
+    mask[0, 1] = False
+    out = layer(q, v, attention_mask=mask, return_attention_scores=with_scores)
+    row = np.asarray(out[0] if with_scores else out)[0, 1]
+    if zeros:
+        assert np.all(row == 0)
+    else:
+        wq, wk, wv, wo = layer.get_weights()
+        values = np.einsum("bsd,dnh->bsnh", v, wv).mean(axis=1)   # uniform weights
+        np.testing.assert_allclose(row, np.einsum("bnh,nhd->bd", values, wo)[0], rtol=1e-5)

@@ -103,7 +103,22 @@ class Attention(Layer):
                              f"[query_mask, value_mask]. Received: mask={mask!r}.")
 
     # ---------------------------------------------------------------- building
+    def _check_shapes(self, input_shape):
+        query, value = input_shape[0], input_shape[1]
+        key = input_shape[2] if len(input_shape) > 2 else value
+        if query[-1] is not None and key[-1] is not None and query[-1] != key[-1]:
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}): query and key must have the "
+                f"same last dimension. Received: query shape {tuple(query)}, key shape "
+                f"{tuple(key)}")
+        if key[-2] is not None and value[-2] is not None and key[-2] != value[-2]:
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}): value and key must have "
+                f"the same number of steps. Received: value shape {tuple(value)}, key "
+                f"shape {tuple(key)}")
+
     def build(self, input_shape):
+        self._check_shapes(input_shape)
         if self.use_scale:
             self.scale = self.add_weight((), "ones", name="scale")
         if self.score_mode == "concat":
@@ -111,6 +126,7 @@ class Attention(Layer):
         self.built = True
 
     def compute_output_shape(self, input_shape):
+        self._check_shapes(input_shape)
         query, value = tuple(input_shape[0]), tuple(input_shape[1])
         key = tuple(input_shape[2]) if len(input_shape) > 2 else value
         out = query[:-1] + (value[-1],)
@@ -250,6 +266,7 @@ class AdditiveAttention(Attention):
         super().__init__(use_scale=use_scale, dropout=dropout, **kwargs)
 
     def build(self, input_shape):
+        self._check_shapes(input_shape)
         if self.use_scale:
             self.scale = self.add_weight((input_shape[0][-1],), "glorot_uniform",
                                          name="scale")

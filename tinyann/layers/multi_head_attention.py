@@ -154,6 +154,7 @@ class MultiHeadAttention(Layer):
         self._layout = (False, False)
         self._graph_options = {}
         self._cache = None
+        self._frozen = False   # inference mode that still caches (_frozen_call)
 
     # ---------------------------------------------------------------- properties
     query_dense = property(lambda self: self._tracked_get("query_dense"))
@@ -370,10 +371,15 @@ class MultiHeadAttention(Layer):
             while full_mask.ndim < scores_rank:
                 full_mask = np.expand_dims(full_mask, -len(self._attention_axes) * 2 - 1)
         scale = q.dtype.type(self._inverse_sqrt_key_dim)
-        keep = self._dropout_keep if training and self.dropout > 0 else None
+        dropping = training and self.dropout > 0 and not self._frozen
+        keep = self._dropout_keep if dropping else None
+        # Keras runs a fused kernel unless it must return the scores, has dropout or
+        # projects to other than 4 axes: a query row masked throughout then attends
+        # uniformly to every step; its Softmax layer's path gives that row zeros
+        fused = not with_scores and self.dropout == 0 and q.ndim == 4
         out, scores, keep = attention_kernels.dot_product_attention_forward(
             q, k, v, self._dot_equation, self._combine_equation, scale, full_mask,
-            self._norm_axes, keep)
+            self._norm_axes, keep, zero_masked=not fused)
         y = self.output_dense.call(out.astype(query.dtype, copy=False), training=training)
         if training:
             self._cache = (q, k, v, scores, full_mask, keep, scale, layout, key is value)
@@ -387,11 +393,11 @@ class MultiHeadAttention(Layer):
 
     def _frozen_call(self, inputs, mask=None, **kwargs):
         """Inference mode in a training step: no dropout, the cache kept."""
-        rate, self.dropout = self.dropout, 0.0
+        self._frozen = True
         try:
             return self.call(inputs, training=True, mask=mask, **kwargs)
         finally:
-            self.dropout = rate
+            self._frozen = False
 
     def _caching_runner(self, training, kwargs=None):
         """On a tape: the call with its options, in inference mode unless training."""

@@ -17,18 +17,32 @@ imports tinyann. Writes tests/fixtures/attention/:
                         set), and extras_configs.json: their configs
 
 Usage:  /work/kerasenv/bin/python tools/keras_reference/make_attention_facts.py
+
+Files the other way (tinyann writes, Keras reads), in two steps:
+
+    .venv/bin/python tools/keras_reference/make_attention_facts.py write DIR
+    /work/kerasenv/bin/python tools/keras_reference/make_attention_facts.py check DIR
+
+``write`` (tinyann's environment; imports tinyann, never Keras) trains small models with
+the attention layers and saves each as ``.keras`` and ``.weights.h5`` with its inputs
+and predictions (``<name>_io.npz``); ``check`` (Keras's environment) loads them in
+Keras, compares the predictions and exits with status 1 beyond 1e-5.
 """
 
 import json
 import os
+import sys
 from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+if sys.argv[1:2] != ["write"]:
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    import keras
+else:
+    import tinyann as keras
 
 OUT = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "attention"
 
@@ -249,5 +263,71 @@ def main():
     (OUT / "extras_configs.json").write_text(json.dumps(configs, indent=1) + "\n")
 
 
+def _tinyann_models(rng):
+    """(name, compiled model, inputs, targets), built with tinyann."""
+    layers = keras.layers
+    ids = rng.integers(1, 9, size=(32, 6)).astype("float32")
+    inputs = keras.Input((6,))
+    e = layers.Embedding(9, 8)(inputs)
+    a = layers.MultiHeadAttention(2, 4, dropout=0.1)(e, e, use_causal_mask=True)
+    h = layers.LayerNormalization()(layers.Add()([e, a]))
+    h = layers.LayerNormalization()(layers.Add()([h, layers.EinsumDense(
+        "abc,cd->abd", (6, 8), bias_axes="d", activation="relu")(h)]))
+    out = layers.Dense(2, activation="softmax")(layers.GlobalAveragePooling1D()(h))
+    encoder = keras.Model(inputs, out)
+    encoder.compile("adam", "sparse_categorical_crossentropy")
+    yield "encoder", encoder, [ids], (ids[:, 0] > 4).astype("int64")
+
+    q, v, mask = keras.Input((4, 6)), keras.Input((5, 3)), keras.Input((4, 5))
+    a = layers.MultiHeadAttention(2, 3, value_dim=2, output_shape=(4,))(
+        q, v, key=v, attention_mask=mask)
+    v6 = layers.Dense(6)(v)
+    b = layers.Attention(use_scale=True, score_mode="concat")([q, v6, v6],
+                                                              use_causal_mask=True)
+    c = layers.AdditiveAttention()([layers.Dense(3)(q), v])
+    d = layers.Dot(axes=(2, 2), normalize=True)([a, layers.Dense(4)(c)])
+    g = layers.UnitNormalization()(layers.GroupNormalization(2)(layers.Concatenate()(
+        [layers.Flatten()(d), layers.Flatten()(b)])))
+    cross = keras.Model([q, v, mask], layers.Dense(1)(g))
+    cross.compile("sgd", "mse")
+    data = [rng.normal(size=(16, 4, 6)).astype("float32"),
+            rng.normal(size=(16, 5, 3)).astype("float32"),
+            (rng.random((16, 4, 5)) > 0.3).astype("float32")]
+    yield "cross", cross, data, rng.normal(size=(16, 1)).astype("float32")
+
+
+def write(folder):
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(7)
+    for name, model, inputs, targets in _tinyann_models(rng):
+        model.fit(inputs, targets, epochs=2, batch_size=8, verbose=0)
+        model.save(folder / f"{name}.keras")
+        model.save_weights(folder / f"{name}.weights.h5")
+        np.savez(folder / f"{name}_io.npz", *inputs,
+                 y=model.predict(inputs, verbose=0))
+        print("wrote", name)
+
+
+def check(folder):
+    worst = 0.0
+    for path in sorted(Path(folder).glob("*.keras")):
+        io = np.load(path.with_name(path.stem + "_io.npz"))
+        inputs = [io[f"arr_{i}"] for i in range(len(io.files) - 1)]
+        model = keras.models.load_model(path)
+        got = model.predict(inputs, verbose=0)
+        model.load_weights(path.with_name(path.stem + ".weights.h5"))
+        again = model.predict(inputs, verbose=0)
+        diff = max(float(np.abs(got - io["y"]).max()), float(np.abs(again - io["y"]).max()))
+        print(f"{path.name}: largest difference {diff:.2e}")
+        worst = max(worst, diff)
+    sys.exit(1 if worst > 1e-5 else 0)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["write"]:
+        write(sys.argv[2])
+    elif sys.argv[1:2] == ["check"]:
+        check(sys.argv[2])
+    else:
+        main()

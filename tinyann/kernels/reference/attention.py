@@ -80,28 +80,31 @@ def einsum_backward(equation, x, kernel, grad, need_x=True):
 
 
 # ---------------------------------------------------------------- softmax
-def masked_softmax_forward(x, mask=None, axes=(-1,)):
+def masked_softmax_forward(x, mask=None, axes=(-1,), zero_masked=True):
     """Softmax over ``axes`` of ``x``; where ``mask`` (broadcastable to ``x``) is false
-    the logit counts as -1e9 and the probability is set to 0."""
+    the logit counts as -1e9 and, with ``zero_masked``, the probability is set to 0
+    (which changes only rows masked throughout: uniform without it, zeros with it)."""
     if mask is not None:
         x = np.where(mask, x, np.asarray(LARGE_NEGATIVE, x.dtype))
     axes = tuple(axes)
     e = np.exp(x - np.max(x, axis=axes, keepdims=True))
     p = e / np.sum(e, axis=axes, keepdims=True)
-    if mask is not None:
+    if mask is not None and zero_masked:
         p = np.where(mask, p, np.asarray(0, p.dtype))
     return p
 
 
 def masked_softmax_backward(p, grad, mask=None, axes=(-1,)):
     """dL/dx of ``masked_softmax_forward`` from its output ``p`` and dL/dp:
-    ``p * (dp - sum(dp * p))`` (p is already 0 where masked, and so is dx)."""
-    return p * (grad - np.sum(grad * p, axis=tuple(axes), keepdims=True))
+    ``p * (dp - sum(dp * p))``, zero where masked (those logits were replaced)."""
+    dx = p * (grad - np.sum(grad * p, axis=tuple(axes), keepdims=True))
+    return dx if mask is None else np.where(mask, dx, np.asarray(0, dx.dtype))
 
 
 # ---------------------------------------------------------------- dot-product attention
 def dot_product_attention_forward(query, key, value, dot_equation, combine_equation,
-                                  scale, mask=None, norm_axes=(-1,), dropout_keep=None):
+                                  scale, mask=None, norm_axes=(-1,), dropout_keep=None,
+                                  zero_masked=True):
     """Multi-head scaled dot-product attention (Vaswani et al., 2017)::
 
         scores = softmax(einsum(dot_equation, key, query * scale), mask)
@@ -113,11 +116,14 @@ def dot_product_attention_forward(query, key, value, dot_equation, combine_equat
     is allowed. ``dropout_keep``: None, or ``keep(shape, dtype)`` giving the
     dropout's scaled keep mask (0 or 1 / (1 - rate)) for the scores.
 
+    ``zero_masked``: whether a query row masked throughout gets zero scores (Keras's
+    Softmax layer) or uniform ones (Keras's fused kernel).
+
     Returns ``(output, scores, keep)``: the scores before dropout (as Keras returns
     them) and the keep mask drawn (None without dropout), which backward takes.
     """
     logits = np.einsum(dot_equation, key, query * scale, optimize=True)
-    scores = masked_softmax_forward(logits, mask, norm_axes)
+    scores = masked_softmax_forward(logits, mask, norm_axes, zero_masked)
     keep = None if dropout_keep is None else dropout_keep(scores.shape, scores.dtype)
     used = scores if keep is None else scores * keep
     return np.einsum(combine_equation, used, value, optimize=True), scores, keep
