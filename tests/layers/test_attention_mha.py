@@ -288,6 +288,10 @@ def test_value_and_key_must_share_their_steps():
         layer(np.zeros((1, 3, 4)), np.zeros((1, 5, 4)), key=np.zeros((1, 4, 4)))
     with pytest.raises(ValueError, match="needs `query` and `value`"):
         keras.layers.MultiHeadAttention(2, 2)(np.zeros((1, 3, 4)))
+    built = keras.layers.MultiHeadAttention(2, 2)
+    built(np.zeros((1, 3, 4)), np.zeros((1, 5, 4)))
+    with pytest.raises(ValueError, match="built for a value with last dimension 4"):
+        built(np.zeros((1, 3, 4)), np.zeros((1, 5, 6)))
 
 
 def test_symbolic_shapes_and_summary():

@@ -184,6 +184,8 @@ class MultiHeadAttention(Layer):
             [attention_mask] if attention_mask is not None else [])
         options = {"use_causal_mask": bool(use_causal_mask),
                    "return_attention_scores": bool(return_attention_scores)}
+        if self.built:
+            self._check_features(inputs, layout)
         self._build_layout = layout
         if is_symbolic(inputs):
             if self._inbound_nodes and (layout, options) != (self._layout, self._graph_options):
@@ -217,6 +219,19 @@ class MultiHeadAttention(Layer):
             self, list(inputs), arrays,
             lambda xs: list(self._caching_runner(training, call_kwargs)(xs)),
             lambda gs: self.backward(gs)))
+
+    def _check_features(self, inputs, layout):
+        """Keras-like errors when a built layer gets inputs of other feature sizes."""
+        named = [("query", inputs[0], self.query_dense), ("value", inputs[1], self.value_dense)]
+        if layout[0]:
+            named.append(("key", inputs[2], self.key_dense))
+        for name, x, dense in named:
+            shape = tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
+            if shape and shape[-1] is not None and shape[-1] != dense.kernel.shape[0]:
+                raise ValueError(
+                    f"Layer '{self.name}' (MultiHeadAttention) was built for a {name} with "
+                    f"last dimension {dense.kernel.shape[0]}, but received a {name} of "
+                    f"shape {shape}")
 
     # ---------------------------------------------------------------- building
     def _split_shapes(self, shapes, layout=None):
