@@ -398,3 +398,67 @@ def test_a_query_row_masked_throughout_as_keras(dropout, with_scores, zeros):
         wq, wk, wv, wo = layer.get_weights()
         values = np.einsum("bsd,dnh->bsnh", v, wv).mean(axis=1)   # uniform weights
         np.testing.assert_allclose(row, np.einsum("bnh,nhd->bd", values, wo)[0], rtol=1e-5)
+
+
+# The book's Transformer chapter (Deep Learning with Python): a PositionalEmbedding and
+# a TransformerEncoder written as users' layers around MultiHeadAttention.
+
+class TransformerEncoder(keras.layers.Layer):
+    def __init__(self, embed_dim, dense_dim, num_heads, **kwargs):
+        super().__init__(**kwargs)
+        self.embed_dim, self.dense_dim, self.num_heads = embed_dim, dense_dim, num_heads
+        self.attention = keras.layers.MultiHeadAttention(num_heads=num_heads, key_dim=embed_dim)
+        self.dense_proj = keras.Sequential([keras.layers.Dense(dense_dim, activation="relu"),
+                                            keras.layers.Dense(embed_dim)])
+        self.layernorm_1 = keras.layers.LayerNormalization()
+        self.layernorm_2 = keras.layers.LayerNormalization()
+
+    def call(self, inputs, mask=None):
+        if mask is not None:
+            mask = keras.ops.expand_dims(mask, axis=1)
+        attention_output = self.attention(inputs, inputs, attention_mask=mask)
+        proj_input = self.layernorm_1(inputs + attention_output)
+        proj_output = self.dense_proj(proj_input)
+        return self.layernorm_2(proj_input + proj_output)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(embed_dim=self.embed_dim, num_heads=self.num_heads, dense_dim=self.dense_dim)
+        return config
+
+class PositionalEmbedding(keras.layers.Layer):
+    def __init__(self, sequence_length, input_dim, output_dim, **kwargs):
+        super().__init__(**kwargs)
+        self.token_embeddings = keras.layers.Embedding(input_dim, output_dim)
+        self.position_embeddings = keras.layers.Embedding(sequence_length, output_dim)
+        self.sequence_length, self.input_dim = sequence_length, input_dim
+        self.output_dim = output_dim
+
+    def call(self, inputs):
+        length = keras.ops.shape(inputs)[-1]
+        positions = keras.ops.arange(0, length, 1)
+        embedded_tokens = self.token_embeddings(inputs)
+        embedded_positions = self.position_embeddings(positions)
+        return embedded_tokens + embedded_positions
+
+    def compute_mask(self, inputs, mask=None):
+        return keras.ops.not_equal(inputs, 0)
+
+
+
+def test_book_transformer_encoder_as_users_layers_trains_under_fit():
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 20, size=(256, 10))
+    for i, n in enumerate(rng.integers(4, 11, size=len(x))):
+        x[i, n:] = 0
+    y = np.array([int(7 in row) for row in x], "float32")
+    inputs = keras.Input(shape=(10,))
+    h = PositionalEmbedding(10, 20, 16)(inputs)
+    h = TransformerEncoder(16, 32, 2)(h)
+    h = keras.layers.Dropout(0.5)(keras.layers.GlobalMaxPooling1D()(h))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(h))
+    model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(x.astype("float32"), y, epochs=10, batch_size=32, verbose=0)
+    assert history.history["accuracy"][0] < 0.8
+    assert history.history["accuracy"][-1] > 0.9
