@@ -407,6 +407,12 @@ _SAME_IN_BOTH_MODES = {
     "GlobalMaxPooling3D": (keras.layers.GlobalMaxPooling3D,
                            lambda r: r.normal(size=(2, 4, 4, 3, 2))),
     "GlobalMaxPool3D": (keras.layers.GlobalMaxPool3D, lambda r: r.normal(size=(2, 4, 4, 3, 2))),
+    "EinsumDense": (lambda: keras.layers.EinsumDense("ab,bc->ac", 3, bias_axes="c"),
+                    lambda r: r.normal(size=(3, 4))),
+    "Dot": (lambda: keras.layers.Dot(axes=1, normalize=True), _merge_inputs),
+    "UnitNormalization": (keras.layers.UnitNormalization, lambda r: r.normal(size=(3, 4))),
+    "GroupNormalization": (lambda: keras.layers.GroupNormalization(2),
+                           lambda r: r.normal(size=(3, 4))),
 }
 
 
@@ -428,7 +434,9 @@ def test_every_layer_class_is_covered_here():
                # a user's function: it gets the mode as a user's layer does
                "Lambda",
                # strings to ids on data, never inside a model
-               "TextVectorization"}
+               "TextVectorization",
+               # dropout on the attention scores: tests/layers/test_attention_*.py
+               "MultiHeadAttention", "Attention", "AdditiveAttention"}
     # the random augmentation layers: tests/layers/test_augmentation.py
     special |= {"RandomFlip", "RandomContrast", "RandomRotation", "RandomTranslation",
                 "RandomZoom"}

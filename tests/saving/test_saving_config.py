@@ -130,6 +130,17 @@ LAYERS = {
                                                         data_format="channels_first"),
     "GlobalAveragePooling3D": lambda: layers.GlobalAveragePooling3D(keepdims=True),
     "GlobalMaxPooling3D": lambda: layers.GlobalMaxPooling3D("channels_first"),
+    "EinsumDense": lambda: layers.EinsumDense("abc,cde->abde", (5, 2, 3), bias_axes="de",
+                                              activation="relu"),
+    "MultiHeadAttention": lambda: layers.MultiHeadAttention(
+        4, 8, value_dim=6, dropout=0.1, use_bias=False, output_shape=(3,),
+        attention_axes=(1,), kernel_regularizer=regularizers.L2(0.01)),
+    "Attention": lambda: layers.Attention(use_scale=True, score_mode="concat", dropout=0.2),
+    "AdditiveAttention": lambda: layers.AdditiveAttention(use_scale=False, dropout=0.1),
+    "Dot": lambda: layers.Dot(axes=(1, 2), normalize=True),
+    "UnitNormalization": lambda: layers.UnitNormalization(axis=[1, 2]),
+    "GroupNormalization": lambda: layers.GroupNormalization(4, axis=1, epsilon=1e-5,
+                                                            center=False),
 }
 
 

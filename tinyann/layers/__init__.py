@@ -178,3 +178,18 @@ __all__ += ["Conv3D", "Convolution3D", "MaxPooling3D", "MaxPool3D", "AveragePool
 _registry.register_builtin({name: globals()[name] for name in (
     "Conv3D", "MaxPooling3D", "AveragePooling3D", "GlobalAveragePooling3D",
     "GlobalMaxPooling3D")})
+from tinyann.layers.attention import AdditiveAttention, Attention  # noqa: E402
+from tinyann.layers.dot import Dot, dot  # noqa: E402
+from tinyann.layers.einsum_dense import EinsumDense  # noqa: E402
+from tinyann.layers.multi_head_attention import MultiHeadAttention  # noqa: E402
+from tinyann.layers.normalization_extras import (  # noqa: E402
+    GroupNormalization,
+    UnitNormalization,
+)
+
+__all__ += ["EinsumDense", "MultiHeadAttention", "Attention", "AdditiveAttention", "Dot",
+            "dot", "UnitNormalization", "GroupNormalization"]
+_registry.register_builtin({"EinsumDense": EinsumDense, "MultiHeadAttention": MultiHeadAttention,
+                            "Attention": Attention, "AdditiveAttention": AdditiveAttention,
+                            "Dot": Dot, "UnitNormalization": UnitNormalization,
+                            "GroupNormalization": GroupNormalization})

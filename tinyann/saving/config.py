@@ -186,8 +186,12 @@ def functional_config(model) -> dict:
                 args = [tensor_config(t) for t in tensors]
                 # Keras's form of the call's arguments: {"training": false} for
                 # `layer(x, training=False)`, which a loaded model keeps
+                # (a layer called as layer(a, b), MultiHeadAttention's query and value,
+                # has them as positional arguments; the others take one list)
+                positional = getattr(layer, "_positional_inputs", False)
                 entry["inbound_nodes"].append(
-                    {"args": args if len(args) == 1 else [args], "kwargs": kwargs})
+                    {"args": args if len(args) == 1 or positional else [args],
+                     "kwargs": kwargs})
         entries.append(entry)
     return {"name": model.name, "trainable": model.trainable, "layers": entries,
             "input_layers": _map_structure(io_ref, model._inputs_struct),
@@ -379,6 +383,8 @@ def _node_args(node_data, created):
         raise InvalidFileError(f"Cannot read the layer call {_short(node_data)}")
     training, tensor_kwargs = _call_kwargs(node_data.get("kwargs"), created)
     args = node_data["args"]
+    if len(args) > 1:  # mha(query, value): the layer takes them as one list
+        return [_tensor_structure(a, created) for a in args], training, tensor_kwargs
     if len(args) != 1:
         raise NotImplementedError(
             f"tinyann layers take one positional input; the config passes {len(args)}")
@@ -386,7 +392,9 @@ def _node_args(node_data, created):
 
 
 # keyword arguments of a layer call that hold tensors (a recurrent layer's states)
-_TENSOR_KWARGS = ("initial_state",)
+_TENSOR_KWARGS = ("initial_state", "key", "attention_mask")
+# keyword arguments of a layer call that are options, passed on as given
+_OPTION_KWARGS = ("use_causal_mask", "return_attention_scores")
 
 
 def _call_kwargs(kwargs, created):
@@ -401,6 +409,8 @@ def _call_kwargs(kwargs, created):
     for key, value in kwargs.items():
         if key in _TENSOR_KWARGS and value is not None:
             tensor_kwargs[key] = _tensor_structure(value, created)
+        elif key in _OPTION_KWARGS and isinstance(value, bool):
+            tensor_kwargs[key] = value
         elif not (key == "training" and (value is None or isinstance(value, bool))
                   or key in ("mask", ) + _TENSOR_KWARGS and value is None):
             raise NotImplementedError(
