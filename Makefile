@@ -63,10 +63,14 @@ libs:
 	  echo "libdeflate: missing (apt-get install libdeflate0 as root); serve decodes PNGs with Pillow"; \
 	fi
 
+# the tests run in JOBS processes (pytest-xdist; a test at a time goes to whichever is free)
+JOBS ?= 2
+
 test: data browser libs
 	$(BIN)/ruff check tinyann tests benchmarks tools
-	$(BIN)/python -m pytest -q
-	TINYANN_KERNELS=reference $(BIN)/python -m pytest -q $(REFERENCE_TESTS)
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist worksteal
+	TINYANN_KERNELS=reference $(BIN)/python -m pytest -q -n $(JOBS) --dist worksteal \
+	  $(REFERENCE_TESTS)
 
 test-fast: venv
 	$(BIN)/python -m pytest -q -m "not slow"
