@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import inspect
 
+import numpy as np
+
 from tinyann.layers import added_losses
 from tinyann.layers.input_layer import Input
 from tinyann.layers.keras_tensor import KerasTensor, Node, flatten
@@ -176,15 +178,37 @@ def _untraceable_call(layer, inputs, tensors, error, training=None):
 
     from tinyann import backend
 
-    samples = [np.zeros((1,) + tuple(t.shape[1:]), dtype=backend.floatx()) for t in tensors]
-    with added_losses.tracing(False):   # a run on values (it may add loss terms)
-        shape = np.shape(layer.call(samples if len(tensors) > 1 else samples[0]))
+    def output_shape(size):
+        # zeros of the inputs' dtypes, a dimension left open (None) given ``size``
+        samples = [np.zeros((1,) + tuple(size if d is None else d for d in t.shape[1:]),
+                            dtype=_sample_dtype(t, backend.floatx())) for t in tensors]
+        with added_losses.tracing(False):   # a run on values (it may add loss terms)
+            return np.shape(layer.call(samples if len(tensors) > 1 else samples[0]))
+
+    shape = output_shape(2)
+    if any(d is None for t in tensors for d in t.shape[1:]):
+        # open input dimensions (a sequence of any length): the output's dimensions
+        # that follow them stay open
+        other = output_shape(3)
+        shape = tuple(None if len(other) == len(shape) and a != b else a
+                      for a, b in zip(shape, other))
     call, backward = _taped_call_and_backward(layer, layer.call, error)
     layer.__dict__.update(call=call, backward=backward,
                           compute_output_shape=_fixed_output_shape((None,) + shape[1:]))
     out = KerasTensor((None,) + tuple(shape[1:]))
     layer._inbound_nodes.append(Node(layer, tensors, [out], training=training))
     return out
+
+
+def _sample_dtype(tensor, floatx):
+    """The dtype of a symbolic input's stand-in values: its own if numeric (token ids
+    stay integers), else floatx."""
+    dtype = getattr(tensor, "dtype", None)
+    try:
+        kind = np.dtype(dtype).kind if dtype is not None else "f"
+    except TypeError:
+        return floatx
+    return dtype if kind in "iub" else floatx
 
 
 def _taped_call_and_backward(layer, user_call, error, owner=None):
