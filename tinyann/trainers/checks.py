@@ -99,13 +99,27 @@ def require_compiled(model, what):
             f"You must call `compile()` before using the model in `{what}()`. "
             f"Model: '{model.name}'"
         )
-    if state.loss is None:
+    own_step = overrides_step(model, what)
+    if state.loss is None and not own_step:
+        # (a user's train_step / test_step computes its own loss, as Keras allows)
         raise ValueError(
             "No loss to compute. Provide a `loss` argument in `compile()`. "
             f"Model: '{model.name}'"
         )
-    state.resolve_outputs(model)
+    if model._graph is not None or not own_step:
+        state.resolve_outputs(model)
     return state
+
+
+_STEPS = {"fit": "train_step", "evaluate": "test_step", "predict": "predict_step"}
+
+
+def overrides_step(model, what) -> bool:
+    """Whether the model's class defines the step of ``what`` itself (``train_step``
+    for fit, ``test_step`` for evaluate...)."""
+    name = _STEPS.get(what)
+    return name is not None and any(name in vars(k) for k in type(model).__mro__
+                                    if not k.__module__.startswith("tinyann."))
 
 
 def prepare_targets(model, y):

@@ -87,7 +87,8 @@ def _user_train_epoch(model, data, batch_size, shuffle, cbl, steps_per_epoch):
             break
         cbl.on_train_batch_begin(step, None)
         x = xs[0] if isinstance(xs, (list, tuple)) and len(xs) == 1 else xs
-        batch = (x, y) if sw is None else (x, y, sw)
+        # (Keras's packing: x alone without targets)
+        batch = x if y is None and sw is None else (x, y) if sw is None else (x, y, sw)
         returned = model.train_step(batch) or {}
         logs = python_logs(returned)
         cbl.on_train_batch_end(step, logs)

@@ -26,6 +26,7 @@ from tinyann.trainers.checks import (
     check_verbose,
     ensure_built,
     input_names,
+    overrides_step,
     prepare_inputs,
     prepare_targets,
     require_compiled,
@@ -67,6 +68,9 @@ def _make_data(model, state, x, y, sample_weight, class_weight, steps, what):
             )
         return adapters.IterableData(x, steps, class_weight=class_weight,
                                      input_names=lambda: input_names(model))
+    if y is None and model._graph is None and overrides_step(model, what):
+        # a model that steps itself and has no graph (a VAE): its step gets x alone
+        return adapters.ArrayData(adapters.as_input_arrays(x), None, None)
     if y is None:
         raise ValueError(f"`{what}()` needs targets: received x but y=None.")
     if sample_weight is not None and class_weight is not None:
@@ -116,10 +120,18 @@ def _start(model, x, what):
     if x is None:
         raise ValueError(f"`{what}()` needs {'training ' if what == 'fit' else ''}data: "
                          "received x=None.")
-    if model._graph is None and not adapters.is_iterable_data(x):
+    if model._graph is None and not adapters.is_iterable_data(x) and not (
+            what == "fit" and _steps_itself(model)):
         ensure_built(model, adapters.as_input_arrays(x),
                      sorted(x) if isinstance(x, dict) else None)
     return require_compiled(model, what)
+
+
+def _steps_itself(model) -> bool:
+    """A model with its own ``train_step`` and no ``call`` of its own (Deep Learning
+    with Python's VAE and GAN): Keras fits it without building it; its step calls the
+    models it holds."""
+    return not getattr(model, "_subclassed", False) and overrides_step(model, "fit")
 
 
 # ---------------------------------------------------------------------- fit
