@@ -381,7 +381,8 @@ class Model(Layer):
             # recorded on the caller's tape, the built-in layers as one node each
             operands = flatten_inputs(inputs, checks.input_names(self))
             return predicting.as_structure(self, _steps_on_tape(graph, operands, training))
-        if len(arrays) == 1 and len(graph.output_slots) == 1:
+        kept = checks.kept_dtypes(self)
+        if len(arrays) == 1 and len(graph.output_slots) == 1 and kept is None:
             # one recorded node whose gradient is the graph's backward
             run = (lambda a: graph.forward([a], training=True)[0]) if training else (
                 lambda a: graph.forward_frozen([a])[0])
@@ -396,7 +397,6 @@ class Model(Layer):
             graph.forward_frozen)
         operands = flatten_inputs(inputs, checks.input_names(self))
         backward = lambda gs: graph.backward(_summed(graph, gs))  # noqa: E731
-        kept = checks.kept_dtypes(self)
         if kept is not None:
             operands, arrays, run, backward = _float_operands(kept, operands, arrays, run,
                                                               backward)
