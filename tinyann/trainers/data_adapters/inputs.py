@@ -90,16 +90,11 @@ def cast_inputs(arrays, kept, floatx) -> list[np.ndarray]:
 
 
 def as_declared(a, dtype) -> np.ndarray:
-    """``a`` in an input's declared non-float dtype (``"string"``: as given)."""
+    """``a`` in an input's declared non-float dtype (``"string"``: as given; floats
+    given to an int input are cast, truncated, as Keras's ``convert_to_tensor``)."""
     a = np.asarray(a)
     if dtype == "string":
         return a
-    if a.dtype.kind == "f" and np.dtype(dtype).kind in "iu" and not np.array_equal(
-            a, np.round(a)):
-        raise ValueError(
-            f"Expected integers for an input of dtype {dtype}. Received: an array of "
-            f"dtype {a.dtype} with fractional values"
-        )
     return a.astype(dtype, copy=False)
 
 
