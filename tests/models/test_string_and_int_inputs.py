@@ -82,6 +82,9 @@ def test_shuffled_fit_with_validation_split_and_object_strings():
     history = model.fit(x, y, epochs=3, batch_size=16, validation_split=0.25, verbose=0)
     assert len(history.history["val_loss"]) == 3
     assert np.isfinite(history.history["val_loss"]).all()
+    history = model.fit(x, y, epochs=1, batch_size=16, validation_data=(x, y), verbose=0)
+    assert history.history["val_loss"][0] == pytest.approx(model.evaluate(x, y, verbose=0)[0],
+                                                           rel=1e-4)
 
 
 def test_eager_call_and_predict_agree():
