@@ -144,9 +144,6 @@ def test_hashing_in_a_model_and_a_keras_file(tmp_path):
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
-@pytest.mark.xfail(strict=True, raises=NotImplementedError,
-                   reason="tinyann's loader refuses the int64 dtype policy Keras writes for "
-                          "'int' mode (docs/keras_differences.md)")
 def test_int_mode_entry_loads_through_saving():
     entry = keras.saving.serialize_keras_object(layers.Hashing(5))
     assert entry["config"]["dtype"]["config"]["name"] == "int64"

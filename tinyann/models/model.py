@@ -28,7 +28,12 @@ from tinyann.models import tracing
 from tinyann.models.functional import Graph, _unique
 from tinyann.trainers import checks, outputs, predicting, trainer
 from tinyann.trainers.compile_state import CompileState
-from tinyann.trainers.data_adapters.inputs import flatten_inputs
+from tinyann.trainers.data_adapters.inputs import (
+    as_declared,
+    cast_inputs,
+    flatten_inputs,
+    is_float_dtype,
+)
 from tinyann.trainers.logs import metrics_result
 from tinyann.trainers.train_step import _per_slot as _summed
 from tinyann.variables import pack_variables, structure_version
@@ -339,8 +344,9 @@ class Model(Layer):
                 self._trace([(None,) + np.shape(a)[1:] for a in arrays], keys)
             xs = checks.prepare_inputs(self, inputs)
             floatx = backend.floatx()
-            arrays = [np.asarray(a, dtype=floatx) for a in xs]
-            if type(inputs) is np.ndarray or type(inputs) is Tensor:
+            kept = checks.kept_dtypes(self)
+            arrays = cast_inputs(xs, kept, floatx)
+            if kept is None and (type(inputs) is np.ndarray or type(inputs) is Tensor):
                 # (a dict: the tape's copies of layer caches leave dicts out)
                 self.__dict__["_checked_input"] = {
                     "shape": xs[0].shape, "dtype": xs[0].dtype, "floatx": floatx,
@@ -375,7 +381,8 @@ class Model(Layer):
             # recorded on the caller's tape, the built-in layers as one node each
             operands = flatten_inputs(inputs, checks.input_names(self))
             return predicting.as_structure(self, _steps_on_tape(graph, operands, training))
-        if len(arrays) == 1 and len(graph.output_slots) == 1:
+        kept = checks.kept_dtypes(self)
+        if len(arrays) == 1 and len(graph.output_slots) == 1 and kept is None:
             # one recorded node whose gradient is the graph's backward
             run = (lambda a: graph.forward([a], training=True)[0]) if training else (
                 lambda a: graph.forward_frozen([a])[0])
@@ -389,9 +396,12 @@ class Model(Layer):
         run = (lambda xs: graph.forward(xs, training=True)) if training else (
             graph.forward_frozen)
         operands = flatten_inputs(inputs, checks.input_names(self))
+        backward = lambda gs: graph.backward(_summed(graph, gs))  # noqa: E731
+        if kept is not None:
+            operands, arrays, run, backward = _float_operands(kept, operands, arrays, run,
+                                                              backward)
         with labelled(self._tape_label()):
-            outs = taped_multi_call(self, operands, arrays, run,
-                                    lambda gs: graph.backward(_summed(graph, gs)))
+            outs = taped_multi_call(self, operands, arrays, run, backward)
         return predicting.as_structure(self, outs)
 
     def reset_states(self):
@@ -631,11 +641,38 @@ def _runs_user_code(graph) -> bool:
     return False
 
 
+def _float_operands(kept, operands, arrays, run, backward):
+    """``taped_multi_call``'s arguments for a model with int or string inputs
+    (``kept``, see checks.kept_dtypes): only the float inputs are recorded operands
+    (the others get no gradient, as in Keras), the rest are constants of ``run``; a
+    model without float inputs records a zero column for the batch size."""
+    floats = [i for i, d in enumerate(kept) if d is None]
+    fixed = list(arrays)
+
+    def typed_run(float_arrays):
+        full = list(fixed)
+        for i, a in zip(floats, float_arrays):
+            full[i] = a
+        return run(full)
+
+    def typed_backward(grads):
+        full = backward(grads)
+        return [full[i] for i in floats] if floats else [None]
+
+    if not floats:
+        placeholder = np.zeros((arrays[0].shape[0], 1), dtype=backend.floatx())
+        return [placeholder], [placeholder], typed_run, typed_backward
+    return ([operands[i] for i in floats], [arrays[i] for i in floats], typed_run,
+            typed_backward)
+
+
 def _steps_on_tape(graph, operands, training) -> list:
     """The graph run step by step on Tensors (each step recorded on the open tapes);
     the outputs in the graph's order."""
+    floatx = backend.floatx()
     values = {i: x if isinstance(x, Tensor) or hasattr(x, "trainable") else Tensor(
-        np.asarray(x, dtype=backend.floatx())) for i, x in enumerate(operands)}
+        np.asarray(x, dtype=floatx) if is_float_dtype(t.dtype) else as_declared(x, t.dtype))
+        for i, (x, t) in enumerate(zip(operands, graph.inputs))}
     for (layer, ins, out), node in zip(graph.steps, graph.nodes):
         mode = bool(training) if node.training is None else node.training
         args = [values[i] for i in ins]

@@ -96,6 +96,13 @@ def resolve_layer_class(entry, custom_objects=None):
         _unknown("class", entry)
 
 
+# the dtypes a layer entry may have: the float ones tinyann computes in, and the int,
+# bool and string ones of Keras's typed Inputs and of the lookup / hashing layers
+_LOADABLE_DTYPES = frozenset(
+    ["float16", "float32", "float64", "bool", "string"]
+    + [f"{kind}{bits}" for kind in ("int", "uint") for bits in (8, 16, 32, 64)])
+
+
 def layer_config_for_tinyann(entry, custom_objects=None) -> dict:
     """The ``config`` of a layer entry, ready for ``from_config``: functions resolved,
     and keys Keras writes at values meaning 'off' dropped."""
@@ -106,10 +113,10 @@ def layer_config_for_tinyann(entry, custom_objects=None) -> dict:
         raise InvalidFileError(f"The config of layer {entry.get('class_name')!r} must be a dict.")
     dtype = config.get("dtype")
     name = (dtype.get("config") or {}).get("name") if isinstance(dtype, dict) else dtype
-    if name is not None and name not in ("float16", "float32", "float64"):
+    if name is not None and name not in _LOADABLE_DTYPES:
         raise NotImplementedError(
             f"Layer {config.get('name')!r} uses the dtype policy {name!r}; tinyann computes "
-            "in float32 (or float64) only")
+            "in float32 (or float64) only, with int, bool and string inputs and lookups")
     config = resolve_functions(_strip_ignorable(config), custom_objects)
     activation = config.get("activation")
     if isinstance(activation, str):  # a custom activation saved by its name

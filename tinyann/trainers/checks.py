@@ -11,6 +11,7 @@ import numpy as np
 
 from tinyann import backend, losses
 from tinyann.trainers.data_adapters import as_input_arrays, as_target_array
+from tinyann.trainers.data_adapters.inputs import is_float_dtype
 from tinyann.trainers.outputs import Targets, _check_same_length, split_per_output
 
 
@@ -84,8 +85,18 @@ def input_names(model):
     return [t.node.layer.name if t.node is not None else t.name for t in graph.inputs]
 
 
+def kept_dtypes(model):
+    """The declared dtypes of the model's int, bool and string inputs, one entry per
+    input (None for a float one); None when all are float (or no graph yet)."""
+    graph = model._graph
+    if graph is None:
+        return None
+    dtypes = [None if is_float_dtype(t.dtype) else t.dtype for t in graph.inputs]
+    return dtypes if any(d is not None for d in dtypes) else None
+
+
 def prepare_inputs(model, x, what="x"):
-    xs = as_input_arrays(x, what, input_names(model))
+    xs = as_input_arrays(x, what, input_names(model), kept_dtypes(model))
     ensure_built(model, xs)
     check_input_shapes(model, [a.shape for a in xs])
     return xs

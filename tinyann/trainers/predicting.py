@@ -21,6 +21,7 @@ from tinyann.trainers.checks import (
     check_verbose,
     ensure_built,
     input_names,
+    kept_dtypes,
     prepare_inputs,
 )
 from tinyann.trainers.data_adapters import probe_finite, raise_if_nonfinite
@@ -39,7 +40,8 @@ def predict(model, x, batch_size, verbose, steps, callbacks, single_batch=False)
     if single_batch or n <= batch_size:
         probe_finite(xs)
     if single_batch:
-        outs = graph.forward([np.asarray(a, dtype=backend.floatx()) for a in xs], False)
+        outs = graph.forward(data_module.cast_inputs(xs, kept_dtypes(model), backend.floatx()),
+                             False)
         # row-major, as Keras returns them (a Dense of few units computes column-major)
         outs = [np.ascontiguousarray(o) for o in outs]
         return as_structure(model, outs)
@@ -64,9 +66,12 @@ def _predict_arrays(model, xs, n, batch_size, cbl, forward):
     """The outputs for in-memory inputs ``xs`` of ``n`` rows, by ``forward``."""
     cbl.on_predict_begin(None)
     floatx = backend.floatx()
+    kept = kept_dtypes(model)
     if n <= batch_size:
-        outs = forward([np.asarray(a, dtype=floatx) for a in xs], False)
-        outs = [np.ascontiguousarray(o, dtype=floatx) for o in outs]
+        outs = forward(data_module.cast_inputs(xs, kept, floatx), False)
+        # (int outputs, a Hashing's ids, stay ints as in Keras)
+        outs = [np.ascontiguousarray(o, dtype=floatx if o.dtype.kind == "f" else o.dtype)
+                for o in outs]
         if cbl.wants("on_predict_batch_begin"):
             cbl.on_predict_batch_begin(0, None)
         if cbl.wants("on_predict_batch_end"):
@@ -80,13 +85,18 @@ def _predict_arrays(model, xs, n, batch_size, cbl, forward):
         for start in range(0, n, chunk):
             if cbl.wants("on_predict_batch_begin"):
                 cbl.on_predict_batch_begin(step, None)
-            arrays = [data_module.as_float_chunk(a[start:start + chunk], k)
-                      for k, a in enumerate(xs)]
+            if kept is None:
+                arrays = [data_module.as_float_chunk(a[start:start + chunk], k)
+                          for k, a in enumerate(xs)]
+            else:  # int and string inputs keep their dtypes
+                arrays = data_module.cast_inputs([a[start:start + chunk] for a in xs], kept,
+                                                 floatx)
             # probed after the float32 conversion, while the chunk is still in cache
             probe_finite(arrays, offset=start)
             part = forward(arrays, False)
             if outs is None:
-                outs = [np.empty((n,) + p.shape[1:], dtype=backend.floatx()) for p in part]
+                outs = [np.empty((n,) + p.shape[1:], dtype=floatx if p.dtype.kind == "f"
+                                 else p.dtype) for p in part]
             for o, p in zip(outs, part):
                 o[start:start + chunk] = p
             step += math.ceil(len(part[0]) / batch_size)
@@ -97,7 +107,8 @@ def _predict_arrays(model, xs, n, batch_size, cbl, forward):
 
 
 def _predict_iterable(model, x, batch_size, verbose, steps, callbacks):
-    source = data_module.IterableData(x, steps, input_names=lambda: input_names(model))
+    source = data_module.IterableData(x, steps, input_names=lambda: input_names(model),
+                                      kept=lambda: kept_dtypes(model))
     cbl, _ = make_callbacks(model, callbacks, verbose, epochs=1, steps=source.num_steps())
     cbl.on_predict_begin(None)
     parts = []

@@ -26,6 +26,7 @@ from tinyann.trainers.checks import (
     check_verbose,
     ensure_built,
     input_names,
+    kept_dtypes,
     overrides_step,
     prepare_inputs,
     prepare_targets,
@@ -67,7 +68,8 @@ def _make_data(model, state, x, y, sample_weight, class_weight, steps, what):
                 "yield (x, y, sample_weight) batches instead."
             )
         return adapters.IterableData(x, steps, class_weight=class_weight,
-                                     input_names=lambda: input_names(model))
+                                     input_names=lambda: input_names(model),
+                                     kept=lambda: kept_dtypes(model))
     if y is None and model._graph is None and overrides_step(model, what):
         # a model that steps itself and has no graph (a VAE): its step gets x alone
         return adapters.ArrayData(adapters.as_input_arrays(x), None, None)
@@ -78,7 +80,7 @@ def _make_data(model, state, x, y, sample_weight, class_weight, steps, what):
     xs = prepare_inputs(model, x)
     y = prepare_targets(model, y)
     sw = None if sample_weight is None else _sample_weights(sample_weight, state.output_spec)
-    data = adapters.ArrayData(xs, y, sw)
+    data = adapters.ArrayData(xs, y, sw, kept_dtypes(model))
     if class_weight is not None:
         data.sample_weight = adapters.class_weight_to_sample_weights(class_weight, y)
     # the metrics' shapes and the fusion are known from the first (here: all) targets
@@ -270,7 +272,8 @@ def _check_validation_freq(freq):
 def _validation_source(model, state, validation_data, validation_steps):
     if adapters.is_iterable_data(validation_data):
         return adapters.IterableData(validation_data, validation_steps,
-                                     input_names=lambda: input_names(model))
+                                     input_names=lambda: input_names(model),
+                                     kept=lambda: kept_dtypes(model))
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise ValueError(
             "`validation_data` must be a tuple (x_val, y_val) or (x_val, y_val, "

@@ -12,6 +12,7 @@ from tinyann.trainers.data_adapters.finite import probe_finite, raise_if_nonfini
 from tinyann.trainers.data_adapters.inputs import (
     as_input_arrays,
     as_target_array,
+    cast_inputs,
     check_batch_size,
     check_lengths,
     class_weight_to_sample_weights,
@@ -21,6 +22,6 @@ from tinyann.trainers.data_adapters.inputs import (
 from tinyann.trainers.data_adapters.iterables import IterableData, unpack_batch
 
 __all__ = ["ArrayData", "IterableData", "as_float_chunk", "as_input_arrays",
-           "as_target_array", "check_batch_size", "check_lengths",
+           "as_target_array", "cast_inputs", "check_batch_size", "check_lengths",
            "class_weight_to_sample_weights", "flatten_inputs", "is_iterable_data", "probe_finite",
            "raise_if_nonfinite", "scratch", "unpack_batch"]

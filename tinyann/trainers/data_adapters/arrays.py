@@ -14,7 +14,7 @@ import numpy as np
 
 from tinyann import backend
 from tinyann.trainers.data_adapters.finite import raise_if_nonfinite
-from tinyann.trainers.data_adapters.inputs import check_lengths
+from tinyann.trainers.data_adapters.inputs import cast_inputs, check_lengths
 from tinyann.trainers.data_adapters.prefetch import FloatCopy, prefetched
 
 
@@ -29,8 +29,10 @@ class ArrayData:
 
     in_memory = True  # checked once per call, batches cut from known arrays
 
-    def __init__(self, xs, y=None, sample_weight=None):
+    def __init__(self, xs, y=None, sample_weight=None, kept=None):
         self.xs = xs
+        # the declared dtypes of int / bool / string inputs (see cast_inputs)
+        self.kept = kept
         self.y = y
         self.sample_weight = sample_weight
         self.num_samples = check_lengths(xs, y, sample_weight)
@@ -68,6 +70,9 @@ class ArrayData:
         floatx = np.dtype(backend.floatx())
         if order is None and shuffle:
             order = self.epoch_order(True, rng)
+        if self.kept is not None:
+            yield from self._typed_batches(batch_size, order, floatx)
+            return
         if order is not None:
             yield from prefetched(self, order, batch_size, floatx)
             return
@@ -77,6 +82,18 @@ class ArrayData:
             xs = [np.asarray(a[start:stop], dtype=floatx) for a in self.xs]
             yield (xs, None if self.y is None else self.y[start:stop],
                    None if self.sample_weight is None else self.sample_weight[start:stop])
+
+    def _typed_batches(self, batch_size, order, floatx):
+        """Batches of a model with int or string inputs: each gathered as it comes,
+        those inputs in their declared dtypes (the prefetching converts all to float)."""
+        n = self.num_samples
+        for start in range(0, n, batch_size):
+            rows = (np.arange(start, min(start + batch_size, n)) if order is None
+                    else order[start:start + batch_size])
+            self.last_indices = rows
+            yield (cast_inputs([a[rows] for a in self.xs], self.kept, floatx),
+                   None if self.y is None else self.y[rows],
+                   None if self.sample_weight is None else self.sample_weight[rows])
 
     def split(self, fraction):
         """Keras's ``validation_split``: the last ``fraction`` of the samples, unshuffled
@@ -95,9 +112,9 @@ class ArrayData:
             return None if a is None else a[sl]
 
         train = ArrayData([a[:cut] for a in self.xs], part(self.y, slice(None, cut)),
-                          part(self.sample_weight, slice(None, cut)))
+                          part(self.sample_weight, slice(None, cut)), self.kept)
         val = ArrayData([a[cut:] for a in self.xs], part(self.y, slice(cut, None)),
-                        part(self.sample_weight, slice(cut, None)))
+                        part(self.sample_weight, slice(cut, None)), self.kept)
         return train, val
 
 

@@ -24,6 +24,8 @@ def raise_if_nonfinite(xs, indices=None, offset=0):
     ``indices``: the rows' indices in the user's data (else ``offset`` + row).
     """
     for k, a in enumerate(xs):
+        if a.dtype.kind not in "fc":  # ints and strings cannot be NaN
+            continue
         bad = ~np.isfinite(a)
         if bad.any():
             where = np.argwhere(bad)[0]

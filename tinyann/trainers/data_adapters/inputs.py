@@ -36,9 +36,10 @@ def flatten_inputs(x, names=None) -> list:
     return [x]
 
 
-def as_input_arrays(x, what="x", names=None) -> list[np.ndarray]:
+def as_input_arrays(x, what="x", names=None, kept=None) -> list[np.ndarray]:
     """``x`` as a list of arrays with at least one axis, in the model's input order
-    (``names``, see ``flatten_inputs``)."""
+    (``names``, see ``flatten_inputs``). ``kept``: the inputs' declared non-float
+    dtypes (see ``cast_inputs``); only an input declared ``"string"`` takes strings."""
     items = flatten_inputs(x, names)
     out = []
     for i, item in enumerate(items):
@@ -46,9 +47,15 @@ def as_input_arrays(x, what="x", names=None) -> list[np.ndarray]:
             raise ValueError(f"Expected `{what}` to be an array. Received: None")
         arr = np.asarray(item)
         label = _name(i, len(items)) if what == "x" else what
-        if arr.dtype.kind not in "biuf":
+        declared = kept[i] if kept is not None and i < len(kept) else None
+        if arr.dtype.kind not in "biuf" and not (
+                declared == "string" and arr.dtype.kind in "USO"):
+            where = f" (input '{names[i]}')" if names is not None and i < len(names) else ""
+            expected = "strings" if declared == "string" else (
+                f"dtype {declared}" if declared is not None
+                else "a numeric array (float, int, uint8 or bool)")
             raise ValueError(
-                f"Expected `{label}` to be a numeric array (float, int, uint8 or bool). "
+                f"Expected `{label}`{where} to be {expected}. "
                 f"Received: an array of dtype {arr.dtype}"
             )
         if arr.ndim == 0:
@@ -64,6 +71,31 @@ def as_input_arrays(x, what="x", names=None) -> list[np.ndarray]:
         # 150 MB float32 copy of a training set costs more than the whole fit here
         out.append(arr)
     return out
+
+
+def is_float_dtype(dtype) -> bool:
+    """Whether an ``Input``'s declared dtype is a float one (None: floatx)."""
+    return dtype is None or str(dtype).startswith(("float", "bfloat"))
+
+
+def cast_inputs(arrays, kept, floatx) -> list[np.ndarray]:
+    """The inputs as the model's layers take them: floats (and the data of float
+    inputs given as ints) in ``floatx``; an input declared int, bool or string
+    (``kept[i]``, None for a float input; ``kept`` None: all float) keeps its dtype,
+    as in Keras 3, strings as NumPy str / object arrays."""
+    if kept is None:
+        return [np.asarray(a, dtype=floatx) for a in arrays]
+    return [np.asarray(a, dtype=floatx) if d is None else as_declared(a, d)
+            for a, d in zip(arrays, kept)]
+
+
+def as_declared(a, dtype) -> np.ndarray:
+    """``a`` in an input's declared non-float dtype (``"string"``: as given; floats
+    given to an int input are cast, truncated, as Keras's ``convert_to_tensor``)."""
+    a = np.asarray(a)
+    if dtype == "string":
+        return a
+    return a.astype(dtype, copy=False)
 
 
 def as_target_array(y, name="y") -> np.ndarray:

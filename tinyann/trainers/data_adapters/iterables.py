@@ -12,6 +12,7 @@ from tinyann.trainers.data_adapters.finite import raise_if_nonfinite
 from tinyann.trainers.data_adapters.inputs import (
     as_input_arrays,
     as_target_array,
+    cast_inputs,
     check_lengths,
     class_weight_to_sample_weights,
 )
@@ -30,7 +31,7 @@ class IterableData:
 
     num_samples = None  # unknown until read
 
-    def __init__(self, source, steps=None, class_weight=None, input_names=None):
+    def __init__(self, source, steps=None, class_weight=None, input_names=None, kept=None):
         _check_steps(steps)
         if class_weight is not None and not _is_sequence(source):
             raise ValueError(
@@ -40,6 +41,8 @@ class IterableData:
         self.source, self.steps, self.class_weight = source, steps, class_weight
         # a callable giving the model's input names once it is built (dict batches)
         self.input_names = input_names or (lambda: None)
+        # a callable giving the declared dtypes of int / string inputs (cast_inputs)
+        self.kept = kept or (lambda: None)
         self._iterator = None
 
     @staticmethod
@@ -86,7 +89,7 @@ class IterableData:
                 # fit() warns and stops when an epoch gets no batch at all
                 self._iterator = None
                 break
-            xs, y, w = unpack_batch(item, self.input_names())
+            xs, y, w = unpack_batch(item, self.input_names(), self.kept())
             if self.class_weight is not None and y is not None:
                 if w is not None:
                     raise ValueError(
@@ -128,7 +131,7 @@ def _sequence_length(source):
     return len(source)
 
 
-def unpack_batch(item, input_names=None):
+def unpack_batch(item, input_names=None, kept=None):
     """``x`` / ``(x,)`` / ``(x, y)`` / ``(x, y, w)`` -> ``(xs, y, w)`` checked arrays."""
     if isinstance(item, tuple):
         if not 1 <= len(item) <= 3:
@@ -142,8 +145,11 @@ def unpack_batch(item, input_names=None):
     # float32 as ArrayData gives: the layers' preallocated buffers reject float64
     # (tf.data pipelines yield float64 batches after `x / 255.0`)
     floatx = np.dtype(backend.floatx())
-    xs = [a if a.dtype == floatx else a.astype(floatx)
-          for a in as_input_arrays(x, names=input_names)]
+    xs = as_input_arrays(x, names=input_names, kept=kept)
+    if kept is None:
+        xs = [a if a.dtype == floatx else a.astype(floatx) for a in xs]
+    else:  # int and string inputs keep their dtypes, as in Keras
+        xs = cast_inputs(xs, kept, floatx)
     # several outputs' targets stay a list / dict: prepare_targets splits them
     y = None if y is None else _per_output(y, as_target_array)
     w = None if w is None else _per_output(w, lambda a: np.asarray(a, dtype=floatx))
