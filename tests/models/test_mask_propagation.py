@@ -6,7 +6,6 @@ mask. Each rule is compared with Keras on tests/fixtures/masks/mask_facts.npz
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 import tinyann as keras
 from tinyann import layers, ops
@@ -151,3 +150,94 @@ def test_book_transformer_trains_as_keras_with_the_mask():
     model.fit(x, y, epochs=3, batch_size=len(x), shuffle=False, verbose=0)
     for k, w in enumerate(model.get_weights()):
         np.testing.assert_allclose(w, FACTS[f"book_trained{k}"], atol=1e-5)
+
+
+def test_book_layers_in_a_sequential_get_the_mask():
+    model = keras.Sequential([keras.Input((8,)), PositionalEmbedding(8, 12, 8),
+                              TransformerEncoder(8, 16, 2), layers.GlobalMaxPooling1D(),
+                              layers.Dropout(0.5), layers.Dense(1, activation="sigmoid")])
+    weights("book", model)
+    x = FACTS["book_x"].astype("float32")
+    np.testing.assert_allclose(model.predict(x, verbose=0), FACTS["book_pred"], atol=1e-5)
+
+
+class BookModel(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.embed = PositionalEmbedding(8, 12, 8)
+        self.encoder = TransformerEncoder(8, 16, 2)
+        self.pool = layers.GlobalMaxPooling1D()
+        self.drop = layers.Dropout(0.5)
+        self.out = layers.Dense(1, activation="sigmoid")
+
+    def call(self, inputs, training=False):
+        h = self.pool(self.encoder(self.embed(inputs)))
+        return self.out(self.drop(h, training=training))
+
+
+def test_book_layers_in_a_subclassed_model_get_the_mask_in_predict_and_calls():
+    model = BookModel()
+    x = FACTS["book_x"].astype("float32")
+    model.predict(x[:1], verbose=0)   # builds it
+    weights("book", model)
+    np.testing.assert_allclose(model.predict(x, verbose=0), FACTS["book_pred"], atol=1e-5)
+    np.testing.assert_allclose(np.asarray(model(x)), FACTS["book_pred"], atol=1e-5)
+
+
+def test_eager_layer_calls_carry_keras_masks():
+    from tinyann.layers.layer import get_keras_mask
+
+    x = FACTS["mha_add_x"].astype("float32")
+    emb = layers.Embedding(10, 8, mask_zero=True)
+    e = emb(x)
+    np.testing.assert_array_equal(get_keras_mask(e), x != 0)
+    # a layer that supports masking passes it on; MultiHeadAttention reads its query's
+    # and value's, puts the query's on its output and (as Keras) takes theirs off
+    n = layers.LayerNormalization()(e)
+    np.testing.assert_array_equal(get_keras_mask(n), x != 0)
+    a = layers.MultiHeadAttention(num_heads=2, key_dim=4)(n, n)
+    np.testing.assert_array_equal(get_keras_mask(a), x != 0)
+    assert get_keras_mask(n) is None
+    # the book's PositionalEmbedding (a user's compute_mask) called eagerly
+    pe = PositionalEmbedding(8, 12, 8)
+    ids = FACTS["book_x"].astype("float32")
+    np.testing.assert_array_equal(get_keras_mask(pe(ids)), ids != 0)
+    # a merge of two masked tensors
+    s = layers.Add()([emb(x), emb(x)])
+    np.testing.assert_array_equal(get_keras_mask(s), x != 0)
+
+
+def test_book_model_on_a_gradient_tape_matches_its_fit_step():
+    from tinyann.autodiff import GradientTape
+
+    model = book_model(rate=0.0)
+    x, y = FACTS["book_x"].astype("float32"), FACTS["book_y"][:, None]
+    loss_fn = keras.losses.BinaryCrossentropy()
+    with GradientTape() as tape:
+        loss = loss_fn(y, model(x, training=True))
+    grads = [np.asarray(g) for g in tape.gradient(loss, model.trainable_weights)]
+    model.compile(optimizer=keras.optimizers.SGD(1.0), loss="binary_crossentropy")
+    before = [np.array(w.numpy()) for w in model.trainable_weights]
+    model.train_on_batch(x, y)
+    for b, w, g in zip(before, model.trainable_weights, grads):
+        np.testing.assert_allclose(b - np.array(w.numpy()), g, rtol=1e-4, atol=1e-6)
+    # and after one step of fit, the first SGD step of Keras's fit (3 steps compared above)
+    assert any(np.abs(g).max() > 0 for g in grads)
+
+
+def test_masked_graph_gradients_match_numerical(gradcheck):
+    keras.utils.set_random_seed(0)
+    model, _ = mha_add_model()
+    x = np.array([[1, 2, 3, 0, 0, 0], [4, 5, 0, 0, 0, 0]], "float64")
+    upstream = np.random.default_rng(1).normal(size=(2, 8))
+    graph = model._graph
+    graph.forward([x], training=True)
+    assert graph.output_masks[0] is None   # pooled: no mask leaves the model
+    graph.backward([upstream])
+    for w in model.trainable_weights[:3]:
+        analytic = np.array(w.grad)
+
+        def loss():
+            return float(np.sum(graph.forward([x], training=False)[0] * upstream))
+
+        gradcheck.assert_close(analytic, gradcheck.numerical_grad(loss, w.value), rtol=1e-5)

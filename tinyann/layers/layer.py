@@ -298,13 +298,15 @@ class Layer:
         if mask is not None and kwargs.get("mask") is None and _call_takes_mask(type(self)):
             kwargs = dict(kwargs, mask=mask)
         out = self._eager_call_unmasked(inputs, training, kwargs)
-        if isinstance(out, Tensor) and (
+        if kwargs.get("mask") is not None:   # given, or taken off the inputs (MHA)
+            mask = kwargs["mask"]
+        if isinstance(out, (Tensor, np.ndarray)) and (
                 (mask is not None and self.supports_masking)
                 or getattr(self, "mask_zero", False)
-                or defined_outside_tinyann(type(self), "compute_mask")):
-            given = kwargs.get("mask")
-            out_mask = self.compute_mask(inputs, given if given is not None else mask)
+                or _own_compute_mask(type(self))):
+            out_mask = self.compute_mask(inputs, mask)
             if out_mask is not None and get_keras_mask(out) is None:
+                out = out if isinstance(out, Tensor) else Tensor(out)
                 set_keras_mask(out, out_mask)
         return out
 
@@ -484,13 +486,19 @@ def _inputs_keras_mask(inputs):
     return get_keras_mask(inputs)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _call_takes_mask(cls) -> bool:
     """Whether ``cls.call`` has a ``mask`` parameter (Keras then passes the inputs' masks)."""
     try:
         return "mask" in inspect.signature(cls.call).parameters
     except (TypeError, ValueError):
         return False
+
+
+@functools.cache
+def _own_compute_mask(cls) -> bool:
+    """Whether a user's class defines ``compute_mask`` (Keras then calls it)."""
+    return defined_outside_tinyann(cls, "compute_mask")
 
 
 def defined_outside_tinyann(cls, attribute) -> bool:

@@ -177,7 +177,8 @@ class Multiply(_Merge):
 
     def call(self, inputs, training=False, mask=None):
         if mask is None or all(m is None for m in mask):
-            self._gates = None
+            if training:
+                self._gates = None
             return super().call(inputs, training=training)
         _check_list(inputs, "A merge layer", " (not a list of tensors)")
         masks = [None if m is None else np.asarray(m, bool)[..., None] for m in mask]
@@ -190,7 +191,8 @@ class Multiply(_Merge):
         out = super().call(inputs, training=training)
         if keep is not None:
             out = np.where(keep, out, out.dtype.type(0))
-        self._gates = (masks, keep)
+        if training:
+            self._gates = (masks, keep)
         return out
 
     def backward(self, grad_output):

@@ -18,10 +18,17 @@ from __future__ import annotations
 
 import inspect
 
+from tinyann.autodiff import Tensor
 from tinyann.layers import added_losses
 from tinyann.layers.input_layer import Input
 from tinyann.layers.keras_tensor import KerasTensor, Node, flatten
-from tinyann.layers.layer import Layer, set_composite_tracer, set_keras_mask
+from tinyann.layers.layer import (
+    Layer,
+    defined_outside_tinyann,
+    get_keras_mask,
+    set_composite_tracer,
+    set_keras_mask,
+)
 from tinyann.models.functional import Graph
 
 
@@ -227,6 +234,9 @@ def _masked_call_and_backward(layer, call, backward):
 
     def masked_call(x, training=False, mask=None):
         if mask is None:
+            # on a caller's tape a model runs this on Tensors, which carry their masks
+            mask = _tensors_mask(x)
+        if mask is None:
             last["backward"] = backward
             return call(x, training=training)
         given["mask"] = mask
@@ -239,6 +249,26 @@ def _masked_call_and_backward(layer, call, backward):
     masked_call.runs_user_code = getattr(call, "runs_user_code", False)
     layer.__dict__["takes_mask"] = True
     return masked_call, masked_backward
+
+
+def _tensors_mask(x):
+    """The Keras mask(s) that eager Tensors carry (a list for several), or None."""
+    if isinstance(x, (list, tuple)):
+        masks = [get_keras_mask(a) for a in x]
+        return masks if any(m is not None for m in masks) else None
+    return get_keras_mask(x)
+
+
+def _with_keras_mask(layer, x, out):
+    """``out``, carrying the mask a user's layer gives it (its ``compute_mask``), when
+    its ``call`` ran on Tensors outside ``__call__`` (a model's steps on a tape)."""
+    if not isinstance(out, Tensor) or get_keras_mask(out) is not None:
+        return out
+    mask = _tensors_mask(x)
+    if defined_outside_tinyann(type(layer), "compute_mask") or (
+            mask is not None and layer.supports_masking):
+        set_keras_mask(out, layer.compute_mask(x, mask))
+    return out
 
 
 def _taped_call_and_backward(layer, user_call, error, owner=None):
@@ -264,7 +294,7 @@ def _taped_call_and_backward(layer, user_call, error, owner=None):
                 isinstance(a, Tensor) for a in x)):
             # called by the user (eagerly or on their own tape): the ops record
             # themselves on the open tapes, and the result stays a Tensor
-            return user_call(x, training=training)
+            return _with_keras_mask(layer, x, user_call(x, training=training))
         several = isinstance(x, (list, tuple))
         xt = [Tensor(np.asarray(a)) for a in x] if several else Tensor(np.asarray(x))
         tape = GradientTape()
