@@ -6,6 +6,7 @@ mask. Each rule is compared with Keras on tests/fixtures/masks/mask_facts.npz
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import tinyann as keras
 from tinyann import layers, ops
@@ -241,3 +242,20 @@ def test_masked_graph_gradients_match_numerical(gradcheck):
             return float(np.sum(graph.forward([x], training=False)[0] * upstream))
 
         gradcheck.assert_close(analytic, gradcheck.numerical_grad(loss, w.value), rtol=1e-5)
+
+
+@pytest.mark.parametrize("second_masked", [True, False])
+def test_a_merge_mask_reaching_the_output_masks_the_loss(second_masked):
+    i1, i2 = keras.Input((5,)), keras.Input((5,))
+    e1 = layers.Embedding(10, 4, mask_zero=True)(i1)
+    e2 = layers.Embedding(10, 4, mask_zero=second_masked)(i2)
+    model = keras.Model([i1, i2], layers.Dense(1)(layers.Add()([e1, e2])))
+    # Keras: the OR of the masks when both have one, else no mask
+    assert model._graph.masked_outputs == [second_masked]
+    x = [np.array([[1, 2, 0, 0, 0]], "float32"), np.array([[3, 0, 0, 0, 0]], "float32")]
+    model.predict(x, verbose=0)
+    mask = model._graph.output_masks[0]
+    if second_masked:
+        np.testing.assert_array_equal(mask, (x[0] != 0) | (x[1] != 0))
+    else:
+        assert mask is None

@@ -359,8 +359,8 @@ class MultiHeadAttention(Layer):
 
     def _masks(self, mask, query, value, key, has_key):
         """``[query_mask, value_mask, key_mask]`` from the ``mask`` a call received: a
-        list (eager calls), or the query's alone (a model's graph passes its first
-        input's): it is then also the value's (and key's) when value is the query."""
+        list (eager calls; a model's graph passes one per input), or the query's alone:
+        it is then also the value's (and key's) when value is the query."""
         if mask is None:
             return [None, None, None]
         if isinstance(mask, (list, tuple)):
