@@ -186,7 +186,7 @@ def test_book_layers_in_a_subclassed_model_get_the_mask_in_predict_and_calls():
 
 
 def test_eager_layer_calls_carry_keras_masks():
-    from tinyann.layers.layer import get_keras_mask
+    from tinyann.layers.keras_masks import get_keras_mask
 
     x = FACTS["mha_add_x"].astype("float32")
     emb = layers.Embedding(10, 8, mask_zero=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import weakref
 
 import numpy as np
 
@@ -20,6 +19,7 @@ from tinyann.autodiff import Tensor, recording
 from tinyann.autodiff.tape import labelled
 from tinyann.layers import added_losses
 from tinyann.layers.input_spec import assert_input_compatibility
+from tinyann.layers.keras_masks import get_keras_mask, inputs_keras_mask, set_keras_mask
 from tinyann.layers.keras_tensor import KerasTensor, Node, flatten, is_symbolic
 from tinyann.layers.taped_call import taped_call
 from tinyann.layers.taped_packing import taped_multi_call
@@ -294,7 +294,7 @@ class Layer:
         """``__call__`` on values, with Keras's masks of eager tensors: a layer whose
         ``call`` takes ``mask`` receives its inputs' (when not given), and the output
         carries ``compute_mask``'s (see ``get_keras_mask``)."""
-        mask = _inputs_keras_mask(inputs)
+        mask = inputs_keras_mask(inputs)
         if mask is not None and kwargs.get("mask") is None and _call_takes_mask(type(self)):
             kwargs = dict(kwargs, mask=mask)
         out = self._eager_call_unmasked(inputs, training, kwargs)
@@ -449,41 +449,6 @@ def _in_name_scope(build):
 
     build_in_scope._in_name_scope = True
     return build_in_scope
-
-
-# Keras's masks of eager tensors (Keras sets ``tensor._keras_mask``; tinyann's
-# Tensor has fixed slots, so they live here): id -> (weak reference, mask)
-_KERAS_MASKS = {}
-
-
-def set_keras_mask(tensor, mask) -> None:
-    """Attaches a Keras mask ``(batch, steps)`` to an eager Tensor (None removes it)."""
-    if not isinstance(tensor, Tensor):
-        return
-    key = id(tensor)
-    if mask is None:
-        _KERAS_MASKS.pop(key, None)
-        return
-    if not isinstance(mask, np.ndarray):
-        mask = np.asarray(mask.value if isinstance(mask, Tensor) else mask)
-    _KERAS_MASKS[key] = (weakref.ref(tensor, lambda _, k=key: _KERAS_MASKS.pop(k, None)),
-                         mask.astype(bool, copy=False))
-
-
-def get_keras_mask(tensor):
-    """The Keras mask attached to an eager Tensor, or None."""
-    entry = _KERAS_MASKS.get(id(tensor)) if _KERAS_MASKS else None
-    return entry[1] if entry is not None and entry[0]() is tensor else None
-
-
-def _inputs_keras_mask(inputs):
-    """The mask of an input, or for a list one per input (None when none has one)."""
-    if not _KERAS_MASKS:
-        return None
-    if isinstance(inputs, (list, tuple)):
-        masks = [get_keras_mask(x) for x in inputs]
-        return masks if any(m is not None for m in masks) else None
-    return get_keras_mask(inputs)
 
 
 @functools.cache

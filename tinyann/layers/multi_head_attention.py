@@ -19,8 +19,9 @@ from tinyann.autodiff import Tensor, recording
 from tinyann.kernels.reference import attention as attention_kernels
 from tinyann.layers.activations import Softmax
 from tinyann.layers.einsum_dense import EinsumDense
+from tinyann.layers.keras_masks import get_keras_mask, set_keras_mask
 from tinyann.layers.keras_tensor import Node, is_symbolic
-from tinyann.layers.layer import Layer, get_keras_mask, set_keras_mask
+from tinyann.layers.layer import Layer
 from tinyann.layers.regularization import Dropout
 from tinyann.layers.taped_packing import taped_multi_call
 

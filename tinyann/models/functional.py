@@ -18,6 +18,7 @@ import numpy as np
 
 from tinyann import kernels
 from tinyann.layers.input_layer import InputLayer
+from tinyann.layers.keras_masks import as_mask, per_input, step_mask
 from tinyann.layers.keras_tensor import KerasTensor
 from tinyann.layers.layer import defined_outside_tinyann
 
@@ -109,7 +110,7 @@ class Graph:
         layer that needs its inputs to answer is taken to pass it)."""
         has = [False] * self.num_slots
         for layer, ins, out in self.steps:
-            stand_in = _step_mask([True if h else None for h in has], ins, _per_input(layer))
+            stand_in = step_mask([True if h else None for h in has], ins, per_input(layer))
             if getattr(layer, "mask_zero", False):
                 result = True
             elif stand_in is None and not _makes_masks(layer):
@@ -254,7 +255,7 @@ class Graph:
             # one mask per input (None where an input has none), as Keras's
             # multi-input layers get them; a recurrent layer given initial states
             # reads its sequence's mask only
-            mask = _step_mask(masks, ins, _per_input(layer))
+            mask = step_mask(masks, ins, per_input(layer))
             if mask is not None and takes_mask:
                 if mode == _FROZEN and hasattr(layer, "_frozen_call"):
                     _store(values, out, layer._frozen_call(x, mask=mask))
@@ -267,7 +268,7 @@ class Graph:
                 _store(values, out, _copied(values[out] if not isinstance(out, tuple)
                                             else [values[o] for o in out]))
             compute = getattr(layer, "compute_mask", None)
-            _store(masks, out, _as_mask(compute(x, mask)) if compute is not None else None)
+            _store(masks, out, as_mask(compute(x, mask)) if compute is not None else None)
         self.output_masks = [masks[i] for i in self.output_slots]
         return [values[i] for i in self.output_slots]
 
@@ -572,29 +573,3 @@ def _makes_masks(layer) -> bool:
     or a user's layer defining its own ``compute_mask``."""
     return bool(getattr(layer, "mask_zero", False)) or defined_outside_tinyann(
         type(layer), "compute_mask")
-
-
-def _per_input(layer) -> bool:
-    """Whether a step of several inputs gets one mask per input: all but the layers
-    whose ``call`` reads one mask (a recurrent layer given initial states)."""
-    return not getattr(layer, "takes_mask", False) or getattr(layer, "mask_per_input", False)
-
-
-def _step_mask(masks, ins, per_input=True):
-    """The ``mask`` a step receives: its input's, or for several inputs a list with one
-    per input (None when no input has one; the first input's for a layer that reads
-    one mask only)."""
-    if len(ins) == 1 or not per_input:
-        return masks[ins[0]]
-    each = [masks[i] for i in ins]
-    return each if any(m is not None for m in each) else None
-
-
-def _as_mask(mask):
-    """A mask a layer computed, as NumPy (a user's ``compute_mask`` may return a Tensor
-    of ``keras.ops``); several outputs' masks stay a list."""
-    if mask is None or isinstance(mask, (bool, np.ndarray)):
-        return mask
-    if isinstance(mask, (list, tuple)):
-        return [_as_mask(m) for m in mask]
-    return np.asarray(mask)

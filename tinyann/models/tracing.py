@@ -21,14 +21,9 @@ import inspect
 from tinyann.autodiff import Tensor
 from tinyann.layers import added_losses
 from tinyann.layers.input_layer import Input
+from tinyann.layers.keras_masks import get_keras_mask, set_keras_mask
 from tinyann.layers.keras_tensor import KerasTensor, Node, flatten
-from tinyann.layers.layer import (
-    Layer,
-    defined_outside_tinyann,
-    get_keras_mask,
-    set_composite_tracer,
-    set_keras_mask,
-)
+from tinyann.layers.layer import Layer, defined_outside_tinyann, set_composite_tracer
 from tinyann.models.functional import Graph
 
 
