@@ -40,6 +40,8 @@ class Attention(Layer):
 
     supports_masking = True
     takes_mask = True
+    # a model's graph hands it one mask per input (query, value, key)
+    mask_per_input = True
     _SCORE_MODES = ("dot", "concat")
 
     def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, **kwargs):

@@ -19,6 +19,7 @@ from tinyann.autodiff import Tensor, recording
 from tinyann.autodiff.tape import labelled
 from tinyann.layers import added_losses
 from tinyann.layers.input_spec import assert_input_compatibility
+from tinyann.layers.keras_masks import get_keras_mask, inputs_keras_mask, set_keras_mask
 from tinyann.layers.keras_tensor import KerasTensor, Node, flatten, is_symbolic
 from tinyann.layers.taped_call import taped_call
 from tinyann.layers.taped_packing import taped_multi_call
@@ -294,6 +295,26 @@ class Layer:
                 return self._eager_call(inputs, training, kwargs)
 
     def _eager_call(self, inputs, training, kwargs):
+        """``__call__`` on values, with Keras's masks of eager tensors: a layer whose
+        ``call`` takes ``mask`` receives its inputs' (when not given), and the output
+        carries ``compute_mask``'s (see ``get_keras_mask``)."""
+        mask = inputs_keras_mask(inputs)
+        if mask is not None and kwargs.get("mask") is None and _call_takes_mask(type(self)):
+            kwargs = dict(kwargs, mask=mask)
+        out = self._eager_call_unmasked(inputs, training, kwargs)
+        if kwargs.get("mask") is not None:   # given, or taken off the inputs (MHA)
+            mask = kwargs["mask"]
+        if isinstance(out, (Tensor, np.ndarray)) and (
+                (mask is not None and self.supports_masking)
+                or getattr(self, "mask_zero", False)
+                or _own_compute_mask(type(self))):
+            out_mask = self.compute_mask(inputs, mask)
+            if out_mask is not None and get_keras_mask(out) is None:
+                out = out if isinstance(out, Tensor) else Tensor(out)
+                set_keras_mask(out, out_mask)
+        return out
+
+    def _eager_call_unmasked(self, inputs, training, kwargs):
         """``__call__`` on values (arrays or Tensors), on a tape or not."""
         if isinstance(inputs, (list, tuple)):
             arrays = [_as_float_array(x, self) for x in inputs]
@@ -432,6 +453,21 @@ def _in_name_scope(build):
 
     build_in_scope._in_name_scope = True
     return build_in_scope
+
+
+@functools.cache
+def _call_takes_mask(cls) -> bool:
+    """Whether ``cls.call`` has a ``mask`` parameter (Keras then passes the inputs' masks)."""
+    try:
+        return "mask" in inspect.signature(cls.call).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+@functools.cache
+def _own_compute_mask(cls) -> bool:
+    """Whether a user's class defines ``compute_mask`` (Keras then calls it)."""
+    return defined_outside_tinyann(cls, "compute_mask")
 
 
 def defined_outside_tinyann(cls, attribute) -> bool:

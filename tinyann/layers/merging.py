@@ -56,9 +56,14 @@ def _sum_to_shape(grad, shape):
 
 
 class _Merge(Layer):
-    """Base of the elementwise merge layers."""
+    """Base of the elementwise merge layers.
+
+    Keras's masks: the output's mask is the logical OR of the inputs' masks
+    ``(batch, steps)`` when every input has one, else None (Keras 3's
+    ``Merge.compute_mask``)."""
 
     _min_inputs = 1
+    supports_masking = True
     _max_inputs = None
 
     def __init__(self, **kwargs):
@@ -112,6 +117,9 @@ class _Merge(Layer):
 
     _keeps_inputs = False
 
+    def compute_mask(self, inputs, mask=None):
+        return _or_masks(mask, self)
+
     def _merge(self, inputs):
         raise NotImplementedError
 
@@ -157,9 +165,47 @@ class Subtract(_Merge):
 
 
 class Multiply(_Merge):
-    """Elementwise product of a list of tensors."""
+    """Elementwise product of a list of tensors.
+
+    With Keras's masks (``mask``: one ``(batch, steps)`` or None per input), as
+    Keras 3: a masked step of an input counts as 1, and when every input has a mask
+    the steps masked in all of them give 0."""
 
     _keeps_inputs = True
+    takes_mask = True
+    mask_per_input = True
+
+    def call(self, inputs, training=False, mask=None):
+        if mask is None or all(m is None for m in mask):
+            if training:
+                self._gates = None
+            return super().call(inputs, training=training)
+        _check_list(inputs, "A merge layer", " (not a list of tensors)")
+        masks = [None if m is None else np.asarray(m, bool)[..., None] for m in mask]
+        # masked steps hold 1 (the product's identity)
+        inputs = [x if m is None else np.where(m, x, x.dtype.type(1))
+                  for x, m in zip(inputs, masks)]
+        keep = None
+        if all(m is not None for m in masks):
+            keep = np.logical_or.reduce(np.broadcast_arrays(*masks))
+        out = super().call(inputs, training=training)
+        if keep is not None:
+            out = np.where(keep, out, out.dtype.type(0))
+        if training:
+            self._gates = (masks, keep)
+        return out
+
+    def backward(self, grad_output):
+        gates = getattr(self, "_gates", None)
+        if gates is None:
+            return super().backward(grad_output)
+        masks, keep = gates
+        if keep is not None:
+            grad_output = np.where(keep, grad_output, grad_output.dtype.type(0))
+        grads = super().backward(grad_output)
+        # a masked step's 1 is a constant: no gradient reaches the input there
+        return [g if m is None else np.where(m, g, g.dtype.type(0)).astype(g.dtype)
+                for g, m in zip(grads, masks)]
 
     def _merge(self, inputs):
         out = inputs[0] * inputs[1] if len(inputs) > 1 else inputs[0].copy()
@@ -269,6 +315,30 @@ class Concatenate(Layer):
         self.compute_output_shape(input_shape)
         self.built = True
 
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras's rule: the inputs' masks ``(batch, steps)`` (all True for an input
+        without one) joined along ``axis``, then any over the last axis: joined
+        along the steps, the masks are concatenated; along the features, a step is
+        kept when any input keeps it."""
+        if mask is None:
+            return None
+        _check_mask_list(mask, inputs, self)
+        if all(m is None for m in mask):
+            return None
+        if inputs is None:  # asked whether a mask comes out: it does
+            return True
+        full = []
+        for x, m in zip(inputs, mask):
+            shape = np.shape(x)
+            if m is None:
+                full.append(np.ones(shape, bool))
+            else:
+                m = np.asarray(m, bool)
+                full.append(np.broadcast_to(m[..., None], shape) if m.ndim < len(shape) else m)
+        return np.any(np.concatenate(full, axis=self.axis), axis=-1)
+
     def call(self, inputs, training=False):
         _check_list(inputs, "A `Concatenate` layer")
         self.compute_output_shape([x.shape for x in inputs])
@@ -285,6 +355,28 @@ class Concatenate(Layer):
         config = super().get_config()
         config["axis"] = self.axis
         return config
+
+
+def _check_mask_list(mask, inputs, layer):
+    if not isinstance(mask, (list, tuple)):
+        raise ValueError(f"`mask` of the layer '{layer.name}' should be a list, one mask "
+                         f"(or None) per input. Received: mask={mask!r}")
+    if inputs is not None and len(mask) != len(inputs):
+        raise ValueError(f"The lists `inputs` and `mask` of the layer '{layer.name}' should "
+                         f"have the same length. Received: {len(inputs)} inputs and "
+                         f"{len(mask)} masks")
+
+
+def _or_masks(mask, layer):
+    """Keras's merge mask: the OR of the inputs' masks if all have one, else None."""
+    if mask is None:
+        return None
+    _check_mask_list(mask, None, layer)
+    if any(m is None for m in mask):
+        return None
+    if all(m is True for m in mask):  # asked whether a mask comes out: it does
+        return True
+    return np.logical_or.reduce(np.broadcast_arrays(*[np.asarray(m, bool) for m in mask]))
 
 
 def _functional_form(layer_class):

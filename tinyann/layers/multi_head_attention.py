@@ -19,6 +19,7 @@ from tinyann.autodiff import Tensor, recording
 from tinyann.kernels.reference import attention as attention_kernels
 from tinyann.layers.activations import Softmax
 from tinyann.layers.einsum_dense import EinsumDense
+from tinyann.layers.keras_masks import get_keras_mask, set_keras_mask
 from tinyann.layers.keras_tensor import Node, is_symbolic
 from tinyann.layers.layer import Layer
 from tinyann.layers.regularization import Dropout
@@ -109,6 +110,8 @@ class MultiHeadAttention(Layer):
 
     supports_masking = True
     takes_mask = True
+    # a model's graph hands it one mask per input (query, value, key)
+    mask_per_input = True
     # a config's call writes query and value as two positional arguments
     _positional_inputs = True
 
@@ -201,7 +204,11 @@ class MultiHeadAttention(Layer):
         # as Keras 3: an eager call reads the query's mask from the query tensor itself
         # (which arrays do not carry), never from `query_mask=`; value_mask and key_mask
         # are used as given
-        masks = [None, value_mask, key_mask]
+        masks = [get_keras_mask(query),
+                 value_mask if value_mask is not None else get_keras_mask(value),
+                 key_mask if key_mask is not None or key is None else get_keras_mask(key)]
+        for each in (query, value, key):   # as Keras, which takes them off the inputs
+            set_keras_mask(each, None)
         call_kwargs = dict(options, mask=masks if any(m is not None for m in masks) else None,
                            layout=layout)
         if recording() and return_attention_scores:
@@ -353,8 +360,8 @@ class MultiHeadAttention(Layer):
 
     def _masks(self, mask, query, value, key, has_key):
         """``[query_mask, value_mask, key_mask]`` from the ``mask`` a call received: a
-        list (eager calls), or the query's alone (a model's graph passes its first
-        input's): it is then also the value's (and key's) when value is the query."""
+        list (eager calls; a model's graph passes one per input), or the query's alone:
+        it is then also the value's (and key's) when value is the query."""
         if mask is None:
             return [None, None, None]
         if isinstance(mask, (list, tuple)):

@@ -18,6 +18,7 @@ import numpy as np
 
 from tinyann import kernels
 from tinyann.layers.input_layer import InputLayer
+from tinyann.layers.keras_masks import as_mask, per_input, step_mask
 from tinyann.layers.keras_tensor import KerasTensor
 from tinyann.layers.layer import defined_outside_tinyann
 
@@ -93,7 +94,8 @@ class Graph:
         self._backward_error = self._find_backward_error()
         # Keras's masks (Embedding(mask_zero=True) -> the recurrent layers): only graphs
         # with a mask source take the masked loop, so the others pay nothing
-        self.uses_masks = any(getattr(layer, "mask_zero", False) for layer, _, _ in self.steps)
+        # (or a user's layer with its own compute_mask, the book's PositionalEmbedding)
+        self.uses_masks = any(_makes_masks(layer) for layer, _, _ in self.steps)
         # the masks of the outputs in the last masked pass (the loss and metrics read
         # them: Keras weighs masked steps 0)
         self.output_masks = [None] * len(self.outputs)
@@ -108,13 +110,14 @@ class Graph:
         layer that needs its inputs to answer is taken to pass it)."""
         has = [False] * self.num_slots
         for layer, ins, out in self.steps:
+            stand_in = step_mask([True if h else None for h in has], ins, per_input(layer))
             if getattr(layer, "mask_zero", False):
                 result = True
-            elif not (has[ins[0]] and (len(ins) == 1 or getattr(layer, "takes_mask", False))):
+            elif stand_in is None and not _makes_masks(layer):
                 result = None
             else:
                 try:
-                    result = layer.compute_mask(None, True)
+                    result = layer.compute_mask(None, stand_in)
                 except Exception:  # noqa: BLE001 - it reads the inputs: assume it passes
                     result = True
             if isinstance(out, tuple):
@@ -249,8 +252,10 @@ class Graph:
             if k in shared:
                 self._own_buffers(k, layer)
             takes_mask = getattr(layer, "takes_mask", False)
-            # (a recurrent layer given initial states reads its sequence's mask)
-            mask = masks[ins[0]] if len(ins) == 1 or takes_mask else None
+            # one mask per input (None where an input has none), as Keras's
+            # multi-input layers get them; a recurrent layer given initial states
+            # reads its sequence's mask only
+            mask = step_mask(masks, ins, per_input(layer))
             if mask is not None and takes_mask:
                 if mode == _FROZEN and hasattr(layer, "_frozen_call"):
                     _store(values, out, layer._frozen_call(x, mask=mask))
@@ -263,7 +268,7 @@ class Graph:
                 _store(values, out, _copied(values[out] if not isinstance(out, tuple)
                                             else [values[o] for o in out]))
             compute = getattr(layer, "compute_mask", None)
-            _store(masks, out, compute(x, mask) if compute is not None else None)
+            _store(masks, out, as_mask(compute(x, mask)) if compute is not None else None)
         self.output_masks = [masks[i] for i in self.output_slots]
         return [values[i] for i in self.output_slots]
 
@@ -561,3 +566,10 @@ def _unique(items):
             seen.add(id(item))
             out.append(item)
     return out
+
+
+def _makes_masks(layer) -> bool:
+    """Whether ``layer`` may start a mask: ``Embedding(mask_zero=True)``, ``Masking``,
+    or a user's layer defining its own ``compute_mask``."""
+    return bool(getattr(layer, "mask_zero", False)) or defined_outside_tinyann(
+        type(layer), "compute_mask")

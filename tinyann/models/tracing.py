@@ -20,10 +20,12 @@ import inspect
 
 import numpy as np
 
+from tinyann.autodiff import Tensor
 from tinyann.layers import added_losses
 from tinyann.layers.input_layer import Input
+from tinyann.layers.keras_masks import get_keras_mask, set_keras_mask
 from tinyann.layers.keras_tensor import KerasTensor, Node, flatten
-from tinyann.layers.layer import Layer, set_composite_tracer
+from tinyann.layers.layer import Layer, defined_outside_tinyann, set_composite_tracer
 from tinyann.models.functional import Graph
 
 
@@ -159,6 +161,8 @@ def composite_call(layer, inputs, training=None):
         grads = graph.backward([grad_output])
         return grads if several else grads[0]
 
+    if _takes_mask_argument(layer):
+        call, backward = _masked_call_and_backward(layer, call, backward)
     # instance attributes: the graph stands in for the user's `call` from now on
     layer.__dict__.update(call=call, backward=backward, _traced_graph=graph,
                           compute_output_shape=_fixed_output_shape(outs[0].shape),
@@ -193,6 +197,8 @@ def _untraceable_call(layer, inputs, tensors, error, training=None):
         shape = tuple(None if len(other) == len(shape) and a != b else a
                       for a, b in zip(shape, other))
     call, backward = _taped_call_and_backward(layer, layer.call, error)
+    if _takes_mask_argument(layer):
+        call, backward = _masked_call_and_backward(layer, call, backward)
     layer.__dict__.update(call=call, backward=backward,
                           compute_output_shape=_fixed_output_shape((None,) + shape[1:]))
     out = KerasTensor((None,) + tuple(shape[1:]))
@@ -209,6 +215,79 @@ def _sample_dtype(tensor, floatx):
     except TypeError:
         return floatx
     return dtype if kind in "iub" else floatx
+
+
+def _takes_mask_argument(layer) -> bool:
+    """Whether a user's layer's own ``call`` has a ``mask`` parameter (Keras then hands
+    it its input's mask)."""
+    try:
+        return "mask" in inspect.signature(type(layer).call).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _masked_call_and_backward(layer, call, backward):
+    """``call(x, training, mask=None)`` and ``backward`` of a user's layer whose ``call``
+    takes ``mask`` (the book's ``TransformerEncoder``): without a mask, ``call`` and
+    ``backward`` as traced; with one (a model's graph passes its input's Keras mask),
+    the user's own ``call`` runs on values with that mask, on a private tape that
+    gives its backward. The layer is marked ``takes_mask`` so the graph passes it."""
+    user_call = type(layer).call
+    takes_training = _accepts(user_call, "training")
+    given = {}
+
+    def run_user_call(x, training=False):
+        kwargs = {"training": training} if takes_training else {}
+        # as Keras's eager tensors: the input carries its mask into the user's code
+        # (the layers it calls there read it, MultiHeadAttention's query and value)
+        if isinstance(x, (list, tuple)):
+            for each, m in zip(x, given["mask"]):
+                set_keras_mask(each, m)
+        else:
+            set_keras_mask(x, given["mask"])
+        return user_call(layer, x, mask=given["mask"], **kwargs)
+
+    taped_call, taped_backward = _taped_call_and_backward(
+        layer, run_user_call, NotImplementedError("it was called with a mask"))
+    last = {}
+
+    def masked_call(x, training=False, mask=None):
+        if mask is None:
+            # on a caller's tape a model runs this on Tensors, which carry their masks
+            mask = _tensors_mask(x)
+        if mask is None:
+            last["backward"] = backward
+            return call(x, training=training)
+        given["mask"] = mask
+        last["backward"] = taped_backward
+        return taped_call(x, training=training)
+
+    def masked_backward(grad_output):
+        return last.get("backward", backward)(grad_output)
+
+    masked_call.runs_user_code = getattr(call, "runs_user_code", False)
+    layer.__dict__["takes_mask"] = True
+    return masked_call, masked_backward
+
+
+def _tensors_mask(x):
+    """The Keras mask(s) that eager Tensors carry (a list for several), or None."""
+    if isinstance(x, (list, tuple)):
+        masks = [get_keras_mask(a) for a in x]
+        return masks if any(m is not None for m in masks) else None
+    return get_keras_mask(x)
+
+
+def _with_keras_mask(layer, x, out):
+    """``out``, carrying the mask a user's layer gives it (its ``compute_mask``), when
+    its ``call`` ran on Tensors outside ``__call__`` (a model's steps on a tape)."""
+    if not isinstance(out, Tensor) or get_keras_mask(out) is not None:
+        return out
+    mask = _tensors_mask(x)
+    if defined_outside_tinyann(type(layer), "compute_mask") or (
+            mask is not None and layer.supports_masking):
+        set_keras_mask(out, layer.compute_mask(x, mask))
+    return out
 
 
 def _taped_call_and_backward(layer, user_call, error, owner=None):
@@ -234,7 +313,7 @@ def _taped_call_and_backward(layer, user_call, error, owner=None):
                 isinstance(a, Tensor) for a in x)):
             # called by the user (eagerly or on their own tape): the ops record
             # themselves on the open tapes, and the result stays a Tensor
-            return user_call(x, training=training)
+            return _with_keras_mask(layer, x, user_call(x, training=training))
         several = isinstance(x, (list, tuple))
         xt = [Tensor(np.asarray(a)) for a in x] if several else Tensor(np.asarray(x))
         tape = GradientTape()
