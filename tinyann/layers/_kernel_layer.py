@@ -87,3 +87,26 @@ class KernelLayer(Layer):
         config.update(kernel_constraint=constraints.serialize(self.kernel_constraint),
                       bias_constraint=constraints.serialize(self.bias_constraint))
         return config
+
+
+def activate(layer, z, training):
+    """``y = layer.activation(z)``, in z's memory, unless the activation's derivative
+    needs z (gelu, silu...): y then goes to a new array and, in training, z is kept as
+    ``layer._z`` for ``deactivate``."""
+    activation = layer.activation
+    if activation.needs_input:
+        y = activation.forward(z, activation.new_output(z))
+        if training:
+            layer._z = z
+        return y
+    return activation.forward(z, z)
+
+
+def deactivate(layer, g):
+    """dL/dz from dL/dy ``g`` (the caller's to overwrite) through ``layer.activation``,
+    with the ``layer._y`` (and ``layer._z``) the forward pass kept."""
+    activation = layer.activation
+    if activation.needs_input:
+        return activation.backward(layer._y, g, activation.grad_buffer(g, layer._z),
+                                   x=layer._z)
+    return activation.backward(layer._y, g, g)

@@ -13,7 +13,7 @@ import numpy as np
 
 from tinyann import kernels
 from tinyann.kernels.reference.conv_transpose import transpose_window
-from tinyann.layers._kernel_layer import KernelLayer, check_supported
+from tinyann.layers._kernel_layer import KernelLayer, activate, check_supported
 from tinyann.utils import conv_utils
 
 
@@ -88,13 +88,7 @@ class Conv2DTranspose(KernelLayer):
         z = kernels.conv2d_transpose_forward(
             inputs, self.kernel.value, self.bias.value if self.use_bias else None,
             self.strides, self.dilation_rate, windows)
-        if self.activation.needs_input:
-            # gelu, silu...: the derivative needs z, so y goes to a new array
-            y = self.activation.forward(z, self.activation.new_output(z))
-            if training:
-                self._z = z
-        else:
-            y = self.activation.forward(z, z)
+        y = activate(self, z, training)
         if training:
             self._x, self._y, self._windows = inputs, y, windows
         return y

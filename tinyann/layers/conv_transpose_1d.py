@@ -14,7 +14,7 @@ import numpy as np
 
 from tinyann import kernels
 from tinyann.kernels.reference.conv_transpose import transpose_window
-from tinyann.layers._kernel_layer import KernelLayer, check_supported
+from tinyann.layers._kernel_layer import KernelLayer, activate, check_supported, deactivate
 from tinyann.layers.pooling_1d import (
     check_sequence_input,
     from_channels_last,
@@ -118,13 +118,7 @@ class Conv1DTranspose(KernelLayer):
             x, self._kernel_view(self.kernel.value), self.bias.value if self.use_bias else None,
             (1,) + self.strides, (1,) + self.dilation_rate, windows)
         z = z.reshape(z.shape[0], z.shape[2], z.shape[3])
-        if self.activation.needs_input:
-            # gelu, silu...: the derivative needs z, so y goes to a new array
-            y = self.activation.forward(z, self.activation.new_output(z))
-            if training:
-                self._z = z
-        else:
-            y = self.activation.forward(z, z)
+        y = activate(self, z, training)
         if training:
             self._x, self._y, self._windows = x, y, windows
         return from_channels_last(y, self.data_format)
@@ -132,10 +126,7 @@ class Conv1DTranspose(KernelLayer):
     def backward(self, grad_output):
         # a copy, channels_last: the activation's derivative overwrites it
         g = np.array(to_channels_last(grad_output, self.data_format), dtype=self._y.dtype)
-        if self.activation.needs_input:
-            g = self.activation.backward(self._y, g, np.empty_like(self._z), x=self._z)
-        else:
-            g = self.activation.backward(self._y, g, g)
+        g = deactivate(self, g)
         dkernel = self._kernel_view(self.kernel.grad)
         dx = kernels.conv2d_transpose_backward(
             g.reshape(g.shape[0], 1, g.shape[1], g.shape[2]), self._x,

@@ -12,7 +12,7 @@ tinyann/kernels/fast/conv.py for the buffered one)::
 from __future__ import annotations
 
 from tinyann import kernels
-from tinyann.layers._kernel_layer import KernelLayer, check_supported
+from tinyann.layers._kernel_layer import KernelLayer, check_supported, deactivate
 from tinyann.utils import conv_utils
 
 
@@ -150,10 +150,7 @@ class Conv2D(_Conv):
     def backward(self, grad_output):
         g = grad_output.reshape(self._y.shape)
         # dL/dz from dL/dy through the activation, in place (g is ours to overwrite)
-        if self.activation.needs_input:
-            return self.backward_preactivation(self.activation.backward(
-                self._y, g, self.activation.grad_buffer(g, self._z), x=self._z))
-        return self.backward_preactivation(self.activation.backward(self._y, g, g))
+        return self.backward_preactivation(deactivate(self, g))
 
     def backward_preactivation(self, dz, out_shape=None):
         """The backward pass from dL/dz (z = conv(x) + bias), skipping the activation."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyann import kernels
+from tinyann.layers._kernel_layer import activate, deactivate
 from tinyann.layers.convolutional import _Conv
 from tinyann.layers.pooling_1d import (
     check_sequence_input,
@@ -138,13 +139,7 @@ class Conv1D(_Conv):
             "valid" if self.padding == "causal" else self.padding, (1,) + self.dilation_rate,
             self._kernel_state, training)
         z = z.reshape(n, z.shape[2], self.filters)
-        if self.activation.needs_input:
-            # gelu, silu...: the derivative needs z, so y goes to a new array
-            y = self.activation.forward(z, self.activation.new_output(z))
-            if training:
-                self._z = z
-        else:
-            y = self.activation.forward(z, z)
+        y = activate(self, z, training)
         if training:
             self._ctx, self._y = (ctx, x.shape, pad), y
         return from_channels_last(y, self.data_format)
@@ -153,11 +148,7 @@ class Conv1D(_Conv):
         ctx, shape, pad = self._ctx
         # a copy, channels_last: the activation's derivative overwrites it
         g = np.array(to_channels_last(grad_output, self.data_format), dtype=self._y.dtype)
-        if self.activation.needs_input:
-            dz = self.activation.backward(self._y, g, self.activation.grad_buffer(g, self._z),
-                                          x=self._z)
-        else:
-            dz = self.activation.backward(self._y, g, g)
+        dz = deactivate(self, g)
         dkernel = self._kernel_view(self.kernel.grad)
         dx = kernels.conv2d_backward(
             dz.reshape(dz.shape[0], 1, dz.shape[1], dz.shape[2]), ctx,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyann import kernels
+from tinyann.layers._kernel_layer import activate, deactivate
 from tinyann.layers.convolutional import _Conv
 from tinyann.layers.pooling_1d import normalize_data_format
 from tinyann.utils import conv_utils
@@ -125,13 +126,7 @@ class Conv3D(_Conv):
                                         self.kernel.value,
                                         self.bias.value if self.use_bias else None,
                                         self.strides, self.padding, self.dilation_rate)
-        if self.activation.needs_input:
-            # gelu, silu...: the derivative needs z, so y goes to a new array
-            y = self.activation.forward(z, self.activation.new_output(z))
-            if training:
-                self._z = z
-        else:
-            y = self.activation.forward(z, z)
+        y = activate(self, z, training)
         if training:
             self._ctx, self._y = ctx, y
         return from_channels_last(y, self.data_format)
@@ -139,11 +134,7 @@ class Conv3D(_Conv):
     def backward(self, grad_output):
         # a copy, channels_last: the activation's derivative overwrites it
         g = np.array(to_channels_last(grad_output, self.data_format), dtype=self._y.dtype)
-        if self.activation.needs_input:
-            dz = self.activation.backward(self._y, g, self.activation.grad_buffer(g, self._z),
-                                          x=self._z)
-        else:
-            dz = self.activation.backward(self._y, g, g)
+        dz = deactivate(self, g)
         dx = kernels.conv3d_backward(dz, self._ctx, self.kernel.value, self.kernel.grad,
                                      self.bias.grad if self.use_bias else None,
                                      self._needs_input_grad)

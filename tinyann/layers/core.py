@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from tinyann import activations, kernels
-from tinyann.layers._kernel_layer import KernelLayer, check_supported, is_positive_int
+from tinyann.layers._kernel_layer import (
+    KernelLayer,
+    activate,
+    check_supported,
+    deactivate,
+    is_positive_int,
+)
 from tinyann.layers.layer import Layer
 
 
@@ -80,13 +86,7 @@ class Dense(KernelLayer):
         x = inputs if inputs.ndim == 2 else inputs.reshape(-1, inputs.shape[-1])
         # z = x @ W + b; y = activation(z), in z's memory
         z = kernels.dense_forward(x, self.kernel.value, self.bias.value if self.use_bias else None)
-        if self.activation.needs_input:
-            # gelu, silu...: the derivative needs z, so y goes to a new array
-            y = self.activation.forward(z, self.activation.new_output(z))
-            if training:
-                self._z = z
-        else:
-            y = self.activation.forward(z, z)
+        y = activate(self, z, training)
         if training:
             self._x = x
             self._y = y
@@ -95,11 +95,7 @@ class Dense(KernelLayer):
     def backward(self, grad_output):
         g = grad_output.reshape(self._y.shape)
         # dL/dz from dL/dy through the activation, in place: g is ours to overwrite
-        if self.activation.needs_input:
-            dz = self.activation.backward(self._y, g, self.activation.grad_buffer(g, self._z),
-                                          x=self._z)
-        else:
-            dz = self.activation.backward(self._y, g, g)
+        dz = deactivate(self, g)
         return self.backward_preactivation(dz, grad_output.shape)
 
     def backward_preactivation(self, dz, out_shape=None):

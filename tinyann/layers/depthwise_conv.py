@@ -18,7 +18,9 @@ import numpy as np
 
 from tinyann import activations, constraints, kernels
 from tinyann.layers._kernel_layer import (
+    activate,
     check_supported,
+    deactivate,
     is_positive_int,
     set_weight_options,
     weight_options_config,
@@ -138,23 +140,14 @@ class SpatialLayer(Layer):
 
     # ---------------------------------------------------------------- activation
     def _activate(self, z, training):
-        if self.activation.needs_input:
-            # gelu, silu...: the derivative needs z, so y goes to a new array
-            y = self.activation.forward(z, self.activation.new_output(z))
-            if training:
-                self._z = z
-        else:
-            y = self.activation.forward(z, z)
+        y = activate(self, z, training)
         if training:
             self._y = y
         return y
 
     def _deactivate(self, g):
         """dL/dz from dL/dy (overwriting ``g``, which is ours)."""
-        if self.activation.needs_input:
-            return self.activation.backward(self._y, g, self.activation.grad_buffer(
-                g, self._z), x=self._z)
-        return self.activation.backward(self._y, g, g)
+        return deactivate(self, g)
 
     def _finish_input_grad(self, dx):
         if dx is None or self.rank == 2:

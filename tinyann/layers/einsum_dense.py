@@ -9,6 +9,7 @@ import numpy as np
 
 from tinyann import activations, constraints, initializers, regularizers
 from tinyann.kernels.reference import attention as attention_kernels
+from tinyann.layers._kernel_layer import deactivate
 from tinyann.layers.layer import Layer
 
 _FORMS = (  # (pattern over the equation with "..." as "0", where the ellipsis is)
@@ -216,11 +217,7 @@ class EinsumDense(Layer):
 
     def backward(self, grad_output):
         g = np.array(grad_output, dtype=self._y.dtype).reshape(self._y.shape)
-        if self.activation.needs_input:
-            dz = self.activation.backward(self._y, g, self.activation.grad_buffer(g, self._z),
-                                          x=self._z)
-        else:
-            dz = self.activation.backward(self._y, g, g)
+        dz = deactivate(self, g)
         return self.backward_preactivation(dz)
 
     def backward_preactivation(self, dz, out_shape=None):
