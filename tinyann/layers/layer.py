@@ -18,6 +18,7 @@ from tinyann import backend, constraints, dtype_policies, initializers
 from tinyann.autodiff import Tensor, recording
 from tinyann.autodiff.tape import labelled
 from tinyann.layers import added_losses
+from tinyann.layers.call_arguments import positional_arguments
 from tinyann.layers.input_spec import assert_input_compatibility
 from tinyann.layers.keras_masks import get_keras_mask, inputs_keras_mask, set_keras_mask
 from tinyann.layers.keras_tensor import KerasTensor, Node, flatten, is_symbolic
@@ -272,7 +273,7 @@ class Layer:
         if args:
             # Keras hands positional arguments on to `call` by its signature:
             # `sampler(z_mean, z_log_var)` for `call(self, z_mean, z_log_var)`
-            training = _positional_arguments(self, args, training, kwargs)
+            training = positional_arguments(self, args, training, kwargs)
         if self.input_spec is not None:
             assert_input_compatibility(self.input_spec, inputs, self.name)
         # built and called inside the layer's name scope, as in Keras: sublayers first
@@ -540,39 +541,6 @@ def tracked_layers(values) -> list:
         elif isinstance(value, dict):
             out.extend(tracked_layers(value.values()))
     return out
-
-
-_CALL_PARAMETERS: dict = {}   # class -> the names of its call's positional parameters
-
-
-def _positional_arguments(layer, args, training, kwargs):
-    """Puts ``args`` (given after the inputs) into ``kwargs`` under the names of the
-    layer's ``call`` parameters; returns ``training`` (set if one of them is it)."""
-    cls = type(layer)
-    names = _CALL_PARAMETERS.get(cls)
-    if names is None:
-        names = []
-        try:
-            params = list(inspect.signature(cls.call).parameters.values())[2:]
-        except (TypeError, ValueError):
-            params = []
-        for p in params:
-            if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-                break
-            names.append(p.name)
-        _CALL_PARAMETERS[cls] = names
-    if len(args) > len(names):
-        raise TypeError(
-            f"Layer '{layer.name}' ({cls.__name__}): `call` takes {len(names) + 1} positional "
-            f"argument(s) (the inputs and {names}); received {len(args) + 1}.")
-    for name, value in zip(names, args):
-        if name == "training":
-            training = value
-        elif name in kwargs:
-            raise TypeError(f"Layer '{layer.name}': got multiple values for argument {name!r}")
-        else:
-            kwargs[name] = value
-    return training
 
 
 def _tracking_setattr(self, name, value):

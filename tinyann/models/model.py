@@ -12,30 +12,23 @@ import numpy as np
 
 from tinyann import backend, optimizers
 from tinyann.autodiff import Tensor, recording
-from tinyann.autodiff.tape import labelled
 from tinyann.layers import added_losses
 from tinyann.layers.keras_tensor import KerasTensor, flatten
 from tinyann.layers.layer import (
     Layer,
     _tracking_setattr,
     defined_outside_tinyann,
-    output_activation,
     tracked_layers,
 )
-from tinyann.layers.taped_call import taped_call
-from tinyann.layers.taped_packing import taped_multi_call
 from tinyann.models import tracing
 from tinyann.models.functional import Graph, _unique
+from tinyann.models.tape_call import call_on_tape
 from tinyann.trainers import checks, outputs, predicting, trainer
 from tinyann.trainers.compile_state import CompileState
 from tinyann.trainers.data_adapters.inputs import (
-    as_declared,
     cast_inputs,
-    flatten_inputs,
-    is_float_dtype,
 )
 from tinyann.trainers.logs import metrics_result
-from tinyann.trainers.train_step import _per_slot as _summed
 from tinyann.variables import pack_variables, structure_version
 
 _IGNORED_COMPILE_KWARGS = ("run_eagerly", "steps_per_execution", "jit_compile",
@@ -368,41 +361,7 @@ class Model(Layer):
                 outs = [np.ascontiguousarray(o) for o in outs]
             # eager results are Tensors, as Keras's (predict returns arrays)
             return predicting.as_structure(self, [Tensor(o) for o in outs])
-        plan = self.__dict__.get("_tape_plan")
-        version = structure_version()
-        if plan is None or plan["version"] != version or plan["graph"] is not graph:
-            # what the graph runs on a tape, found again only when the model changes
-            # (a dict: the tape's copies of layer caches leave dicts out)
-            plan = self.__dict__["_tape_plan"] = {
-                "version": version, "graph": graph, "user_code": _runs_user_code(graph),
-                "activation": output_activation(self)}
-        if plan["user_code"]:
-            # Keras's eager semantics: the user's ops (and their add_loss terms) are
-            # recorded on the caller's tape, the built-in layers as one node each
-            operands = flatten_inputs(inputs, checks.input_names(self))
-            return predicting.as_structure(self, _steps_on_tape(graph, operands, training))
-        kept = checks.kept_dtypes(self)
-        if len(arrays) == 1 and len(graph.output_slots) == 1 and kept is None:
-            # one recorded node whose gradient is the graph's backward
-            run = (lambda a: graph.forward([a], training=True)[0]) if training else (
-                lambda a: graph.forward_frozen([a])[0])
-            activation = plan["activation"]
-            return taped_call(self, inputs, arrays[0], run,
-                              lambda g: graph.backward([g])[0], (activation, lambda dz: (
-                                  graph.backward([dz], first_preactivation=True)[0]))
-                              if activation else None, label=self._tape_label())
-        # several inputs or outputs: still one node, packed (else the weights'
-        # gradients would be None)
-        run = (lambda xs: graph.forward(xs, training=True)) if training else (
-            graph.forward_frozen)
-        operands = flatten_inputs(inputs, checks.input_names(self))
-        backward = lambda gs: graph.backward(_summed(graph, gs))  # noqa: E731
-        if kept is not None:
-            operands, arrays, run, backward = _float_operands(kept, operands, arrays, run,
-                                                              backward)
-        with labelled(self._tape_label()):
-            outs = taped_multi_call(self, operands, arrays, run, backward)
-        return predicting.as_structure(self, outs)
+        return call_on_tape(self, inputs, arrays, training)
 
     def reset_states(self):
         """Zeros the states of the model's stateful recurrent layers (nested models
@@ -627,62 +586,6 @@ def _listing_is_cacheable(model, layers) -> bool:
         if inner and not _listing_is_cacheable(layer, inner):
             return False
     return True
-
-
-def _runs_user_code(graph) -> bool:
-    """Whether a step of ``graph`` (or of a model inside it) runs a user's ``call`` on
-    values (keras.ops) at each step."""
-    for layer, _, _ in graph.steps:
-        if getattr(layer.__dict__.get("call"), "runs_user_code", False):
-            return True
-        inner = getattr(layer, "_graph", None)
-        if inner is not None and inner is not graph and _runs_user_code(inner):
-            return True
-    return False
-
-
-def _float_operands(kept, operands, arrays, run, backward):
-    """``taped_multi_call``'s arguments for a model with int or string inputs
-    (``kept``, see checks.kept_dtypes): only the float inputs are recorded operands
-    (the others get no gradient, as in Keras), the rest are constants of ``run``; a
-    model without float inputs records a zero column for the batch size."""
-    floats = [i for i, d in enumerate(kept) if d is None]
-    fixed = list(arrays)
-
-    def typed_run(float_arrays):
-        full = list(fixed)
-        for i, a in zip(floats, float_arrays):
-            full[i] = a
-        return run(full)
-
-    def typed_backward(grads):
-        full = backward(grads)
-        return [full[i] for i in floats] if floats else [None]
-
-    if not floats:
-        placeholder = np.zeros((arrays[0].shape[0], 1), dtype=backend.floatx())
-        return [placeholder], [placeholder], typed_run, typed_backward
-    return ([operands[i] for i in floats], [arrays[i] for i in floats], typed_run,
-            typed_backward)
-
-
-def _steps_on_tape(graph, operands, training) -> list:
-    """The graph run step by step on Tensors (each step recorded on the open tapes);
-    the outputs in the graph's order."""
-    floatx = backend.floatx()
-    values = {i: x if isinstance(x, Tensor) or hasattr(x, "trainable") else Tensor(
-        np.asarray(x, dtype=floatx) if is_float_dtype(t.dtype) else as_declared(x, t.dtype))
-        for i, (x, t) in enumerate(zip(operands, graph.inputs))}
-    for (layer, ins, out), node in zip(graph.steps, graph.nodes):
-        mode = bool(training) if node.training is None else node.training
-        args = [values[i] for i in ins]
-        x = args[0] if len(args) == 1 else args
-        if getattr(layer.__dict__.get("call"), "runs_user_code", False):
-            with added_losses.outermost_call(layer):
-                values[out] = layer.call(x, training=mode)
-        else:
-            values[out] = layer(x, training=mode)
-    return [values[i] for i in graph.output_slots]
 
 
 # the weight listings whose results depend only on what bumps structure_version
