@@ -82,6 +82,22 @@ class SpatialLayer(Layer):
         else:
             conv_utils.check_image_input(self, shape)
 
+    def _depthwise(self):
+        """The built depthwise kernel, ``(*kernel_size, channels, depth_multiplier)``."""
+        raise NotImplementedError
+
+    def _check_input(self, shape):
+        """The input's rank, and its channels against the depthwise kernel's."""
+        self._check_rank(shape)
+        channels = self._depthwise().shape[-2]
+        axis = self._channel_axis
+        if shape[axis] is not None and shape[axis] != channels:
+            raise ValueError(
+                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected "
+                f"axis {axis} of input shape to have value {channels}, but received input "
+                f"with shape {tuple(shape)}")
+        self.compute_output_shape(shape)
+
     @property
     def _channel_axis(self):
         return 1 if self.data_format == "channels_first" else -1
@@ -204,16 +220,8 @@ class _DepthwiseConv(SpatialLayer):
                                         constraint=self.bias_constraint)
         self.built = True
 
-    def _check_input(self, shape):
-        self._check_rank(shape)
-        channels = self.kernel.shape[-2]
-        axis = self._channel_axis
-        if shape[axis] is not None and shape[axis] != channels:
-            raise ValueError(
-                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected "
-                f"axis {axis} of input shape to have value {channels}, but received input "
-                f"with shape {tuple(shape)}")
-        self.compute_output_shape(shape)
+    def _depthwise(self):
+        return self.kernel
 
     def compute_output_shape(self, input_shape):
         channels = self._channels(input_shape)

@@ -67,16 +67,8 @@ class _SeparableConv(SpatialLayer):
                                         constraint=self.bias_constraint)
         self.built = True
 
-    def _check_input(self, shape):
-        self._check_rank(shape)
-        channels = self.depthwise_kernel.shape[-2]
-        axis = self._channel_axis
-        if shape[axis] is not None and shape[axis] != channels:
-            raise ValueError(
-                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected "
-                f"axis {axis} of input shape to have value {channels}, but received input "
-                f"with shape {tuple(shape)}")
-        self.compute_output_shape(shape)
+    def _depthwise(self):
+        return self.depthwise_kernel
 
     def compute_output_shape(self, input_shape):
         channels = self._channels(input_shape)
